@@ -1,0 +1,88 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parse as parseDotenv } from "dotenv";
+import { z } from "zod";
+
+/**
+ * Every setting vmres reads, in one schema. Nothing else in the code reads
+ * `process.env`: adapters get the parsed `Config` (or the parts they need).
+ */
+const slackUserIds = z
+  .string()
+  .default("")
+  .transform((s, ctx) => {
+    const ids = s.split(/[\s,]+/).filter(Boolean);
+    for (const id of ids) {
+      if (!/^[UW][A-Z0-9]{2,31}$/.test(id)) {
+        ctx.addIssue({ code: "custom", message: `"${id}" is not a Slack user ID (like U012ABCDEF)` });
+      }
+    }
+    return ids;
+  });
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
+
+export const configSchema = z.object({
+  DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  EMBEDDED_PG_DIR: z.string().min(1).default(".data/postgres"),
+  EMBEDDED_PG_PORT: int(0, 65535).default(0),
+  PORT: int(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  VMS_FILE: z.string().min(1).default("vms.yml"),
+  DEFAULT_POOL: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("default"),
+  DEFAULT_POOL_QUOTA: int(1, 1000).default(1),
+  LOCK_TIMEOUT_MS: int(100, 600_000).default(5000),
+  SLACK_ADMINS: slackUserIds,
+  SLACK_BOT_TOKEN: optionalText,
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText,
+  SLACK_API_URL: optionalText.pipe(z.url().optional()),
+  SLACK_ADMIN_CHANNEL: optionalText,
+  POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES: int(0, 10_080).default(60),
+  SSH_PRIVATE_KEY_FILE: z.string().min(1).default(join(homedir(), ".ssh", "id_ed25519")),
+  CLEANUP_CONCURRENCY: int(1, 256).default(8),
+  CLEANUP_MAX_ATTEMPTS: int(1, 100).default(3),
+  CLEANUP_CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  CLEANUP_COMMAND_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  CLEANUP_BACKOFF_BASE_MS: int(0, 3_600_000).default(30_000),
+  CLEANUP_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
+  CLEANUP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  RECONCILE_CRON: z.string().min(1).default("* * * * *"),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+});
+
+/** The parsed, validated settings of one process. */
+export type Config = z.infer<typeof configSchema>;
+
+/** A setting was missing or malformed; the message names the variable. */
+export class ConfigError extends Error {
+  readonly code = "config_invalid";
+}
+
+/**
+ * Reads `.env` (if present, never overriding real environment variables) and
+ * parses the result. A bad value throws a ConfigError naming each variable.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  dotenvPath: string | null = ".env",
+): Config {
+  const fromFile = dotenvPath && existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  const merged = { ...fromFile, ...env };
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      const value = merged[name];
+      const shown = value === undefined ? "unset" : `"${value.length > 60 ? value.slice(0, 60) + "…" : value}"`;
+      return `  ${name} (${shown}): ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,144 @@
+import { sql } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import type { VmState } from "../db/schema.js";
+import { enqueueNotices } from "./notices.js";
+import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Result } from "./types.js";
+import {
+  checkFingerprint,
+  checkIp,
+  checkPoolName,
+  checkSshPort,
+  checkSshUser,
+  checkTag,
+  checkVmName,
+  firstRefusal,
+} from "./validate.js";
+
+/** A VM as the inventory (vms.yml or `pool add`) describes it. */
+export interface VmSpec {
+  name: string;
+  ip: string;
+  pool: string;
+  sshUser: string;
+  sshPort: number;
+  hostKeyFingerprint: string | null;
+  tags: string[];
+}
+
+export function checkVmSpec(spec: VmSpec): ReturnType<typeof firstRefusal> {
+  return firstRefusal(
+    checkVmName(spec.name, "name"),
+    checkIp(spec.ip),
+    checkPoolName(spec.pool),
+    checkSshUser(spec.sshUser),
+    checkSshPort(spec.sshPort),
+    spec.hostKeyFingerprint === null ? null : checkFingerprint(spec.hostKeyFingerprint),
+    ...spec.tags.map((t) => checkTag(t)),
+  );
+}
+
+/** Writes an event row in the caller's transaction. */
+export async function recordEvent(
+  tx: Executor,
+  e: { vmId: number; vmName: string; actor: string; source: Actor["source"]; kind: string; detail?: unknown },
+): Promise<void> {
+  await tx.execute(sql`
+    insert into events (vm_id, vm_name, actor, source, kind, detail)
+    values (${e.vmId}, ${e.vmName}, ${e.actor}, ${e.source}, ${e.kind}, ${JSON.stringify(e.detail ?? {})}::jsonb)`);
+}
+
+/** Creates the pool with default settings if it does not exist yet. */
+export async function ensurePool(tx: Executor, pool: string, quota: number): Promise<void> {
+  await tx.execute(sql`insert into pools (name, quota) values (${pool}, ${quota}) on conflict (name) do nothing`);
+}
+
+/** Adds a VM to a pool (creating the pool if new). */
+export async function addVm(core: Core, actor: Actor, spec: VmSpec): Promise<Result<{ vm: string }>> {
+  if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: "add a VM" });
+  const bad = checkVmSpec(spec);
+  if (bad) return refuse(bad);
+  return core.db.transaction(async (tx) => {
+    await ensurePool(tx, spec.pool, core.defaultQuota);
+    const [row] = await tx.execute<{ id: number }>(sql`
+      insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
+      values (${spec.name}, ${spec.ip}::inet, ${spec.pool}, ${spec.sshUser}, ${spec.sshPort},
+              ${spec.hostKeyFingerprint}, array(select jsonb_array_elements_text(${JSON.stringify(spec.tags)}::jsonb)))
+      on conflict (name) do nothing
+      returning id`);
+    if (!row) return refuse({ code: "name_taken", vm: spec.name });
+    await recordEvent(tx, { vmId: row.id, vmName: spec.name, actor: actorName(actor), source: actor.source, kind: "added", detail: spec });
+    return ok({ vm: spec.name });
+  });
+}
+
+interface Transition {
+  operation: string;
+  from: VmState[];
+  to: VmState;
+  kind: string;
+}
+
+const DRAIN: Transition = { operation: "drain a VM", from: ["available", "quarantined"], to: "maintenance", kind: "drained" };
+const REPAIR: Transition = { operation: "return a VM to service", from: ["maintenance", "quarantined"], to: "available", kind: "repaired" };
+const RETRY: Transition = { operation: "retry a cleanup", from: ["quarantined"], to: "cleaning", kind: "cleanup_retry" };
+
+/** Admin: take an idle VM out of service (`maintenance`). */
+export const drainVm = (core: Core, actor: Actor, vm: string) => transition(core, actor, vm, DRAIN);
+/** Admin: return a VM from `maintenance` or `quarantined` to the pool. */
+export const repairVm = (core: Core, actor: Actor, vm: string) => transition(core, actor, vm, REPAIR);
+/** Admin: queue a quarantined VM's cleanup again, attempts reset. */
+export const retryCleanup = (core: Core, actor: Actor, vm: string) => transition(core, actor, vm, RETRY);
+
+/** One guarded state change: the WHERE carries the precondition, the row count tells. */
+async function transition(core: Core, actor: Actor, vmName: string, t: Transition): Promise<Result<{ vm: string; from: VmState; to: VmState }>> {
+  if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: t.operation });
+  const bad = checkVmName(vmName);
+  if (bad) return refuse(bad);
+  return core.db.transaction(async (tx) => {
+    const [row] = await tx.execute<{ id: number; state: VmState }>(sql`select id, state from vms where name = ${vmName} for update`);
+    if (!row) return refuse({ code: "unknown_vm", vm: vmName });
+    if (!t.from.includes(row.state)) return refuse({ code: "wrong_state", vm: vmName, state: row.state, allowed: t.from });
+    await tx.execute(sql`
+      update vms set state = ${t.to}, state_changed_at = now(), claimed_by = null, claimed_at = null,
+        cleanup_attempts = 0, cleanup_next_at = ${t.to === "cleaning" ? sql`now()` : sql`null`},
+        cleanup_last_error = ${t.to === "available" ? sql`null` : sql`cleanup_last_error`}
+      where id = ${row.id} and state = ${row.state}`);
+    const by = actorName(actor);
+    await recordEvent(tx, { vmId: row.id, vmName, actor: by, source: actor.source, kind: t.kind, detail: { from: row.state, to: t.to } });
+    await enqueueNotices(tx, [{ kind: "vm_state_changed", vm: vmName, state: t.to, by }]);
+    return ok({ vm: vmName, from: row.state, to: t.to });
+  });
+}
+
+/** What removing a VM did: retired now, or marked to retire at check-in because someone holds it. */
+export interface RemoveDone {
+  vm: string;
+  retired: "now" | "at_checkin" | "after_cleanup" | "already";
+}
+
+/** Admin: retire a VM (history kept). A held VM is retired when it is checked in. */
+export async function removeVm(core: Core, actor: Actor, vmName: string): Promise<Result<RemoveDone>> {
+  if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: "remove a VM" });
+  const bad = checkVmName(vmName);
+  if (bad) return refuse(bad);
+  return core.db.transaction(async (tx) => {
+    const done = await retireInTx(tx, actor, vmName);
+    return done ? ok(done) : refuse({ code: "unknown_vm", vm: vmName });
+  });
+}
+
+/** Retires a VM inside the caller's transaction; null when there is no such VM. */
+export async function retireInTx(tx: Executor, actor: Actor, vmName: string): Promise<RemoveDone | null> {
+  const [row] = await tx.execute<{ id: number; state: VmState }>(sql`select id, state from vms where name = ${vmName} for update`);
+  if (!row) return null;
+  if (row.state === "retired") return { vm: vmName, retired: "already" };
+  const later = row.state === "checked_out" || row.state === "cleaning";
+  if (later) {
+    await tx.execute(sql`update vms set retire_on_checkin = true where id = ${row.id}`);
+  } else {
+    await tx.execute(sql`update vms set state = 'retired', state_changed_at = now(), cleanup_last_error = null where id = ${row.id}`);
+  }
+  const retired = row.state === "checked_out" ? "at_checkin" : row.state === "cleaning" ? "after_cleanup" : "now";
+  await recordEvent(tx, { vmId: row.id, vmName, actor: actorName(actor), source: actor.source, kind: later ? "retire_requested" : "retired", detail: { from: row.state } });
+  return { vm: vmName, retired };
+}

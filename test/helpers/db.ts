@@ -1,0 +1,43 @@
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { inject } from "vitest";
+import { connect, migrateDatabase, type Database } from "../../src/db/client.js";
+import { drizzle } from "drizzle-orm/postgres-js";
+import * as schema from "../../src/db/schema.js";
+import type { Core } from "../../src/core/types.js";
+import { createLogger } from "../../src/log.js";
+
+export const testLog = createLogger("warn", "test");
+
+/** The run's PostgreSQL URL with another database name. */
+export function urlFor(database: string): string {
+  const url = new URL(inject("postgresUrl"));
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** A fresh, migrated database of its own for one test file. */
+export async function freshDatabase(opts: { poolSize?: number } = {}): Promise<Database & { name: string }> {
+  const name = `test_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = urlFor(name);
+  const sql = connect(url, { lockTimeoutMs: 5000, poolSize: opts.poolSize ?? 20, log: testLog });
+  const db = drizzle(sql, { schema });
+  await migrateDatabase({ db, sql });
+  return { name, db, sql, url, close: () => sql.end({ timeout: 5 }) };
+}
+
+/** A core over the database with the given admins. */
+export function coreFor(database: Pick<Database, "db">, opts: Partial<Omit<Core, "db">> = {}): Core {
+  return {
+    db: database.db,
+    admins: opts.admins ?? new Set(["UADMIN01"]),
+    defaultPool: opts.defaultPool ?? "default",
+    defaultQuota: opts.defaultQuota ?? 1,
+  };
+}
+
+/** Slack-looking user IDs: U0000001, U0000002, … */
+export const userId = (n: number) => `U${String(n).padStart(7, "0")}`;
