@@ -95,18 +95,25 @@ function server(root: string, port: number, password: string, log: Logger): Embe
   };
 }
 
-/** Another process's vmres connections (each pool names itself by pid). */
+/** Connections other than this pool's own: another process's, or another pool's of this process. */
 async function othersConnected(sql: postgres.Sql): Promise<boolean> {
   const [row] = await sql<{ n: number }[]>`
     select count(*)::int as n from pg_stat_activity
     where backend_type = 'client backend' and pid <> pg_backend_pid()
-      and application_name <> ${applicationName()}`;
+      and application_name <> current_setting('application_name')`;
   return (row?.n ?? 0) > 0;
 }
 
-/** The application_name every connection of this process carries. */
+let poolsNamed = 0;
+
+/**
+ * A new application_name for each connection pool: the pid tells processes apart,
+ * the counter tells apart two pools of one process, so closing one of them does
+ * not stop the server under the other.
+ */
 export function applicationName(): string {
-  return `vmres:${process.pid}`;
+  poolsNamed += 1;
+  return `vmres:${process.pid}:${poolsNamed}`;
 }
 
 async function serverBinaries(): Promise<{ pg_ctl: string; initdb: string }> {

@@ -85,7 +85,7 @@ export function parseInventory(text: string, source: string, defaultQuota: numbe
       sshPrivateKeyFile: entry.cleanup?.ssh_private_key_file ?? null,
     });
     entry.vms.forEach((vm, index) => {
-      const where = `pools.${pool}.vms[${index}] (${vm.name})`;
+      const where = `pools.${pool}.vms[${index}] (${shownName(vm.name)})`;
       const earlier = seen.get(vm.name);
       if (earlier) throw new InventoryError(`${source}: ${where}: name "${vm.name}" is already used by ${earlier}`);
       seen.set(vm.name, where);
@@ -99,7 +99,7 @@ export function parseInventory(text: string, source: string, defaultQuota: numbe
         tags: vm.tags ?? [],
       };
       const bad = checkVmSpec(spec);
-      if (bad?.code === "invalid_input") throw new InventoryError(`${source}: ${where}: ${bad.field}: ${bad.message}`);
+      if (bad?.code === "invalid_input") throw new InventoryError(`${source}: ${where}.${fileKey(bad.field)}: ${bad.message}`);
       vms.push(spec);
     });
   }
@@ -113,7 +113,7 @@ function describePath(doc: unknown, path: PropertyKey[]): string {
   for (const key of path) {
     if (typeof key === "number") {
       node = Array.isArray(node) ? node[key] : undefined;
-      const vmName = node && typeof node === "object" && "name" in node ? ` (${String((node as { name: unknown }).name)})` : "";
+      const vmName = node && typeof node === "object" && "name" in node ? ` (${shownName(String((node as { name: unknown }).name))})` : "";
       parts[parts.length - 1] += `[${key}]${vmName}`;
     } else {
       node = node && typeof node === "object" ? (node as Record<string, unknown>)[String(key)] : undefined;
@@ -121,4 +121,14 @@ function describePath(doc: unknown, path: PropertyKey[]): string {
     }
   }
   return parts.join(".") || "(top level)";
+}
+
+/** A VM name as a message shows it: a 10 kB name must not become a 10 kB message. */
+function shownName(value: string): string {
+  return value.length > 40 ? value.slice(0, 40) + "…" : value;
+}
+
+/** The core's field labels (src/core/validate.ts) as the keys a person typed in the file. */
+function fileKey(field: string): string {
+  return { "ssh user": "ssh_user", "ssh port": "ssh_port", "host key": "host_key" }[field] ?? field;
 }

@@ -1,0 +1,33 @@
+import { vmHistory, type HistoryEntry } from "../../core/queries.js";
+import { outcomeOf, type Command } from "../command.js";
+import { table, when } from "../table.js";
+import { vmArg } from "../values.js";
+
+/** `vmres history VM`: what happened to a VM, newest first. */
+export const historyCommand: Command = {
+  words: ["history"],
+  positionals: ["VM"],
+  options: {},
+  summary: "Show a VM's last 50 events (checkouts, check-ins, cleanups, admin changes), newest first.",
+  prepare(input) {
+    const vm = vmArg(input);
+    return async ({ core }) => outcomeOf(await vmHistory(core.db, vm), null, (entries) => describeHistory(vm, entries));
+  },
+};
+
+function describeHistory(vm: string, entries: HistoryEntry[]): string {
+  if (entries.length === 0) return `No events recorded for ${vm}.`;
+  return table(
+    ["AT", "ACTOR", "SOURCE", "EVENT", "DETAIL"],
+    entries.map((e) => [when(e.at), e.actor, e.source, e.kind, detailText(e.detail)]),
+  );
+}
+
+/** `{"previousHolder":"U1"}` → `previousHolder=U1`: compact enough for one line. */
+function detailText(detail: unknown): string {
+  if (detail === null || typeof detail !== "object") return detail === null || detail === undefined ? "" : String(detail);
+  return Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+}

@@ -1,0 +1,53 @@
+import type { Refusal, StateCounts } from "../core/types.js";
+
+/**
+ * The CLI's words for each refusal: what happened and what the person can do
+ * next. The core's refusal carries the facts; only the wording is decided here.
+ */
+export function describeRefusal(refusal: Refusal, userId: string | null): string {
+  switch (refusal.code) {
+    case "invalid_input":
+      return `${refusal.field}: ${refusal.message}`;
+    case "unknown_pool":
+      return `There is no pool "${refusal.pool}". ${refusal.known.length > 0 ? `Known pools: ${refusal.known.join(", ")}.` : "No pool exists yet: add VMs with vmres pool add or vmres pool sync."}`;
+    case "no_vm_free":
+      return `No VM is free in pool "${refusal.pool}" (${describeCounts(refusal.counts)}). Try again later.`;
+    case "quota_reached":
+      return quotaReached(refusal, userId);
+    case "unknown_vm":
+      return `There is no VM "${refusal.vm}". vmres list shows every VM.`;
+    case "not_checked_out":
+      return `${refusal.vm} is not checked out (it is ${words(refusal.state)}).`;
+    case "not_holder":
+      // The core names the holder only to admins; others learn only that it is not theirs.
+      return refusal.holder
+        ? `${refusal.vm} is held by ${refusal.holder}, not by you. An admin can take it back with --force.`
+        : `${refusal.vm} is checked out by someone else; only its holder (or an admin, with --force) can check it in.`;
+    case "not_admin":
+      return `${userId ?? "You"} ${userId ? "is" : "are"} not an admin: only the Slack users in SLACK_ADMINS may ${refusal.operation}.`;
+    case "wrong_state":
+      return `${refusal.vm} is ${words(refusal.state)}; this needs a VM that is ${refusal.allowed.map(words).join(" or ")}.`;
+    case "name_taken":
+      return `A VM named "${refusal.vm}" already exists.`;
+  }
+}
+
+function quotaReached(refusal: Extract<Refusal, { code: "quota_reached" }>, userId: string | null): string {
+  const vms = refusal.held.length === 1 ? "VM" : "VMs";
+  const first = refusal.held[0] ?? "VM";
+  return (
+    `You already hold ${refusal.held.length} ${vms} in pool "${refusal.pool}" (quota ${refusal.quota}): ${refusal.held.join(", ")}.\n` +
+    `Check one in first: vmres checkin ${first} --user ${userId ?? "ID"}`
+  );
+}
+
+/** "2 checked out, 1 cleaning": the states that have VMs, retired ones left out as they never come back by themselves. */
+export function describeCounts(counts: StateCounts): string {
+  const parts = Object.entries(counts)
+    .filter(([state, n]) => n > 0 && state !== "retired")
+    .map(([state, n]) => `${n} ${words(state)}`);
+  return parts.length > 0 ? parts.join(", ") : "the pool has no VMs";
+}
+
+/** `checked_out` → `checked out`. */
+export const words = (state: string) => state.replace(/_/g, " ");

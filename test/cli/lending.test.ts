@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addVm } from "../../src/core/admin.js";
+import { cliFor, databaseSnapshot } from "../helpers/cli.js";
+import { coreFor, freshDatabase } from "../helpers/db.js";
+
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+let vmres: ReturnType<typeof cliFor>;
+
+/** Which VM a user holds, straight from the database. */
+async function heldBy(user: string): Promise<string[]> {
+  const rows = await database.sql<{ name: string }[]>`select name from vms where holder = ${user} order by name`;
+  return rows.map((r) => r.name);
+}
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  const core = coreFor(database);
+  for (const [name, ip, port] of [["vm-01", "198.51.100.1", 22], ["vm-02", "198.51.100.2", 2222]] as const) {
+    const added = await addVm(core, { userId: null, source: "cli" }, { name, ip, pool: "default", sshUser: "root", sshPort: port, hostKeyFingerprint: null, tags: [] });
+    expect(added.ok).toBe(true);
+  }
+  vmres = cliFor({ databaseUrl: database.url });
+});
+afterAll(async () => database.close());
+
+describe("vmres checkout", () => {
+  it("lends a VM and prints the SSH line to reach it", async () => {
+    const r = await vmres(["checkout", "--user", "UALICE01"]);
+    expect(r.code).toBe(0);
+    const [vm] = await heldBy("UALICE01");
+    const expected = vm === "vm-01" ? "ssh root@198.51.100.1 -p 22" : "ssh root@198.51.100.2 -p 2222";
+    expect(r.stdout.split("\n")).toContain(expected);
+    const [event] = await database.sql`select actor, source, kind from events where vm_name = ${vm!} order by id desc limit 1`;
+    expect(event).toEqual({ actor: "UALICE01", source: "cli", kind: "checked_out" });
+  });
+
+  it("with --json prints the VM lent, and nothing else on stdout", async () => {
+    const r = await vmres(["checkout", "--user", "UBOB0001", "--json"]);
+    expect(r.code).toBe(0);
+    const vm = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(vm).toMatchObject({ pool: "default", sshUser: "root" });
+    expect(Object.keys(vm).sort()).toEqual(["checkedOutAt", "ip", "name", "pool", "sshPort", "sshUser"]);
+    expect(await heldBy("UBOB0001")).toEqual([vm["name"]]);
+  });
+
+  it("refuses a second VM over the quota, naming the VM held and how to check it in", async () => {
+    const [held] = await heldBy("UALICE01");
+    const r = await vmres(["checkout", "--user", "UALICE01"]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`quota 1): ${held}.`);
+    expect(r.stderr).toContain(`vmres checkin ${held} --user UALICE01`);
+    expect(await heldBy("UALICE01")).toEqual([held]);
+  });
+
+  it("says no VM is free with the counts by state, in words and in JSON", async () => {
+    const r = await vmres(["checkout", "--user", "UCAROL01", "--json"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/No VM is free in pool "default" \(2 checked out\)\. Try again later\./);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; counts: Record<string, number> } };
+    expect(error.code).toBe("no_vm_free");
+    expect(error.counts).toMatchObject({ available: 0, checked_out: 2 });
+  });
+
+  it("refuses an unknown pool and names the known ones", async () => {
+    const r = await vmres(["checkout", "--user", "UCAROL01", "--pool", "gpu"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/There is no pool "gpu"\. Known pools: default\./);
+    expect(await heldBy("UCAROL01")).toEqual([]);
+  });
+});
+
+describe("vmres checkin", () => {
+  it("refuses someone who does not hold the VM, without saying who does, and changes nothing", async () => {
+    const [vm] = await heldBy("UALICE01");
+    const before = await databaseSnapshot(database.sql);
+    const r = await vmres(["checkin", vm!, "--user", "UBOB0001"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${vm} is checked out by someone else`);
+    expect(r.stderr).not.toContain("UALICE01");
+    expect(await databaseSnapshot(database.sql)).toBe(before);
+  });
+
+  it("refuses --force from someone who is not an admin", async () => {
+    const [vm] = await heldBy("UALICE01");
+    const before = await databaseSnapshot(database.sql);
+    const r = await vmres(["checkin", vm!, "--user", "UBOB0001", "--force"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/UBOB0001 is not an admin: only the Slack users in SLACK_ADMINS may force check-in/);
+    expect(await databaseSnapshot(database.sql)).toBe(before);
+  });
+
+  it("lets an admin take a VM back with --force, on record in its history", async () => {
+    const [vm] = await heldBy("UALICE01");
+    const r = await vmres(["checkin", vm!, "--user", "UADMIN01", "--force"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Checked in ${vm} (taken back from UALICE01)`);
+    const [row] = await database.sql`select state, holder from vms where name = ${vm!}`;
+    expect(row).toEqual({ state: "cleaning", holder: null });
+
+    const history = await vmres(["history", vm!]);
+    expect(history.code).toBe(0);
+    const lines = history.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^AT\s+ACTOR\s+SOURCE\s+EVENT\s+DETAIL$/);
+    expect(lines[1]).toMatch(/UADMIN01\s+cli\s+checkin_forced\s.*previousHolder=UALICE01/);
+    expect(lines[2]).toMatch(/UALICE01\s+cli\s+checked_out/);
+    expect(lines.at(-1)).toMatch(/system\s+cli\s+added/);
+    // Columns line up: every row's EVENT starts where the header's does.
+    const column = lines[0]!.indexOf("EVENT");
+    for (const line of lines.slice(1)) expect(line.slice(column)).toMatch(/^[a-z_]+\s/);
+  });
+});
+
+describe("vmres list and status", () => {
+  it("list --user shows only the VMs that user holds", async () => {
+    const [vm] = await heldBy("UBOB0001");
+    const r = await vmres(["list", "--user", "UBOB0001"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^NAME\s+POOL\s+STATE\s+HOLDER\s+SINCE\s+SSH\s+TAGS$/);
+    expect(lines[1]).toMatch(new RegExp(`^${vm}\\s+default\\s+checked out\\s+UBOB0001\\s`));
+  });
+
+  it("status counts each pool's VMs by state", async () => {
+    const r = await vmres(["status"]);
+    expect(r.code).toBe(0);
+    const [header, line] = r.stdout.trim().split("\n");
+    expect(header).toMatch(/^POOL\s+QUOTA\s+TOTAL\s+AVAILABLE\s+CHECKED OUT\s+CLEANING\s+QUARANTINED\s+MAINTENANCE\s+RETIRED$/);
+    expect(line!.split(/\s+/)).toEqual(["default", "1", "2", "0", "1", "1", "0", "0", "0"]);
+  });
+});
