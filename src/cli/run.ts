@@ -1,3 +1,4 @@
+import { coreFromConfig } from "../service/core-from-config.js";
 import { ConfigError, loadConfig, type Config } from "../config.js";
 import { InventoryError } from "../inventory/file.js";
 import { createLogger } from "../log.js";
@@ -45,9 +46,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const run = prepare(invocation.command, invocation.input, config, report);
   if (typeof run === "number") return run;
   try {
-    // Loaded only when a command runs: service.ts (for coreFromConfig) brings the whole service
-    // with it (Slack, cleanup worker, SSH), and help or a usage error should not wait for that.
-    const [{ withDatabase }, { coreFromConfig }] = await Promise.all([import("./database.js"), import("../service/service.js")]);
+    // Loaded only when a command runs: help or a usage error should not wait for the database driver.
+    const { withDatabase } = await import("./database.js");
     const log = createLogger(cliLogLevel(config.LOG_LEVEL), "vmres-cli");
     const outcome = await withDatabase(config, log, (database, migrations) =>
       run({ config, database, migrations, core: coreFromConfig(config, database) }),

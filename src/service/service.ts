@@ -8,6 +8,7 @@ import { migrateDatabase, openDatabase, type Database } from "../db/client.js";
 import { readInventoryFile } from "../inventory/file.js";
 import type { Logger } from "../log.js";
 import { components } from "./components.js";
+import { coreFromConfig } from "./core-from-config.js";
 import { HttpService } from "./http.js";
 
 /** What every part of the running service is given. */
@@ -34,16 +35,6 @@ export interface RunningService {
   port: number;
   context: ServiceContext;
   stop(): Promise<void>;
-}
-
-/** Builds the core's settings from the configuration. */
-export function coreFromConfig(config: Config, database: Pick<Database, "db">): Core {
-  return {
-    db: database.db,
-    admins: new Set(config.SLACK_ADMINS),
-    defaultPool: config.DEFAULT_POOL,
-    defaultQuota: config.DEFAULT_POOL_QUOTA,
-  };
 }
 
 /**

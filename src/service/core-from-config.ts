@@ -1,0 +1,13 @@
+import type { Config } from "../config.js";
+import type { Core } from "../core/types.js";
+import type { Database } from "../db/client.js";
+
+/** The core's settings from the configuration; shared by the service and the CLI. */
+export function coreFromConfig(config: Config, database: Pick<Database, "db">): Core {
+  return {
+    db: database.db,
+    admins: new Set(config.SLACK_ADMINS),
+    defaultPool: config.DEFAULT_POOL,
+    defaultQuota: config.DEFAULT_POOL_QUOTA,
+  };
+}
