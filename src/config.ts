@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
+import { validate as isValidCron } from "node-cron";
 import { z } from "zod";
 
 /**
@@ -43,6 +44,17 @@ export const configSchema = z.object({
   SLACK_APP_TOKEN: optionalText,
   SLACK_API_URL: optionalText.pipe(z.url().optional()),
   SLACK_ADMIN_CHANNEL: optionalText,
+  /** One Slack Web API call slower than this counts as failed (and is retried later). */
+  SLACK_API_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** First wait before retrying to reach Slack at start (doubles up to a minute). */
+  SLACK_CONNECT_RETRY_BASE_MS: int(10, 600_000).default(1000),
+  /** How often the outbox dispatcher looks for notices queued by other processes (CLI, cleanup worker). */
+  OUTBOX_POLL_INTERVAL_MS: int(10, 600_000).default(1000),
+  /** First wait after a failed delivery; doubles per attempt up to OUTBOX_BACKOFF_MAX_MS. */
+  OUTBOX_BACKOFF_BASE_MS: int(10, 3_600_000).default(5000),
+  OUTBOX_BACKOFF_MAX_MS: int(10, 86_400_000).default(900_000),
+  /** A delivery claimed longer ago than this belongs to a process that died; another takes it over. */
+  OUTBOX_CLAIM_TIMEOUT_MS: int(1000, 86_400_000).default(300_000),
   POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES: int(0, 10_080).default(60),
   SSH_PRIVATE_KEY_FILE: z.string().min(1).default(join(homedir(), ".ssh", "id_ed25519")),
   CLEANUP_CONCURRENCY: int(1, 256).default(8),
@@ -50,9 +62,17 @@ export const configSchema = z.object({
   CLEANUP_CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
   CLEANUP_COMMAND_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   CLEANUP_BACKOFF_BASE_MS: int(0, 3_600_000).default(30_000),
+  CLEANUP_BACKOFF_MAX_MS: int(0, 86_400_000).default(600_000),
+  CLEANUP_KEEPALIVE_INTERVAL_MS: int(0, 600_000).default(10_000),
+  /** Added to connect + command timeout: a claim older than that belongs to a worker that died. */
+  CLEANUP_CLAIM_MARGIN_MS: int(0, 3_600_000).default(30_000),
   CLEANUP_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
   CLEANUP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
-  RECONCILE_CRON: z.string().min(1).default("* * * * *"),
+  RECONCILE_CRON: z
+    .string()
+    .min(1)
+    .default("* * * * *")
+    .refine((expr) => isValidCron(expr), "not a cron expression (5 fields, or 6 with seconds first, e.g. \"* * * * *\")"),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
 });
 

@@ -1,0 +1,51 @@
+import type { Db } from "../db/client.js";
+import { retryDelayMs } from "./backoff.js";
+import type { CleanupOutcome } from "./clean-vm.js";
+import type { CleanupSettings } from "./settings.js";
+import type { CleanupClaim } from "./sql/claim.js";
+import { failCleanup } from "./sql/fail-cleanup.js";
+import { finishCleanupSuccess } from "./sql/finish-cleanup-success.js";
+import { quarantine } from "./sql/quarantine.js";
+import { recordFirstHostKey } from "./sql/record-first-host-key.js";
+
+/** What the finish wrote; `claim_lost` when the reconciler had taken the claim back and nothing was written. */
+export type Finished =
+  | { kind: "available" | "retired" }
+  | { kind: "retry"; retryInMs: number; error: string }
+  | { kind: "quarantined"; reason: string; error: string }
+  | { kind: "claim_lost" };
+
+/**
+ * Writes one attempt's outcome in one short transaction (no network inside),
+ * every statement guarded by the claim. The attempt count read at claim time
+ * is exact: while the claim is held nobody else changes the row's attempts.
+ */
+export function finishCleanup(
+  db: Db,
+  claim: CleanupClaim,
+  outcome: CleanupOutcome,
+  settings: Pick<CleanupSettings, "maxAttempts" | "backoff">,
+  detail: { durationMs: number },
+): Promise<Finished> {
+  return db.transaction(async (tx): Promise<Finished> => {
+    const seen = outcome.kind === "host_refused" ? null : outcome.seenFingerprint;
+    if (seen !== null && claim.hostKeyFingerprint === null && claim.trustOnFirstUse) {
+      await recordFirstHostKey(tx, claim, seen);
+    }
+    if (outcome.kind === "cleaned") {
+      const state = await finishCleanupSuccess(tx, claim, { report: outcome.report, durationMs: detail.durationMs });
+      return state ? { kind: state } : { kind: "claim_lost" };
+    }
+    const failures = claim.attempts + 1;
+    const why =
+      outcome.kind === "host_refused"
+        ? { reason: outcome.reason, error: outcome.error }
+        : failures >= settings.maxAttempts
+          ? { reason: `cleanup failed ${failures} time${failures === 1 ? "" : "s"}`, error: outcome.error }
+          : null;
+    if (why) return (await quarantine(tx, claim, why)) ? { kind: "quarantined", ...why } : { kind: "claim_lost" };
+    const retryInMs = retryDelayMs(failures, settings.backoff);
+    const failed = await failCleanup(tx, claim, { error: outcome.error, retryInMs });
+    return failed ? { kind: "retry", retryInMs, error: outcome.error } : { kind: "claim_lost" };
+  });
+}

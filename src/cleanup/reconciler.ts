@@ -1,0 +1,92 @@
+import { sql } from "drizzle-orm";
+import { schedule, type ScheduledTask } from "node-cron";
+import type { Db } from "../db/client.js";
+import type { Logger } from "../log.js";
+import { makeOrphansDue } from "./sql/make-orphans-due.js";
+import { resetStaleClaims, type ResetClaim } from "./sql/reset-stale-claims.js";
+
+/** Any constant, distinct from the other advisory lock keys: one replica reconciles at a time. */
+export const RECONCILE_LOCK_KEY = 0x766d7263;
+
+/** What one reconcile did; `ran: false` when another replica held the lock. */
+export interface ReconcileReport {
+  ran: boolean;
+  claimsReset: ResetClaim[];
+  madeDue: string[];
+}
+
+/**
+ * Puts every cleanup that nobody will finish back in the queue: claims of dead
+ * workers, and VMs in `cleaning` that are due at no time. One transaction
+ * under a transaction-level advisory lock, tried without waiting: a replica
+ * that finds it taken skips this round, as the holder does the same work.
+ */
+export function reconcileCleanups(db: Db, staleClaimAfterMs: number): Promise<ReconcileReport> {
+  return db.transaction(async (tx) => {
+    const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${RECONCILE_LOCK_KEY}) as locked`);
+    if (!lock?.locked) return { ran: false, claimsReset: [], madeDue: [] };
+    const claimsReset = await resetStaleClaims(tx, staleClaimAfterMs);
+    const madeDue = await makeOrphansDue(tx);
+    return { ran: true, claimsReset, madeDue };
+  });
+}
+
+export interface Reconciler {
+  /** Reconciles now; resolves with the report, or null when it failed (logged). */
+  runNow(): Promise<ReconcileReport | null>;
+  /** Stops the schedule and waits for a run in progress. */
+  stop(): Promise<void>;
+}
+
+export interface ReconcilerOptions {
+  db: Db;
+  log: Logger;
+  /** node-cron expression (RECONCILE_CRON). */
+  cron: string;
+  staleClaimAfterMs: number;
+}
+
+/** Runs `reconcileCleanups` on a node-cron schedule; every fix is logged (and is an event). */
+export function startReconciler(opts: ReconcilerOptions): Reconciler {
+  const { db, log } = opts;
+  let inFlight: Promise<ReconcileReport | null> | null = null;
+
+  const reconcile = async (): Promise<ReconcileReport | null> => {
+    try {
+      const report = await reconcileCleanups(db, opts.staleClaimAfterMs);
+      for (const r of report.claimsReset) {
+        log.warn({ vm: r.vm, claimedBy: r.claimedBy, claimedAt: r.claimedAt }, "stale cleanup claim (its worker stopped); due again");
+      }
+      for (const vm of report.madeDue) log.warn({ vm }, "VM in cleaning was due at no time; due now");
+      return report;
+    } catch (err) {
+      log.error({ err }, "reconciling cleanups failed; trying again at the next run");
+      return null;
+    }
+  };
+  // The schedule and runNow() share one run at a time.
+  const runNow = (): Promise<ReconcileReport | null> => {
+    inFlight ??= reconcile().finally(() => (inFlight = null));
+    return inFlight;
+  };
+
+  const task: ScheduledTask = schedule(opts.cron, () => runNow(), {
+    name: "vmres-reconcile-cleanups",
+    noOverlap: true,
+    logger: {
+      info: (message) => log.debug({ cron: opts.cron }, message),
+      warn: (message) => log.warn({ cron: opts.cron }, message),
+      error: (message, err) => log.error({ cron: opts.cron, err: err ?? message }, "reconciler schedule error"),
+      debug: (message) => log.debug({ cron: opts.cron }, String(message)),
+    },
+  });
+
+  return {
+    runNow,
+    async stop() {
+      await task.stop();
+      await task.destroy();
+      await inFlight;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { sql } from "drizzle-orm";
+import { recordEvent } from "../../core/admin.js";
+import type { Tx } from "../../db/client.js";
+import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+
+/**
+ * A cleaned VM goes back to the pool, or to `retired` when it was removed from
+ * the inventory while it was held or being cleaned. Nobody is notified: a
+ * cleanup that worked is not news. Returns the new state, or null when the
+ * claim was lost (nothing is written then).
+ */
+export async function finishCleanupSuccess(
+  tx: Tx,
+  claim: CleanupClaim,
+  detail: Record<string, unknown>,
+): Promise<"available" | "retired" | null> {
+  const [row] = await tx.execute<{ state: "available" | "retired" }>(sql`
+    update vms set
+      state = case when retire_on_checkin then 'retired'::vm_state else 'available'::vm_state end,
+      state_changed_at = now(), retire_on_checkin = false,
+      claimed_by = null, claimed_at = null, cleanup_next_at = null,
+      cleanup_attempts = 0, cleanup_last_error = null
+    where ${stillClaimed(claim)}
+    returning state`);
+  if (!row) return null;
+  await recordEvent(tx, {
+    vmId: claim.vmId,
+    vmName: claim.vm,
+    ...WORKER,
+    kind: "cleaned",
+    detail: { ...detail, attempt: claim.attempts + 1, to: row.state, instance: claim.claimedBy },
+  });
+  return row.state;
+}

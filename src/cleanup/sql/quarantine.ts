@@ -1,0 +1,32 @@
+import { sql } from "drizzle-orm";
+import { recordEvent } from "../../core/admin.js";
+import { enqueueNotices } from "../../core/notices.js";
+import type { Tx } from "../../db/client.js";
+import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+
+/**
+ * Takes the VM out of circulation (`quarantined`) with the last error, and
+ * queues the admin alert (Retry cleanup / Repaired) in the same transaction,
+ * so a quarantine is never silent. Returns false when the claim was lost.
+ */
+export async function quarantine(tx: Tx, claim: CleanupClaim, why: { reason: string; error: string }): Promise<boolean> {
+  const [row] = await tx.execute<{ cleanup_attempts: number }>(sql`
+    update vms set
+      state = 'quarantined', state_changed_at = now(),
+      claimed_by = null, claimed_at = null, cleanup_next_at = null,
+      cleanup_attempts = cleanup_attempts + 1, cleanup_last_error = ${why.error}
+    where ${stillClaimed(claim)}
+    returning cleanup_attempts`);
+  if (!row) return false;
+  await recordEvent(tx, {
+    vmId: claim.vmId,
+    vmName: claim.vm,
+    ...WORKER,
+    kind: "quarantined",
+    detail: { reason: why.reason, error: why.error, attempts: row.cleanup_attempts, instance: claim.claimedBy },
+  });
+  await enqueueNotices(tx, [
+    { kind: "vm_quarantined", vm: claim.vm, pool: claim.pool, reason: why.reason, lastError: why.error, attempts: row.cleanup_attempts },
+  ]);
+  return true;
+}

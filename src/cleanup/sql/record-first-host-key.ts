@@ -1,0 +1,25 @@
+import { sql } from "drizzle-orm";
+import { recordEvent } from "../../core/admin.js";
+import type { Tx } from "../../db/client.js";
+import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+
+/**
+ * Trust on first use: pins the host key seen on the first connection to a VM
+ * that had none, on record. Only while no key is pinned, so it never replaces
+ * one (a key set by the inventory meanwhile wins). Returns whether it pinned.
+ */
+export async function recordFirstHostKey(tx: Tx, claim: CleanupClaim, fingerprint: string): Promise<boolean> {
+  const [row] = await tx.execute<{ id: number }>(sql`
+    update vms set host_key_fingerprint = ${fingerprint}
+    where ${stillClaimed(claim)} and host_key_fingerprint is null
+    returning id`);
+  if (!row) return false;
+  await recordEvent(tx, {
+    vmId: claim.vmId,
+    vmName: claim.vm,
+    ...WORKER,
+    kind: "host_key_recorded",
+    detail: { fingerprint, trustOnFirstUse: true, instance: claim.claimedBy },
+  });
+  return true;
+}
