@@ -67,7 +67,8 @@ export const configSchema = z.object({
   /** Added to connect + command timeout: a claim older than that belongs to a worker that died. */
   CLEANUP_CLAIM_MARGIN_MS: int(0, 3_600_000).default(30_000),
   CLEANUP_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
-  CLEANUP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  /** Running cleanups get this long to finish on SIGTERM; keep it below SHUTDOWN_TIMEOUT_MS. */
+  CLEANUP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(7000),
   RECONCILE_CRON: z
     .string()
     .min(1)

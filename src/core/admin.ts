@@ -95,18 +95,22 @@ async function transition(core: Core, actor: Actor, vmName: string, t: Transitio
   const bad = checkVmName(vmName);
   if (bad) return refuse(bad);
   return core.db.transaction(async (tx) => {
-    const [row] = await tx.execute<{ id: number; state: VmState }>(sql`select id, state from vms where name = ${vmName} for update`);
+    const [row] = await tx.execute<{ id: number; state: VmState; retire_on_checkin: boolean }>(
+      sql`select id, state, retire_on_checkin from vms where name = ${vmName} for update`,
+    );
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (!t.from.includes(row.state)) return refuse({ code: "wrong_state", vm: vmName, state: row.state, allowed: t.from });
+    // A VM removed from the inventory while it was being cleaned leaves service instead of returning.
+    const to: VmState = t.to === "available" && row.retire_on_checkin ? "retired" : t.to;
     await tx.execute(sql`
-      update vms set state = ${t.to}, state_changed_at = now(), claimed_by = null, claimed_at = null,
+      update vms set state = ${to}, state_changed_at = now(), claimed_by = null, claimed_at = null, retire_on_checkin = retire_on_checkin and ${to !== "retired"},
         cleanup_attempts = 0, cleanup_next_at = ${t.to === "cleaning" ? sql`now()` : sql`null`},
-        cleanup_last_error = ${t.to === "available" ? sql`null` : sql`cleanup_last_error`}
+        cleanup_last_error = ${to === "cleaning" || to === "maintenance" ? sql`cleanup_last_error` : sql`null`}
       where id = ${row.id} and state = ${row.state}`);
     const by = actorName(actor);
-    await recordEvent(tx, { vmId: row.id, vmName, actor: by, source: actor.source, kind: t.kind, detail: { from: row.state, to: t.to } });
-    await enqueueNotices(tx, [{ kind: "vm_state_changed", vm: vmName, state: t.to, by }]);
-    return ok({ vm: vmName, from: row.state, to: t.to });
+    await recordEvent(tx, { vmId: row.id, vmName, actor: by, source: actor.source, kind: t.kind, detail: { from: row.state, to } });
+    await enqueueNotices(tx, [{ kind: "vm_state_changed", vm: vmName, state: to, by }]);
+    return ok({ vm: vmName, from: row.state, to });
   });
 }
 

@@ -18,6 +18,8 @@ type HeldRow = {
   id: number;
   state: VmState;
   holder: string | null;
+  /** As PostgreSQL prints it (drizzle passes timestamps through as text): exact to the microsecond. */
+  checked_out_at: string | null;
   retire_on_checkin: boolean;
   pending_update: PendingUpdate | null;
 };
@@ -48,7 +50,7 @@ export async function checkin(
   if (opts.force && !admin) return refuse({ code: "not_admin", operation: "force check-in" });
   return core.db.transaction(async (tx) => {
     const [row] = await tx.execute<HeldRow>(sql`
-      select id, state, holder, retire_on_checkin, pending_update from vms where name = ${vmName} for update`);
+      select id, state, holder, checked_out_at, retire_on_checkin, pending_update from vms where name = ${vmName} for update`);
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (row.state !== "checked_out" || row.holder === null) {
       return refuse({ code: "not_checked_out", vm: vmName, state: row.state });
@@ -65,7 +67,8 @@ export async function checkin(
       values (${row.id}, ${vmName}, ${by}, ${actor.source}, ${forced ? "checkin_forced" : "checked_in"},
               ${JSON.stringify({ previousHolder: row.holder, nextState, pendingUpdate: row.pending_update })}::jsonb)`);
     const notices: Notice[] = [
-      { kind: "vm_checked_in", user: row.holder, vm: vmName, forcedBy: forced ? by : null, nextState },
+      // checkedOutAt names the checkout that ended, so the adapter updates that checkout's DM and no later one.
+      { kind: "vm_checked_in", user: row.holder, vm: vmName, checkedOutAt: row.checked_out_at ?? "", forcedBy: forced ? by : null, nextState },
     ];
     if (forced) notices.push({ kind: "checkin_forced", vm: vmName, previousHolder: row.holder, by });
     await enqueueNotices(tx, notices);

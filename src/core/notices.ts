@@ -9,7 +9,7 @@ import type { CheckedOutVm, StateCounts } from "./types.js";
  */
 export type Notice =
   | { kind: "vm_checked_out"; user: string; vm: CheckedOutVm }
-  | { kind: "vm_checked_in"; user: string; vm: string; forcedBy: string | null; nextState: "cleaning" | "retired" }
+  | { kind: "vm_checked_in"; user: string; vm: string; checkedOutAt: string; forcedBy: string | null; nextState: "cleaning" | "retired" }
   | { kind: "checkin_forced"; vm: string; previousHolder: string; by: string }
   | { kind: "pool_exhausted"; pool: string; counts: StateCounts }
   | { kind: "vm_quarantined"; vm: string; pool: string; reason: string; lastError: string | null; attempts: number }

@@ -110,7 +110,7 @@ async function upsertPool(tx: Executor, p: PoolSpec): Promise<void> {
 async function writeSpec(tx: Executor, id: number, spec: VmSpec, extra: ReturnType<typeof sql>): Promise<void> {
   await tx.execute(sql`
     update vms set ip = ${spec.ip}::inet, pool = ${spec.pool}, ssh_user = ${spec.sshUser}, ssh_port = ${spec.sshPort},
-      host_key_fingerprint = ${spec.hostKeyFingerprint}, tags = ${textArray(spec.tags)} ${extra}
+      host_key_fingerprint = coalesce(${spec.hostKeyFingerprint}, host_key_fingerprint), tags = ${textArray(spec.tags)} ${extra}
     where id = ${id}`);
 }
 
@@ -121,7 +121,11 @@ function differences(vm: CurrentVm, spec: VmSpec): PendingUpdate {
   if (vm.pool !== spec.pool) d.pool = spec.pool;
   if (vm.ssh_user !== spec.sshUser) d.sshUser = spec.sshUser;
   if (vm.ssh_port !== spec.sshPort) d.sshPort = spec.sshPort;
-  if (vm.host_key_fingerprint !== spec.hostKeyFingerprint) d.hostKeyFingerprint = spec.hostKeyFingerprint;
+  // No key in the file keeps the recorded one: it may have been pinned by trust-on-first-use,
+  // and forgetting it at every sync would let the next cleanup trust whatever key it meets.
+  if (spec.hostKeyFingerprint !== null && vm.host_key_fingerprint !== spec.hostKeyFingerprint) {
+    d.hostKeyFingerprint = spec.hostKeyFingerprint;
+  }
   if (vm.tags.join("\u0000") !== spec.tags.join("\u0000")) d.tags = spec.tags;
   return d;
 }
