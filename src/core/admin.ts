@@ -37,6 +37,11 @@ export function checkVmSpec(spec: VmSpec): ReturnType<typeof firstRefusal> {
   );
 }
 
+/** A text[] parameter; drizzle would spread a JS array into a list, so it travels as JSON. */
+export function textArray(values: string[]) {
+  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+}
+
 /** Writes an event row in the caller's transaction. */
 export async function recordEvent(
   tx: Executor,
@@ -62,7 +67,7 @@ export async function addVm(core: Core, actor: Actor, spec: VmSpec): Promise<Res
     const [row] = await tx.execute<{ id: number }>(sql`
       insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
       values (${spec.name}, ${spec.ip}::inet, ${spec.pool}, ${spec.sshUser}, ${spec.sshPort},
-              ${spec.hostKeyFingerprint}, array(select jsonb_array_elements_text(${JSON.stringify(spec.tags)}::jsonb)))
+              ${spec.hostKeyFingerprint}, ${textArray(spec.tags)})
       on conflict (name) do nothing
       returning id`);
     if (!row) return refuse({ code: "name_taken", vm: spec.name });

@@ -1,8 +1,7 @@
-import { sql } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import type postgres from "postgres";
 import type { VmState } from "../db/schema.js";
-import { enqueueNotices, type Notice } from "./notices.js";
-import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Result } from "./types.js";
+import type { Notice } from "./notices.js";
+import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import { checkUserId, checkVmName, firstRefusal } from "./validate.js";
 
 /** A check-in that happened. `previousHolder` differs from the actor when forced. */
@@ -18,7 +17,7 @@ type HeldRow = {
   id: number;
   state: VmState;
   holder: string | null;
-  /** As PostgreSQL prints it (drizzle passes timestamps through as text): exact to the microsecond. */
+  /** As PostgreSQL prints it: exact to the microsecond, so adapters can name this very checkout. */
   checked_out_at: string | null;
   retire_on_checkin: boolean;
   pending_update: PendingUpdate | null;
@@ -29,7 +28,7 @@ export interface PendingUpdate {
   ip?: string;
   sshPort?: number;
   sshUser?: string;
-  hostKeyFingerprint?: string | null;
+  hostKeyFingerprint?: string;
   tags?: string[];
   pool?: string;
 }
@@ -37,6 +36,7 @@ export interface PendingUpdate {
 /**
  * Gives a VM back: only its holder may, or an admin with `force` (on record,
  * and the previous holder is told). The VM goes to `cleaning`, due now.
+ * Like checkout, a hot path on postgres.js's prepared statements.
  */
 export async function checkin(
   core: Core,
@@ -48,53 +48,61 @@ export async function checkin(
   if (bad) return refuse(bad);
   const admin = isAdmin(core, actor);
   if (opts.force && !admin) return refuse({ code: "not_admin", operation: "force check-in" });
-  return core.db.transaction(async (tx) => {
-    const [row] = await tx.execute<HeldRow>(sql`
-      select id, state, holder, checked_out_at, retire_on_checkin, pending_update from vms where name = ${vmName} for update`);
-    if (!row) return refuse({ code: "unknown_vm", vm: vmName });
-    if (row.state !== "checked_out" || row.holder === null) {
-      return refuse({ code: "not_checked_out", vm: vmName, state: row.state });
-    }
+  return core.db.$client.begin(async (tx): Promise<Result<CheckinDone>> => {
+    const [row] = await tx<HeldRow[]>`
+      select id, state, holder, checked_out_at::text as checked_out_at, retire_on_checkin, pending_update
+      from vms where name = ${vmName} for update`;
+    const refusal = refusalFor(row, vmName, actor, admin, opts.force === true);
+    if (refusal || !row?.holder) return refuse(refusal ?? { code: "unknown_vm", vm: vmName });
     const forced = row.holder !== actor.userId;
-    if (forced && !opts.force) {
-      return refuse({ code: "not_holder", vm: vmName, holder: admin ? row.holder : null });
-    }
-    const nextState = row.retire_on_checkin ? "retired" : "cleaning";
-    await returnVm(tx, row, nextState);
-    const by = actorName(actor);
-    await tx.execute(sql`
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      values (${row.id}, ${vmName}, ${by}, ${actor.source}, ${forced ? "checkin_forced" : "checked_in"},
-              ${JSON.stringify({ previousHolder: row.holder, nextState, pendingUpdate: row.pending_update })}::jsonb)`);
-    const notices: Notice[] = [
-      // checkedOutAt names the checkout that ended, so the adapter updates that checkout's DM and no later one.
-      { kind: "vm_checked_in", user: row.holder, vm: vmName, checkedOutAt: row.checked_out_at ?? "", forcedBy: forced ? by : null, nextState },
-    ];
-    if (forced) notices.push({ kind: "checkin_forced", vm: vmName, previousHolder: row.holder, by });
-    await enqueueNotices(tx, notices);
-    return ok({ vm: vmName, previousHolder: row.holder, forced, nextState });
+    const done: CheckinDone = { vm: vmName, previousHolder: row.holder, forced, nextState: row.retire_on_checkin ? "retired" : "cleaning" };
+    await returnVm(tx, row, done, actor);
+    return ok(done);
   });
 }
 
-/** Clears the holder, applies held-back inventory changes, and queues the cleanup (due now). */
-async function returnVm(tx: Executor, row: HeldRow, nextState: "cleaning" | "retired"): Promise<void> {
-  const p = row.pending_update ?? {};
-  await tx.execute(sql`
-    update vms set
-      state = ${nextState}, holder = null, checked_out_at = null, state_changed_at = now(),
-      cleanup_attempts = 0, cleanup_last_error = null,
-      cleanup_next_at = ${nextState === "cleaning" ? sql`now()` : sql`null`},
-      retire_on_checkin = false, pending_update = null,
-      ip = coalesce(${p.ip ?? null}::inet, ip),
-      ssh_port = coalesce(${p.sshPort ?? null}::int, ssh_port),
-      ssh_user = coalesce(${p.sshUser ?? null}::text, ssh_user),
-      host_key_fingerprint = ${"hostKeyFingerprint" in p ? sql`${p.hostKeyFingerprint ?? null}::text` : sql`host_key_fingerprint`},
-      tags = ${p.tags ? textArray(p.tags) : sql`tags`},
-      pool = coalesce(${p.pool ?? null}::text, pool)
-    where id = ${row.id}`);
+function refusalFor(row: HeldRow | undefined, vm: string, actor: Actor, admin: boolean, force: boolean): Refusal | null {
+  if (!row) return { code: "unknown_vm", vm };
+  if (row.state !== "checked_out" || row.holder === null) return { code: "not_checked_out", vm, state: row.state };
+  if (row.holder !== actor.userId && !force) return { code: "not_holder", vm, holder: admin ? row.holder : null };
+  return null;
 }
 
-/** A text[] parameter; drizzle would spread a JS array into a list, so it travels as JSON. */
-export function textArray(values: string[]) {
-  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+/**
+ * One statement: clear the holder, apply held-back inventory changes, queue the
+ * cleanup (due now), append the event, queue the notices.
+ */
+async function returnVm(tx: postgres.TransactionSql, row: HeldRow, done: CheckinDone, actor: Actor): Promise<void> {
+  const p = row.pending_update ?? {};
+  const by = actorName(actor);
+  const notices: Notice[] = [
+    // checkedOutAt names the checkout that ended, so the adapter updates that checkout's DM and no later one.
+    { kind: "vm_checked_in", user: done.previousHolder, vm: done.vm, checkedOutAt: row.checked_out_at ?? "", forcedBy: done.forced ? by : null, nextState: done.nextState },
+  ];
+  if (done.forced) notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
+  const detail = { previousHolder: done.previousHolder, nextState: done.nextState, pendingUpdate: row.pending_update };
+  await tx`
+    with returned as (
+      update vms set
+        state = ${done.nextState}::vm_state, holder = null, checked_out_at = null, state_changed_at = now(),
+        cleanup_attempts = 0, cleanup_last_error = null,
+        cleanup_next_at = case when ${done.nextState} = 'cleaning' then now() end,
+        retire_on_checkin = false, pending_update = null,
+        ip = coalesce(${p.ip ?? null}::inet, ip),
+        ssh_port = coalesce(${p.sshPort ?? null}::int, ssh_port),
+        ssh_user = coalesce(${p.sshUser ?? null}::text, ssh_user),
+        host_key_fingerprint = coalesce(${p.hostKeyFingerprint ?? null}::text, host_key_fingerprint),
+        tags = case when ${p.tags ? JSON.stringify(p.tags) : null}::jsonb is null then tags
+                    else array(select jsonb_array_elements_text(${p.tags ? JSON.stringify(p.tags) : null}::jsonb)) end,
+        pool = coalesce(${p.pool ?? null}::text, pool)
+      where id = ${row.id}
+      returning id, name
+    ), logged as (
+      insert into events (vm_id, vm_name, actor, source, kind, detail)
+      select id, name, ${by}, ${actor.source}::event_source, ${done.forced ? "checkin_forced" : "checked_in"}, ${JSON.stringify(detail)}::jsonb
+      from returned
+    )
+    insert into outbox (kind, payload)
+    select n.kind, n.payload from returned,
+      jsonb_to_recordset(${JSON.stringify(notices.map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
 }

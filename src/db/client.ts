@@ -7,7 +7,7 @@ import { applicationName, openEmbedded, type EmbeddedServer } from "./embedded.j
 import * as schema from "./schema.js";
 
 /** The drizzle handle used everywhere; functions take it (or a transaction) as their first argument. */
-export type Db = PostgresJsDatabase<typeof schema>;
+export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 /** A transaction handle, the `tx` a `db.transaction` callback receives. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Either a whole database handle or a transaction: what data functions accept. */
