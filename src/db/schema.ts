@@ -144,6 +144,11 @@ export const outbox = pgTable(
     claimedAt: ts("claimed_at"),
     deliveredAt: ts("delivered_at"),
     lastError: text("last_error"),
+    /**
+     * Steps of a multi-step delivery already done (a DM, then an admin-channel post):
+     * a retry skips them, so a failure in a later step never repeats an earlier message.
+     */
+    deliveredSteps: text("delivered_steps").array().notNull().default(sql`'{}'::text[]`),
   },
   (t) => [
     index("outbox_due")
@@ -167,15 +172,22 @@ export const slackMessages = pgTable(
     /** The checkout this message belongs to, so a stale button can be recognised. */
     checkedOutAt: ts("checked_out_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
+    /** When the message was rewritten to its final state (VM checked in, alert resolved); null while it still offers buttons. */
+    closedAt: ts("closed_at"),
   },
   (t) => [index("slack_messages_vm").on(t.vmId), uniqueIndex("slack_messages_channel_ts").on(t.channel, t.ts)],
 );
 
 /** Interactions already acted on, so a retry or a double click acts once. */
-export const processedInteractions = pgTable("processed_interactions", {
-  key: text("key").primaryKey(),
-  at: ts("at").notNull().defaultNow(),
-});
+export const processedInteractions = pgTable(
+  "processed_interactions",
+  {
+    key: text("key").primaryKey(),
+    at: ts("at").notNull().defaultNow(),
+  },
+  // Old keys are pruned by time; Slack never redelivers an interaction after minutes.
+  (t) => [index("processed_interactions_at").on(t.at)],
+);
 
 /** When a pool-exhausted alert was last queued, to send at most one per interval. */
 export const poolAlerts = pgTable("pool_alerts", {

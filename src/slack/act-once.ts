@@ -1,0 +1,33 @@
+import { eq } from "drizzle-orm";
+import type { Core } from "../core/types.js";
+import { processedInteractions } from "../db/schema.js";
+
+/** The outcome of an interaction: acted now, or already acted on by an earlier delivery of it. */
+export type Once<T> = { duplicate: false; value: T } | { duplicate: true };
+
+/** Keys are built from Slack's own IDs; this bounds them should a payload carry something odd. */
+const MAX_KEY_LENGTH = 300;
+
+/**
+ * Runs `act` once per interaction key (a trigger_id, an action's action_ts…).
+ * The key is committed first, by an insert whose unique key decides the race:
+ * a second delivery of the same interaction, even one arriving while the first
+ * is still at work, finds it and acts not at all. If `act` fails, the key is
+ * removed again so Slack's retry (or the person) can try anew.
+ *
+ * The key cannot share the core's transaction: the core owns its transactions
+ * (some on postgres.js directly). The one gap left is a process dying between
+ * the key's commit and the action's; a retry of that very delivery is then
+ * told it was handled, and the person's next command (a new trigger_id) acts.
+ */
+export async function actOnce<T>(core: Core, key: string, act: () => Promise<T>): Promise<Once<T>> {
+  const bounded = key.slice(0, MAX_KEY_LENGTH);
+  const fresh = await core.db.insert(processedInteractions).values({ key: bounded }).onConflictDoNothing().returning({ key: processedInteractions.key });
+  if (fresh.length === 0) return { duplicate: true };
+  try {
+    return { duplicate: false, value: await act() };
+  } catch (err) {
+    await core.db.delete(processedInteractions).where(eq(processedInteractions.key, bounded));
+    throw err;
+  }
+}

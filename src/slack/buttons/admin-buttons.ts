@@ -1,0 +1,28 @@
+import { allVms } from "../../core/queries.js";
+import { isAdmin } from "../../core/types.js";
+import { adminVm } from "../commands/admin.js";
+import type { VmOperation } from "../commands/parse.js";
+import { refusalReply } from "../commands/refusal-reply.js";
+import { slackActor, type Caller, type SlackDeps } from "../deps.js";
+import { plain, section, type SlackMessage } from "../views/blocks.js";
+import { mention, when } from "../views/format.js";
+
+/**
+ * An admin button (Repaired, Retry cleanup, Drain, Undrain, History): the same
+ * operation as the typed command, so the core checks the clicker is an admin
+ * and that the VM is still in a state the operation applies to; a second
+ * click finds it done and is told so.
+ */
+export async function adminButton(deps: SlackDeps, caller: Caller, operation: VmOperation, vm: string | undefined): Promise<SlackMessage> {
+  if (!vm) return plain(":warning: That button names no VM; type the command instead (`/vm help admin`).");
+  return adminVm(deps, caller, operation, vm);
+}
+
+/** "Who has them?" on a pool-exhausted alert: the pool's checked-out VMs, holders and since when. */
+export async function poolHolders(deps: SlackDeps, userId: string, pool: string | undefined): Promise<SlackMessage> {
+  if (!isAdmin(deps.core, slackActor(userId))) return refusalReply(deps, userId, { code: "not_admin", operation: "see who holds a pool's VMs" });
+  const held = (await allVms(deps.core.db, { states: ["checked_out"] })).filter((v) => v.pool === pool);
+  if (held.length === 0) return plain(`:information_source: Nobody holds a VM of pool *${pool ?? "?"}* right now.`);
+  const lines = held.slice(0, 40).map((v) => `*${v.name}* — ${mention(v.holder ?? "")}${v.checkedOutAt ? ` since ${when(v.checkedOutAt)}` : ""}`);
+  return { text: `Who holds pool ${pool ?? ""}`, blocks: [section(`*Pool ${pool ?? ""}: ${held.length} checked out*\n${lines.join("\n")}`)] };
+}

@@ -1,0 +1,60 @@
+import { addVm, drainVm, removeVm, repairVm, retryCleanup } from "../../core/admin.js";
+import { vmHistory } from "../../core/queries.js";
+import { isAdmin, type Result } from "../../core/types.js";
+import { actOnce } from "../act-once.js";
+import { slackActor, type Caller, type SlackDeps } from "../deps.js";
+import type { SlackMessage } from "../views/blocks.js";
+import { addedReply, alreadyHandledReply, historyReply, removedReply, transitionReply } from "../views/replies.js";
+import { checkinNamed } from "./checkin.js";
+import type { AddSpec, VmOperation } from "./parse.js";
+import { refusalReply } from "./refusal-reply.js";
+
+const HISTORY_LIMIT = 25;
+
+/** `/vm admin add`: defaults as the CLI's `vmres pool add`. Whether the caller is an admin is the core's check. */
+export async function adminAdd(deps: SlackDeps, caller: Caller, spec: AddSpec): Promise<SlackMessage> {
+  const full = {
+    name: spec.name,
+    ip: spec.ip,
+    pool: spec.pool ?? deps.core.defaultPool,
+    sshUser: spec.sshUser ?? "root",
+    sshPort: spec.sshPort ?? 22,
+    hostKeyFingerprint: spec.hostKey ?? null,
+    tags: spec.tags,
+  };
+  return acted(deps, caller, () => addVm(deps.core, slackActor(caller.userId), full), () => addedReply(full));
+}
+
+/** `/vm admin <operation> VM`, and the admin buttons, which call the same operations. */
+export async function adminVm(deps: SlackDeps, caller: Caller, operation: VmOperation, vm: string): Promise<SlackMessage> {
+  const actor = slackActor(caller.userId);
+  switch (operation) {
+    case "force-checkin":
+      return checkinNamed(deps, caller, vm, { force: true });
+    case "remove":
+      return acted(deps, caller, () => removeVm(deps.core, actor, vm), removedReply);
+    case "drain":
+      return acted(deps, caller, () => drainVm(deps.core, actor, vm), (d) => transitionReply(d.vm, d.to));
+    case "repair":
+      return acted(deps, caller, () => repairVm(deps.core, actor, vm), (d) => transitionReply(d.vm, d.to));
+    case "retry-cleanup":
+      return acted(deps, caller, () => retryCleanup(deps.core, actor, vm), (d) => transitionReply(d.vm, d.to));
+    case "history":
+      return history(deps, caller.userId, vm);
+  }
+}
+
+/** Reads need no dedupe, but history is for admins only: the core's isAdmin decides. */
+async function history(deps: SlackDeps, userId: string, vm: string): Promise<SlackMessage> {
+  if (!isAdmin(deps.core, slackActor(userId))) return refusalReply(deps, userId, { code: "not_admin", operation: "read a VM's history" });
+  const entries = await vmHistory(deps.core.db, vm, HISTORY_LIMIT);
+  return entries.ok ? historyReply(vm, entries.value) : refusalReply(deps, userId, entries.refusal);
+}
+
+/** Runs a change once per interaction and words its outcome. */
+async function acted<T>(deps: SlackDeps, caller: Caller, change: () => Promise<Result<T>>, words: (value: T) => SlackMessage): Promise<SlackMessage> {
+  const once = await actOnce(deps.core, caller.interactionKey, change);
+  if (once.duplicate) return alreadyHandledReply();
+  deps.noticeQueued();
+  return once.value.ok ? words(once.value.value) : refusalReply(deps, caller.userId, once.value.refusal);
+}

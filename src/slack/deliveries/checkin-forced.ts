@@ -1,0 +1,28 @@
+import type { ParsedNotice } from "../outbox/notice-schema.js";
+import { forcedCheckinAlert, forcedCheckinDm } from "../views/admin-alerts.js";
+import { postToAdmins } from "./common-steps.js";
+import { done, type DeliveryContext, type Step } from "./step.js";
+
+type Notice = Extract<ParsedNotice, { kind: "checkin_forced" }>;
+
+/** The previous holder learns who took their VM back; the admin channel gets it on record. Two messages, each sent once. */
+export function checkinForcedSteps(n: Notice, ctx: DeliveryContext): Step[] {
+  return [
+    {
+      name: "holder_dm",
+      once: true,
+      run: async () => {
+        await ctx.dms.post(n.previousHolder, forcedCheckinDm(n.vm, n.by));
+        return done();
+      },
+    },
+    {
+      name: "admin_channel",
+      once: true,
+      run: async () => {
+        await postToAdmins(ctx, forcedCheckinAlert(n.vm, n.previousHolder, n.by));
+        return done();
+      },
+    },
+  ];
+}

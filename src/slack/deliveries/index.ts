@@ -1,0 +1,38 @@
+import type { ParsedNotice } from "../outbox/notice-schema.js";
+import { checkinForcedSteps } from "./checkin-forced.js";
+import { poolExhaustedSteps } from "./pool-exhausted.js";
+import type { DeliveryContext, Step } from "./step.js";
+import { vmCheckedInSteps } from "./vm-checked-in.js";
+import { vmCheckedOutSteps } from "./vm-checked-out.js";
+import { vmQuarantinedSteps } from "./vm-quarantined.js";
+import { vmStateChangedSteps } from "./vm-state-changed.js";
+
+/** How each kind of notice reaches Slack. The switch is exhaustive: a new kind in the core fails to compile here. */
+export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
+  switch (notice.kind) {
+    case "vm_checked_out":
+      return vmCheckedOutSteps(notice, ctx);
+    case "vm_checked_in":
+      return vmCheckedInSteps(notice, ctx);
+    case "checkin_forced":
+      return checkinForcedSteps(notice, ctx);
+    case "pool_exhausted":
+      return poolExhaustedSteps(notice, ctx);
+    case "vm_quarantined":
+      return vmQuarantinedSteps(notice, ctx);
+    case "vm_state_changed":
+      return vmStateChangedSteps(notice, ctx);
+  }
+}
+
+/** Orders deliveries: notices about the same VM (or pool) go one after another, others side by side. */
+export function orderKey(notice: ParsedNotice): string {
+  switch (notice.kind) {
+    case "vm_checked_out":
+      return `vm:${notice.vm.name}`;
+    case "pool_exhausted":
+      return `pool:${notice.pool}`;
+    default:
+      return `vm:${notice.vm}`;
+  }
+}

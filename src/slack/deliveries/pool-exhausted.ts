@@ -1,0 +1,20 @@
+import type { ParsedNotice } from "../outbox/notice-schema.js";
+import { poolExhaustedAlert } from "../views/admin-alerts.js";
+import { postToAdmins } from "./common-steps.js";
+import { done, type DeliveryContext, type Step } from "./step.js";
+
+type Notice = Extract<ParsedNotice, { kind: "pool_exhausted" }>;
+
+/** The admin channel hears a pool ran dry (the core already limits this to one per pool per interval). */
+export function poolExhaustedSteps(n: Notice, ctx: DeliveryContext): Step[] {
+  return [
+    {
+      name: "admin_channel",
+      once: true,
+      run: async () => {
+        await postToAdmins(ctx, poolExhaustedAlert(n.pool, n.counts, ctx.settings.exhaustedAlertIntervalMinutes));
+        return done();
+      },
+    },
+  ];
+}

@@ -1,0 +1,24 @@
+import type { ParsedNotice } from "../outbox/notice-schema.js";
+import { checkoutDm } from "../views/checkout-dm.js";
+import { homeStep } from "./common-steps.js";
+import { hasCheckoutDm, recordMessage } from "./slack-messages.js";
+import { done, type DeliveryContext, type Step } from "./step.js";
+
+type Notice = Extract<ParsedNotice, { kind: "vm_checked_out" }>;
+
+/** The holder's DM with the VM's details and a Check in button, recorded so check-in can update it; then their Home. */
+export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
+  return [
+    {
+      name: "dm",
+      once: true,
+      run: async () => {
+        // Posted by a delivery that died before recording its step: do not post twice.
+        if (await hasCheckoutDm(ctx.core.db, n.vm.name, n.user, n.vm.checkedOutAt)) return done();
+        const posted = await ctx.dms.post(n.user, checkoutDm({ ...n.vm, checkedOutAt: new Date(n.vm.checkedOutAt) }));
+        return done((tx) => recordMessage(tx, { vm: n.vm.name, user: n.user, ...posted, purpose: "checkout_dm", checkedOutAt: n.vm.checkedOutAt }));
+      },
+    },
+    homeStep(ctx, [n.user]),
+  ];
+}

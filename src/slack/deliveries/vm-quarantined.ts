@@ -1,0 +1,23 @@
+import type { ParsedNotice } from "../outbox/notice-schema.js";
+import { quarantineAlert } from "../views/admin-alerts.js";
+import { homeStep, postToAdmins } from "./common-steps.js";
+import { ADMINS_AUDIENCE, recordMessage } from "./slack-messages.js";
+import { done, type DeliveryContext, type Step } from "./step.js";
+
+type Notice = Extract<ParsedNotice, { kind: "vm_quarantined" }>;
+
+/** An alert with Retry cleanup / Repaired / Drain, recorded so it can show the outcome once an admin acts; then admins' Homes. */
+export function vmQuarantinedSteps(n: Notice, ctx: DeliveryContext): Step[] {
+  return [
+    {
+      name: "admin_channel",
+      once: true,
+      run: async () => {
+        const posted = await postToAdmins(ctx, quarantineAlert(n));
+        if (!posted) return done();
+        return done((tx) => recordMessage(tx, { vm: n.vm, user: ADMINS_AUDIENCE, ...posted, purpose: "quarantine_alert", checkedOutAt: null }));
+      },
+    },
+    homeStep(ctx, ctx.core.admins, "admin_homes"),
+  ];
+}

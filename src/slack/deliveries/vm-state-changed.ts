@@ -1,0 +1,30 @@
+import type { ParsedNotice } from "../outbox/notice-schema.js";
+import { resolvedQuarantineAlert } from "../views/admin-alerts.js";
+import { homeStep, updateMessage } from "./common-steps.js";
+import { ADMINS_AUDIENCE, closeMessage, openMessages } from "./slack-messages.js";
+import { done, type DeliveryContext, type Step } from "./step.js";
+
+type Notice = Extract<ParsedNotice, { kind: "vm_state_changed" }>;
+
+/**
+ * An admin moved a VM (repair, drain, retry cleanup), from Slack or the CLI:
+ * its open quarantine alerts lose their buttons and say who did what, and the
+ * admins' Homes, which list VMs needing attention, are republished.
+ */
+export function vmStateChangedSteps(n: Notice, ctx: DeliveryContext): Step[] {
+  return [
+    {
+      name: "resolve_alerts",
+      once: false,
+      run: async () => {
+        if (n.state === "quarantined") return done();
+        for (const m of await openMessages(ctx.core.db, { vm: n.vm, user: ADMINS_AUDIENCE, purpose: "quarantine_alert" })) {
+          await updateMessage(ctx, m, resolvedQuarantineAlert(n.vm, n.state, n.by, new Date()));
+          await closeMessage(ctx.core.db, m.id);
+        }
+        return done();
+      },
+    },
+    homeStep(ctx, ctx.core.admins, "admin_homes"),
+  ];
+}

@@ -1,0 +1,20 @@
+import type { Core } from "../core/types.js";
+import type { Logger } from "../log.js";
+import type { SlackSettings } from "./settings.js";
+
+/** What listeners and commands are given: the core, the settings, and a way to hurry the dispatcher. */
+export interface SlackDeps {
+  core: Core;
+  log: Logger;
+  settings: SlackSettings;
+  /** A notice was just queued here: deliver now rather than at the next poll. */
+  noticeQueued(): void;
+}
+
+/** Who acted, and the key that makes a second delivery of the same interaction act not at all. */
+export interface Caller {
+  userId: string;
+  interactionKey: string;
+}
+
+export const slackActor = (userId: string) => ({ userId, source: "slack" as const });

@@ -1,0 +1,24 @@
+import { allVms, poolSummary, vmsOfUser } from "../../core/queries.js";
+import { isAdmin, type Core } from "../../core/types.js";
+import type { WebClient } from "../slack-client.js";
+import type { SlackMessage } from "../views/blocks.js";
+import { homeView } from "../views/home.js";
+
+/** Renders one person's Home tab from the database as it is now. */
+export async function renderHome(core: Core, userId: string, banner?: SlackMessage) {
+  const admin = isAdmin(core, { userId, source: "slack" });
+  const [mine, pools, attention] = await Promise.all([
+    vmsOfUser(core.db, userId),
+    poolSummary(core.db),
+    admin ? allVms(core.db, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
+  ]);
+  return homeView({ isAdmin: admin, mine: mine.ok ? mine.value : [], pools, attention, now: new Date(), ...(banner ? { banner } : {}) });
+}
+
+/**
+ * Publishes the Home tab as the database is at this moment. Each change to a
+ * person's VMs queues another publish, so the tab catches up with the last one.
+ */
+export async function publishHome(client: WebClient, core: Core, userId: string, banner?: SlackMessage): Promise<void> {
+  await client.views.publish({ user_id: userId, view: await renderHome(core, userId, banner) });
+}

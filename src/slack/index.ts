@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import type { Component, ServiceContext } from "../service/service.js";
+import { createBoltApp } from "./app.js";
+import { SlackConnection } from "./connection.js";
+import type { SlackDeps } from "./deps.js";
+import { OutboxDispatcher } from "./outbox/dispatcher.js";
+import { slackSettings } from "./settings.js";
+import { botClient } from "./slack-client.js";
+
+/**
+ * The Slack bot as a part of the service: Bolt (HTTP at /slack/events on the
+ * service's port, or Socket Mode), the connection that keeps trying to reach
+ * Slack, and the outbox dispatcher. Without tokens it logs what to set and
+ * stays off; the rest of the service runs regardless.
+ */
+export async function startSlack(ctx: ServiceContext): Promise<Component | null> {
+  const found = slackSettings(ctx.config);
+  if ("off" in found) {
+    ctx.log.info(found.off);
+    ctx.http.addHealthCheck({ name: "slack", critical: false, check: async () => ({ ready: false, detail: found.off }) });
+    return null;
+  }
+  const { settings } = found;
+  const log = ctx.log.child({ component: "slack" });
+  const client = botClient(settings, log);
+  const connection = new SlackConnection({ client, retryBaseMs: settings.connectRetryBaseMs, log, mode: settings.mode });
+  const outbox = new OutboxDispatcher({
+    core: ctx.core,
+    client,
+    settings,
+    log,
+    // Unique per dispatcher, so a restarted process never mistakes its predecessor's claims for its own.
+    claimer: `${ctx.instanceId}#${randomBytes(4).toString("hex")}`,
+    canDeliver: () => connection.identity !== undefined,
+  });
+  const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake() };
+  const bolt = createBoltApp(settings, deps, () => connection.identity, log);
+  if (bolt.requestListener) ctx.http.mount("/slack/", bolt.requestListener);
+  ctx.http.addHealthCheck({
+    name: "slack",
+    critical: false,
+    check: async () => {
+      const status = connection.status();
+      const waiting = await outbox.pendingCount();
+      return { ready: status.ready, detail: `${status.detail}; ${waiting} notice${waiting === 1 ? "" : "s"} waiting` };
+    },
+  });
+  if (!settings.adminChannel) log.info("SLACK_ADMIN_CHANNEL is unset: admin alerts are not posted (admins still see VMs needing attention on their Home tab)");
+  if (settings.mode === "socket" && settings.signingSecret) log.info("SLACK_APP_TOKEN is set, so Slack connects over Socket Mode; SLACK_SIGNING_SECRET is not used");
+  connection.start(bolt.socket);
+  outbox.start();
+  return {
+    name: "slack",
+    async stop() {
+      await outbox.stop();
+      await connection.stop();
+    },
+  };
+}

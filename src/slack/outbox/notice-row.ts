@@ -1,0 +1,15 @@
+/** One outbox row as the dispatcher claimed it. */
+export interface NoticeRow {
+  id: number;
+  kind: string;
+  payload: unknown;
+  attempts: number;
+  /** Steps of this notice already delivered (a retry skips them). */
+  deliveredSteps: string[];
+}
+
+/** A dispatcher's identity in `claimed_by`: unique per running dispatcher, so every later write can check the claim is still its own. */
+export type Claimer = string;
+
+/** A JS array as a SQL set of bigints (drizzle would spread an array into a list). */
+export const idsJson = (ids: number[]) => JSON.stringify(ids.map(String));

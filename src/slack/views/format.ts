@@ -1,0 +1,62 @@
+import type { VmState } from "../../db/schema.js";
+import type { StateCounts } from "../../core/types.js";
+
+/**
+ * Small pieces of Slack text shared by every message and view. Anything that
+ * came from outside Slack (an SSH error, a VM name typed by a user) goes
+ * through `escape`, so a "<" in it cannot turn into a mention or a link.
+ */
+export function escape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** A user as Slack shows them; `system` is how the core records the local operator (CLI). */
+export function mention(actor: string): string {
+  return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : "the operator (CLI)";
+}
+
+/** A time each reader sees in their own time zone; the fallback is for notifications and old clients. */
+export function when(at: Date): string {
+  const seconds = Math.floor(at.getTime() / 1000);
+  const fallback = `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return `<!date^${seconds}^{date_short_pretty} at {time}|${fallback}>`;
+}
+
+/** The line people paste into a terminal. */
+export function sshLine(vm: { sshUser: string; ip: string; sshPort: number }): string {
+  return `ssh ${vm.sshUser}@${vm.ip} -p ${vm.sshPort}`;
+}
+
+const STATE_WORDS: Record<VmState, string> = {
+  available: "available",
+  checked_out: "checked out",
+  cleaning: "being cleaned",
+  quarantined: "quarantined",
+  maintenance: "in maintenance",
+  retired: "retired",
+};
+
+export function stateWords(state: VmState): string {
+  return STATE_WORDS[state];
+}
+
+/** "2 available · 3 checked out · 1 being cleaned", leaving out states with none (retired never shown). */
+export function countsLine(counts: StateCounts): string {
+  const parts = (Object.keys(STATE_WORDS) as VmState[])
+    .filter((s) => s !== "retired" && counts[s] > 0)
+    .map((s) => `${counts[s]} ${STATE_WORDS[s]}`);
+  return parts.length > 0 ? parts.join(" · ") : "no VMs";
+}
+
+/** Cuts text to fit a Block Kit field, saying how much was left out. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const note = `… (${text.length - max} more characters)`;
+  return text.slice(0, Math.max(0, max - note.length)) + note;
+}
+
+/** "vm-1, vm-2 and vm-3" (or "… or …") */
+export function listWords(items: string[], joiner: "and" | "or" = "and"): string {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} ${joiner} ${items[items.length - 1]}`;
+}

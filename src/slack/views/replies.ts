@@ -1,0 +1,105 @@
+import type { CheckinDone } from "../../core/checkin.js";
+import type { RemoveDone } from "../../core/admin.js";
+import type { HistoryEntry, PoolSummary } from "../../core/queries.js";
+import type { CheckedOutVm, VmSummary } from "../../core/types.js";
+import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
+import { checkinButton } from "./checkout-dm.js";
+import { countsLine, escape, mention, sshLine, truncate, when } from "./format.js";
+
+/** Ephemeral answers to /vm and to buttons: short, and each says what happens next. */
+
+export function checkedOutReply(vm: CheckedOutVm): SlackMessage {
+  return {
+    text: `${vm.name} is yours: ${sshLine(vm)}`,
+    blocks: [
+      section(`:white_check_mark: *${vm.name}* is yours (pool *${vm.pool}*, \`${vm.ip}\`).\n\`\`\`${sshLine(vm)}\`\`\``),
+      context("The details and a *Check in* button are in your DM from vmres."),
+    ],
+  };
+}
+
+export function checkedInReply(done: CheckinDone): SlackMessage {
+  const next = done.nextState === "retired" ? "It was removed from the pool, so it is retired now." : "vmres is wiping /tmp; then it goes back to the pool.";
+  if (done.forced) return plain(`:white_check_mark: Took *${done.vm}* back from ${mention(done.previousHolder)}; they have been told by DM. ${next}`);
+  return plain(`:white_check_mark: *${done.vm}* is checked in. ${next}`);
+}
+
+export function nothingHeldReply(): SlackMessage {
+  return plain(":information_source: You hold no VM, so there is nothing to check in. `/vm checkout` gets you one.");
+}
+
+/** Several VMs held and none named: one Check in button per VM. */
+export function pickCheckinReply(vms: VmSummary[]): SlackMessage {
+  return {
+    text: `You hold ${vms.length} VMs; pick the one to check in.`,
+    blocks: [section(`You hold ${vms.length} VMs. Which one do you want to check in?`), ...vms.slice(0, 40).map(vmLine)],
+  };
+}
+
+function vmLine(vm: VmSummary): Block {
+  const since = vm.checkedOutAt ? ` · since ${when(vm.checkedOutAt)}` : "";
+  const text = `*${vm.name}* · pool ${vm.pool}${since}\n\`${sshLine(vm)}\``;
+  return vm.checkedOutAt ? section(text, checkinButton(vm.name, vm.checkedOutAt)) : section(text);
+}
+
+export function listReply(vms: VmSummary[]): SlackMessage {
+  if (vms.length === 0) return plain(":information_source: You hold no VM. `/vm checkout` gets you one.");
+  return { text: `You hold ${vms.map((v) => v.name).join(", ")}`, blocks: [section(`*Your VMs* (${vms.length})`), ...vms.slice(0, 40).map(vmLine)] };
+}
+
+export function statusReply(pools: PoolSummary[]): SlackMessage {
+  if (pools.length === 0) return plain(":information_source: There are no pools yet. An admin adds VMs with `/vm admin add` or lists them in vms.yml.");
+  const lines = pools.slice(0, 45).map((p) => `*${p.pool}* — ${countsLine(p.counts)}`);
+  const more = pools.length > 45 ? [context(`…and ${pools.length - 45} more pools.`)] : [];
+  return {
+    text: pools.map((p) => `${p.pool}: ${countsLine(p.counts)}`).join("; "),
+    blocks: [section(`*Pools*\n${lines.join("\n")}`), ...more, context("`/vm checkout [pool]` borrows a free VM.")],
+  };
+}
+
+export function historyReply(vm: string, entries: HistoryEntry[]): SlackMessage {
+  if (entries.length === 0) return plain(`:information_source: *${vm}* has no recorded events.`);
+  const lines = entries.map((e) => `${when(e.at)} — *${e.kind.replace(/_/g, " ")}* by ${mention(e.actor)} (${e.source})`);
+  return { text: `History of ${vm}`, blocks: [section(`*History of ${vm}* (newest first)`), section(truncate(lines.join("\n"), 2900))] };
+}
+
+export function addedReply(spec: { name: string; ip: string; pool: string }): SlackMessage {
+  return plain(`:white_check_mark: Added *${spec.name}* (\`${escape(spec.ip)}\`) to pool *${spec.pool}*. It is available now.`);
+}
+
+export function removedReply(done: RemoveDone): SlackMessage {
+  const words: Record<RemoveDone["retired"], string> = {
+    now: "is retired; nobody can check it out any more (its history is kept).",
+    at_checkin: "is checked out, so it will be retired when its holder checks it in.",
+    after_cleanup: "is being cleaned; it will be retired when the cleanup finishes.",
+    already: "was already retired.",
+  };
+  return plain(`:white_check_mark: *${done.vm}* ${words[done.retired]}`);
+}
+
+/** After an admin state change (drain, repair, retry cleanup). */
+export function transitionReply(vm: string, to: string): SlackMessage {
+  const words: Record<string, string> = {
+    maintenance: `is in maintenance now; nobody can check it out until \`/vm admin repair ${vm}\`.`,
+    available: "is available again.",
+    cleaning: "will be cleaned again now; the admin channel hears of it if that fails again.",
+    retired: "is retired instead: it was removed from the inventory while it was out of service.",
+  };
+  return plain(`:white_check_mark: *${vm}* ${words[to] ?? `is ${to} now.`}`);
+}
+
+export function alreadyHandledReply(): SlackMessage {
+  return plain(":information_source: vmres already acted on this (Slack delivered it twice); nothing more was done.");
+}
+
+/** A stale button: its checkout is over. Says what happened instead of failing. */
+export function staleCheckinReply(vm: string, current: VmSummary | null, userId: string): SlackMessage {
+  if (current?.state === "checked_out" && current.holder === userId) {
+    return plain(`:information_source: That button belongs to an earlier checkout of *${vm}*. You hold it again now; use the Check in button on your newest message or \`/vm checkin ${vm}\`.`);
+  }
+  return plain(`:information_source: *${vm}* is already checked in; that button is from a checkout that is over. Nothing changed.`);
+}
+
+export function unexpectedErrorReply(reference: string): SlackMessage {
+  return plain(`:x: vmres hit an unexpected error and logged it (ref \`${reference}\`). \`/vm list\` shows whether it went through; try again in a moment, and tell an admin if it keeps happening.`);
+}

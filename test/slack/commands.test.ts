@@ -1,0 +1,156 @@
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { checkout } from "../../src/core/checkout.js";
+import { ALICE, BOB } from "../helpers/slack-requests.js";
+import { ADMIN, addVms, buttonsOf, dmsTo, outboxDrained, slash, startHarness, textOf, vmRow, waitForDm, type Harness } from "./harness.js";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await h.fake.waitFor("auth.test");
+});
+afterAll(async () => h.stop());
+beforeEach(() => h.fake.reset());
+
+const vm = (text: string, user: string = ALICE.id) => slash(h, text, user);
+
+describe("/vm checkout", () => {
+  it("answers where it was typed and sends the VM's IP and SSH line by DM with a Check in button", async () => {
+    await addVms(h.core, "alpha", 1);
+    const reply = await vm("checkout alpha");
+
+    expect(reply.body.response_type).toBe("ephemeral");
+    expect(textOf(reply.body)).toContain("alpha-1");
+    const [dm] = await waitForDm(h.fake, ALICE.id);
+    const text = textOf(dm?.body ?? {});
+    expect(text).toContain("ssh root@127.0.0.2 -p 22");
+    expect(text).toContain("alpha");
+    expect(buttonsOf(dm?.body ?? {}).map((b) => b.action_id)).toEqual(["vm_checkin"]);
+    expect(await vmRow(h.core, "alpha-1")).toEqual({ state: "checked_out", holder: ALICE.id });
+  });
+
+  it("says no VM is free, with counts by state and to try again later", async () => {
+    await addVms(h.core, "bravo", 1);
+    await checkout(h.core, { userId: BOB.id, source: "cli" }, { pool: "bravo" });
+    const reply = await vm("checkout bravo");
+
+    expect(textOf(reply.body)).toMatch(/No VM is free in pool \*bravo\*.*1 checked out.*Try again later/s);
+    expect(await vmRow(h.core, "bravo-1")).toMatchObject({ holder: BOB.id });
+  });
+
+  it("names the VM already held over the quota, with a Check in button for it", async () => {
+    await addVms(h.core, "charlie", 2);
+    await vm("checkout charlie", "U0CAROL01");
+    const reply = await vm("checkout charlie", "U0CAROL01");
+
+    expect(textOf(reply.body)).toContain("You already hold *charlie-1*");
+    expect(buttonsOf(reply.body)).toEqual([{ action_id: "vm_checkin", value: expect.stringContaining('"vm":"charlie-1"') }]);
+  });
+
+  it("lists the pools when the pool named does not exist", async () => {
+    await addVms(h.core, "zulu", 1);
+    const reply = await vm("checkout nosuchpool");
+    expect(textOf(reply.body)).toMatch(/There is no pool \*nosuchpool\*\. Pools: .*`zulu`/);
+  });
+});
+
+describe("/vm checkin", () => {
+  it("checks in the one VM held when no name is given", async () => {
+    await addVms(h.core, "delta", 1);
+    await vm("checkout delta", "U0DAVE001");
+    const reply = await vm("checkin", "U0DAVE001");
+
+    expect(textOf(reply.body)).toContain("*delta-1* is checked in");
+    expect(await vmRow(h.core, "delta-1")).toEqual({ state: "cleaning", holder: null });
+  });
+
+  it("offers a button per VM when several are held and none is named", async () => {
+    await addVms(h.core, "echo", 1);
+    await addVms(h.core, "foxtrot", 1);
+    await vm("checkout echo", "U0ERIN001");
+    await vm("checkout foxtrot", "U0ERIN001");
+    const reply = await vm("checkin", "U0ERIN001");
+
+    expect(textOf(reply.body)).toContain("Which one");
+    expect(buttonsOf(reply.body).map((b) => JSON.parse(b.value).vm)).toEqual(["echo-1", "foxtrot-1"]);
+    expect(await vmRow(h.core, "echo-1")).toMatchObject({ state: "checked_out" });
+  });
+
+  it("refuses someone else's VM and leaves it with its holder", async () => {
+    await addVms(h.core, "golf", 1);
+    await vm("checkout golf", ALICE.id);
+    const reply = await vm("checkin golf-1", BOB.id);
+
+    expect(textOf(reply.body)).toContain("checked out by someone else; only its holder can check it in");
+    expect(await vmRow(h.core, "golf-1")).toEqual({ state: "checked_out", holder: ALICE.id });
+  });
+});
+
+describe("/vm list, status and help", () => {
+  it("lists the caller's VMs with their SSH lines", async () => {
+    await addVms(h.core, "india", 1);
+    await vm("checkout india", "U0IVAN001");
+    const reply = await vm("list", "U0IVAN001");
+    expect(textOf(reply.body)).toContain("*india-1* · pool india");
+    expect(textOf(reply.body)).toContain("ssh root@127.0.0.2 -p 22");
+    expect(buttonsOf(reply.body).map((b) => b.action_id)).toEqual(["vm_checkin"]);
+  });
+
+  it("shows every pool by state", async () => {
+    await addVms(h.core, "juliet", 2);
+    await vm("checkout juliet", "U0JUDY001");
+    const reply = await vm("status");
+    expect(textOf(reply.body)).toContain("*juliet* — 1 available · 1 checked out");
+  });
+
+  it("shows admin commands only to admins", async () => {
+    expect(textOf((await vm("help", BOB.id)).body)).not.toContain("force-checkin");
+    expect(textOf((await vm("help", ADMIN.id)).body)).toContain("force-checkin");
+  });
+});
+
+describe("input that is not a command", () => {
+  it("answers a typo with usage help that says what was wrong and suggests the command", async () => {
+    const reply = await vm("chekout");
+    expect(textOf(reply.body)).toContain("`chekout` is not a /vm command. Did you mean `/vm checkout`?");
+    expect(textOf(reply.body)).toContain("/vm checkin [vm]");
+  });
+
+  it("answers malformed names with what a name may contain, and changes nothing", async () => {
+    const before = await h.core.db.execute(sql`select count(*)::int as n from events`);
+    for (const text of ["checkout 'drop table vms;--", "checkin Vm_1", "checkout ../../etc", "checkin \u0000x"]) {
+      const reply = await vm(text);
+      expect(textOf(reply.body)).toMatch(/is not a (pool|VM) name|not a \/vm command|takes one/);
+    }
+    const after = await h.core.db.execute(sql`select count(*)::int as n from events`);
+    expect(after).toEqual(before);
+  });
+
+  it("answers oversized text without parsing it", async () => {
+    const reply = await vm(`checkout ${"x".repeat(10_000)}`);
+    expect(textOf(reply.body)).toContain("10,009 characters");
+    await outboxDrained(h.core);
+    expect(dmsTo(h.fake, ALICE.id)).toEqual([]);
+  });
+
+  it("refuses an admin command from a non-admin and changes nothing", async () => {
+    await addVms(h.core, "hotel", 2);
+    await vm("checkout hotel", "U0HELEN01");
+    const reply = await vm("admin drain hotel-2", BOB.id);
+    expect(textOf(reply.body)).toContain("Only vmres admins can drain a VM");
+    expect(textOf(reply.body)).toContain(`<@${ADMIN.id}>`);
+    expect(await vmRow(h.core, "hotel-2")).toEqual({ state: "available", holder: null });
+    const forced = await vm("admin force-checkin hotel-1", BOB.id);
+    expect(textOf(forced.body)).toContain("Only vmres admins can force check-in");
+    expect(await vmRow(h.core, "hotel-1")).toEqual({ state: "checked_out", holder: "U0HELEN01" });
+  });
+
+  it("lets an admin add a VM with the CLI's options", async () => {
+    const reply = await vm("admin add kilo-1 127.0.0.9 --pool kilo --ssh-user ubuntu --ssh-port 2222", ADMIN.id);
+    expect(textOf(reply.body)).toContain("Added *kilo-1* (`127.0.0.9`) to pool *kilo*");
+    await vm("checkout kilo", "U0KIRA001");
+    const [dm] = await waitForDm(h.fake, "U0KIRA001");
+    expect(textOf(dm?.body ?? {})).toContain("ssh ubuntu@127.0.0.9 -p 2222");
+  });
+});

@@ -1,0 +1,69 @@
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ALICE, blockActions, slashCommand, urlVerification } from "../helpers/slack-requests.js";
+import { addVms, outboxDrained, startHarness, vmRow, type Harness } from "./harness.js";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await h.fake.waitFor("auth.test");
+  await addVms(h.core, "sec", 2);
+});
+afterAll(async () => h.stop());
+beforeEach(() => h.fake.reset());
+
+/** What a request could have changed: rows anywhere that matters, and any call to Slack. */
+async function footprint() {
+  const [row] = await h.core.db.execute<{ held: number; events: number; outbox: number; keys: number }>(sql`
+    select (select count(*)::int from vms where holder is not null) as held, (select count(*)::int from events) as events,
+           (select count(*)::int from outbox) as outbox, (select count(*)::int from processed_interactions) as keys`);
+  return { ...row, slackCalls: h.fake.calls().length };
+}
+
+describe("requests not from Slack", () => {
+  it("refuses a forged signature with 401 and changes nothing", async () => {
+    const before = await footprint();
+    const res = await h.send(slashCommand({ text: "checkout sec", response_url: h.fake.responseUrl("f") }), { badSignature: true });
+    expect(res.status).toBe(401);
+    expect(await footprint()).toEqual(before);
+  });
+
+  it("refuses a request signed more than five minutes ago (a replay) with 401 and changes nothing", async () => {
+    const before = await footprint();
+    const old = Math.floor(Date.now() / 1000) - 6 * 60;
+    const res = await h.send(slashCommand({ text: "checkout sec", response_url: h.fake.responseUrl("r") }), { timestamp: old });
+    expect(res.status).toBe(401);
+    expect(await footprint()).toEqual(before);
+  });
+
+  it("refuses a forged button click, so nobody checks in someone else's VM that way", async () => {
+    await h.send(slashCommand({ text: "checkout sec", response_url: h.fake.responseUrl("c") }));
+    await h.fake.waitFor("response_url");
+    await outboxDrained(h.core);
+    const before = await footprint();
+    const click = blockActions({ actions: [{ action_id: "vm_checkin", value: JSON.stringify({ vm: "sec-1", at: Date.now() }) }] });
+    expect((await h.send(click, { secret: "not-the-secret" })).status).toBe(401);
+    expect(await footprint()).toEqual(before);
+    expect(await vmRow(h.core, "sec-1")).toEqual({ state: "checked_out", holder: ALICE.id });
+  });
+
+  it("refuses a body over the size limit without reading it as a command", async () => {
+    const before = await footprint();
+    const res = await h.send(slashCommand({ text: `checkout ${"x".repeat(2 * 1024 * 1024)}` }));
+    expect(res.status).toBe(413);
+    expect(await footprint()).toEqual(before);
+  });
+
+  it("answers Slack's url_verification challenge", async () => {
+    const req = urlVerification();
+    const res = await h.send(req);
+    expect(JSON.parse(res.body)).toEqual({ challenge: req.payload.challenge });
+  });
+
+  it("answers 404 for other paths under /slack/, and keeps /healthz", async () => {
+    expect((await fetch(`${h.url}/slack/install`)).status).toBe(404);
+    expect((await fetch(`${h.url}/slack/events`)).status).toBe(404);
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+  });
+});
