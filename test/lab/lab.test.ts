@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isAlive } from "./process.js";
 import { listLabLinks, listLabNetns, processesInNetns } from "./network.js";
 import { labSkipReason, startLab, type Lab, type LabHost } from "./lab.js";
@@ -75,9 +75,15 @@ describe.skipIf(skipReason !== null)("the sshd test lab", () => {
     const netns = own.hosts.map((h) => h.name);
     const veths = netns.map((n) => n.replace("vmres-lab-", "vmres-lab-v"));
     await own.hosts[0]?.spawnInside(["sleep", "1000"]);
-    // Per host a holder and sshd, plus the sleep.
-    const pids = processesInNetns(netns);
-    expect(pids.length).toBe(5);
+    // Per host a holder and sshd, plus the sleep (which joins the namespace a moment after it is spawned).
+    const pids = await vi.waitFor(
+      () => {
+        const found = processesInNetns(netns);
+        expect(found.length).toBe(5);
+        return found;
+      },
+      { timeout: 5000, interval: 50 },
+    );
 
     await own.stop();
 
