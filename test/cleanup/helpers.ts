@@ -121,3 +121,17 @@ export async function waitUntil(what: string, timeoutMs: number, check: () => Pr
 export function waitForState(db: Executor, name: string, state: VmState, timeoutMs = 20_000): Promise<void> {
   return waitUntil(`${name} to be ${state}`, timeoutMs, async () => (await vmRow(db, name)).state === state);
 }
+
+/**
+ * Hands out the lab's hosts a few at a time, so every test has hosts of its own
+ * and a stopped sshd or a new host key cannot leak into another test.
+ */
+export function hostDealer(hosts: () => readonly LabHost[]): (n: number) => LabHost[] {
+  let next = 0;
+  return (n) => {
+    const taken = hosts().slice(next, next + n);
+    next += n;
+    if (taken.length < n) throw new Error("the lab has too few hosts for this file");
+    return taken;
+  };
+}

@@ -3,9 +3,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Core } from "../../src/core/types.js";
 import type { Database } from "../../src/db/client.js";
 import { coreFor, freshDatabase } from "../helpers/db.js";
-import { labSkipReason, startLab, type Lab, type LabHost } from "../lab/lab.js";
+import { labSkipReason, startLab, type Lab } from "../lab/lab.js";
 import { cleanupRuns, loggingCommand, overlaps } from "./cleanup-log.js";
-import { addVmsFor, borrowAndReturnAll, eventsOf, setPoolCleanup, waitUntil } from "./helpers.js";
+import { addVmsFor, borrowAndReturnAll, eventsOf, setPoolCleanup, waitUntil, hostDealer } from "./helpers.js";
 import { killService, startServiceProcess, type ServiceProcess } from "./service-process.js";
 
 const skipReason = labSkipReason();
@@ -32,13 +32,7 @@ describe.skipIf(skipReason !== null)("cleanup across service processes, crashes 
   let database: Database;
   let core: Core;
   const services: ServiceProcess[] = [];
-  let nextHost = 0;
-  const takeHosts = (n: number): LabHost[] => {
-    const hosts = lab.hosts.slice(nextHost, nextHost + n);
-    nextHost += n;
-    if (hosts.length < n) throw new Error("the lab has too few hosts for this file");
-    return hosts;
-  };
+  const takeHosts = hostDealer(() => lab.hosts);
 
   beforeAll(async () => {
     lab = await startLab({ count: 30 });

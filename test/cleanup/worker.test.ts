@@ -10,7 +10,7 @@ import type { Database } from "../../src/db/client.js";
 import { coreFor, freshDatabase, testLog } from "../helpers/db.js";
 import { FakeSlack } from "../helpers/fake-slack.js";
 import { labSkipReason, startLab, type Lab, type LabHost } from "../lab/lab.js";
-import { addVmsFor, borrowAndReturnAll, eventsOf, outboxOf, setPoolCleanup, testSettings, vmRow, waitForState, waitUntil } from "./helpers.js";
+import { addVmsFor, borrowAndReturnAll, eventsOf, outboxOf, setPoolCleanup, testSettings, vmRow, waitForState, waitUntil, hostDealer } from "./helpers.js";
 
 const skipReason = labSkipReason();
 
@@ -19,14 +19,7 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
   let database: Database;
   let core: Core;
   let worker: CleanupWorker | undefined;
-  // Every test has hosts of its own, so a stopped sshd or a new key cannot leak into another test.
-  let nextHost = 0;
-  const takeHosts = (n: number): LabHost[] => {
-    const hosts = lab.hosts.slice(nextHost, nextHost + n);
-    nextHost += n;
-    if (hosts.length < n) throw new Error("the lab has too few hosts for this file");
-    return hosts;
-  };
+  const takeHosts = hostDealer(() => lab.hosts);
 
   beforeAll(async () => {
     lab = await startLab({ count: 12 });
