@@ -1,0 +1,218 @@
+/**
+ * Keeps bench/cycle.pgbench.sql in step with the core: before the cells, one
+ * checkout + check-in runs through src/core on a client of its own whose
+ * postgres.js `debug` hook records every statement as sent (text with $n, the
+ * bound values, and the event-loop turn it went out in). The script is read the
+ * way pgbench reads it (`:name` → a parameter, `::` left alone, `\gset` suffix
+ * dropped). Both sides are whitespace-normalised and compared statement by
+ * statement, and so are the round trips: statements the core sends in one turn
+ * (pipelined) must be one \startpipeline … \endpipeline group in the script.
+ *
+ * A parameter the core bound as NULL may be written `null` in the script
+ * (pgbench cannot bind NULL: its variables are strings, NULL becomes 'NULL').
+ */
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { checkin } from "../src/core/checkin.js";
+import { checkout } from "../src/core/checkout.js";
+import type { Core } from "../src/core/types.js";
+import * as schema from "../src/db/schema.js";
+
+export interface SentStatement {
+  text: string;
+  params: unknown[];
+  /** Event-loop turn the statement was built and queued in; equal turns = sent without waiting in between. */
+  turn: number;
+}
+
+export interface ScriptStatement {
+  /** As pgbench sends it: every `:name` replaced by a parameter (shown as `?`). */
+  text: string;
+  /** The variable behind each parameter, in order. */
+  vars: string[];
+  /** Round trip: statements of one \startpipeline block share it. */
+  group: number;
+  /** 1-based line where the statement starts. */
+  line: number;
+  /** Inside \if … \endif: per-client setup, not part of the cycle. */
+  setup: boolean;
+}
+
+export interface SqlCheck {
+  ok: boolean;
+  /** What was compared, or where it differs. */
+  lines: string[];
+  /** For each script variable, the value the core bound at that place (first occurrence). */
+  values: Map<string, unknown>;
+  /** What one core cycle sends. */
+  shape: { statements: number; roundTrips: number; commits: number; writes: number };
+}
+
+/** Runs two cycles on a one-connection client (the first prepares the statements) and returns the second's statements. */
+export async function captureCoreSql(url: string, pool: string): Promise<SentStatement[]> {
+  let sent: SentStatement[] = [];
+  let turn = 0;
+  let ticking = true;
+  const tick = () => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const client = postgres(url, {
+    max: 1,
+    connection: { application_name: "vmres-bench-sql-check" },
+    onnotice: () => {},
+    debug: (_connection, text, params) => sent.push({ text, params: [...(params as unknown[])], turn }),
+  });
+  try {
+    const core: Core = { db: drizzle(client, { schema }), admins: new Set(), defaultPool: pool, defaultQuota: 1 };
+    const actor = { userId: "UBENCHSQL", source: "slack" } as const;
+    for (let i = 0; i < 2; i++) {
+      sent = [];
+      const out = await checkout(core, actor, { pool });
+      if (!out.ok) throw new Error(`SQL check: checkout refused: ${JSON.stringify(out.refusal)}`);
+      const back = await checkin(core, actor, out.value.name);
+      if (!back.ok) throw new Error(`SQL check: checkin refused: ${JSON.stringify(back.refusal)}`);
+    }
+    return sent;
+  } finally {
+    ticking = false;
+    await client.end({ timeout: 5 });
+  }
+}
+
+/** Splits a pgbench script into its SQL commands, replacing variables as pgbench does. */
+export function parseScript(source: string): ScriptStatement[] {
+  const statements: ScriptStatement[] = [];
+  let buffer: string[] = [];
+  let start = 0;
+  let depth = 0;
+  let pipeline: number | null = null;
+  let groups = 0;
+  source.split("\n").forEach((raw, i) => {
+    const line = stripComment(raw);
+    const trimmed = line.trim();
+    if (buffer.length === 0) {
+      if (trimmed === "") return;
+      if (trimmed.startsWith("\\")) {
+        const command = trimmed.split(/\s+/)[0];
+        if (command === "\\if") depth++;
+        else if (command === "\\endif") depth--;
+        else if (command === "\\startpipeline") pipeline = ++groups;
+        else if (command === "\\endpipeline") pipeline = null;
+        return;
+      }
+      start = i + 1;
+    }
+    const gset = /\\[ga]set(\s+\w+)?\s*$/.exec(line);
+    buffer.push(gset ? line.slice(0, gset.index) : line);
+    if (!gset && !trimmed.endsWith(";")) return;
+    const { text, vars } = substituteVariables(buffer.join("\n"));
+    statements.push({ text: normalise(text), vars, group: pipeline ?? ++groups, line: start, setup: depth > 0 });
+    buffer = [];
+  });
+  if (buffer.length > 0) throw new Error(`pgbench script: unterminated statement at line ${start}`);
+  return statements;
+}
+
+/** Compares the core's statements with the script's cycle (its statements outside \if blocks). */
+export function compareSql(core: SentStatement[], script: ScriptStatement[]): SqlCheck {
+  const cycle = script.filter((s) => !s.setup);
+  const values = new Map<string, unknown>();
+  const problems: string[] = [];
+  let nulls = 0;
+  const n = Math.max(core.length, cycle.length);
+  for (let i = 0; i < n && problems.length === 0; i++) {
+    const c = core[i];
+    const s = cycle[i];
+    if (!c || !s) {
+      problems.push(
+        `statement ${i + 1}: ${c ? "the core sends more statements than the script has" : "the script has more statements than the core sends"}`,
+        `  ${c ? `core:   ${short(normalise(c.text))}` : `script: line ${s?.line}: ${short(s?.text ?? "")}`}`,
+      );
+      break;
+    }
+    const coreText = normalise(c.text.replace(/\$(\d+)/g, (_, k: string) => (c.params[Number(k) - 1] === null ? "null" : "?")));
+    if (coreText !== s.text) {
+      const at = [...coreText].findIndex((ch, k) => ch !== s.text[k]);
+      const from = Math.max(0, (at < 0 ? coreText.length : at) - 60);
+      problems.push(
+        `statement ${i + 1} (script line ${s.line}) differs at character ${at < 0 ? coreText.length : at}:`,
+        `  core:   …${coreText.slice(from, from + 140)}…`,
+        `  script: …${s.text.slice(from, from + 140)}…`,
+      );
+      break;
+    }
+    nulls += c.params.filter((p) => p === null).length;
+    const bound = c.params.filter((p) => p !== null);
+    s.vars.forEach((v, k) => values.has(v) || values.set(v, bound[k]));
+  }
+  const coreTrips = groupSizes(core.map((c) => c.turn));
+  const scriptTrips = groupSizes(cycle.map((s) => s.group));
+  const shape = {
+    statements: core.length,
+    roundTrips: coreTrips.length,
+    commits: core.filter((c) => normalise(c.text).toLowerCase() === "commit").length,
+    // UPDATE … SET and INSERT INTO clauses (each writes one row here; "for update" is not one).
+    writes: core.reduce((n, c) => n + (c.text.match(/\bupdate\s+\w+(\s+\w+)?\s+set\b|\binsert\s+into\b/gi)?.length ?? 0), 0),
+  };
+  if (problems.length === 0 && coreTrips.join() !== scriptTrips.join()) {
+    problems.push(
+      `round trips differ (statements per round trip): core ${coreTrips.join(" ")}, script ${scriptTrips.join(" ")}` +
+        " (statements the core sends together must be one \\startpipeline block)",
+    );
+  }
+  if (problems.length > 0) return { ok: false, lines: problems, values, shape };
+  return {
+    ok: true,
+    values,
+    shape,
+    lines: [
+      `${core.length} statements in ${coreTrips.length} round trips (statements per round trip: ${coreTrips.join(" ")}), same texts after`,
+      `whitespace normalisation; the core bound NULL at ${nulls} places the script writes null; ${script.length - cycle.length} per-client setup statement(s) skipped.`,
+    ],
+  };
+}
+
+/** pgbench's rule (parseQuery): `:` + letter/underscore + letters/digits/underscores is a variable; other colons are kept. */
+function substituteVariables(sql: string): { text: string; vars: string[] } {
+  const vars: string[] = [];
+  let text = "";
+  for (let i = 0; i < sql.length; ) {
+    const name = sql[i] === ":" ? /^:([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)/.exec(sql.slice(i)) : null;
+    if (name?.[1]) {
+      vars.push(name[1]);
+      text += "?";
+      i += name[0].length;
+    } else if (sql[i] === ":") {
+      const colons = /^:+/.exec(sql.slice(i))?.[0] ?? ":";
+      text += colons;
+      i += colons.length;
+    } else {
+      text += sql[i++];
+    }
+  }
+  return { text, vars };
+}
+
+/** Drops a `--` comment that is outside single quotes. */
+function stripComment(line: string): string {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === "'") quoted = !quoted;
+    else if (!quoted && line.startsWith("--", i)) return line.slice(0, i);
+  }
+  return line;
+}
+
+const normalise = (sql: string) => sql.replace(/\s+/g, " ").trim().replace(/\s*;$/, "");
+const short = (text: string) => (text.length > 140 ? text.slice(0, 140) + "…" : text);
+
+function groupSizes(keys: number[]): number[] {
+  const sizes: number[] = [];
+  keys.forEach((key, i) => {
+    if (i > 0 && key === keys[i - 1]) sizes[sizes.length - 1] = (sizes[sizes.length - 1] ?? 0) + 1;
+    else sizes.push(1);
+  });
+  return sizes;
+}
