@@ -154,7 +154,10 @@ export function targetLines(
           `Node + PostgreSQL kept ${fmt((coreCpu * rate) / 1000, 2)} of ${availableParallelism()} cores busy (load ${fmt(cell.core.load, 1)}), so ` +
             `throughput goes as 1/CPU per cycle: core ${fmt(coreCpu, 2)} ms ` +
             `(Node ${fmt(cell.core.cpu.clientMs / cell.core.cycles, 2)}) vs pgbench ${fmt(benchCpu, 2)} ms (C ${fmt(same.cpu.toolsMs / same.transactions, 2)}) ` +
-            `→ ~${fmt(benchCpu / coreCpu, 2)}x; 0.80x would need Node ≤ ${fmt(Math.max(0, nodeBudget), 2)} ms CPU per cycle`,
+            `→ ~${fmt(benchCpu / coreCpu, 2)}x; ` +
+            (nodeBudget > 0
+              ? `0.80x would need Node ≤ ${fmt(nodeBudget, 2)} ms CPU per cycle`
+              : `0.80x is out of reach even at zero Node CPU: the server alone spends more per core cycle than pgbench's whole cycle ÷ 0.8`),
         ),
       );
     }
