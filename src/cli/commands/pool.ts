@@ -28,7 +28,7 @@ export const poolAddCommand: Command = {
     user: ADMIN_USER_OPTION,
   },
   summary: "Add a VM to a pool (admin).",
-  details: "Example:\n  vmres pool add vm-07 10.0.0.7 --pool gpu --ssh-user ubuntu --tag a100",
+  details: "Example:\n  vmres pool add vm-07 203.0.113.7 --pool gpu --ssh-user ubuntu --tag a100",
   prepare(input, config) {
     const actor = adminActor(input);
     const spec = {
