@@ -56,7 +56,8 @@ commit;
 
 -- checkin(): lock the row; one statement returns it, logs the event and queues the notices
 begin;
-select id, state, holder, checked_out_at::text as checked_out_at, retire_on_checkin, pending_update
+select id, state, holder, checked_out_at::text as checked_out_at,
+       (extract(epoch from checked_out_at) * 1000)::float8 as checked_out_ms, retire_on_checkin, pending_update
 from vms where name = :co_name for update \gset ci_
 with returned as (
   update vms set

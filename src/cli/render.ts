@@ -18,6 +18,8 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `There is no VM "${refusal.vm}". vmres list shows every VM.`;
     case "not_checked_out":
       return `${refusal.vm} is not checked out (it is ${words(refusal.state)}).`;
+    case "checkout_ended":
+      return `The checkout of ${refusal.vm} you named has ended; the VM has been checked out again since.`;
     case "not_holder":
       // The core names the holder only to admins; others learn only that it is not theirs.
       return refusal.holder

@@ -19,6 +19,7 @@ type HeldRow = {
   holder: string | null;
   /** As PostgreSQL prints it: exact to the microsecond, so adapters can name this very checkout. */
   checked_out_at: string | null;
+  checked_out_ms: number | null;
   retire_on_checkin: boolean;
   pending_update: PendingUpdate | null;
 };
@@ -42,7 +43,11 @@ export async function checkin(
   core: Core,
   actor: Actor & { userId: string | null },
   vmName: string,
-  opts: { force?: boolean } = {},
+  opts: {
+    force?: boolean;
+    /** Act only if this is still the VM's current checkout (a button names the checkout it was made for). */
+    checkoutAt?: Date;
+  } = {},
 ): Promise<Result<CheckinDone>> {
   const bad = firstRefusal(checkVmName(vmName), actor.userId === null ? null : checkUserId(actor.userId));
   if (bad) return refuse(bad);
@@ -50,9 +55,10 @@ export async function checkin(
   if (opts.force && !admin) return refuse({ code: "not_admin", operation: "force check-in" });
   return core.db.$client.begin(async (tx): Promise<Result<CheckinDone>> => {
     const [row] = await tx<HeldRow[]>`
-      select id, state, holder, checked_out_at::text as checked_out_at, retire_on_checkin, pending_update
+      select id, state, holder, checked_out_at::text as checked_out_at,
+             (extract(epoch from checked_out_at) * 1000)::float8 as checked_out_ms, retire_on_checkin, pending_update
       from vms where name = ${vmName} for update`;
-    const refusal = refusalFor(row, vmName, actor, admin, opts.force === true);
+    const refusal = refusalFor(row, vmName, actor, admin, opts);
     if (refusal || !row?.holder) return refuse(refusal ?? { code: "unknown_vm", vm: vmName });
     const forced = row.holder !== actor.userId;
     const done: CheckinDone = { vm: vmName, previousHolder: row.holder, forced, nextState: row.retire_on_checkin ? "retired" : "cleaning" };
@@ -61,10 +67,13 @@ export async function checkin(
   });
 }
 
-function refusalFor(row: HeldRow | undefined, vm: string, actor: Actor, admin: boolean, force: boolean): Refusal | null {
+/** Checked under the row lock, so a decision cannot go stale before the update. */
+function refusalFor(row: HeldRow | undefined, vm: string, actor: Actor, admin: boolean, opts: { force?: boolean; checkoutAt?: Date }): Refusal | null {
   if (!row) return { code: "unknown_vm", vm };
   if (row.state !== "checked_out" || row.holder === null) return { code: "not_checked_out", vm, state: row.state };
-  if (row.holder !== actor.userId && !force) return { code: "not_holder", vm, holder: admin ? row.holder : null };
+  // PostgreSQL keeps microseconds, a button's value milliseconds: within 1 ms is the same checkout.
+  if (opts.checkoutAt && Math.abs((row.checked_out_ms ?? 0) - opts.checkoutAt.getTime()) >= 1) return { code: "checkout_ended", vm };
+  if (row.holder !== actor.userId && !opts.force) return { code: "not_holder", vm, holder: admin ? row.holder : null };
   return null;
 }
 

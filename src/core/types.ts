@@ -57,6 +57,8 @@ export type Refusal =
   | { code: "unknown_vm"; vm: string }
   | { code: "not_checked_out"; vm: string; state: VmState }
   | { code: "not_holder"; vm: string; holder: string | null }
+  /** The check-in named a checkout (a Slack button's) that has ended; the VM was checked out again since. */
+  | { code: "checkout_ended"; vm: string }
   | { code: "not_admin"; operation: string }
   | { code: "wrong_state"; vm: string; state: VmState; allowed: VmState[] }
   | { code: "name_taken"; vm: string };

@@ -183,3 +183,22 @@ async function causeOf(query: Promise<unknown>): Promise<string> {
   }
   return "query succeeded";
 }
+
+describe("a check-in that names its checkout", () => {
+  it("acts on that checkout only, never on a later one of the same VM", async () => {
+    await addPool("stale", 1);
+    const first = await checkout(core, as("USTALE01"), { pool: "stale" });
+    if (!first.ok) throw new Error("no VM");
+    const vm = first.value.name;
+    expect((await checkin(core, as("USTALE01"), vm, { checkoutAt: first.value.checkedOutAt })).ok).toBe(true);
+    await core.db.execute(sql`update vms set state = 'available', cleanup_next_at = null where name = ${vm}`);
+    const second = await checkout(core, as("USTALE01"), { pool: "stale" });
+    expect(second.ok && second.value.name).toBe(vm);
+
+    const late = await checkin(core, as("USTALE01"), vm, { checkoutAt: first.value.checkedOutAt });
+    expect(late).toEqual({ ok: false, refusal: { code: "checkout_ended", vm } });
+    const [row] = await core.db.execute(sql`select state, holder from vms where name = ${vm}`);
+    expect(row).toEqual({ state: "checked_out", holder: "USTALE01" });
+    if (second.ok) expect((await checkin(core, as("USTALE01"), vm, { checkoutAt: second.value.checkedOutAt })).ok).toBe(true);
+  });
+});

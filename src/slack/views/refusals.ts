@@ -50,6 +50,8 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:warning: There is no VM *${escape(refusal.vm)}*. \`/vm list\` shows yours; \`/vm status\` shows the pools.`;
     case "not_checked_out":
       return `:information_source: *${refusal.vm}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in.`;
+    case "checkout_ended":
+      return `:information_source: That button belongs to an earlier checkout of *${refusal.vm}*, which has ended. Nothing changed.`;
     case "not_holder":
       return refusal.holder !== null
         ? `:no_entry: *${refusal.vm}* is held by ${mention(refusal.holder)}, not you. As an admin you can take it back with \`/vm admin force-checkin ${refusal.vm}\`.`
