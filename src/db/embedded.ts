@@ -1,8 +1,8 @@
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import type { Logger } from "../log.js";
@@ -60,6 +60,7 @@ export async function openEmbedded(dir: string, opts: { port: number; log: Logge
     if (record) opts.log.warn({ record }, "embedded PostgreSQL record is stale (server not answering); starting anew");
     const binaries = await serverBinaries();
     const account = serviceAccount();
+    if (account.uid !== undefined) checkReachable(root, account.uid, account.gid ?? account.uid);
     const pgdata = join(root, "pgdata");
     if (!existsSync(join(pgdata, "PG_VERSION"))) await initCluster(binaries, pgdata, password, account, opts.log);
     const port = opts.port || (await freePort());
@@ -134,6 +135,25 @@ function serviceAccount(): { uid?: number; gid?: number } {
   } catch {
     execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
     return { uid: id("-u"), gid: id("-g") };
+  }
+}
+
+/**
+ * As root the server runs as `postgres`, which must be able to pass through
+ * every folder above the data folder. Say so plainly instead of letting initdb
+ * fail with "permission denied" on a file it cannot reach.
+ */
+function checkReachable(dir: string, uid: number, gid: number): void {
+  for (let current = dirname(dir); ; current = dirname(current)) {
+    const { mode, uid: owner, gid: group } = statSync(current);
+    const passable = owner === uid ? mode & 0o100 : group === gid ? mode & 0o010 : mode & 0o001;
+    if (!passable) {
+      throw new Error(
+        `the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${current} (mode ${(mode & 0o777).toString(8)}); ` +
+          `put EMBEDDED_PG_DIR somewhere it can reach, or allow it with: chmod o+x ${current}`,
+      );
+    }
+    if (current === dirname(current)) return;
   }
 }
 

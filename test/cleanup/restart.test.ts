@@ -6,7 +6,7 @@ import { coreFor, freshDatabase } from "../helpers/db.js";
 import { labSkipReason, startLab, type Lab } from "../lab/lab.js";
 import { cleanupRuns, loggingCommand, overlaps } from "./cleanup-log.js";
 import { addVmsFor, borrowAndReturnAll, eventsOf, setPoolCleanup, waitUntil, hostDealer } from "./helpers.js";
-import { killService, startServiceProcess, type ServiceProcess } from "./service-process.js";
+import { killService, startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 
 const skipReason = labSkipReason();
 /** Each test starts service processes (a few seconds each on a busy machine) and waits out stale claims. */
