@@ -68,17 +68,6 @@ export type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal }
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const refuse = <T = never>(refusal: Refusal): Result<T> => ({ ok: false, refusal });
 
-/** Thrown for the unexpected only: a string code plus the original cause. */
-export class CoreError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly original?: unknown,
-  ) {
-    super(message, original === undefined ? undefined : { cause: original });
-  }
-}
-
 export function isAdmin(core: Pick<Core, "admins">, actor: Actor): boolean {
   return actor.userId === null || core.admins.has(actor.userId);
 }
