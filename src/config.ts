@@ -29,7 +29,9 @@ const optionalText = z
   .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
 
 export const configSchema = z.object({
-  DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DATABASE_URL: optionalText.pipe(
+    z.url({ protocol: /^postgres(ql)?$/, error: "expected a PostgreSQL URL like postgres://user:password@host:5432/database" }).optional(),
+  ),
   EMBEDDED_PG_DIR: z.string().min(1).default(".data/postgres"),
   EMBEDDED_PG_PORT: int(0, 65535).default(0),
   PORT: int(0, 65535).default(3000),
@@ -42,7 +44,7 @@ export const configSchema = z.object({
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
-  SLACK_API_URL: optionalText.pipe(z.url().optional()),
+  SLACK_API_URL: optionalText.pipe(z.url({ error: "expected an http(s) URL like https://slack.com/api/" }).optional()),
   SLACK_ADMIN_CHANNEL: optionalText,
   /** One Slack Web API call slower than this counts as failed (and is retried later). */
   SLACK_API_TIMEOUT_MS: int(100, 120_000).default(10_000),
@@ -99,11 +101,23 @@ export function loadConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = issue.path.join(".");
-      const value = merged[name];
-      const shown = value === undefined ? "unset" : `"${value.length > 60 ? value.slice(0, 60) + "…" : value}"`;
-      return `  ${name} (${shown}): ${issue.message}`;
+      return `  ${name} (${describeValue(name, merged[name])}): ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/**
+ * Variables whose values may carry credentials (a URL's password, a token, a
+ * signing secret): an error names them and the shape they expect, never the value,
+ * since start-up errors end up in terminals, CI logs and log collectors.
+ */
+const SECRET_BEARING = new Set(["DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"]);
+
+/** How a bad value is shown in a configuration error: quoted, cut short, or withheld when it may be secret. */
+export function describeValue(name: string, value: string | undefined): string {
+  if (value === undefined) return "unset";
+  if (SECRET_BEARING.has(name)) return `value not shown: it may hold a secret; ${value.length} characters`;
+  return JSON.stringify(value.length > 60 ? value.slice(0, 60) + "…" : value);
 }

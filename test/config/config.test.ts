@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+function configErrorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env, null);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a configuration error");
+}
+
+describe("configuration errors", () => {
+  it("a malformed DATABASE_URL is named with the shape expected, and its password is never printed", () => {
+    const message = configErrorOf({ DATABASE_URL: "postgresql+asyncpg://vmres:S3cretPassw0rd@db.example:5432/vmres" });
+    expect(message).toContain("DATABASE_URL");
+    expect(message).toContain("postgres://user:password@host:5432/database");
+    expect(message).not.toContain("S3cretPassw0rd");
+    expect(message).not.toContain("vmres:");
+  });
+
+  it("no secret-bearing value is echoed, whatever is wrong with it", () => {
+    const message = configErrorOf({
+      SLACK_API_URL: "not a url with xoxb-leaked-token",
+      DATABASE_URL: "mysql://root:hunter2@db/vmres",
+      PORT: "not-a-port",
+    });
+    expect(message).toContain("SLACK_API_URL");
+    expect(message).toContain("DATABASE_URL");
+    expect(message).not.toContain("hunter2");
+    expect(message).not.toContain("xoxb-leaked-token");
+    // Ordinary values are still shown, as they help to spot the typo.
+    expect(message).toContain('PORT ("not-a-port")');
+  });
+});
