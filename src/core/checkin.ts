@@ -71,9 +71,11 @@ export async function checkin(
 function refusalFor(row: HeldRow | undefined, vm: string, actor: Actor, admin: boolean, opts: { force?: boolean; checkoutAt?: Date }): Refusal | null {
   if (!row) return { code: "unknown_vm", vm };
   if (row.state !== "checked_out" || row.holder === null) return { code: "not_checked_out", vm, state: row.state };
+  // Holder first: a stale button pressed by someone who does not hold the VM now must hear that
+  // someone else holds it, not that it "is already checked in".
+  if (row.holder !== actor.userId && !opts.force) return { code: "not_holder", vm, holder: admin ? row.holder : null };
   // PostgreSQL keeps microseconds, a button's value milliseconds: within 1 ms is the same checkout.
   if (opts.checkoutAt && Math.abs((row.checked_out_ms ?? 0) - opts.checkoutAt.getTime()) >= 1) return { code: "checkout_ended", vm };
-  if (row.holder !== actor.userId && !opts.force) return { code: "not_holder", vm, holder: admin ? row.holder : null };
   return null;
 }
 

@@ -103,6 +103,19 @@ describe("Check in button", () => {
     expect(await vmRow(h.core, "delta-1")).toEqual({ state: "checked_out", holder: "U0DAVE001" });
   });
 
+  it("a stale button pressed while someone else holds the VM says so, not that the VM is checked in", async () => {
+    await addVms(h.core, "delta2", 1);
+    const old = await checkoutWithDm("U0DORA001", "delta2");
+    await vm("checkin delta2-1", "U0DORA001");
+    await cleaned("delta2-1");
+    await checkoutWithDm("U0DEAN001", "delta2");
+    const reply = await press("vm_checkin", old.value, "U0DORA001");
+
+    expect(textOf(reply.body)).not.toContain("already checked in");
+    expect(textOf(reply.body)).toContain("checked out by someone else");
+    expect(await vmRow(h.core, "delta2-1")).toEqual({ state: "checked_out", holder: "U0DEAN001" });
+  });
+
   it("refuses a click by someone who does not hold the VM", async () => {
     await addVms(h.core, "echo", 1);
     const dm = await checkoutWithDm(ALICE.id, "echo");

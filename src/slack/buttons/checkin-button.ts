@@ -1,5 +1,4 @@
 import { checkin } from "../../core/checkin.js";
-import { findVm } from "../../core/queries.js";
 import { actOnce } from "../act-once.js";
 import { refusalReply } from "../commands/refusal-reply.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
@@ -26,8 +25,6 @@ export async function checkinFromButton(deps: SlackDeps, caller: Caller, value: 
     deps.noticeQueued();
     return checkedInReply(result.value);
   }
-  if (result.refusal.code === "not_checked_out" || result.refusal.code === "checkout_ended") {
-    return staleCheckinReply(target.vm, await findVm(deps.core.db, target.vm), caller.userId);
-  }
+  if (result.refusal.code === "not_checked_out" || result.refusal.code === "checkout_ended") return staleCheckinReply(result.refusal);
   return refusalReply(deps, caller.userId, result.refusal);
 }

@@ -1,7 +1,7 @@
 import type { CheckinDone } from "../../core/checkin.js";
 import type { RemoveDone } from "../../core/admin.js";
 import type { HistoryEntry, PoolSummary } from "../../core/queries.js";
-import type { CheckedOutVm, VmSummary } from "../../core/types.js";
+import type { CheckedOutVm, Refusal, VmSummary } from "../../core/types.js";
 import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
 import { countsLine, escape, mention, sshLine, truncate, when } from "./format.js";
@@ -92,9 +92,14 @@ export function alreadyHandledReply(): SlackMessage {
   return plain(":information_source: vmres already acted on this (Slack delivered it twice); nothing more was done.");
 }
 
-/** A stale button: its checkout is over. Says what happened instead of failing. */
-export function staleCheckinReply(vm: string, current: VmSummary | null, userId: string): SlackMessage {
-  if (current?.state === "checked_out" && current.holder === userId) {
+/**
+ * A stale button pressed by the VM's holder or on a VM nobody holds (the core
+ * answers `not_holder` first when someone else holds it). Says what happened
+ * instead of failing.
+ */
+export function staleCheckinReply(refusal: Extract<Refusal, { code: "not_checked_out" | "checkout_ended" }>): SlackMessage {
+  const vm = refusal.vm;
+  if (refusal.code === "checkout_ended") {
     return plain(`:information_source: That button belongs to an earlier checkout of *${vm}*. You hold it again now; use the Check in button on your newest message or \`/vm checkin ${vm}\`.`);
   }
   return plain(`:information_source: *${vm}* is already checked in; that button is from a checkout that is over. Nothing changed.`);
