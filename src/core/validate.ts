@@ -11,7 +11,8 @@ const SSH_USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,62}$/;
 
-const shown = (value: string) => JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
+// Adapters pass what arrived; a missing or non-text value is answered like any other bad value, never thrown on.
+const shown = (value: unknown) => (typeof value === "string" ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value) : "(nothing)");
 const invalid = (field: string, message: string): Refusal => ({ code: "invalid_input", field, message });
 
 export function checkVmName(value: string, field = "vm"): Refusal | null {

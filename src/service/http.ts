@@ -54,7 +54,7 @@ export class HttpService {
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      this.health(res).catch((err: unknown) => {
+      this.health(req, res).catch((err: unknown) => {
         this.log.error({ err }, "health check failed unexpectedly");
         if (!res.headersSent) res.writeHead(500).end();
       });
@@ -65,7 +65,7 @@ export class HttpService {
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found", path }));
   }
 
-  private async health(res: ServerResponse): Promise<void> {
+  private async health(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const results = await Promise.all(
       this.checks.map(async (c) => {
         const timeout = new Promise<{ ready: boolean; detail: string }>((resolve) =>
@@ -76,7 +76,22 @@ export class HttpService {
       }),
     );
     const healthy = results.every((r) => r.ready || !r.critical);
-    const body = { status: healthy ? "ok" : "unavailable", checks: Object.fromEntries(results.map((r) => [r.name, { ready: r.ready, detail: r.detail }])) };
+    const status = healthy ? "ok" : "unavailable";
+    // The details name the workspace, the bot user and the outbox backlog: only for whoever is on this machine.
+    const body = isLocalRequest(req)
+      ? { status, checks: Object.fromEntries(results.map((r) => [r.name, { ready: r.ready, detail: r.detail }])) }
+      : { status };
     res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(body));
   }
+}
+
+/**
+ * A request from this machine itself, not relayed: a reverse proxy on the same
+ * host connects from loopback too, but says whom it relays for in a forwarding header.
+ */
+export function isLocalRequest(req: Pick<IncomingMessage, "headers"> & { socket: { remoteAddress?: string | undefined } }): boolean {
+  const relayed = req.headers["x-forwarded-for"] !== undefined || req.headers["forwarded"] !== undefined || req.headers["x-real-ip"] !== undefined;
+  const peer = req.socket.remoteAddress ?? "";
+  const loopback = peer === "::1" || /^(::ffff:)?127\./.test(peer);
+  return loopback && !relayed;
 }

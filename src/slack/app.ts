@@ -13,6 +13,13 @@ import { webClientOptions } from "./slack-client.js";
 /** Slack's payloads are small; a view with 100 blocks is well under this. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/**
+ * How far a request's signed timestamp may be from our clock, either way.
+ * Bolt refuses only old timestamps; a request signed in the future would stay
+ * replayable until that future time had passed.
+ */
+const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+
 /** The Bolt app and how requests reach it: a handler for the service's HTTP listener, or a Socket Mode link. */
 export interface BoltApp {
   app: App;
@@ -81,6 +88,12 @@ function mountable(receiver: HTTPReceiver, log: Logger) {
       res.writeHead(413, { connection: "close", "content-type": "application/json" }).end(JSON.stringify({ error: "request body too large" }));
       return;
     }
+    const skew = clockSkewSeconds(req.headers["x-slack-request-timestamp"]);
+    if (skew !== null && Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) {
+      log.warn({ skewSeconds: Math.round(skew) }, "refused a Slack request signed more than 5 minutes from our clock");
+      res.writeHead(401, { connection: "close", "content-type": "application/json" }).end(JSON.stringify({ error: "request timestamp too far from the server's clock" }));
+      return;
+    }
     try {
       receiver.requestListener(req, res);
     } catch (err) {
@@ -90,4 +103,12 @@ function mountable(receiver: HTTPReceiver, log: Logger) {
       }
     }
   };
+}
+
+/** Signed timestamp minus now, in seconds; null when absent (Bolt then refuses the request itself). */
+function clockSkewSeconds(header: string | string[] | undefined): number | null {
+  if (typeof header !== "string" || header === "") return null;
+  const ts = Number(header);
+  // A timestamp that is not a number can never be within the window.
+  return Number.isFinite(ts) ? ts - Date.now() / 1000 : Infinity;
 }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ALICE, blockActions, slashCommand, urlVerification } from "../helpers/slack-requests.js";
-import { addVms, outboxDrained, startHarness, vmRow, type Harness } from "./harness.js";
+import { addVms, outboxDrained, startHarness, textOf, vmRow, type Harness } from "./harness.js";
 
 let h: Harness;
 
@@ -65,5 +65,55 @@ describe("requests not from Slack", () => {
     expect((await fetch(`${h.url}/slack/install`)).status).toBe(404);
     expect((await fetch(`${h.url}/slack/events`)).status).toBe(404);
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("signed requests that are malformed or hostile", () => {
+  it("refuses a request signed more than five minutes in the future with 401 and changes nothing", async () => {
+    const before = await footprint();
+    const future = Math.floor(Date.now() / 1000) + 15 * 60;
+    const res = await h.send(slashCommand({ text: "checkout sec", response_url: h.fake.responseUrl("future") }), { timestamp: future });
+    expect(res.status).toBe(401);
+    expect(await footprint()).toEqual(before);
+  });
+
+  it("answers a slash command with no user_id as bad input, without an unexpected error, and changes nothing", async () => {
+    const before = await footprint();
+    const res = await h.send(slashCommand({ text: "checkout sec", user_id: undefined, response_url: h.fake.responseUrl("nouser") }));
+    expect(res.status).toBe(200);
+    const [reply] = await h.fake.waitFor((c) => c.responseId === "nouser");
+    expect(textOf(reply?.body ?? {})).toContain("could not tell who sent this request");
+    expect(textOf(reply?.body ?? {})).not.toContain("unexpected error");
+    expect(await footprint()).toEqual({ ...before, slackCalls: before.slackCalls + 1 });
+  });
+
+  it("answers a click whose user is not a Slack user ID as bad input and changes nothing", async () => {
+    const before = await footprint();
+    const click = blockActions({
+      user: { id: "x'; drop table vms; --", username: "x", name: "x", team_id: "T0" },
+      actions: [{ action_id: "vm_checkin", value: JSON.stringify({ vm: "sec-2", at: Date.now() }) }],
+      response_url: h.fake.responseUrl("badclicker"),
+    });
+    expect((await h.send(click)).status).toBe(200);
+    const [reply] = await h.fake.waitFor((c) => c.responseId === "badclicker");
+    expect(textOf(reply?.body ?? {})).toContain("could not tell who sent this request");
+    expect(await footprint()).toEqual({ ...before, slackCalls: before.slackCalls + 1 });
+  });
+
+  it("refuses a click with no user at all (Bolt answers 500 before any listener) and changes nothing", async () => {
+    const before = await footprint();
+    const click = blockActions({ actions: [{ action_id: "vm_checkin", value: JSON.stringify({ vm: "sec-2", at: Date.now() }) }] });
+    const { user: _user, ...withoutUser } = click.payload;
+    const res = await h.send({ ...click, rawBody: new URLSearchParams({ payload: JSON.stringify(withoutUser) }).toString() });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(await footprint()).toEqual(before);
+  });
+
+  it("echoes typed text with <, > and & escaped, so <!channel> never comes back as a live mention", async () => {
+    await h.send(slashCommand({ text: "&lt;!channel&gt; &amp;", response_url: h.fake.responseUrl("echo") }));
+    const [reply] = await h.fake.waitFor((c) => c.responseId === "echo");
+    const text = textOf(reply?.body ?? {});
+    expect(text).toContain("&lt;!channel&gt;");
+    expect(text).not.toContain("<!channel>");
   });
 });

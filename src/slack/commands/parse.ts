@@ -3,6 +3,7 @@
  * checked here (which subcommand, how many words, which options); names and
  * addresses are checked by the core, whose messages say what would be right.
  */
+import { escape } from "../views/format.js";
 
 /** Longer than any real command; a paste of a log or a runaway script is answered, not parsed. */
 export const MAX_COMMAND_LENGTH = 500;
@@ -146,10 +147,14 @@ export function tokenize(raw: string): string[] {
     .filter((w) => w.length > 0);
 }
 
-/** A word fit to quote back: cut short, and no backticks that would end the code span. */
+/**
+ * A word fit to quote back: cut short, no backticks that would end the code
+ * span, and `<`, `>`, `&` escaped, so a typed `<!channel>` or `<@U…>` comes back
+ * as text, never as a live mention or link (Slack parses those even in code spans).
+ */
 function shown(word: string): string {
   const clean = word.replace(/`/g, "'");
-  return clean.length > 40 ? clean.slice(0, 40) + "…" : clean;
+  return escape(clean.length > 40 ? clean.slice(0, 40) + "…" : clean);
 }
 
 /** " Did you mean `/vm checkout`?" for a near miss, else nothing. */

@@ -39,28 +39,28 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
         : `:warning: There is no pool *${escape(refusal.pool)}*, and no pool exists yet; an admin adds VMs with \`/vm admin add\`.`;
     case "no_vm_free": {
       const cleaning = refusal.counts.cleaning > 0 ? ` ${refusal.counts.cleaning} being cleaned will be free soon.` : "";
-      return `:hourglass: No VM is free in pool *${refusal.pool}* right now (${countsLine(refusal.counts)}).${cleaning} Try again later.`;
+      return `:hourglass: No VM is free in pool *${escape(refusal.pool)}* right now (${countsLine(refusal.counts)}).${cleaning} Try again later.`;
     }
     case "quota_reached": {
       const held = listWords(refusal.held.map((v) => `*${v}*`));
       const limit = refusal.quota === 1 ? "one VM per person" : `${refusal.quota} VMs per person`;
-      return `:raised_hand: You already hold ${held} in pool *${refusal.pool}* (the limit is ${limit}). Check one in first, or ${adminsWords(ctx.admins)} for a higher quota.`;
+      return `:raised_hand: You already hold ${held} in pool *${escape(refusal.pool)}* (the limit is ${limit}). Check one in first, or ${adminsWords(ctx.admins)} for a higher quota.`;
     }
     case "unknown_vm":
       return `:warning: There is no VM *${escape(refusal.vm)}*. \`/vm list\` shows yours; \`/vm status\` shows the pools.`;
     case "not_checked_out":
-      return `:information_source: *${refusal.vm}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in.`;
+      return `:information_source: *${escape(refusal.vm)}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in.`;
     case "checkout_ended":
-      return `:information_source: That button belongs to an earlier checkout of *${refusal.vm}*, which has ended. Nothing changed.`;
+      return `:information_source: That button belongs to an earlier checkout of *${escape(refusal.vm)}*, which has ended. Nothing changed.`;
     case "not_holder":
       return refusal.holder !== null
-        ? `:no_entry: *${refusal.vm}* is held by ${mention(refusal.holder)}, not you. As an admin you can take it back with \`/vm admin force-checkin ${refusal.vm}\`.`
-        : `:no_entry: *${refusal.vm}* is checked out by someone else; only its holder can check it in. If it is abandoned, ${adminsWords(ctx.admins)}.`;
+        ? `:no_entry: *${escape(refusal.vm)}* is held by ${mention(refusal.holder)}, not you. As an admin you can take it back with \`/vm admin force-checkin ${refusal.vm}\`.`
+        : `:no_entry: *${escape(refusal.vm)}* is checked out by someone else; only its holder can check it in. If it is abandoned, ${adminsWords(ctx.admins)}.`;
     case "not_admin":
       return `:no_entry: Only vmres admins can ${refusal.operation}; ${adminsWords(ctx.admins)}.`;
     case "wrong_state":
-      return `:information_source: *${refusal.vm}* is ${stateWords(refusal.state)}; that works only for a VM that is ${listWords(refusal.allowed.map(stateWords), "or")}. Nothing changed.`;
+      return `:information_source: *${escape(refusal.vm)}* is ${stateWords(refusal.state)}; that works only for a VM that is ${listWords(refusal.allowed.map(stateWords), "or")}. Nothing changed.`;
     case "name_taken":
-      return `:warning: A VM named *${refusal.vm}* already exists. Pick another name, or remove it first with \`/vm admin remove ${refusal.vm}\`.`;
+      return `:warning: A VM named *${escape(refusal.vm)}* already exists. Pick another name, or remove it first with \`/vm admin remove ${refusal.vm}\`.`;
   }
 }

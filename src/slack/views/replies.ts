@@ -105,6 +105,11 @@ export function staleCheckinReply(refusal: Extract<Refusal, { code: "not_checked
   return plain(`:information_source: *${vm}* is already checked in; that button is from a checkout that is over. Nothing changed.`);
 }
 
+/** A signed request missing what Slack always sends (who sent it). */
+export function malformedRequestReply(): SlackMessage {
+  return plain(":warning: vmres could not tell who sent this request (it carries no valid Slack user ID), so nothing was done. Type `/vm help` in Slack to try again.");
+}
+
 export function unexpectedErrorReply(reference: string): SlackMessage {
   return plain(`:x: vmres hit an unexpected error and logged it (ref \`${reference}\`). \`/vm list\` shows whether it went through; try again in a moment, and tell an admin if it keeps happening.`);
 }

@@ -1,7 +1,11 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import type { VmOperation } from "../../commands/parse.js";
 import type { SlackDeps } from "../../deps.js";
+import { checkUserId } from "../../../core/validate.js";
 import { ACTION } from "../../views/actions.js";
+import { malformedRequestReply } from "../../views/replies.js";
+import { ephemeral } from "../answer.js";
+import type { ButtonArgs } from "./button-args.js";
 import { adminVmButtonListener } from "./admin-vm.js";
 import { checkinButtonListener } from "./checkin.js";
 import { homeCheckoutListener } from "./home-checkout.js";
@@ -17,8 +21,25 @@ const ADMIN_BUTTONS: [actionId: string, operation: VmOperation][] = [
 ];
 
 export function register(app: App, deps: SlackDeps): void {
-  app.action<BlockAction<ButtonAction>>(ACTION.checkin, checkinButtonListener(deps));
-  app.action<BlockAction<ButtonAction>>(ACTION.homeCheckout, homeCheckoutListener(deps));
-  app.action<BlockAction<ButtonAction>>(ACTION.poolHolders, poolHoldersListener(deps));
-  for (const [actionId, operation] of ADMIN_BUTTONS) app.action<BlockAction<ButtonAction>>(actionId, adminVmButtonListener(deps, operation));
+  const on = (actionId: string, listener: (args: ButtonArgs) => Promise<void>) =>
+    app.action<BlockAction<ButtonAction>>(actionId, fromKnownUser(deps, listener));
+  on(ACTION.checkin, checkinButtonListener(deps));
+  on(ACTION.homeCheckout, homeCheckoutListener(deps));
+  on(ACTION.poolHolders, poolHoldersListener(deps));
+  for (const [actionId, operation] of ADMIN_BUTTONS) on(actionId, adminVmButtonListener(deps, operation));
+}
+
+/**
+ * Slack always says who clicked; a signed click without a valid user ID is bad
+ * input: acked, answered where it can be, logged, and not acted on.
+ */
+function fromKnownUser(deps: SlackDeps, listener: (args: ButtonArgs) => Promise<void>) {
+  return async (args: ButtonArgs) => {
+    const userId: unknown = (args.body as { user?: { id?: unknown } }).user?.id;
+    const actionTs: unknown = args.action?.action_ts;
+    if (typeof userId === "string" && checkUserId(userId) === null && typeof actionTs === "string") return listener(args);
+    await args.ack();
+    deps.log.warn({ action: args.action?.action_id, user: String(userId).slice(0, 40) }, "refused a click without a valid user ID");
+    if (typeof args.body.response_url === "string") await args.respond(ephemeral(malformedRequestReply())).catch((err: unknown) => deps.log.warn({ err }, "could not answer a malformed click"));
+  };
 }

@@ -2,6 +2,9 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt"
 import { parseVmCommand } from "../../commands/parse.js";
 import { runVmCommand } from "../../commands/run.js";
 import type { SlackDeps } from "../../deps.js";
+import { checkUserId } from "../../../core/validate.js";
+import type { SlackMessage } from "../../views/blocks.js";
+import { malformedRequestReply } from "../../views/replies.js";
 import { answer, ephemeral } from "../answer.js";
 
 /**
@@ -11,8 +14,16 @@ import { answer, ephemeral } from "../answer.js";
  */
 export const vmCommandListener = (deps: SlackDeps) => async ({ ack, command, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
   await ack();
-  const caller = { userId: command.user_id, interactionKey: `command:${command.trigger_id}` };
-  await answer(deps, { command: command.text.slice(0, 200), user: command.user_id }, (m) => respond(ephemeral(m)), () =>
-    runVmCommand(deps, caller, parseVmCommand(command.text)),
-  );
+  // Slack always sends these; a signed request without them is bad input, answered and not acted on.
+  const text = typeof command.text === "string" ? command.text : "";
+  const userId: unknown = command.user_id;
+  const triggerId: unknown = command.trigger_id;
+  const send = (m: SlackMessage) => (typeof command.response_url === "string" ? respond(ephemeral(m)) : Promise.resolve());
+  if (typeof userId !== "string" || checkUserId(userId) || typeof triggerId !== "string" || triggerId === "") {
+    deps.log.warn({ command: text.slice(0, 200), user: String(userId).slice(0, 40) }, "refused a /vm request without a valid user_id or trigger_id");
+    await send(malformedRequestReply());
+    return;
+  }
+  const caller = { userId, interactionKey: `command:${triggerId}` };
+  await answer(deps, { command: text.slice(0, 200), user: userId }, send, () => runVmCommand(deps, caller, parseVmCommand(text)));
 };
