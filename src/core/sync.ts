@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import type { Db, Executor } from "../db/client.js";
 import type { VmState } from "../db/schema.js";
 import { checkVmSpec, recordEvent, retireInTx, textArray, type VmSpec } from "./admin.js";
 import type { PendingUpdate } from "./checkin.js";
@@ -37,66 +37,166 @@ type CurrentVm = {
   host_key_fingerprint: string | null;
   tags: string[];
   state: VmState;
+  retire_on_checkin: boolean;
+  pending_update: PendingUpdate | null;
 };
+
+/** What the sync does to one existing VM, decided from its row and its entry in the file (if any). */
+type Step =
+  | { kind: "none" }
+  /** Listed again after a removal was requested while held or cleaning: keep it. */
+  | { kind: "keep" }
+  | { kind: "restore"; changes: PendingUpdate }
+  | { kind: "update"; changes: PendingUpdate }
+  /** Held: the changes wait in pending_update (none left: a held-back change is dropped). */
+  | { kind: "hold"; changes: PendingUpdate }
+  | { kind: "retire" };
 
 /** Any constant: two syncs (start-up and CLI, two replicas) never interleave. */
 const SYNC_LOCK_KEY = 0x73796e63;
+
+const VM_COLUMNS = sql.raw(
+  "id, name, host(ip) as ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags, state, retire_on_checkin, pending_update",
+);
 
 /**
  * Makes the database match the inventory: new VMs added, changed idle VMs updated
  * (held ones at check-in), unlisted VMs retired. All in one transaction: a bad
  * entry changes nothing.
+ *
+ * Checkout skips locked rows and check-in waits on them, so the sync locks only
+ * the rows it changes: it reads every VM without a lock, decides in memory, then
+ * locks just the VMs to change and decides again on what it reads under the lock
+ * (a VM may have been checked out or returned in between). A file with nothing
+ * new writes and locks no VM or pool row.
  */
 export async function syncInventory(core: Core, actor: Actor, inventory: { pools: PoolSpec[]; vms: VmSpec[] }): Promise<Result<SyncReport>> {
   if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: "sync the inventory" });
   const bad = firstRefusal(...inventory.pools.map((p) => checkPoolName(p.name)), ...inventory.vms.map(checkVmSpec));
   if (bad) return refuse(bad);
+  const specs = await withCanonicalIps(core.db, inventory.vms);
+  const listed = new Map(specs.map((s) => [s.name, s]));
   return core.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SYNC_LOCK_KEY})`);
-    for (const p of inventory.pools) await upsertPool(tx, p);
-    const current = await tx.execute<CurrentVm>(sql`
-      select id, name, host(ip) as ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags, state from vms for update`);
-    const byName = new Map(current.map((v) => [v.name, v]));
+    await syncPools(tx, inventory.pools);
+    const seen = new Map((await tx.execute<CurrentVm>(sql`select ${VM_COLUMNS} from vms`)).map((v) => [v.name, v]));
+    const toChange = [...seen.values()].filter((vm) => stepFor(vm, listed.get(vm.name)).kind !== "none").map((vm) => vm.name);
     const report: SyncReport = { added: [], updated: [], pending: [], restored: [], retired: [], unchanged: 0 };
     const by = actorName(actor);
-    for (const spec of inventory.vms) {
-      const vm = byName.get(spec.name);
-      byName.delete(spec.name);
-      if (!vm) {
-        const [row] = await tx.execute<{ id: number }>(sql`
-          insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
-          values (${spec.name}, ${spec.ip}::inet, ${spec.pool}, ${spec.sshUser}, ${spec.sshPort}, ${spec.hostKeyFingerprint}, ${textArray(spec.tags)})
-          returning id`);
-        await recordEvent(tx, { vmId: row!.id, vmName: spec.name, actor: by, source: actor.source, kind: "added", detail: spec });
+    for (const spec of specs) {
+      if (seen.has(spec.name)) continue;
+      const [row] = await tx.execute<{ id: number }>(sql`
+        insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
+        values (${spec.name}, ${spec.ip}::inet, ${spec.pool}, ${spec.sshUser}, ${spec.sshPort}, ${spec.hostKeyFingerprint}, ${textArray(spec.tags)})
+        on conflict (name) do nothing
+        returning id`);
+      // Added by `pool add` since the read: handled below as an existing VM.
+      if (!row) toChange.push(spec.name);
+      else {
+        await recordEvent(tx, { vmId: row.id, vmName: spec.name, actor: by, source: actor.source, kind: "added", detail: spec });
         report.added.push(spec.name);
-        continue;
-      }
-      const changes = differences(vm, spec);
-      if (vm.state === "retired") {
-        await writeSpec(tx, vm.id, spec, sql`, state = 'available', state_changed_at = now(), retire_on_checkin = false`);
-        await recordEvent(tx, { vmId: vm.id, vmName: vm.name, actor: by, source: actor.source, kind: "restored", detail: changes });
-        report.restored.push(vm.name);
-      } else if (Object.keys(changes).length === 0) {
-        // Listed again after a removal was requested while held or cleaning: keep it.
-        await tx.execute(sql`update vms set retire_on_checkin = false where id = ${vm.id} and retire_on_checkin`);
-        report.unchanged++;
-      } else if (vm.state === "checked_out") {
-        await tx.execute(sql`update vms set pending_update = ${JSON.stringify(changes)}::jsonb, retire_on_checkin = false where id = ${vm.id}`);
-        await recordEvent(tx, { vmId: vm.id, vmName: vm.name, actor: by, source: actor.source, kind: "update_pending", detail: changes });
-        report.pending.push(vm.name);
-      } else {
-        await writeSpec(tx, vm.id, spec, sql`, retire_on_checkin = false`);
-        await recordEvent(tx, { vmId: vm.id, vmName: vm.name, actor: by, source: actor.source, kind: "updated", detail: changes });
-        report.updated.push(vm.name);
       }
     }
-    for (const vm of byName.values()) {
-      if (vm.state === "retired") continue;
-      await retireInTx(tx, actor, vm.name);
-      report.retired.push(vm.name);
+    const locked = await lockVms(tx, toChange);
+    const inFileOrder = [...specs.flatMap((s) => locked.get(s.name) ?? []), ...[...locked.values()].filter((vm) => !listed.has(vm.name))];
+    for (const vm of inFileOrder) {
+      const step = stepFor(vm, listed.get(vm.name));
+      const event = { vmId: vm.id, vmName: vm.name, actor: by, source: actor.source };
+      switch (step.kind) {
+        case "none":
+          break;
+        case "keep":
+          await tx.execute(sql`update vms set retire_on_checkin = false where id = ${vm.id}`);
+          break;
+        case "restore":
+          await writeSpec(tx, vm.id, listed.get(vm.name)!, sql`, state = 'available', state_changed_at = now(), retire_on_checkin = false`);
+          await recordEvent(tx, { ...event, kind: "restored", detail: step.changes });
+          report.restored.push(vm.name);
+          break;
+        case "update":
+          await writeSpec(tx, vm.id, listed.get(vm.name)!, sql`, retire_on_checkin = false`);
+          await recordEvent(tx, { ...event, kind: "updated", detail: step.changes });
+          report.updated.push(vm.name);
+          break;
+        case "hold": {
+          const waiting = Object.keys(step.changes).length > 0;
+          await tx.execute(sql`
+            update vms set pending_update = ${waiting ? JSON.stringify(step.changes) : null}::jsonb, retire_on_checkin = false where id = ${vm.id}`);
+          if (waiting || vm.pending_update) await recordEvent(tx, { ...event, kind: "update_pending", detail: step.changes });
+          if (waiting) report.pending.push(vm.name);
+          break;
+        }
+        case "retire":
+          await retireInTx(tx, actor, vm.name);
+          report.retired.push(vm.name);
+          break;
+      }
     }
+    report.unchanged = specs.length - report.added.length - report.updated.length - report.pending.length - report.restored.length;
     return ok(report);
   });
+}
+
+/** Decides under no lock (which rows to lock) and again under the row lock (what to write). */
+function stepFor(vm: CurrentVm, spec: VmSpec | undefined): Step {
+  if (!spec) {
+    if (vm.state === "retired") return { kind: "none" };
+    // Already retiring at check-in or after cleanup: asking again would change nothing.
+    if (vm.retire_on_checkin && (vm.state === "checked_out" || vm.state === "cleaning")) return { kind: "none" };
+    return { kind: "retire" };
+  }
+  const changes = differences(vm, spec);
+  if (vm.state === "retired") return { kind: "restore", changes };
+  if (vm.state === "checked_out") {
+    // Compared with what already waits, so the same file twice writes nothing the second time.
+    if (!sameUpdate(vm.pending_update ?? {}, changes)) return { kind: "hold", changes };
+    return vm.retire_on_checkin ? { kind: "keep" } : { kind: "none" };
+  }
+  if (Object.keys(changes).length > 0) return { kind: "update", changes };
+  return vm.retire_on_checkin ? { kind: "keep" } : { kind: "none" };
+}
+
+/** Locks the named VMs (and only them) and reads them again, now that nobody can change them. */
+async function lockVms(tx: Executor, names: string[]): Promise<Map<string, CurrentVm>> {
+  if (names.length === 0) return new Map();
+  const rows = await tx.execute<CurrentVm>(sql`
+    select ${VM_COLUMNS} from vms
+    where name in (select jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))
+    order by id
+    for update`);
+  return new Map(rows.map((v) => [v.name, v]));
+}
+
+/**
+ * IPv6 addresses as PostgreSQL prints them ("2001:DB8:0::1" → "2001:db8::1"), so an
+ * address written differently but equal is not taken for a change at every sync.
+ */
+async function withCanonicalIps(db: Db, specs: VmSpec[]): Promise<VmSpec[]> {
+  const v6 = [...new Set(specs.filter((s) => s.ip.includes(":")).map((s) => s.ip))];
+  if (v6.length === 0) return specs;
+  const rows = await db.execute<{ given: string; ip: string }>(sql`
+    select value as given, host(value::inet) as ip from jsonb_array_elements_text(${JSON.stringify(v6)}::jsonb) as value`);
+  const canonical = new Map(rows.map((r) => [r.given, r.ip]));
+  return specs.map((s) => ({ ...s, ip: canonical.get(s.ip) ?? s.ip }));
+}
+
+type CurrentPool = { name: string; quota: number; cleanup_command: string | null; trust_on_first_use: boolean; ssh_private_key_file: string | null };
+
+/** Writes only new or changed pools: an upsert locks the pool row even when it changes nothing. */
+async function syncPools(tx: Executor, pools: PoolSpec[]): Promise<void> {
+  const current = new Map(
+    (await tx.execute<CurrentPool>(sql`select name, quota, cleanup_command, trust_on_first_use, ssh_private_key_file from pools`)).map((p) => [p.name, p]),
+  );
+  for (const p of pools) {
+    const now = current.get(p.name);
+    const same =
+      now &&
+      now.quota === p.quota &&
+      now.cleanup_command === p.cleanupCommand &&
+      now.trust_on_first_use === p.trustOnFirstUse &&
+      now.ssh_private_key_file === p.sshPrivateKeyFile;
+    if (!same) await upsertPool(tx, p);
+  }
 }
 
 async function upsertPool(tx: Executor, p: PoolSpec): Promise<void> {
@@ -128,4 +228,10 @@ function differences(vm: CurrentVm, spec: VmSpec): PendingUpdate {
   }
   if (vm.tags.join("\u0000") !== spec.tags.join("\u0000")) d.tags = spec.tags;
   return d;
+}
+
+/** jsonb keeps its own key order, so two updates are compared field by field. */
+function sameUpdate(a: PendingUpdate, b: PendingUpdate): boolean {
+  const fields = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof PendingUpdate)[]);
+  return [...fields].every((f) => JSON.stringify(a[f]) === JSON.stringify(b[f]));
 }
