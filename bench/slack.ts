@@ -86,7 +86,7 @@ export async function benchSlack(): Promise<string[]> {
 }
 
 /**
- * Runs src/main.ts with a clean environment (no .env or vms.yml is read: the
+ * Runs the compiled service (dist/main.js, built by `npm run bench`) with a clean environment (no .env or vms.yml is read: the
  * working folder is the temp folder) and resolves its port from the "vmres is
  * running" log line.
  */
@@ -105,7 +105,7 @@ function startApp(dir: string, databaseUrl: string, slackApiUrl: string): { chil
     CLEANUP_POLL_INTERVAL_MS: "600000",
     RECONCILE_CRON: "0 0 1 1 *",
   };
-  const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "src", "main.ts")], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
   const port = new Promise<number>((resolve, reject) => {
     let buffered = "";
     const timer = setTimeout(() => reject(new Error("vmres did not start within 60 s")), 60_000);

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// The `vmres` command. It runs the TypeScript entry directly through tsx's loader,
-// as `npm start` does, so there is no build step whose output could go stale.
-import { register } from "tsx/esm/api";
+// The `vmres` command: the compiled CLI (`npm ci` and `npm start` build it into dist/).
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-await import("../src/cli/main.ts");
+const entry = new URL("../dist/cli/main.js", import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  process.stderr.write(`vmres: ${fileURLToPath(entry)} is missing; run \`npm run build\` (or \`npm ci\`) in ${fileURLToPath(new URL("..", import.meta.url))}\n`);
+  process.exit(1);
+}
+await import(entry.href);

@@ -1,16 +1,14 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type postgres from "postgres";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const ENTRY = join(ROOT, "src/cli/main.ts");
+// The compiled CLI, as users run it; the test run's global setup builds dist/.
+const ENTRY = join(ROOT, "dist/cli/main.js");
 const LAUNCHER = join(ROOT, "bin/vmres.js");
-// `node --import <tsx loader>` is one process; the tsx CLI would start a second one per run.
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /** What one `vmres` run did, as a user at a terminal would see it. */
 export interface CliRun {
@@ -44,7 +42,7 @@ export function cliFor(opts: CliOptions) {
     ...opts.env,
   };
   const vmres = (args: string[], more: { env?: Record<string, string>; viaLauncher?: boolean } = {}) =>
-    run(more.viaLauncher ? [LAUNCHER, ...args] : ["--import", TSX_LOADER, ENTRY, ...args], cwd, { ...env, ...more.env });
+    run(more.viaLauncher ? [LAUNCHER, ...args] : ["--enable-source-maps", ENTRY, ...args], cwd, { ...env, ...more.env });
   return Object.assign(vmres, { cwd });
 }
 

@@ -15,14 +15,12 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `src/main.ts` with only the given settings (plus PATH and HOME), and
- * resolves once it logs that it is running. It runs as `node --import tsx`,
- * not through the `tsx` command: that one runs the service in a child process
- * of its own, so a SIGKILL would end only the wrapper and leave the service
- * running.
+ * Starts the compiled service (`dist/main.js`, as `npm start` runs it; the
+ * test run's global setup builds it) with only the given settings (plus PATH
+ * and HOME), and resolves once it logs that it is running.
  */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["--enable-source-maps", "dist/main.js"], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],
