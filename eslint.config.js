@@ -6,6 +6,8 @@ export default tseslint.config(
   { ignores: ["node_modules/", "drizzle/", ".data/", "coverage/", "dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Plain JavaScript entry points (bin/, scripts/) run on Node.
+  { files: ["**/*.js"], languageOptions: { globals: { process: "readonly", URL: "readonly", console: "readonly" } } },
   {
     files: ["**/*.ts"],
     languageOptions: {
