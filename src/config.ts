@@ -35,6 +35,10 @@ export const configSchema = z.object({
   EMBEDDED_PG_DIR: z.string().min(1).default(".data/postgres"),
   EMBEDDED_PG_PORT: int(0, 65535).default(0),
   PORT: int(0, 65535).default(3000),
+  /** Address the HTTP listener binds; 0.0.0.0 so a container's port mapping reaches it. */
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** Bearer token that lets other machines read /metrics (this machine always may). */
+  METRICS_TOKEN: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   VMS_FILE: z.string().min(1).default("vms.yml"),
   DEFAULT_POOL: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("default"),
@@ -113,7 +117,7 @@ export function loadConfig(
  * signing secret): an error names them and the shape they expect, never the value,
  * since start-up errors end up in terminals, CI logs and log collectors.
  */
-const SECRET_BEARING = new Set(["DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"]);
+const SECRET_BEARING = new Set(["DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "METRICS_TOKEN"]);
 
 /** How a bad value is shown in a configuration error: quoted, cut short, or withheld when it may be secret. */
 export function describeValue(name: string, value: string | undefined): string {

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
+import { StartupError } from "./service/http.js";
 import { startService } from "./service/service.js";
 
 /** `npm start`: wiring only. */
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`vmres: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // A StartupError says what to fix; a stack trace would only hide that.
+  const text = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`vmres: failed to start: ${text}\n`);
   process.exit(1);
 });

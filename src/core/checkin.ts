@@ -49,6 +49,17 @@ export async function checkin(
     checkoutAt?: Date;
   } = {},
 ): Promise<Result<CheckinDone>> {
+  const result = await decideCheckin(core, actor, vmName, opts);
+  core.observer?.checkin({ outcome: result.ok ? "ok" : result.refusal.code });
+  return result;
+}
+
+async function decideCheckin(
+  core: Core,
+  actor: Actor & { userId: string | null },
+  vmName: string,
+  opts: { force?: boolean; checkoutAt?: Date },
+): Promise<Result<CheckinDone>> {
   const bad = firstRefusal(checkVmName(vmName), actor.userId === null ? null : checkUserId(actor.userId));
   if (bad) return refuse(bad);
   const admin = isAdmin(core, actor);

@@ -22,6 +22,17 @@ type Attempt = { vm: CheckedOutVm } | { unknownPool: true } | { quota: number; h
  * per statement (drizzle-orm issues #5502, #6096). `npm run bench` measures it.
  */
 export async function checkout(core: Core, actor: Actor & { userId: string }, opts: CheckoutOptions = {}): Promise<Result<CheckedOutVm>> {
+  const started = performance.now();
+  const result = await decideCheckout(core, actor, opts);
+  core.observer?.checkout({
+    pool: result.ok ? result.value.pool : (opts.pool ?? core.defaultPool),
+    outcome: result.ok ? "ok" : result.refusal.code,
+    seconds: (performance.now() - started) / 1000,
+  });
+  return result;
+}
+
+async function decideCheckout(core: Core, actor: Actor & { userId: string }, opts: CheckoutOptions): Promise<Result<CheckedOutVm>> {
   const pool = opts.pool ?? core.defaultPool;
   const bad = firstRefusal(checkUserId(actor.userId), checkPoolName(pool));
   if (bad) return refuse(bad);

@@ -10,6 +10,14 @@ export interface Core {
   defaultPool: string;
   /** Per-user quota of pools created without one. */
   defaultQuota: number;
+  /** Told of every checkout and check-in, whichever adapter asked (the service counts them for /metrics). */
+  observer?: CoreObserver;
+}
+
+/** What the core reports as it decides; `outcome` is "ok" or the refusal's code. */
+export interface CoreObserver {
+  checkout(event: { pool: string; outcome: string; seconds: number }): void;
+  checkin(event: { outcome: string }): void;
 }
 
 /**

@@ -20,6 +20,7 @@ export class HttpService {
   private readonly server: Server;
   private readonly mounts: { prefix: string; handler: RequestHandler }[] = [];
   private readonly checks: HealthCheck[] = [];
+  private started = false;
 
   constructor(private readonly log: Logger) {
     this.server = createServer((req, res) => this.route(req, res));
@@ -35,9 +36,23 @@ export class HttpService {
     this.mounts.push({ prefix, handler });
   }
 
+  /** Marks start-up as done: /readyz answers 200 from now on while every critical part is ready. */
+  markStarted(): void {
+    this.started = true;
+  }
+
+  /**
+   * Binds the port. Called first thing at start, so a second vmres on a busy
+   * port stops before it touches the database, with a message saying what to set.
+   */
   async listen(port: number, host = "0.0.0.0"): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
+      this.server.once("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "EADDRINUSE") reject(new StartupError(`port ${port} is in use on ${host}; set PORT to a free port (another vmres may be running)`));
+        else if (err.code === "EADDRNOTAVAIL") reject(new StartupError(`cannot listen on ${host}: no such address on this machine; set HOST (default 0.0.0.0)`));
+        else if (err.code === "EACCES") reject(new StartupError(`not allowed to listen on port ${port}; set PORT to 1024 or above`));
+        else reject(err);
+      });
       this.server.listen(port, host, () => resolve());
     });
     const address = this.server.address();
@@ -53,8 +68,8 @@ export class HttpService {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      this.health(req, res).catch((err: unknown) => {
+    if ((path === "/healthz" || path === "/readyz") && (req.method === "GET" || req.method === "HEAD")) {
+      this.health(req, res, path === "/readyz").catch((err: unknown) => {
         this.log.error({ err }, "health check failed unexpectedly");
         if (!res.headersSent) res.writeHead(500).end();
       });
@@ -62,10 +77,19 @@ export class HttpService {
     }
     const mount = this.mounts.find((m) => path.startsWith(m.prefix));
     if (mount) return mount.handler(req, res);
+    if (!this.started) {
+      // Slack retries a delivery that got a 5xx; a 404 would look like a wrong Request URL.
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "5" }).end(JSON.stringify({ error: "vmres is starting" }));
+      return;
+    }
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found", path }));
   }
 
-  private async health(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * /healthz: alive, and the critical parts (the database) answer. /readyz: that,
+   * and start-up is over (migrations, inventory sync, components), so traffic may come.
+   */
+  private async health(req: IncomingMessage, res: ServerResponse, readiness: boolean): Promise<void> {
     const results = await Promise.all(
       this.checks.map(async (c) => {
         const timeout = new Promise<{ ready: boolean; detail: string }>((resolve) =>
@@ -75,8 +99,9 @@ export class HttpService {
         return { name: c.name, critical: c.critical, ...result };
       }),
     );
-    const healthy = results.every((r) => r.ready || !r.critical);
-    const status = healthy ? "ok" : "unavailable";
+    const starting = readiness && !this.started;
+    const healthy = !starting && results.every((r) => r.ready || !r.critical);
+    const status = starting ? "starting" : healthy ? "ok" : "unavailable";
     // The details name the workspace, the bot user and the outbox backlog: only for whoever is on this machine.
     const body = isLocalRequest(req)
       ? { status, checks: Object.fromEntries(results.map((r) => [r.name, { ready: r.ready, detail: r.detail }])) }
@@ -94,4 +119,9 @@ export function isLocalRequest(req: Pick<IncomingMessage, "headers"> & { socket:
   const peer = req.socket.remoteAddress ?? "";
   const loopback = peer === "::1" || /^(::ffff:)?127\./.test(peer);
   return loopback && !relayed;
+}
+
+/** Start-up cannot go on for a reason the operator fixes in the configuration; the message says what to set. */
+export class StartupError extends Error {
+  readonly code = "startup_failed";
 }

@@ -9,6 +9,8 @@ import { readInventoryFile } from "../inventory/file.js";
 import type { Logger } from "../log.js";
 import { components } from "./components.js";
 import { coreFromConfig } from "./core-from-config.js";
+import { metricsHandler } from "../metrics/endpoint.js";
+import { Metrics } from "../metrics/metrics.js";
 import { HttpService } from "./http.js";
 
 /** What every part of the running service is given. */
@@ -18,6 +20,8 @@ export interface ServiceContext {
   database: Database;
   core: Core;
   http: HttpService;
+  /** This process's Prometheus metrics (served at /metrics); absent where a test wires a component alone. */
+  metrics?: Metrics;
   /** Names this process in claims (cleanup, outbox): host and pid. */
   instanceId: string;
 }
@@ -42,19 +46,24 @@ export interface RunningService {
  * then each component. `stop()` undoes it in reverse order.
  */
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
-  const database = await openDatabase({
-    databaseUrl: config.DATABASE_URL,
-    embeddedDir: config.EMBEDDED_PG_DIR,
-    embeddedPort: config.EMBEDDED_PG_PORT,
-    lockTimeoutMs: config.LOCK_TIMEOUT_MS,
-    log,
-  });
-  const started: Component[] = [];
   const http = new HttpService(log);
+  // The port first: a second vmres on a busy port stops here, before it syncs or claims anything.
+  const port = await http.listen(config.PORT, config.HOST);
+  let database: Database;
   try {
-    await migrateDatabase(database);
-    const core = coreFromConfig(config, database);
-    await syncAtStart(config, core, log);
+    database = await openDatabase({
+      databaseUrl: config.DATABASE_URL,
+      embeddedDir: config.EMBEDDED_PG_DIR,
+      embeddedPort: config.EMBEDDED_PG_PORT,
+      lockTimeoutMs: config.LOCK_TIMEOUT_MS,
+      log,
+    });
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
+  const started: Component[] = [];
+  try {
     http.addHealthCheck({
       name: "database",
       critical: true,
@@ -63,13 +72,18 @@ export async function startService(config: Config, log: Logger): Promise<Running
         return { ready: true, detail: "answers" };
       },
     });
-    const context: ServiceContext = { config, log, database, core, http, instanceId: `${hostname()}:${process.pid}` };
+    await migrateDatabase(database);
+    const metrics = new Metrics(database.db);
+    http.mount("/metrics", metricsHandler(metrics, config.METRICS_TOKEN, log));
+    const core: Core = { ...coreFromConfig(config, database), observer: metrics.observer() };
+    await syncAtStart(config, core, log);
+    const context: ServiceContext = { config, log, database, core, http, metrics, instanceId: `${hostname()}:${process.pid}` };
     for (const factory of components) {
       const component = await factory(context);
       if (component) started.push(component);
     }
-    const port = await http.listen(config.PORT);
-    log.info({ port }, "vmres is running");
+    http.markStarted();
+    log.info({ port, host: config.HOST }, "vmres is running");
     return {
       port,
       context,
