@@ -8,7 +8,9 @@ import type { Logger } from "../log.js";
  * its own default (INFO) whenever it differs from ours.
  */
 export function boltLogger(log: Logger, name = "slack"): BoltLogger {
-  let child = log.child({ component: name });
+  // `library`, not `component`: the service's log is already a child with a `component`,
+  // and pino writes a repeated key twice into one JSON line.
+  let child = log.child({ library: name });
   const write = (level: "debug" | "info" | "warn" | "error") => (...msg: unknown[]) => {
     const err = msg.find((m): m is Error => m instanceof Error);
     const text = msg.filter((m) => !(m instanceof Error)).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ");
@@ -23,7 +25,7 @@ export function boltLogger(log: Logger, name = "slack"): BoltLogger {
     setLevel: () => undefined,
     getLevel: () => boltLevel(child.level),
     setName: (n: string) => {
-      child = log.child({ component: n });
+      child = log.child({ library: n });
     },
   };
 }
