@@ -5,7 +5,8 @@ import { publishHome } from "../home/publish-home.js";
 import type { WebClient } from "../slack-client.js";
 import { describeSlackError } from "../slack-errors.js";
 import type { SlackMessage } from "../views/blocks.js";
-import { unexpectedErrorReply } from "../views/replies.js";
+import { isRetryableDatabaseError } from "../../db/errors.js";
+import { busyReply, unexpectedErrorReply } from "../views/replies.js";
 
 /**
  * Runs the work of an interaction (after its ack) and sends the answer. An
@@ -26,9 +27,16 @@ export async function answer(
   try {
     message = await work();
   } catch (err) {
-    const ref = randomBytes(4).toString("hex");
-    deps.log.error({ err, ref, ...logContext }, "Slack interaction failed");
-    message = unexpectedErrorReply(ref);
+    if (isRetryableDatabaseError(err)) {
+      // Busy (a lock not granted in LOCK_TIMEOUT_MS) or the database restarting: nothing was
+      // committed, and the same request in a moment will most likely go through.
+      deps.log.warn({ err, ...logContext }, "Slack interaction refused: database busy or unreachable");
+      message = busyReply();
+    } else {
+      const ref = randomBytes(4).toString("hex");
+      deps.log.error({ err, ref, ...logContext }, "Slack interaction failed");
+      message = unexpectedErrorReply(ref);
+    }
   }
   try {
     await send(message);

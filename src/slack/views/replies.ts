@@ -110,6 +110,11 @@ export function malformedRequestReply(): SlackMessage {
   return plain(":warning: vmres could not tell who sent this request (it carries no valid Slack user ID), so nothing was done. Type `/vm help` in Slack to try again.");
 }
 
+/** The database was busy or restarting; nothing changed. */
+export function busyReply(): SlackMessage {
+  return plain(":hourglass: vmres is busy right now and nothing changed. Try the same again in a moment.");
+}
+
 export function unexpectedErrorReply(reference: string): SlackMessage {
   return plain(`:x: vmres hit an unexpected error and logged it (ref \`${reference}\`). \`/vm list\` shows whether it went through; try again in a moment, and tell an admin if it keeps happening.`);
 }
