@@ -1,12 +1,18 @@
 import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
+import { parseDocument, type YAMLError } from "yaml";
 import { z } from "zod";
-import { checkVmSpec, type VmSpec } from "../core/admin.js";
+import type { VmSpec } from "../core/admin.js";
 import type { PoolSpec } from "../core/sync.js";
+import { checkFingerprint, checkIp, checkSshPort, checkSshUser, checkTag } from "../core/validate.js";
+import { InventoryError } from "./inventory-error.js";
+
+export { InventoryError };
 
 /**
  * The inventory file (vms.yml): pools, their settings, and their VMs.
- * Parsing is all-or-nothing: any problem names the entry and field, and nothing is applied.
+ * Parsing is all-or-nothing: every problem of the file is reported at once
+ * (YAML syntax, shape, values, duplicate names), each naming the entry and
+ * field, and nothing is applied while any remains.
  */
 const name = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "use 1-63 lowercase letters, digits, '-' or '.', starting with a letter or digit");
 
@@ -31,16 +37,17 @@ const poolEntry = z.strictObject({
   vms: z.array(vmEntry).max(200_000).default([]),
 });
 
-const inventoryFile = z.strictObject({
-  defaults: z
-    .strictObject({
-      ssh_user: z.string().max(32).optional(),
-      ssh_port: z.number().int().min(1).max(65535).optional(),
-      quota: z.number().int().min(1).max(1000).optional(),
-    })
-    .optional(),
-  pools: z.record(name, poolEntry),
-});
+const fileDefaults = z
+  .strictObject({
+    ssh_user: z.string().max(32).optional(),
+    ssh_port: z.number().int().min(1).max(65535).optional(),
+    quota: z.number().int().min(1).max(1000).optional(),
+  })
+  .optional();
+
+const inventoryFile = z.strictObject({ defaults: fileDefaults, pools: z.record(name, poolEntry) });
+
+type Defaults = z.infer<typeof fileDefaults>;
 
 /** A parsed inventory, ready for `syncInventory`. */
 export interface Inventory {
@@ -48,34 +55,33 @@ export interface Inventory {
   vms: VmSpec[];
 }
 
-export class InventoryError extends Error {
-  readonly code = "inventory_invalid";
-}
-
 export function readInventoryFile(path: string, defaultQuota: number): Inventory {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new InventoryError(`cannot read inventory file ${path}: ${(err as Error).message}`);
+    const reason = (err as Error).message;
+    throw new InventoryError(path, [reason], `cannot read inventory file ${path}: ${reason}`);
   }
   return parseInventory(text, path, defaultQuota);
 }
 
 export function parseInventory(text: string, source: string, defaultQuota: number): Inventory {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new InventoryError(`${source} is not valid YAML: ${doc.errors.map((e) => e.message).join("; ")}`);
-  }
-  const parsed = inventoryFile.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `  ${describePath(doc.toJS(), i.path)}: ${i.message}`);
-    throw new InventoryError(`${source} has errors:\n${issues.join("\n")}`);
-  }
-  const file = parsed.data;
+  // YAML errors do not stop the checks: the document is read as far as it goes,
+  // so a duplicate key and a bad IP elsewhere are both reported in this round.
+  const problems = doc.errors.map(yamlProblem);
+  const raw: unknown = doc.toJS();
+  const parsed = inventoryFile.safeParse(raw);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => shapeProblem(raw, issue)));
+  problems.push(...valueProblems(raw));
+  if (problems.length > 0 || !parsed.success) throw new InventoryError(source, problems);
+  return inventoryOf(parsed.data, defaultQuota);
+}
+
+function inventoryOf(file: z.infer<typeof inventoryFile>, defaultQuota: number): Inventory {
   const pools: PoolSpec[] = [];
   const vms: VmSpec[] = [];
-  const seen = new Map<string, string>();
   for (const [pool, entry] of Object.entries(file.pools)) {
     pools.push({
       name: pool,
@@ -84,26 +90,90 @@ export function parseInventory(text: string, source: string, defaultQuota: numbe
       trustOnFirstUse: entry.cleanup?.trust_on_first_use ?? false,
       sshPrivateKeyFile: entry.cleanup?.ssh_private_key_file ?? null,
     });
-    entry.vms.forEach((vm, index) => {
-      const where = `pools.${pool}.vms[${index}] (${shownName(vm.name)})`;
-      const earlier = seen.get(vm.name);
-      if (earlier) throw new InventoryError(`${source}: ${where}: name "${vm.name}" is already used by ${earlier}`);
-      seen.set(vm.name, where);
-      const spec: VmSpec = {
-        name: vm.name,
-        ip: vm.ip,
-        pool,
-        sshUser: vm.ssh_user ?? file.defaults?.ssh_user ?? "root",
-        sshPort: vm.ssh_port ?? file.defaults?.ssh_port ?? 22,
-        hostKeyFingerprint: vm.host_key ?? null,
-        tags: vm.tags ?? [],
-      };
-      const bad = checkVmSpec(spec);
-      if (bad?.code === "invalid_input") throw new InventoryError(`${source}: ${where}.${fileKey(bad.field)}: ${bad.message}`);
-      vms.push(spec);
-    });
+    for (const vm of entry.vms) vms.push(vmSpec(pool, vm, file.defaults));
   }
   return { pools, vms };
+}
+
+function vmSpec(pool: string, vm: z.infer<typeof vmEntry>, defaults: Defaults): VmSpec {
+  return {
+    name: vm.name,
+    ip: vm.ip,
+    pool,
+    sshUser: vm.ssh_user ?? defaults?.ssh_user ?? "root",
+    sshPort: vm.ssh_port ?? defaults?.ssh_port ?? 22,
+    hostKeyFingerprint: vm.host_key ?? null,
+    tags: vm.tags ?? [],
+  };
+}
+
+/** "line 5, column 42: Map keys must be unique", without the source excerpt prettyErrors appends. */
+function yamlProblem(error: YAMLError): string {
+  const [start] = error.linePos ?? [];
+  const message = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "");
+  return `${start ? `line ${start.line}, column ${start.col}: ` : ""}not valid YAML: ${message}`;
+}
+
+function shapeProblem(raw: unknown, issue: z.core.$ZodIssue): string {
+  const where = describePath(raw, issue.path);
+  if (issue.code === "invalid_key") {
+    const key = issue.path.at(-1);
+    return `${where}: ${shown(String(key))} is not a valid name: ${issue.issues.map((i) => i.message).join("; ")}`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+/**
+ * The checks the core applies to a VM (src/core/validate.ts), and names used
+ * twice, for every VM entry whose shape is right; an entry with a shape error
+ * is reported by the schema and not judged twice.
+ */
+function valueProblems(raw: unknown): string[] {
+  const problems: string[] = [];
+  const defaults = fileDefaults.safeParse(field(raw, "defaults"));
+  const seen = new Map<string, string>();
+  for (const [pool, entry] of Object.entries(record(field(raw, "pools")))) {
+    const vms = field(entry, "vms");
+    if (!Array.isArray(vms)) continue;
+    vms.forEach((rawVm: unknown, index) => {
+      const where = `pools.${pool}.vms[${index}]${nameSuffix(rawVm)}`;
+      const vmName = field(rawVm, "name");
+      if (typeof vmName === "string") {
+        const earlier = seen.get(vmName);
+        if (earlier) problems.push(`${where}.name: ${shown(vmName)} is already used by ${earlier}`);
+        else seen.set(vmName, where);
+      }
+      const vm = vmEntry.safeParse(rawVm);
+      if (!vm.success) return;
+      const spec = vmSpec(pool, vm.data, defaults.success ? defaults.data : undefined);
+      const checks = [
+        checkIp(spec.ip, "ip"),
+        checkSshUser(spec.sshUser, vm.data.ssh_user === undefined ? "defaults.ssh_user" : "ssh_user"),
+        checkSshPort(spec.sshPort, "ssh_port"),
+        spec.hostKeyFingerprint === null ? null : checkFingerprint(spec.hostKeyFingerprint, "host_key"),
+        ...spec.tags.map((tag, i) => checkTag(tag, `tags[${i}]`)),
+      ];
+      for (const bad of checks) {
+        if (bad?.code !== "invalid_input") continue;
+        // A default's problem belongs to the defaults entry; report it once, not per VM.
+        const line = bad.field.startsWith("defaults.") ? `${bad.field}: ${bad.message}` : `${where}.${bad.field}: ${bad.message}`;
+        if (!problems.includes(line)) problems.push(line);
+      }
+    });
+  }
+  return problems;
+}
+
+const field = (node: unknown, key: string): unknown =>
+  node !== null && typeof node === "object" && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined;
+
+const record = (node: unknown): Record<string, unknown> =>
+  node !== null && typeof node === "object" && !Array.isArray(node) ? (node as Record<string, unknown>) : {};
+
+/** " (vm-04)" after an entry's index, when it has a name to show. */
+function nameSuffix(node: unknown): string {
+  const vmName = field(node, "name");
+  return vmName === undefined ? "" : ` (${shownName(String(vmName))})`;
 }
 
 /** "pools.default.vms[3] (vm-04).ip" rather than a bare index path. */
@@ -113,22 +183,18 @@ function describePath(doc: unknown, path: PropertyKey[]): string {
   for (const key of path) {
     if (typeof key === "number") {
       node = Array.isArray(node) ? node[key] : undefined;
-      const vmName = node && typeof node === "object" && "name" in node ? ` (${shownName(String((node as { name: unknown }).name))})` : "";
-      parts[parts.length - 1] += `[${key}]${vmName}`;
+      parts[parts.length - 1] += `[${key}]${nameSuffix(node)}`;
     } else {
-      node = node && typeof node === "object" ? (node as Record<string, unknown>)[String(key)] : undefined;
+      node = field(node, String(key));
       parts.push(String(key));
     }
   }
   return parts.join(".") || "(top level)";
 }
 
-/** A VM name as a message shows it: a 10 kB name must not become a 10 kB message. */
+/** A value as a message shows it: a 10 kB name must not become a 10 kB message. */
 function shownName(value: string): string {
   return value.length > 40 ? value.slice(0, 40) + "…" : value;
 }
 
-/** The core's field labels (src/core/validate.ts) as the keys a person typed in the file. */
-function fileKey(field: string): string {
-  return { "ssh user": "ssh_user", "ssh port": "ssh_port", "host key": "host_key" }[field] ?? field;
-}
+const shown = (value: string) => JSON.stringify(shownName(value));

@@ -107,7 +107,7 @@ describe("vmres pool sync", () => {
     const before = await databaseSnapshot(sql);
     const r = await vmres(["pool", "sync", "--file", file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file} is not valid YAML`);
+    expect(r.stderr).toMatch(new RegExp(`^vmres: ${file} has 1 error:\n  line 5, column 1: not valid YAML: `));
     expect(r.stderr).toContain("Nothing was changed.");
     expect(await databaseSnapshot(sql)).toBe(before);
   });

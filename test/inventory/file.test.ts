@@ -2,16 +2,19 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { InventoryError, parseInventory, readInventoryFile } from "../../src/inventory/file.js";
 
-/** The message parseInventory throws for this YAML, or "parsed" when it accepts it. */
-function problemWith(yaml: string): string {
+/** The InventoryError parseInventory throws for this YAML; fails the test when it accepts the file. */
+function refusalOf(yaml: string): InventoryError {
   try {
     parseInventory(yaml, "vms.yml", 1);
-    return "parsed";
   } catch (err) {
     expect(err).toBeInstanceOf(InventoryError);
-    return (err as Error).message;
+    return err as InventoryError;
   }
+  throw new Error("the file was accepted");
 }
+
+/** The message of that refusal. */
+const problemWith = (yaml: string) => refusalOf(yaml).message;
 
 /** A pool `default` whose second VM has the given extra YAML (flow style). */
 const secondVm = (fields: string) =>
@@ -54,7 +57,7 @@ describe("parseInventory", () => {
     const message = problemWith(
       "pools:\n  a:\n    vms:\n      - { name: vm-01, ip: 198.51.100.1 }\n  b:\n    vms:\n      - { name: vm-02, ip: 198.51.100.2 }\n      - { name: vm-01, ip: 198.51.100.3 }\n",
     );
-    expect(message).toBe('vms.yml: pools.b.vms[1] (vm-01): name "vm-01" is already used by pools.a.vms[0] (vm-01)');
+    expect(message).toBe('vms.yml has 1 error:\n  pools.b.vms[1] (vm-01).name: "vm-01" is already used by pools.a.vms[0] (vm-01)');
   });
 
   it("refuses unknown keys, so a typo is not silently ignored", () => {
@@ -66,13 +69,13 @@ describe("parseInventory", () => {
 
   it("names the entry and field of a bad IP address", () => {
     expect(problemWith(secondVm("name: vm-02, ip: 999.1.1.1"))).toBe(
-      'vms.yml: pools.default.vms[1] (vm-02).ip: "999.1.1.1" is not an IPv4 or IPv6 address',
+      'vms.yml has 1 error:\n  pools.default.vms[1] (vm-02).ip: "999.1.1.1" is not an IPv4 or IPv6 address',
     );
   });
 
   it("names the entry and field of a bad host key, by the key written in the file", () => {
     expect(problemWith(secondVm("name: vm-02, ip: 198.51.100.2, host_key: 'SHA256:short'"))).toMatch(
-      /^vms\.yml: pools\.default\.vms\[1\] \(vm-02\)\.host_key: "SHA256:short" is not a host key fingerprint/,
+      /^ {2}pools\.default\.vms\[1\] \(vm-02\)\.host_key: "SHA256:short" is not a host key fingerprint/m,
     );
   });
 
@@ -87,8 +90,53 @@ describe("parseInventory", () => {
   });
 
   it("refuses YAML that does not parse, and duplicate keys", () => {
-    expect(problemWith("pools:\n  default:\n    vms: [\n")).toMatch(/^vms\.yml is not valid YAML: /);
-    expect(problemWith(secondVm("name: vm-02, ip: 198.51.100.2, ip: 198.51.100.3"))).toMatch(/^vms\.yml is not valid YAML: Map keys must be unique at line 5/);
+    expect(problemWith("pools:\n  default:\n    vms: [\n")).toMatch(/^vms\.yml has 1 error:\n {2}line 4, column 1: not valid YAML: Flow sequence/);
+    expect(refusalOf(secondVm("name: vm-02, ip: 198.51.100.2, ip: 198.51.100.3")).problems).toEqual([
+      "line 5, column 42: not valid YAML: Map keys must be unique",
+    ]);
+  });
+
+  it("reports every error of the file at once: YAML, shape, values and duplicate names, each naming entry and field", () => {
+    const refusal = refusalOf(
+      [
+        "defaults: { ssh_user: 'Bad User' }",
+        "pools:",
+        "  default:",
+        "    quota: 0",
+        "    vms:",
+        "      - { name: vm-01, ip: 198.51.100.1, ip: 198.51.100.9 }",
+        "      - { name: vm-02, ip: 999.1.1.1, ssh_user: root }",
+        "      - { name: vm-03, ip: 198.51.100.3, sshport: 2222 }",
+        "      - { name: vm-04, ip: 198.51.100.4, ssh_user: root, tags: [ok, 'no spaces'] }",
+        "  gpu:",
+        "    vms:",
+        "      - { name: vm-02, ip: 198.51.100.5, ssh_user: root, host_key: 'SHA256:short' }",
+        "  Bad_Pool:",
+        "    vms: []",
+      ].join("\n"),
+    );
+    expect(refusal.problems).toEqual([
+      "line 6, column 42: not valid YAML: Map keys must be unique",
+      "pools.default.quota: Too small: expected number to be >=1",
+      'pools.default.vms[2] (vm-03): Unrecognized key: "sshport"',
+      'pools.Bad_Pool: "Bad_Pool" is not a valid name: use 1-63 lowercase letters, digits, \'-\' or \'.\', starting with a letter or digit',
+      'defaults.ssh_user: "Bad User" is not a Unix user name (lowercase, up to 32 characters)',
+      'pools.default.vms[1] (vm-02).ip: "999.1.1.1" is not an IPv4 or IPv6 address',
+      'pools.default.vms[3] (vm-04).tags[1]: "no spaces" is not a tag: use up to 63 letters, digits, "_", ".", ":", "=" or "-"',
+      'pools.gpu.vms[0] (vm-02).name: "vm-02" is already used by pools.default.vms[1] (vm-02)',
+      'pools.gpu.vms[0] (vm-02).host_key: "SHA256:short" is not a host key fingerprint: expected SHA256: followed by 43 base64 characters, as ssh-keygen -lf prints',
+    ]);
+    expect(refusal.message).toMatch(/^vms\.yml has 9 errors:\n {2}line 6/);
+  });
+
+  it("lists at most 50 errors and says how many more there are", () => {
+    const vms = Array.from({ length: 120 }, (_, i) => `      - { name: vm-${i}, ip: 999.0.0.${i} }`);
+    const refusal = refusalOf(`pools:\n  default:\n    vms:\n${vms.join("\n")}\n`);
+    expect(refusal.problems).toHaveLength(120);
+    const lines = refusal.message.split("\n");
+    expect(lines[0]).toBe("vms.yml has 120 errors:");
+    expect(lines).toHaveLength(52);
+    expect(lines.at(-1)).toBe("  … and 70 more");
   });
 });
 
