@@ -5,6 +5,7 @@
  * arguments get the error Slack gives, so a wrong call fails here as it would
  * in production instead of passing silently.
  */
+import { parseMetadata, type FakeChannels } from "./fake-slack-messages.js";
 
 /** The workspace the fake pretends to be. Request builders use the same IDs, so events and API answers agree. */
 export const FAKE_WORKSPACE = {
@@ -33,10 +34,11 @@ export interface FakeUser {
   is_bot: boolean;
 }
 
-/** State the handlers share with the server: the ts clock and the registered users. */
+/** State the handlers share with the server: the ts clock, the registered users and the channels' messages. */
 export interface MethodContext {
   nextTs(): string;
   users: ReadonlyMap<string, FakeUser>;
+  channels: FakeChannels;
 }
 
 type Handler = (args: MethodArgs, ctx: MethodContext) => MethodAnswer;
@@ -127,8 +129,11 @@ const handlers: Record<string, Handler> = {
     const channel = str(args.channel);
     if (channel === undefined) return { error: "channel_not_found" };
     if (!hasContent(args)) return { error: "no_text" };
+    const meta = parseMetadata(args.metadata);
+    if ("error" in meta) return meta;
     const ts = ctx.nextTs();
-    return { result: { channel: resolveChannel(channel), ts, message: botMessage(args, ts) } };
+    const where = resolveChannel(channel);
+    return { result: { channel: where, ts, message: ctx.channels.post(where, args, ts, meta.metadata) } };
   },
   "chat.postEphemeral": (args, ctx) => {
     if (str(args.channel) === undefined) return { error: "channel_not_found" };
@@ -136,14 +141,18 @@ const handlers: Record<string, Handler> = {
     if (!hasContent(args)) return { error: "no_text" };
     return { result: { message_ts: ctx.nextTs() } };
   },
-  // Any ts is accepted: button payloads built by tests name messages this fake never posted.
-  "chat.update": (args) => {
+  // Any ts is accepted: button payloads built by tests name messages this fake never posted. A message it keeps is rewritten.
+  "chat.update": (args, ctx) => {
     const channel = str(args.channel);
     const ts = str(args.ts);
     if (channel === undefined) return { error: "channel_not_found" };
     if (ts === undefined) return { error: "message_not_found" };
     if (!hasContent(args)) return { error: "no_text" };
-    return { result: { channel: resolveChannel(channel), ts, text: str(args.text) ?? "", message: botMessage(args, ts) } };
+    const meta = parseMetadata(args.metadata);
+    if ("error" in meta) return meta;
+    const where = resolveChannel(channel);
+    ctx.channels.update(where, ts, args, meta.metadata);
+    return { result: { channel: where, ts, text: str(args.text) ?? "", message: botMessage(args, ts) } };
   },
   "views.publish": (args, ctx) => {
     if (str(args.user_id) === undefined) return missing("user_id");
@@ -157,6 +166,7 @@ const handlers: Record<string, Handler> = {
     if (view === undefined) return missing("view");
     return { result: { view: viewOutput(view, ctx) } };
   },
+  "conversations.history": (args, ctx) => ctx.channels.history(args),
   "conversations.open": (args) => {
     const users = (str(args.users) ?? "").split(",").filter(Boolean);
     const first = users[0];

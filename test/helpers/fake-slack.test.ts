@@ -166,6 +166,62 @@ describe("fake Slack Web API", () => {
     expect(fake.responses("other")).toEqual([]);
   });
 
+  it("keeps each posted message with its metadata, and shows the metadata in history only when asked for it", async () => {
+    const metadata = { event_type: "vmres_notice", event_payload: { notice_id: 7, step: "dm" } };
+    const posted = await client.chat.postMessage({ channel: "U0ALICE01", text: "vm-01 is yours", metadata });
+
+    expect(posted.message?.metadata).toEqual(metadata);
+    expect(fake.messages("DU0ALICE01")).toMatchObject([{ ts: posted.ts, text: "vm-01 is yours", bot_id: FAKE_WORKSPACE.botId, metadata }]);
+    const plain = await client.conversations.history({ channel: "DU0ALICE01" });
+    const full = await client.conversations.history({ channel: "DU0ALICE01", include_all_metadata: true });
+    expect(plain).toMatchObject({ ok: true, has_more: false, pin_count: 0, messages: [{ type: "message", ts: posted.ts, user: FAKE_WORKSPACE.botUserId }] });
+    expect(plain.messages?.[0]?.metadata).toBeUndefined();
+    expect(full.messages?.[0]?.metadata).toEqual(metadata);
+  });
+
+  it("refuses metadata without an event_type, as Slack does", async () => {
+    const err = await failureOf(client.chat.postMessage({ channel: "C0ADMIN01", text: "x", metadata: { event_payload: {} } as never }));
+    expect(err.data).toMatchObject({ ok: false, error: "invalid_metadata_format" });
+    expect(fake.messages("C0ADMIN01")).toEqual([]);
+  });
+
+  it("reads history newest first, after oldest, a page at a time with a cursor", async () => {
+    const stamps: string[] = [];
+    for (let i = 0; i < 5; i++) stamps.push((await client.chat.postMessage({ channel: "C0ADMIN01", text: `n${i}` })).ts ?? "");
+    await client.chat.postMessage({ channel: "C0OTHER01", text: "elsewhere" });
+
+    const first = await client.conversations.history({ channel: "C0ADMIN01", oldest: stamps[0], limit: 3 });
+    expect(first.messages?.map((m) => m.text)).toEqual(["n4", "n3", "n2"]);
+    expect(first.has_more).toBe(true);
+    const cursor = first.response_metadata?.next_cursor;
+    const second = await client.conversations.history({ channel: "C0ADMIN01", oldest: stamps[0], limit: 3, cursor });
+    // oldest is exclusive unless `inclusive` is set.
+    expect(second.messages?.map((m) => m.text)).toEqual(["n1"]);
+    expect(second).toMatchObject({ has_more: false });
+    expect(second.response_metadata?.next_cursor ?? "").toBe("");
+    const inclusive = await client.conversations.history({ channel: "C0ADMIN01", oldest: stamps[0], latest: stamps[1], inclusive: true });
+    expect(inclusive.messages?.map((m) => m.text)).toEqual(["n1", "n0"]);
+    expect((await client.conversations.history({ channel: "C0EMPTY01" })).messages).toEqual([]);
+  });
+
+  it("rewrites a message it keeps on chat.update, metadata and all kept", async () => {
+    const metadata = { event_type: "vmres_notice", event_payload: { notice_id: 8, step: "dm" } };
+    const posted = await client.chat.postMessage({ channel: "U0ALICE01", text: "vm-01 is yours", blocks: [{ type: "divider" }], metadata });
+    await client.chat.update({ channel: "DU0ALICE01", ts: posted.ts ?? "", text: "vm-01 is checked in" });
+    expect(fake.messages("DU0ALICE01")).toEqual([expect.objectContaining({ ts: posted.ts, text: "vm-01 is checked in", metadata })]);
+    expect(fake.messages("DU0ALICE01")[0]?.blocks).toBeUndefined();
+  });
+
+  it("acts on a call it answers late: the caller times out, yet the message is there", async () => {
+    const impatient = new WebClient("xoxb-test-token", { slackApiUrl: fake.url, retryConfig: { retries: 0 }, timeout: 200, logLevel: LogLevel.ERROR });
+    fake.failNext("chat.postMessage", 1, { kind: "late", delayMs: 600 });
+
+    const err = await failureOf(impatient.chat.postMessage({ channel: "C0ADMIN01", text: "posted all the same" }));
+    expect(err.code).toBe(ErrorCode.RequestError);
+    expect(fake.calls("chat.postMessage")[0]?.failure).toBe("late");
+    expect(fake.messages("C0ADMIN01").map((m) => m.text)).toEqual(["posted all the same"]);
+  });
+
   it("waits for a call that arrives later, and times out naming what it saw", async () => {
     const posting = sleep(50).then(() => client.chat.postMessage({ channel: "U0ALICE01", text: "late" }));
     const [late] = await fake.waitFor((c) => c.method === "chat.postMessage" && c.body.text === "late", { timeoutMs: 2000 });

@@ -2,15 +2,19 @@
  * A fake Slack Web API on 127.0.0.1: the app under test talks to it over real
  * HTTP (point `slackApiUrl` / SLACK_API_URL at `url`), it records every call,
  * answers the way Slack does, and can be told to fail like Slack fails (HTTP
- * errors, 429 with Retry-After, `ok: false` errors, or not answering at all).
- * It also serves response_url posts, which is how Bolt's `respond()` replies.
+ * errors, 429 with Retry-After, `ok: false` errors, not answering at all, or
+ * acting and answering too late). It keeps each channel's messages, with their
+ * metadata, as conversations.history reads them back. It also serves
+ * response_url posts, which is how Bolt's `respond()` replies.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { answerMethod, type FakeUser, type MethodArgs } from "./fake-slack-methods.js";
+import { FakeChannels, type StoredMessage } from "./fake-slack-messages.js";
+import { FAKE_WORKSPACE, answerMethod, type FakeUser, type MethodArgs } from "./fake-slack-methods.js";
 
 export { FAKE_WORKSPACE, dmChannelFor, type FakeUser } from "./fake-slack-methods.js";
+export type { MessageMetadata, StoredMessage } from "./fake-slack-messages.js";
 
 /** The pseudo-method under which posts to a response_url are recorded (and can be failed). */
 export const RESPONSE_URL = "response_url";
@@ -29,12 +33,19 @@ export interface SlackCall {
   failure?: FailureMode["kind"];
 }
 
-/** How the fake misbehaves: an HTTP status, a 429, a Slack error, or a dropped connection. */
+/**
+ * How the fake misbehaves: an HTTP status, a 429, a Slack error, a dropped
+ * connection, or `late`: Slack acts on the call (a message is posted) but its
+ * answer comes only after `delayMs`; past the client's timeout the caller sees
+ * a failure although the message is there, as when a response is lost on the
+ * way back or the process dies before it arrives.
+ */
 export type FailureMode =
   | { kind: "http"; status: number }
   | { kind: "rate_limited"; retryAfterSeconds: number }
   | { kind: "error"; error: string }
-  | { kind: "down" };
+  | { kind: "down" }
+  | { kind: "late"; delayMs: number };
 
 /** Options for waitFor. */
 export interface WaitForOptions {
@@ -90,6 +101,7 @@ export class FakeSlack {
   private readonly once = new Map<string, FailureMode[]>();
   private readonly modes = new Map<string, FailureMode>();
   private readonly users = new Map<string, FakeUser>();
+  private readonly channels = new FakeChannels(FAKE_WORKSPACE);
   private lastMicros = 0;
 
   private constructor(
@@ -137,6 +149,15 @@ export class FakeSlack {
   }
 
   /**
+   * What a channel holds now, oldest first: every message posted to it (a
+   * DM's channel is dmChannelFor(user)), as last updated, with its metadata.
+   * This is what the person sees, whatever the app believes it sent.
+   */
+  messages(channel: string): StoredMessage[] {
+    return this.channels.messages(channel);
+  }
+
+  /**
    * Polls until `count` recorded calls match (a method name matches that method),
    * then returns all matches. Throws after `timeoutMs`, listing what was seen,
    * so a missing call fails with a reason instead of a bare timeout.
@@ -177,10 +198,11 @@ export class FakeSlack {
     this.users.set(user.id, { name, real_name: name, tz: "Etc/UTC", tz_offset: 0, is_admin: false, is_bot: false, ...user });
   }
 
-  /** Forgets recorded calls, failures and users (the ts clock keeps increasing). */
+  /** Forgets recorded calls, failures, users and messages (the ts clock keeps increasing). */
   reset(): void {
     this.recorded = [];
     this.users.clear();
+    this.channels.clear();
     this.clearFailures();
   }
 
@@ -244,30 +266,30 @@ export class FakeSlack {
     if (failure !== undefined) call.failure = failure.kind;
     this.recorded.push(call);
 
-    if (failure !== undefined) {
+    if (failure !== undefined && failure.kind !== "late") {
       this.fail(res, failure);
       return;
     }
-    if (responseId !== undefined) {
-      sendJson(res, 200, { ok: true });
-      return;
-    }
-    if (call.body._raw !== undefined) {
-      sendJson(res, 200, { ok: false, error: "invalid_json" });
-      return;
-    }
-    // Slack refuses an unauthenticated call before looking at the method; so does the fake.
-    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (bearer === undefined && typeof call.body.token !== "string") {
-      sendJson(res, 200, { ok: false, error: "not_authed" });
-      return;
-    }
-    const answer = answerMethod(method, call.body, { nextTs: () => this.nextTs(), users: this.users });
-    if ("result" in answer) sendJson(res, 200, { ok: true, ...answer.result });
-    else sendJson(res, 200, { ok: false, error: answer.error, ...(answer.messages ? { response_metadata: { messages: answer.messages } } : {}) });
+    // Slack acts first; a late answer is only delayed, and lost if the caller has hung up by then.
+    const body = this.answer(method, call, req.headers);
+    if (failure?.kind === "late") await sleep(failure.delayMs, undefined, { ref: false });
+    if (!res.destroyed) sendJson(res, 200, body);
   }
 
-  private fail(res: ServerResponse, failure: FailureMode): void {
+  /** The JSON body Slack answers a call with (status 200, `ok` true or false). */
+  private answer(method: string, call: SlackCall, headers: IncomingHttpHeaders): Record<string, unknown> {
+    if (call.responseId !== undefined) return { ok: true };
+    if (call.body._raw !== undefined) return { ok: false, error: "invalid_json" };
+    // Slack refuses an unauthenticated call before looking at the method; so does the fake.
+    const bearer = /^Bearer (\S+)$/.exec(headers.authorization ?? "")?.[1];
+    if (bearer === undefined && typeof call.body.token !== "string") return { ok: false, error: "not_authed" };
+    const answer = answerMethod(method, call.body, { nextTs: () => this.nextTs(), users: this.users, channels: this.channels });
+    if ("result" in answer) return { ok: true, ...answer.result };
+    return { ok: false, error: answer.error, ...(answer.messages ? { response_metadata: { messages: answer.messages } } : {}) };
+  }
+
+  /** Answers with an injected failure instead of the method's answer (a late answer is the method's own, see serve). */
+  private fail(res: ServerResponse, failure: Exclude<FailureMode, { kind: "late" }>): void {
     switch (failure.kind) {
       case "down":
         // No answer at all: the client sees the connection drop, as when Slack's edge resets it.

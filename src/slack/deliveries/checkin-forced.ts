@@ -11,16 +11,16 @@ export function checkinForcedSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "holder_dm",
       once: true,
-      run: async () => {
-        await ctx.dms.post(n.previousHolder, forcedCheckinDm(n.vm, n.by));
+      run: async (post) => {
+        await post.toUser(n.previousHolder, forcedCheckinDm(n.vm, n.by));
         return done();
       },
     },
     {
       name: "admin_channel",
       once: true,
-      run: async () => {
-        await postToAdmins(ctx, forcedCheckinAlert(n.vm, n.previousHolder, n.by));
+      run: async (post) => {
+        await postToAdmins(ctx, post, forcedCheckinAlert(n.vm, n.previousHolder, n.by));
         return done();
       },
     },

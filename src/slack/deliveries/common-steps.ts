@@ -1,8 +1,8 @@
 import { publishHome } from "../home/publish-home.js";
 import { slackErrorCode } from "../slack-errors.js";
 import type { SlackMessage } from "../views/blocks.js";
-import { postMessage, type Posted } from "./dm-channels.js";
-import { done, type DeliveryContext, type Step } from "./step.js";
+import type { Posted } from "./dm-channels.js";
+import { done, type DeliveryContext, type Poster, type Step } from "./step.js";
 
 /**
  * Slack errors that retrying cannot fix for a Home publish (the user is gone,
@@ -32,9 +32,9 @@ export function homeStep(ctx: DeliveryContext, users: Iterable<string>, name = "
 }
 
 /** Posts to the admin channel; without SLACK_ADMIN_CHANNEL there is nowhere to post, and the step is done. */
-export async function postToAdmins(ctx: DeliveryContext, message: SlackMessage): Promise<Posted | null> {
+export async function postToAdmins(ctx: DeliveryContext, post: Poster, message: SlackMessage): Promise<Posted | null> {
   if (!ctx.settings.adminChannel) return null;
-  return postMessage(ctx.client, ctx.settings.adminChannel, message);
+  return post.toChannel(ctx.settings.adminChannel, message);
 }
 
 /** Errors after which a message can never be updated (deleted, archived): updating it is given up, not retried. */

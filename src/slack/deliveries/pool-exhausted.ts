@@ -11,8 +11,8 @@ export function poolExhaustedSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "admin_channel",
       once: true,
-      run: async () => {
-        await postToAdmins(ctx, poolExhaustedAlert(n.pool, n.counts, ctx.settings.exhaustedAlertIntervalMinutes));
+      run: async (post) => {
+        await postToAdmins(ctx, post, poolExhaustedAlert(n.pool, n.counts, ctx.settings.exhaustedAlertIntervalMinutes));
         return done();
       },
     },

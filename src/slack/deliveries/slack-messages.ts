@@ -29,7 +29,11 @@ export async function recordMessage(
     on conflict (channel, ts) do nothing`);
 }
 
-/** Whether this checkout's DM was already posted (a delivery that died before it could record its step). */
+/**
+ * Whether this checkout's DM is on record already: an owner whose claim was
+ * taken over while it was still sending records the DM it posted, though no
+ * longer the step.
+ */
 export async function hasCheckoutDm(db: Executor, vm: string, user: string, checkedOutAt: string): Promise<boolean> {
   const rows = await db.execute(sql`
     select 1 from slack_messages m join vms v on v.id = m.vm_id

@@ -3,7 +3,8 @@ import type { Tx } from "../../db/client.js";
 import type { Logger } from "../../log.js";
 import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
-import type { DmChannels } from "./dm-channels.js";
+import type { SlackMessage } from "../views/blocks.js";
+import type { DmChannels, Posted } from "./dm-channels.js";
 
 /** What delivering a notice may use. */
 export interface DeliveryContext {
@@ -20,15 +21,33 @@ export interface DeliveryContext {
 export type StepOutcome = { kind: "done"; record?: (tx: Tx) => Promise<void> } | { kind: "defer"; ms: number; reason: string };
 
 /**
+ * How a `once` step posts its message: tagged with the notice and step, and,
+ * when an earlier attempt may have posted it already, looked for in the
+ * channel first, so the message that is there is returned instead of a copy.
+ */
+export interface Poster {
+  toUser(user: string, message: SlackMessage): Promise<Posted>;
+  toChannel(channel: string, message: SlackMessage): Promise<Posted>;
+}
+
+/**
  * One Slack call (or a few of one kind) of a notice's delivery. Steps that
- * post a new message are `once`: recorded in the outbox row as soon as Slack
- * answers, so a retry of the notice after a later step failed never posts
- * them again. Updates and Home publishes may simply run again.
+ * post a new message are `once`: they post only through the Poster they are
+ * given, and are recorded in the outbox row as soon as Slack answers, so a
+ * retry never posts them again. Updates and Home publishes may simply run again.
  */
 export interface Step {
   name: string;
   once: boolean;
-  run(): Promise<StepOutcome>;
+  run(post: Poster): Promise<StepOutcome>;
+}
+
+/** Thrown by a Poster that lost its notice's claim to another process before posting: the new owner delivers. */
+export class ClaimLostError extends Error {
+  readonly code = "claim_lost";
+  constructor(noticeId: number) {
+    super(`the claim on notice ${noticeId} was taken over before its message was posted`);
+  }
 }
 
 export const done = (record?: (tx: Tx) => Promise<void>): StepOutcome => (record ? { kind: "done", record } : { kind: "done" });

@@ -12,10 +12,10 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "dm",
       once: true,
-      run: async () => {
-        // Posted by a delivery that died before recording its step: do not post twice.
+      run: async (post) => {
+        // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
         if (await hasCheckoutDm(ctx.core.db, n.vm.name, n.user, n.vm.checkedOutAt)) return done();
-        const posted = await ctx.dms.post(n.user, checkoutDm({ ...n.vm, checkedOutAt: new Date(n.vm.checkedOutAt) }));
+        const posted = await post.toUser(n.user, checkoutDm({ ...n.vm, checkedOutAt: new Date(n.vm.checkedOutAt) }));
         return done((tx) => recordMessage(tx, { vm: n.vm.name, user: n.user, ...posted, purpose: "checkout_dm", checkedOutAt: n.vm.checkedOutAt }));
       },
     },

@@ -12,8 +12,8 @@ export function vmQuarantinedSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "admin_channel",
       once: true,
-      run: async () => {
-        const posted = await postToAdmins(ctx, quarantineAlert(n));
+      run: async (post) => {
+        const posted = await postToAdmins(ctx, post, quarantineAlert(n));
         if (!posted) return done();
         return done((tx) => recordMessage(tx, { vm: n.vm, user: ADMINS_AUDIENCE, ...posted, purpose: "quarantine_alert", checkedOutAt: null }));
       },

@@ -3,7 +3,8 @@ import type { Logger } from "../../log.js";
 import { backoffMs } from "../backoff.js";
 import { orderKey, stepsFor } from "../deliveries/index.js";
 import { DmChannels } from "../deliveries/dm-channels.js";
-import type { DeliveryContext } from "../deliveries/step.js";
+import { ClaimLostError, type DeliveryContext, type Poster, type Step } from "../deliveries/step.js";
+import { refusingPoster, stepPoster } from "../deliveries/step-poster.js";
 import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
 import { describeSlackError } from "../slack-errors.js";
@@ -15,6 +16,7 @@ import type { Claimer, NoticeRow } from "./notice-row.js";
 import { pendingNotices, pruneDelivered } from "./prune.js";
 import { recordStep } from "./record-step.js";
 import { releaseNotices } from "./release-notices.js";
+import { renewClaim } from "./renew-claim.js";
 
 const BATCH = 32;
 /** Deliveries in flight at once; notices about one VM still go one at a time (see orderKey). */
@@ -33,7 +35,10 @@ export interface DispatcherOptions {
 
 /**
  * Delivers the outbox to Slack. Claims are committed before any Slack call;
- * each step that posts a message is recorded right after Slack answers; a
+ * each step that posts a message is recorded right after Slack answers, before
+ * the next step or notice; a retry that may find a step's message already
+ * posted (its answer lost, or its process killed before the record) looks for
+ * it in Slack by its metadata and records it instead of posting again; a
  * failure counts an attempt and makes the notice due again after exponential
  * backoff with jitter, or after Slack's Retry-After on a 429, which also
  * pauses this dispatcher. Nothing is dropped: an undeliverable notice keeps
@@ -155,7 +160,11 @@ export class OutboxDispatcher {
     const ctx: DeliveryContext = { client: this.opts.client, core, settings: this.opts.settings, log, dms: this.dms, noticeId: row.id };
     for (const step of stepsFor(notice, ctx)) {
       if (row.deliveredSteps.includes(step.name)) continue;
-      const outcome = await step.run();
+      const outcome = await step.run(this.posterFor(row, step)).catch((err: unknown) => {
+        if (err instanceof ClaimLostError) return null;
+        throw err;
+      });
+      if (outcome === null) return this.claimLost(row, step);
       if (outcome.kind === "defer") {
         await releaseNotices(core.db, [row.id], claimer, outcome.ms, outcome.reason);
         return;
@@ -166,12 +175,31 @@ export class OutboxDispatcher {
         await outcome.record?.(tx);
         return recordStep(tx, row.id, claimer, step.name);
       });
-      if (!stillOurs) {
-        log.warn({ notice: row.id, step: step.name }, "outbox claim was taken over mid-delivery; leaving the rest to its new owner");
-        return;
-      }
+      if (!stillOurs) return this.claimLost(row, step);
     }
     if (await completeNotice(core.db, row.id, claimer)) log.debug({ notice: row.id, kind: notice.kind }, "notice delivered");
+  }
+
+  /**
+   * How a step posts. A notice tried before, or taken over from a dead
+   * process, may have a step in Slack that is not on record: its Poster looks
+   * for it first. A first attempt posts straight away (one call).
+   */
+  private posterFor(row: NoticeRow, step: Step): Poster {
+    if (!step.once) return refusingPoster(step.name);
+    const { client, core, claimer, log } = this.opts;
+    return stepPoster({
+      client,
+      dms: this.dms,
+      log,
+      tag: { noticeId: row.id, queuedAt: row.queuedAt, step: step.name },
+      mayBePosted: row.attempts > 0 || row.takenOver,
+      renewClaim: () => renewClaim(core.db, row.id, claimer),
+    });
+  }
+
+  private claimLost(row: NoticeRow, step: Step): void {
+    this.opts.log.warn({ notice: row.id, step: step.name }, "outbox claim was taken over mid-delivery; leaving the rest to its new owner");
   }
 
   private async failed(row: NoticeRow, err: unknown): Promise<void> {

@@ -6,6 +6,10 @@ export interface NoticeRow {
   attempts: number;
   /** Steps of this notice already delivered (a retry skips them). */
   deliveredSteps: string[];
+  /** When it was queued, in epoch seconds as PostgreSQL prints them (exact, for the message tag). */
+  queuedAt: string;
+  /** Claimed from a process that held it too long (died, most likely), perhaps after posting a message it never recorded. */
+  takenOver: boolean;
 }
 
 /** A dispatcher's identity in `claimed_by`: unique per running dispatcher, so every later write can check the claim is still its own. */

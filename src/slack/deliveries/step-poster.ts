@@ -1,0 +1,66 @@
+import type { Logger } from "../../log.js";
+import type { WebClient } from "../slack-client.js";
+import type { SlackMessage } from "../views/blocks.js";
+import { postMessage, type DmChannels, type Posted } from "./dm-channels.js";
+import { findTagged, type NoticeTag } from "./notice-tag.js";
+import { ClaimLostError, type Poster } from "./step.js";
+
+/** What a step's Poster needs from the dispatcher. */
+export interface PosterOptions {
+  client: WebClient;
+  dms: DmChannels;
+  log: Logger;
+  tag: NoticeTag;
+  /**
+   * True when an earlier attempt may have posted this step's message without
+   * recording it: the notice failed before (a lost answer, a failed commit) or
+   * was taken over from a process that died. Only then is Slack asked first,
+   * so a first delivery stays one call.
+   */
+  mayBePosted: boolean;
+  /** Renews the claim; false when another process has taken the notice over. */
+  renewClaim: () => Promise<boolean>;
+}
+
+/** The Poster of one `once` step (see Poster in step.ts). */
+export function stepPoster(opts: PosterOptions): Poster {
+  const post = async (channel: string, message: SlackMessage): Promise<Posted> => {
+    if (opts.mayBePosted) {
+      const found = await lookFirst(opts, channel);
+      if (found) return found;
+      // The lookup took Slack calls of its own: make sure the notice is still ours before posting.
+      if (!(await opts.renewClaim())) throw new ClaimLostError(opts.tag.noticeId);
+    }
+    return postMessage(opts.client, channel, message, opts.tag);
+  };
+  return {
+    toUser: async (user, message) => post(await opts.dms.channelOf(user), message),
+    toChannel: post,
+  };
+}
+
+async function lookFirst(opts: PosterOptions, channel: string): Promise<Posted | null> {
+  const { log, tag } = opts;
+  const where = { notice: tag.noticeId, step: tag.step, channel };
+  const lookup = await findTagged(opts.client, channel, tag);
+  switch (lookup.kind) {
+    case "found":
+      log.info({ ...where, ts: lookup.ts }, "an earlier attempt had posted this message; recording it instead of posting again");
+      return { channel, ts: lookup.ts };
+    case "absent":
+      if (!lookup.complete) log.warn(where, "the channel has too many messages since the notice to look through them all; posting");
+      return null;
+    case "unreadable":
+      log.warn(
+        { ...where, error: lookup.error },
+        "cannot read the channel to check whether this message was already posted (grant im:history, channels:history and groups:history, see docs/slack.md); posting, which may repeat it",
+      );
+      return null;
+  }
+}
+
+/** For steps that are not `once`: they are run again on every retry, so a post from one would repeat; this fails loudly instead. */
+export function refusingPoster(step: string): Poster {
+  const refuse = (): Promise<Posted> => Promise.reject(new Error(`step "${step}" posts a message but is not marked once; it would repeat on every retry`));
+  return { toUser: refuse, toChannel: refuse };
+}
