@@ -57,7 +57,7 @@ describe("manifest.yml", () => {
     const scopes = manifest.oauth_config?.scopes?.bot ?? [];
     expect(scopes).toEqual(expect.arrayContaining(["commands", "chat:write", "im:write"]));
     // Every extra scope is one more thing an admin must approve at install.
-    expect(scopes.filter((s) => !["commands", "chat:write", "im:write", "users:read"].includes(s))).toEqual([]);
+    expect(scopes.filter((s) => !["commands", "chat:write", "im:write", "im:history", "channels:history", "groups:history", "users:read"].includes(s))).toEqual([]);
   });
 
   it("runs in Socket Mode with interactivity on, so no public URL is needed", () => {
