@@ -1,45 +1,43 @@
-import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { DEFAULT_CLEANUP_COMMAND, parseCleanupReport, type CleanupReport } from "./cleanup-command.js";
+import { guardCommand } from "./guard-command.js";
+import { cleanupBlockedBy, type PrivateKeys } from "./private-keys.js";
 import type { CleanupSettings } from "./settings.js";
 import type { CleanupClaim } from "./sql/claim.js";
 import { describeRemoteResult, runRemoteCommand, type RemoteResult } from "./ssh.js";
 
 /** How one cleanup attempt ended, in the terms the finish needs. */
 export type CleanupOutcome =
+  /** `seenFingerprint` is the key of the host that authenticated and ran the command: the one trust on first use may pin. */
   | { kind: "cleaned"; report: CleanupReport | null; seenFingerprint: string }
   /** Worth another attempt (counts towards CLEANUP_MAX_ATTEMPTS). */
-  | { kind: "failed"; error: string; seenFingerprint: string | null }
+  | { kind: "failed"; error: string }
   /** The host is not provably the VM on record: quarantine now, retrying cannot help and must not run the command. */
-  | { kind: "host_refused"; reason: string; error: string };
+  | { kind: "host_refused"; reason: string; error: string }
+  /** vmres cannot use its own private key: not the VM's fault, so no attempt is counted; the VM waits in `cleaning`. */
+  | { kind: "blocked"; keyFile: string; error: string };
 
 /**
  * Runs one cleanup of a claimed VM over SSH. No database work here: the
  * caller has committed the claim and writes the outcome in its own short
  * transaction. The command is the pool's or the default, never built from the
- * VM's name or anything a user typed.
+ * VM's name or anything a user typed, and runs under the guard
+ * (`guard-command.ts`): killed on the VM when the attempt times out, and never
+ * alongside an earlier attempt that is still running there.
  */
-export async function cleanVm(claim: CleanupClaim, settings: CleanupSettings): Promise<CleanupOutcome> {
-  const keyFile = expandHome(claim.sshPrivateKeyFile ?? settings.privateKeyFile);
-  let privateKey: Buffer;
-  try {
-    // Read per cleanup, so a rotated key is picked up without a restart.
-    privateKey = await readFile(keyFile);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { kind: "failed", error: `cannot read the SSH private key file ${keyFile}: ${message}`, seenFingerprint: null };
-  }
+export async function cleanVm(claim: CleanupClaim, settings: CleanupSettings, keys: PrivateKeys): Promise<CleanupOutcome> {
+  // Read per cleanup, so a key put in place or rotated is picked up without a restart.
+  const key = await keys.read(claim.sshPrivateKeyFile ?? settings.privateKeyFile);
+  if (!key.ok) return { kind: "blocked", keyFile: key.file, error: cleanupBlockedBy(key.error) };
   const result = await runRemoteCommand(
     {
       host: claim.ip,
       port: claim.sshPort,
       username: claim.sshUser,
-      privateKey,
+      privateKey: key.key,
       expectedFingerprint: claim.hostKeyFingerprint,
       trustOnFirstUse: claim.trustOnFirstUse,
     },
-    claim.cleanupCommand ?? DEFAULT_CLEANUP_COMMAND,
+    guardCommand(claim.cleanupCommand ?? DEFAULT_CLEANUP_COMMAND, settings.ssh.commandTimeoutMs),
     settings.ssh,
   );
   return outcomeOf(result);
@@ -58,11 +56,8 @@ export function outcomeOf(result: RemoteResult): CleanupOutcome {
     case "timeout":
     case "connect_failed":
     case "auth_failed":
-      return { kind: "failed", error: describeRemoteResult(result), seenFingerprint: result.seenFingerprint };
+      // No key to pin: trust on first use pins only the key of a host that let us in and ran the cleanup.
+      // A failed attempt may have met something else at that address (a box that refuses our key, a half-built VM).
+      return { kind: "failed", error: describeRemoteResult(result) };
   }
-}
-
-/** `~/…` in a pool's key file (as people write it in vms.yml) means the home of the user running vmres. */
-function expandHome(path: string): string {
-  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
 }

@@ -1,12 +1,19 @@
 import type { Component, ServiceContext } from "../service/service.js";
+import { cleanupBlockedBy } from "./private-keys.js";
 import { startReconciler } from "./reconciler.js";
 import { cleanupSettingsFrom } from "./settings.js";
+import { keyFilesInUse } from "./sql/key-files-in-use.js";
 import { CleanupWorker } from "./worker.js";
 
 /**
  * The cleanup part of the service: the worker, and the reconciler (once now,
  * then on RECONCILE_CRON). Stopping stops claiming and the schedule, then waits
  * up to CLEANUP_SHUTDOWN_GRACE_MS for running cleanups.
+ *
+ * The private keys are checked at start: one that cannot be used is logged as
+ * an error and makes the `cleanup` health entry say that cleanup is blocked
+ * and why. It does not stop the start: the VMs that need it wait in `cleaning`
+ * (no attempt counted) and are cleaned once the file is fixed, no restart needed.
  */
 export async function startCleanup(ctx: ServiceContext): Promise<Component> {
   const settings = cleanupSettingsFrom(ctx.config);
@@ -16,14 +23,24 @@ export async function startCleanup(ctx: ServiceContext): Promise<Component> {
   // Before the first claim, so VMs a crashed predecessor left due at no time are picked up at once.
   await reconciler.runNow();
   const worker = new CleanupWorker({ db, log, instanceId: ctx.instanceId, settings });
+  const keyFiles = await keyFilesInUse(db, settings.privateKeyFile).catch((err: unknown) => {
+    log.warn({ err }, "could not list the pools' private key files; checking the default one only at start");
+    return [settings.privateKeyFile];
+  });
+  // A key that cannot be used is logged by the worker's PrivateKeys, once per file.
+  await worker.keys.check(keyFiles);
   worker.start();
   ctx.http.addHealthCheck({
     name: "cleanup",
     critical: false,
-    check: () => {
+    check: async () => {
+      const problems: string[] = [];
       const error = worker.pollError;
-      const detail = error ? `cannot claim cleanups: ${error}` : `${worker.runningCount} of ${settings.concurrency} cleanups running`;
-      return Promise.resolve({ ready: error === null, detail });
+      if (error) problems.push(`cannot claim cleanups: ${error}`);
+      // Read again: a key fixed while no cleanup was due shows as fixed at once.
+      for (const blocked of await worker.keys.recheck()) problems.push(cleanupBlockedBy(blocked.error));
+      if (problems.length > 0) return { ready: false, detail: problems.join("; ") };
+      return { ready: true, detail: `${worker.runningCount} of ${settings.concurrency} cleanups running` };
     },
   });
   log.info({ concurrency: settings.concurrency, reconcile: ctx.config.RECONCILE_CRON, staleClaimAfterMs: settings.staleClaimAfterMs }, "cleanup worker started");

@@ -1,10 +1,11 @@
 import type { Db } from "../db/client.js";
 import { retryDelayMs } from "./backoff.js";
 import type { CleanupOutcome } from "./clean-vm.js";
-import type { CleanupSettings } from "./settings.js";
+import { keyRecheckDelayMs, type CleanupSettings } from "./settings.js";
 import type { CleanupClaim } from "./sql/claim.js";
 import { failCleanup } from "./sql/fail-cleanup.js";
 import { finishCleanupSuccess } from "./sql/finish-cleanup-success.js";
+import { postponeBlockedCleanup } from "./sql/postpone-blocked-cleanup.js";
 import { quarantine } from "./sql/quarantine.js";
 import { recordFirstHostKey } from "./sql/record-first-host-key.js";
 
@@ -12,6 +13,8 @@ import { recordFirstHostKey } from "./sql/record-first-host-key.js";
 export type Finished =
   | { kind: "available" | "retired" }
   | { kind: "retry"; retryInMs: number; error: string }
+  /** vmres could not use its private key: due again after `retryInMs`, no attempt counted. */
+  | { kind: "blocked"; retryInMs: number; error: string }
   | { kind: "quarantined"; reason: string; error: string }
   | { kind: "claim_lost" };
 
@@ -24,15 +27,18 @@ export function finishCleanup(
   db: Db,
   claim: CleanupClaim,
   outcome: CleanupOutcome,
-  settings: Pick<CleanupSettings, "maxAttempts" | "backoff">,
+  settings: Pick<CleanupSettings, "maxAttempts" | "backoff" | "pollIntervalMs">,
   detail: { durationMs: number },
 ): Promise<Finished> {
   return db.transaction(async (tx): Promise<Finished> => {
-    const seen = outcome.kind === "host_refused" ? null : outcome.seenFingerprint;
-    if (seen !== null && claim.hostKeyFingerprint === null && claim.trustOnFirstUse) {
-      await recordFirstHostKey(tx, claim, seen);
+    if (outcome.kind === "blocked") {
+      const retryInMs = keyRecheckDelayMs(settings);
+      const postponed = await postponeBlockedCleanup(tx, claim, { error: outcome.error, keyFile: outcome.keyFile, retryInMs });
+      return postponed ? { kind: "blocked", retryInMs, error: outcome.error } : { kind: "claim_lost" };
     }
     if (outcome.kind === "cleaned") {
+      // Trust on first use pins the key only now: the host authenticated us and ran the cleanup to success.
+      if (claim.hostKeyFingerprint === null && claim.trustOnFirstUse) await recordFirstHostKey(tx, claim, outcome.seenFingerprint);
       const state = await finishCleanupSuccess(tx, claim, { report: outcome.report, durationMs: detail.durationMs });
       return state ? { kind: state } : { kind: "claim_lost" };
     }

@@ -38,3 +38,13 @@ export function cleanupSettingsFrom(config: Config): CleanupSettings {
     shutdownGraceMs: config.CLEANUP_SHUTDOWN_GRACE_MS,
   };
 }
+
+/**
+ * How long a VM waits before its cleanup is tried again when vmres could not
+ * use its private key (nothing is counted against the VM): the backoff base,
+ * but never less than a poll interval, so a missing key does not make the
+ * worker spin through claims.
+ */
+export function keyRecheckDelayMs(settings: Pick<CleanupSettings, "backoff" | "pollIntervalMs">): number {
+  return Math.max(settings.backoff.baseMs, settings.pollIntervalMs);
+}

@@ -197,8 +197,11 @@ export function describeRemoteResult(result: RemoteResult): string {
       return `host key mismatch: expected ${result.expectedFingerprint}, the host presented ${result.seenFingerprint}`;
     case "host_key_unknown":
       return `no host key on record and first-use trust is off; the host presented ${result.seenFingerprint}`;
-    case "timeout":
-      return `timed out: ${result.message}`;
+    case "timeout": {
+      // The guard says on stderr when it waited for an earlier cleanup, which is why an attempt can time out.
+      const detail = result.stderr.trim().split("\n").slice(-3).join(" | ");
+      return `timed out: ${result.message}${detail ? `: ${detail.slice(-500)}` : ""}`;
+    }
     case "connect_failed":
       return `could not connect: ${result.message}`;
     case "auth_failed":

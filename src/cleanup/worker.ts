@@ -2,6 +2,7 @@ import type { Db } from "../db/client.js";
 import type { Logger } from "../log.js";
 import { cleanVm } from "./clean-vm.js";
 import { finishCleanup } from "./finish.js";
+import { PrivateKeys } from "./private-keys.js";
 import type { CleanupSettings } from "./settings.js";
 import { claimDueCleanups } from "./sql/claim-due-cleanups.js";
 import type { CleanupClaim } from "./sql/claim.js";
@@ -12,6 +13,8 @@ export interface CleanupWorkerOptions {
   /** Written into each claim; unique per process (and per worker, when one process runs several). */
   instanceId: string;
   settings: CleanupSettings;
+  /** Reads and tracks the private keys; by default one that logs each key becoming unusable and usable again. */
+  keys?: PrivateKeys;
 }
 
 /** What a stop left behind. */
@@ -37,8 +40,11 @@ export class CleanupWorker {
   private poll: Promise<void> | null = null;
   private pollWanted = false;
   private lastPollError: string | null = null;
+  readonly keys: PrivateKeys;
 
-  constructor(private readonly opts: CleanupWorkerOptions) {}
+  constructor(private readonly opts: CleanupWorkerOptions) {
+    this.keys = opts.keys ?? loggingPrivateKeys(opts.log);
+  }
 
   get runningCount(): number {
     return this.running.size;
@@ -135,7 +141,7 @@ export class CleanupWorker {
     const attempt = claim.attempts + 1;
     const started = performance.now();
     log.debug({ vm: claim.vm, ip: claim.ip, attempt }, "cleaning");
-    const outcome = await cleanVm(claim, settings);
+    const outcome = await cleanVm(claim, settings, this.keys);
     const durationMs = Math.round(performance.now() - started);
     if (this.abandoned) {
       log.warn({ vm: claim.vm, outcome: outcome.kind, durationMs }, "cleanup ended after the shutdown grace; not recorded, the reconciler will re-queue it");
@@ -151,6 +157,10 @@ export class CleanupWorker {
       case "retry":
         log.warn({ ...context, error: finished.error, retryInMs: finished.retryInMs }, "cleanup failed; will retry");
         break;
+      case "blocked":
+        // The key's trouble was logged loudly once, by PrivateKeys; one line per VM and retry would drown it.
+        log.debug({ ...context, error: finished.error, retryInMs: finished.retryInMs }, "cleanup blocked; VM stays in cleaning, no attempt counted");
+        break;
       case "quarantined":
         log.error({ ...context, reason: finished.reason, error: finished.error }, "VM quarantined; admins alerted");
         break;
@@ -159,4 +169,20 @@ export class CleanupWorker {
         break;
     }
   }
+}
+
+/**
+ * Private keys whose trouble is logged once per episode: an error when a key
+ * file becomes unusable (every cleanup that needs it waits, VMs stay in
+ * `cleaning`), an info line when it can be used again.
+ */
+export function loggingPrivateKeys(log: Logger): PrivateKeys {
+  return new PrivateKeys({
+    onBlocked: ({ file, error }) =>
+      log.error(
+        { keyFile: file, error },
+        `CLEANUP BLOCKED: ${error}. VMs that need this key stay in cleaning, no attempt counted, until the file can be read (no restart needed)`,
+      ),
+    onUnblocked: (file) => log.info({ keyFile: file }, "SSH private key file can be used again; blocked cleanups resume"),
+  });
 }

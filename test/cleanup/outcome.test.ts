@@ -31,6 +31,8 @@ describe("what an SSH result means for the VM", () => {
       outcomeOf({ kind: "auth_failed", message: "All configured authentication methods failed", seenFingerprint: seen }),
     ];
     expect(failures.map((f) => f.kind)).toEqual(["failed", "failed", "failed", "failed"]);
+    // Trust on first use must have no key to pin from an attempt that failed.
+    expect(failures.filter((f) => "seenFingerprint" in f)).toEqual([]);
     expect(failures.map((f) => (f.kind === "failed" ? f.error : ""))).toEqual([
       "command exited with status 1: /tmp/mounted",
       "timed out: the command did not finish within 100 ms",

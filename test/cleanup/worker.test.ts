@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { utils } from "ssh2";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { reconcileCleanups } from "../../src/cleanup/reconciler.js";
 import { loadConfig } from "../../src/config.js";
@@ -5,12 +9,13 @@ import { HttpService } from "../../src/service/http.js";
 import { startSlack } from "../../src/slack/index.js";
 import type { CleanupSettings } from "../../src/cleanup/settings.js";
 import { CleanupWorker } from "../../src/cleanup/worker.js";
+import { retryCleanup } from "../../src/core/admin.js";
 import type { Core } from "../../src/core/types.js";
 import type { Database } from "../../src/db/client.js";
 import { coreFor, freshDatabase, testLog } from "../helpers/db.js";
 import { FakeSlack } from "../helpers/fake-slack.js";
 import { labSkipReason, startLab, type Lab, type LabHost } from "../lab/lab.js";
-import { addVmsFor, borrowAndReturnAll, eventsOf, outboxOf, setPoolCleanup, testSettings, vmRow, waitForState, waitUntil, hostDealer } from "./helpers.js";
+import { addVmsFor, borrowAndReturnAll, eventsOf, operator, outboxOf, setPoolCleanup, testSettings, vmRow, waitForState, waitUntil, hostDealer } from "./helpers.js";
 
 const skipReason = labSkipReason();
 
@@ -22,7 +27,7 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
   const takeHosts = hostDealer(() => lab.hosts);
 
   beforeAll(async () => {
-    lab = await startLab({ count: 12 });
+    lab = await startLab({ count: 14 });
   });
   afterAll(async () => {
     await lab?.stop();
@@ -213,8 +218,43 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
     await borrowAndReturnAll(core, "default-key");
     startWorker({ privateKeyFile: "/nonexistent/vmres-test-key", maxAttempts: 1 });
     await waitForState(core.db, good!, "available");
-    await waitForState(core.db, bad!, "quarantined");
-    expect((await vmRow(core.db, bad!)).cleanup_last_error).toMatch(/^cannot read the SSH private key file \/nonexistent\/vmres-test-key: ENOENT/);
+    await waitUntil(`${bad} to be blocked`, 5000, async () => (await vmRow(core.db, bad!)).cleanup_last_error !== null);
+    // vmres's own missing key is not the VM's fault: it waits in cleaning, with nothing counted against it.
+    expect(await vmRow(core.db, bad!)).toMatchObject({ state: "cleaning", cleanup_attempts: 0 });
+    expect((await vmRow(core.db, bad!)).cleanup_last_error).toMatch(/^cleanup blocked: cannot read SSH private key file \/nonexistent\/vmres-test-key: ENOENT/);
+  });
+
+  it("with trust on first use, pins no key from an attempt that failed, and pins it once a cleanup succeeds", async () => {
+    const [failing, refusing] = takeHosts(2) as [LabHost, LabHost];
+    const [failed] = await addVmsFor(core, "tofu-fail", [failing], { pinned: false });
+    const [refused] = await addVmsFor(core, "tofu-auth", [refusing], { pinned: false });
+    await setPoolCleanup(core.db, "tofu-fail", { trustOnFirstUse: true, command: "exit 3" });
+    // A key the host does not accept: the key exchange completes, the login does not.
+    const dir = mkdtempSync(join(tmpdir(), "vmres-stranger-"));
+    const strangerKey = join(dir, "id_ed25519");
+    writeFileSync(strangerKey, utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
+    try {
+      await setPoolCleanup(core.db, "tofu-auth", { trustOnFirstUse: true, privateKeyFile: strangerKey });
+      await borrowAndReturnAll(core, "tofu-fail");
+      await borrowAndReturnAll(core, "tofu-auth");
+      startWorker({ maxAttempts: 1 });
+      await waitForState(core.db, failed!, "quarantined");
+      await waitForState(core.db, refused!, "quarantined");
+      expect((await vmRow(core.db, failed!)).cleanup_last_error).toBe("command exited with status 3");
+      expect((await vmRow(core.db, refused!)).cleanup_last_error).toMatch(/^login refused: /);
+      for (const name of [failed!, refused!]) {
+        expect((await vmRow(core.db, name)).host_key_fingerprint).toBeNull();
+        expect((await eventsOf(core.db, name)).map((e) => e.kind)).not.toContain("host_key_recorded");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    await setPoolCleanup(core.db, "tofu-fail", { trustOnFirstUse: true, command: null });
+    expect(await retryCleanup(core, operator, failed!)).toMatchObject({ ok: true });
+    await waitForState(core.db, failed!, "available");
+    expect((await vmRow(core.db, failed!)).host_key_fingerprint).toBe(failing.hostKeyFingerprint);
+    expect((await eventsOf(core.db, failed!)).filter((e) => e.kind === "host_key_recorded")).toHaveLength(1);
   });
 
   it("on stop, claims nothing more and lets the running cleanup finish", async () => {
