@@ -2,8 +2,9 @@ import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { ConfigError } from "../config.js";
 import type { Logger } from "../log.js";
-import { applicationName, openEmbedded, type EmbeddedServer } from "./embedded.js";
+import { applicationName, guardedConnections, openEmbedded, type EmbeddedServer, type LoginMethod, type LoginPolicy } from "./embedded.js";
 import * as schema from "./schema.js";
 
 /** The drizzle handle used everywhere; functions take it (or a transaction) as their first argument. */
@@ -42,7 +43,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     embedded = await openEmbedded(opts.embeddedDir, { port: opts.embeddedPort, log: opts.log });
     url = embedded.url;
   }
-  const sql = connect(url, opts);
+  const sql = connect(url, opts, embedded?.login);
   const db = drizzle(sql, { schema });
   return {
     db,
@@ -58,14 +59,61 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   };
 }
 
-/** A postgres.js pool; every connection carries lock_timeout, so no transaction waits on a lock forever. */
-export function connect(url: string, opts: Pick<DatabaseOptions, "lockTimeoutMs" | "poolSize" | "log">): postgres.Sql {
-  return postgres(url, {
+/**
+ * A postgres.js pool; every connection carries lock_timeout, so no transaction
+ * waits on a lock forever, and logs in only as `login` allows (by default, as
+ * DATABASE_URL's sslmode and require_auth say).
+ */
+export function connect(
+  url: string,
+  opts: Pick<DatabaseOptions, "lockTimeoutMs" | "poolSize" | "log">,
+  login?: LoginPolicy,
+): postgres.Sql {
+  const target = login ? { url, login } : loginFromUrl(url);
+  return postgres(target.url, {
     max: opts.poolSize ?? 20,
     // A startup parameter instead of `SET LOCAL` in every transaction: same effect, one round trip less.
     connection: { application_name: applicationName(), lock_timeout: opts.lockTimeoutMs },
     onnotice: (notice) => opts.log.debug({ notice: notice.message }, "postgres notice"),
+    ...guardedConnections(target.login),
   });
+}
+
+const LOGIN_METHODS: readonly LoginMethod[] = ["scram-sha-256", "md5", "password", "none"];
+const TLS_MODES: Record<string, LoginPolicy["tls"]> = {
+  disable: "disable",
+  false: "disable",
+  allow: "prefer",
+  prefer: "prefer",
+  require: "require",
+  // As postgres.js did: any verifying mode checks the certificate and the host name.
+  "verify-ca": "verify-full",
+  "verify-full": "verify-full",
+  true: "verify-full",
+};
+
+/**
+ * DATABASE_URL's say on logging in. `sslmode` (or `ssl`) as postgres.js reads
+ * it. `require_auth`, libpq's parameter, lists what the server may ask for;
+ * by default SCRAM-SHA-256 or no password at all, never the password in clear
+ * or its MD5 (which anyone on the path, or posing as the server, can reuse or
+ * crack). It is taken out of the URL: postgres.js would pass it to the server
+ * as a setting.
+ */
+function loginFromUrl(url: string): { url: string; login: LoginPolicy } {
+  const parsed = new URL(url);
+  const tlsParam = parsed.searchParams.get("sslmode") ?? parsed.searchParams.get("ssl") ?? "disable";
+  const tls = TLS_MODES[tlsParam];
+  if (!tls) throw new ConfigError(`DATABASE_URL: sslmode=${tlsParam} is not one of ${Object.keys(TLS_MODES).join(", ")}`);
+  const required = parsed.searchParams.get("require_auth");
+  const methods = (required ?? "scram-sha-256,none").split(",").map((method) => method.trim());
+  const unknown = methods.filter((method) => !(LOGIN_METHODS as readonly string[]).includes(method));
+  if (unknown.length > 0) throw new ConfigError(`DATABASE_URL: require_auth=${unknown.join(",")} is not a list of ${LOGIN_METHODS.join(", ")}`);
+  if (required !== null) parsed.searchParams.delete("require_auth");
+  const hint =
+    "If that server is trusted, allow what it asks for with require_auth in DATABASE_URL (e.g. ?require_auth=scram-sha-256,md5), " +
+    "or better, store its password as SCRAM (password_encryption = scram-sha-256, then set the password again).";
+  return { url: required === null ? url : parsed.toString(), login: { methods: new Set(methods as LoginMethod[]), tls, hint } };
 }
 
 /** Applies the migrations in drizzle/, one process at a time. */

