@@ -22,7 +22,14 @@ export async function startCleanup(ctx: ServiceContext): Promise<Component> {
   const reconciler = startReconciler({ db, log, cron: ctx.config.RECONCILE_CRON, staleClaimAfterMs: settings.staleClaimAfterMs });
   // Before the first claim, so VMs a crashed predecessor left due at no time are picked up at once.
   await reconciler.runNow();
-  const worker = new CleanupWorker({ db, log, instanceId: ctx.instanceId, settings });
+  const metrics = ctx.metrics;
+  const worker = new CleanupWorker({
+    db,
+    log,
+    instanceId: ctx.instanceId,
+    settings,
+    ...(metrics ? { observe: (outcome: string, seconds: number) => (metrics.cleanups.inc({ outcome }), metrics.cleanupSeconds.observe({ outcome }, seconds)) } : {}),
+  });
   const keyFiles = await keyFilesInUse(db, settings.privateKeyFile).catch((err: unknown) => {
     log.warn({ err }, "could not list the pools' private key files; checking the default one only at start");
     return [settings.privateKeyFile];

@@ -15,6 +15,8 @@ export interface CleanupWorkerOptions {
   settings: CleanupSettings;
   /** Reads and tracks the private keys; by default one that logs each key becoming unusable and usable again. */
   keys?: PrivateKeys;
+  /** Told how each attempt ended and how long it took (the service counts them for /metrics). */
+  observe?: (outcome: string, seconds: number) => void;
 }
 
 /** What a stop left behind. */
@@ -148,6 +150,7 @@ export class CleanupWorker {
       return;
     }
     const finished = await finishCleanup(db, claim, outcome, settings, { durationMs });
+    this.opts.observe?.(finished.kind, durationMs / 1000);
     const context = { vm: claim.vm, attempt, durationMs };
     switch (finished.kind) {
       case "available":
@@ -162,7 +165,7 @@ export class CleanupWorker {
         log.debug({ ...context, error: finished.error, retryInMs: finished.retryInMs }, "cleanup blocked; VM stays in cleaning, no attempt counted");
         break;
       case "quarantined":
-        log.error({ ...context, reason: finished.reason, error: finished.error }, "VM quarantined; admins alerted");
+        log.error({ ...context, reason: finished.reason, error: finished.error }, "VM quarantined; an admin alert is queued for SLACK_ADMIN_CHANNEL");
         break;
       case "claim_lost":
         log.warn({ ...context, outcome: outcome.kind }, "claim was taken back by the reconciler before the cleanup ended; outcome not recorded");
