@@ -19,10 +19,16 @@ export async function startCleanup(ctx: ServiceContext): Promise<Component> {
   const settings = cleanupSettingsFrom(ctx.config);
   const log = ctx.log.child({ component: "cleanup", instance: ctx.instanceId });
   const db = ctx.database.db;
-  const reconciler = startReconciler({ db, log, cron: ctx.config.RECONCILE_CRON, staleClaimAfterMs: settings.staleClaimAfterMs });
+  const metrics = ctx.metrics;
+  const reconciler = startReconciler({
+    db,
+    log,
+    cron: ctx.config.RECONCILE_CRON,
+    staleClaimAfterMs: settings.staleClaimAfterMs,
+    ...(metrics ? { observe: (outcome: string) => metrics.reconcilerRuns.inc({ outcome }) } : {}),
+  });
   // Before the first claim, so VMs a crashed predecessor left due at no time are picked up at once.
   await reconciler.runNow();
-  const metrics = ctx.metrics;
   const worker = new CleanupWorker({
     db,
     log,

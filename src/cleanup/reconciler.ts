@@ -44,6 +44,8 @@ export interface ReconcilerOptions {
   /** node-cron expression (RECONCILE_CRON). */
   cron: string;
   staleClaimAfterMs: number;
+  /** Told how each run ended: `ran` (this replica held the lock), `skipped` (another did), `failed`. */
+  observe?: (outcome: "ran" | "skipped" | "failed") => void;
 }
 
 /** Runs `reconcileCleanups` on a node-cron schedule; every fix is logged (and is an event). */
@@ -58,9 +60,11 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
         log.warn({ vm: r.vm, claimedBy: r.claimedBy, claimedAt: r.claimedAt }, "stale cleanup claim (its worker stopped); due again");
       }
       for (const vm of report.madeDue) log.warn({ vm }, "VM in cleaning was due at no time; due now");
+      opts.observe?.(report.ran ? "ran" : "skipped");
       return report;
     } catch (err) {
       log.error({ err }, "reconciling cleanups failed; trying again at the next run");
+      opts.observe?.("failed");
       return null;
     }
   };

@@ -59,13 +59,13 @@ export class Metrics {
     });
     this.slackCalls = new Counter({
       name: "vmres_slack_api_calls_total",
-      help: "Slack Web API calls made by this process, by method and outcome (ok, error, rate_limited)",
+      help: "HTTP calls to Slack made by this process, by Web API method (or response_url) and outcome (answered, rate_limited, http_error, network_error)",
       labelNames: ["method", "outcome"],
       registers: [registry],
     });
     this.reconcilerRuns = new Counter({
       name: "vmres_reconciler_runs_total",
-      help: "Reconciler ticks on this process: ran (this replica held the lock) or skipped (another one did)",
+      help: "Reconciler runs on this process: ran (this replica held the lock), skipped (another one did) or failed",
       labelNames: ["outcome"],
       registers: [registry],
     });

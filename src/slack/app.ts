@@ -8,7 +8,7 @@ import { register as registerActions } from "./listeners/actions/index.js";
 import { register as registerCommands } from "./listeners/commands/index.js";
 import { register as registerEvents } from "./listeners/events/index.js";
 import type { SlackSettings } from "./settings.js";
-import { webClientOptions } from "./slack-client.js";
+import { webClientOptions, type SlackCallObserver } from "./slack-client.js";
 
 /** Slack's payloads are small; a view with 100 blocks is well under this. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -33,9 +33,15 @@ export interface BoltApp {
  * a failed auth.test forever if Slack were down at start, while SlackConnection
  * retries it. Until the identity is known, bot ID and user ID are simply absent.
  */
-export function createBoltApp(settings: SlackSettings, deps: SlackDeps, identity: () => SlackIdentity | undefined, log: Logger): BoltApp {
+export function createBoltApp(
+  settings: SlackSettings,
+  deps: SlackDeps,
+  identity: () => SlackIdentity | undefined,
+  log: Logger,
+  observe?: SlackCallObserver,
+): BoltApp {
   const logger = boltLogger(log, "bolt");
-  const clientOptions = webClientOptions(settings, log);
+  const clientOptions = webClientOptions(settings, log, observe);
   const socketMode = settings.mode === "socket" && settings.appToken !== undefined;
   const receiver = socketMode
     ? new SocketModeReceiver({ appToken: settings.appToken ?? "", logger, installerOptions: { clientOptions: { ...clientOptions } } })

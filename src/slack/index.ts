@@ -5,7 +5,7 @@ import { SlackConnection } from "./connection.js";
 import type { SlackDeps } from "./deps.js";
 import { OutboxDispatcher } from "./outbox/dispatcher.js";
 import { slackSettings } from "./settings.js";
-import { botClient } from "./slack-client.js";
+import { botClient, type SlackCallObserver } from "./slack-client.js";
 
 /**
  * The Slack bot as a part of the service: Bolt (HTTP at /slack/events on the
@@ -22,7 +22,9 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
   }
   const { settings } = found;
   const log = ctx.log.child({ component: "slack" });
-  const client = botClient(settings, log);
+  const metrics = ctx.metrics;
+  const observe: SlackCallObserver | undefined = metrics ? (method, outcome) => metrics.slackCalls.inc({ method, outcome }) : undefined;
+  const client = botClient(settings, log, observe);
   const connection = new SlackConnection({ client, retryBaseMs: settings.connectRetryBaseMs, log, mode: settings.mode });
   const outbox = new OutboxDispatcher({
     core: ctx.core,
@@ -34,7 +36,7 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
     canDeliver: () => connection.identity !== undefined,
   });
   const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake() };
-  const bolt = createBoltApp(settings, deps, () => connection.identity, log);
+  const bolt = createBoltApp(settings, deps, () => connection.identity, log, observe);
   if (bolt.requestListener) ctx.http.mount("/slack/", bolt.requestListener);
   ctx.http.addHealthCheck({
     name: "slack",

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALICE } from "../helpers/slack-requests.js";
+import { addVms, slash, startHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await h.fake.waitFor("auth.test");
+  await addVms(h.core, "metered", 1);
+});
+afterAll(async () => h.stop());
+
+async function scrape(): Promise<string> {
+  return (await fetch(`${h.url}/metrics`)).text();
+}
+
+describe("/metrics of a service with Slack", () => {
+  it("counts calls to Slack by method and outcome, and rate-limited ones apart", async () => {
+    await slash(h, "checkout metered", ALICE.id);
+    expect(await scrape()).toMatch(/vmres_slack_api_calls_total\{method="auth.test",outcome="answered"\} [1-9]/);
+    expect(await scrape()).toMatch(/vmres_slack_api_calls_total\{method="response_url",outcome="answered"\} [1-9]/);
+
+    h.fake.failNext("views.publish", 1, { kind: "rate_limited", retryAfterSeconds: 1 });
+    await slash(h, "list", ALICE.id);
+    await h.fake.waitFor((c) => c.method === "views.publish");
+    await expect.poll(scrape, { timeout: 10_000 }).toMatch(/vmres_slack_api_calls_total\{method="views.publish",outcome="rate_limited"\} 1/);
+  });
+
+  it("counts the reconciler's runs", async () => {
+    expect(await scrape()).toMatch(/vmres_reconciler_runs_total\{outcome="ran"\} [1-9]/);
+  });
+});
