@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import type { Core, Refusal, Result } from "../core/types.js";
 import type { Database } from "../db/client.js";
+import type { Failure } from "./failures.js";
 
 /** An option a command accepts, as node:util parseArgs wants it plus its help line. */
 export interface OptionSpec {
@@ -25,20 +26,11 @@ export interface Input {
   options: Record<string, string | boolean | string[] | undefined>;
 }
 
-/** What migrating at start did; `db migrate` reports it. */
-export interface MigrationReport {
-  /** Migrations applied by this invocation. */
-  applied: number;
-  /** Migrations recorded in the database afterwards. */
-  total: number;
-}
-
-/** What a command runs with, once its arguments are valid and the database is open. */
+/** What a command runs with, once its arguments are valid and the database is open (and its schema current). */
 export interface Context {
   config: Config;
   core: Core;
   database: Database;
-  migrations: MigrationReport;
 }
 
 /**
@@ -49,10 +41,21 @@ export type Outcome =
   | { ok: true; value: unknown; text: string }
   | { ok: false; refusal: Refusal; userId: string | null };
 
-/** The database work of a command whose arguments are already checked. */
-export type Run = (ctx: Context) => Promise<Outcome>;
+/** The database work of a command whose arguments are already checked; a Failure when it cannot be done (`db migrate` on a newer schema). */
+export type Run = (ctx: Context) => Promise<Outcome | Failure>;
 
-/** One `vmres` command (or one subcommand of a group such as `pool`). */
+/**
+ * Checks every value and reads any input file, before the database is opened,
+ * so a mistake changes nothing. Throws UsageError or InventoryError.
+ */
+export type Prepare = (input: Input, config: Config) => Run;
+
+/**
+ * One `vmres` command (or one subcommand of a group such as `pool`): what help
+ * and parsing need, kept apart from what running it needs. `load` brings in
+ * the implementation (the core, drizzle, YAML…) only when the command runs, so
+ * `--help` and a mistyped option cost no more than starting node.
+ */
 export interface Command {
   /** The words that name it: `["checkout"]`, `["pool", "add"]`. */
   words: string[];
@@ -64,10 +67,12 @@ export interface Command {
   /** More help text (what it does, an example), shown by `--help`. */
   details?: string;
   /**
-   * Checks every value and reads any input file, before the database is opened,
-   * so a mistake changes nothing. Throws UsageError or InventoryError.
+   * `db migrate` only: it brings the schema up to date itself (and may create the
+   * embedded database), where every other command first checks that the schema
+   * is current and refuses to run otherwise.
    */
-  prepare(input: Input, config: Config): Run;
+  migrates?: true;
+  load(): Promise<Prepare>;
 }
 
 /** A successful outcome. */

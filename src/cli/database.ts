@@ -1,44 +1,125 @@
-import { sql } from "drizzle-orm";
+import { accessSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { Config } from "../config.js";
-import { migrateDatabase, openDatabase, type Database } from "../db/client.js";
-import type { Logger } from "../log.js";
-import type { MigrationReport } from "./command.js";
+import { openDatabase, type Database } from "../db/client.js";
+import { schemaVersion, type SchemaVersion } from "../db/schema-version.js";
+import { EXIT, failure, type Failure } from "./failures.js";
+import { lazyLogger } from "./log.js";
+import { notAllowed, permissionFailure } from "./permissions.js";
+import { INSTALL_ROOT } from "./settings.js";
 
 /**
  * Opens the database the way the bot does (DATABASE_URL, or the shared embedded
- * server), migrates it, runs `use`, and always closes it: a CLI that had to start
- * the embedded server stops it again unless another vmres process is connected.
+ * server), runs `use`, and always closes it: a CLI that had to start the
+ * embedded server stops it again unless another vmres process is connected.
+ *
+ * Unless `migrates` (only `db migrate`), the CLI never changes the schema: it
+ * checks in one query that the schema is the one this vmres ships and refuses
+ * otherwise, and it never creates an embedded database. Migrating on every
+ * call made concurrent calls queue on the migration lock and time out; and
+ * creating a database where none was found hid a wrong folder behind an empty pool.
  */
 export async function withDatabase<T>(
   config: Config,
-  log: Logger,
-  use: (database: Database, migrations: MigrationReport) => Promise<T>,
-): Promise<T> {
+  opts: { migrates: boolean },
+  use: (database: Database) => Promise<T>,
+): Promise<T | Failure> {
+  if (!config.DATABASE_URL) {
+    const problem = embeddedProblem(config.EMBEDDED_PG_DIR, opts.migrates);
+    if (problem) return problem;
+  }
   const database = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     embeddedDir: config.EMBEDDED_PG_DIR,
     embeddedPort: config.EMBEDDED_PG_PORT,
     lockTimeoutMs: config.LOCK_TIMEOUT_MS,
     // One command at a time; migrating holds one connection for its lock and uses another.
-    poolSize: 3,
-    log,
+    // postgres.js opens the second only when it is needed.
+    poolSize: 2,
+    log: lazyLogger(cliLogLevel(config.LOG_LEVEL), "vmres-cli"),
   });
   try {
-    const before = await appliedMigrations(database);
-    await migrateDatabase(database);
-    const total = await appliedMigrations(database);
-    return await use(database, { applied: total - before, total });
+    if (!opts.migrates) {
+      const version = await schemaVersion(database.sql);
+      if (version.state !== "current") return schemaFailure(version);
+    }
+    return await use(database);
   } finally {
     await database.close();
   }
 }
 
-/** How many migrations drizzle has recorded (0 on a new database, before its bookkeeping table exists). */
-async function appliedMigrations(database: Database): Promise<number> {
-  // Two statements: a query naming a missing table fails at parse time, whatever a CASE around it says.
-  const [table] = await database.db.execute<{ exists: boolean }>(sql`
-    select to_regclass('drizzle.__drizzle_migrations') is not null as exists`);
-  if (!table?.exists) return 0;
-  const [row] = await database.db.execute<{ n: number }>(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
-  return row?.n ?? 0;
+/**
+ * The service logs at info by default, which for a command line would mix
+ * start-up chatter into the output: the CLI shows warnings and worse unless
+ * LOG_LEVEL asks for more detail (debug, trace) or less (error, fatal, silent).
+ */
+export function cliLogLevel(level: Config["LOG_LEVEL"]): Config["LOG_LEVEL"] {
+  return level === "info" ? "warn" : level;
+}
+
+const MIGRATE_HINT = `Run \`npx vmres db migrate\` in the vmres folder (${INSTALL_ROOT})`;
+
+/** Why the schema is not the one this vmres ships, and what to do about it (exit 5). */
+export function schemaFailure(version: Exclude<SchemaVersion, { state: "current" }>): Failure {
+  const { applied, shipped } = version;
+  switch (version.state) {
+    case "missing":
+      return failure(
+        EXIT.notReady,
+        "schema_missing",
+        `the database has no vmres tables yet. ${MIGRATE_HINT} to create them, or start the bot, which does it at start. Nothing was changed.`,
+        { applied, shipped },
+      );
+    case "behind":
+      return failure(
+        EXIT.notReady,
+        "schema_behind",
+        `the database is behind this vmres: ${applied} of its ${shipped} migrations are applied. ` +
+          `${MIGRATE_HINT}, or start the bot, which migrates at start; then try again. Nothing was changed.`,
+        { applied, shipped },
+      );
+    case "newer":
+      return failure(
+        EXIT.notReady,
+        "schema_newer",
+        `the database was migrated by a newer vmres (${version.unknown} migration${version.unknown === 1 ? "" : "s"} this one does not know). ` +
+          `Update this vmres installation (${INSTALL_ROOT}) to the version the bot runs. Nothing was changed.`,
+        { applied, shipped, unknown: version.unknown },
+      );
+  }
+}
+
+/**
+ * Before touching the embedded database's folder: is there a database, and may
+ * this user use it? Only its owner (or root) can: the folder is 0700 and holds
+ * the superuser password. Without a database, only `db migrate` creates one.
+ */
+function embeddedProblem(dir: string, creating: boolean): Failure | null {
+  let owner: number;
+  try {
+    owner = statSync(dir).uid;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return creating ? null : missingDatabase(dir);
+    return permissionFailure(err);
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && uid !== 0 && owner !== uid) return notAllowed(dir);
+  try {
+    accessSync(join(dir, "pgdata", "PG_VERSION"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return creating ? null : missingDatabase(dir);
+    return permissionFailure(err);
+  }
+  return null;
+}
+
+function missingDatabase(dir: string): Failure {
+  return failure(
+    EXIT.notReady,
+    "database_missing",
+    `there is no vmres database in ${dir} (EMBEDDED_PG_DIR). ${MIGRATE_HINT} to create it, or start the bot there; ` +
+      "if the bot keeps its data elsewhere, set EMBEDDED_PG_DIR (or DATABASE_URL) as the bot has it. Nothing was created.",
+    { path: dir },
+  );
 }

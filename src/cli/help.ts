@@ -28,7 +28,7 @@ function optionLines(options: Record<string, OptionSpec & { short?: string }>): 
 /** Help for `vmres pool`, `vmres cleanup`, `vmres db`: their subcommands. */
 export function groupHelp(group: string, commands: Command[]): string {
   const members = commands.filter((c) => c.words[0] === group && c.words.length === 2);
-  return [`Usage: vmres ${group} <command> ...`, "", ...listing(members), "", `vmres ${group} <command> --help shows a command's options.`].join("\n");
+  return [`Usage: vmres ${group} <command> ...`, "", ...listing(members), "", `npx vmres ${group} <command> --help shows a command's options.`].join("\n");
 }
 
 export function generalHelp(commands: Command[]): string {
@@ -41,8 +41,9 @@ export function generalHelp(commands: Command[]): string {
     ...listing(commands),
     "",
     "Every command takes --json (machine-readable output on stdout) and --help.",
-    "Exit codes: 0 done; 1 unexpected error; 2 usage error; 3 refused by a rule (no VM free, quota, …).",
-    "Configuration comes from the environment and .env (DATABASE_URL, SLACK_ADMINS, VMS_FILE, …); see docs/cli.md.",
+    "Exit codes: 0 done; 1 unexpected error; 2 usage error; 3 refused by a rule (no VM free, quota, …);",
+    "4 database busy or unreachable, try again; 5 the database needs `npx vmres db migrate` (or an operator).",
+    "Configuration comes from the environment and the vmres folder's .env (DATABASE_URL, SLACK_ADMINS, …); see docs/cli.md.",
   ].join("\n");
 }
 

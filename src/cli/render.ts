@@ -9,13 +9,13 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
     case "invalid_input":
       return `${refusal.field}: ${refusal.message}`;
     case "unknown_pool":
-      return `There is no pool "${refusal.pool}". ${refusal.known.length > 0 ? `Known pools: ${refusal.known.join(", ")}.` : "No pool exists yet: add VMs with vmres pool add or vmres pool sync."}`;
+      return `There is no pool "${refusal.pool}". ${refusal.known.length > 0 ? `Known pools: ${refusal.known.join(", ")}.` : "No pool exists yet: add VMs with npx vmres pool add or npx vmres pool sync."}`;
     case "no_vm_free":
       return `No VM is free in pool "${refusal.pool}" (${describeCounts(refusal.counts)}). Try again later.`;
     case "quota_reached":
       return quotaReached(refusal, userId);
     case "unknown_vm":
-      return `There is no VM "${refusal.vm}". vmres list shows every VM.`;
+      return `There is no VM "${refusal.vm}". npx vmres list shows every VM.`;
     case "not_checked_out":
       return `${refusal.vm} is not checked out (it is ${words(refusal.state)}).`;
     case "checkout_ended":
@@ -39,7 +39,7 @@ function quotaReached(refusal: Extract<Refusal, { code: "quota_reached" }>, user
   const first = refusal.held[0] ?? "VM";
   return (
     `You already hold ${refusal.held.length} ${vms} in pool "${refusal.pool}" (quota ${refusal.quota}): ${refusal.held.join(", ")}.\n` +
-    `Check one in first: vmres checkin ${first} --user ${userId ?? "ID"}`
+    `Check one in first: npx vmres checkin ${first} --user ${userId ?? "ID"}`
   );
 }
 

@@ -1,7 +1,7 @@
 import type { Actor, Refusal } from "../core/types.js";
 import { checkFingerprint, checkIp, checkPoolName, checkSshPort, checkSshUser, checkTag, checkUserId, checkVmName } from "../core/validate.js";
 import { quoted, UsageError } from "./args.js";
-import type { Input, OptionSpec } from "./command.js";
+import type { Input } from "./command.js";
 
 /**
  * Typed, checked values from the command line. The checks are the core's own
@@ -18,13 +18,6 @@ function stringOption(input: Input, name: string): string | undefined {
   const value = input.options[name];
   return typeof value === "string" ? value : undefined;
 }
-
-export const USER_OPTION: OptionSpec = { type: "string", value: "ID", required: true, help: "Slack user ID of the person acting (like U012ABCDEF)" };
-export const ADMIN_USER_OPTION: OptionSpec = {
-  type: "string",
-  value: "ID",
-  help: "act as this Slack user, who must be an admin (SLACK_ADMINS); without it you act as the local operator",
-};
 
 /** `--user` when given (checked), else undefined. */
 export function optionalUser(input: Input): string | undefined {

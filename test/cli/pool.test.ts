@@ -55,9 +55,9 @@ describe("vmres db migrate", () => {
 });
 
 describe("vmres pool sync", () => {
-  it("applies vms.yml from the working directory and reports what it added", async () => {
+  it("applies the file given with --file, relative to the working folder, and reports what it added", async () => {
     inventory("vms.yml", [1, 2, 3, 4].map((n) => ({ name: `vm-0${n}`, ip: `198.51.100.${n}` })));
-    const r = await vmres(["pool", "sync", "--json"]);
+    const r = await vmres(["pool", "sync", "--file", "vms.yml", "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ added: ["vm-01", "vm-02", "vm-03", "vm-04"], updated: [], pending: [], restored: [], retired: [], unchanged: 0 });
     const states = await sql`select name, state from vms order by name`;

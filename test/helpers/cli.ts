@@ -25,6 +25,8 @@ export interface CliOptions {
   cwd?: string;
   /** More environment variables (DEFAULT_POOL_QUOTA=…, VMS_FILE=…). */
   env?: Record<string, string>;
+  /** A run taking longer is killed, so a hung CLI fails its test (default 45 s). */
+  timeoutMs?: number;
 }
 
 /**
@@ -42,11 +44,11 @@ export function cliFor(opts: CliOptions) {
     ...opts.env,
   };
   const vmres = (args: string[], more: { env?: Record<string, string>; viaLauncher?: boolean } = {}) =>
-    run(more.viaLauncher ? [LAUNCHER, ...args] : ["--enable-source-maps", ENTRY, ...args], cwd, { ...env, ...more.env });
+    run(more.viaLauncher ? [LAUNCHER, ...args] : ["--enable-source-maps", ENTRY, ...args], cwd, { ...env, ...more.env }, opts.timeoutMs ?? 45_000);
   return Object.assign(vmres, { cwd });
 }
 
-function run(nodeArgs: string[], cwd: string, env: Record<string, string>): Promise<CliRun> {
+function run(nodeArgs: string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, nodeArgs, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -54,7 +56,7 @@ function run(nodeArgs: string[], cwd: string, env: Record<string, string>): Prom
     child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
     child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
     // A hung CLI must fail its test, not the whole run at the hook timeout.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);

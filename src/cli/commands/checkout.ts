@@ -1,37 +1,27 @@
 import { checkout } from "../../core/checkout.js";
 import type { CheckedOutVm } from "../../core/types.js";
-import { outcomeOf, type Command } from "../command.js";
+import { outcomeOf, type Prepare } from "../command.js";
 import { when } from "../table.js";
-import { poolOption, requiredUser, USER_OPTION } from "../values.js";
+import { poolOption, requiredUser } from "../values.js";
 
 /** `vmres checkout --user ID [--pool P]`: lends a VM and prints how to reach it. */
-export const checkoutCommand: Command = {
-  words: ["checkout"],
-  positionals: [],
-  options: {
-    user: USER_OPTION,
-    pool: { type: "string", value: "P", help: "pool to take the VM from (default: DEFAULT_POOL)" },
-  },
-  summary: "Check out a free VM for a user and print its SSH line.",
-  details: "Example:\n  vmres checkout --user U012ABCDEF --pool gpu",
-  prepare(input, config) {
-    const userId = requiredUser(input);
-    const pool = poolOption(input);
-    return async ({ core }) => {
-      const result = await checkout(core, { userId, source: "cli" }, {
-        pool,
-        exhaustedAlertIntervalMinutes: config.POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES,
-      });
-      return outcomeOf(result, userId, (vm) => describeCheckout(vm, userId));
-    };
-  },
+export const prepareCheckout: Prepare = (input, config) => {
+  const userId = requiredUser(input);
+  const pool = poolOption(input);
+  return async ({ core }) => {
+    const result = await checkout(core, { userId, source: "cli" }, {
+      pool,
+      exhaustedAlertIntervalMinutes: config.POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES,
+    });
+    return outcomeOf(result, userId, (vm) => describeCheckout(vm, userId));
+  };
 };
 
 function describeCheckout(vm: CheckedOutVm, userId: string): string {
   return [
     `Checked out ${vm.name} (pool ${vm.pool}) for ${userId} at ${when(vm.checkedOutAt)}.`,
     sshLine(vm),
-    `Check it in when done: vmres checkin ${vm.name} --user ${userId}`,
+    `Check it in when done: npx vmres checkin ${vm.name} --user ${userId}`,
   ].join("\n");
 }
 

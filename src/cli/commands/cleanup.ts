@@ -1,9 +1,6 @@
 import { retryCleanup } from "../../core/admin.js";
-import { transitionCommand } from "./pool.js";
+import type { Prepare } from "../command.js";
+import { transition } from "./pool.js";
 
 /** `vmres cleanup retry VM`: after fixing a VM whose cleanup failed, queue the cleanup again. */
-export const cleanupRetryCommand = transitionCommand(
-  ["cleanup", "retry"],
-  "Queue the cleanup of a quarantined VM again, attempts reset (admin).",
-  retryCleanup,
-);
+export const prepareCleanupRetry: Prepare = transition("VM", retryCleanup);

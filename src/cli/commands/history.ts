@@ -1,18 +1,12 @@
 import { vmHistory, type HistoryEntry } from "../../core/queries.js";
-import { outcomeOf, type Command } from "../command.js";
+import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { vmArg } from "../values.js";
 
 /** `vmres history VM`: what happened to a VM, newest first. */
-export const historyCommand: Command = {
-  words: ["history"],
-  positionals: ["VM"],
-  options: {},
-  summary: "Show a VM's last 50 events (checkouts, check-ins, cleanups, admin changes), newest first.",
-  prepare(input) {
-    const vm = vmArg(input);
-    return async ({ core }) => outcomeOf(await vmHistory(core.db, vm), null, (entries) => describeHistory(vm, entries));
-  },
+export const prepareHistory: Prepare = (input) => {
+  const vm = vmArg(input);
+  return async ({ core }) => outcomeOf(await vmHistory(core.db, vm), null, (entries) => describeHistory(vm, entries));
 };
 
 function describeHistory(vm: string, entries: HistoryEntry[]): string {

@@ -1,28 +1,20 @@
 import { allVms, vmsOfUser } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
-import { done, outcomeOf, type Command } from "../command.js";
+import { done, outcomeOf, type Prepare } from "../command.js";
 import { words } from "../render.js";
 import { table, when } from "../table.js";
 import { optionalUser } from "../values.js";
 
 /** `vmres list [--user ID]`: every VM, or the ones a user holds. */
-export const listCommand: Command = {
-  words: ["list"],
-  positionals: [],
-  options: { user: { type: "string", value: "ID", help: "only the VMs this Slack user holds" } },
-  summary: "List every VM (or one user's) with its state and holder.",
-  prepare(input) {
-    const userId = optionalUser(input);
-    return async ({ core }) => {
-      if (userId === undefined) {
-        const vms = await allVms(core.db);
-        return done(vms, vms.length > 0 ? vmTable(vms) : "No VMs yet: add some with vmres pool add or vmres pool sync.");
-      }
-      return outcomeOf(await vmsOfUser(core.db, userId), userId, (vms) =>
-        vms.length > 0 ? vmTable(vms) : `${userId} holds no VM.`,
-      );
-    };
-  },
+export const prepareList: Prepare = (input) => {
+  const userId = optionalUser(input);
+  return async ({ core }) => {
+    if (userId === undefined) {
+      const vms = await allVms(core.db);
+      return done(vms, vms.length > 0 ? vmTable(vms) : "No VMs yet: add some with npx vmres pool add or npx vmres pool sync.");
+    }
+    return outcomeOf(await vmsOfUser(core.db, userId), userId, (vms) => (vms.length > 0 ? vmTable(vms) : `${userId} holds no VM.`));
+  };
 };
 
 function vmTable(vms: VmSummary[]): string {

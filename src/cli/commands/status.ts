@@ -1,25 +1,17 @@
 import { allVms, poolSummary, type PoolSummary } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
-import { done, type Command } from "../command.js";
+import { done, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 
 /** `vmres status`: per pool, how many VMs are in each state, and which cleanups need a person. */
-export const statusCommand: Command = {
-  words: ["status"],
-  positionals: [],
-  options: {},
-  summary: "Show each pool's VMs by state, and the quarantined VMs with their last cleanup error.",
-  prepare() {
-    return async ({ core }) => {
-      const pools = await poolSummary(core.db);
-      const quarantined = await allVms(core.db, { states: ["quarantined"] });
-      return done({ pools, quarantined }, describeStatus(pools, quarantined));
-    };
-  },
+export const prepareStatus: Prepare = () => async ({ core }) => {
+  const pools = await poolSummary(core.db);
+  const quarantined = await allVms(core.db, { states: ["quarantined"] });
+  return done({ pools, quarantined }, describeStatus(pools, quarantined));
 };
 
 function describeStatus(pools: PoolSummary[], quarantined: VmSummary[]): string {
-  if (pools.length === 0) return "No pools yet: add VMs with vmres pool add or vmres pool sync.";
+  if (pools.length === 0) return "No pools yet: add VMs with npx vmres pool add or npx vmres pool sync.";
   const lines = [
     table(
       ["POOL", "QUOTA", "TOTAL", "AVAILABLE", "CHECKED OUT", "CLEANING", "QUARANTINED", "MAINTENANCE", "RETIRED"],
@@ -34,7 +26,7 @@ function describeStatus(pools: PoolSummary[], quarantined: VmSummary[]): string 
   if (quarantined.length > 0) {
     lines.push(
       "",
-      "Quarantined (cleanup failed; fix the VM, then vmres cleanup retry VM or vmres pool repair VM):",
+      "Quarantined (cleanup failed; fix the VM, then npx vmres cleanup retry VM or npx vmres pool repair VM):",
       table(
         ["NAME", "POOL", "SINCE", "LAST ERROR"],
         quarantined.map((v) => [v.name, v.pool, when(v.stateChangedAt), v.cleanupLastError ?? "-"]),

@@ -1,0 +1,48 @@
+import { accessSync, constants, existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Config } from "../config.js";
+import { EXIT, failure, type Failure } from "./failures.js";
+import { notAllowed } from "./permissions.js";
+
+/**
+ * The vmres installation folder: the package root, found from this file
+ * (dist/cli/settings.js or src/cli/settings.ts, two levels down), not from
+ * the folder the CLI is run in. The bot runs there (`npm start`), so its
+ * `.env`, its embedded database and its vms.yml are found there.
+ */
+export const INSTALL_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+
+/**
+ * The configuration as the bot has it, wherever the CLI is run from: `.env`
+ * is read from the installation folder, and the relative paths of the
+ * configuration (EMBEDDED_PG_DIR, default .data/postgres; VMS_FILE, default
+ * vms.yml), whether they come from `.env` or the environment, are resolved
+ * against it. Resolving them against the caller's folder is what made a CLI
+ * run elsewhere silently create a new, empty database. Paths given on the
+ * command line (`pool sync --file`) stay relative to the caller's folder.
+ */
+export async function loadSettings(): Promise<Config | Failure> {
+  const dotenv = join(INSTALL_ROOT, ".env");
+  if (existsSync(dotenv)) {
+    try {
+      accessSync(dotenv, constants.R_OK);
+    } catch {
+      return notAllowed(dotenv, (owner) => `Run vmres as ${owner} (the account that runs the bot), or let this user read ${dotenv}.`);
+    }
+  }
+  // Loaded here, not at the top: help and usage errors need neither zod nor the configuration.
+  const { ConfigError, loadConfig } = await import("../config.js");
+  let config: Config;
+  try {
+    config = loadConfig(undefined, dotenv);
+  } catch (err) {
+    if (err instanceof ConfigError) return failure(EXIT.usage, err.code, err.message);
+    throw err;
+  }
+  return {
+    ...config,
+    EMBEDDED_PG_DIR: resolve(INSTALL_ROOT, config.EMBEDDED_PG_DIR),
+    VMS_FILE: resolve(INSTALL_ROOT, config.VMS_FILE),
+  };
+}
