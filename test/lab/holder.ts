@@ -36,7 +36,9 @@ const HOLDER_READY_TIMEOUT_MS = 10_000;
 
 const HOLDER_SCRIPT = [
   "set -e",
-  'for point in "$@"; do mount -o remount,bind,ro "$point"; done',
+  // A mount that went away between listing and remounting (a container's overlay that another
+  // test's dockerd just removed) cannot be written through either; one still there must be remounted.
+  'for point in "$@"; do mount -o remount,bind,ro "$point" 2>/dev/null || ! mountpoint -q "$point" || mount -o remount,bind,ro "$point"; done',
   ...PRIVATE_TMPFS.map(([path, mode]) => `mount -t tmpfs -o mode=${mode} vmres-lab ${path}`),
   // sshd refuses to start without its privilege separation directory.
   "mkdir -m 755 /run/sshd",
