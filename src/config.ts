@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { validate as isValidCron } from "node-cron";
 import { z } from "zod";
+import { DURATION_SHAPE, parseDuration } from "./duration.js";
 
 /**
  * Every setting vmres reads, in one schema. Nothing else in the code reads
@@ -62,6 +63,16 @@ export const configSchema = z.object({
   /** A delivery claimed longer ago than this belongs to a process that died; another takes it over. */
   OUTBOX_CLAIM_TIMEOUT_MS: int(1000, 86_400_000).default(300_000),
   POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES: int(0, 10_080).default(60),
+  /**
+   * A notice older than this (in ms; written 90m, 4h, 2d, 1d12h) is no longer sent: a DM is recorded as
+   * expired, admin alerts are summarised in one message. 0: notices are sent however old.
+   */
+  NOTICE_MAX_AGE: z
+    .string()
+    .trim()
+    .default("1h")
+    .refine((text) => parseDuration(text) !== null, `${DURATION_SHAPE}, or 0 to send notices however old`)
+    .transform((text) => parseDuration(text) ?? 0),
   SSH_PRIVATE_KEY_FILE: z.string().min(1).default(join(homedir(), ".ssh", "id_ed25519")),
   CLEANUP_CONCURRENCY: int(1, 256).default(8),
   CLEANUP_MAX_ATTEMPTS: int(1, 100).default(3),

@@ -9,6 +9,8 @@ export interface OutboxSettings {
   backoffBaseMs: number;
   backoffMaxMs: number;
   claimTimeoutMs: number;
+  /** NOTICE_MAX_AGE: a notice queued longer ago is recorded, not sent (DMs), or summarised (admin alerts); 0: never. */
+  noticeMaxAgeMs: number;
 }
 
 /** Everything the Slack adapter reads from the configuration, checked once at start. */
@@ -63,6 +65,7 @@ export function slackSettings(config: Config): { settings: SlackSettings } | { o
         backoffBaseMs: config.OUTBOX_BACKOFF_BASE_MS,
         backoffMaxMs: Math.max(config.OUTBOX_BACKOFF_MAX_MS, config.OUTBOX_BACKOFF_BASE_MS),
         claimTimeoutMs,
+        noticeMaxAgeMs: config.NOTICE_MAX_AGE,
       },
     },
   };

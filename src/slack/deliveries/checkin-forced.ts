@@ -1,5 +1,5 @@
 import type { ParsedNotice } from "../outbox/notice-schema.js";
-import { forcedCheckinAlert, forcedCheckinDm } from "../views/admin-alerts.js";
+import { forcedCheckinAlert, forcedCheckinDm, forcedCheckinStaleLine } from "../views/admin-alerts.js";
 import { postToAdmins } from "./common-steps.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
@@ -11,6 +11,7 @@ export function checkinForcedSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "holder_dm",
       once: true,
+      audience: { kind: "person" },
       run: async (post) => {
         await post.toUser(n.previousHolder, forcedCheckinDm(n.vm, n.by));
         return done();
@@ -19,6 +20,7 @@ export function checkinForcedSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "admin_channel",
       once: true,
+      audience: { kind: "admins", staleLine: forcedCheckinStaleLine(n.vm, n.previousHolder, n.by) },
       run: async (post) => {
         await postToAdmins(ctx, post, forcedCheckinAlert(n.vm, n.previousHolder, n.by));
         return done();

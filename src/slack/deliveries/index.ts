@@ -36,3 +36,11 @@ export function orderKey(notice: ParsedNotice): string {
       return `vm:${notice.vm}`;
   }
 }
+
+/**
+ * The kinds of notice with a step that posts to the admin channel. Stale ones
+ * are claimed together, apart from the rest, to be told in one summary (see
+ * docs/slack.md, "Old notices"); test/slack/notice-max-age.test.ts checks this
+ * list against the steps.
+ */
+export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "pool_exhausted", "vm_quarantined"];

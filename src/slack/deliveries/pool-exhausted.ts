@@ -1,5 +1,5 @@
 import type { ParsedNotice } from "../outbox/notice-schema.js";
-import { poolExhaustedAlert } from "../views/admin-alerts.js";
+import { poolExhaustedAlert, poolExhaustedStaleLine } from "../views/admin-alerts.js";
 import { postToAdmins } from "./common-steps.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
@@ -11,6 +11,7 @@ export function poolExhaustedSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "admin_channel",
       once: true,
+      audience: { kind: "admins", staleLine: poolExhaustedStaleLine(n.pool) },
       run: async (post) => {
         await postToAdmins(ctx, post, poolExhaustedAlert(n.pool, n.counts, ctx.settings.exhaustedAlertIntervalMinutes));
         return done();

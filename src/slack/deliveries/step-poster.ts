@@ -3,7 +3,7 @@ import type { WebClient } from "../slack-client.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { postMessage, type DmChannels, type Posted } from "./dm-channels.js";
 import { findTagged, type NoticeTag } from "./notice-tag.js";
-import { ClaimLostError, type Poster } from "./step.js";
+import { ClaimLostError, NotPostedError, type Poster } from "./step.js";
 
 /** What a step's Poster needs from the dispatcher. */
 export interface PosterOptions {
@@ -20,21 +20,36 @@ export interface PosterOptions {
   mayBePosted: boolean;
   /** Renews the claim; false when another process has taken the notice over. */
   renewClaim: () => Promise<boolean>;
+  /**
+   * The notice is too old to send (NOTICE_MAX_AGE): nothing is posted. A
+   * message an earlier attempt posted is still looked for (when `mayBePosted`)
+   * and returned, so it is recorded and later updated like any other; without
+   * one, NotPostedError is thrown, with no Slack call made.
+   */
+  findOnly?: boolean;
 }
 
 /** The Poster of one `once` step (see Poster in step.ts). */
 export function stepPoster(opts: PosterOptions): Poster {
+  const nothingToFind = () => {
+    if (opts.findOnly && !opts.mayBePosted) throw new NotPostedError(opts.tag.noticeId, opts.tag.step);
+  };
   const post = async (channel: string, message: SlackMessage): Promise<Posted> => {
+    nothingToFind();
     if (opts.mayBePosted) {
       const found = await lookFirst(opts, channel);
       if (found) return found;
+      if (opts.findOnly) throw new NotPostedError(opts.tag.noticeId, opts.tag.step);
       // The lookup took Slack calls of its own: make sure the notice is still ours before posting.
       if (!(await opts.renewClaim())) throw new ClaimLostError(opts.tag.noticeId);
     }
     return postMessage(opts.client, channel, message, opts.tag);
   };
   return {
-    toUser: async (user, message) => post(await opts.dms.channelOf(user), message),
+    toUser: async (user, message) => {
+      nothingToFind();
+      return post(await opts.dms.channelOf(user), message);
+    },
     toChannel: post,
   };
 }
@@ -42,18 +57,19 @@ export function stepPoster(opts: PosterOptions): Poster {
 async function lookFirst(opts: PosterOptions, channel: string): Promise<Posted | null> {
   const { log, tag } = opts;
   const where = { notice: tag.noticeId, step: tag.step, channel };
+  const otherwise = opts.findOnly ? "the notice is too old to post it now, so it is recorded as not sent" : "posting";
   const lookup = await findTagged(opts.client, channel, tag);
   switch (lookup.kind) {
     case "found":
       log.info({ ...where, ts: lookup.ts }, "an earlier attempt had posted this message; recording it instead of posting again");
       return { channel, ts: lookup.ts };
     case "absent":
-      if (!lookup.complete) log.warn(where, "the channel has too many messages since the notice to look through them all; posting");
+      if (!lookup.complete) log.warn(where, `the channel has too many messages since the notice to look through them all; ${otherwise}`);
       return null;
     case "unreadable":
       log.warn(
         { ...where, error: lookup.error },
-        "cannot read the channel to check whether this message was already posted (grant im:history, channels:history and groups:history, see docs/slack.md); posting, which may repeat it",
+        `cannot read the channel to check whether this message was already posted (grant im:history, channels:history and groups:history, see docs/slack.md); ${opts.findOnly ? otherwise : "posting, which may repeat it"}`,
       );
       return null;
   }

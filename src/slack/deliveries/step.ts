@@ -31,22 +31,46 @@ export interface Poster {
 }
 
 /**
+ * Whom a `once` step's message is for, which decides what becomes of it when
+ * its notice is older than NOTICE_MAX_AGE: a person's DM is not sent any more;
+ * an admin alert is told in one summary with the other stale alerts, as
+ * `staleLine` (mrkdwn, one line, no buttons).
+ */
+export type Audience = { kind: "person" } | { kind: "admins"; staleLine: string };
+
+interface StepBase {
+  name: string;
+  run(post: Poster): Promise<StepOutcome>;
+}
+
+/**
  * One Slack call (or a few of one kind) of a notice's delivery. Steps that
  * post a new message are `once`: they post only through the Poster they are
  * given, and are recorded in the outbox row as soon as Slack answers, so a
- * retry never posts them again. Updates and Home publishes may simply run again.
+ * retry never posts them again; they say whom they post for, and change
+ * nothing before posting (a notice too old to send has a Poster that refuses,
+ * see NotPostedError). Updates and Home publishes may simply run again, and
+ * run however old the notice is: they add no message.
  */
-export interface Step {
-  name: string;
-  once: boolean;
-  run(post: Poster): Promise<StepOutcome>;
-}
+export type Step = (StepBase & { once: true; audience: Audience }) | (StepBase & { once: false });
 
 /** Thrown by a Poster that lost its notice's claim to another process before posting: the new owner delivers. */
 export class ClaimLostError extends Error {
   readonly code = "claim_lost";
   constructor(noticeId: number) {
     super(`the claim on notice ${noticeId} was taken over before its message was posted`);
+  }
+}
+
+/**
+ * Thrown by the Poster of a step whose notice is older than NOTICE_MAX_AGE,
+ * instead of posting, when no earlier attempt's message is there to record:
+ * the step is recorded as expired, never sent.
+ */
+export class NotPostedError extends Error {
+  readonly code = "notice_expired";
+  constructor(noticeId: number, step: string) {
+    super(`notice ${noticeId} is older than NOTICE_MAX_AGE; step "${step}" is not posted`);
   }
 }
 

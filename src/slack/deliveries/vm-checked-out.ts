@@ -12,6 +12,7 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "dm",
       once: true,
+      audience: { kind: "person" },
       run: async (post) => {
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
         if (await hasCheckoutDm(ctx.core.db, n.vm.name, n.user, n.vm.checkedOutAt)) return done();

@@ -1,5 +1,5 @@
 import type { ParsedNotice } from "../outbox/notice-schema.js";
-import { quarantineAlert } from "../views/admin-alerts.js";
+import { quarantineAlert, quarantineStaleLine } from "../views/admin-alerts.js";
 import { homeStep, postToAdmins } from "./common-steps.js";
 import { ADMINS_AUDIENCE, recordMessage } from "./slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
@@ -12,6 +12,7 @@ export function vmQuarantinedSteps(n: Notice, ctx: DeliveryContext): Step[] {
     {
       name: "admin_channel",
       once: true,
+      audience: { kind: "admins", staleLine: quarantineStaleLine(n) },
       run: async (post) => {
         const posted = await postToAdmins(ctx, post, quarantineAlert(n));
         if (!posted) return done();

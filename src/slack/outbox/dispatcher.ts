@@ -1,24 +1,29 @@
 import type { Core } from "../../core/types.js";
+import { formatDuration } from "../../duration.js";
 import type { Logger } from "../../log.js";
 import { backoffMs } from "../backoff.js";
-import { orderKey, stepsFor } from "../deliveries/index.js";
+import { ALERT_KINDS, orderKey, stepsFor } from "../deliveries/index.js";
 import { DmChannels } from "../deliveries/dm-channels.js";
-import { ClaimLostError, type DeliveryContext, type Poster, type Step } from "../deliveries/step.js";
+import { ClaimLostError, NotPostedError, type DeliveryContext, type Poster, type Step, type StepOutcome } from "../deliveries/step.js";
 import { refusingPoster, stepPoster } from "../deliveries/step-poster.js";
 import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
 import { describeSlackError } from "../slack-errors.js";
-import { claimNotices } from "./claim-notices.js";
+import { claimNotices, type StaleAlerts } from "./claim-notices.js";
 import { completeNotice } from "./complete-notice.js";
-import { failNotice } from "./fail-notice.js";
+import { expiryNote, isRecorded, notPostedEntry } from "./expiry.js";
+import { failNotices } from "./fail-notice.js";
 import { parseNotice, type ParsedNotice } from "./notice-schema.js";
 import type { Claimer, NoticeRow } from "./notice-row.js";
 import { pendingNotices, pruneDelivered } from "./prune.js";
 import { recordStep } from "./record-step.js";
 import { releaseNotices } from "./release-notices.js";
 import { renewClaim } from "./renew-claim.js";
+import { summariseStaleAlerts } from "./stale-alerts.js";
 
 const BATCH = 32;
+/** Stale alerts told in one summary message at most; a longer backlog takes one message per this many. */
+const STALE_BATCH = 200;
 /** Deliveries in flight at once; notices about one VM still go one at a time (see orderKey). */
 const CONCURRENCY = 8;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -42,7 +47,10 @@ export interface DispatcherOptions {
  * failure counts an attempt and makes the notice due again after exponential
  * backoff with jitter, or after Slack's Retry-After on a 429, which also
  * pauses this dispatcher. Nothing is dropped: an undeliverable notice keeps
- * being retried at the backoff ceiling, with its last error on the row.
+ * being retried at the backoff ceiling, with its last error on the row. A
+ * notice older than NOTICE_MAX_AGE posts no message of its own: a DM is
+ * recorded as expired, and admin alerts are told together in one summary
+ * (stale-alerts.ts); its updates and Home publishes still run.
  */
 export class OutboxDispatcher {
   private readonly dms: DmChannels;
@@ -97,15 +105,17 @@ export class OutboxDispatcher {
     try {
       if (!this.opts.canDeliver() || Date.now() < this.pausedUntil) return;
       await this.pruneNow();
+      // Stale alerts first, all of them in one message (they are the oldest anyway).
+      for (let more = this.summarising(); more; ) {
+        if (this.stopped || Date.now() < this.pausedUntil) return;
+        const rows = await this.claim(STALE_BATCH, "only");
+        if (rows.length > 0) await this.deliverStaleAlerts(rows);
+        more = rows.length === STALE_BATCH;
+      }
       // Drain the backlog in batches; a full batch means there may be more.
       for (;;) {
         if (this.stopped || Date.now() < this.pausedUntil) return;
-        const rows = await claimNotices(this.opts.core.db, {
-          claimer: this.opts.claimer,
-          limit: BATCH,
-          claimTimeoutMs: this.opts.settings.outbox.claimTimeoutMs,
-          inFlight: [...this.inFlight],
-        });
+        const rows = await this.claim(BATCH, "none");
         if (rows.length === 0) return;
         await this.deliverBatch(rows);
         if (rows.length < BATCH) return;
@@ -114,6 +124,44 @@ export class OutboxDispatcher {
       // The database being away must not end the loop: the next tick tries again.
       this.opts.log.error({ err }, "outbox dispatch failed; retrying at the next poll");
     }
+  }
+
+  /**
+   * Alerts older than NOTICE_MAX_AGE are told in one summary when there is an
+   * admin channel to tell; without one they are recorded as expired like DMs.
+   */
+  private summarising(): boolean {
+    const { settings } = this.opts;
+    return settings.outbox.noticeMaxAgeMs > 0 && settings.adminChannel !== undefined;
+  }
+
+  /** Claims stale alerts `only` (for their summary), or everything else (`none` of them). */
+  private claim(limit: number, staleAlerts: "only" | "none"): Promise<NoticeRow[]> {
+    const which: StaleAlerts = this.summarising() ? { kinds: ALERT_KINDS, claim: staleAlerts } : null;
+    return claimNotices(this.opts.core.db, {
+      claimer: this.opts.claimer,
+      limit,
+      claimTimeoutMs: this.opts.settings.outbox.claimTimeoutMs,
+      inFlight: [...this.inFlight],
+      maxAgeMs: this.opts.settings.outbox.noticeMaxAgeMs,
+      staleAlerts: which,
+    });
+  }
+
+  /** Summarises the stale alerts claimed, then delivers what else they hold (an expired DM, Homes) as usual. */
+  private async deliverStaleAlerts(rows: NoticeRow[]): Promise<void> {
+    for (const row of rows) this.inFlight.add(row.id);
+    let onward: NoticeRow[] = [];
+    try {
+      onward = await summariseStaleAlerts(
+        { ...this.opts, dms: this.dms, contextFor: (row) => this.contextFor(row), fail: (rows, err) => this.failed(rows, err) },
+        rows,
+      );
+    } finally {
+      const kept = new Set(onward.map((row) => row.id));
+      for (const row of rows) if (!kept.has(row.id)) this.inFlight.delete(row.id);
+    }
+    await this.deliverBatch(onward);
   }
 
   /** Groups by VM or pool so one VM's notices keep their order, and runs the groups side by side. */
@@ -144,27 +192,41 @@ export class OutboxDispatcher {
       }
       if (notice === null) {
         log.error({ notice: row.id, kind: row.kind, problem }, "outbox notice cannot be read; kept and retried at the backoff ceiling");
-        await failNotice(core.db, row.id, claimer, settings.outbox.backoffMaxMs, problem ?? "unreadable notice");
+        await failNotices(core.db, [row.id], claimer, settings.outbox.backoffMaxMs, problem ?? "unreadable notice");
         return;
       }
       await this.runSteps(row, notice);
     } catch (err) {
-      await this.failed(row, err);
+      await this.failed([row], err);
     } finally {
       this.inFlight.delete(row.id);
     }
   }
 
+  private contextFor(row: NoticeRow): DeliveryContext {
+    const { client, core, settings, log } = this.opts;
+    return { client, core, settings, log, dms: this.dms, noticeId: row.id };
+  }
+
   private async runSteps(row: NoticeRow, notice: ParsedNotice): Promise<void> {
-    const { core, claimer, log } = this.opts;
-    const ctx: DeliveryContext = { client: this.opts.client, core, settings: this.opts.settings, log, dms: this.dms, noticeId: row.id };
-    for (const step of stepsFor(notice, ctx)) {
-      if (row.deliveredSteps.includes(step.name)) continue;
-      const outcome = await step.run(this.posterFor(row, step)).catch((err: unknown) => {
-        if (err instanceof ClaimLostError) return null;
-        throw err;
-      });
+    const { core, claimer, log, settings } = this.opts;
+    const maxAgeMs = settings.outbox.noticeMaxAgeMs;
+    const recorded = [...row.deliveredSteps];
+    for (const step of stepsFor(notice, this.contextFor(row))) {
+      if (isRecorded(recorded, step.name)) continue;
+      const outcome = await this.runStep(row, step);
       if (outcome === null) return this.claimLost(row, step);
+      if (outcome === "expired") {
+        // Recorded like a posted step, so no retry ever sends it; last_error says why (expiry.ts).
+        const entry = notPostedEntry(step.name, "expired");
+        if (!(await recordStep(core.db, row.id, claimer, entry))) return this.claimLost(row, step);
+        recorded.push(entry);
+        log.info(
+          { notice: row.id, kind: notice.kind, step: step.name, age: formatDuration(row.ageMs, 2), maxAge: formatDuration(maxAgeMs) },
+          "notice older than NOTICE_MAX_AGE: its message is recorded as expired, not sent",
+        );
+        continue;
+      }
       if (outcome.kind === "defer") {
         await releaseNotices(core.db, [row.id], claimer, outcome.ms, outcome.reason);
         return;
@@ -176,16 +238,34 @@ export class OutboxDispatcher {
         return recordStep(tx, row.id, claimer, step.name);
       });
       if (!stillOurs) return this.claimLost(row, step);
+      recorded.push(step.name);
     }
-    if (await completeNotice(core.db, row.id, claimer)) log.debug({ notice: row.id, kind: notice.kind }, "notice delivered");
+    if (await completeNotice(core.db, row.id, claimer, expiryNote(recorded, row.ageMs, maxAgeMs))) log.debug({ notice: row.id, kind: notice.kind }, "notice delivered");
+  }
+
+  /** Runs one step: its outcome, "expired" when it was too old to post, or null when the claim was lost. */
+  private async runStep(row: NoticeRow, step: Step): Promise<StepOutcome | "expired" | null> {
+    if (step.once && row.expired && step.audience.kind === "admins") {
+      // Stale alerts are claimed apart and summarised before they get here; with no admin channel there is nothing to summarise in.
+      if (!this.opts.settings.adminChannel) return "expired";
+      this.opts.log.warn({ notice: row.id, kind: row.kind, step: step.name }, "a stale alert was not summarised; posting it on its own");
+    }
+    const findOnly = step.once && row.expired && step.audience.kind === "person";
+    return step.run(this.posterFor(row, step, findOnly)).catch((err: unknown) => {
+      if (err instanceof ClaimLostError) return null;
+      if (err instanceof NotPostedError) return "expired";
+      throw err;
+    });
   }
 
   /**
    * How a step posts. A notice tried before, or taken over from a dead
    * process, may have a step in Slack that is not on record: its Poster looks
-   * for it first. A first attempt posts straight away (one call).
+   * for it first. A first attempt posts straight away (one call). A notice
+   * too old to send (`findOnly`) posts nothing, but a message an earlier
+   * attempt posted is still found and recorded, so check-in can rewrite it.
    */
-  private posterFor(row: NoticeRow, step: Step): Poster {
+  private posterFor(row: NoticeRow, step: Step, findOnly = false): Poster {
     if (!step.once) return refusingPoster(step.name);
     const { client, core, claimer, log } = this.opts;
     return stepPoster({
@@ -195,6 +275,7 @@ export class OutboxDispatcher {
       tag: { noticeId: row.id, queuedAt: row.queuedAt, step: step.name },
       mayBePosted: row.attempts > 0 || row.takenOver,
       renewClaim: () => renewClaim(core.db, row.id, claimer),
+      findOnly,
     });
   }
 
@@ -202,15 +283,18 @@ export class OutboxDispatcher {
     this.opts.log.warn({ notice: row.id, step: step.name }, "outbox claim was taken over mid-delivery; leaving the rest to its new owner");
   }
 
-  private async failed(row: NoticeRow, err: unknown): Promise<void> {
+  /** Counts a failed attempt; notices that failed together (one summary) are due again together. */
+  private async failed(rows: NoticeRow[], err: unknown): Promise<void> {
     const { core, claimer, log, settings } = this.opts;
     const { reason, retryAfterMs } = describeSlackError(err);
-    const delayMs = retryAfterMs ?? backoffMs(row.attempts, settings.outbox.backoffBaseMs, settings.outbox.backoffMaxMs);
+    const attempts = Math.max(...rows.map((row) => row.attempts));
+    const delayMs = retryAfterMs ?? backoffMs(attempts, settings.outbox.backoffBaseMs, settings.outbox.backoffMaxMs);
     if (retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfterMs);
-    log.warn({ notice: row.id, kind: row.kind, attempt: row.attempts + 1, retryInMs: delayMs, reason }, "notice not delivered; will retry");
-    await failNotice(core.db, row.id, claimer, delayMs, reason).catch((dbErr: unknown) =>
+    for (const row of rows) log.warn({ notice: row.id, kind: row.kind, attempt: row.attempts + 1, retryInMs: delayMs, reason }, "notice not delivered; will retry");
+    const ids = rows.map((row) => row.id);
+    await failNotices(core.db, ids, claimer, delayMs, reason).catch((dbErr: unknown) =>
       // The claim then expires and the notice is retried after OUTBOX_CLAIM_TIMEOUT_MS.
-      log.error({ err: dbErr, notice: row.id }, "could not record a failed delivery"),
+      log.error({ err: dbErr, notices: ids }, "could not record a failed delivery"),
     );
   }
 

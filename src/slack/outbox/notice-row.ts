@@ -8,6 +8,10 @@ export interface NoticeRow {
   deliveredSteps: string[];
   /** When it was queued, in epoch seconds as PostgreSQL prints them (exact, for the message tag). */
   queuedAt: string;
+  /** How long ago it was queued, on the database's clock, when it was claimed. */
+  ageMs: number;
+  /** Queued longer ago than NOTICE_MAX_AGE: its messages are no longer posted one by one (see docs/slack.md, "Old notices"). */
+  expired: boolean;
   /** Claimed from a process that held it too long (died, most likely), perhaps after posting a message it never recorded. */
   takenOver: boolean;
 }

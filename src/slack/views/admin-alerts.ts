@@ -1,4 +1,5 @@
 import type { StateCounts } from "../../core/types.js";
+import { formatDuration } from "../../duration.js";
 import { ACTION } from "./actions.js";
 import { actions, button, context, section, type SlackMessage } from "./blocks.js";
 import { countsLine, escape, mention, truncate, when } from "./format.js";
@@ -61,6 +62,45 @@ export function forcedCheckinDm(vm: string, by: string): SlackMessage {
     blocks: [
       section(`:warning: ${mention(by)} checked in *${vm}*, which you had checked out. vmres is wiping /tmp on it now, so whatever you left there is gone.`),
       context("Need a VM again? Type `/vm checkout`."),
+    ],
+  };
+}
+
+/*
+ * Alerts older than NOTICE_MAX_AGE are not posted one by one after an outage:
+ * each becomes one line of a single summary (no buttons: the VMs needing
+ * attention are on admins' Home tabs, and `/vm status` shows the pools now).
+ */
+
+export function quarantineStaleLine(n: { vm: string; pool: string; reason: string }): string {
+  return `*${n.vm}* (pool ${escape(n.pool)}) was quarantined: ${escape(truncate(n.reason, 120))}`;
+}
+
+export function poolExhaustedStaleLine(pool: string): string {
+  return `pool *${escape(pool)}* ran out of free VMs`;
+}
+
+export function forcedCheckinStaleLine(vm: string, previousHolder: string, by: string): string {
+  return `${mention(by)} force-checked-in *${vm}* from ${mention(previousHolder)}`;
+}
+
+/** How many stale alerts a summary lists before "and N more": keeps it readable, and within a section's 3000 characters. */
+export const STALE_LINES_SHOWN = 20;
+
+/** One message for every stale alert gathered in a dispatcher pass, oldest first, each with its age. */
+export function staleAlertsSummary(alerts: { line: string; ageMs: number }[], maxAgeMs: number): SlackMessage {
+  const count = alerts.length === 1 ? "1 alert" : `${alerts.length} alerts`;
+  const shown = alerts.slice(0, STALE_LINES_SHOWN).map((a) => `• ${a.line}, ${formatDuration(a.ageMs, 2)} ago`);
+  const more = alerts.length - shown.length;
+  if (more > 0) shown.push(`…and ${more} more`);
+  return {
+    text: `${count} older than NOTICE_MAX_AGE, summarised`,
+    blocks: [
+      section(
+        `:hourglass: ${count} waited longer than NOTICE_MAX_AGE (${formatDuration(maxAgeMs)}) to reach this channel (vmres could not reach Slack, or its bot was off), so ${alerts.length === 1 ? "it is" : "they are"} summarised here instead of posted one by one:`,
+      ),
+      section(shown.join("\n")),
+      context("`/vm status` shows the pools now; VMs that need an admin are on your Home tab, with their buttons."),
     ],
   };
 }
