@@ -11,12 +11,14 @@ import { cliFor } from "../helpers/cli.js";
 import { testLog, urlFor } from "../helpers/db.js";
 import { connect } from "../../src/db/client.js";
 
-const ROOT = join(fileURLToPath(new URL("../..", import.meta.url)));
-const MIGRATIONS = join(ROOT, "drizzle");
+const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
 const JOURNAL = JSON.parse(readFileSync(join(MIGRATIONS, "meta/_journal.json"), "utf8")) as { entries: { when: number }[] };
 const SHIPPED = JOURNAL.entries.length;
 
 const opened: postgres.Sql[] = [];
+
+/** The CLI on that database; patient, as busy.test.ts's 60 processes may share the machine with these. */
+const vmresFor = (databaseUrl: string) => cliFor({ databaseUrl, timeoutMs: 150_000 });
 afterAll(async () => Promise.all(opened.map((sql) => sql.end())));
 
 /** A new, empty database (no tables at all), and a connection to it. */
@@ -55,9 +57,9 @@ async function everything(sql: postgres.Sql): Promise<string> {
 }
 
 describe("a database behind the migrations this vmres ships", () => {
-  it("is refused before anything runs: exit 5, says to run npx vmres db migrate, and changes nothing", async () => {
+  it("is refused before anything runs: exit 5, says to run npx vmres db migrate, and changes nothing", { timeout: 240_000 }, async () => {
     const database = await databaseBehind();
-    const vmres = cliFor({ databaseUrl: database.url });
+    const vmres = vmresFor(database.url);
     const before = await everything(database.sql);
 
     const r = await vmres(["checkout", "--user", "UALICE01"]);
@@ -65,7 +67,7 @@ describe("a database behind the migrations this vmres ships", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       `vmres: the database is behind this vmres: ${SHIPPED - 1} of its ${SHIPPED} migrations are applied. ` +
-        `Run \`npx vmres db migrate\` in the vmres folder (${ROOT.replace(/\/$/, "")}), or start the bot, which migrates at start; then try again. Nothing was changed.\n`,
+        `Run \`npx vmres db migrate\` in the vmres folder (${vmres.installation}), or start the bot, which migrates at start; then try again. Nothing was changed.\n`,
     );
     expect(await everything(database.sql)).toBe(before);
 
@@ -77,9 +79,9 @@ describe("a database behind the migrations this vmres ships", () => {
     expect(await everything(database.sql)).toBe(before);
   });
 
-  it("db migrate applies what is missing, and commands run again", async () => {
+  it("db migrate applies what is missing, and commands run again", { timeout: 240_000 }, async () => {
     const database = await databaseBehind();
-    const vmres = cliFor({ databaseUrl: database.url });
+    const vmres = vmresFor(database.url);
     const migrated = await vmres(["db", "migrate"]);
     expect(migrated.code).toBe(0);
     expect(migrated.stdout.trim()).toBe(`Applied 1 migration; the database is up to date (${SHIPPED} in all).`);
@@ -92,7 +94,7 @@ describe("a database behind the migrations this vmres ships", () => {
 describe("a new, empty database", () => {
   it("is refused with exit 5 and told to run npx vmres db migrate; no table is created behind the operator's back", async () => {
     const database = await emptyDatabase();
-    const vmres = cliFor({ databaseUrl: database.url });
+    const vmres = vmresFor(database.url);
     const r = await vmres(["list", "--json"]);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/^vmres: the database has no vmres tables yet\. Run `npx vmres db migrate` in the vmres folder/);
@@ -104,13 +106,13 @@ describe("a new, empty database", () => {
 });
 
 describe("a database migrated by a newer vmres", () => {
-  it("is refused with exit 5 and told to update this vmres, changing nothing", async () => {
+  it("is refused with exit 5 and told to update this vmres, changing nothing", { timeout: 240_000 }, async () => {
     const database = await databaseBehind();
-    await cliFor({ databaseUrl: database.url })(["db", "migrate"]);
+    await vmresFor(database.url)(["db", "migrate"]);
     const last = JOURNAL.entries.at(-1)!.when;
     await database.sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-vmres', ${last + 1000})`;
     const before = await everything(database.sql);
-    const r = await cliFor({ databaseUrl: database.url })(["checkout", "--user", "UALICE01", "--json"]);
+    const r = await vmresFor(database.url)(["checkout", "--user", "UALICE01", "--json"]);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/^vmres: the database was migrated by a newer vmres \(1 migration this one does not know\)\. Update this vmres installation/);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: "schema_newer" } });
