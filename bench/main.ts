@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
 import { benchCleanup } from "./cleanup.js";
+import { benchCli } from "./cli.js";
 import { benchCore, type CoreBenchResult } from "./core.js";
 import { benchSlack } from "./slack.js";
 import { sleep } from "./stats.js";
@@ -21,6 +22,7 @@ const print = (line = "") => process.stdout.write(line + "\n");
 const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }[] = [
   { name: "slack", title: "Slack: /vm checkout acks", run: benchSlack },
   { name: "cleanup", title: "Cleanup: parallel cleanups over SSH", run: benchCleanup },
+  { name: "cli", title: "CLI: vmres status, start to exit", run: benchCli },
 ];
 /** BENCH_SKIP=slack,cleanup runs the core part only. */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
