@@ -4,7 +4,8 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { ConfigError } from "../config.js";
 import type { Logger } from "../log.js";
-import { applicationName, guardedConnections, openEmbedded, type EmbeddedServer, type LoginMethod, type LoginPolicy } from "./embedded.js";
+import { applicationName, openEmbedded, type EmbeddedServer } from "./embedded.js";
+import { guardedConnections, type LoginMethod, type LoginPolicy } from "./login-guard.js";
 import * as schema from "./schema.js";
 
 /** The drizzle handle used everywhere; functions take it (or a transaction) as their first argument. */
