@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+// Generous: a first start runs initdb, which takes tens of seconds on a loaded 2-core machine.
+const START_TIMEOUT_MS = 90_000;
 
 /** `npm start` as a child process, as it runs in production. */
 export interface ServiceProcess {

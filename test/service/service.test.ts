@@ -51,7 +51,7 @@ describe("npm start on the embedded database", () => {
     expect(existsSync(join(pg, "owner.json"))).toBe(false);
     // pg_ctl returns once postmaster.pid is gone, a moment before the process itself.
     await vi.waitFor(() => expect(isAlive(postmaster)).toBe(false), { timeout: 5000, interval: 50 });
-  });
+  }, 180_000);
 });
 
 it("says plainly when the postgres user cannot reach the embedded data folder", async () => {
