@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import { CLEANUP_CHANNEL, listenForWakeups, type StopListening } from "../db/notify.js";
 import type { Logger } from "../log.js";
 import { cleanVm } from "./clean-vm.js";
 import { finishCleanup } from "./finish.js";
@@ -29,8 +30,9 @@ export interface WorkerStopReport {
 
 /**
  * Claims due cleanups and runs them, at most `concurrency` at a time. It polls
- * every `pollIntervalMs`, and again as soon as a cleanup finishes so a long
- * queue drains without waiting for the interval. All coordination with other
+ * every `pollIntervalMs`, again as soon as a cleanup finishes so a long queue
+ * drains without waiting for the interval, and when PostgreSQL notifies that a
+ * cleanup became due (drizzle/0003). All coordination with other
  * workers (in this process or others) goes through the claim in the database.
  */
 export class CleanupWorker {
@@ -42,6 +44,7 @@ export class CleanupWorker {
   private poll: Promise<void> | null = null;
   private pollWanted = false;
   private lastPollError: string | null = null;
+  private listening: Promise<StopListening> | undefined;
   readonly keys: PrivateKeys;
 
   constructor(private readonly opts: CleanupWorkerOptions) {
@@ -61,6 +64,8 @@ export class CleanupWorker {
     if (this.accepting) return;
     this.accepting = true;
     this.abandoned = false;
+    // Any process that makes a cleanup due (a check-in by the CLI or another replica) wakes this worker at once.
+    this.listening = listenForWakeups(this.opts.db.$client, CLEANUP_CHANNEL, () => this.requestPoll(), this.opts.log);
     this.requestPoll();
   }
 
@@ -94,6 +99,8 @@ export class CleanupWorker {
   async stop(graceMs = this.opts.settings.shutdownGraceMs): Promise<WorkerStopReport> {
     this.accepting = false;
     clearTimeout(this.timer);
+    (await this.listening)?.();
+    this.listening = undefined;
     // A claim in flight still launches its cleanups; they are waited for like the rest.
     await this.poll;
     const pending = [...this.running];

@@ -1,4 +1,5 @@
 import type { Core } from "../../core/types.js";
+import { listenForWakeups, OUTBOX_CHANNEL, type StopListening } from "../../db/notify.js";
 import { formatDuration } from "../../duration.js";
 import type { Logger } from "../../log.js";
 import { backoffMs } from "../backoff.js";
@@ -61,16 +62,22 @@ export class OutboxDispatcher {
   private stopped = false;
   private pausedUntil = 0;
   private lastPrune = 0;
+  private listening: Promise<StopListening> | undefined;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.dms = new DmChannels(opts.client);
   }
 
+  /**
+   * Starts delivering, woken by PostgreSQL whenever any process (another
+   * replica, the CLI) commits a notice; the poll stays as the safety net.
+   */
   start(): void {
+    this.listening = listenForWakeups(this.opts.core.db.$client, OUTBOX_CHANNEL, () => this.wake(), this.opts.log);
     this.schedule(0);
   }
 
-  /** Delivers now: a notice was just queued by this process. */
+  /** Delivers now: a notice was just queued (by this process, or any, when notified). */
   wake(): void {
     if (this.stopped) return;
     if (this.running) this.again = true;
@@ -81,6 +88,7 @@ export class OutboxDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    (await this.listening)?.();
     await this.running;
   }
 
