@@ -43,7 +43,7 @@ export function notes(withPgbench: boolean): string[] {
     ...(withPgbench
       ? [
           `- pgbench same SQL: bench/cycle.pgbench.sql (-n -M prepared -T ${CELL_SECONDS} -c C -j min(C,2)): the checkout and check-in`,
-          `  transactions statement for statement and round trip for round trip (lock + quota pipelined), checked against`,
+          `  transactions statement for statement and round trip for round trip (each checkout one pipelined round trip), checked against`,
           `  what the core sends (see "SQL check"). Its check-in binds 'available' instead of 'cleaning' (no returner needed),`,
           `  so pgbench does slightly less work per cycle than the core side. Same pool reset + VACUUM before each run.`,
           `- pgbench -N: built-in simple-update after pgbench -i -s 1, database ${BUILTIN_DB} on the same server: one transaction`,

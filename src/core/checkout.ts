@@ -13,8 +13,9 @@ export interface CheckoutOptions {
 type Attempt = { vm: CheckedOutVm } | { unknownPool: true } | { quota: number; held: string[] } | { noneFree: true };
 
 /**
- * Lends one available VM of the pool to the user, in one transaction:
- * per-user advisory lock, quota check, skip-locked pick, update, event, DM notice.
+ * Lends one available VM of the pool to the user, in one transaction and one
+ * round trip: per-user advisory lock, quota check, skip-locked pick, update,
+ * event, DM notice.
  *
  * This is the hot path, so it talks to postgres.js directly (drizzle's client
  * underneath): its tagged templates are prepared once per connection, while
@@ -36,7 +37,7 @@ async function decideCheckout(core: Core, actor: Actor & { userId: string }, opt
   const pool = opts.pool ?? core.defaultPool;
   const bad = firstRefusal(checkUserId(actor.userId), checkPoolName(pool));
   if (bad) return refuse(bad);
-  const attempt = await core.db.$client.begin((tx) => attemptCheckout(tx, actor, pool));
+  const attempt = await attemptCheckout(core.db.$client, actor, pool);
   if ("vm" in attempt) return ok(attempt.vm);
   if ("unknownPool" in attempt) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
   if ("quota" in attempt) return refuse({ code: "quota_reached", pool, quota: attempt.quota, held: attempt.held });
@@ -46,44 +47,89 @@ async function decideCheckout(core: Core, actor: Actor & { userId: string }, opt
   return refuse({ code: "no_vm_free", pool, counts });
 }
 
-async function attemptCheckout(tx: postgres.TransactionSql, actor: Actor & { userId: string }, pool: string): Promise<Attempt> {
-  // The user lock is its own statement, before any read: under READ COMMITTED a
-  // statement's snapshot is taken when it starts, so a lock taken inside the
-  // reading statement would not protect it. The two are sent together
-  // (pipelined), and the server still runs the read only once the lock is held.
-  const [, [quota]] = await Promise.all([
-    tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:user:" + actor.userId}, 0))`,
-    tx<{ quota: number; held: string[] }[]>`
-      select p.quota,
-             coalesce((select array_agg(v.name order by v.name) from vms v
-                       where v.holder = ${actor.userId} and v.pool = p.name), '{}') as held
-      from pools p where p.name = ${pool}`,
-  ]);
-  if (!quota) return { unknownPool: true };
-  if (quota.held.length >= quota.quota) return { quota: quota.quota, held: quota.held };
-  // Pick, update, event and DM notice in one statement. SKIP LOCKED lets
-  // concurrent checkouts of different users pass each other without waiting.
-  const [vm] = await tx<(Omit<CheckedOutVm, "checkedOutAt"> & { checkedOutAt: string | Date })[]>`
-    with picked as (
-      select id from vms
-      where state = 'available' and pool = ${pool}
-      order by state_changed_at, id
-      limit 1
-      for update skip locked
-    ), taken as (
-      update vms v
-      set state = 'checked_out', holder = ${actor.userId}, checked_out_at = now(), state_changed_at = now()
-      from picked where v.id = picked.id
-      returning v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, v.checked_out_at
-    ), logged as (
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select id, name, ${actor.userId}, ${actor.source}::event_source, 'checked_out', jsonb_build_object('pool', pool) from taken
-    ), told as (
-      insert into outbox (kind, payload)
-      select 'vm_checked_out', jsonb_build_object('user', ${actor.userId}::text, 'vm', jsonb_build_object(
-        'name', name, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port, 'pool', pool, 'checkedOutAt', checked_out_at))
-      from taken
-    )
-    select name, ip, ssh_user as "sshUser", ssh_port as "sshPort", pool, checked_out_at as "checkedOutAt" from taken`;
-  return vm ? { vm: { ...vm, checkedOutAt: new Date(vm.checkedOutAt) } } : { noneFree: true };
+type PickRow = {
+  quota: number;
+  held: string[];
+  name: string | null;
+  ip: string;
+  sshUser: string;
+  sshPort: number;
+  pool: string;
+  checkedOutAt: string | Date;
+};
+
+/**
+ * The whole transaction in one round trip: BEGIN, the user lock, one statement
+ * that reads the quota and picks, updates, logs and queues the DM, and COMMIT,
+ * sent together on a reserved connection; the server runs them in order.
+ *
+ * Why it is still safe: the user lock is its own statement, before any read:
+ * under READ COMMITTED a statement's snapshot is taken when it starts, so a lock
+ * taken inside the reading statement would not protect it. The pick statement
+ * starts only once the lock statement has completed, so its quota read sees
+ * every checkout of this user committed before (they held the lock until their
+ * COMMIT). lock_timeout is set on every connection of the pool.
+ *
+ * If any statement fails, the transaction is aborted, the statements after it
+ * fail with 25P02 and the COMMIT ends it as a ROLLBACK; the first error is thrown.
+ */
+async function attemptCheckout(sql: postgres.Sql, actor: Actor & { userId: string }, pool: string): Promise<Attempt> {
+  const tx = await sql.reserve();
+  let ended = false;
+  try {
+    const statements = [
+      tx`begin`,
+      tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:user:" + actor.userId}, 0))`,
+      // Quota read and pick, update, event and DM notice in one statement: the
+      // pick runs only while the user holds fewer VMs than the quota (a one-time
+      // filter), and SKIP LOCKED lets concurrent checkouts of different users
+      // pass each other without waiting. No row: unknown pool.
+      tx<PickRow[]>`
+        with quota as (
+          select p.quota,
+                 coalesce((select array_agg(v.name order by v.name) from vms v
+                           where v.holder = ${actor.userId} and v.pool = p.name), '{}') as held
+          from pools p where p.name = ${pool}
+        ), picked as (
+          select id from vms
+          where state = 'available' and pool = ${pool}
+            and (select cardinality(held) < quota from quota)
+          order by state_changed_at, id
+          limit 1
+          for update skip locked
+        ), taken as (
+          update vms v
+          set state = 'checked_out', holder = ${actor.userId}, checked_out_at = now(), state_changed_at = now()
+          from picked where v.id = picked.id
+          returning v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, v.checked_out_at
+        ), logged as (
+          insert into events (vm_id, vm_name, actor, source, kind, detail)
+          select id, name, ${actor.userId}, ${actor.source}::event_source, 'checked_out', jsonb_build_object('pool', pool) from taken
+        ), told as (
+          insert into outbox (kind, payload)
+          select 'vm_checked_out', jsonb_build_object('user', ${actor.userId}::text, 'vm', jsonb_build_object(
+            'name', name, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port, 'pool', pool, 'checkedOutAt', checked_out_at))
+          from taken
+        )
+        select q.quota, q.held, t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool, t.checked_out_at as "checkedOutAt"
+        from quota q left join taken t on true`,
+      tx`commit`,
+    ] as const;
+    const settled = await Promise.allSettled(statements);
+    const [, , pick, commit] = settled;
+    ended = commit.status === "fulfilled";
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const [row] = pick.status === "fulfilled" ? pick.value : [];
+    if (!row) return { unknownPool: true };
+    const { quota, held, name, checkedOutAt, ...vm } = row;
+    if (name !== null) return { vm: { ...vm, name, checkedOutAt: new Date(checkedOutAt) } };
+    if (held.length >= quota) return { quota, held };
+    return { noneFree: true };
+  } finally {
+    // A COMMIT that did not come back (the connection failed) may leave the
+    // transaction open: roll it back before the connection returns to the pool.
+    if (!ended) await tx`rollback`.catch(() => undefined);
+    tx.release();
+  }
 }
