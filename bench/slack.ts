@@ -3,231 +3,154 @@
  * process of its own (src/main.ts, HTTP mode), on a private embedded
  * PostgreSQL in a temp folder, talking to the fake Slack Web API in this
  * process. 50 concurrent signed `/vm checkout` requests, built and signed as
- * Slack does, hit POST /slack/events; the bench times how long each waits for
- * its ack (Slack gives up after 3 s; the target is p99 < 50 ms) and checks that
- * every requester got exactly one DM and one ephemeral reply.
+ * Slack does, hit POST /slack/events. The bench times:
+ * - the ack: how long each request waits for its answer (Slack gives up after
+ *   3 s; targets: p99 < 50 ms, and within 2.5× of a bare Node HTTP server's p99
+ *   for the same requests, measured in the same run);
+ * - command → DM: from sending each request to the fake Slack receiving the
+ *   chat.postMessage of that user's DM (target p99 < 150 ms), with one service
+ *   process and then with two on the same database, requests alternating;
+ * and checks that every requester got exactly one DM and one ephemeral reply.
  *
  * Client and server in separate processes, so the client's own work is not
  * billed to the ack; on a loaded machine the numbers still include the load.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { addVm } from "../src/core/admin.js";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
 import { FakeSlack, RESPONSE_URL, dmChannelFor } from "../test/helpers/fake-slack.js";
-import { signature, slashCommand, type SlackRequest } from "../test/helpers/slack-requests.js";
+import { slashCommand } from "../test/helpers/slack-requests.js";
+import { bareBaseline, fire, type Burst } from "./slack-client.js";
+import { startApp, stopApp } from "./slack-service.js";
+import { fmt, percentile } from "./stats.js";
 
 const REQUESTS = 50;
 const WARMUP = 20;
 const TARGET_P99_MS = 50;
+const TARGET_ACK_VS_BARE = 2.5;
+const TARGET_DM_P99_MS = 150;
 const SECRET = "bench-signing-secret";
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** One measured burst: its pool, users, and what came back. */
+interface Measured {
+  replicas: number;
+  users: string[];
+  burst: Burst;
+  /** Per user, in request order: ms from sending the request to its DM's chat.postMessage; NaN if none came. */
+  dmMs: number[];
+  /** Requesters with exactly one DM; distinct ephemeral replies. */
+  dmsOnce: number;
+  replies: number;
+  /** Web API calls the app made during the burst and its DMs, by method. */
+  apiCalls: Map<string, number>;
+}
 
 export async function benchSlack(): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), "vmres-bench-slack-"));
   const log = createLogger("warn", "bench-slack");
   const fake = await FakeSlack.start();
   let database: Database | undefined;
-  let app: ChildProcess | undefined;
+  const apps: ChildProcess[] = [];
   try {
     database = await openDatabase({ embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, log });
     await migrateDatabase(database);
     const core = { db: database.db, admins: new Set<string>(), defaultPool: "bench", defaultQuota: 1 };
-    for (let i = 0; i < REQUESTS + WARMUP; i++) {
-      const pool = i < REQUESTS ? "bench" : "warmup";
-      const r = await addVm(core, { userId: null, source: "cli" }, { name: `${pool}-${i}`, ip: `127.0.1.${i + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
-      if (!r.ok) throw new Error(`could not add ${pool}-${i}: ${JSON.stringify(r.refusal)}`);
+    const pools = [
+      { pool: "bench1", count: REQUESTS },
+      { pool: "bench2", count: REQUESTS },
+      { pool: "warmup", count: 2 * WARMUP },
+    ];
+    let n = 0;
+    for (const { pool, count } of pools) {
+      for (let i = 0; i < count; i++, n++) {
+        const r = await addVm(core, { userId: null, source: "cli" }, { name: `${pool}-${i}`, ip: `127.0.${1 + Math.floor(n / 250)}.${(n % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+        if (!r.ok) throw new Error(`could not add ${pool}-${i}: ${JSON.stringify(r.refusal)}`);
+      }
     }
-    const started = startApp(dir, database.url, fake.url);
-    app = started.child;
-    const url = `http://127.0.0.1:${await started.port}`;
-    await fake.waitFor("auth.test", { timeoutMs: 30_000 });
+    const start = async () => {
+      fake.reset();
+      const started = startApp(dir, database!.url, fake.url, SECRET);
+      apps.push(started.child);
+      const url = `http://127.0.0.1:${await started.port}/slack/events`;
+      await fake.waitFor("auth.test", { timeoutMs: 30_000 });
+      await warm(fake, url, apps.length);
+      return url;
+    };
 
-    // Warm-up along the measured path (module loading, JIT, connection pools), in a
-    // pool of its own so the bench pool stays full; then let its DMs go out.
-    const warm = Array.from({ length: WARMUP }, (_, i) => slashCommand({ text: "checkout warmup", user_id: `U0WARM${String(i).padStart(3, "0")}`, response_url: fake.responseUrl("warm") }));
-    await fire(`${url}/slack/events`, warm);
-    await fake.waitFor((c) => c.method === "chat.postMessage", { count: WARMUP, timeoutMs: 30_000 });
-    await fake.waitFor(RESPONSE_URL, { count: WARMUP });
-    fake.reset();
+    const first = await start();
+    const one = await measure(fake, [first], "A");
+    const second = await start();
+    const two = await measure(fake, [first, second], "B");
 
-    const users = Array.from({ length: REQUESTS }, (_, i) => `U0BENCH${String(i).padStart(3, "0")}`);
-    const requests = users.map((user) => slashCommand({ text: "checkout bench", user_id: user, user_name: user.toLowerCase(), response_url: fake.responseUrl(user) }));
-    const burst = await fire(`${url}/slack/events`, requests);
-    const acks = burst.results;
-    const delivered = await fake
-      .waitFor((c) => c.method === "chat.postMessage" && c.failure === undefined, { count: REQUESTS, timeoutMs: 30_000 })
-      .then((calls) => Math.max(...calls.map((c) => c.at.getTime())) - burst.startedAt)
-      .catch(() => Number.NaN);
-    const replies = await fake.waitFor(RESPONSE_URL, { count: REQUESTS, timeoutMs: 10_000 }).catch(() => fake.calls(RESPONSE_URL));
-
-    const ms = acks.map((a) => a.ms);
-    const p99 = percentile(ms, 99);
-    const bare = await bareBaseline(requests);
-    const dms = users.map((u) => fake.calls("chat.postMessage").filter((c) => c.failure === undefined && c.body.channel === dmChannelFor(u)).length);
-    const once = dms.filter((n) => n === 1).length;
+    const acks = one.burst.results.map((a) => a.ms);
+    const p99 = percentile(acks, 99);
+    const bare = await bareBaseline(
+      one.users.map((user) => slashCommand({ text: "checkout bench1", user_id: user, response_url: fake.responseUrl(user) })),
+      WARMUP,
+      SECRET,
+    );
+    const ratio = p99 / percentile(bare, 99);
     return [
-      `${REQUESTS} concurrent signed /vm checkout requests to POST /slack/events of a separate vmres process (${acks.filter((a) => a.status === 200).length}/${REQUESTS} answered 200)`,
-      `ack latency: p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms; target p99 < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? "met" : "MISSED"}`,
-      `baseline on this machine now: a bare Node HTTP server in its own process answers the same ${REQUESTS} concurrent POSTs with p50 ${percentile(bare, 50).toFixed(1)} ms, p99 ${percentile(bare, 99).toFixed(1)} ms`,
-      `all acked ${burst.endedAt - burst.startedAt} ms after the first request was sent; the last DM arrived ${Number.isNaN(delivered) ? "NOT within 30 s" : `after ${delivered} ms`}`,
-      `DMs: ${once}/${REQUESTS} requesters got exactly one${once === REQUESTS ? "" : " (MISSING OR DUPLICATED)"}; ephemeral replies: ${new Set(replies.map((r) => r.responseId)).size}/${REQUESTS}`,
+      `${REQUESTS} concurrent signed /vm checkout requests to POST /slack/events of a separate vmres process (${one.burst.results.filter((a) => a.status === 200).length}/${REQUESTS} answered 200); load average ${loadavg().map((l) => fmt(l, 1)).join(" ")}`,
+      `ack latency: p50 ${fmt(percentile(acks, 50))} ms, p99 ${fmt(p99)} ms, max ${fmt(Math.max(...acks))} ms; target p99 < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? "met" : "MISSED"}`,
+      `baseline on this machine now: a bare Node HTTP server in its own process answers the same ${REQUESTS} concurrent POSTs with p50 ${fmt(percentile(bare, 50))} ms, p99 ${fmt(percentile(bare, 99))} ms`,
+      `${ratio <= TARGET_ACK_VS_BARE ? "PASS" : "MISS"} ack p99 ÷ bare Node p99 = ${fmt(p99)} / ${fmt(percentile(bare, 99))} = ${fmt(ratio, 2)}× (target ≤ ${TARGET_ACK_VS_BARE}×)`,
+      `command → DM (sent → chat.postMessage of that user's DM at the fake Slack), OUTBOX_POLL_INTERVAL_MS unset (default 1000 ms):`,
+      ...[one, two].map(dmLine),
+      ...[one, two].map((m) => `  ${m.replicas} replica(s): DMs ${m.dmsOnce}/${REQUESTS} requesters got exactly one${m.dmsOnce === REQUESTS ? "" : " (MISSING OR DUPLICATED)"}; ephemeral replies ${m.replies}/${REQUESTS}; all acked ${m.burst.endedAt - m.burst.startedAt} ms after the first was sent`),
     ];
   } finally {
-    if (app) await stopApp(app);
+    for (const app of apps) await stopApp(app);
     await fake.close();
     await database?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/**
- * Runs the compiled service (dist/main.js, built by `npm run bench`) with a clean environment (no .env or vms.yml is read: the
- * working folder is the temp folder) and resolves its port from the "vmres is
- * running" log line.
- */
-function startApp(dir: string, databaseUrl: string, slackApiUrl: string): { child: ChildProcess; port: Promise<number> } {
-  const env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: process.env.HOME ?? dir,
-    DATABASE_URL: databaseUrl,
-    PORT: "0",
-    LOG_LEVEL: "info",
-    SLACK_API_URL: slackApiUrl,
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_BOT_TOKEN: "xoxb-bench",
-    SLACK_ADMIN_CHANNEL: "C0BENCH01",
-    // No cleanups while the bench runs: nothing is checked in here.
-    CLEANUP_POLL_INTERVAL_MS: "600000",
-    RECONCILE_CRON: "0 0 1 1 *",
+/** Warm-up along the measured path (module loading, JIT, connection pools) in a pool of its own; then lets its DMs go out. */
+async function warm(fake: FakeSlack, url: string, replica: number): Promise<void> {
+  const users = Array.from({ length: WARMUP }, (_, i) => `U0WARM${replica}${String(i).padStart(3, "0")}`);
+  fake.reset();
+  await fire([url], users.map((user) => slashCommand({ text: "checkout warmup", user_id: user, response_url: fake.responseUrl(user) })), SECRET);
+  await fake.waitFor((c) => c.method === "chat.postMessage", { count: WARMUP, timeoutMs: 30_000 });
+  await fake.waitFor(RESPONSE_URL, { count: WARMUP, timeoutMs: 30_000 });
+  fake.reset();
+}
+
+/** One burst of REQUESTS checkouts of pool bench<replicas>, alternating over the urls, then the DMs it caused. */
+async function measure(fake: FakeSlack, urls: string[], tag: string): Promise<Measured> {
+  const pool = `bench${urls.length}`;
+  const users = Array.from({ length: REQUESTS }, (_, i) => `U0BENCH${tag}${String(i).padStart(3, "0")}`);
+  const requests = users.map((user) => slashCommand({ text: `checkout ${pool}`, user_id: user, user_name: user.toLowerCase(), response_url: fake.responseUrl(user) }));
+  fake.reset();
+  const burst = await fire(urls, requests, SECRET);
+  await fake.waitFor((c) => c.method === "chat.postMessage" && c.failure === undefined, { count: REQUESTS, timeoutMs: 30_000 }).catch(() => []);
+  const replies = await fake.waitFor(RESPONSE_URL, { count: REQUESTS, timeoutMs: 10_000 }).catch(() => fake.calls(RESPONSE_URL));
+  const posts = fake.calls("chat.postMessage").filter((c) => c.failure === undefined);
+  const dms = users.map((u) => posts.filter((c) => c.body.channel === dmChannelFor(u)));
+  return {
+    replicas: urls.length,
+    users,
+    burst,
+    dmMs: dms.map((calls, i) => (calls[0] ? calls[0].at.getTime() - (burst.results[i]?.sentAt ?? Number.NaN) : Number.NaN)),
+    dmsOnce: dms.filter((calls) => calls.length === 1).length,
+    replies: new Set(replies.map((r) => r.responseId)).size,
+    apiCalls: fake.calls().reduce((by, c) => by.set(c.method, (by.get(c.method) ?? 0) + 1), new Map<string, number>()),
   };
-  const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
-  const port = new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    const timer = setTimeout(() => reject(new Error("vmres did not start within 60 s")), 60_000);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        const entry = parseJson(line);
-        if (entry?.msg === "vmres is running" && typeof entry.port === "number") {
-          clearTimeout(timer);
-          resolve(entry.port);
-        }
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`vmres exited with code ${code} before it was running`));
-    });
-  });
-  return { child, port };
 }
 
-/**
- * Sends the requests all at once from a client process of its own, signed as
- * Slack signs them, and returns each one's time to its answer. A separate
- * process, so that the fake Slack in this one (busy with the replies and DMs the
- * app sends meanwhile) does not slow the client down and inflate the numbers.
- */
-async function fire(url: string, requests: SlackRequest[]): Promise<Burst> {
-  const timestamp = Math.floor(Date.now() / 1000);
-  const signed = requests.map((r) => ({
-    body: r.rawBody,
-    headers: {
-      "content-type": r.contentType,
-      "x-slack-request-timestamp": String(timestamp),
-      "x-slack-signature": signature(SECRET, timestamp, r.rawBody),
-    },
-  }));
-  // node:http with a keep-alive agent, connections opened beforehand: Slack's
-  // senders reuse connections too, and undici's fetch costs the client ~1 ms of
-  // CPU per request, which with 50 in flight would be measured as server latency.
-  const code = `
-    const http = require("node:http");
-    let input = "";
-    process.stdin.on("data", (c) => (input += c)).on("end", async () => {
-      const { url, requests } = JSON.parse(input);
-      const agent = new http.Agent({ keepAlive: true, maxSockets: requests.length });
-      const send = (method, path, headers, body) => new Promise((resolve, reject) => {
-        const t0 = performance.now();
-        const req = http.request(new URL(path, url), { method, headers, agent }, (res) => {
-          res.resume();
-          res.on("end", () => resolve({ ms: performance.now() - t0, status: res.statusCode }));
-        });
-        req.on("error", reject);
-        req.end(body);
-      });
-      // Open one connection per request and warm the client, all untimed.
-      await Promise.all(requests.map(() => send("GET", "/healthz", {}, undefined)));
-      const startedAt = Date.now();
-      const results = await Promise.all(requests.map((r) => send("POST", url, r.headers, r.body)));
-      agent.destroy();
-      process.stdout.write(JSON.stringify({ startedAt, endedAt: Date.now(), results }));
-    });`;
-  const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] });
-  let out = "";
-  child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  child.stdin?.end(JSON.stringify({ url, requests: signed }));
-  const exitCode = await exited;
-  if (exitCode !== 0) throw new Error(`bench client exited with ${exitCode}`);
-  return JSON.parse(out) as Burst;
-}
-
-/** One burst as the client saw it: wall-clock start and end (Date.now(), shared with this process), and each request's time. */
-interface Burst {
-  startedAt: number;
-  endedAt: number;
-  results: { ms: number; status: number }[];
-}
-
-/**
- * The floor under the ack latency: the same requests, from the same kind of
- * client, to a Node HTTP server that only reads the body and answers 200, in a
- * process of its own. On a machine busy with other work both numbers rise.
- */
-async function bareBaseline(requests: SlackRequest[]): Promise<number[]> {
-  const code = `require("node:http").createServer((q, s) => { q.resume(); q.on("end", () => s.end()); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
-  const server = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "ignore"] });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout?.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-      server.once("exit", () => reject(new Error("baseline server exited")));
-    });
-    await fire(`http://127.0.0.1:${port}/`, requests.slice(0, WARMUP));
-    return (await fire(`http://127.0.0.1:${port}/`, requests)).results.map((r) => r.ms);
-  } finally {
-    await stopApp(server);
-  }
-}
-
-/** SIGTERM (a graceful stop), then SIGKILL if it is still there after 15 s. */
-async function stopApp(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function parseJson(line: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Nearest-rank percentile. */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? Number.NaN;
+function dmLine(m: Measured): string {
+  const arrived = m.dmMs.filter((ms) => !Number.isNaN(ms));
+  // A DM that never came counts as infinitely late.
+  const all = m.dmMs.map((ms) => (Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms));
+  const p99 = percentile(all, 99);
+  return (
+    `  ${p99 < TARGET_DM_P99_MS ? "PASS" : "MISS"} ${m.replicas} replica(s)${m.replicas > 1 ? ", requests alternating" : ""}: ` +
+    `first ${fmt(Math.min(...arrived))} ms, p50 ${fmt(percentile(all, 50))} ms, p99 ${fmt(p99)} ms, max ${fmt(Math.max(...arrived))} ms (${arrived.length}/${REQUESTS} DMs; target p99 < ${TARGET_DM_P99_MS} ms)\n` +
+    `      Slack calls meanwhile: ${[...m.apiCalls].map(([method, count]) => `${method} ${count}`).join(", ")}`
+  );
 }
