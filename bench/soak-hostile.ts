@@ -103,6 +103,12 @@ async function prepare(database: Database, rig: ServiceRig): Promise<HostileSetu
   };
 }
 
+/**
+ * What requests can change. The cleanup worker's own writes are left out: the
+ * soak runs without SSH keys, so every check-in (the replays', or phase 2's
+ * left for the worker after a restart) makes the worker record a
+ * `cleanup_blocked` event and alert; that is the environment, not an input.
+ */
 interface Footprint {
   vms: string;
   held: number;
@@ -112,26 +118,40 @@ interface Footprint {
   messages: number;
   keys: number;
   outboxMax: number;
+  eventMax: number;
+  workerEvents: number;
 }
 
+const BACKGROUND_SOURCES = ["worker", "reconciler"];
+const BACKGROUND_NOTICES = ["cleanup_blocked", "vm_quarantined"];
+
 async function footprint(database: Database): Promise<Footprint> {
-  const [row] = await database.sql<Footprint[]>`
+  const { sql } = database;
+  const [row] = await sql<Footprint[]>`
     select (select md5(coalesce(string_agg(concat_ws(':', id, name, state, holder, checked_out_at, pool, ip, retire_on_checkin), ',' order by id), '')) from vms) as vms,
            (select count(*) from vms where holder is not null)::int as held,
-           (select count(*) from events)::int as events,
-           (select count(*) from outbox)::int as outbox,
+           (select count(*) from events where source::text not in ${sql(BACKGROUND_SOURCES)})::int as events,
+           (select count(*) from events where source::text in ${sql(BACKGROUND_SOURCES)})::int as "workerEvents",
+           (select count(*) from outbox where kind not in ${sql(BACKGROUND_NOTICES)})::int as outbox,
            (select count(*) from pools)::int as pools,
            (select count(*) from slack_messages)::int as messages,
            (select count(*) from processed_interactions)::int as keys,
-           coalesce((select max(id) from outbox), 0)::int as "outboxMax"`;
+           coalesce((select max(id) from outbox), 0)::int as "outboxMax",
+           coalesce((select max(id) from events), 0)::int as "eventMax"`;
   if (!row) throw new Error("no footprint");
   return row;
 }
 
-function difference(a: Footprint, b: Footprint): string {
+async function difference(database: Database, a: Footprint, b: Footprint): Promise<string> {
   const parts: string[] = [];
   if (a.vms !== b.vms) parts.push(`vms (held ${a.held}→${b.held})`);
-  for (const key of ["events", "outbox", "pools", "messages"] as const) if (a[key] !== b[key]) parts.push(`${key} ${a[key]}→${b[key]}`);
+  if (a.events !== b.events) {
+    const added = await database.sql<{ e: string }[]>`
+      select kind || ' by ' || actor || coalesce(' on ' || vm_name, '') as e from events
+      where id > ${a.eventMax} and source::text not in ${database.sql(BACKGROUND_SOURCES)} order by id`;
+    parts.push(`events +${b.events - a.events} (${added.map((r) => r.e).join(", ")})`);
+  }
+  for (const key of ["outbox", "pools", "messages"] as const) if (a[key] !== b[key]) parts.push(`${key} ${a[key]}→${b[key]}`);
   return parts.join(", ");
 }
 
@@ -171,7 +191,7 @@ async function runCase(database: Database, rig: ServiceRig, c: HostileCase, setu
     category: c.category,
     statuses: answers.map((a) => a.status),
     replied,
-    changed: difference(before, after),
+    changed: await difference(database, before, after),
     events: after.events - before.events,
     replay: c.replay === true,
     keysAdded: after.keys - before.keys,

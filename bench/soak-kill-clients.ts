@@ -57,13 +57,22 @@ export class Ledger {
     this.mine(user).set(vm, at);
   }
 
-  /** On "quota reached": whatever the user holds but was never told of came from a lost answer. */
+  /**
+   * On "quota reached": whatever the user holds but was never told of came from
+   * a lost answer. A VM this user's clients knew of when the query was sent is
+   * not adopted even if it is gone from their books by the time the answer
+   * comes: a check-in of it may have completed meanwhile, after the read.
+   */
   async adopt(database: Database, user: string, inFlight: Set<string>): Promise<void> {
+    const mine = this.mine(user);
+    // Also left alone: a VM whose check-in by this user was sent but never answered; the
+    // service may still act on it late (a slow machine), and would then take it back.
+    const asked = this.uncertainCheckins.filter((c) => c.user === user).map((c) => c.vm);
+    const known = new Set([...mine.keys(), ...inFlight, ...asked]);
     const rows = await database.sql<{ name: string; ms: string }[]>`
       select name, floor(extract(epoch from checked_out_at) * 1000)::bigint::text as ms from vms where holder = ${user}`;
-    const mine = this.mine(user);
     for (const r of rows) {
-      if (mine.has(r.name) || inFlight.has(r.name)) continue;
+      if (known.has(r.name) || mine.has(r.name) || inFlight.has(r.name)) continue;
       mine.set(r.name, Number(r.ms));
       this.adopted++;
     }
