@@ -7,6 +7,7 @@ import { EXIT, failure, type Failure } from "./failures.js";
 import { lazyLogger } from "./log.js";
 import { notAllowed, permissionFailure } from "./permissions.js";
 import { INSTALL_ROOT } from "./settings.js";
+import { embeddedLocation } from "../db/embedded.js";
 
 /**
  * Opens the database the way the bot does (DATABASE_URL, or the shared embedded
@@ -25,7 +26,8 @@ export async function withDatabase<T>(
   use: (database: Database) => Promise<T>,
 ): Promise<T | Failure> {
   if (!config.DATABASE_URL) {
-    const problem = embeddedProblem(config.EMBEDDED_PG_DIR, opts.migrates);
+    // As root the data may be in the system location instead (see embeddedLocation): look where the bot looks.
+    const problem = embeddedProblem(embeddedLocation(config.EMBEDDED_PG_DIR).dir, opts.migrates);
     if (problem) return problem;
   }
   const database = await openDatabase({
