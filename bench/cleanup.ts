@@ -23,6 +23,8 @@ const CONCURRENCY = 16;
 /** Alone-runs measured for the baseline; the median is "one cleanup's time". */
 const SINGLE_RUNS = 5;
 const TARGET_RATIO = 1.5;
+/** The worker's own overhead: its 50 cleanups ÷ the same work as bare SSH calls. */
+const TARGET_VS_BARE = 1.1;
 const POOL = "bench-cleanup";
 /** Most a phase may take before the bench gives up on it. */
 const PHASE_TIMEOUT_MS = 120_000;
@@ -110,7 +112,7 @@ async function measure(database: Database, lab: Lab, labMs: number): Promise<str
     `${HOSTS} cleanups, concurrency ${CONCURRENCY}: ${ms(total)} (${fmt((HOSTS / total) * 1000)} VMs/s); SSH time each p50 ${ms(percentile(durations, 50))}, p95 ${ms(percentile(durations, 95))}`,
     `ideal ceil(${HOSTS}/${CONCURRENCY}) × one = ${waves} × ${ms(single)} = ${ms(waves * single)}`,
     `bare SSH, same work and concurrency, no database: one ${ms(bareSingle)}, all ${ms(bareTotal)}, ratio ${bareRatio.toFixed(2)}: this machine's own limit`,
-    `worker vs bare SSH for the ${HOSTS}: ${(total / bareTotal).toFixed(2)}× (the worker's own overhead)`,
+    `${total / bareTotal <= TARGET_VS_BARE ? "PASS" : "MISS"} worker ÷ bare SSH for the ${HOSTS}: ${(total / bareTotal).toFixed(2)}× (the worker's own overhead; target ≤ ${TARGET_VS_BARE}×)`,
     `${ratio <= TARGET_RATIO ? "PASS" : "MISS"} cleanup: total / ideal = ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO})${failures > 0 ? `; ${failures} cleanups FAILED` : ""}`,
   ];
 }
