@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.js";
 import { retryDelayMs } from "./backoff.js";
 import type { CleanupOutcome } from "./clean-vm.js";
+import { expandHome } from "./private-keys.js";
 import { keyRecheckDelayMs, type CleanupSettings } from "./settings.js";
 import type { CleanupClaim } from "./sql/claim.js";
 import { failCleanup } from "./sql/fail-cleanup.js";
@@ -27,7 +28,7 @@ export function finishCleanup(
   db: Db,
   claim: CleanupClaim,
   outcome: CleanupOutcome,
-  settings: Pick<CleanupSettings, "maxAttempts" | "backoff" | "pollIntervalMs">,
+  settings: Pick<CleanupSettings, "maxAttempts" | "backoff" | "pollIntervalMs" | "privateKeyFile">,
   detail: { durationMs: number },
 ): Promise<Finished> {
   return db.transaction(async (tx): Promise<Finished> => {
@@ -39,7 +40,9 @@ export function finishCleanup(
     if (outcome.kind === "cleaned") {
       // Trust on first use pins the key only now: the host authenticated us and ran the cleanup to success.
       if (claim.hostKeyFingerprint === null && claim.trustOnFirstUse) await recordFirstHostKey(tx, claim, outcome.seenFingerprint);
-      const state = await finishCleanupSuccess(tx, claim, { report: outcome.report, durationMs: detail.durationMs });
+      // The key file the attempt logged in with (as cleanVm resolved it): its `cleaned` event ends an outage of that file, so a later one alerts the admins again.
+      const keyFile = expandHome(claim.sshPrivateKeyFile ?? settings.privateKeyFile);
+      const state = await finishCleanupSuccess(tx, claim, { report: outcome.report, durationMs: detail.durationMs, keyFile });
       return state ? { kind: state } : { kind: "claim_lost" };
     }
     const failures = claim.attempts + 1;

@@ -13,7 +13,14 @@ export type Notice =
   | { kind: "checkin_forced"; vm: string; previousHolder: string; by: string }
   | { kind: "pool_exhausted"; pool: string; counts: StateCounts }
   | { kind: "vm_quarantined"; vm: string; pool: string; reason: string; lastError: string | null; attempts: number }
-  | { kind: "vm_state_changed"; vm: string; state: string; by: string };
+  | { kind: "vm_state_changed"; vm: string; state: string; by: string }
+  /**
+   * vmres cannot use its own SSH private key, so cleanups that need it wait:
+   * queued once per outage of that file (src/cleanup/sql/postpone-blocked-cleanup.ts).
+   * `error` is the blocked VMs' last error; `vms` names (some of) those waiting
+   * when it was queued, `waiting` counts them all; `instance` is the process that hit it.
+   */
+  | { kind: "cleanup_blocked"; keyFile: string; error: string; vms: string[]; waiting: number; instance: string };
 
 export type NoticeKind = Notice["kind"];
 

@@ -1,4 +1,4 @@
-import { asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { events, pools, vms, type EventSource, type VmState } from "../db/schema.js";
 import { emptyCounts, ok, refuse, type Result, type StateCounts, type VmSummary } from "./types.js";
@@ -108,4 +108,32 @@ export async function findVm(db: Executor, vmName: string): Promise<VmSummary | 
   if (checkVmName(vmName)) return null;
   const [row] = await db.select(summaryColumns).from(vms).where(eq(vms.name, vmName));
   return row ?? null;
+}
+
+/**
+ * How a VM's last error begins while its cleanup waits because vmres cannot
+ * use its own private key: the wording of `cleanupBlockedBy` in
+ * src/cleanup/private-keys.ts (the core imports nothing from the cleanup;
+ * test/slack/cleanup-blocked-home.test.ts checks the two agree).
+ */
+export const CLEANUP_BLOCKED_PREFIX = "cleanup blocked: ";
+
+/** Cleanups waiting for one reason (a key file vmres cannot use): the VMs' shared last error and how many wait. */
+export interface BlockedCleanups {
+  error: string;
+  waiting: number;
+}
+
+/**
+ * VMs in `cleaning` that wait because vmres cannot use its private key,
+ * grouped by reason, most VMs first. Read from the database, so every
+ * replica's Home says the same whichever process met the missing key.
+ */
+export async function blockedCleanups(db: Executor): Promise<BlockedCleanups[]> {
+  return db
+    .select({ error: sql<string>`${vms.cleanupLastError}`, waiting: sql<number>`count(*)::int` })
+    .from(vms)
+    .where(and(eq(vms.state, "cleaning"), sql`starts_with(${vms.cleanupLastError}, ${CLEANUP_BLOCKED_PREFIX})`))
+    .groupBy(vms.cleanupLastError)
+    .orderBy(desc(sql`count(*)`), asc(vms.cleanupLastError));
 }

@@ -1,7 +1,11 @@
 import { sql } from "drizzle-orm";
 import { recordEvent } from "../../core/admin.js";
+import { enqueueNotices } from "../../core/notices.js";
 import type { Tx } from "../../db/client.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+
+/** How many of the waiting VMs the admin alert names; the rest are counted. */
+const VMS_NAMED = 10;
 
 /**
  * An attempt that could not start because vmres cannot use its own private
@@ -9,8 +13,9 @@ import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
  * `cleaning`, with no attempt counted (a local misconfiguration must not bring
  * a healthy VM closer to quarantine). The reason is kept as the last error; an
  * event is written only when that reason is new for the VM, so a key missing
- * for hours does not write one event per retry. Returns false when the claim
- * was lost.
+ * for hours does not write one event per retry, and then the admins are
+ * alerted if this outage of the key file has not been told yet (see
+ * `alertAdminsOncePerOutage`). Returns false when the claim was lost.
  */
 export async function postponeBlockedCleanup(tx: Tx, claim: CleanupClaim, blocked: { error: string; keyFile: string; retryInMs: number }): Promise<boolean> {
   // The CTE reads the row as it was before the update (one snapshot for the whole statement).
@@ -31,6 +36,49 @@ export async function postponeBlockedCleanup(tx: Tx, claim: CleanupClaim, blocke
       kind: "cleanup_blocked",
       detail: { error: blocked.error, keyFile: blocked.keyFile, retryAt: row.retry_at, attempts: claim.attempts, instance: claim.claimedBy },
     });
+    await alertAdminsOncePerOutage(tx, claim, blocked);
   }
   return true;
+}
+
+/**
+ * Queues one `cleanup_blocked` notice per outage of a key file, however many
+ * VMs, retries, processes and replicas meet it. An outage of a file begins
+ * after the last cleanup that used it successfully (its `cleaned` event names
+ * the file, see finish.ts): a notice for the file queued since then means the
+ * admins know. So 50 VMs blocked by one missing key alert once, and a key put
+ * back (a VM cleaned with it) then lost again alerts again.
+ *
+ * The advisory lock, taken in its own statement before the reads, serialises
+ * the check and the insert per key file across every process: READ COMMITTED
+ * takes a snapshot per statement, so a second VM blocked at the same moment
+ * sees the first one's notice once it gets the lock. Outbox rows are pruned 14
+ * days after delivery, so an outage longer than that alerts again at the next
+ * VM it blocks: a reminder, not a flood.
+ */
+async function alertAdminsOncePerOutage(tx: Tx, claim: CleanupClaim, blocked: { error: string; keyFile: string }): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`vmres:cleanup_blocked:${blocked.keyFile}`}::text, 0))`);
+  const [told] = await tx.execute<{ alerted: boolean }>(sql`
+    select exists (
+      select 1 from outbox
+      where kind = 'cleanup_blocked' and payload->>'keyFile' = ${blocked.keyFile}
+        and created_at >= coalesce(
+          (select max(at) from events where kind = 'cleaned' and detail->>'keyFile' = ${blocked.keyFile}),
+          '-infinity'::timestamptz)
+    ) as alerted`);
+  if (told?.alerted) return;
+  const waiting = await tx.execute<{ name: string; waiting: number }>(sql`
+    select name, count(*) over ()::int as waiting from vms
+    where state = 'cleaning' and cleanup_last_error = ${blocked.error}
+    order by name limit ${VMS_NAMED}`);
+  await enqueueNotices(tx, [
+    {
+      kind: "cleanup_blocked",
+      keyFile: blocked.keyFile,
+      error: blocked.error,
+      vms: waiting.map((w) => w.name),
+      waiting: waiting[0]?.waiting ?? 1,
+      instance: claim.claimedBy,
+    },
+  ]);
 }

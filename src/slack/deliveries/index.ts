@@ -1,5 +1,6 @@
 import type { ParsedNotice } from "../outbox/notice-schema.js";
 import { checkinForcedSteps } from "./checkin-forced.js";
+import { cleanupBlockedSteps } from "./cleanup-blocked.js";
 import { poolExhaustedSteps } from "./pool-exhausted.js";
 import type { DeliveryContext, Step } from "./step.js";
 import { vmCheckedInSteps } from "./vm-checked-in.js";
@@ -22,16 +23,20 @@ export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
       return vmQuarantinedSteps(notice, ctx);
     case "vm_state_changed":
       return vmStateChangedSteps(notice, ctx);
+    case "cleanup_blocked":
+      return cleanupBlockedSteps(notice, ctx);
   }
 }
 
-/** Orders deliveries: notices about the same VM (or pool) go one after another, others side by side. */
+/** Orders deliveries: notices about the same VM (or pool, or key file) go one after another, others side by side. */
 export function orderKey(notice: ParsedNotice): string {
   switch (notice.kind) {
     case "vm_checked_out":
       return `vm:${notice.vm.name}`;
     case "pool_exhausted":
       return `pool:${notice.pool}`;
+    case "cleanup_blocked":
+      return `key:${notice.keyFile}`;
     default:
       return `vm:${notice.vm}`;
   }
@@ -43,4 +48,4 @@ export function orderKey(notice: ParsedNotice): string {
  * docs/slack.md, "Old notices"); test/slack/notice-max-age.test.ts checks this
  * list against the steps.
  */
-export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "pool_exhausted", "vm_quarantined"];
+export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined"];

@@ -1,4 +1,4 @@
-import { allVms, poolSummary, vmsOfUser } from "../../core/queries.js";
+import { allVms, blockedCleanups, poolSummary, vmsOfUser } from "../../core/queries.js";
 import { isAdmin, type Core } from "../../core/types.js";
 import type { WebClient } from "../slack-client.js";
 import type { SlackMessage } from "../views/blocks.js";
@@ -7,12 +7,13 @@ import { homeView } from "../views/home.js";
 /** Renders one person's Home tab from the database as it is now. */
 export async function renderHome(core: Core, userId: string, banner?: SlackMessage) {
   const admin = isAdmin(core, { userId, source: "slack" });
-  const [mine, pools, attention] = await Promise.all([
+  const [mine, pools, attention, blocked] = await Promise.all([
     vmsOfUser(core.db, userId),
     poolSummary(core.db),
     admin ? allVms(core.db, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
+    admin ? blockedCleanups(core.db) : Promise.resolve([]),
   ]);
-  return homeView({ isAdmin: admin, mine: mine.ok ? mine.value : [], pools, attention, now: new Date(), ...(banner ? { banner } : {}) });
+  return homeView({ isAdmin: admin, mine: mine.ok ? mine.value : [], pools, attention, blocked, now: new Date(), ...(banner ? { banner } : {}) });
 }
 
 /**

@@ -42,6 +42,14 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     attempts: z.number(),
   }),
   z.object({ kind: z.literal("vm_state_changed"), vm: z.string(), state: z.string(), by: z.string() }),
+  z.object({
+    kind: z.literal("cleanup_blocked"),
+    keyFile: z.string(),
+    error: z.string(),
+    vms: z.array(z.string()),
+    waiting: z.number(),
+    instance: z.string(),
+  }),
 ]);
 
 export type ParsedNotice = z.infer<typeof noticeSchema>;

@@ -55,6 +55,47 @@ export function forcedCheckinAlert(vm: string, previousHolder: string, by: strin
   };
 }
 
+/** What a `cleanup_blocked` notice says (src/core/notices.ts). */
+interface CleanupBlocked {
+  keyFile: string;
+  error: string;
+  vms: string[];
+  waiting: number;
+  instance: string;
+}
+
+/** "cannot read" / "cannot use" and the reason after the file name, from the error the blocked VMs carry. */
+function keyTrouble(n: { keyFile: string; error: string }): { verb: string; reason: string } {
+  const verb = n.error.includes("cannot use SSH private key file") ? "use" : "read";
+  const at = n.error.indexOf(`${n.keyFile}: `);
+  return { verb, reason: at >= 0 ? n.error.slice(at + n.keyFile.length + 2) : n.error };
+}
+
+/** Which VMs wait: the ones the notice names, and how many more. */
+function waitingWords(n: { vms: string[]; waiting: number }): string {
+  const more = n.waiting - n.vms.length;
+  const names = n.vms.map((vm) => `*${vm}*`).join(", ") + (more > 0 ? ` and ${more} more` : "");
+  const count = n.waiting === 1 ? "1 VM" : `${n.waiting} VMs`;
+  return names ? `${count} (${names}) ${n.waiting === 1 ? "waits" : "wait"}` : `${count} ${n.waiting === 1 ? "waits" : "wait"}`;
+}
+
+/** Told once per outage of a key file: the VMs are fine, vmres's own key is not. */
+export function cleanupBlockedAlert(n: CleanupBlocked): SlackMessage {
+  const { verb, reason } = keyTrouble(n);
+  return {
+    text:
+      `Cleanup is blocked: vmres cannot ${verb} its SSH private key file ${n.keyFile} (${truncate(reason, 500)}). ` +
+      `Nothing is wrong with the VMs: ${n.waiting === 1 ? "1 VM waits" : `${n.waiting} VMs wait`} in cleaning and will be cleaned as soon as the file can be read; no restart needed.`,
+    blocks: [
+      section(`:rotating_light: *Cleanup is blocked*: vmres cannot ${verb} its SSH private key file \`${escape(n.keyFile)}\` (${escape(truncate(reason, 500))}).`),
+      section(
+        `Nothing is wrong with the VMs: ${waitingWords(n)} in cleaning and will be cleaned as soon as the file can be read; no restart needed. No cleanup attempt is counted against them meanwhile.`,
+      ),
+      context(`Seen by vmres on ${escape(n.instance)}. Put the file back or fix its permissions. Your Home tab shows how many VMs wait now; \`/healthz\` on the machine says whether cleanup is still blocked.`),
+    ],
+  };
+}
+
 /** The DM to the person whose VM an admin took back. */
 export function forcedCheckinDm(vm: string, by: string): SlackMessage {
   return {
@@ -82,6 +123,10 @@ export function poolExhaustedStaleLine(pool: string): string {
 
 export function forcedCheckinStaleLine(vm: string, previousHolder: string, by: string): string {
   return `${mention(by)} force-checked-in *${vm}* from ${mention(previousHolder)}`;
+}
+
+export function cleanupBlockedStaleLine(n: { keyFile: string; error: string }): string {
+  return `cleanup blocked: vmres could not ${keyTrouble(n).verb} its SSH private key file \`${escape(n.keyFile)}\``;
 }
 
 /** How many stale alerts a summary lists before "and N more": keeps it readable, and within a section's 3000 characters. */

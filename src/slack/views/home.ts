@@ -1,5 +1,5 @@
 import type { types } from "@slack/bolt";
-import type { PoolSummary } from "../../core/queries.js";
+import { CLEANUP_BLOCKED_PREFIX, type BlockedCleanups, type PoolSummary } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
 import { ACTION } from "./actions.js";
 import { actions, button, context, divider, header, section, type Block, type SlackMessage } from "./blocks.js";
@@ -13,6 +13,8 @@ export interface HomeData {
   pools: PoolSummary[];
   /** For admins: VMs quarantined or in maintenance. */
   attention: VmSummary[];
+  /** For admins: cleanups waiting because vmres cannot use its private key, by reason (empty when none, and for everyone else). */
+  blocked: BlockedCleanups[];
   /** The outcome of the person's last click on this tab (Home clicks have no other place for an answer). */
   banner?: SlackMessage;
   now: Date;
@@ -22,9 +24,12 @@ export interface HomeData {
 const MAX_MINE = 10;
 const MAX_POOLS = 20;
 const MAX_ATTENTION = 15;
+const MAX_BLOCKED = 3;
 
 export function homeView(data: HomeData): types.HomeView {
   const blocks: Block[] = [header("vmres"), ...(data.banner ? [...data.banner.blocks.slice(0, 3), divider()] : [])];
+  // At the top: these VMs wait on vmres's own key, not on anything wrong with them, and only an admin can fix it.
+  if (data.isAdmin && data.blocked.length > 0) blocks.push(...blockedCleanupBlocks(data.blocked), divider());
   blocks.push(...mineBlocks(data.mine), divider(), ...poolBlocks(data.pools));
   if (data.isAdmin) blocks.push(divider(), ...attentionBlocks(data.attention));
   blocks.push(context(`Updated ${when(data.now)}. Type \`/vm help\` for every command.`));
@@ -62,6 +67,20 @@ function attentionBlocks(vms: VmSummary[]): Block[] {
   ]);
   const more = vms.length > MAX_ATTENTION ? [context(`…and ${vms.length - MAX_ATTENTION} more.`)] : [];
   return [section(`*Needs attention* (admins, ${vms.length})`), ...rows, ...more];
+}
+
+function blockedCleanupBlocks(blocked: BlockedCleanups[]): Block[] {
+  const rows = blocked.slice(0, MAX_BLOCKED).map((b) => {
+    const why = b.error.startsWith(CLEANUP_BLOCKED_PREFIX) ? b.error.slice(CLEANUP_BLOCKED_PREFIX.length) : b.error;
+    const waiting = b.waiting === 1 ? "1 VM waits" : `${b.waiting} VMs wait`;
+    return section(`> ${escape(truncate(why.replace(/\s+/g, " "), 500))}\n${waiting} in cleaning.`);
+  });
+  const more = blocked.length > MAX_BLOCKED ? [context(`…and ${blocked.length - MAX_BLOCKED} more reasons: \`/vm list\` shows every VM's state.`)] : [];
+  return [
+    section(":rotating_light: *Cleanup is blocked* (admins): vmres cannot use its own SSH private key. Nothing is wrong with the VMs; they are cleaned as soon as the file can be read, no restart needed."),
+    ...rows,
+    ...more,
+  ];
 }
 
 /** The admin buttons for a VM out of service: what the core allows from its state. */
