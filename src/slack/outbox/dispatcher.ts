@@ -56,6 +56,8 @@ export interface DispatcherOptions {
 export class OutboxDispatcher {
   private readonly dms: DmChannels;
   private readonly inFlight = new Set<number>();
+  /** When each notice in flight was claimed or its claim last renewed, on this process's clock. */
+  private readonly claimedAt = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -146,6 +148,8 @@ export class OutboxDispatcher {
   /** Claims stale alerts `only` (for their summary), or everything else (`none` of them). */
   private claim(limit: number, staleAlerts: "only" | "none"): Promise<NoticeRow[]> {
     const which: StaleAlerts = this.summarising() ? { kinds: ALERT_KINDS, claim: staleAlerts } : null;
+    // Taken before the query: the claim's age is over-estimated, never under.
+    const at = Date.now();
     return claimNotices(this.opts.core.db, {
       claimer: this.opts.claimer,
       limit,
@@ -153,6 +157,9 @@ export class OutboxDispatcher {
       inFlight: [...this.inFlight],
       maxAgeMs: this.opts.settings.outbox.noticeMaxAgeMs,
       staleAlerts: which,
+    }).then((rows) => {
+      for (const row of rows) this.claimedAt.set(row.id, at);
+      return rows;
     });
   }
 
@@ -167,7 +174,11 @@ export class OutboxDispatcher {
       );
     } finally {
       const kept = new Set(onward.map((row) => row.id));
-      for (const row of rows) if (!kept.has(row.id)) this.inFlight.delete(row.id);
+      for (const row of rows) {
+        if (kept.has(row.id)) continue;
+        this.inFlight.delete(row.id);
+        this.claimedAt.delete(row.id);
+      }
     }
     await this.deliverBatch(onward);
   }
@@ -208,6 +219,7 @@ export class OutboxDispatcher {
       await this.failed([row], err);
     } finally {
       this.inFlight.delete(row.id);
+      this.claimedAt.delete(row.id);
     }
   }
 
@@ -276,7 +288,7 @@ export class OutboxDispatcher {
   private posterFor(row: NoticeRow, step: Step, findOnly = false): Poster {
     if (!step.once) return refusingPoster(step.name);
     const { client, core, claimer, log } = this.opts;
-    return stepPoster({
+    return this.stillClaimedPoster(row, stepPoster({
       client,
       dms: this.dms,
       log,
@@ -284,7 +296,29 @@ export class OutboxDispatcher {
       mayBePosted: row.attempts > 0 || row.takenOver,
       renewClaim: () => renewClaim(core.db, row.id, claimer),
       findOnly,
-    });
+    }));
+  }
+
+  /**
+   * A first attempt posts without asking Slack first, so it must not post once
+   * its claim may have expired: another process may have taken the notice
+   * over and posted it. A delivery slowed down after its claim (the database
+   * restarting under it, a slow step) renews the claim before posting when
+   * half of OUTBOX_CLAIM_TIMEOUT_MS has gone, and gives up if it was taken.
+   */
+  private stillClaimedPoster(row: NoticeRow, poster: Poster): Poster {
+    const { core, claimer, settings } = this.opts;
+    const renewIfOld = async () => {
+      const claimed = this.claimedAt.get(row.id) ?? 0;
+      if (Date.now() - claimed < settings.outbox.claimTimeoutMs / 2) return;
+      const at = Date.now();
+      if (!(await renewClaim(core.db, row.id, claimer))) throw new ClaimLostError(row.id);
+      this.claimedAt.set(row.id, at);
+    };
+    return {
+      toUser: async (user, message) => (await renewIfOld(), poster.toUser(user, message)),
+      toChannel: async (channel, message) => (await renewIfOld(), poster.toChannel(channel, message)),
+    };
   }
 
   private claimLost(row: NoticeRow, step: Step): void {
