@@ -74,6 +74,8 @@ export const configSchema = z.object({
     .refine((text) => parseDuration(text) !== null, `${DURATION_SHAPE}, or 0 to send notices however old`)
     .transform((text) => parseDuration(text) ?? 0),
   SSH_PRIVATE_KEY_FILE: z.string().min(1).default(join(homedir(), ".ssh", "id_ed25519")),
+  /** `off`: this process runs no cleanup worker or reconciler (another replica does; tests of other parts). */
+  CLEANUP_WORKER: z.enum(["on", "off"]).default("on"),
   CLEANUP_CONCURRENCY: int(1, 256).default(8),
   CLEANUP_MAX_ATTEMPTS: int(1, 100).default(3),
   CLEANUP_CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),

@@ -10,7 +10,7 @@ import { coreFor, freshDatabase } from "../helpers/db.js";
 import { addVmsFor, borrowAndReturnAll, outboxOf, testSettings } from "./helpers.js";
 
 /** VMs nobody connects to: the key is missing, so no attempt ever reaches them. */
-const unreachable = (n: number) => Array.from({ length: n }, (_, i) => ({ ip: `192.0.2.${i + 1}`, user: "root", port: 22, hostKeyFingerprint: null }) as unknown as LabHost);
+const unreachable = (n: number) => Array.from({ length: n }, (_, i) => ({ ip: `198.51.100.${i + 1}`, user: "root", port: 22, hostKeyFingerprint: null }) as unknown as LabHost);
 
 describe("the admin alert for a missing SSH private key", () => {
   let database: Database;

@@ -101,7 +101,7 @@ describe("inventory sync beside checkouts and check-ins", () => {
   async function holdBackInsert(name: string) {
     const session = await big.sql.reserve();
     await session`begin`;
-    await session`insert into vms (name, ip, pool) values (${name}, '192.0.2.1', 'big')`;
+    await session`insert into vms (name, ip, pool) values (${name}, '198.51.100.1', 'big')`;
     return async () => {
       await session`rollback`;
       session.release();
@@ -155,7 +155,7 @@ describe("inventory sync beside checkouts and check-ins", () => {
   it("while a sync runs, checkouts get VMs, no pool-exhausted alert goes out, and a check-in does not time out", async () => {
     const earlier = await checkout(bigCore, { userId: userId(1), source: "slack" }, { pool: "big" });
     if (!earlier.ok) throw new Error("setup: a checkout before the sync");
-    listed.set("vm-new", "192.0.2.10");
+    listed.set("vm-new", "198.51.100.10");
     const release = await holdBackInsert("vm-new");
     const sync = syncInventory(bigCore, operator, file());
     try {
@@ -182,7 +182,7 @@ describe("inventory sync beside checkouts and check-ins", () => {
     const target = next!.name;
     const original = listed.get(target);
     listed.set(target, "203.0.113.77");
-    listed.set("vm-new2", "192.0.2.11");
+    listed.set("vm-new2", "198.51.100.11");
     const release = await holdBackInsert("vm-new2");
     const sync = syncInventory(bigCore, operator, file());
     try {

@@ -38,6 +38,8 @@ describe("/metrics and /readyz", () => {
     expect(text).toMatch(/vmres_checkout_duration_seconds_count\{outcome="ok"\} 1/);
     expect(text).toMatch(/^vmres_outbox_backlog \d+$/m);
     expect(text).toMatch(/^vmres_outbox_oldest_age_seconds [\d.e+-]+$/m);
+    // The reconciler runs once at start.
+    expect(text).toMatch(/vmres_reconciler_runs_total\{outcome="ran"\} [1-9]/);
   });
 
   it("serves metrics to a relayed request only with the bearer token", async () => {

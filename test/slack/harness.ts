@@ -49,6 +49,9 @@ export function testEnv(fake: FakeSlack, databaseUrl: string): Record<string, st
     OUTBOX_BACKOFF_MAX_MS: "300",
     OUTBOX_CLAIM_TIMEOUT_MS: "6000",
     SSH_PRIVATE_KEY_FILE: "/nonexistent/id_ed25519",
+    // No cleanup here: LISTEN/NOTIFY would wake a worker at every check-in, and without a key it
+    // would queue a cleanup_blocked alert and hold claims the tests do not expect.
+    CLEANUP_WORKER: "off",
     CLEANUP_POLL_INTERVAL_MS: "600000",
     RECONCILE_CRON: "0 0 1 1 *",
   };

@@ -311,12 +311,13 @@ describe("with NOTICE_MAX_AGE=0", () => {
 describe("the kinds of notice summarised as admin alerts", () => {
   it("are exactly those with a step that posts to the admin channel", () => {
     const samples: ParsedNotice[] = [
-      { kind: "vm_checked_out", user: "U1", vm: { name: "v", ip: "10.0.0.1", sshUser: "root", sshPort: 22, pool: "p", checkedOutAt: "2024-01-01T00:00:00Z" } },
+      { kind: "vm_checked_out", user: "U1", vm: { name: "v", ip: "198.51.100.1", sshUser: "root", sshPort: 22, pool: "p", checkedOutAt: "2024-01-01T00:00:00Z" } },
       { kind: "vm_checked_in", user: "U1", vm: "v", forcedBy: null, nextState: "cleaning" },
       { kind: "checkin_forced", vm: "v", previousHolder: "U1", by: "U2" },
       { kind: "pool_exhausted", pool: "p", counts: COUNTS },
       { kind: "vm_quarantined", vm: "v", pool: "p", reason: "r", lastError: null, attempts: 1 },
       { kind: "vm_state_changed", vm: "v", state: "available", by: "U2" },
+      { kind: "cleanup_blocked", keyFile: "/k", error: "cleanup blocked: cannot read SSH private key file /k: ENOENT", vms: ["v"], waiting: 1, instance: "h:1" },
     ];
     const ctx = { core: { admins: new Set<string>() } } as unknown as DeliveryContext;
     const alerting = samples.filter((n) => stepsFor(n, ctx).some((s) => s.once && s.audience.kind === "admins")).map((n) => n.kind);
