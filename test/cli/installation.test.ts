@@ -28,14 +28,15 @@ beforeAll(() => {
   writeFileSync(join(elsewhere, ".env"), "DEFAULT_POOL=decoy\n");
   writeFileSync(join(elsewhere, "vms.yml"), "pools:\n  decoy:\n    vms:\n      - { name: decoy-01, ip: 198.51.100.9 }\n");
   // Creating the embedded database (initdb) takes a while on a busy machine.
-  vmres = cliFor({ installation: install, cwd: elsewhere, env: { SLACK_ADMINS: "" }, timeoutMs: 150_000 });
+  vmres = cliFor({ installation: install, cwd: elsewhere, env: { SLACK_ADMINS: "" }, timeoutMs: 300_000 });
 });
 afterAll(async () => {
   await server?.release();
   rmSync(elsewhere, { recursive: true, force: true });
 });
 
-describe("the CLI run from another folder finds the bot's data", () => {
+// Patient: on a busy machine (busy.test.ts runs 60 CLI processes at once) one call can take long.
+describe("the CLI run from another folder finds the bot's data", { timeout: 400_000 }, () => {
   it("with no database yet, exits 5 naming where it looked, and creates none (neither there nor here)", async () => {
     const r = await vmres(["status"]);
     expect(r.code).toBe(5);
@@ -47,7 +48,7 @@ describe("the CLI run from another folder finds the bot's data", () => {
     expect(readdirSync(elsewhere).sort()).toEqual([".env", "vms.yml"]);
   });
 
-  it("db migrate creates the database in the vmres folder, whatever folder it is run from", { timeout: 180_000 }, async () => {
+  it("db migrate creates the database in the vmres folder, whatever folder it is run from", async () => {
     const r = await vmres(["db", "migrate"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Applied \d+ migrations; the database is up to date/);
@@ -65,7 +66,7 @@ describe("the CLI run from another folder finds the bot's data", () => {
     const lent = await vmres(["checkout", "--user", "UALICE01", "--json"]);
     expect(lent.code).toBe(0);
     expect(JSON.parse(lent.stdout)).toMatchObject({ pool: "lab" });
-    const fromInstall = cliFor({ installation: install, cwd: install, env: { SLACK_ADMINS: "" } });
+    const fromInstall = cliFor({ installation: install, cwd: install, env: { SLACK_ADMINS: "" }, timeoutMs: 300_000 });
     const list = await fromInstall(["list", "--user", "UALICE01", "--json"]);
     expect((JSON.parse(list.stdout) as { name: string }[]).map((v) => v.name)).toEqual([(JSON.parse(lent.stdout) as { name: string }).name]);
     expect(readdirSync(elsewhere).sort()).toEqual([".env", "vms.yml"]);
@@ -76,7 +77,7 @@ const isRoot = process.getuid?.() === 0;
 const inCi = process.env["CI"] === "true";
 if (!isRoot && !inCi) process.stderr.write("installation.test.ts: running as another OS user needs root; those tests are skipped\n");
 
-describe.skipIf(!isRoot && !inCi)("the CLI run as another OS user", () => {
+describe.skipIf(!isRoot && !inCi)("the CLI run as another OS user", { timeout: 400_000 }, () => {
   const nobody = () => ({ uid: idOf("-u"), gid: idOf("-g") });
 
   it("runs as root (CI runs these as root; elsewhere they are skipped with a notice)", () => {

@@ -18,7 +18,7 @@ const SHIPPED = JOURNAL.entries.length;
 const opened: postgres.Sql[] = [];
 
 /** The CLI on that database; patient, as busy.test.ts's 60 processes may share the machine with these. */
-const vmresFor = (databaseUrl: string) => cliFor({ databaseUrl, timeoutMs: 150_000 });
+const vmresFor = (databaseUrl: string) => cliFor({ databaseUrl, timeoutMs: 300_000 });
 afterAll(async () => Promise.all(opened.map((sql) => sql.end())));
 
 /** A new, empty database (no tables at all), and a connection to it. */
@@ -57,7 +57,7 @@ async function everything(sql: postgres.Sql): Promise<string> {
 }
 
 describe("a database behind the migrations this vmres ships", () => {
-  it("is refused before anything runs: exit 5, says to run npx vmres db migrate, and changes nothing", { timeout: 240_000 }, async () => {
+  it("is refused before anything runs: exit 5, says to run npx vmres db migrate, and changes nothing", { timeout: 400_000 }, async () => {
     const database = await databaseBehind();
     const vmres = vmresFor(database.url);
     const before = await everything(database.sql);
@@ -79,7 +79,7 @@ describe("a database behind the migrations this vmres ships", () => {
     expect(await everything(database.sql)).toBe(before);
   });
 
-  it("db migrate applies what is missing, and commands run again", { timeout: 240_000 }, async () => {
+  it("db migrate applies what is missing, and commands run again", { timeout: 400_000 }, async () => {
     const database = await databaseBehind();
     const vmres = vmresFor(database.url);
     const migrated = await vmres(["db", "migrate"]);
@@ -91,7 +91,7 @@ describe("a database behind the migrations this vmres ships", () => {
   });
 });
 
-describe("a new, empty database", () => {
+describe("a new, empty database", { timeout: 400_000 }, () => {
   it("is refused with exit 5 and told to run npx vmres db migrate; no table is created behind the operator's back", async () => {
     const database = await emptyDatabase();
     const vmres = vmresFor(database.url);
@@ -106,7 +106,7 @@ describe("a new, empty database", () => {
 });
 
 describe("a database migrated by a newer vmres", () => {
-  it("is refused with exit 5 and told to update this vmres, changing nothing", { timeout: 240_000 }, async () => {
+  it("is refused with exit 5 and told to update this vmres, changing nothing", { timeout: 400_000 }, async () => {
     const database = await databaseBehind();
     await vmresFor(database.url)(["db", "migrate"]);
     const last = JOURNAL.entries.at(-1)!.when;

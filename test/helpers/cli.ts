@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type postgres from "postgres";
+import { afterAll } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -14,16 +15,27 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * data in its installation folder, so tests run a copy: a developer's own
  * .env or .data/ in the checkout cannot leak in, and a test can give the copy
  * a .env of its own. Readable by every OS user, like an installation in /srv.
- * Removed when the test process exits.
+ * Removed after the test file, with the working folders made below.
  */
 export function copyInstallation(): string {
-  const dir = mkdtempSync(join(tmpdir(), "vmres-install-"));
+  const dir = temporaryFolder("vmres-install-");
   chmodSync(dir, 0o755);
   for (const part of ["dist", "bin", "drizzle", "package.json"]) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+const made: string[] = [];
+function temporaryFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+// Registered when a test file imports this helper, so it runs after that file's tests.
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  clean = undefined;
+});
 
 let clean: string | undefined;
 /** One shared installation without .env, for tests that bring their database in DATABASE_URL. */
@@ -65,7 +77,7 @@ export interface RunOptions {
  */
 export function cliFor(opts: CliOptions) {
   const installation = opts.installation ?? cleanInstallation();
-  const cwd = opts.cwd ?? mkdtempSync(join(tmpdir(), "vmres-cli-"));
+  const cwd = opts.cwd ?? temporaryFolder("vmres-cli-");
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
     HOME: process.env["HOME"] ?? cwd,

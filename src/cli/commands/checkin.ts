@@ -1,4 +1,4 @@
-import { checkin, type CheckinDone } from "../../core/checkin.js";
+import type { CheckinDone } from "../../core/checkin.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { flag, requiredUser, vmArg } from "../values.js";
 
@@ -7,7 +7,10 @@ export const prepareCheckin: Prepare = (input) => {
   const vm = vmArg(input);
   const userId = requiredUser(input);
   const force = flag(input, "force");
-  return async ({ core }) => outcomeOf(await checkin(core, { userId, source: "cli" }, vm, { force }), userId, describeCheckin);
+  return async ({ core }) => {
+    const { checkin } = await import("../../core/checkin.js");
+    return outcomeOf(await checkin(core, { userId, source: "cli" }, vm, { force }), userId, describeCheckin);
+  };
 };
 
 function describeCheckin(done: CheckinDone): string {

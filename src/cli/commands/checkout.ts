@@ -1,4 +1,3 @@
-import { checkout } from "../../core/checkout.js";
 import type { CheckedOutVm } from "../../core/types.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { when } from "../table.js";
@@ -9,6 +8,7 @@ export const prepareCheckout: Prepare = (input, config) => {
   const userId = requiredUser(input);
   const pool = poolOption(input);
   return async ({ core }) => {
+    const { checkout } = await import("../../core/checkout.js");
     const result = await checkout(core, { userId, source: "cli" }, {
       pool,
       exhaustedAlertIntervalMinutes: config.POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES,

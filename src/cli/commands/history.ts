@@ -1,4 +1,4 @@
-import { vmHistory, type HistoryEntry } from "../../core/queries.js";
+import type { HistoryEntry } from "../../core/queries.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { vmArg } from "../values.js";
@@ -6,7 +6,10 @@ import { vmArg } from "../values.js";
 /** `vmres history VM`: what happened to a VM, newest first. */
 export const prepareHistory: Prepare = (input) => {
   const vm = vmArg(input);
-  return async ({ core }) => outcomeOf(await vmHistory(core.db, vm), null, (entries) => describeHistory(vm, entries));
+  return async ({ core }) => {
+    const { vmHistory } = await import("../../core/queries.js");
+    return outcomeOf(await vmHistory(core.db, vm), null, (entries) => describeHistory(vm, entries));
+  };
 };
 
 function describeHistory(vm: string, entries: HistoryEntry[]): string {

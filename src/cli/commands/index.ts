@@ -4,6 +4,9 @@ import type { Command, OptionSpec } from "../command.js";
  * Every `vmres` command, in the order help lists them: names, arguments and
  * help only. Each `load` imports the command's implementation when it runs, so
  * parsing and help load nothing heavy, and a run loads only its own modules.
+ * An implementation checks its arguments with light modules only and imports
+ * the core (drizzle and all) inside its run, once the database is open: a
+ * mistyped value costs no database driver either.
  */
 const USER: OptionSpec = { type: "string", value: "ID", required: true, help: "Slack user ID of the person acting (like U012ABCDEF)" };
 const ADMIN_USER: OptionSpec = {

@@ -1,4 +1,3 @@
-import { allVms, vmsOfUser } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
 import { done, outcomeOf, type Prepare } from "../command.js";
 import { words } from "../render.js";
@@ -9,6 +8,7 @@ import { optionalUser } from "../values.js";
 export const prepareList: Prepare = (input) => {
   const userId = optionalUser(input);
   return async ({ core }) => {
+    const { allVms, vmsOfUser } = await import("../../core/queries.js");
     if (userId === undefined) {
       const vms = await allVms(core.db);
       return done(vms, vms.length > 0 ? vmTable(vms) : "No VMs yet: add some with npx vmres pool add or npx vmres pool sync.");

@@ -1,4 +1,4 @@
-import { syncInventory, type SyncReport } from "../../core/sync.js";
+import type { SyncReport } from "../../core/sync.js";
 import { readInventoryFile } from "../../inventory/file.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { adminActor, fileOption } from "../values.js";
@@ -11,7 +11,10 @@ export const preparePoolSync: Prepare = (input, config) => {
   const actor = adminActor(input);
   // Read and checked before the database is opened: a bad file is an input error (exit 2) that touches nothing.
   const inventory = readInventoryFile(fileOption(input) ?? config.VMS_FILE, config.DEFAULT_POOL_QUOTA);
-  return async ({ core }) => outcomeOf(await syncInventory(core, actor, inventory), actor.userId, describeSync);
+  return async ({ core }) => {
+    const { syncInventory } = await import("../../core/sync.js");
+    return outcomeOf(await syncInventory(core, actor, inventory), actor.userId, describeSync);
+  };
 };
 
 function describeSync(report: SyncReport): string {

@@ -1,4 +1,4 @@
-import { addVm, drainVm, removeVm, repairVm, type RemoveDone } from "../../core/admin.js";
+import type { RemoveDone } from "../../core/admin.js";
 import type { Actor, Core, Result } from "../../core/types.js";
 import type { VmState } from "../../db/schema.js";
 import { outcomeOf, type Prepare } from "../command.js";
@@ -17,15 +17,20 @@ export const preparePoolAdd: Prepare = (input, config) => {
     hostKeyFingerprint: hostKeyOption(input),
     tags: tagOptions(input),
   };
-  return async ({ core }) =>
-    outcomeOf(await addVm(core, actor, spec), actor.userId, () => `Added ${spec.name} (${spec.sshUser}@${spec.ip} -p ${spec.sshPort}) to pool ${spec.pool}.`);
+  return async ({ core }) => {
+    const { addVm } = await import("../../core/admin.js");
+    return outcomeOf(await addVm(core, actor, spec), actor.userId, () => `Added ${spec.name} (${spec.sshUser}@${spec.ip} -p ${spec.sshPort}) to pool ${spec.pool}.`);
+  };
 };
 
 /** `vmres pool remove NAME`: retires the VM, keeping its history. */
 export const preparePoolRemove: Prepare = (input) => {
   const actor = adminActor(input);
   const vm = vmArg(input, "NAME");
-  return async ({ core }) => outcomeOf(await removeVm(core, actor, vm), actor.userId, describeRemoval);
+  return async ({ core }) => {
+    const { removeVm } = await import("../../core/admin.js");
+    return outcomeOf(await removeVm(core, actor, vm), actor.userId, describeRemoval);
+  };
 };
 
 function describeRemoval(done: RemoveDone): string {
@@ -43,15 +48,21 @@ function describeRemoval(done: RemoveDone): string {
 
 type Transition = (core: Core, actor: Actor, vm: string) => Promise<Result<{ vm: string; from: VmState; to: VmState }>>;
 
-/** A command that moves one VM, named by the positional `argument`, between states through a guarded core transition. */
-export function transition(argument: string, move: Transition): Prepare {
+/**
+ * A command that moves one VM, named by the positional `argument`, between states
+ * through a guarded core transition (which `load` imports when the run starts).
+ */
+export function transition(argument: string, load: () => Promise<Transition>): Prepare {
   return (input) => {
     const actor = adminActor(input);
     const vm = vmArg(input, argument);
-    return async ({ core }) => outcomeOf(await move(core, actor, vm), actor.userId, (t) => `${t.vm}: ${words(t.from)} → ${words(t.to)}.`);
+    return async ({ core }) => {
+      const move = await load();
+      return outcomeOf(await move(core, actor, vm), actor.userId, (t) => `${t.vm}: ${words(t.from)} → ${words(t.to)}.`);
+    };
   };
 }
 
 /** `vmres pool drain NAME` / `vmres pool repair NAME`. */
-export const preparePoolDrain = transition("NAME", drainVm);
-export const preparePoolRepair = transition("NAME", repairVm);
+export const preparePoolDrain = transition("NAME", async () => (await import("../../core/admin.js")).drainVm);
+export const preparePoolRepair = transition("NAME", async () => (await import("../../core/admin.js")).repairVm);

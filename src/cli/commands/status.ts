@@ -1,10 +1,11 @@
-import { allVms, poolSummary, type PoolSummary } from "../../core/queries.js";
+import type { PoolSummary } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
 import { done, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 
 /** `vmres status`: per pool, how many VMs are in each state, and which cleanups need a person. */
 export const prepareStatus: Prepare = () => async ({ core }) => {
+  const { allVms, poolSummary } = await import("../../core/queries.js");
   const pools = await poolSummary(core.db);
   const quarantined = await allVms(core.db, { states: ["quarantined"] });
   return done({ pools, quarantined }, describeStatus(pools, quarantined));
