@@ -8,6 +8,7 @@ import { register as registerActions } from "./listeners/actions/index.js";
 import { register as registerCommands } from "./listeners/commands/index.js";
 import { register as registerEvents } from "./listeners/events/index.js";
 import type { SlackSettings } from "./settings.js";
+import { readBody, shapeProblem } from "./request-body.js";
 import { webClientOptions, type SlackCallObserver } from "./slack-client.js";
 
 /** Slack's payloads are small; a view with 100 blocks is well under this. */
@@ -100,14 +101,39 @@ function mountable(receiver: HTTPReceiver, log: Logger) {
       res.writeHead(401, { connection: "close", "content-type": "application/json" }).end(JSON.stringify({ error: "request timestamp too far from the server's clock" }));
       return;
     }
-    try {
-      receiver.requestListener(req, res);
-    } catch (err) {
-      log.debug({ err, url: req.url, method: req.method }, "request under /slack/ that Bolt does not serve");
-      if (!res.headersSent) {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found; Slack posts to /slack/events" }));
+    const handOver = () => {
+      try {
+        receiver.requestListener(req, res);
+      } catch (err) {
+        log.debug({ err, url: req.url, method: req.method }, "request under /slack/ that Bolt does not serve");
+        if (!res.headersSent) {
+          res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found; Slack posts to /slack/events" }));
+        }
       }
-    }
+    };
+    if (req.method !== "POST" || (req.url ?? "").split("?")[0] !== "/slack/events") return handOver();
+    // Read here, checked for a shape Bolt can take, then handed over already buffered.
+    readBody(req, BODY_LIMIT_BYTES).then(
+      (raw) => {
+        if (raw === null) {
+          res.writeHead(413, { connection: "close", "content-type": "application/json" }).end(JSON.stringify({ error: "request body too large" }));
+          return;
+        }
+        const problem = shapeProblem(raw, req.headers["content-type"]);
+        if (problem) {
+          log.warn({ problem }, "refused a malformed request to /slack/events");
+          res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: `malformed request: ${problem}` }));
+          return;
+        }
+        // Bolt takes a body already buffered on the request (rawBody) instead of reading the stream.
+        Object.assign(req, { rawBody: raw });
+        handOver();
+      },
+      (err: unknown) => {
+        log.debug({ err }, "could not read a request to /slack/events");
+        if (!res.headersSent) res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: "could not read the request body" }));
+      },
+    );
   };
 }
 

@@ -100,12 +100,22 @@ describe("signed requests that are malformed or hostile", () => {
     expect(await footprint()).toEqual({ ...before, slackCalls: before.slackCalls + 1 });
   });
 
-  it("refuses a click with no user at all (Bolt answers 500 before any listener) and changes nothing", async () => {
+  it("refuses a click with no user at all with 400 and changes nothing", async () => {
     const before = await footprint();
     const click = blockActions({ actions: [{ action_id: "vm_checkin", value: JSON.stringify({ vm: "sec-2", at: Date.now() }) }] });
     const { user: _user, ...withoutUser } = click.payload;
     const res = await h.send({ ...click, rawBody: new URLSearchParams({ payload: JSON.stringify(withoutUser) }).toString() });
-    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBe(400);
+    expect(await footprint()).toEqual(before);
+  });
+
+  it("survives signed bodies that are JSON null, as a form payload or as the body, answering 400", async () => {
+    const before = await footprint();
+    const asForm = await h.send({ contentType: "application/x-www-form-urlencoded", rawBody: "payload=null", payload: null });
+    const asJson = await h.send({ contentType: "application/json", rawBody: "null", payload: null });
+    expect([asForm.status, asJson.status]).toEqual([400, 400]);
+    // Still serving.
+    expect((await h.send(urlVerification())).status).toBe(200);
     expect(await footprint()).toEqual(before);
   });
 
