@@ -2,12 +2,12 @@ import { accessSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.js";
 import { openDatabase, type Database } from "../db/client.js";
+import { embeddedLocation, type EmbeddedLocation } from "../db/embedded.js";
 import { schemaVersion, type SchemaVersion } from "../db/schema-version.js";
 import { EXIT, failure, type Failure } from "./failures.js";
 import { lazyLogger } from "./log.js";
 import { notAllowed, permissionFailure } from "./permissions.js";
 import { INSTALL_ROOT } from "./settings.js";
-import { embeddedLocation } from "../db/embedded.js";
 
 /**
  * Opens the database the way the bot does (DATABASE_URL, or the shared embedded
@@ -27,7 +27,7 @@ export async function withDatabase<T>(
 ): Promise<T | Failure> {
   if (!config.DATABASE_URL) {
     // As root the data may be in the system location instead (see embeddedLocation): look where the bot looks.
-    const problem = embeddedProblem(embeddedLocation(config.EMBEDDED_PG_DIR).dir, opts.migrates);
+    const problem = embeddedProblem(embeddedLocation(config.EMBEDDED_PG_DIR), opts.migrates);
     if (problem) return problem;
   }
   const database = await openDatabase({
@@ -97,12 +97,13 @@ export function schemaFailure(version: Exclude<SchemaVersion, { state: "current"
  * this user use it? Only its owner (or root) can: the folder is 0700 and holds
  * the superuser password. Without a database, only `db migrate` creates one.
  */
-function embeddedProblem(dir: string, creating: boolean): Failure | null {
+function embeddedProblem(location: EmbeddedLocation, creating: boolean): Failure | null {
+  const { dir } = location;
   let owner: number;
   try {
     owner = statSync(dir).uid;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return creating ? null : missingDatabase(dir);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return creating ? null : missingDatabase(location);
     return permissionFailure(err);
   }
   const uid = process.getuid?.();
@@ -110,17 +111,18 @@ function embeddedProblem(dir: string, creating: boolean): Failure | null {
   try {
     accessSync(join(dir, "pgdata", "PG_VERSION"));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return creating ? null : missingDatabase(dir);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return creating ? null : missingDatabase(location);
     return permissionFailure(err);
   }
   return null;
 }
 
-function missingDatabase(dir: string): Failure {
+function missingDatabase({ dir, kind, because }: EmbeddedLocation): Failure {
+  const where = kind === "system" ? `the system location the bot uses as root, as ${because}` : "EMBEDDED_PG_DIR";
   return failure(
     EXIT.notReady,
     "database_missing",
-    `there is no vmres database in ${dir} (EMBEDDED_PG_DIR). ${MIGRATE_HINT} to create it, or start the bot there; ` +
+    `there is no vmres database in ${dir} (${where}). ${MIGRATE_HINT} to create it, or start the bot there; ` +
       "if the bot keeps its data elsewhere, set EMBEDDED_PG_DIR (or DATABASE_URL) as the bot has it. Nothing was created.",
     { path: dir },
   );
