@@ -16,7 +16,7 @@ describe("work committed by the CLI wakes the bot at once", () => {
   let vmres: ReturnType<typeof cliFor>;
 
   beforeAll(async () => {
-    h = await startHarness({ OUTBOX_POLL_INTERVAL_MS: TEN_MINUTES, CLEANUP_POLL_INTERVAL_MS: TEN_MINUTES });
+    h = await startHarness({ OUTBOX_POLL_INTERVAL_MS: TEN_MINUTES, CLEANUP_WORKER: "on", CLEANUP_POLL_INTERVAL_MS: TEN_MINUTES });
     await addVms(h.core, "default", 2, "wake");
     vmres = cliFor({ databaseUrl: h.database.url });
   }, 60_000);
