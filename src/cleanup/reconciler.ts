@@ -21,10 +21,18 @@ export interface ReconcileReport {
  * under a transaction-level advisory lock, tried without waiting: a replica
  * that finds it taken skips this round, as the holder does the same work.
  */
-export function reconcileCleanups(db: Db, staleClaimAfterMs: number): Promise<ReconcileReport> {
+export function reconcileCleanups(db: Db, staleClaimAfterMs: number, minGapMs = 0): Promise<ReconcileReport> {
   return db.transaction(async (tx) => {
     const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${RECONCILE_LOCK_KEY}) as locked`);
     if (!lock?.locked) return { ran: false, claimsReset: [], madeDue: [] };
+    // The lock is free again as soon as the first replica of this tick commits: the run's
+    // record, older than half a period or not, is what makes the others skip this tick.
+    const due = await tx.execute(sql`
+      insert into sweep_runs (name, last_run_at) values ('reconcile_cleanups', now())
+      on conflict (name) do update set last_run_at = excluded.last_run_at
+        where sweep_runs.last_run_at <= now() - make_interval(secs => ${minGapMs / 1000})
+      returning name`);
+    if (due.length === 0) return { ran: false, claimsReset: [], madeDue: [] };
     const claimsReset = await resetStaleClaims(tx, staleClaimAfterMs);
     const madeDue = await makeOrphansDue(tx);
     return { ran: true, claimsReset, madeDue };
@@ -55,7 +63,7 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
 
   const reconcile = async (): Promise<ReconcileReport | null> => {
     try {
-      const report = await reconcileCleanups(db, opts.staleClaimAfterMs);
+      const report = await reconcileCleanups(db, opts.staleClaimAfterMs, minGapMs());
       for (const r of report.claimsReset) {
         log.warn({ vm: r.vm, claimedBy: r.claimedBy, claimedAt: r.claimedAt }, "stale cleanup claim (its worker stopped); due again");
       }
@@ -84,6 +92,12 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
       debug: (message) => log.debug({ cron: opts.cron }, String(message)),
     },
   });
+
+  // Half the schedule's period: replicas ticking together (clocks apart by far less) run it once.
+  const minGapMs = () => {
+    const [next, after] = task.getNextRuns(2);
+    return next && after ? Math.max(0, (after.getTime() - next.getTime()) / 2) : 0;
+  };
 
   return {
     runNow,

@@ -196,3 +196,12 @@ export const poolAlerts = pgTable("pool_alerts", {
     .references(() => pools.name, { onUpdate: "cascade" }),
   lastExhaustedAlertAt: ts("last_exhausted_alert_at").notNull(),
 });
+
+/**
+ * When each periodic sweep last ran, whichever replica ran it: replicas tick
+ * together, and a sweep that ran this tick is skipped by the others.
+ */
+export const sweepRuns = pgTable("sweep_runs", {
+  name: text("name").primaryKey(),
+  lastRunAt: ts("last_run_at").notNull(),
+});
