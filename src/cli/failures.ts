@@ -78,6 +78,12 @@ export function temporaryFailure(err: unknown): Failure | null {
   return null;
 }
 
+/** Anything else thrown: exit 1, with the whole cause chain, and the error's own code when it has one. */
+export function unexpectedFailure(err: unknown): Failure {
+  const code = typeof (err as { code?: unknown })?.code === "string" ? (err as { code: string }).code : "unexpected";
+  return failure(EXIT.unexpected, code, `unexpected error: ${causeChain(err)}`);
+}
+
 /** The error and its causes, outermost first (bounded: a cycle must not hang the report). */
 export function causes(err: unknown): unknown[] {
   const chain: unknown[] = [];

@@ -12,11 +12,24 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   if (err.code !== "EPIPE") throw err;
 });
 
-const { runCli } = await import("./run.js");
-runCli(process.argv.slice(2), {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-}).then(
+const [{ runCli }, { wantsJson }, { Reporter }, { temporaryFailure, unexpectedFailure }] = await Promise.all([
+  import("./run.js"),
+  import("./args.js"),
+  import("./report.js"),
+  import("./failures.js"),
+]);
+const argv = process.argv.slice(2);
+const io = { out: (text: string) => process.stdout.write(text), err: (text: string) => process.stderr.write(text) };
+
+// A connection reset can surface as a rejection that nothing awaits (postgres.js fetches
+// array types on a new connection without a catch): report it as any failure is reported,
+// retryable when it is one, instead of dying with a bare stack trace. The command cannot
+// finish after that, so this is the end of the process.
+process.on("unhandledRejection", (reason) => {
+  process.exit(new Reporter(io, wantsJson(argv)).failure(temporaryFailure(reason) ?? unexpectedFailure(reason)));
+});
+
+runCli(argv, io).then(
   (code) => {
     process.exitCode = code;
   },

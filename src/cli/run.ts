@@ -3,7 +3,7 @@ import { InventoryError } from "../inventory/inventory-error.js";
 import { parseInvocation, UsageError, wantsJson } from "./args.js";
 import type { Command, Input, Run } from "./command.js";
 import { commands } from "./commands/index.js";
-import { causeChain, EXIT, failure, temporaryFailure } from "./failures.js";
+import { EXIT, failure, temporaryFailure, unexpectedFailure } from "./failures.js";
 import { commandHelp, generalHelp, groupHelp } from "./help.js";
 import { permissionFailure } from "./permissions.js";
 import { Reporter, type Io } from "./report.js";
@@ -44,7 +44,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     );
     return report.outcome(outcome);
   } catch (err) {
-    return report.failure(temporaryFailure(err) ?? permissionFailure(err) ?? unexpected(err));
+    return report.failure(temporaryFailure(err) ?? permissionFailure(err) ?? unexpectedFailure(err));
   }
 }
 
@@ -58,9 +58,4 @@ async function prepare(command: Command, input: Input, config: Config, report: R
     if (err instanceof InventoryError) return report.failure(failure(EXIT.usage, err.code, `${err.message}\nNothing was changed.`));
     throw err;
   }
-}
-
-function unexpected(err: unknown) {
-  const code = typeof (err as { code?: unknown })?.code === "string" ? (err as { code: string }).code : "unexpected";
-  return failure(EXIT.unexpected, code, `unexpected error: ${causeChain(err)}`);
 }
