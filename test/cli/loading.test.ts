@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addVm } from "../../src/core/admin.js";
+import { cliFor } from "../helpers/cli.js";
+import { coreFor, freshDatabase } from "../helpers/db.js";
+
+/**
+ * A CLI call costs what it loads: every module is resolved, read, compiled and
+ * linked before the command runs, and the whole set made every call take
+ * seconds. These tests record what a call loads (ESM through a loader hook,
+ * CommonJS from require.cache at exit) and hold each command to what it needs.
+ */
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+let vmres: ReturnType<typeof cliFor>;
+let probe: string;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  const added = await addVm(coreFor(database), { userId: null, source: "cli" }, { name: "vm-01", ip: "198.51.100.1", pool: "default", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+  expect(added.ok).toBe(true);
+  vmres = cliFor({ databaseUrl: database.url });
+  probe = mkdtempSync(join(tmpdir(), "vmres-loading-"));
+  writeFileSync(
+    join(probe, "hooks.mjs"),
+    `import { appendFileSync } from "node:fs";
+     export async function load(url, context, next) { appendFileSync(process.env.MODULE_LOG, url + "\\n"); return next(url, context); }`,
+  );
+  writeFileSync(join(probe, "register.mjs"), `import { register } from "node:module"; register("./hooks.mjs", import.meta.url);`);
+  writeFileSync(
+    join(probe, "cjs.cjs"),
+    `process.on("exit", () => require("node:fs").appendFileSync(process.env.MODULE_LOG, Object.keys(require.cache).join("\\n") + "\\n"));`,
+  );
+});
+afterAll(async () => {
+  await database.close();
+  rmSync(probe, { recursive: true, force: true });
+});
+
+/** The packages (node_modules/<name>) and vmres modules (dist/…) one call loads. */
+async function loadedBy(args: string[]): Promise<{ code: number | null; loaded: string[] }> {
+  const log = join(probe, `modules-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(log, "");
+  const r = await vmres(args, {
+    env: { MODULE_LOG: log, NODE_OPTIONS: `--require ${join(probe, "cjs.cjs")} --import ${join(probe, "register.mjs")}` },
+  });
+  const names = readFileSync(log, "utf8")
+    .split("\n")
+    .map((line) => line.replace(/^file:\/\//, ""))
+    .map((path) => path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? path.match(/\/dist\/(.+)\.js$/)?.[1] ?? "")
+    .filter(Boolean);
+  return { code: r.code, loaded: [...new Set(names)].sort() };
+}
+
+const DATABASE = ["drizzle-orm", "postgres", "db/client", "db/schema", "core/queries"];
+// node-cron is left out: src/config.ts imports it to check RECONCILE_CRON, so every configured call loads it.
+const ELSEWHERE = ["pino", "yaml", "@slack/bolt", "ssh2", "prom-client", "inventory/file", "slack/app", "service/service", "cleanup/worker"];
+
+describe("a call loads only what its command needs", () => {
+  it("--help loads no configuration, database driver, logger or YAML", async () => {
+    const { code, loaded } = await loadedBy(["pool", "add", "--help"]);
+    expect(code).toBe(0);
+    expect(loaded).toContain("cli/commands/index");
+    expect(loaded.filter((m) => [...DATABASE, ...ELSEWHERE, "zod", "config", "node-cron"].includes(m))).toEqual([]);
+  });
+
+  it("a mistyped value loads no database driver: it is refused before the command's run is loaded", async () => {
+    const { code, loaded } = await loadedBy(["checkin", "vm 01", "--user", "UALICE01"]);
+    expect(code).toBe(2);
+    expect(loaded.filter((m) => [...DATABASE, ...ELSEWHERE].includes(m))).toEqual([]);
+  });
+
+  it("status loads the database and its queries, and not the logger, YAML, the scheduler, Slack or SSH", async () => {
+    const { code, loaded } = await loadedBy(["status"]);
+    expect(code).toBe(0);
+    expect(loaded).toEqual(expect.arrayContaining(DATABASE));
+    expect(loaded.filter((m) => ELSEWHERE.includes(m))).toEqual([]);
+  });
+});
