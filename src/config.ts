@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
-import { validate as isValidCron } from "node-cron";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { DURATION_SHAPE, parseDuration } from "./duration.js";
 
@@ -92,7 +92,8 @@ export const configSchema = z.object({
     .string()
     .min(1)
     .default("* * * * *")
-    .refine((expr) => isValidCron(expr), "not a cron expression (5 fields, or 6 with seconds first, e.g. \"* * * * *\")"),
+    // node-cron is loaded only to check a schedule other than the default: every CLI call parses this schema.
+    .refine((expr) => expr === "* * * * *" || (createRequire(import.meta.url)("node-cron") as typeof import("node-cron")).validate(expr), "not a cron expression (5 fields, or 6 with seconds first, e.g. \"* * * * *\")"),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
 });
 
@@ -102,6 +103,15 @@ export type Config = z.infer<typeof configSchema>;
 /** A setting was missing or malformed; the message names the variable. */
 export class ConfigError extends Error {
   readonly code = "config_invalid";
+}
+
+/**
+ * The configuration's relative paths (EMBEDDED_PG_DIR, VMS_FILE) taken from the
+ * vmres installation folder, not the working folder, so the bot and the CLI
+ * find the same data wherever each is started.
+ */
+export function withInstallPaths(config: Config, installRoot: string): Config {
+  return { ...config, EMBEDDED_PG_DIR: resolve(installRoot, config.EMBEDDED_PG_DIR), VMS_FILE: resolve(installRoot, config.VMS_FILE) };
 }
 
 /**

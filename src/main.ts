@@ -1,13 +1,19 @@
-import { ConfigError, loadConfig } from "./config.js";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadConfig, withInstallPaths } from "./config.js";
 import { createLogger } from "./log.js";
 import { StartupError } from "./service/http.js";
 import { startService } from "./service/service.js";
+
+/** The vmres installation folder (this file is dist/main.js or src/main.ts, one level down). */
+const INSTALL_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** `npm start`: wiring only. */
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    // `.env` and relative paths from the installation folder, as the CLI reads them (src/cli/settings.ts).
+    config = withInstallPaths(loadConfig(process.env, join(INSTALL_ROOT, ".env")), INSTALL_ROOT);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`vmres: ${err.message}\n`);

@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { EXIT, failure, type Failure } from "./failures.js";
@@ -32,7 +32,7 @@ export async function loadSettings(): Promise<Config | Failure> {
     }
   }
   // Loaded here, not at the top: help and usage errors need neither zod nor the configuration.
-  const { ConfigError, loadConfig } = await import("../config.js");
+  const { ConfigError, loadConfig, withInstallPaths } = await import("../config.js");
   let config: Config;
   try {
     config = loadConfig(undefined, dotenv);
@@ -40,9 +40,5 @@ export async function loadSettings(): Promise<Config | Failure> {
     if (err instanceof ConfigError) return failure(EXIT.usage, err.code, err.message);
     throw err;
   }
-  return {
-    ...config,
-    EMBEDDED_PG_DIR: resolve(INSTALL_ROOT, config.EMBEDDED_PG_DIR),
-    VMS_FILE: resolve(INSTALL_ROOT, config.VMS_FILE),
-  };
+  return withInstallPaths(config, INSTALL_ROOT);
 }

@@ -14,8 +14,17 @@ const RETRYABLE_SQLSTATES = new Set([
 ]);
 const RETRYABLE_NETWORK = new Set(["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"]);
 
-/** True when retrying the same request later may well succeed. */
+/**
+ * True when retrying the same request later may well succeed. Looks through
+ * `cause`: drizzle wraps the driver's error in one of its own without a code.
+ */
 export function isRetryableDatabaseError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && (RETRYABLE_SQLSTATES.has(code) || RETRYABLE_NETWORK.has(code));
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code !== "string") continue;
+    if (RETRYABLE_SQLSTATES.has(code) || RETRYABLE_NETWORK.has(code)) return true;
+    // query_canceled is retryable only when it was lock_timeout's doing, not statement_timeout's or a cancel.
+    if (code === "57014" && typeof message === "string" && message.includes("lock timeout")) return true;
+  }
+  return false;
 }

@@ -34,3 +34,17 @@ describe("configuration errors", () => {
     expect(message).toContain('PORT ("not-a-port")');
   });
 });
+
+describe("paths in the configuration", () => {
+  it("relative ones are taken from the installation folder, absolute ones kept", async () => {
+    const { withInstallPaths } = await import("../../src/config.js");
+    const config = withInstallPaths(loadConfig({ VMS_FILE: "/etc/vmres/vms.yml" }, null), "/opt/vmres");
+    expect(config.EMBEDDED_PG_DIR).toBe("/opt/vmres/.data/postgres");
+    expect(config.VMS_FILE).toBe("/etc/vmres/vms.yml");
+  });
+
+  it("a schedule other than the default is still checked", () => {
+    expect(() => loadConfig({ RECONCILE_CRON: "every minute" }, null)).toThrow(/RECONCILE_CRON.*not a cron expression/s);
+    expect(loadConfig({ RECONCILE_CRON: "*/5 * * * *" }, null).RECONCILE_CRON).toBe("*/5 * * * *");
+  });
+});
