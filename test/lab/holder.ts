@@ -32,7 +32,8 @@ export function mountPointsToProtect(): string[] {
   return [...new Set(points)];
 }
 
-const HOLDER_READY_TIMEOUT_MS = 10_000;
+// Generous: on a loaded CI machine (dockerd building images next door) a few mounts can take seconds.
+const HOLDER_READY_TIMEOUT_MS = 60_000;
 
 const HOLDER_SCRIPT = [
   "set -e",
