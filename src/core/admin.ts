@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import type { VmState } from "../db/schema.js";
+import { recordEvent, type EventKind } from "./events.js";
 import { enqueueNotices } from "./notices.js";
 import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Result } from "./types.js";
 import {
@@ -42,16 +43,6 @@ export function textArray(values: string[]) {
   return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
 
-/** Writes an event row in the caller's transaction. */
-export async function recordEvent(
-  tx: Executor,
-  e: { vmId: number; vmName: string; actor: string; source: Actor["source"]; kind: string; detail?: unknown },
-): Promise<void> {
-  await tx.execute(sql`
-    insert into events (vm_id, vm_name, actor, source, kind, detail)
-    values (${e.vmId}, ${e.vmName}, ${e.actor}, ${e.source}, ${e.kind}, ${JSON.stringify(e.detail ?? {})}::jsonb)`);
-}
-
 /** Creates the pool with default settings if it does not exist yet. */
 export async function ensurePool(tx: Executor, pool: string, quota: number): Promise<void> {
   await tx.execute(sql`insert into pools (name, quota) values (${pool}, ${quota}) on conflict (name) do nothing`);
@@ -80,7 +71,7 @@ interface Transition {
   operation: string;
   from: VmState[];
   to: VmState;
-  kind: string;
+  kind: EventKind;
 }
 
 const DRAIN: Transition = { operation: "drain a VM", from: ["available", "quarantined"], to: "maintenance", kind: "drained" };

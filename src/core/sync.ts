@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/client.js";
 import type { VmState } from "../db/schema.js";
-import { checkVmSpec, recordEvent, retireInTx, textArray, type VmSpec } from "./admin.js";
+import { checkVmSpec, retireInTx, textArray, type VmSpec } from "./admin.js";
+import { recordEvent } from "./events.js";
 import type { PendingUpdate } from "./checkin.js";
 import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Result } from "./types.js";
 import { checkPoolName, firstRefusal } from "./validate.js";
