@@ -3,7 +3,8 @@ import type { Executor } from "../db/client.js";
 import type { VmState } from "../db/schema.js";
 import { recordEvent, type EventKind } from "./events.js";
 import { enqueueNotices } from "./notices.js";
-import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Result } from "./types.js";
+import { asAdmin } from "./people.js";
+import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
 import {
   checkFingerprint,
   checkIp,
@@ -50,7 +51,8 @@ export async function ensurePool(tx: Executor, pool: string, quota: number): Pro
 
 /** Adds a VM to a pool (creating the pool if new). */
 export async function addVm(core: Core, actor: Actor, spec: VmSpec): Promise<Result<{ vm: string }>> {
-  if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: "add a VM" });
+  const me = await asAdmin(core, actor, "add a VM");
+  if (!me.ok) return me;
   const bad = checkVmSpec(spec);
   if (bad) return refuse(bad);
   return core.db.transaction(async (tx) => {
@@ -62,7 +64,7 @@ export async function addVm(core: Core, actor: Actor, spec: VmSpec): Promise<Res
       on conflict (name) do nothing
       returning id`);
     if (!row) return refuse({ code: "name_taken", vm: spec.name });
-    await recordEvent(tx, { vmId: row.id, vmName: spec.name, actor: actorName(actor), source: actor.source, kind: "added", detail: spec });
+    await recordEvent(tx, { vmId: row.id, vmName: spec.name, actor: me.value.name, source: actor.source, kind: "added", detail: spec });
     return ok({ vm: spec.name });
   });
 }
@@ -87,7 +89,8 @@ export const retryCleanup = (core: Core, actor: Actor, vm: string) => transition
 
 /** One guarded state change: the WHERE carries the precondition, the row count tells. */
 async function transition(core: Core, actor: Actor, vmName: string, t: Transition): Promise<Result<{ vm: string; from: VmState; to: VmState }>> {
-  if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: t.operation });
+  const me = await asAdmin(core, actor, t.operation);
+  if (!me.ok) return me;
   const bad = checkVmName(vmName);
   if (bad) return refuse(bad);
   return core.db.transaction(async (tx) => {
@@ -103,9 +106,8 @@ async function transition(core: Core, actor: Actor, vmName: string, t: Transitio
         cleanup_attempts = 0, cleanup_next_at = ${t.to === "cleaning" ? sql`now()` : sql`null`},
         cleanup_last_error = ${to === "cleaning" || to === "maintenance" ? sql`cleanup_last_error` : sql`null`}
       where id = ${row.id} and state = ${row.state}`);
-    const by = actorName(actor);
-    await recordEvent(tx, { vmId: row.id, vmName, actor: by, source: actor.source, kind: t.kind, detail: { from: row.state, to } });
-    await enqueueNotices(tx, [{ kind: "vm_state_changed", vm: vmName, state: to, by }]);
+    await recordEvent(tx, { vmId: row.id, vmName, actor: me.value.name, source: actor.source, kind: t.kind, detail: { from: row.state, to } });
+    await enqueueNotices(tx, [{ kind: "vm_state_changed", vm: vmName, state: to, by: me.value }]);
     return ok({ vm: vmName, from: row.state, to });
   });
 }
@@ -118,17 +120,18 @@ export interface RemoveDone {
 
 /** Admin: retire a VM (history kept). A held VM is retired when it is checked in. */
 export async function removeVm(core: Core, actor: Actor, vmName: string): Promise<Result<RemoveDone>> {
-  if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: "remove a VM" });
+  const me = await asAdmin(core, actor, "remove a VM");
+  if (!me.ok) return me;
   const bad = checkVmName(vmName);
   if (bad) return refuse(bad);
   return core.db.transaction(async (tx) => {
-    const done = await retireInTx(tx, actor, vmName);
+    const done = await retireInTx(tx, { name: me.value.name, source: actor.source }, vmName);
     return done ? ok(done) : refuse({ code: "unknown_vm", vm: vmName });
   });
 }
 
 /** Retires a VM inside the caller's transaction; null when there is no such VM. */
-export async function retireInTx(tx: Executor, actor: Actor, vmName: string): Promise<RemoveDone | null> {
+export async function retireInTx(tx: Executor, by: { name: string; source: Actor["source"] }, vmName: string): Promise<RemoveDone | null> {
   const [row] = await tx.execute<{ id: number; state: VmState }>(sql`select id, state from vms where name = ${vmName} for update`);
   if (!row) return null;
   if (row.state === "retired") return { vm: vmName, retired: "already" };
@@ -139,6 +142,6 @@ export async function retireInTx(tx: Executor, actor: Actor, vmName: string): Pr
     await tx.execute(sql`update vms set state = 'retired', state_changed_at = now(), cleanup_last_error = null where id = ${row.id}`);
   }
   const retired = row.state === "checked_out" ? "at_checkin" : row.state === "cleaning" ? "after_cleanup" : "now";
-  await recordEvent(tx, { vmId: row.id, vmName, actor: actorName(actor), source: actor.source, kind: later ? "retire_requested" : "retired", detail: { from: row.state } });
+  await recordEvent(tx, { vmId: row.id, vmName, actor: by.name, source: by.source, kind: later ? "retire_requested" : "retired", detail: { from: row.state } });
   return { vm: vmName, retired };
 }

@@ -1,13 +1,16 @@
 import type postgres from "postgres";
 import type { VmState } from "../db/schema.js";
-import type { Notice } from "./notices.js";
-import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
-import { checkUserId, checkVmName, firstRefusal } from "./validate.js";
+import type { EventKind } from "./events.js";
+import { noticeSchema, type Notice } from "./notices.js";
+import { OPERATOR, resolvePerson, type PersonTag } from "./people.js";
+import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
+import { checkVmName } from "./validate.js";
 
 /** A check-in that happened. `previousHolder` differs from the actor when forced. */
 export interface CheckinDone {
   vm: string;
-  previousHolder: string;
+  checkoutId: number;
+  previousHolder: PersonTag;
   forced: boolean;
   /** `cleaning` normally; `retired` when the VM was removed from the inventory while held. */
   nextState: "cleaning" | "retired";
@@ -16,12 +19,15 @@ export interface CheckinDone {
 type HeldRow = {
   id: number;
   state: VmState;
-  holder: string | null;
-  /** As PostgreSQL prints it: exact to the microsecond, so adapters can name this very checkout. */
-  checked_out_at: string | null;
-  checked_out_ms: number | null;
+  checkout_id: string | number | null;
+  holder_id: number | null;
+  holder_name: string | null;
+  holder_slack: string | null;
+  /** The checkout's start in milliseconds, for buttons of the previous release that named it by time. */
+  started_ms: number | null;
   retire_on_checkin: boolean;
   pending_update: PendingUpdate | null;
+  actor_admin: boolean;
 };
 
 /** Inventory changes that arrived while the VM was held (see inventory sync). */
@@ -34,79 +40,92 @@ export interface PendingUpdate {
   pool?: string;
 }
 
+export interface CheckinOptions {
+  force?: boolean;
+  /** Act only if this is still the VM's open checkout (a button names the checkout it was made for). */
+  checkoutId?: number;
+  /** The same for a button of the previous release, which named its checkout by start time (to the millisecond). */
+  checkoutAt?: Date;
+}
+
 /**
  * Gives a VM back: only its holder may, or an admin with `force` (on record,
- * and the previous holder is told). The VM goes to `cleaning`, due now.
- * Like checkout, a hot path on postgres.js's prepared statements.
+ * and the previous holder is told). The checkout ends, the VM goes to
+ * `cleaning`, due now. Like checkout, a hot path on postgres.js's prepared statements.
  */
-export async function checkin(
-  core: Core,
-  actor: Actor & { userId: string | null },
-  vmName: string,
-  opts: {
-    force?: boolean;
-    /** Act only if this is still the VM's current checkout (a button names the checkout it was made for). */
-    checkoutAt?: Date;
-  } = {},
-): Promise<Result<CheckinDone>> {
+export async function checkin(core: Core, actor: Actor, vmName: string, opts: CheckinOptions = {}): Promise<Result<CheckinDone>> {
   const result = await decideCheckin(core, actor, vmName, opts);
   core.observer?.checkin({ outcome: result.ok ? "ok" : result.refusal.code });
   return result;
 }
 
-async function decideCheckin(
-  core: Core,
-  actor: Actor & { userId: string | null },
-  vmName: string,
-  opts: { force?: boolean; checkoutAt?: Date },
-): Promise<Result<CheckinDone>> {
-  const bad = firstRefusal(checkVmName(vmName), actor.userId === null ? null : checkUserId(actor.userId));
+async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: CheckinOptions): Promise<Result<CheckinDone>> {
+  const bad = checkVmName(vmName);
   if (bad) return refuse(bad);
-  const admin = isAdmin(core, actor);
-  if (opts.force && !admin) return refuse({ code: "not_admin", operation: "force check-in" });
+  const me = await resolvePerson(core, actor.person);
+  if (!me.ok) return me;
+  const operator = actor.person === OPERATOR;
   return core.db.$client.begin(async (tx): Promise<Result<CheckinDone>> => {
     const [row] = await tx<HeldRow[]>`
-      select id, state, holder, checked_out_at::text as checked_out_at,
-             (extract(epoch from checked_out_at) * 1000)::float8 as checked_out_ms, retire_on_checkin, pending_update
-      from vms where name = ${vmName} for update`;
-    const refusal = refusalFor(row, vmName, actor, admin, opts);
-    if (refusal || !row?.holder) return refuse(refusal ?? { code: "unknown_vm", vm: vmName });
-    const forced = row.holder !== actor.userId;
-    const done: CheckinDone = { vm: vmName, previousHolder: row.holder, forced, nextState: row.retire_on_checkin ? "retired" : "cleaning" };
-    await returnVm(tx, row, done, actor);
+      select v.id, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack,
+             (extract(epoch from c.started_at) * 1000)::float8 as started_ms, v.retire_on_checkin, v.pending_update,
+             (select is_admin from people where id = ${me.value.id}) as actor_admin
+      from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
+      where v.name = ${vmName} for update of v`;
+    const admin = operator || row?.actor_admin === true;
+    const refusal = refusalFor(row, vmName, me.value, admin, opts);
+    if (refusal) return refuse(refusal);
+    if (!row || row.checkout_id === null || row.holder_id === null || row.holder_name === null) return refuse({ code: "unknown_vm", vm: vmName });
+    const previousHolder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack };
+    const forced = row.holder_id !== me.value.id;
+    const done: CheckinDone = {
+      vm: vmName,
+      checkoutId: Number(row.checkout_id),
+      previousHolder,
+      forced,
+      nextState: row.retire_on_checkin ? "retired" : "cleaning",
+    };
+    await returnVm(tx, row, done, me.value, actor.source);
     return ok(done);
   });
 }
 
 /** Checked under the row lock, so a decision cannot go stale before the update. */
-function refusalFor(row: HeldRow | undefined, vm: string, actor: Actor, admin: boolean, opts: { force?: boolean; checkoutAt?: Date }): Refusal | null {
+function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: boolean, opts: CheckinOptions): Refusal | null {
   if (!row) return { code: "unknown_vm", vm };
-  if (row.state !== "checked_out" || row.holder === null) return { code: "not_checked_out", vm, state: row.state };
+  if (opts.force && !admin) return { code: "not_admin", operation: "force check-in" };
+  if (row.state !== "checked_out" || row.holder_id === null) return { code: "not_checked_out", vm, state: row.state };
   // Holder first: a stale button pressed by someone who does not hold the VM now must hear that
   // someone else holds it, not that it "is already checked in".
-  if (row.holder !== actor.userId && !opts.force) return { code: "not_holder", vm, holder: admin ? row.holder : null };
-  // PostgreSQL keeps microseconds, a button's value milliseconds: within 1 ms is the same checkout.
-  if (opts.checkoutAt && Math.abs((row.checked_out_ms ?? 0) - opts.checkoutAt.getTime()) >= 1) return { code: "checkout_ended", vm };
+  if (row.holder_id !== me.id && !opts.force) {
+    return { code: "not_holder", vm, holder: { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack } };
+  }
+  if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) return { code: "checkout_ended", vm };
+  // PostgreSQL keeps microseconds, an old button's value milliseconds: within 1 ms is the same checkout.
+  if (opts.checkoutAt && Math.abs((row.started_ms ?? 0) - opts.checkoutAt.getTime()) >= 1) return { code: "checkout_ended", vm };
   return null;
 }
 
 /**
- * One statement: clear the holder, apply held-back inventory changes, queue the
- * cleanup (due now), append the event, queue the notices.
+ * One statement: end the checkout, clear the VM's, apply held-back inventory
+ * changes, queue the cleanup (due now), append the event, queue the notices.
  */
-async function returnVm(tx: postgres.TransactionSql, row: HeldRow, done: CheckinDone, actor: Actor): Promise<void> {
+async function returnVm(tx: postgres.TransactionSql, row: HeldRow, done: CheckinDone, by: PersonTag, source: Actor["source"]): Promise<void> {
   const p = row.pending_update ?? {};
-  const by = actorName(actor);
   const notices: Notice[] = [
-    // checkedOutAt names the checkout that ended, so the adapter updates that checkout's DM and no later one.
-    { kind: "vm_checked_in", user: done.previousHolder, vm: done.vm, checkedOutAt: row.checked_out_at ?? "", forcedBy: done.forced ? by : null, nextState: done.nextState },
+    { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState },
   ];
   if (done.forced) notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
-  const detail = { previousHolder: done.previousHolder, nextState: done.nextState, pendingUpdate: row.pending_update };
+  const kind: EventKind = done.forced ? "checkin_forced" : "checked_in";
+  const detail = { checkout: done.checkoutId, previousHolder: done.previousHolder.name, nextState: done.nextState, pendingUpdate: row.pending_update };
   await tx`
-    with returned as (
+    with ended as (
+      update checkouts set ended_at = now(), ended_by = ${by.id}, end_reason = ${done.forced ? "forced" : "checked_in"}::checkout_end_reason
+      where id = ${done.checkoutId} and ended_at is null
+      returning id
+    ), returned as (
       update vms set
-        state = ${done.nextState}::vm_state, holder = null, checked_out_at = null, state_changed_at = now(),
+        state = ${done.nextState}::vm_state, checkout_id = null, state_changed_at = now(),
         cleanup_attempts = 0, cleanup_last_error = null,
         cleanup_next_at = case when ${done.nextState} = 'cleaning' then now() end,
         retire_on_checkin = false, pending_update = null,
@@ -117,14 +136,15 @@ async function returnVm(tx: postgres.TransactionSql, row: HeldRow, done: Checkin
         tags = case when ${p.tags ? JSON.stringify(p.tags) : null}::jsonb is null then tags
                     else array(select jsonb_array_elements_text(${p.tags ? JSON.stringify(p.tags) : null}::jsonb)) end,
         pool = coalesce(${p.pool ?? null}::text, pool)
-      where id = ${row.id}
-      returning id, name
+      from ended
+      where vms.id = ${row.id}
+      returning vms.id, vms.name
     ), logged as (
       insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select id, name, ${by}, ${actor.source}::event_source, ${done.forced ? "checkin_forced" : "checked_in"}, ${JSON.stringify(detail)}::jsonb
+      select id, name, ${by.name}, ${source}::event_source, ${kind}, ${JSON.stringify(detail)}::jsonb
       from returned
     )
     insert into outbox (kind, payload)
     select n.kind, n.payload from returned,
-      jsonb_to_recordset(${JSON.stringify(notices.map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
+      jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
 }

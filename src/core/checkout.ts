@@ -1,13 +1,14 @@
 import type postgres from "postgres";
 import { enqueuePoolExhausted } from "./notices.js";
+import { resolvePerson, type PersonTag } from "./people.js";
 import { countStates, knownPools } from "./queries.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "./types.js";
-import { checkPoolName, checkUserId, firstRefusal } from "./validate.js";
+import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
 
 export interface CheckoutOptions {
   pool?: string | undefined;
-  /** Minutes between two pool-exhausted alerts for one pool (0: every time). */
-  exhaustedAlertIntervalMinutes?: number;
+  /** Why they take it, in their words; kept on the checkout. */
+  note?: string | undefined;
 }
 
 type Attempt = { vm: CheckedOutVm } | { unknownPool: true } | { quota: number; held: string[] } | { noneFree: true };
@@ -22,7 +23,7 @@ type Attempt = { vm: CheckedOutVm } | { unknownPool: true } | { quota: number; h
  * drizzle sends every raw query unprepared, costing a round trip and a parse
  * per statement (drizzle-orm issues #5502, #6096). `npm run bench` measures it.
  */
-export async function checkout(core: Core, actor: Actor & { userId: string }, opts: CheckoutOptions = {}): Promise<Result<CheckedOutVm>> {
+export async function checkout(core: Core, actor: Actor, opts: CheckoutOptions = {}): Promise<Result<CheckedOutVm>> {
   const started = performance.now();
   const result = await decideCheckout(core, actor, opts);
   core.observer?.checkout({
@@ -33,29 +34,34 @@ export async function checkout(core: Core, actor: Actor & { userId: string }, op
   return result;
 }
 
-async function decideCheckout(core: Core, actor: Actor & { userId: string }, opts: CheckoutOptions): Promise<Result<CheckedOutVm>> {
+async function decideCheckout(core: Core, actor: Actor, opts: CheckoutOptions): Promise<Result<CheckedOutVm>> {
   const pool = opts.pool ?? core.defaultPool;
-  const bad = firstRefusal(checkUserId(actor.userId), checkPoolName(pool));
+  const bad = firstRefusal(checkPoolName(pool), opts.note === undefined ? null : checkNote(opts.note));
   if (bad) return refuse(bad);
-  const attempt = await attemptCheckout(core.db.$client, actor, pool);
+  const person = await resolvePerson(core, actor.person);
+  if (!person.ok) return person;
+  const attempt = await attemptCheckout(core.db.$client, person.value, actor.source, pool, opts.note ?? null);
   if ("vm" in attempt) return ok(attempt.vm);
   if ("unknownPool" in attempt) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
   if ("quota" in attempt) return refuse({ code: "quota_reached", pool, quota: attempt.quota, held: attempt.held });
   // Refusal details are read after the commit: they are for the person, not for the decision.
   const counts = await countStates(core.db, pool);
-  await core.db.transaction((tx) => enqueuePoolExhausted(tx, pool, counts, opts.exhaustedAlertIntervalMinutes ?? 60));
+  await core.db.transaction((tx) => enqueuePoolExhausted(tx, pool, counts, core.exhaustedAlertIntervalMinutes));
   return refuse({ code: "no_vm_free", pool, counts });
 }
 
 type PickRow = {
   quota: number;
   held: string[];
+  checkoutId: string | number;
   name: string | null;
   ip: string;
   sshUser: string;
   sshPort: number;
   pool: string;
   checkedOutAt: string | Date;
+  endsAt: string | Date | null;
+  note: string | null;
 };
 
 /**
@@ -73,13 +79,13 @@ type PickRow = {
  * If any statement fails, the transaction is aborted, the statements after it
  * fail with 25P02 and the COMMIT ends it as a ROLLBACK; the first error is thrown.
  */
-async function attemptCheckout(sql: postgres.Sql, actor: Actor & { userId: string }, pool: string): Promise<Attempt> {
+async function attemptCheckout(sql: postgres.Sql, person: PersonTag, source: Actor["source"], pool: string, note: string | null): Promise<Attempt> {
   const tx = await sql.reserve();
   let ended = false;
   try {
     const statements = [
       tx`begin`,
-      tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:user:" + actor.userId}, 0))`,
+      tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:person:" + person.id}, 0))`,
       // Quota read and pick, update, event and DM notice in one statement: the
       // pick runs only while the user holds fewer VMs than the quota (a one-time
       // filter), and SKIP LOCKED lets concurrent checkouts of different users
@@ -87,8 +93,8 @@ async function attemptCheckout(sql: postgres.Sql, actor: Actor & { userId: strin
       tx<PickRow[]>`
         with quota as (
           select p.quota,
-                 coalesce((select array_agg(v.name order by v.name) from vms v
-                           where v.holder = ${actor.userId} and v.pool = p.name), '{}') as held
+                 coalesce((select array_agg(v.name order by v.name) from checkouts c join vms v on v.id = c.vm_id
+                           where c.person_id = ${person.id} and c.pool = p.name and c.ended_at is null), '{}') as held
           from pools p where p.name = ${pool}
         ), picked as (
           select id from vms
@@ -97,21 +103,29 @@ async function attemptCheckout(sql: postgres.Sql, actor: Actor & { userId: strin
           order by state_changed_at, id
           limit 1
           for update skip locked
+        ), opened as (
+          insert into checkouts (vm_id, person_id, pool, note)
+          select id, ${person.id}, ${pool}, ${note}::text from picked
+          returning id, vm_id, started_at, ends_at, note
         ), taken as (
           update vms v
-          set state = 'checked_out', holder = ${actor.userId}, checked_out_at = now(), state_changed_at = now()
-          from picked where v.id = picked.id
-          returning v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, v.checked_out_at
+          set state = 'checked_out', checkout_id = o.id, state_changed_at = now()
+          from opened o where v.id = o.vm_id
+          returning o.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, o.started_at, o.ends_at, o.note
         ), logged as (
           insert into events (vm_id, vm_name, actor, source, kind, detail)
-          select id, name, ${actor.userId}, ${actor.source}::event_source, 'checked_out', jsonb_build_object('pool', pool) from taken
+          select id, name, ${person.name}, ${source}::event_source, 'checked_out', jsonb_build_object('pool', pool, 'checkout', checkout_id) from taken
         ), told as (
           insert into outbox (kind, payload)
-          select 'vm_checked_out', jsonb_build_object('user', ${actor.userId}::text, 'vm', jsonb_build_object(
-            'name', name, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port, 'pool', pool, 'checkedOutAt', checked_out_at))
+          select 'vm_checked_out', jsonb_build_object(
+            'checkoutId', checkout_id,
+            'holder', jsonb_build_object('id', ${person.id}::int, 'name', ${person.name}::text, 'slackUserId', ${person.slackUserId}::text),
+            'vm', jsonb_build_object('name', name, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port, 'pool', pool),
+            'startedAt', started_at, 'endsAt', ends_at, 'note', note)
           from taken
         )
-        select q.quota, q.held, t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool, t.checked_out_at as "checkedOutAt"
+        select q.quota, q.held, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
+               t.started_at as "checkedOutAt", t.ends_at as "endsAt", t.note
         from quota q left join taken t on true`,
       tx`commit`,
     ] as const;
@@ -122,8 +136,10 @@ async function attemptCheckout(sql: postgres.Sql, actor: Actor & { userId: strin
     if (failed) throw failed.reason;
     const [row] = pick.status === "fulfilled" ? pick.value : [];
     if (!row) return { unknownPool: true };
-    const { quota, held, name, checkedOutAt, ...vm } = row;
-    if (name !== null) return { vm: { ...vm, name, checkedOutAt: new Date(checkedOutAt) } };
+    const { quota, held, name, checkoutId, checkedOutAt, endsAt, ...vm } = row;
+    if (name !== null) {
+      return { vm: { ...vm, checkoutId: Number(checkoutId), name, checkedOutAt: new Date(checkedOutAt), endsAt: endsAt === null ? null : new Date(endsAt) } };
+    }
     if (held.length >= quota) return { quota, held };
     return { noneFree: true };
   } finally {

@@ -1,33 +1,92 @@
 import { sql } from "drizzle-orm";
+import { z } from "zod";
 import type { Executor } from "../db/client.js";
 import { outbox } from "../db/schema.js";
-import type { CheckedOutVm, StateCounts } from "./types.js";
+import type { StateCounts } from "./types.js";
 
 /**
  * Things people must be told, queued in the outbox inside the transaction that
  * caused them. The core says what happened; the Slack adapter decides the words.
+ *
+ * Defined once, here: the schema is what writers must produce (enqueueNotices
+ * checks it; statements that build a notice in SQL are checked by tests that
+ * read them back) and what readers parse. A row written by another version of
+ * vmres fails with a reason rather than delivering nonsense. Times are strings
+ * as PostgreSQL wrote them, so nothing is lost to JavaScript's milliseconds.
  */
-export type Notice =
-  | { kind: "vm_checked_out"; user: string; vm: CheckedOutVm }
-  | { kind: "vm_checked_in"; user: string; vm: string; checkedOutAt: string; forcedBy: string | null; nextState: "cleaning" | "retired" }
-  | { kind: "checkin_forced"; vm: string; previousHolder: string; by: string }
-  | { kind: "pool_exhausted"; pool: string; counts: StateCounts }
-  | { kind: "vm_quarantined"; vm: string; pool: string; reason: string; lastError: string | null; attempts: number }
-  | { kind: "vm_state_changed"; vm: string; state: string; by: string }
+const stateCounts = z.object({
+  available: z.number(),
+  checked_out: z.number(),
+  cleaning: z.number(),
+  quarantined: z.number(),
+  maintenance: z.number(),
+  retired: z.number(),
+}) satisfies z.ZodType<StateCounts>;
+
+/** A person as a notice names them; `slackUserId` null: someone Slack cannot reach (a service). */
+const person = z.object({ id: z.number(), name: z.string(), slackUserId: z.string().nullable() });
+
+export const noticeSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("vm_checked_out"),
+    checkoutId: z.number(),
+    holder: person,
+    vm: z.object({ name: z.string(), ip: z.string(), sshUser: z.string(), sshPort: z.number(), pool: z.string() }),
+    startedAt: z.string(),
+    endsAt: z.string().nullable(),
+    note: z.string().nullable(),
+  }),
+  z.object({
+    kind: z.literal("vm_checked_in"),
+    /** The checkout that ended, so the adapter updates that checkout's DM and no later one; null only for a notice of the previous release it could not match. */
+    checkoutId: z.number().nullable(),
+    holder: person,
+    vm: z.string(),
+    forcedBy: person.nullable(),
+    nextState: z.enum(["cleaning", "retired"]),
+  }),
+  z.object({ kind: z.literal("checkin_forced"), vm: z.string(), previousHolder: person, by: person }),
+  z.object({ kind: z.literal("pool_exhausted"), pool: z.string(), counts: stateCounts }),
+  z.object({
+    kind: z.literal("vm_quarantined"),
+    vm: z.string(),
+    pool: z.string(),
+    reason: z.string(),
+    lastError: z.string().nullable(),
+    attempts: z.number(),
+  }),
+  z.object({ kind: z.literal("vm_state_changed"), vm: z.string(), state: z.string(), by: person }),
   /**
    * vmres cannot use its own SSH private key, so cleanups that need it wait:
-   * queued once per outage of that file (src/cleanup/sql/postpone-blocked-cleanup.ts).
-   * `error` is the blocked VMs' last error; `vms` names (some of) those waiting
-   * when it was queued, `waiting` counts them all; `instance` is the process that hit it.
+   * queued once per outage of that file. `error` is the blocked VMs' last
+   * error; `vms` names (some of) those waiting when it was queued, `waiting`
+   * counts them all; `instance` is the process that hit it.
    */
-  | { kind: "cleanup_blocked"; keyFile: string; error: string; vms: string[]; waiting: number; instance: string };
+  z.object({
+    kind: z.literal("cleanup_blocked"),
+    keyFile: z.string(),
+    error: z.string(),
+    vms: z.array(z.string()),
+    waiting: z.number(),
+    instance: z.string(),
+  }),
+]);
 
+export type Notice = z.infer<typeof noticeSchema>;
 export type NoticeKind = Notice["kind"];
+export type NoticePerson = z.infer<typeof person>;
 
-/** Queues notices in the caller's transaction. */
+/** The notice of a row (kind column plus JSON payload), or why it cannot be read. */
+export function parseNotice(kind: string, payload: unknown): { notice: Notice } | { problem: string } {
+  const parsed = noticeSchema.safeParse({ ...(typeof payload === "object" && payload !== null ? payload : {}), kind });
+  if (parsed.success) return { notice: parsed.data };
+  return { problem: `cannot read a "${kind}" notice: ${parsed.error.issues.map((i) => `${i.path.join(".") || "kind"}: ${i.message}`).join("; ")}` };
+}
+
+/** Queues notices in the caller's transaction; a notice that does not fit its schema is a bug, thrown before anything is written. */
 export async function enqueueNotices(tx: Executor, notices: Notice[]): Promise<void> {
   if (notices.length === 0) return;
-  await tx.insert(outbox).values(notices.map(({ kind, ...payload }) => ({ kind, payload })));
+  await tx.insert(outbox).values(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })));
 }
 
 /**

@@ -1,8 +1,11 @@
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Executor } from "../db/client.js";
-import { events, pools, vms, type EventSource, type VmState } from "../db/schema.js";
-import { emptyCounts, ok, refuse, type Result, type StateCounts, type VmSummary } from "./types.js";
-import { checkUserId, checkVmName } from "./validate.js";
+import { checkouts, events, people, pools, vms, type EndReason, type EventSource, type VmState } from "../db/schema.js";
+import type { EventKind } from "./events.js";
+import { isAdmin, resolvePerson, type PersonTag } from "./people.js";
+import { emptyCounts, ok, refuse, type Actor, type Core, type PersonRef, type Result, type StateCounts, type VmSummary } from "./types.js";
+import { checkVmName } from "./validate.js";
 
 const summaryColumns = {
   name: vms.name,
@@ -11,12 +14,41 @@ const summaryColumns = {
   sshPort: vms.sshPort,
   pool: vms.pool,
   state: vms.state,
-  holder: vms.holder,
-  checkedOutAt: vms.checkedOutAt,
+  checkoutId: vms.checkoutId,
+  holderId: people.id,
+  holderName: people.name,
+  holderSlack: people.slackUserId,
+  checkedOutAt: checkouts.startedAt,
   stateChangedAt: vms.stateChangedAt,
   cleanupLastError: vms.cleanupLastError,
   tags: vms.tags,
 };
+
+type SummaryRow = Omit<VmSummary, "holder"> & { holderId: number | null; holderName: string | null; holderSlack: string | null };
+
+function summaryOf({ holderId, holderName, holderSlack, ...row }: SummaryRow): VmSummary {
+  const holder = holderId === null || holderName === null ? null : { id: holderId, name: holderName, slackUserId: holderSlack };
+  return { ...row, holder };
+}
+
+/** VMs with their open checkout and holder. */
+const summaries = (db: Executor) =>
+  db.select(summaryColumns).from(vms).leftJoin(checkouts, eq(checkouts.id, vms.checkoutId)).leftJoin(people, eq(people.id, checkouts.personId));
+
+/**
+ * The rule for who sees who holds what: everyone (a team tool: you need to
+ * know whom to ask), unless HIDE_HOLDERS; then admins, and each holder their own.
+ */
+export async function holdersVisibleTo(core: Core, viewer: Actor): Promise<(holder: PersonTag | null) => boolean> {
+  if (!core.hideHolders || (await isAdmin(core, viewer))) return () => true;
+  const me = await resolvePerson(core, viewer.person);
+  return (holder) => me.ok && holder?.id === me.value.id;
+}
+
+async function redacted(core: Core, viewer: Actor, rows: SummaryRow[]): Promise<VmSummary[]> {
+  const visible = await holdersVisibleTo(core, viewer);
+  return rows.map(summaryOf).map((v) => (visible(v.holder) ? v : { ...v, holder: null }));
+}
 
 export async function knownPools(db: Executor): Promise<string[]> {
   const rows = await db.select({ name: pools.name }).from(pools).orderBy(asc(pools.name));
@@ -35,20 +67,30 @@ export async function countStates(db: Executor, pool: string): Promise<StateCoun
   return counts;
 }
 
-/** The VMs a user holds, oldest checkout first. */
-export async function vmsOfUser(db: Executor, userId: string): Promise<Result<VmSummary[]>> {
-  const bad = checkUserId(userId);
-  if (bad) return refuse(bad);
-  return ok(await db.select(summaryColumns).from(vms).where(eq(vms.holder, userId)).orderBy(asc(vms.checkedOutAt)));
+/** The VMs a person holds, oldest checkout first. */
+export async function vmsOfPerson(core: Core, who: PersonRef): Promise<Result<VmSummary[]>> {
+  const person = await resolvePerson(core, who);
+  if (!person.ok) return person;
+  const rows = await summaries(core.db).where(eq(checkouts.personId, person.value.id)).orderBy(asc(checkouts.startedAt));
+  return ok(rows.map(summaryOf));
 }
 
-/** Every VM (retired ones last), for listings and App Home. */
-export async function allVms(db: Executor, opts: { states?: VmState[] } = {}): Promise<VmSummary[]> {
-  return db
-    .select(summaryColumns)
-    .from(vms)
+/** Every VM (retired ones last), for listings and App Home; holders as the viewer may see them. */
+export async function allVms(core: Core, viewer: Actor, opts: { states?: VmState[] } = {}): Promise<VmSummary[]> {
+  const rows = await summaries(core.db)
     .where(opts.states ? inArray(vms.state, opts.states) : undefined)
     .orderBy(asc(vms.pool), asc(vms.name));
+  return redacted(core, viewer, rows);
+}
+
+/** The Slack IDs of the admins, for adapters that tell or name them. */
+export async function adminSlackIds(core: Core): Promise<string[]> {
+  const rows = await core.db
+    .select({ id: people.slackUserId })
+    .from(people)
+    .where(and(eq(people.isAdmin, true), sql`${people.slackUserId} is not null`))
+    .orderBy(asc(people.name));
+  return rows.flatMap((r) => (r.id === null ? [] : [r.id]));
 }
 
 /** One pool's line in a status report. */
@@ -82,32 +124,132 @@ export async function poolSummary(db: Executor): Promise<PoolSummary[]> {
 /** One row of a VM's history. */
 export interface HistoryEntry {
   at: Date;
+  /** As the log names them; `person` when that name is a person vmres knows. */
   actor: string;
+  person: PersonTag | null;
   source: EventSource;
-  kind: string;
+  kind: EventKind;
   detail: unknown;
 }
 
+/** Histories name who held what, so HIDE_HOLDERS keeps them to admins. */
+async function mayReadHistory(core: Core, viewer: Actor): Promise<boolean> {
+  return !core.hideHolders || isAdmin(core, viewer);
+}
+
 /** A VM's events, newest first (at most `limit`). */
-export async function vmHistory(db: Executor, vmName: string, limit = 50): Promise<Result<HistoryEntry[]>> {
+export async function vmHistory(core: Core, viewer: Actor, vmName: string, limit = 50): Promise<Result<HistoryEntry[]>> {
   const bad = checkVmName(vmName);
   if (bad) return refuse(bad);
-  const [vm] = await db.select({ id: vms.id }).from(vms).where(eq(vms.name, vmName));
+  if (!(await mayReadHistory(core, viewer))) return refuse({ code: "not_admin", operation: "read a VM's history (HIDE_HOLDERS is on)" });
+  const [vm] = await core.db.select({ id: vms.id }).from(vms).where(eq(vms.name, vmName));
   if (!vm) return refuse({ code: "unknown_vm", vm: vmName });
-  const rows = await db
-    .select({ at: events.at, actor: events.actor, source: events.source, kind: events.kind, detail: events.detail })
+  const rows = await core.db
+    .select({
+      at: events.at,
+      actor: events.actor,
+      source: events.source,
+      kind: events.kind,
+      detail: events.detail,
+      personId: people.id,
+      personName: people.name,
+      personSlack: people.slackUserId,
+    })
     .from(events)
+    // Events name people as they were named then: by name, or (before people had names) by Slack ID.
+    .leftJoin(people, sql`${people.id} = (select p.id from people p where p.name = ${events.actor} or p.slack_user_id = ${events.actor} order by p.name = ${events.actor} desc limit 1)`)
     .where(eq(events.vmId, vm.id))
     .orderBy(desc(events.at), desc(events.id))
     .limit(limit);
-  return ok(rows);
+  return ok(
+    rows.map(({ personId, personName, personSlack, kind, ...r }) => ({
+      ...r,
+      kind: kind as EventKind,
+      person: personId === null || personName === null ? null : { id: personId, name: personName, slackUserId: personSlack },
+    })),
+  );
 }
 
-/** One VM by name, or null. */
-export async function findVm(db: Executor, vmName: string): Promise<VmSummary | null> {
+/** One VM by name as the viewer may see it, or null. */
+export async function findVm(core: Core, viewer: Actor, vmName: string): Promise<VmSummary | null> {
   if (checkVmName(vmName)) return null;
-  const [row] = await db.select(summaryColumns).from(vms).where(eq(vms.name, vmName));
+  const rows = await summaries(core.db).where(eq(vms.name, vmName));
+  const [row] = await redacted(core, viewer, rows);
   return row ?? null;
+}
+
+/** One lending as `vmres checkouts` lists it. */
+export interface CheckoutEntry {
+  id: number;
+  vm: string;
+  pool: string;
+  person: PersonTag & { displayName: string | null };
+  startedAt: Date;
+  endsAt: Date | null;
+  endedAt: Date | null;
+  endedBy: string | null;
+  endReason: EndReason | null;
+  note: string | null;
+}
+
+export interface CheckoutFilter {
+  person?: PersonRef | undefined;
+  vm?: string | undefined;
+  open?: boolean | undefined;
+  limit?: number | undefined;
+}
+
+/** Checkouts, newest first, filtered; holders (and notes) of others as the viewer may see them. */
+export async function listCheckouts(core: Core, viewer: Actor, filter: CheckoutFilter = {}): Promise<Result<CheckoutEntry[]>> {
+  if (filter.vm !== undefined) {
+    const bad = checkVmName(filter.vm);
+    if (bad) return refuse(bad);
+  }
+  let personId: number | undefined;
+  if (filter.person !== undefined) {
+    const person = await resolvePerson(core, filter.person);
+    if (!person.ok) return person;
+    personId = person.value.id;
+  }
+  if (filter.vm !== undefined && !(await core.db.select({ id: vms.id }).from(vms).where(eq(vms.name, filter.vm))).length) {
+    return refuse({ code: "unknown_vm", vm: filter.vm });
+  }
+  const endedBy = alias(people, "ended_by_person");
+  const rows = await core.db
+    .select({
+      id: checkouts.id,
+      vm: vms.name,
+      pool: checkouts.pool,
+      personId: people.id,
+      personName: people.name,
+      personSlack: people.slackUserId,
+      displayName: people.displayName,
+      startedAt: checkouts.startedAt,
+      endsAt: checkouts.endsAt,
+      endedAt: checkouts.endedAt,
+      endedBy: endedBy.name,
+      endReason: checkouts.endReason,
+      note: checkouts.note,
+    })
+    .from(checkouts)
+    .innerJoin(vms, eq(vms.id, checkouts.vmId))
+    .innerJoin(people, eq(people.id, checkouts.personId))
+    .leftJoin(endedBy, eq(endedBy.id, checkouts.endedBy))
+    .where(
+      and(
+        personId === undefined ? undefined : eq(checkouts.personId, personId),
+        filter.vm === undefined ? undefined : eq(vms.name, filter.vm),
+        filter.open ? isNull(checkouts.endedAt) : undefined,
+      ),
+    )
+    .orderBy(desc(checkouts.startedAt), desc(checkouts.id))
+    .limit(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+  const visible = await holdersVisibleTo(core, viewer);
+  const entries = rows.map(({ personId: id, personName: name, personSlack: slackUserId, displayName, ...r }) => ({
+    ...r,
+    person: { id, name, slackUserId, displayName },
+  }));
+  return ok(entries.filter((e) => visible(e.person)));
 }
 
 /**

@@ -4,7 +4,8 @@ import type { VmState } from "../db/schema.js";
 import { checkVmSpec, retireInTx, textArray, type VmSpec } from "./admin.js";
 import { recordEvent } from "./events.js";
 import type { PendingUpdate } from "./checkin.js";
-import { actorName, isAdmin, ok, refuse, type Actor, type Core, type Result } from "./types.js";
+import { asAdmin } from "./people.js";
+import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
 import { checkPoolName, firstRefusal } from "./validate.js";
 
 /** A pool as the inventory describes it. */
@@ -72,7 +73,8 @@ const VM_COLUMNS = sql.raw(
  * new writes and locks no VM or pool row.
  */
 export async function syncInventory(core: Core, actor: Actor, inventory: { pools: PoolSpec[]; vms: VmSpec[] }): Promise<Result<SyncReport>> {
-  if (!isAdmin(core, actor)) return refuse({ code: "not_admin", operation: "sync the inventory" });
+  const me = await asAdmin(core, actor, "sync the inventory");
+  if (!me.ok) return me;
   const bad = firstRefusal(...inventory.pools.map((p) => checkPoolName(p.name)), ...inventory.vms.map(checkVmSpec));
   if (bad) return refuse(bad);
   const specs = await withCanonicalIps(core.db, inventory.vms);
@@ -83,7 +85,7 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
     const seen = new Map((await tx.execute<CurrentVm>(sql`select ${VM_COLUMNS} from vms`)).map((v) => [v.name, v]));
     const toChange = [...seen.values()].filter((vm) => stepFor(vm, listed.get(vm.name)).kind !== "none").map((vm) => vm.name);
     const report: SyncReport = { added: [], updated: [], pending: [], restored: [], retired: [], unchanged: 0 };
-    const by = actorName(actor);
+    const by = me.value.name;
     for (const spec of specs) {
       if (seen.has(spec.name)) continue;
       const [row] = await tx.execute<{ id: number }>(sql`
@@ -128,7 +130,7 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
           break;
         }
         case "retire":
-          await retireInTx(tx, actor, vm.name);
+          await retireInTx(tx, { name: by, source: actor.source }, vm.name);
           report.retired.push(vm.name);
           break;
       }

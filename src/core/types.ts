@@ -1,15 +1,20 @@
 import type { Db } from "../db/client.js";
+import type { PeopleCache, PersonTag } from "./people.js";
 import type { EventSource, VmState } from "../db/schema.js";
 
 /** What the core needs from its caller: the database and the rules' settings. */
 export interface Core {
   db: Db;
-  /** Slack user IDs allowed to run admin operations. */
-  admins: ReadonlySet<string>;
+  /** Slack ID → person, learned as people act (see people.ts). */
+  people: PeopleCache;
   /** Pool used when a checkout names none. */
   defaultPool: string;
   /** Per-user quota of pools created without one. */
   defaultQuota: number;
+  /** Minutes between two pool-exhausted alerts for one pool (0: every time). */
+  exhaustedAlertIntervalMinutes: number;
+  /** HIDE_HOLDERS: only admins (and the holder) see who holds a VM and read histories. */
+  hideHolders: boolean;
   /** Told of every checkout and check-in, whichever adapter asked (the service counts them for /metrics). */
   observer?: CoreObserver;
 }
@@ -21,22 +26,32 @@ export interface CoreObserver {
 }
 
 /**
- * Who asks. `userId` null is the local operator (the CLI without --user): whoever
- * can run the CLI already holds the database credentials, so it acts as an admin.
+ * Who a request names, as the adapter knows them; the core resolves it to a
+ * person (people.ts). `operator` is the CLI run on the bot's machine without
+ * --user (whoever can run it holds the database credentials, so it is an
+ * admin); `system` is vmres itself (cleanup, reconciler, expiry).
  */
+export type PersonRef = { slackUserId: string } | { lookup: string } | { id: number } | "operator" | "system";
+
+/** Who asks, and through which adapter. */
 export interface Actor {
-  userId: string | null;
+  person: PersonRef;
   source: EventSource;
 }
 
-/** What a person gets on checkout: everything needed to use the VM. */
+export type { PersonTag };
+
+/** What a person gets on checkout: everything needed to use the VM, and the checkout's id. */
 export interface CheckedOutVm {
+  checkoutId: number;
   name: string;
   ip: string;
   sshUser: string;
   sshPort: number;
   pool: string;
   checkedOutAt: Date;
+  endsAt: Date | null;
+  note: string | null;
 }
 
 /** One VM as listings show it. */
@@ -47,7 +62,9 @@ export interface VmSummary {
   sshPort: number;
   pool: string;
   state: VmState;
-  holder: string | null;
+  /** Who holds it; null when nobody does, or when HIDE_HOLDERS hides it from this reader. */
+  holder: PersonTag | null;
+  checkoutId: number | null;
   checkedOutAt: Date | null;
   stateChangedAt: Date;
   cleanupLastError: string | null;
@@ -64,26 +81,21 @@ export type Refusal =
   | { code: "quota_reached"; pool: string; quota: number; held: string[] }
   | { code: "unknown_vm"; vm: string }
   | { code: "not_checked_out"; vm: string; state: VmState }
-  | { code: "not_holder"; vm: string; holder: string | null }
+  | { code: "not_holder"; vm: string; holder: PersonTag | null }
   /** The check-in named a checkout (a Slack button's) that has ended; the VM was checked out again since. */
   | { code: "checkout_ended"; vm: string }
   | { code: "not_admin"; operation: string }
   | { code: "wrong_state"; vm: string; state: VmState; allowed: VmState[] }
-  | { code: "name_taken"; vm: string };
+  | { code: "name_taken"; vm: string }
+  | { code: "unknown_person"; who: string }
+  | { code: "ambiguous_person"; who: string; matches: string[] }
+  | { code: "person_exists"; who: string }
+  | { code: "unknown_checkout"; id: number };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const refuse = <T = never>(refusal: Refusal): Result<T> => ({ ok: false, refusal });
-
-export function isAdmin(core: Pick<Core, "admins">, actor: Actor): boolean {
-  return actor.userId === null || core.admins.has(actor.userId);
-}
-
-/** The actor column of an event: the Slack user, or `system` for the operator and background work. */
-export function actorName(actor: Actor): string {
-  return actor.userId ?? "system";
-}
 
 export function emptyCounts(): StateCounts {
   return { available: 0, checked_out: 0, cleaning: 0, quarantined: 0, maintenance: 0, retired: 0 };

@@ -9,6 +9,7 @@ const NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const USER_ID = /^[UW][A-Z0-9]{2,31}$/;
 const SSH_USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const PERSON_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,62}$/;
 
 // Adapters pass what arrived; a missing or non-text value is answered like any other bad value, never thrown on.
@@ -29,6 +30,21 @@ export function checkPoolName(value: string, field = "pool"): Refusal | null {
 
 export function checkUserId(value: string, field = "user"): Refusal | null {
   return USER_ID.test(value) ? null : invalid(field, `${shown(value)} is not a Slack user ID (like U012ABCDEF)`);
+}
+
+export function checkPersonName(value: string, field = "name"): Refusal | null {
+  return PERSON_NAME.test(value)
+    ? null
+    : invalid(field, `${shown(value)} is not a person's name: use 1-64 letters, digits, "_", "." or "-", starting with a letter or digit (like alice or ci-nightly)`);
+}
+
+/** Free text a person writes (a checkout's note): one line of at most 500 characters. */
+export function checkNote(value: string, field = "note"): Refusal | null {
+  if (typeof value !== "string" || value.trim() === "") return invalid(field, "write a few words, or leave it out");
+  if (value.length > 500) return invalid(field, `that is ${value.length} characters; keep it to 500`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return invalid(field, "use one line of plain text (no control characters)");
+  return null;
 }
 
 export function checkIp(value: string, field = "ip"): Refusal | null {

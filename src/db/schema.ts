@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   bigserial,
+  foreignKey,
   boolean,
   check,
   index,
@@ -13,6 +15,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  type PgTableExtraConfigValue,
 } from "drizzle-orm/pg-core";
 
 /** Where a VM is in its life; see docs/architecture.md for the transitions. */
@@ -68,8 +71,8 @@ export const vms = pgTable(
       .references(() => pools.name, { onUpdate: "cascade" }),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     state: vmState("state").notNull().default("available"),
-    holder: text("holder"),
-    checkedOutAt: ts("checked_out_at"),
+    /** The open checkout while state = 'checked_out' (its row says who, since when, until when). */
+    checkoutId: bigint("checkout_id", { mode: "number" }),
     stateChangedAt: ts("state_changed_at").notNull().defaultNow(),
     /** Removed from the inventory while held: retire instead of returning to the pool. */
     retireOnCheckin: boolean("retire_on_checkin").notNull().default(false),
@@ -82,13 +85,12 @@ export const vms = pgTable(
     cleanupLastError: text("cleanup_last_error"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
-  (t) => [
+  (t): PgTableExtraConfigValue[] => [
     uniqueIndex("vms_name_unique").on(t.name),
     // The checkout pick: available VMs of one pool, least recently returned first.
     index("vms_pick_available")
       .on(t.pool, t.stateChangedAt, t.id)
       .where(sql`${t.state} = 'available'`),
-    index("vms_holder").on(t.holder).where(sql`${t.holder} is not null`),
     index("vms_cleanup_due")
       .on(t.cleanupNextAt)
       .where(sql`${t.state} = 'cleaning'`),
@@ -99,15 +101,89 @@ export const vms = pgTable(
       "vms_host_key_format",
       sql`${t.hostKeyFingerprint} is null or ${t.hostKeyFingerprint} ~ '^SHA256:[A-Za-z0-9+/]{43}$'`,
     ),
-    // The heart of it: a holder exactly when checked out, and a time with it.
-    check("vms_holder_iff_checked_out", sql`(${t.state} = 'checked_out') = (${t.holder} is not null)`),
-    check("vms_checked_out_at_iff_holder", sql`(${t.holder} is not null) = (${t.checkedOutAt} is not null)`),
-    check("vms_holder_format", sql`${t.holder} is null or ${t.holder} ~ '^[UW][A-Z0-9]{2,31}$'`),
+    // The heart of it: an open checkout exactly when checked out (and it is this VM's: see the foreign key below).
+    check("vms_checkout_iff_checked_out", sql`(${t.state} = 'checked_out') = (${t.checkoutId} is not null)`),
     // Cleanup bookkeeping only exists for VMs being cleaned.
     check("vms_claim_only_cleaning", sql`${t.claimedBy} is null or ${t.state} = 'cleaning'`),
     check("vms_claim_pair", sql`(${t.claimedBy} is null) = (${t.claimedAt} is null)`),
     check("vms_cleanup_due_only_cleaning", sql`${t.cleanupNextAt} is null or ${t.state} = 'cleaning'`),
     check("vms_cleanup_attempts_nonneg", sql`${t.cleanupAttempts} >= 0`),
+    // The open checkout is one of this very VM (declared with the type above: checkouts refers back to vms).
+    foreignKey({ name: "vms_checkout_of_this_vm", columns: [t.checkoutId, t.id], foreignColumns: [checkouts.id, checkouts.vmId] }),
+  ],
+);
+
+/** A person or a service (a CI job, a script) that can hold VMs. */
+export const personKind = pgEnum("person_kind", ["person", "service"]);
+export type PersonKind = (typeof personKind.enumValues)[number];
+
+/** Why a checkout ended. */
+export const endReason = pgEnum("checkout_end_reason", ["checked_in", "forced", "expired", "retired"]);
+export type EndReason = (typeof endReason.enumValues)[number];
+
+/**
+ * Everyone who acts: people known by Slack, people and services added by an
+ * operator, and two built-ins (`system`: vmres itself; `operator`: the CLI run
+ * on the bot's machine without --user). Rows are never deleted.
+ */
+export const people = pgTable(
+  "people",
+  {
+    id: serial("id").primaryKey(),
+    /** Unique handle: what `--user` and the event log name. A person first seen in Slack is named by their Slack ID. */
+    name: text("name").notNull(),
+    /** As Slack shows them (learned with users.info), or as given. */
+    displayName: text("display_name"),
+    slackUserId: text("slack_user_id"),
+    kind: personKind("kind").notNull().default("person"),
+    isAdmin: boolean("is_admin").notNull().default(false),
+    /** When displayName was last learned from Slack. */
+    profileFetchedAt: ts("profile_fetched_at"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("people_name_unique").on(t.name),
+    uniqueIndex("people_slack_user_id_unique").on(t.slackUserId),
+    check("people_name_format", sql`${t.name} ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'`),
+    check("people_slack_user_id_format", sql`${t.slackUserId} is null or ${t.slackUserId} ~ '^[UW][A-Z0-9]{2,31}$'`),
+    check("people_display_name_length", sql`${t.displayName} is null or length(${t.displayName}) between 1 and 200`),
+  ],
+);
+
+/** One lending of one VM to one person, from checkout to its end. */
+export const checkouts = pgTable(
+  "checkouts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    vmId: integer("vm_id")
+      .notNull()
+      .references(() => vms.id),
+    personId: integer("person_id")
+      .notNull()
+      .references(() => people.id),
+    pool: text("pool")
+      .notNull()
+      .references(() => pools.name, { onUpdate: "cascade" }),
+    startedAt: ts("started_at").notNull().defaultNow(),
+    /** When the lease ends; null: no end set. */
+    endsAt: ts("ends_at"),
+    endedAt: ts("ended_at"),
+    endedBy: integer("ended_by").references(() => people.id),
+    endReason: endReason("end_reason"),
+    /** Why they took it, in their words. */
+    note: text("note"),
+  },
+  (t) => [
+    // At most one open checkout per VM, whatever the code does.
+    uniqueIndex("checkouts_one_open_per_vm").on(t.vmId).where(sql`${t.endedAt} is null`),
+    // Lets vms.checkout_id name a checkout of that very VM.
+    uniqueIndex("checkouts_id_vm").on(t.id, t.vmId),
+    // The quota read: a person's open checkouts in a pool.
+    index("checkouts_open_by_person").on(t.personId, t.pool).where(sql`${t.endedAt} is null`),
+    index("checkouts_vm_started").on(t.vmId, t.startedAt),
+    check("checkouts_end_complete", sql`(${t.endedAt} is null) = (${t.endReason} is null) and (${t.endedAt} is not null or ${t.endedBy} is null)`),
+    check("checkouts_end_after_start", sql`${t.endedAt} is null or ${t.endedAt} >= ${t.startedAt}`),
+    check("checkouts_note_length", sql`${t.note} is null or length(${t.note}) between 1 and 500`),
   ],
 );
 
@@ -170,7 +246,7 @@ export const slackMessages = pgTable(
     ts: text("ts").notNull(),
     purpose: text("purpose").notNull(),
     /** The checkout this message belongs to, so a stale button can be recognised. */
-    checkedOutAt: ts("checked_out_at"),
+    checkoutId: bigint("checkout_id", { mode: "number" }).references(() => checkouts.id),
     createdAt: ts("created_at").notNull().defaultNow(),
     /** When the message was rewritten to its final state (VM checked in, alert resolved); null while it still offers buttons. */
     closedAt: ts("closed_at"),

@@ -1,4 +1,4 @@
-import type { ParsedNotice } from "../outbox/notice-schema.js";
+import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { forcedCheckinAlert, forcedCheckinDm, forcedCheckinStaleLine } from "../views/admin-alerts.js";
 import { postToAdmins } from "./common-steps.js";
 import { done, type DeliveryContext, type Step } from "./step.js";

@@ -1,4 +1,4 @@
-import type { ParsedNotice } from "../outbox/notice-schema.js";
+import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { checkinForcedSteps } from "./checkin-forced.js";
 import { cleanupBlockedSteps } from "./cleanup-blocked.js";
 import { poolExhaustedSteps } from "./pool-exhausted.js";

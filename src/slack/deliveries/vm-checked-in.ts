@@ -1,4 +1,4 @@
-import type { ParsedNotice } from "../outbox/notice-schema.js";
+import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { endedCheckoutDm } from "../views/checkout-dm.js";
 import { homeStep, updateMessage } from "./common-steps.js";
 import { closeMessage, openMessages, pendingCheckoutNotice } from "./slack-messages.js";

@@ -1,4 +1,4 @@
-import type { ParsedNotice } from "../outbox/notice-schema.js";
+import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { checkoutDm } from "../views/checkout-dm.js";
 import { homeStep } from "./common-steps.js";
 import { hasCheckoutDm, recordMessage } from "./slack-messages.js";

@@ -1,4 +1,4 @@
-import type { ParsedNotice } from "../outbox/notice-schema.js";
+import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { quarantineAlert, quarantineStaleLine } from "../views/admin-alerts.js";
 import { homeStep, postToAdmins } from "./common-steps.js";
 import { ADMINS_AUDIENCE, recordMessage } from "./slack-messages.js";

@@ -1,4 +1,4 @@
-import type { ParsedNotice } from "../outbox/notice-schema.js";
+import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { resolvedQuarantineAlert } from "../views/admin-alerts.js";
 import { homeStep, updateMessage } from "./common-steps.js";
 import { ADMINS_AUDIENCE, closeMessage, openMessages } from "./slack-messages.js";

@@ -14,7 +14,7 @@ import { claimNotices, type StaleAlerts } from "./claim-notices.js";
 import { completeNotice } from "./complete-notice.js";
 import { expiryNote, isRecorded, notPostedEntry } from "./expiry.js";
 import { failNotices } from "./fail-notice.js";
-import { parseNotice, type ParsedNotice } from "./notice-schema.js";
+import { parseNotice, type Notice as ParsedNotice } from "../../core/notices.js";
 import type { Claimer, NoticeRow } from "./notice-row.js";
 import { pendingNotices, pruneDelivered } from "./prune.js";
 import { recordStep } from "./record-step.js";

@@ -8,7 +8,7 @@ import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
 import { staleAlertsSummary } from "../views/admin-alerts.js";
 import { isRecorded, notPostedEntry } from "./expiry.js";
-import { parseNotice } from "./notice-schema.js";
+import { parseNotice } from "../../core/notices.js";
 import type { Claimer, NoticeRow } from "./notice-row.js";
 import { recordStep } from "./record-step.js";
 import { releaseNotices } from "./release-notices.js";

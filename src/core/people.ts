@@ -1,0 +1,199 @@
+import type postgres from "postgres";
+import type { PersonKind } from "../db/schema.js";
+import { ok, refuse, type Actor, type Core, type PersonRef, type Result } from "./types.js";
+import { checkNote, checkPersonName, checkUserId, firstRefusal } from "./validate.js";
+
+/** Who a person is, as listings and messages name them. */
+export interface PersonTag {
+  id: number;
+  name: string;
+  slackUserId: string | null;
+}
+
+/** A person as `vmres people list` shows them. */
+export interface Person extends PersonTag {
+  displayName: string | null;
+  kind: PersonKind;
+  isAdmin: boolean;
+  /** VMs held now. */
+  holding: number;
+  profileFetchedAt: Date | null;
+}
+
+/** The built-in people: vmres itself, and the operator of the CLI on the bot's machine. */
+export const SYSTEM = "system";
+export const OPERATOR = "operator";
+
+/**
+ * Slack ID → person, per process. People are never deleted and a Slack ID
+ * never moves to another person, so an entry never goes stale for what the
+ * hot path needs (the id); names are informational.
+ */
+export type PeopleCache = Map<string, PersonTag>;
+
+type Row = { id: number; name: string; slack_user_id: string | null };
+const tag = (r: Row): PersonTag => ({ id: r.id, name: r.name, slackUserId: r.slack_user_id });
+
+/**
+ * The person an actor stands for. Someone first seen in Slack becomes a
+ * person on the spot (named by their Slack ID until an operator names them);
+ * a name or ID typed by an operator must exist.
+ */
+export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<PersonTag>> {
+  const sql = core.db.$client;
+  if (ref === SYSTEM || ref === OPERATOR) return named(sql, ref);
+  if ("id" in ref) {
+    const [row] = await sql<Row[]>`select id, name, slack_user_id from people where id = ${ref.id}`;
+    return row ? ok(tag(row)) : refuse({ code: "unknown_person", who: String(ref.id) });
+  }
+  if ("slackUserId" in ref) {
+    const bad = checkUserId(ref.slackUserId);
+    if (bad) return refuse(bad);
+    const cached = core.people.get(ref.slackUserId);
+    if (cached) return ok(cached);
+    // Insert-or-read in one statement: two first requests of one person at once both get the same row.
+    const [row] = await sql<Row[]>`
+      with added as (
+        insert into people (name, slack_user_id) values (${ref.slackUserId}, ${ref.slackUserId})
+        on conflict do nothing returning id, name, slack_user_id
+      )
+      select * from added
+      union all select id, name, slack_user_id from people where slack_user_id = ${ref.slackUserId}
+      limit 1`;
+    if (!row) return refuse({ code: "unknown_person", who: ref.slackUserId });
+    const found = tag(row);
+    core.people.set(ref.slackUserId, found);
+    return ok(found);
+  }
+  return lookup(sql, ref.lookup);
+}
+
+async function named(sql: postgres.Sql, name: string): Promise<Result<PersonTag>> {
+  const [row] = await sql<Row[]>`select id, name, slack_user_id from people where name = ${name}`;
+  return row ? ok(tag(row)) : refuse({ code: "unknown_person", who: name });
+}
+
+/** A name, a Slack user ID, or a display name that names exactly one person (case-insensitive). */
+async function lookup(sql: postgres.Sql, who: string): Promise<Result<PersonTag>> {
+  if (typeof who !== "string" || who.trim() === "" || who.length > 200) {
+    return refuse({ code: "invalid_input", field: "user", message: "name a person by their name or Slack user ID (like U012ABCDEF)" });
+  }
+  const rows = await sql<(Row & { how: number })[]>`
+    select id, name, slack_user_id, 1 as how from people where name = ${who} or slack_user_id = ${who}
+    union all
+    select id, name, slack_user_id, 2 from people where lower(name) = lower(${who}) or lower(display_name) = lower(${who})
+    order by how, id limit 3`;
+  const exact = rows.find((r) => r.how === 1);
+  if (exact) return ok(tag(exact));
+  const loose = [...new Map(rows.map((r) => [r.id, r])).values()];
+  if (loose.length === 1 && loose[0]) return ok(tag(loose[0]));
+  if (loose.length > 1) return refuse({ code: "ambiguous_person", who, matches: loose.map((r) => r.name) });
+  return refuse({ code: "unknown_person", who });
+}
+
+/**
+ * The actor as a person, if they may run an admin operation: read now, from
+ * the database, so a change of who is admin applies at once in every process.
+ */
+export async function asAdmin(core: Core, actor: Actor, operation: string): Promise<Result<PersonTag>> {
+  const me = await resolvePerson(core, actor.person);
+  if (!me.ok) return me;
+  if (actor.person === OPERATOR) return me;
+  const [row] = await core.db.$client<{ is_admin: boolean }[]>`select is_admin from people where id = ${me.value.id}`;
+  return row?.is_admin ? me : refuse({ code: "not_admin", operation });
+}
+
+/** Whether the actor may run admin operations. */
+export async function isAdmin(core: Core, actor: Actor): Promise<boolean> {
+  return (await asAdmin(core, actor, "")).ok;
+}
+
+/** Every person, admins first, then by name. */
+export async function listPeople(core: Core): Promise<Person[]> {
+  const rows = await core.db.$client<(Row & { display_name: string | null; kind: PersonKind; is_admin: boolean; holding: number; profile_fetched_at: Date | null })[]>`
+    select p.id, p.name, p.slack_user_id, p.display_name, p.kind, p.is_admin, p.profile_fetched_at,
+           (select count(*)::int from checkouts c where c.person_id = p.id and c.ended_at is null) as holding
+    from people p order by p.is_admin desc, p.name`;
+  return rows.map((r) => ({ ...tag(r), displayName: r.display_name, kind: r.kind, isAdmin: r.is_admin, holding: r.holding, profileFetchedAt: r.profile_fetched_at }));
+}
+
+export interface NewPerson {
+  name: string;
+  slackUserId?: string | undefined;
+  kind: PersonKind;
+  admin: boolean;
+  displayName?: string | undefined;
+}
+
+/**
+ * Admin: adds a person or a service. A Slack ID vmres already met (a person
+ * named by their Slack ID so far) is given this name instead of a second row.
+ */
+export async function addPerson(core: Core, actor: Actor, spec: NewPerson): Promise<Result<PersonTag & { adopted: boolean }>> {
+  const me = await asAdmin(core, actor, "add a person");
+  if (!me.ok) return me;
+  const bad = firstRefusal(
+    checkPersonName(spec.name),
+    spec.slackUserId === undefined ? null : checkUserId(spec.slackUserId, "slack-id"),
+    spec.displayName === undefined ? null : checkNote(spec.displayName, "display name"),
+  );
+  if (bad) return refuse(bad);
+  return core.db.$client.begin(async (tx) => {
+    const [taken] = await tx<Row[]>`select id, name, slack_user_id from people where name = ${spec.name} for update`;
+    if (taken) return refuse({ code: "person_exists", who: spec.name });
+    if (spec.slackUserId !== undefined) {
+      const [known] = await tx<Row[]>`select id, name, slack_user_id from people where slack_user_id = ${spec.slackUserId} for update`;
+      if (known && known.name !== known.slack_user_id) return refuse({ code: "person_exists", who: known.name });
+      if (known) {
+        const [row] = await tx<Row[]>`
+          update people set name = ${spec.name}, kind = ${spec.kind}, is_admin = is_admin or ${spec.admin},
+            display_name = coalesce(${spec.displayName ?? null}, display_name)
+          where id = ${known.id} returning id, name, slack_user_id`;
+        return ok({ ...tag(row as Row), adopted: true });
+      }
+    }
+    const [row] = await tx<Row[]>`
+      insert into people (name, slack_user_id, kind, is_admin, display_name)
+      values (${spec.name}, ${spec.slackUserId ?? null}, ${spec.kind}, ${spec.admin}, ${spec.displayName ?? null})
+      returning id, name, slack_user_id`;
+    return ok({ ...tag(row as Row), adopted: false });
+  });
+}
+
+/** Admin: makes a person an admin or not. The built-ins keep what they are. */
+export async function setAdmin(core: Core, actor: Actor, who: string, admin: boolean): Promise<Result<{ person: PersonTag; admin: boolean; changed: boolean }>> {
+  const me = await asAdmin(core, actor, "change who is an admin");
+  if (!me.ok) return me;
+  const person = await lookup(core.db.$client, who);
+  if (!person.ok) return person;
+  if (person.value.name === SYSTEM || person.value.name === OPERATOR) {
+    return refuse({ code: "invalid_input", field: "user", message: `${person.value.name} is built in; its rights cannot change` });
+  }
+  const changed = await core.db.$client`update people set is_admin = ${admin} where id = ${person.value.id} and is_admin <> ${admin}`;
+  return ok({ person: person.value, admin, changed: changed.count > 0 });
+}
+
+/** At start: the Slack IDs of SLACK_ADMINS are admins (the bootstrap; `vmres people admin` manages the rest). */
+export async function applyAdminBootstrap(core: Core, slackIds: readonly string[]): Promise<void> {
+  if (slackIds.length === 0) return;
+  await core.db.$client`
+    insert into people (name, slack_user_id, is_admin)
+    select id, id, true from unnest(${slackIds as string[]}::text[]) as id
+    on conflict (slack_user_id) do update set is_admin = true`;
+}
+
+/** Slack profile names learned by the adapter, cached in the database for listings and messages. */
+export async function recordDisplayName(core: Core, slackUserId: string, displayName: string): Promise<void> {
+  const name = displayName.trim().slice(0, 200);
+  if (name === "" || checkUserId(slackUserId)) return;
+  await core.db.$client`update people set display_name = ${name}, profile_fetched_at = now() where slack_user_id = ${slackUserId}`;
+}
+
+/** Slack IDs whose display name is unknown or older than maxAgeHours, at most `limit`. */
+export async function staleProfiles(core: Core, maxAgeHours: number, limit: number): Promise<string[]> {
+  const rows = await core.db.$client<{ slack_user_id: string }[]>`
+    select slack_user_id from people where slack_user_id is not null
+      and (profile_fetched_at is null or profile_fetched_at < now() - make_interval(hours => ${maxAgeHours}))
+    order by profile_fetched_at nulls first limit ${limit}`;
+  return rows.map((r) => r.slack_user_id);
+}
