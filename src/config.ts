@@ -46,6 +46,11 @@ export const configSchema = z.object({
   DEFAULT_POOL_QUOTA: int(1, 1000).default(1),
   LOCK_TIMEOUT_MS: int(100, 600_000).default(5000),
   SLACK_ADMINS: slackUserIds,
+  /** Only admins (and each holder) see who holds a VM and read histories. */
+  HIDE_HOLDERS: z
+    .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], { error: "expected true or false" })
+    .default("false")
+    .transform((v) => ["true", "1", "yes", "on"].includes(v)),
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,

@@ -1,3 +1,4 @@
+import { personText } from "../core/people.js";
 import type { Refusal, StateCounts } from "../core/types.js";
 
 /**
@@ -21,16 +22,24 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
     case "checkout_ended":
       return `The checkout of ${refusal.vm} you named has ended; the VM has been checked out again since.`;
     case "not_holder":
-      // The core names the holder only to admins; others learn only that it is not theirs.
+      // The core names the holder unless HIDE_HOLDERS hides it from this person.
       return refusal.holder
-        ? `${refusal.vm} is held by ${refusal.holder}, not by you. An admin can take it back with --force.`
+        ? `${refusal.vm} is held by ${personText(refusal.holder)}, not by you. An admin can take it back with --force.`
         : `${refusal.vm} is checked out by someone else; only its holder (or an admin, with --force) can check it in.`;
     case "not_admin":
-      return `${userId ?? "You"} ${userId ? "is" : "are"} not an admin: only the Slack users in SLACK_ADMINS may ${refusal.operation}.`;
+      return `${userId ?? "You"} ${userId ? "is" : "are"} not an admin: only admins (npx vmres people list; SLACK_ADMINS at start) may ${refusal.operation}.`;
     case "wrong_state":
       return `${refusal.vm} is ${words(refusal.state)}; this needs a VM that is ${refusal.allowed.map(words).join(" or ")}.`;
     case "name_taken":
       return `A VM named "${refusal.vm}" already exists.`;
+    case "unknown_person":
+      return `Nobody called "${refusal.who}" is known. npx vmres people list shows everyone; npx vmres people add NAME adds a person or a service.`;
+    case "ambiguous_person":
+      return `"${refusal.who}" could be any of ${refusal.matches.join(", ")}: name one of them exactly.`;
+    case "person_exists":
+      return `"${refusal.who}" is already known (npx vmres people list).`;
+    case "unknown_checkout":
+      return `There is no checkout ${refusal.id}. npx vmres checkouts lists them.`;
   }
 }
 

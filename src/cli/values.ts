@@ -1,5 +1,5 @@
 import type { Actor, Refusal } from "../core/types.js";
-import { checkFingerprint, checkIp, checkPoolName, checkSshPort, checkSshUser, checkTag, checkUserId, checkVmName } from "../core/validate.js";
+import { checkFingerprint, checkIp, checkPoolName, checkSshPort, checkSshUser, checkTag, checkNote, checkPersonName, checkUserId, checkVmName } from "../core/validate.js";
 import { quoted, UsageError } from "./args.js";
 import type { Input } from "./command.js";
 
@@ -19,22 +19,29 @@ function stringOption(input: Input, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-/** `--user` when given (checked), else undefined. */
+/** `--user` when given: a person's name or Slack user ID (the core looks them up), else undefined. */
 export function optionalUser(input: Input): string | undefined {
   const user = stringOption(input, "user");
-  return user === undefined ? undefined : checked("--user", user, (v) => checkUserId(v));
+  return user === undefined ? undefined : checked("--user", user, (v) => (v.trim() === "" || v.length > 200 ? checkPersonName(v, "user") : null));
 }
 
 /** The `--user` this command requires. */
 export function requiredUser(input: Input): string {
   const user = optionalUser(input);
-  if (user === undefined) throw new UsageError("--user ID is required (the Slack user ID of the person acting)");
+  if (user === undefined) throw new UsageError("--user is required: the name or Slack user ID of the person acting (npx vmres people list shows them)");
   return user;
 }
 
-/** The `--user` when given, else the local operator (userId null), who acts as an admin (see isAdmin). */
+/** The person `--user` names, acting from the CLI. */
+export const userActor = (user: string): Actor => ({ person: { lookup: user }, source: "cli" });
+
+/** Whom the refusal's words address: the --user given, or null for the operator. */
+export const userOf = (actor: Actor): string | null => (typeof actor.person === "object" && "lookup" in actor.person ? actor.person.lookup : null);
+
+/** The `--user` when given, else the local operator, who acts as an admin (see people.ts). */
 export function adminActor(input: Input): Actor {
-  return { userId: optionalUser(input) ?? null, source: "cli" };
+  const user = optionalUser(input);
+  return user === undefined ? { person: "operator", source: "cli" } : userActor(user);
 }
 
 export function vmArg(input: Input, name = "VM"): string {
@@ -43,6 +50,12 @@ export function vmArg(input: Input, name = "VM"): string {
 
 export function ipArg(input: Input, name = "IP"): string {
   return checked(name, input.args[name] ?? "", (v) => checkIp(v));
+}
+
+/** `--note TEXT`: why a VM is taken, kept on the checkout. */
+export function noteOption(input: Input): string | undefined {
+  const note = stringOption(input, "note");
+  return note === undefined ? undefined : checked("--note", note, (v) => checkNote(v));
 }
 
 export function poolOption(input: Input): string | undefined {
@@ -82,4 +95,24 @@ export function fileOption(input: Input): string | undefined {
 
 export function flag(input: Input, name: string): boolean {
   return input.options[name] === true;
+}
+
+/** A string option as given, unchecked (the caller checks it). */
+export const stringValue = (input: Input, name: string): string | undefined => stringOption(input, name);
+
+/** `--NAME VM` when given (checked), else undefined. */
+export function vmArgOptional(input: Input, option: string): string | undefined {
+  const vm = stringOption(input, option);
+  return vm === undefined ? undefined : checked(`--${option}`, vm, (v) => checkVmName(v));
+}
+
+/** A person's name as a positional argument (checked). */
+export function personNameArg(input: Input, name: string): string {
+  return checked(name, input.args[name] ?? "", (v) => checkPersonName(v));
+}
+
+/** `--slack-id U…` when given (checked), else undefined. */
+export function slackIdOption(input: Input): string | undefined {
+  const id = stringOption(input, "slack-id");
+  return id === undefined ? undefined : checked("--slack-id", id, (v) => checkUserId(v, "slack-id"));
 }

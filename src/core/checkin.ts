@@ -23,6 +23,7 @@ type HeldRow = {
   holder_id: number | null;
   holder_name: string | null;
   holder_slack: string | null;
+  holder_display: string | null;
   /** The checkout's start in milliseconds, for buttons of the previous release that named it by time. */
   started_ms: number | null;
   retire_on_checkin: boolean;
@@ -67,7 +68,7 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
   const operator = actor.person === OPERATOR;
   return core.db.$client.begin(async (tx): Promise<Result<CheckinDone>> => {
     const [row] = await tx<HeldRow[]>`
-      select v.id, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack,
+      select v.id, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
              (extract(epoch from c.started_at) * 1000)::float8 as started_ms, v.retire_on_checkin, v.pending_update,
              (select is_admin from people where id = ${me.value.id}) as actor_admin
       from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
@@ -76,7 +77,7 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
     const refusal = refusalFor(row, vmName, me.value, admin, opts);
     if (refusal) return refuse(refusal);
     if (!row || row.checkout_id === null || row.holder_id === null || row.holder_name === null) return refuse({ code: "unknown_vm", vm: vmName });
-    const previousHolder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack };
+    const previousHolder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
     const forced = row.holder_id !== me.value.id;
     const done: CheckinDone = {
       vm: vmName,
@@ -98,7 +99,7 @@ function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: 
   // Holder first: a stale button pressed by someone who does not hold the VM now must hear that
   // someone else holds it, not that it "is already checked in".
   if (row.holder_id !== me.id && !opts.force) {
-    return { code: "not_holder", vm, holder: { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack } };
+    return { code: "not_holder", vm, holder: { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display } };
   }
   if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) return { code: "checkout_ended", vm };
   // PostgreSQL keeps microseconds, an old button's value milliseconds: within 1 ms is the same checkout.

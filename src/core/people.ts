@@ -8,11 +8,12 @@ export interface PersonTag {
   id: number;
   name: string;
   slackUserId: string | null;
+  /** As Slack shows them, once learned; null until then. */
+  displayName: string | null;
 }
 
 /** A person as `vmres people list` shows them. */
 export interface Person extends PersonTag {
-  displayName: string | null;
   kind: PersonKind;
   isAdmin: boolean;
   /** VMs held now. */
@@ -31,8 +32,14 @@ export const OPERATOR = "operator";
  */
 export type PeopleCache = Map<string, PersonTag>;
 
-type Row = { id: number; name: string; slack_user_id: string | null };
-const tag = (r: Row): PersonTag => ({ id: r.id, name: r.name, slackUserId: r.slack_user_id });
+type Row = { id: number; name: string; slack_user_id: string | null; display_name: string | null };
+const tag = (r: Row): PersonTag => ({ id: r.id, name: r.name, slackUserId: r.slack_user_id, displayName: r.display_name });
+
+/** "Alice Smith (alice, U012ABCDEF)", "ci-nightly": who, as a listing names them. */
+export function personText(p: Pick<PersonTag, "name" | "slackUserId" | "displayName">): string {
+  const ids = [p.name, p.slackUserId].filter((x, i, all): x is string => x !== null && all.indexOf(x) === i);
+  return p.displayName ? `${p.displayName} (${ids.join(", ")})` : ids.join(" / ");
+}
 
 /**
  * The person an actor stands for. Someone first seen in Slack becomes a
@@ -43,7 +50,7 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
   const sql = core.db.$client;
   if (ref === SYSTEM || ref === OPERATOR) return named(sql, ref);
   if ("id" in ref) {
-    const [row] = await sql<Row[]>`select id, name, slack_user_id from people where id = ${ref.id}`;
+    const [row] = await sql<Row[]>`select id, name, slack_user_id, display_name from people where id = ${ref.id}`;
     return row ? ok(tag(row)) : refuse({ code: "unknown_person", who: String(ref.id) });
   }
   if ("slackUserId" in ref) {
@@ -55,10 +62,10 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
     const [row] = await sql<Row[]>`
       with added as (
         insert into people (name, slack_user_id) values (${ref.slackUserId}, ${ref.slackUserId})
-        on conflict do nothing returning id, name, slack_user_id
+        on conflict do nothing returning id, name, slack_user_id, display_name
       )
       select * from added
-      union all select id, name, slack_user_id from people where slack_user_id = ${ref.slackUserId}
+      union all select id, name, slack_user_id, display_name from people where slack_user_id = ${ref.slackUserId}
       limit 1`;
     if (!row) return refuse({ code: "unknown_person", who: ref.slackUserId });
     const found = tag(row);
@@ -69,7 +76,7 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
 }
 
 async function named(sql: postgres.Sql, name: string): Promise<Result<PersonTag>> {
-  const [row] = await sql<Row[]>`select id, name, slack_user_id from people where name = ${name}`;
+  const [row] = await sql<Row[]>`select id, name, slack_user_id, display_name from people where name = ${name}`;
   return row ? ok(tag(row)) : refuse({ code: "unknown_person", who: name });
 }
 
@@ -79,9 +86,9 @@ async function lookup(sql: postgres.Sql, who: string): Promise<Result<PersonTag>
     return refuse({ code: "invalid_input", field: "user", message: "name a person by their name or Slack user ID (like U012ABCDEF)" });
   }
   const rows = await sql<(Row & { how: number })[]>`
-    select id, name, slack_user_id, 1 as how from people where name = ${who} or slack_user_id = ${who}
+    select id, name, slack_user_id, display_name, 1 as how from people where name = ${who} or slack_user_id = ${who}
     union all
-    select id, name, slack_user_id, 2 from people where lower(name) = lower(${who}) or lower(display_name) = lower(${who})
+    select id, name, slack_user_id, display_name, 2 from people where lower(name) = lower(${who}) or lower(display_name) = lower(${who})
     order by how, id limit 3`;
   const exact = rows.find((r) => r.how === 1);
   if (exact) return ok(tag(exact));
@@ -98,7 +105,7 @@ async function lookup(sql: postgres.Sql, who: string): Promise<Result<PersonTag>
 export async function asAdmin(core: Core, actor: Actor, operation: string): Promise<Result<PersonTag>> {
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
-  if (actor.person === OPERATOR) return me;
+  if (actor.person === OPERATOR || (me.value.slackUserId !== null && core.bootstrapAdmins.has(me.value.slackUserId))) return me;
   const [row] = await core.db.$client<{ is_admin: boolean }[]>`select is_admin from people where id = ${me.value.id}`;
   return row?.is_admin ? me : refuse({ code: "not_admin", operation });
 }
@@ -110,11 +117,11 @@ export async function isAdmin(core: Core, actor: Actor): Promise<boolean> {
 
 /** Every person, admins first, then by name. */
 export async function listPeople(core: Core): Promise<Person[]> {
-  const rows = await core.db.$client<(Row & { display_name: string | null; kind: PersonKind; is_admin: boolean; holding: number; profile_fetched_at: Date | null })[]>`
+  const rows = await core.db.$client<(Row & { kind: PersonKind; is_admin: boolean; holding: number; profile_fetched_at: Date | null })[]>`
     select p.id, p.name, p.slack_user_id, p.display_name, p.kind, p.is_admin, p.profile_fetched_at,
            (select count(*)::int from checkouts c where c.person_id = p.id and c.ended_at is null) as holding
     from people p order by p.is_admin desc, p.name`;
-  return rows.map((r) => ({ ...tag(r), displayName: r.display_name, kind: r.kind, isAdmin: r.is_admin, holding: r.holding, profileFetchedAt: r.profile_fetched_at }));
+  return rows.map((r) => ({ ...tag(r), kind: r.kind, isAdmin: r.is_admin, holding: r.holding, profileFetchedAt: r.profile_fetched_at }));
 }
 
 export interface NewPerson {
@@ -139,23 +146,23 @@ export async function addPerson(core: Core, actor: Actor, spec: NewPerson): Prom
   );
   if (bad) return refuse(bad);
   return core.db.$client.begin(async (tx) => {
-    const [taken] = await tx<Row[]>`select id, name, slack_user_id from people where name = ${spec.name} for update`;
+    const [taken] = await tx<Row[]>`select id, name, slack_user_id, display_name from people where name = ${spec.name} for update`;
     if (taken) return refuse({ code: "person_exists", who: spec.name });
     if (spec.slackUserId !== undefined) {
-      const [known] = await tx<Row[]>`select id, name, slack_user_id from people where slack_user_id = ${spec.slackUserId} for update`;
+      const [known] = await tx<Row[]>`select id, name, slack_user_id, display_name from people where slack_user_id = ${spec.slackUserId} for update`;
       if (known && known.name !== known.slack_user_id) return refuse({ code: "person_exists", who: known.name });
       if (known) {
         const [row] = await tx<Row[]>`
           update people set name = ${spec.name}, kind = ${spec.kind}, is_admin = is_admin or ${spec.admin},
             display_name = coalesce(${spec.displayName ?? null}, display_name)
-          where id = ${known.id} returning id, name, slack_user_id`;
+          where id = ${known.id} returning id, name, slack_user_id, display_name`;
         return ok({ ...tag(row as Row), adopted: true });
       }
     }
     const [row] = await tx<Row[]>`
       insert into people (name, slack_user_id, kind, is_admin, display_name)
       values (${spec.name}, ${spec.slackUserId ?? null}, ${spec.kind}, ${spec.admin}, ${spec.displayName ?? null})
-      returning id, name, slack_user_id`;
+      returning id, name, slack_user_id, display_name`;
     return ok({ ...tag(row as Row), adopted: false });
   });
 }
@@ -168,6 +175,9 @@ export async function setAdmin(core: Core, actor: Actor, who: string, admin: boo
   if (!person.ok) return person;
   if (person.value.name === SYSTEM || person.value.name === OPERATOR) {
     return refuse({ code: "invalid_input", field: "user", message: `${person.value.name} is built in; its rights cannot change` });
+  }
+  if (!admin && person.value.slackUserId !== null && core.bootstrapAdmins.has(person.value.slackUserId)) {
+    return refuse({ code: "invalid_input", field: "user", message: `${person.value.name} is listed in SLACK_ADMINS, which makes them an admin at every start: remove them there first` });
   }
   const changed = await core.db.$client`update people set is_admin = ${admin} where id = ${person.value.id} and is_admin <> ${admin}`;
   return ok({ person: person.value, admin, changed: changed.count > 0 });

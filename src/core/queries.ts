@@ -18,16 +18,17 @@ const summaryColumns = {
   holderId: people.id,
   holderName: people.name,
   holderSlack: people.slackUserId,
+  holderDisplay: people.displayName,
   checkedOutAt: checkouts.startedAt,
   stateChangedAt: vms.stateChangedAt,
   cleanupLastError: vms.cleanupLastError,
   tags: vms.tags,
 };
 
-type SummaryRow = Omit<VmSummary, "holder"> & { holderId: number | null; holderName: string | null; holderSlack: string | null };
+type SummaryRow = Omit<VmSummary, "holder"> & { holderId: number | null; holderName: string | null; holderSlack: string | null; holderDisplay: string | null };
 
-function summaryOf({ holderId, holderName, holderSlack, ...row }: SummaryRow): VmSummary {
-  const holder = holderId === null || holderName === null ? null : { id: holderId, name: holderName, slackUserId: holderSlack };
+function summaryOf({ holderId, holderName, holderSlack, holderDisplay, ...row }: SummaryRow): VmSummary {
+  const holder = holderId === null || holderName === null ? null : { id: holderId, name: holderName, slackUserId: holderSlack, displayName: holderDisplay };
   return { ...row, holder };
 }
 
@@ -154,6 +155,7 @@ export async function vmHistory(core: Core, viewer: Actor, vmName: string, limit
       personId: people.id,
       personName: people.name,
       personSlack: people.slackUserId,
+      personDisplay: people.displayName,
     })
     .from(events)
     // Events name people as they were named then: by name, or (before people had names) by Slack ID.
@@ -162,10 +164,10 @@ export async function vmHistory(core: Core, viewer: Actor, vmName: string, limit
     .orderBy(desc(events.at), desc(events.id))
     .limit(limit);
   return ok(
-    rows.map(({ personId, personName, personSlack, kind, ...r }) => ({
+    rows.map(({ personId, personName, personSlack, personDisplay, kind, ...r }) => ({
       ...r,
       kind: kind as EventKind,
-      person: personId === null || personName === null ? null : { id: personId, name: personName, slackUserId: personSlack },
+      person: personId === null || personName === null ? null : { id: personId, name: personName, slackUserId: personSlack, displayName: personDisplay },
     })),
   );
 }
@@ -183,7 +185,7 @@ export interface CheckoutEntry {
   id: number;
   vm: string;
   pool: string;
-  person: PersonTag & { displayName: string | null };
+  person: PersonTag;
   startedAt: Date;
   endsAt: Date | null;
   endedAt: Date | null;

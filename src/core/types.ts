@@ -7,6 +7,8 @@ export interface Core {
   db: Db;
   /** Slack ID → person, learned as people act (see people.ts). */
   people: PeopleCache;
+  /** SLACK_ADMINS: admins whatever the database says (the bootstrap; the service also records them at start). */
+  bootstrapAdmins: ReadonlySet<string>;
   /** Pool used when a checkout names none. */
   defaultPool: string;
   /** Per-user quota of pools created without one. */

@@ -6,8 +6,11 @@ import type { Database } from "../db/client.js";
 export function coreFromConfig(config: Config, database: Pick<Database, "db">): Core {
   return {
     db: database.db,
-    admins: new Set(config.SLACK_ADMINS),
+    people: new Map(),
+    bootstrapAdmins: new Set(config.SLACK_ADMINS),
     defaultPool: config.DEFAULT_POOL,
     defaultQuota: config.DEFAULT_POOL_QUOTA,
+    exhaustedAlertIntervalMinutes: config.POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES,
+    hideHolders: config.HIDE_HOLDERS,
   };
 }

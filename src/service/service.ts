@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { sql } from "drizzle-orm";
 import type { Config } from "../config.js";
+import { applyAdminBootstrap } from "../core/people.js";
 import { syncInventory } from "../core/sync.js";
 import type { Core } from "../core/types.js";
 import { migrateDatabase, openDatabase, type Database } from "../db/client.js";
@@ -76,6 +77,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
     const metrics = new Metrics(database.db);
     http.mount("/metrics", metricsHandler(metrics, config.METRICS_TOKEN, log));
     const core: Core = { ...coreFromConfig(config, database), observer: metrics.observer() };
+    // SLACK_ADMINS is the bootstrap: those people are admins from now on (people admin NAME off revokes, until they are listed again).
+    await applyAdminBootstrap(core, config.SLACK_ADMINS);
     await syncAtStart(config, core, log);
     const context: ServiceContext = { config, log, database, core, http, metrics, instanceId: `${hostname()}:${process.pid}` };
     for (const factory of components) {
@@ -101,7 +104,7 @@ async function syncAtStart(config: Config, core: Core, log: Logger): Promise<voi
     return;
   }
   const inventory = readInventoryFile(config.VMS_FILE, config.DEFAULT_POOL_QUOTA);
-  const result = await syncInventory(core, { userId: null, source: "cli" }, inventory);
+  const result = await syncInventory(core, { person: "operator", source: "cli" }, inventory);
   if (!result.ok) throw new Error(`inventory ${config.VMS_FILE} refused: ${JSON.stringify(result.refusal)}`);
   const { added, updated, pending, restored, retired, unchanged } = result.value;
   log.info({ file: config.VMS_FILE, added: added.length, updated: updated.length, pending: pending.length, restored: restored.length, retired: retired.length, unchanged }, "inventory synced");

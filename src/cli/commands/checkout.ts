@@ -1,27 +1,25 @@
 import type { CheckedOutVm } from "../../core/types.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { when } from "../table.js";
-import { poolOption, requiredUser } from "../values.js";
+import { noteOption, poolOption, requiredUser, userActor } from "../values.js";
 
-/** `vmres checkout --user ID [--pool P]`: lends a VM and prints how to reach it. */
-export const prepareCheckout: Prepare = (input, config) => {
-  const userId = requiredUser(input);
+/** `vmres checkout --user ID [--pool P] [--note TEXT]`: lends a VM and prints how to reach it. */
+export const prepareCheckout: Prepare = (input) => {
+  const user = requiredUser(input);
   const pool = poolOption(input);
+  const note = noteOption(input);
   return async ({ core }) => {
     const { checkout } = await import("../../core/checkout.js");
-    const result = await checkout(core, { userId, source: "cli" }, {
-      pool,
-      exhaustedAlertIntervalMinutes: config.POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES,
-    });
-    return outcomeOf(result, userId, (vm) => describeCheckout(vm, userId));
+    const result = await checkout(core, userActor(user), { pool, note });
+    return outcomeOf(result, user, (vm) => describeCheckout(vm, user));
   };
 };
 
-function describeCheckout(vm: CheckedOutVm, userId: string): string {
+function describeCheckout(vm: CheckedOutVm, user: string): string {
   return [
-    `Checked out ${vm.name} (pool ${vm.pool}) for ${userId} at ${when(vm.checkedOutAt)}.`,
+    `Checked out ${vm.name} (pool ${vm.pool}, checkout ${vm.checkoutId}) for ${user} at ${when(vm.checkedOutAt)}.`,
     sshLine(vm),
-    `Check it in when done: npx vmres checkin ${vm.name} --user ${userId}`,
+    `Check it in when done: npx vmres checkin ${vm.name} --user ${user}`,
   ].join("\n");
 }
 

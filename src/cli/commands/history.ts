@@ -1,4 +1,5 @@
 import type { HistoryEntry } from "../../core/queries.js";
+import { personText } from "../../core/people.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { vmArg } from "../values.js";
@@ -8,7 +9,7 @@ export const prepareHistory: Prepare = (input) => {
   const vm = vmArg(input);
   return async ({ core }) => {
     const { vmHistory } = await import("../../core/queries.js");
-    return outcomeOf(await vmHistory(core.db, vm), null, (entries) => describeHistory(vm, entries));
+    return outcomeOf(await vmHistory(core, { person: "operator", source: "cli" }, vm), null, (entries) => describeHistory(vm, entries));
   };
 };
 
@@ -16,7 +17,7 @@ function describeHistory(vm: string, entries: HistoryEntry[]): string {
   if (entries.length === 0) return `No events recorded for ${vm}.`;
   return table(
     ["AT", "ACTOR", "SOURCE", "EVENT", "DETAIL"],
-    entries.map((e) => [when(e.at), e.actor, e.source, e.kind, detailText(e.detail)]),
+    entries.map((e) => [when(e.at), e.person ? personText(e.person) : e.actor, e.source, e.kind, detailText(e.detail)]),
   );
 }
 

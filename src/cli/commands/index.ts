@@ -8,20 +8,24 @@ import type { Command, OptionSpec } from "../command.js";
  * the core (drizzle and all) inside its run, once the database is open: a
  * mistyped value costs no database driver either.
  */
-const USER: OptionSpec = { type: "string", value: "ID", required: true, help: "Slack user ID of the person acting (like U012ABCDEF)" };
+const USER: OptionSpec = { type: "string", value: "ID", required: true, help: "the person acting: their name or Slack user ID (like U012ABCDEF)" };
 const ADMIN_USER: OptionSpec = {
   type: "string",
   value: "ID",
-  help: "act as this Slack user, who must be an admin (SLACK_ADMINS); without it you act as the local operator",
+  help: "act as this person (name or Slack user ID), who must be an admin; without it you act as the local operator",
 };
 
 export const commands: Command[] = [
   {
     words: ["checkout"],
     positionals: [],
-    options: { user: USER, pool: { type: "string", value: "P", help: "pool to take the VM from (default: DEFAULT_POOL)" } },
+    options: {
+      user: USER,
+      pool: { type: "string", value: "P", help: "pool to take the VM from (default: DEFAULT_POOL)" },
+      note: { type: "string", value: "TEXT", help: "why you take it, kept on the checkout (quote it)" },
+    },
     summary: "Check out a free VM for a user and print its SSH line.",
-    details: "Example:\n  npx vmres checkout --user U012ABCDEF --pool gpu",
+    details: 'Example:\n  npx vmres checkout --user U012ABCDEF --pool gpu --note "release test"',
     load: async () => (await import("./checkout.js")).prepareCheckout,
   },
   {
@@ -38,7 +42,7 @@ export const commands: Command[] = [
   {
     words: ["list"],
     positionals: [],
-    options: { user: { type: "string", value: "ID", help: "only the VMs this Slack user holds" } },
+    options: { user: { type: "string", value: "ID", help: "only the VMs this person holds (name or Slack user ID)" } },
     summary: "List every VM (or one user's) with its state and holder.",
     load: async () => (await import("./list.js")).prepareList,
   },
@@ -55,6 +59,47 @@ export const commands: Command[] = [
     options: {},
     summary: "Show a VM's last 50 events (checkouts, check-ins, cleanups, admin changes), newest first.",
     load: async () => (await import("./history.js")).prepareHistory,
+  },
+  {
+    words: ["checkouts"],
+    positionals: [],
+    options: {
+      user: { type: "string", value: "ID", help: "only this person's (name or Slack user ID)" },
+      vm: { type: "string", value: "NAME", help: "only this VM's" },
+      open: { type: "boolean", help: "only those not ended (what is out now)" },
+      limit: { type: "string", value: "N", help: "at most N, newest first (default 100, at most 1000)" },
+    },
+    summary: "List checkouts, newest first: id, VM, person, start, end, how it ended, note.",
+    details: "Examples:\n  npx vmres checkouts --open\n  npx vmres checkouts --user alice --json",
+    load: async () => (await import("./checkouts.js")).prepareCheckouts,
+  },
+  {
+    words: ["people", "list"],
+    positionals: [],
+    options: {},
+    summary: "List the people and services vmres knows, admins first, with what they hold.",
+    load: async () => (await import("./people.js")).preparePeopleList,
+  },
+  {
+    words: ["people", "add"],
+    positionals: ["NAME"],
+    options: {
+      "slack-id": { type: "string", value: "U…", help: "their Slack user ID; one vmres already met by that ID is given this name" },
+      service: { type: "boolean", help: "a CI job or a script rather than a person" },
+      admin: { type: "boolean", help: "may run admin operations" },
+      user: ADMIN_USER,
+    },
+    summary: "Add a person or a service (admin).",
+    details: "Examples:\n  npx vmres people add alice --slack-id U012ABCDEF\n  npx vmres people add ci-nightly --service",
+    load: async () => (await import("./people.js")).preparePeopleAdd,
+  },
+  {
+    words: ["people", "admin"],
+    positionals: ["NAME", "ON_OFF"],
+    options: { user: ADMIN_USER },
+    summary: "Make a person an admin (on) or not (off) (admin). SLACK_ADMINS are made admins at every start.",
+    details: "Example:\n  npx vmres people admin alice on",
+    load: async () => (await import("./people.js")).preparePeopleAdmin,
   },
   {
     words: ["pool", "add"],

@@ -1,7 +1,7 @@
 import type { SyncReport } from "../../core/sync.js";
 import { readInventoryFile } from "../../inventory/file.js";
 import { outcomeOf, type Prepare } from "../command.js";
-import { adminActor, fileOption } from "../values.js";
+import { adminActor, fileOption, userOf } from "../values.js";
 
 /**
  * `vmres pool sync [--file F]`: makes the database match the inventory file, all or nothing.
@@ -13,7 +13,7 @@ export const preparePoolSync: Prepare = (input, config) => {
   const inventory = readInventoryFile(fileOption(input) ?? config.VMS_FILE, config.DEFAULT_POOL_QUOTA);
   return async ({ core }) => {
     const { syncInventory } = await import("../../core/sync.js");
-    return outcomeOf(await syncInventory(core, actor, inventory), actor.userId, describeSync);
+    return outcomeOf(await syncInventory(core, actor, inventory), userOf(actor), describeSync);
   };
 };
 

@@ -3,7 +3,7 @@ import type { Actor, Core, Result } from "../../core/types.js";
 import type { VmState } from "../../db/schema.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { words } from "../render.js";
-import { adminActor, hostKeyOption, ipArg, poolOption, sshPortOption, sshUserOption, tagOptions, vmArg } from "../values.js";
+import { adminActor, hostKeyOption, ipArg, poolOption, sshPortOption, sshUserOption, tagOptions, vmArg, userOf } from "../values.js";
 
 /** `vmres pool add NAME IP …`: one VM into a pool, created if new. Defaults match vms.yml's. */
 export const preparePoolAdd: Prepare = (input, config) => {
@@ -19,7 +19,7 @@ export const preparePoolAdd: Prepare = (input, config) => {
   };
   return async ({ core }) => {
     const { addVm } = await import("../../core/admin.js");
-    return outcomeOf(await addVm(core, actor, spec), actor.userId, () => `Added ${spec.name} (${spec.sshUser}@${spec.ip} -p ${spec.sshPort}) to pool ${spec.pool}.`);
+    return outcomeOf(await addVm(core, actor, spec), userOf(actor), () => `Added ${spec.name} (${spec.sshUser}@${spec.ip} -p ${spec.sshPort}) to pool ${spec.pool}.`);
   };
 };
 
@@ -29,7 +29,7 @@ export const preparePoolRemove: Prepare = (input) => {
   const vm = vmArg(input, "NAME");
   return async ({ core }) => {
     const { removeVm } = await import("../../core/admin.js");
-    return outcomeOf(await removeVm(core, actor, vm), actor.userId, describeRemoval);
+    return outcomeOf(await removeVm(core, actor, vm), userOf(actor), describeRemoval);
   };
 };
 
@@ -58,7 +58,7 @@ export function transition(argument: string, load: () => Promise<Transition>): P
     const vm = vmArg(input, argument);
     return async ({ core }) => {
       const move = await load();
-      return outcomeOf(await move(core, actor, vm), actor.userId, (t) => `${t.vm}: ${words(t.from)} → ${words(t.to)}.`);
+      return outcomeOf(await move(core, actor, vm), userOf(actor), (t) => `${t.vm}: ${words(t.from)} → ${words(t.to)}.`);
     };
   };
 }

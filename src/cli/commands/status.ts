@@ -7,7 +7,7 @@ import { table, when } from "../table.js";
 export const prepareStatus: Prepare = () => async ({ core }) => {
   const { allVms, poolSummary } = await import("../../core/queries.js");
   const pools = await poolSummary(core.db);
-  const quarantined = await allVms(core.db, { states: ["quarantined"] });
+  const quarantined = await allVms(core, { person: "operator", source: "cli" }, { states: ["quarantined"] });
   return done({ pools, quarantined }, describeStatus(pools, quarantined));
 };
 

@@ -1,0 +1,37 @@
+import { personText } from "../../core/people.js";
+import type { CheckoutEntry } from "../../core/queries.js";
+import { outcomeOf, type Prepare } from "../command.js";
+import { table, when } from "../table.js";
+import { flag, optionalUser, stringValue, vmArgOptional } from "../values.js";
+
+/** `vmres checkouts [--user ID] [--vm NAME] [--open]`: lendings, newest first, with their ids. */
+export const prepareCheckouts: Prepare = (input) => {
+  const user = optionalUser(input);
+  const vm = vmArgOptional(input, "vm");
+  const open = flag(input, "open");
+  const limit = stringValue(input, "limit");
+  const max = limit === undefined ? 100 : Number(limit);
+  return async ({ core }) => {
+    const { listCheckouts } = await import("../../core/queries.js");
+    const result = await listCheckouts(core, { person: "operator", source: "cli" }, { person: user === undefined ? undefined : { lookup: user }, vm, open, limit: max });
+    return outcomeOf(result, user ?? null, (entries) => describe(entries, open));
+  };
+};
+
+function describe(entries: CheckoutEntry[], open: boolean): string {
+  if (entries.length === 0) return open ? "No VM is checked out." : "No checkouts recorded.";
+  return table(
+    ["ID", "VM", "POOL", "PERSON", "STARTED", "ENDS", "ENDED", "HOW", "NOTE"],
+    entries.map((c) => [
+      String(c.id),
+      c.vm,
+      c.pool,
+      personText(c.person),
+      when(c.startedAt),
+      c.endsAt ? when(c.endsAt) : "-",
+      c.endedAt ? when(c.endedAt) : "open",
+      c.endReason ? `${c.endReason.replace(/_/g, " ")}${c.endedBy && c.endedBy !== c.person.name ? ` by ${c.endedBy}` : ""}` : "-",
+      c.note ?? "",
+    ]),
+  );
+}
