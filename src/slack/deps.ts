@@ -1,4 +1,4 @@
-import type { Core } from "../core/types.js";
+import type { Actor, Core } from "../core/types.js";
 import type { Logger } from "../log.js";
 import type { SlackSettings } from "./settings.js";
 
@@ -17,4 +17,5 @@ export interface Caller {
   interactionKey: string;
 }
 
-export const slackActor = (userId: string) => ({ userId, source: "slack" as const });
+/** The person behind a Slack user ID, acting through Slack; the core resolves (and on first sight records) them. */
+export const slackActor = (userId: string): Actor => ({ person: { slackUserId: userId }, source: "slack" });

@@ -1,11 +1,10 @@
 import { allVms } from "../../core/queries.js";
-import { isAdmin } from "../../core/types.js";
 import { adminVm } from "../commands/admin.js";
 import type { VmOperation } from "../commands/parse.js";
 import { refusalReply } from "../commands/refusal-reply.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import { plain, section, type SlackMessage } from "../views/blocks.js";
-import { mention, when } from "../views/format.js";
+import { personMention, when } from "../views/format.js";
 
 /**
  * An admin button (Repaired, Retry cleanup, Drain, Undrain, History): the same
@@ -20,9 +19,9 @@ export async function adminButton(deps: SlackDeps, caller: Caller, operation: Vm
 
 /** "Who has them?" on a pool-exhausted alert: the pool's checked-out VMs, holders and since when. */
 export async function poolHolders(deps: SlackDeps, userId: string, pool: string | undefined): Promise<SlackMessage> {
-  if (!isAdmin(deps.core, slackActor(userId))) return refusalReply(deps, userId, { code: "not_admin", operation: "see who holds a pool's VMs" });
-  const held = (await allVms(deps.core.db, { states: ["checked_out"] })).filter((v) => v.pool === pool);
+  // Who holds what is the core's rule (everyone sees it unless HIDE_HOLDERS).
+  const held = (await allVms(deps.core, slackActor(userId), { states: ["checked_out"] })).filter((v) => v.pool === pool);
   if (held.length === 0) return plain(`:information_source: Nobody holds a VM of pool *${pool ?? "?"}* right now.`);
-  const lines = held.slice(0, 40).map((v) => `*${v.name}* — ${mention(v.holder ?? "")}${v.checkedOutAt ? ` since ${when(v.checkedOutAt)}` : ""}`);
+  const lines = held.slice(0, 40).map((v) => `*${v.name}* — ${v.holder ? personMention(v.holder) : "(hidden)"}${v.checkedOutAt ? ` since ${when(v.checkedOutAt)}` : ""}`);
   return { text: `Who holds pool ${pool ?? ""}`, blocks: [section(`*Pool ${pool ?? ""}: ${held.length} checked out*\n${lines.join("\n")}`)] };
 }

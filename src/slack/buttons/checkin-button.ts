@@ -17,7 +17,7 @@ export async function checkinFromButton(deps: SlackDeps, caller: Caller, value: 
   const target = parseCheckinValue(value);
   if (target === null) return plain(":warning: That button is from an older version of vmres. Type `/vm checkin` instead.");
   const once = await actOnce(deps.core, caller.interactionKey, () =>
-    checkin(deps.core, slackActor(caller.userId), target.vm, { checkoutAt: new Date(target.at) }),
+    checkin(deps.core, slackActor(caller.userId), target.vm, "checkout" in target ? { checkoutId: target.checkout } : { checkoutAt: new Date(target.at) }),
   );
   if (once.duplicate) return alreadyHandledReply();
   const result = once.value;

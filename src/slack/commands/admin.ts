@@ -1,6 +1,6 @@
 import { addVm, drainVm, removeVm, repairVm, retryCleanup } from "../../core/admin.js";
 import { vmHistory } from "../../core/queries.js";
-import { isAdmin, type Result } from "../../core/types.js";
+import type { Result } from "../../core/types.js";
 import { actOnce } from "../act-once.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
@@ -44,10 +44,9 @@ export async function adminVm(deps: SlackDeps, caller: Caller, operation: VmOper
   }
 }
 
-/** Reads need no dedupe, but history is for admins only: the core's isAdmin decides. */
+/** Reads need no dedupe; who may read a history is the core's rule. */
 async function history(deps: SlackDeps, userId: string, vm: string): Promise<SlackMessage> {
-  if (!isAdmin(deps.core, slackActor(userId))) return refusalReply(deps, userId, { code: "not_admin", operation: "read a VM's history" });
-  const entries = await vmHistory(deps.core.db, vm, HISTORY_LIMIT);
+  const entries = await vmHistory(deps.core, slackActor(userId), vm, HISTORY_LIMIT);
   return entries.ok ? historyReply(vm, entries.value) : refusalReply(deps, userId, entries.refusal);
 }
 

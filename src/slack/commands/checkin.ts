@@ -1,5 +1,5 @@
 import { checkin } from "../../core/checkin.js";
-import { vmsOfUser } from "../../core/queries.js";
+import { vmsOfPerson } from "../../core/queries.js";
 import { actOnce } from "../act-once.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
@@ -10,7 +10,7 @@ import { refusalReply } from "./refusal-reply.js";
 export async function checkinCommand(deps: SlackDeps, caller: Caller, vm: string | undefined): Promise<SlackMessage> {
   let target = vm;
   if (target === undefined) {
-    const mine = await vmsOfUser(deps.core.db, caller.userId);
+    const mine = await vmsOfPerson(deps.core, { slackUserId: caller.userId });
     if (!mine.ok) return refusalReply(deps, caller.userId, mine.refusal);
     if (mine.value.length === 0) return nothingHeldReply();
     if (mine.value.length > 1) return pickCheckinReply(mine.value);

@@ -8,7 +8,7 @@ import { refusalReply } from "./refusal-reply.js";
 /** `/vm checkout [pool]`: the DM with details follows through the outbox. */
 export async function checkoutCommand(deps: SlackDeps, caller: Caller, pool: string | undefined): Promise<SlackMessage> {
   const once = await actOnce(deps.core, caller.interactionKey, () =>
-    checkout(deps.core, slackActor(caller.userId), { pool, exhaustedAlertIntervalMinutes: deps.settings.exhaustedAlertIntervalMinutes }),
+    checkout(deps.core, slackActor(caller.userId), { pool }),
   );
   if (once.duplicate) return alreadyHandledReply();
   deps.noticeQueued();

@@ -1,4 +1,4 @@
-import { poolSummary, vmsOfUser } from "../../core/queries.js";
+import { poolSummary, vmsOfPerson } from "../../core/queries.js";
 import type { SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { listReply, statusReply } from "../views/replies.js";
@@ -6,7 +6,7 @@ import { refusalReply } from "./refusal-reply.js";
 
 /** `/vm list`: the caller's VMs, each with its Check in button. */
 export async function listCommand(deps: SlackDeps, userId: string): Promise<SlackMessage> {
-  const mine = await vmsOfUser(deps.core.db, userId);
+  const mine = await vmsOfPerson(deps.core, { slackUserId: userId });
   return mine.ok ? listReply(mine.value) : refusalReply(deps, userId, mine.refusal);
 }
 

@@ -1,4 +1,4 @@
-import { vmsOfUser } from "../../core/queries.js";
+import { adminSlackIds, vmsOfPerson } from "../../core/queries.js";
 import type { Refusal } from "../../core/types.js";
 import type { SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
@@ -6,10 +6,10 @@ import { refusalMessage } from "../views/refusals.js";
 
 /** A refusal in words; a quota refusal also gets a Check in button for each VM the person holds. */
 export async function refusalReply(deps: SlackDeps, userId: string, refusal: Refusal): Promise<SlackMessage> {
-  let held: { name: string; checkedOutAt: Date }[] = [];
+  let held: { name: string; checkoutId: number }[] = [];
   if (refusal.code === "quota_reached") {
-    const mine = await vmsOfUser(deps.core.db, userId);
-    held = mine.ok ? mine.value.flatMap((v) => (v.checkedOutAt && refusal.held.includes(v.name) ? [{ name: v.name, checkedOutAt: v.checkedOutAt }] : [])) : [];
+    const mine = await vmsOfPerson(deps.core, { slackUserId: userId });
+    held = mine.ok ? mine.value.flatMap((v) => (v.checkoutId !== null && refusal.held.includes(v.name) ? [{ name: v.name, checkoutId: v.checkoutId }] : [])) : [];
   }
-  return refusalMessage(refusal, { admins: deps.core.admins, held });
+  return refusalMessage(refusal, { admins: await adminSlackIds(deps.core), held });
 }

@@ -1,4 +1,4 @@
-import { isAdmin } from "../../core/types.js";
+import { isAdmin } from "../../core/people.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { helpMessage } from "../views/help.js";
@@ -12,9 +12,9 @@ import type { VmCommand } from "./parse.js";
 export async function runVmCommand(deps: SlackDeps, caller: Caller, command: VmCommand): Promise<SlackMessage> {
   switch (command.kind) {
     case "help":
-      return helpMessage({ isAdmin: isAdmin(deps.core, slackActor(caller.userId)), adminTopic: command.admin });
+      return helpMessage({ isAdmin: await isAdmin(deps.core, slackActor(caller.userId)), adminTopic: command.admin });
     case "usage":
-      return helpMessage({ isAdmin: isAdmin(deps.core, slackActor(caller.userId)), adminTopic: command.admin, problem: command.problem });
+      return helpMessage({ isAdmin: await isAdmin(deps.core, slackActor(caller.userId)), adminTopic: command.admin, problem: command.problem });
     case "checkout":
       return checkoutCommand(deps, caller, command.pool);
     case "checkin":

@@ -13,7 +13,8 @@ export function checkinForcedSteps(n: Notice, ctx: DeliveryContext): Step[] {
       once: true,
       audience: { kind: "person" },
       run: async (post) => {
-        await post.toUser(n.previousHolder, forcedCheckinDm(n.vm, n.by));
+        if (n.previousHolder.slackUserId === null) return done(); // a service: nobody to tell in Slack
+        await post.toUser(n.previousHolder.slackUserId, forcedCheckinDm(n.vm, n.by));
         return done();
       },
     },

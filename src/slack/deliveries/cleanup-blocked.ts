@@ -21,6 +21,6 @@ export function cleanupBlockedSteps(n: Notice, ctx: DeliveryContext): Step[] {
         return done();
       },
     },
-    homeStep(ctx, ctx.core.admins, "admin_homes"),
+    homeStep(ctx, "admins", "admin_homes"),
   ];
 }

@@ -1,3 +1,4 @@
+import { adminSlackIds } from "../../core/queries.js";
 import { publishHome } from "../home/publish-home.js";
 import { slackErrorCode } from "../slack-errors.js";
 import type { SlackMessage } from "../views/blocks.js";
@@ -12,12 +13,15 @@ import { done, type DeliveryContext, type Poster, type Step } from "./step.js";
 const HOME_CANNOT_PUBLISH = new Set(["user_not_found", "not_enabled", "invalid_arguments", "cannot_dm_bot", "user_disabled"]);
 
 /** Republishes people's Home tabs; transient failures retry the notice, hopeless ones are logged. */
-export function homeStep(ctx: DeliveryContext, users: Iterable<string>, name = "home"): Step {
+export function homeStep(ctx: DeliveryContext, users: Iterable<string | null> | "admins", name = "home"): Step {
   return {
     name,
     once: false,
     run: async () => {
-      for (const user of users) {
+      // Admins are read when the step runs: who is an admin lives in the database.
+      for (const user of users === "admins" ? await adminSlackIds(ctx.core) : users) {
+        if (user === null) continue; // someone Slack cannot reach (a service) has no Home
+
         try {
           await publishHome(ctx.client, ctx.core, user);
         } catch (err) {

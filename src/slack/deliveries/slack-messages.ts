@@ -15,17 +15,16 @@ export interface OpenMessage {
   id: number;
   channel: string;
   ts: string;
-  /** As PostgreSQL prints it. */
-  checkedOutAt: string | null;
+  checkoutId: number | null;
 }
 
 export async function recordMessage(
   tx: Executor,
-  m: { vm: string; user: string; channel: string; ts: string; purpose: MessagePurpose; checkedOutAt: string | null },
+  m: { vm: string; user: string; channel: string; ts: string; purpose: MessagePurpose; checkoutId: number | null },
 ): Promise<void> {
   await tx.execute(sql`
-    insert into slack_messages (vm_id, user_id, channel, ts, purpose, checked_out_at)
-    select id, ${m.user}, ${m.channel}, ${m.ts}, ${m.purpose}, ${m.checkedOutAt}::timestamptz from vms where name = ${m.vm}
+    insert into slack_messages (vm_id, user_id, channel, ts, purpose, checkout_id)
+    select id, ${m.user}, ${m.channel}, ${m.ts}, ${m.purpose}, ${m.checkoutId} from vms where name = ${m.vm}
     on conflict (channel, ts) do nothing`);
 }
 
@@ -34,25 +33,30 @@ export async function recordMessage(
  * taken over while it was still sending records the DM it posted, though no
  * longer the step.
  */
-export async function hasCheckoutDm(db: Executor, vm: string, user: string, checkedOutAt: string): Promise<boolean> {
-  const rows = await db.execute(sql`
-    select 1 from slack_messages m join vms v on v.id = m.vm_id
-    where v.name = ${vm} and m.user_id = ${user} and m.purpose = 'checkout_dm' and m.checked_out_at = ${checkedOutAt}::timestamptz`);
+export async function hasCheckoutDm(db: Executor, checkoutId: number): Promise<boolean> {
+  const rows = await db.execute(sql`select 1 from slack_messages where checkout_id = ${checkoutId} and purpose = 'checkout_dm'`);
   return rows.length > 0;
 }
 
-/** Messages about a VM still showing buttons; `checkedOutAt` narrows checkout DMs to one checkout. */
-export async function openMessages(db: Executor, q: { vm: string; user: string; purpose: MessagePurpose; checkedOutAt?: string | undefined }): Promise<OpenMessage[]> {
-  const rows = await db.execute<{ id: string | number; channel: string; ts: string; checked_out_at: string | null }>(sql`
-    select m.id, m.channel, m.ts, m.checked_out_at from slack_messages m join vms v on v.id = m.vm_id
+/** Messages about a VM still showing buttons; `checkoutId` narrows checkout DMs to one checkout. */
+export async function openMessages(db: Executor, q: { vm: string; user: string; purpose: MessagePurpose; checkoutId?: number | null | undefined }): Promise<OpenMessage[]> {
+  const rows = await db.execute<{ id: string | number; channel: string; ts: string; checkout_id: string | number | null }>(sql`
+    select m.id, m.channel, m.ts, m.checkout_id from slack_messages m join vms v on v.id = m.vm_id
     where v.name = ${q.vm} and m.user_id = ${q.user} and m.purpose = ${q.purpose} and m.closed_at is null
-      ${q.checkedOutAt ? sql`and m.checked_out_at = ${q.checkedOutAt}::timestamptz` : sql``}
+      ${q.checkoutId ? sql`and m.checkout_id = ${q.checkoutId}` : sql``}
     order by m.id`);
-  return rows.map((r) => ({ id: Number(r.id), channel: r.channel, ts: r.ts, checkedOutAt: r.checked_out_at }));
+  return rows.map((r) => ({ id: Number(r.id), channel: r.channel, ts: r.ts, checkoutId: r.checkout_id === null ? null : Number(r.checkout_id) }));
 }
 
 export async function closeMessage(db: Executor, id: number): Promise<void> {
   await db.execute(sql`update slack_messages set closed_at = now() where id = ${id} and closed_at is null`);
+}
+
+/** When a checkout started, for the ended DM's words. */
+export async function checkoutStart(db: Executor, checkoutId: number | null): Promise<Date | null> {
+  if (checkoutId === null) return null;
+  const [row] = await db.execute<{ started_at: string }>(sql`select started_at::text from checkouts where id = ${checkoutId}`);
+  return row ? new Date(row.started_at) : null;
 }
 
 /**
@@ -61,14 +65,13 @@ export async function closeMessage(db: Executor, id: number): Promise<void> {
  */
 export async function pendingCheckoutNotice(
   db: Executor,
-  q: { before: number; vm: string; user: string; checkedOutAt?: string | undefined },
+  q: { before: number; vm: string; checkoutId: number | null },
 ): Promise<{ id: number; dueInMs: number } | null> {
   const [row] = await db.execute<{ id: string | number; due_in_ms: number }>(sql`
     select id, greatest(0, extract(epoch from next_attempt_at - now()) * 1000)::int as due_in_ms
     from outbox
-    where kind = 'vm_checked_out' and delivered_at is null and id < ${q.before}
-      and payload->>'user' = ${q.user} and payload->'vm'->>'name' = ${q.vm}
-      ${q.checkedOutAt ? sql`and (payload->'vm'->>'checkedOutAt')::timestamptz = ${q.checkedOutAt}::timestamptz` : sql``}
+    where kind = 'vm_checked_out' and delivered_at is null and id < ${q.before} and payload->'vm'->>'name' = ${q.vm}
+      ${q.checkoutId ? sql`and (payload->>'checkoutId')::bigint = ${q.checkoutId}` : sql``}
     order by id limit 1`);
   return row ? { id: Number(row.id), dueInMs: row.due_in_ms } : null;
 }

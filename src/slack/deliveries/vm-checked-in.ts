@@ -1,7 +1,7 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { endedCheckoutDm } from "../views/checkout-dm.js";
 import { homeStep, updateMessage } from "./common-steps.js";
-import { closeMessage, openMessages, pendingCheckoutNotice } from "./slack-messages.js";
+import { checkoutStart, closeMessage, openMessages, pendingCheckoutNotice } from "./slack-messages.js";
 import { defer, done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "vm_checked_in" }>;
@@ -12,25 +12,27 @@ type Notice = Extract<ParsedNotice, { kind: "vm_checked_in" }>;
  * it rather than leave a live button on a VM that is gone.
  */
 export function vmCheckedInSteps(n: Notice, ctx: DeliveryContext): Step[] {
-  const checkedOutAt = n.checkedOutAt || undefined;
+  const user = n.holder.slackUserId;
   return [
     {
       name: "dm_update",
       once: false,
       run: async () => {
-        const open = await openMessages(ctx.core.db, { vm: n.vm, user: n.user, purpose: "checkout_dm", checkedOutAt });
+        if (user === null) return done();
+        const open = await openMessages(ctx.core.db, { vm: n.vm, user, purpose: "checkout_dm", checkoutId: n.checkoutId });
         if (open.length === 0) {
-          const waiting = await pendingCheckoutNotice(ctx.core.db, { before: ctx.noticeId, vm: n.vm, user: n.user, checkedOutAt });
+          const waiting = await pendingCheckoutNotice(ctx.core.db, { before: ctx.noticeId, vm: n.vm, checkoutId: n.checkoutId });
           if (waiting) return defer(Math.max(ctx.settings.outbox.pollIntervalMs, waiting.dueInMs), `waiting for notice ${waiting.id} (the checkout DM) to go out first`);
         }
         for (const m of open) {
-          const ended = endedCheckoutDm({ name: n.vm, checkedOutAt: new Date(m.checkedOutAt ?? Date.now()) }, n, new Date());
+          const started = await checkoutStart(ctx.core.db, m.checkoutId);
+          const ended = endedCheckoutDm({ name: n.vm, checkedOutAt: started ?? new Date() }, n, new Date());
           await updateMessage(ctx, m, ended);
           await closeMessage(ctx.core.db, m.id);
         }
         return done();
       },
     },
-    homeStep(ctx, [n.user]),
+    homeStep(ctx, [user]),
   ];
 }

@@ -8,18 +8,22 @@ type Notice = Extract<ParsedNotice, { kind: "vm_checked_out" }>;
 
 /** The holder's DM with the VM's details and a Check in button, recorded so check-in can update it; then their Home. */
 export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
+  const user = n.holder.slackUserId;
   return [
     {
       name: "dm",
       once: true,
       audience: { kind: "person" },
       run: async (post) => {
+        // Someone Slack cannot reach (a service using the CLI or the API) got the details where they asked.
+        if (user === null) return done();
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
-        if (await hasCheckoutDm(ctx.core.db, n.vm.name, n.user, n.vm.checkedOutAt)) return done();
-        const posted = await post.toUser(n.user, checkoutDm({ ...n.vm, checkedOutAt: new Date(n.vm.checkedOutAt) }));
-        return done((tx) => recordMessage(tx, { vm: n.vm.name, user: n.user, ...posted, purpose: "checkout_dm", checkedOutAt: n.vm.checkedOutAt }));
+        if (await hasCheckoutDm(ctx.core.db, n.checkoutId)) return done();
+        const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note };
+        const posted = await post.toUser(user, checkoutDm(vm));
+        return done((tx) => recordMessage(tx, { vm: n.vm.name, user, ...posted, purpose: "checkout_dm", checkoutId: n.checkoutId }));
       },
     },
-    homeStep(ctx, [n.user]),
+    homeStep(ctx, [user]),
   ];
 }

@@ -16,9 +16,9 @@ export function vmQuarantinedSteps(n: Notice, ctx: DeliveryContext): Step[] {
       run: async (post) => {
         const posted = await postToAdmins(ctx, post, quarantineAlert(n));
         if (!posted) return done();
-        return done((tx) => recordMessage(tx, { vm: n.vm, user: ADMINS_AUDIENCE, ...posted, purpose: "quarantine_alert", checkedOutAt: null }));
+        return done((tx) => recordMessage(tx, { vm: n.vm, user: ADMINS_AUDIENCE, ...posted, purpose: "quarantine_alert", checkoutId: null }));
       },
     },
-    homeStep(ctx, ctx.core.admins, "admin_homes"),
+    homeStep(ctx, "admins", "admin_homes"),
   ];
 }

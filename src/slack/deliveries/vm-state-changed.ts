@@ -25,6 +25,6 @@ export function vmStateChangedSteps(n: Notice, ctx: DeliveryContext): Step[] {
         return done();
       },
     },
-    homeStep(ctx, ctx.core.admins, "admin_homes"),
+    homeStep(ctx, "admins", "admin_homes"),
   ];
 }

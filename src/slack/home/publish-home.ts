@@ -1,16 +1,18 @@
-import { allVms, blockedCleanups, poolSummary, vmsOfUser } from "../../core/queries.js";
-import { isAdmin, type Core } from "../../core/types.js";
+import { isAdmin } from "../../core/people.js";
+import { allVms, blockedCleanups, poolSummary, vmsOfPerson } from "../../core/queries.js";
+import type { Actor, Core } from "../../core/types.js";
 import type { WebClient } from "../slack-client.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { homeView } from "../views/home.js";
 
 /** Renders one person's Home tab from the database as it is now. */
 export async function renderHome(core: Core, userId: string, banner?: SlackMessage) {
-  const admin = isAdmin(core, { userId, source: "slack" });
+  const viewer: Actor = { person: { slackUserId: userId }, source: "slack" };
+  const admin = await isAdmin(core, viewer);
   const [mine, pools, attention, blocked] = await Promise.all([
-    vmsOfUser(core.db, userId),
+    vmsOfPerson(core, viewer.person),
     poolSummary(core.db),
-    admin ? allVms(core.db, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
+    admin ? allVms(core, viewer, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
     admin ? blockedCleanups(core.db) : Promise.resolve([]),
   ]);
   return homeView({ isAdmin: admin, mine: mine.ok ? mine.value : [], pools, attention, blocked, now: new Date(), ...(banner ? { banner } : {}) });

@@ -13,19 +13,21 @@ export const ACTION = {
 } as const;
 
 /**
- * A Check in button names the VM and the checkout it belongs to (epoch ms of
- * the checkout). A click whose checkout is no longer the VM's current one is
- * stale: the VM was checked in since, perhaps checked out again.
+ * A Check in button names the VM and the checkout it belongs to, by id. A
+ * click whose checkout is no longer the VM's open one is stale: the VM was
+ * checked in since, perhaps checked out again. Buttons sent by the release
+ * before checkouts had ids name it by its start (epoch ms) and still work.
  */
-export interface CheckinTarget {
-  vm: string;
-  at: number;
-}
+export type CheckinTarget = { vm: string; checkout: number } | { vm: string; at: number };
 
-const checkinValueSchema = z.object({ vm: z.string().min(1).max(63), at: z.number().int().positive() });
+const vmName = z.string().min(1).max(63);
+const checkinValueSchema = z.union([
+  z.object({ vm: vmName, checkout: z.number().int().positive() }),
+  z.object({ vm: vmName, at: z.number().int().positive() }),
+]);
 
-export function checkinValue(vm: string, checkedOutAt: Date | string): string {
-  return JSON.stringify({ vm, at: new Date(checkedOutAt).getTime() });
+export function checkinValue(vm: string, checkoutId: number): string {
+  return JSON.stringify({ vm, checkout: checkoutId });
 }
 
 /** The button's target, or null for a value this version of vmres did not write. */

@@ -2,7 +2,10 @@ import type { StateCounts } from "../../core/types.js";
 import { formatDuration } from "../../duration.js";
 import { ACTION } from "./actions.js";
 import { actions, button, context, section, type SlackMessage } from "./blocks.js";
-import { countsLine, escape, mention, truncate, when } from "./format.js";
+import { countsLine, escape, mention, personMention, truncate, when } from "./format.js";
+
+/** A person as a notice names them. */
+type Who = { name: string; slackUserId: string | null };
 import { adminButtons } from "./home.js";
 
 /** Messages for the admin channel (SLACK_ADMIN_CHANNEL) and the DM a forced check-in sends. */
@@ -25,11 +28,11 @@ const RESOLUTION: Record<string, string> = {
 };
 
 /** A quarantine alert once an admin acted: no buttons left, and who did what. */
-export function resolvedQuarantineAlert(vm: string, state: string, by: string, at: Date): SlackMessage {
+export function resolvedQuarantineAlert(vm: string, state: string, by: Who, at: Date): SlackMessage {
   const what = RESOLUTION[state] ?? `moved it to ${state}`;
   return {
     text: `${vm}: quarantine handled`,
-    blocks: [section(`:white_check_mark: *${vm}* was quarantined; ${mention(by)} ${what} ${when(at)}.`)],
+    blocks: [section(`:white_check_mark: *${vm}* was quarantined; ${personMention(by)} ${what} ${when(at)}.`)],
   };
 }
 
@@ -45,11 +48,11 @@ export function poolExhaustedAlert(pool: string, counts: StateCounts, intervalMi
   };
 }
 
-export function forcedCheckinAlert(vm: string, previousHolder: string, by: string): SlackMessage {
+export function forcedCheckinAlert(vm: string, previousHolder: Who, by: Who): SlackMessage {
   return {
     text: `${vm} was force-checked-in`,
     blocks: [
-      section(`:warning: ${mention(by)} force-checked-in *${vm}* from ${mention(previousHolder)}, who has been told by DM.`),
+      section(`:warning: ${personMention(by)} force-checked-in *${vm}* from ${personMention(previousHolder)}, who has been told by DM.`),
       actions([button({ text: "History", actionId: ACTION.history, value: vm })]),
     ],
   };
@@ -97,11 +100,11 @@ export function cleanupBlockedAlert(n: CleanupBlocked): SlackMessage {
 }
 
 /** The DM to the person whose VM an admin took back. */
-export function forcedCheckinDm(vm: string, by: string): SlackMessage {
+export function forcedCheckinDm(vm: string, by: Who): SlackMessage {
   return {
     text: `${vm} was checked in by an admin`,
     blocks: [
-      section(`:warning: ${mention(by)} checked in *${vm}*, which you had checked out. vmres is wiping /tmp on it now, so whatever you left there is gone.`),
+      section(`:warning: ${personMention(by)} checked in *${vm}*, which you had checked out. vmres is wiping /tmp on it now, so whatever you left there is gone.`),
       context("Need a VM again? Type `/vm checkout`."),
     ],
   };
@@ -121,8 +124,8 @@ export function poolExhaustedStaleLine(pool: string): string {
   return `pool *${escape(pool)}* ran out of free VMs`;
 }
 
-export function forcedCheckinStaleLine(vm: string, previousHolder: string, by: string): string {
-  return `${mention(by)} force-checked-in *${vm}* from ${mention(previousHolder)}`;
+export function forcedCheckinStaleLine(vm: string, previousHolder: Who, by: Who): string {
+  return `${personMention(by)} force-checked-in *${vm}* from ${personMention(previousHolder)}`;
 }
 
 export function cleanupBlockedStaleLine(n: { keyFile: string; error: string }): string {

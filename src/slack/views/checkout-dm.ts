@@ -1,21 +1,22 @@
 import type { CheckedOutVm } from "../../core/types.js";
 import { ACTION, checkinValue } from "./actions.js";
 import { actions, button, context, fields, section, type Block, type SlackMessage } from "./blocks.js";
-import { escape, mention, sshLine, when } from "./format.js";
+import type { NoticePerson } from "../../core/notices.js";
+import { escape, personMention, sshLine, when } from "./format.js";
 
 
 /** How a checkout ended, for the DM's final state. `forcedBy` is set when an admin did it. */
 export interface CheckoutEnd {
-  forcedBy: string | null;
+  forcedBy: NoticePerson | null;
   nextState: "cleaning" | "retired";
 }
 
 /** The Check in button of one checkout; its value lets a late click be recognised as stale. */
-export function checkinButton(vm: string, checkedOutAt: Date | string, text = "Check in"): ReturnType<typeof button> {
+export function checkinButton(vm: string, checkoutId: number, text = "Check in"): ReturnType<typeof button> {
   return button({
     text,
     actionId: ACTION.checkin,
-    value: checkinValue(vm, checkedOutAt),
+    value: checkinValue(vm, checkoutId),
     style: "primary",
     confirm: {
       title: `Check in ${vm}?`,
@@ -32,6 +33,7 @@ function details(vm: CheckedOutVm): Block[] {
       ["Pool", escape(vm.pool)],
       ["SSH user / port", `${escape(vm.sshUser)} / ${vm.sshPort}`],
       ["Checked out", when(vm.checkedOutAt)],
+      ...(vm.note ? ([["Note", escape(vm.note)]] as [string, string][]) : []),
     ]),
   ];
 }
@@ -45,7 +47,7 @@ export function checkoutDm(vm: CheckedOutVm): SlackMessage {
       section(`:computer: *${vm.name}* is yours.`),
       ...details(vm),
       section("```" + ssh + "```"),
-      actions([checkinButton(vm.name, vm.checkedOutAt)], "checkout_dm"),
+      actions([checkinButton(vm.name, vm.checkoutId)], "checkout_dm"),
       context(`Done with it? Press *Check in* or type \`/vm checkin ${vm.name}\`. vmres then wipes /tmp and returns it to the pool.`),
     ],
   };
@@ -58,7 +60,7 @@ export function checkoutDm(vm: CheckedOutVm): SlackMessage {
 export function endedCheckoutDm(vm: { name: string; checkedOutAt: Date }, end: CheckoutEnd, endedAt: Date): SlackMessage {
   const forced = end.forcedBy !== null;
   const headline = forced
-    ? `:warning: *${vm.name}* was checked in by ${mention(end.forcedBy ?? "")} (forced).`
+    ? `:warning: *${vm.name}* was checked in by ${end.forcedBy ? personMention(end.forcedBy) : "an admin"} (forced).`
     : `:white_check_mark: *${vm.name}* is checked in.`;
   const next = end.nextState === "retired" ? "It has been retired from the pool." : "It is being cleaned and then goes back to the pool.";
   return {

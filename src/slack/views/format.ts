@@ -15,6 +15,14 @@ export function mention(actor: string): string {
   return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : "the operator (CLI)";
 }
 
+/** A person as Slack shows them: a mention when Slack knows them, else their name (a service, the operator). */
+export function personMention(person: { name: string; slackUserId: string | null; displayName?: string | null }): string {
+  if (person.slackUserId) return `<@${person.slackUserId}>`;
+  if (person.name === "operator") return "the operator (CLI)";
+  if (person.name === "system") return "vmres";
+  return `*${escape(person.displayName ?? person.name)}*`;
+}
+
 /** A time each reader sees in their own time zone; the fallback is for notifications and old clients. */
 export function when(at: Date): string {
   const seconds = Math.floor(at.getTime() / 1000);

@@ -40,7 +40,7 @@ function mineBlocks(mine: VmSummary[]): Block[] {
   if (mine.length === 0) return [section("*Your VMs*\nYou hold no VM. Check one out from a pool below, or type `/vm checkout`.")];
   const rows = mine.slice(0, MAX_MINE).map((vm) => {
     const text = `*${vm.name}* · pool ${vm.pool}${vm.checkedOutAt ? ` · since ${when(vm.checkedOutAt)}` : ""}\n\`${sshLine(vm)}\``;
-    return vm.checkedOutAt ? section(text, checkinButton(vm.name, vm.checkedOutAt)) : section(text);
+    return vm.checkoutId !== null ? section(text, checkinButton(vm.name, vm.checkoutId)) : section(text);
   });
   const more = mine.length > MAX_MINE ? [context(`…and ${mine.length - MAX_MINE} more: \`/vm list\` shows them all.`)] : [];
   return [section(`*Your VMs* (${mine.length})`), ...rows, ...more];

@@ -1,13 +1,14 @@
 import type { Refusal } from "../../core/types.js";
 import { section, context, stripMrkdwn, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { countsLine, escape, listWords, mention, stateWords } from "./format.js";
+import { countsLine, escape, listWords, mention, personMention, stateWords } from "./format.js";
 
 /** What a refusal message may need beyond the refusal itself. */
 export interface RefusalContext {
-  admins: ReadonlySet<string>;
+  /** Slack IDs of the admins, to say whom to ask. */
+  admins: readonly string[];
   /** For quota_reached: the VMs the person holds, each with its own Check in button. */
-  held?: { name: string; checkedOutAt: Date }[];
+  held?: { name: string; checkoutId: number }[];
 }
 
 /**
@@ -18,13 +19,13 @@ export function refusalMessage(refusal: Refusal, ctx: RefusalContext): SlackMess
   const text = refusalText(refusal, ctx);
   const blocks: Block[] = [section(text)];
   if (refusal.code === "quota_reached") {
-    for (const vm of ctx.held ?? []) blocks.push(section(`*${vm.name}*`, checkinButton(vm.name, vm.checkedOutAt)));
+    for (const vm of ctx.held ?? []) blocks.push(section(`*${vm.name}*`, checkinButton(vm.name, vm.checkoutId)));
   }
   if (refusal.code === "no_vm_free") blocks.push(context("VMs come back to the pool as soon as they are checked in and cleaned."));
   return { text: stripMrkdwn(text), blocks };
 }
 
-function adminsWords(admins: ReadonlySet<string>): string {
+function adminsWords(admins: readonly string[]): string {
   const list = [...admins].slice(0, 5).map(mention);
   return list.length > 0 ? `ask ${listWords(list)}` : "ask whoever runs vmres (admins are listed in SLACK_ADMINS)";
 }
@@ -54,7 +55,7 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:information_source: That button belongs to an earlier checkout of *${escape(refusal.vm)}*, which has ended. Nothing changed.`;
     case "not_holder":
       return refusal.holder !== null
-        ? `:no_entry: *${escape(refusal.vm)}* is held by ${mention(refusal.holder)}, not you. As an admin you can take it back with \`/vm admin force-checkin ${refusal.vm}\`.`
+        ? `:no_entry: *${escape(refusal.vm)}* is held by ${personMention(refusal.holder)}, not you. As an admin you can take it back with \`/vm admin force-checkin ${refusal.vm}\`.`
         : `:no_entry: *${escape(refusal.vm)}* is checked out by someone else; only its holder can check it in. If it is abandoned, ${adminsWords(ctx.admins)}.`;
     case "not_admin":
       return `:no_entry: Only vmres admins can ${refusal.operation}; ${adminsWords(ctx.admins)}.`;
@@ -62,5 +63,13 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:information_source: *${escape(refusal.vm)}* is ${stateWords(refusal.state)}; that works only for a VM that is ${listWords(refusal.allowed.map(stateWords), "or")}. Nothing changed.`;
     case "name_taken":
       return `:warning: A VM named *${escape(refusal.vm)}* already exists. Pick another name, or remove it first with \`/vm admin remove ${refusal.vm}\`.`;
+    case "unknown_person":
+      return `:warning: Nobody called *${escape(refusal.who)}* is known to vmres. An admin adds people with \`vmres people add\`.`;
+    case "ambiguous_person":
+      return `:warning: *${escape(refusal.who)}* could be any of ${listWords(refusal.matches.map((m) => `*${escape(m)}*`), "or")}: name one exactly.`;
+    case "person_exists":
+      return `:information_source: *${escape(refusal.who)}* is already known to vmres. Nothing changed.`;
+    case "unknown_checkout":
+      return `:warning: There is no checkout ${refusal.id}.`;
   }
 }

@@ -4,7 +4,7 @@ import type { HistoryEntry, PoolSummary } from "../../core/queries.js";
 import type { CheckedOutVm, Refusal, VmSummary } from "../../core/types.js";
 import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { countsLine, escape, mention, sshLine, truncate, when } from "./format.js";
+import { countsLine, escape, mention, personMention, sshLine, truncate, when } from "./format.js";
 
 /** Ephemeral answers to /vm and to buttons: short, and each says what happens next. */
 
@@ -20,7 +20,7 @@ export function checkedOutReply(vm: CheckedOutVm): SlackMessage {
 
 export function checkedInReply(done: CheckinDone): SlackMessage {
   const next = done.nextState === "retired" ? "It was removed from the pool, so it is retired now." : "vmres is wiping /tmp; then it goes back to the pool.";
-  if (done.forced) return plain(`:white_check_mark: Took *${done.vm}* back from ${mention(done.previousHolder)}; they have been told by DM. ${next}`);
+  if (done.forced) return plain(`:white_check_mark: Took *${done.vm}* back from ${personMention(done.previousHolder)}; they have been told by DM. ${next}`);
   return plain(`:white_check_mark: *${done.vm}* is checked in. ${next}`);
 }
 
@@ -39,7 +39,7 @@ export function pickCheckinReply(vms: VmSummary[]): SlackMessage {
 function vmLine(vm: VmSummary): Block {
   const since = vm.checkedOutAt ? ` · since ${when(vm.checkedOutAt)}` : "";
   const text = `*${vm.name}* · pool ${vm.pool}${since}\n\`${sshLine(vm)}\``;
-  return vm.checkedOutAt ? section(text, checkinButton(vm.name, vm.checkedOutAt)) : section(text);
+  return vm.checkoutId !== null ? section(text, checkinButton(vm.name, vm.checkoutId)) : section(text);
 }
 
 export function listReply(vms: VmSummary[]): SlackMessage {
