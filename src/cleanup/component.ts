@@ -1,4 +1,4 @@
-import type { Component, ServiceContext } from "../service/service.js";
+import type { Component, ServiceContext } from "../service/context.js";
 import { cleanupBlockedBy } from "./private-keys.js";
 import { startReconciler } from "./reconciler.js";
 import { cleanupSettingsFrom } from "./settings.js";
