@@ -16,7 +16,7 @@ export type Notice =
   | { kind: "vm_state_changed"; vm: string; state: string; by: string }
   /**
    * vmres cannot use its own SSH private key, so cleanups that need it wait:
-   * queued once per outage of that file (src/cleanup/sql/postpone-blocked-cleanup.ts).
+   * queued once per outage of that file (src/core/cleanup/postpone-blocked-cleanup.ts).
    * `error` is the blocked VMs' last error; `vms` names (some of) those waiting
    * when it was queued, `waiting` counts them all; `instance` is the process that hit it.
    */
