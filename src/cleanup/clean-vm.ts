@@ -1,20 +1,10 @@
-import { DEFAULT_CLEANUP_COMMAND, parseCleanupReport, type CleanupReport } from "./cleanup-command.js";
+import type { CleanupClaim } from "../core/cleanup/claim.js";
+import type { CleanupOutcome } from "../core/cleanup/outcome.js";
+import { DEFAULT_CLEANUP_COMMAND, parseCleanupReport } from "./cleanup-command.js";
 import { guardCommand } from "./guard-command.js";
 import { cleanupBlockedBy, type PrivateKeys } from "./private-keys.js";
 import type { CleanupSettings } from "./settings.js";
-import type { CleanupClaim } from "./sql/claim.js";
 import { describeRemoteResult, runRemoteCommand, type RemoteResult } from "./ssh.js";
-
-/** How one cleanup attempt ended, in the terms the finish needs. */
-export type CleanupOutcome =
-  /** `seenFingerprint` is the key of the host that authenticated and ran the command: the one trust on first use may pin. */
-  | { kind: "cleaned"; report: CleanupReport | null; seenFingerprint: string }
-  /** Worth another attempt (counts towards CLEANUP_MAX_ATTEMPTS). */
-  | { kind: "failed"; error: string }
-  /** The host is not provably the VM on record: quarantine now, retrying cannot help and must not run the command. */
-  | { kind: "host_refused"; reason: string; error: string }
-  /** vmres cannot use its own private key: not the VM's fault, so no attempt is counted; the VM waits in `cleaning`. */
-  | { kind: "blocked"; keyFile: string; error: string };
 
 /**
  * Runs one cleanup of a claimed VM over SSH. No database work here: the

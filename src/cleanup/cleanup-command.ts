@@ -1,3 +1,5 @@
+import type { CleanupReport } from "../core/cleanup/outcome.js";
+
 /**
  * Top-level entries of /tmp that systemd-tmpfiles itself leaves alone because
  * running services use them (its tmp.conf and x11.conf): a service's private
@@ -5,16 +7,6 @@
  * that are still running on the VM.
  */
 export const KEPT_TMP_ENTRIES = ["systemd-private-*", ".X11-unix", ".ICE-unix", ".XIM-unix", ".font-unix"] as const;
-
-/** The line the default cleanup command prints last, e.g. `vmres-cleanup removed=12 kept=1 remaining=0`. */
-export interface CleanupReport {
-  /** Entries deleted, at any depth. */
-  removed: number;
-  /** Top-level entries kept on purpose (KEPT_TMP_ENTRIES). */
-  kept: number;
-  /** Entries that should have gone but are still there; the command exits 1 when this is not 0. */
-  remaining: number;
-}
 
 // In -path patterns `*` also matches `/`: `/tmp/systemd-private-*` covers those directories' contents too.
 const notKept = KEPT_TMP_ENTRIES.map((name) =>

@@ -1,8 +1,8 @@
-import type { Component, ServiceContext } from "../service/service.js";
+import { keyFilesInUse } from "../core/cleanup/key-files-in-use.js";
+import type { Component, ServiceContext } from "../service/context.js";
 import { cleanupBlockedBy } from "./private-keys.js";
 import { startReconciler } from "./reconciler.js";
 import { cleanupSettingsFrom } from "./settings.js";
-import { keyFilesInUse } from "./sql/key-files-in-use.js";
 import { CleanupWorker } from "./worker.js";
 
 /**

@@ -1,4 +1,6 @@
 import type { Config } from "../config.js";
+import type { CleanupPolicy } from "../core/cleanup/finish-cleanup.js";
+import { retryDelayMs } from "./backoff.js";
 import type { SshTimeouts } from "./ssh.js";
 
 /** Everything the cleanup worker and reconciler are tuned by, taken from the configuration once. */
@@ -47,4 +49,13 @@ export function cleanupSettingsFrom(config: Config): CleanupSettings {
  */
 export function keyRecheckDelayMs(settings: Pick<CleanupSettings, "backoff" | "pollIntervalMs">): number {
   return Math.max(settings.backoff.baseMs, settings.pollIntervalMs);
+}
+
+/** What the core's finish decides with: when to quarantine, and this adapter's delays (backoff with jitter, key recheck). */
+export function cleanupPolicy(settings: Pick<CleanupSettings, "maxAttempts" | "backoff" | "pollIntervalMs">): CleanupPolicy {
+  return {
+    maxAttempts: settings.maxAttempts,
+    retryDelayMs: (failures) => retryDelayMs(failures, settings.backoff),
+    blockedRetryInMs: keyRecheckDelayMs(settings),
+  };
 }

@@ -1,12 +1,12 @@
+import { claimDueCleanups } from "../core/cleanup/claim-due-cleanups.js";
+import type { CleanupClaim } from "../core/cleanup/claim.js";
+import { finishCleanup } from "../core/cleanup/finish-cleanup.js";
 import type { Db } from "../db/client.js";
 import { CLEANUP_CHANNEL, listenForWakeups, type StopListening } from "../db/notify.js";
 import type { Logger } from "../log.js";
 import { cleanVm } from "./clean-vm.js";
-import { finishCleanup } from "./finish.js";
-import { PrivateKeys } from "./private-keys.js";
-import type { CleanupSettings } from "./settings.js";
-import { claimDueCleanups } from "./sql/claim-due-cleanups.js";
-import type { CleanupClaim } from "./sql/claim.js";
+import { expandHome, PrivateKeys } from "./private-keys.js";
+import { cleanupPolicy, type CleanupSettings } from "./settings.js";
 
 export interface CleanupWorkerOptions {
   db: Db;
@@ -156,7 +156,9 @@ export class CleanupWorker {
       log.warn({ vm: claim.vm, outcome: outcome.kind, durationMs }, "cleanup ended after the shutdown grace; not recorded, the reconciler will re-queue it");
       return;
     }
-    const finished = await finishCleanup(db, claim, outcome, settings, { durationMs });
+    // The key file the attempt logged in with (as cleanVm resolved it): its `cleaned` event ends an outage of that file, so a later one alerts the admins again.
+    const keyFile = expandHome(claim.sshPrivateKeyFile ?? settings.privateKeyFile);
+    const finished = await finishCleanup(db, claim, outcome, cleanupPolicy(settings), { durationMs, keyFile });
     this.opts.observe?.(finished.kind, durationMs / 1000);
     const context = { vm: claim.vm, attempt, durationMs };
     switch (finished.kind) {

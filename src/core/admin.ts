@@ -4,6 +4,7 @@ import type { VmState } from "../db/schema.js";
 import { recordEvent, type EventKind } from "./events.js";
 import { enqueueNotices } from "./notices.js";
 import { asAdmin } from "./people.js";
+import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
 import {
   checkFingerprint,
@@ -100,7 +101,7 @@ async function transition(core: Core, actor: Actor, vmName: string, t: Transitio
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (!t.from.includes(row.state)) return refuse({ code: "wrong_state", vm: vmName, state: row.state, allowed: t.from });
     // A VM removed from the inventory while it was being cleaned leaves service instead of returning.
-    const to: VmState = t.to === "available" && row.retire_on_checkin ? "retired" : t.to;
+    const to: VmState = t.to === "available" ? stateWhenFree("available", row.retire_on_checkin) : t.to;
     await tx.execute(sql`
       update vms set state = ${to}, state_changed_at = now(), claimed_by = null, claimed_at = null, retire_on_checkin = retire_on_checkin and ${to !== "retired"},
         cleanup_attempts = 0, cleanup_next_at = ${t.to === "cleaning" ? sql`now()` : sql`null`},

@@ -3,6 +3,7 @@ import type { VmState } from "../db/schema.js";
 import type { EventKind } from "./events.js";
 import { noticeSchema, type Notice } from "./notices.js";
 import { OPERATOR, resolvePerson, type PersonTag } from "./people.js";
+import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
 
@@ -84,7 +85,7 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
       checkoutId: Number(row.checkout_id),
       previousHolder,
       forced,
-      nextState: row.retire_on_checkin ? "retired" : "cleaning",
+      nextState: stateWhenFree("cleaning", row.retire_on_checkin),
     };
     await returnVm(tx, row, done, me.value, actor.source);
     return ok(done);

@@ -58,9 +58,9 @@ export const noticeSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("vm_state_changed"), vm: z.string(), state: z.string(), by: person }),
   /**
    * vmres cannot use its own SSH private key, so cleanups that need it wait:
-   * queued once per outage of that file. `error` is the blocked VMs' last
-   * error; `vms` names (some of) those waiting when it was queued, `waiting`
-   * counts them all; `instance` is the process that hit it.
+   * queued once per outage of that file (src/core/cleanup/postpone-blocked-cleanup.ts).
+   * `error` is the blocked VMs' last error; `vms` names (some of) those waiting
+   * when it was queued, `waiting` counts them all; `instance` is the process that hit it.
    */
   z.object({
     kind: z.literal("cleanup_blocked"),

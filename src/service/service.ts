@@ -9,32 +9,11 @@ import { migrateDatabase, openDatabase, type Database } from "../db/client.js";
 import { readInventoryFile } from "../inventory/file.js";
 import type { Logger } from "../log.js";
 import { components } from "./components.js";
+import type { Component, ServiceContext } from "./context.js";
 import { coreFromConfig } from "./core-from-config.js";
 import { metricsHandler } from "../metrics/endpoint.js";
 import { Metrics } from "../metrics/metrics.js";
 import { HttpService } from "./http.js";
-
-/** What every part of the running service is given. */
-export interface ServiceContext {
-  config: Config;
-  log: Logger;
-  database: Database;
-  core: Core;
-  http: HttpService;
-  /** This process's Prometheus metrics (served at /metrics); absent where a test wires a component alone. */
-  metrics?: Metrics;
-  /** Names this process in claims (cleanup, outbox): host and pid. */
-  instanceId: string;
-}
-
-/** A part that joins the service (Slack bot, cleanup worker, …) and can be stopped. */
-export interface Component {
-  name: string;
-  stop(): Promise<void>;
-}
-
-/** Starts a component, or returns null when its configuration says it is off. */
-export type ComponentFactory = (ctx: ServiceContext) => Promise<Component | null>;
 
 export interface RunningService {
   port: number;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Component, ServiceContext } from "../service/service.js";
+import type { Component, ServiceContext } from "../service/context.js";
 import { createBoltApp } from "./app.js";
 import { SlackConnection } from "./connection.js";
 import type { SlackDeps } from "./deps.js";

@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RECONCILE_LOCK_KEY, reconcileCleanups } from "../../src/cleanup/reconciler.js";
-import { claimDueCleanups } from "../../src/cleanup/sql/claim-due-cleanups.js";
-import { failCleanup } from "../../src/cleanup/sql/fail-cleanup.js";
-import { finishCleanupSuccess } from "../../src/cleanup/sql/finish-cleanup-success.js";
-import { quarantine } from "../../src/cleanup/sql/quarantine.js";
-import { recordFirstHostKey } from "../../src/cleanup/sql/record-first-host-key.js";
+import { RECONCILE_LOCK_KEY, reconcileCleanups } from "../../src/core/cleanup/reconcile-cleanups.js";
+import { claimDueCleanups } from "../../src/core/cleanup/claim-due-cleanups.js";
+import { failCleanup } from "../../src/core/cleanup/fail-cleanup.js";
+import { finishCleanupSuccess } from "../../src/core/cleanup/finish-cleanup-success.js";
+import { quarantine } from "../../src/core/cleanup/quarantine.js";
+import { recordFirstHostKey } from "../../src/core/cleanup/record-first-host-key.js";
 import { removeVm } from "../../src/core/admin.js";
 import type { Core } from "../../src/core/types.js";
 import type { Database, Tx } from "../../src/db/client.js";

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import type { Core } from "../../src/core/types.js";
 import type { Database } from "../../src/db/client.js";
 import { HttpService } from "../../src/service/http.js";
-import type { Component } from "../../src/service/service.js";
+import type { Component } from "../../src/service/context.js";
 import { startSlack } from "../../src/slack/index.js";
 import { coreFor, freshDatabase, testLog } from "../helpers/db.js";
 import { FakeSlack, type SlackCall } from "../helpers/fake-slack.js";

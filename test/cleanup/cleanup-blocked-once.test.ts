@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { finishCleanup } from "../../src/cleanup/finish.js";
+import { finishCleanup } from "../../src/core/cleanup/finish-cleanup.js";
 import { cleanupBlockedBy } from "../../src/cleanup/private-keys.js";
-import { claimDueCleanups } from "../../src/cleanup/sql/claim-due-cleanups.js";
+import { cleanupPolicy } from "../../src/cleanup/settings.js";
+import { claimDueCleanups } from "../../src/core/cleanup/claim-due-cleanups.js";
 import type { Core } from "../../src/core/types.js";
 import type { Database } from "../../src/db/client.js";
 import type { LabHost } from "../lab/lab.js";
@@ -29,7 +30,7 @@ describe("the admin alert for a missing SSH private key", () => {
     const settings = testSettings(keyFile);
     const claims = await claimDueCleanups(core.db, replica, 100);
     const error = cleanupBlockedBy(`cannot read SSH private key file ${keyFile}: ENOENT: no such file or directory`);
-    const finished = await Promise.all(claims.map((claim) => finishCleanup(core.db, claim, { kind: "blocked", keyFile, error }, settings, { durationMs: 0 })));
+    const finished = await Promise.all(claims.map((claim) => finishCleanup(core.db, claim, { kind: "blocked", keyFile, error }, cleanupPolicy(settings), { durationMs: 0, keyFile })));
     expect(finished.map((f) => f.kind)).toEqual(claims.map(() => "blocked"));
   }
 
@@ -41,7 +42,7 @@ describe("the admin alert for a missing SSH private key", () => {
     const [a, b] = await Promise.all([claimDueCleanups(core.db, "replica-a", 12), claimDueCleanups(core.db, "replica-b", 12)]);
     const error = cleanupBlockedBy("cannot read SSH private key file /nowhere/id_ed25519: ENOENT: no such file or directory");
     await Promise.all(
-      [...a!, ...b!].map((claim) => finishCleanup(core.db, claim, { kind: "blocked", keyFile: "/nowhere/id_ed25519", error }, settings, { durationMs: 0 })),
+      [...a!, ...b!].map((claim) => finishCleanup(core.db, claim, { kind: "blocked", keyFile: "/nowhere/id_ed25519", error }, cleanupPolicy(settings), { durationMs: 0, keyFile: "/nowhere/id_ed25519" })),
     );
     expect([...a!, ...b!]).toHaveLength(24);
     expect(await outboxOf(core.db, "cleanup_blocked")).toEqual([

@@ -7,7 +7,7 @@ import { loadConfig } from "../../src/config.js";
 import type { Core } from "../../src/core/types.js";
 import type { Database } from "../../src/db/client.js";
 import { HttpService } from "../../src/service/http.js";
-import type { Component } from "../../src/service/service.js";
+import type { Component } from "../../src/service/context.js";
 import { coreFor, freshDatabase, testLog } from "../helpers/db.js";
 import { labSkipReason, startLab, type Lab, type LabHost } from "../lab/lab.js";
 import { addVmsFor, borrowAndReturnAll, eventsOf, outboxOf, vmRow, waitForState, waitUntil } from "./helpers.js";

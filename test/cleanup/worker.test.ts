@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { utils } from "ssh2";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { reconcileCleanups } from "../../src/cleanup/reconciler.js";
+import { reconcileCleanups } from "../../src/core/cleanup/reconcile-cleanups.js";
 import { loadConfig } from "../../src/config.js";
 import { HttpService } from "../../src/service/http.js";
 import { startSlack } from "../../src/slack/index.js";

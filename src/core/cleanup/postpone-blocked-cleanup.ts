@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { recordEvent } from "../../core/events.js";
-import { enqueueNotices } from "../../core/notices.js";
+import { recordEvent } from "../events.js";
+import { enqueueNotices } from "../notices.js";
 import type { Tx } from "../../db/client.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
 

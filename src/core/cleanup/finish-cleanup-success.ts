@@ -1,13 +1,14 @@
 import { sql } from "drizzle-orm";
-import { recordEvent } from "../../core/events.js";
+import { recordEvent } from "../events.js";
+import { becomeFree } from "../retire.js";
 import type { Tx } from "../../db/client.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
 
 /**
  * A cleaned VM goes back to the pool, or to `retired` when it was removed from
- * the inventory while it was held or being cleaned. Nobody is notified: a
- * cleanup that worked is not news. Returns the new state, or null when the
- * claim was lost (nothing is written then).
+ * the inventory while it was held or being cleaned (the rule in ../retire.ts).
+ * Nobody is notified: a cleanup that worked is not news. Returns the new
+ * state, or null when the claim was lost (nothing is written then).
  */
 export async function finishCleanupSuccess(
   tx: Tx,
@@ -16,8 +17,7 @@ export async function finishCleanupSuccess(
 ): Promise<"available" | "retired" | null> {
   const [row] = await tx.execute<{ state: "available" | "retired" }>(sql`
     update vms set
-      state = case when retire_on_checkin then 'retired'::vm_state else 'available'::vm_state end,
-      state_changed_at = now(), retire_on_checkin = false,
+      ${becomeFree("available")}, state_changed_at = now(),
       claimed_by = null, claimed_at = null, cleanup_next_at = null,
       cleanup_attempts = 0, cleanup_last_error = null
     where ${stillClaimed(claim)}
