@@ -60,7 +60,7 @@ export async function benchCli(): Promise<string[]> {
     await migrateDatabase(database);
     const core = { db: database.db, admins: new Set<string>(), defaultPool: "bench", defaultQuota: 1 };
     for (let i = 1; i <= 5; i++) {
-      const r = await addVm(core, { userId: null, source: "cli" }, { name: `bench-${i}`, ip: `127.0.2.${i}`, pool: "bench", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+      const r = await addVm(core, { person: "operator", source: "cli" }, { name: `bench-${i}`, ip: `127.0.2.${i}`, pool: "bench", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
       if (!r.ok) throw new Error(`could not add bench-${i}: ${JSON.stringify(r.refusal)}`);
     }
     const base = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir() };

@@ -92,7 +92,7 @@ export async function captureCoreSql(url: string, pool: string): Promise<SentSta
   });
   try {
     const core: Core = { db: drizzle(client, { schema }), admins: new Set(), defaultPool: pool, defaultQuota: 1 };
-    const actor = { userId: "UBENCHSQL", source: "slack" } as const;
+    const actor = { person: { slackUserId: "UBENCHSQL" }, source: "slack" } as const;
     for (let i = 0; i < 2; i++) {
       sent = [];
       const out = await checkout(core, actor, { pool });

@@ -67,7 +67,7 @@ export async function benchSlack(): Promise<string[]> {
     let n = 0;
     for (const { pool, count } of pools) {
       for (let i = 0; i < count; i++, n++) {
-        const r = await addVm(core, { userId: null, source: "cli" }, { name: `${pool}-${i}`, ip: `127.0.${1 + Math.floor(n / 250)}.${(n % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+        const r = await addVm(core, { person: "operator", source: "cli" }, { name: `${pool}-${i}`, ip: `127.0.${1 + Math.floor(n / 250)}.${(n % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
         if (!r.ok) throw new Error(`could not add ${pool}-${i}: ${JSON.stringify(r.refusal)}`);
       }
     }

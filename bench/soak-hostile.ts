@@ -85,7 +85,7 @@ async function prepare(database: Database, rig: ServiceRig): Promise<HostileSetu
   const names = await addPool(database, POOL, 1, 10);
   const core: Core = { db: database.db, admins: new Set([ADMIN]), defaultPool: POOL, defaultQuota: 1 };
   const lend = async (user: string) => {
-    const r = await checkout(core, { userId: user, source: "cli" }, { pool: POOL });
+    const r = await checkout(core, { person: { slackUserId: user }, source: "cli" }, { pool: POOL });
     if (!r.ok) throw new Error(`setup checkout for ${user} refused: ${r.refusal.code}`);
     return { user, vm: r.value.name, atMs: r.value.checkedOutAt.getTime() };
   };

@@ -92,11 +92,11 @@ async function main(): Promise<void> {
 
   const loop = async (user: string, index: number) => {
     const random = new Random(orders.seed + index);
-    const actor = { userId: user, source: "cli" as const };
+    const actor = { person: { slackUserId: user }, source: "cli" as const };
     while (Date.now() < stopAt) {
       if (random.next() < 0.05) {
         const target = random.pick(orders.vms);
-        const taken = await tallied(report.intruder, () => checkin(core, { userId: orders.intruder, source: "cli" }, target));
+        const taken = await tallied(report.intruder, () => checkin(core, { person: { slackUserId: orders.intruder }, source: "cli" }, target));
         if (taken) log.error({ target }, "the intruder checked in a VM that was not theirs");
       }
       const vm = await tallied(report.checkout, () => checkout(core, actor, { pool: random.pick(orders.pools), exhaustedAlertIntervalMinutes: 60 }));

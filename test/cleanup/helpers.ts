@@ -11,9 +11,9 @@ import type { LabHost } from "../lab/lab.js";
 import { userId } from "../helpers/db.js";
 
 /** The operator (CLI without --user): an admin. */
-export const operator = { userId: null, source: "cli" } as const;
+export const operator = { person: "operator", source: "cli" } as const;
 /** The person who borrows and returns VMs in these tests. */
-export const borrower = { userId: userId(1), source: "slack" } as const;
+export const borrower = { person: { slackUserId: userId(1) }, source: "slack" } as const;
 
 /** Worker settings fit for tests: short timeouts, fast polls, no backoff unless asked. */
 export function testSettings(privateKeyFile: string, overrides: Partial<Omit<CleanupSettings, "ssh">> & { ssh?: Partial<SshTimeouts> } = {}): CleanupSettings {

@@ -14,7 +14,7 @@ beforeAll(async () => {
   const core = coreFor(database);
   // More VMs than callers: every checkout can succeed, so any failure is the CLI's.
   for (let n = 1; n <= CALLERS + 4; n++) {
-    const added = await addVm(core, { userId: null, source: "cli" }, {
+    const added = await addVm(core, { person: "operator", source: "cli" }, {
       name: `vm-${String(n).padStart(2, "0")}`,
       ip: `198.51.100.${n}`,
       pool: "default",

@@ -16,7 +16,7 @@ beforeAll(async () => {
   database = await freshDatabase();
   const core = coreFor(database);
   for (const [name, ip, port] of [["vm-01", "198.51.100.1", 22], ["vm-02", "198.51.100.2", 2222]] as const) {
-    const added = await addVm(core, { userId: null, source: "cli" }, { name, ip, pool: "default", sshUser: "root", sshPort: port, hostKeyFingerprint: null, tags: [] });
+    const added = await addVm(core, { person: "operator", source: "cli" }, { name, ip, pool: "default", sshUser: "root", sshPort: port, hostKeyFingerprint: null, tags: [] });
     expect(added.ok).toBe(true);
   }
   vmres = cliFor({ databaseUrl: database.url });

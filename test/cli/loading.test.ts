@@ -18,7 +18,7 @@ let probe: string;
 
 beforeAll(async () => {
   database = await freshDatabase();
-  const added = await addVm(coreFor(database), { userId: null, source: "cli" }, { name: "vm-01", ip: "198.51.100.1", pool: "default", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+  const added = await addVm(coreFor(database), { person: "operator", source: "cli" }, { name: "vm-01", ip: "198.51.100.1", pool: "default", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
   expect(added.ok).toBe(true);
   vmres = cliFor({ databaseUrl: database.url });
   probe = mkdtempSync(join(tmpdir(), "vmres-loading-"));

@@ -65,8 +65,8 @@ describe("vmres pool sync", () => {
   });
 
   it("updates an idle VM, holds back a held one's change, and retires what the file no longer lists", async () => {
-    const a = await checkout(core, { userId: "UALICE01", source: "slack" });
-    const b = await checkout(core, { userId: "UBOB0001", source: "slack" });
+    const a = await checkout(core, { person: { slackUserId: "UALICE01" }, source: "slack" });
+    const b = await checkout(core, { person: { slackUserId: "UBOB0001" }, source: "slack" });
     if (!a.ok || !b.ok) throw new Error("setup: two checkouts expected to succeed");
     held = [a.value.name, b.value.name];
     idle = ["vm-01", "vm-02", "vm-03", "vm-04"].filter((n) => !held.includes(n)) as [string, string];
@@ -97,7 +97,7 @@ describe("vmres pool sync", () => {
     expect(r.stdout).toContain("removed from the inventory, so it is now retired");
     expect(await vmRow(held[1])).toMatchObject({ state: "retired", holder: null });
 
-    expect((await checkin(core, { userId: "UALICE01", source: "slack" }, held[0])).ok).toBe(true);
+    expect((await checkin(core, { person: { slackUserId: "UALICE01" }, source: "slack" }, held[0])).ok).toBe(true);
     expect(await vmRow(held[0])).toMatchObject({ ip: "203.0.113.10", state: "cleaning", pending_update: null });
   });
 

@@ -11,9 +11,9 @@ let snapshot: string;
 beforeAll(async () => {
   database = await freshDatabase();
   const core = coreFor(database);
-  const added = await addVm(core, { userId: null, source: "cli" }, { name: "vm-01", ip: "198.51.100.1", pool: "default", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+  const added = await addVm(core, { person: "operator", source: "cli" }, { name: "vm-01", ip: "198.51.100.1", pool: "default", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
   expect(added.ok).toBe(true);
-  expect((await checkout(core, { userId: "UALICE01", source: "cli" })).ok).toBe(true);
+  expect((await checkout(core, { person: { slackUserId: "UALICE01" }, source: "cli" })).ok).toBe(true);
   vmres = cliFor({ databaseUrl: database.url });
   snapshot = await databaseSnapshot(database.sql);
 });

@@ -7,8 +7,8 @@ import { vmsOfUser } from "../../src/core/queries.js";
 import type { Core } from "../../src/core/types.js";
 import { coreFor, freshDatabase, userId } from "../helpers/db.js";
 
-const operator = { userId: null, source: "cli" } as const;
-const as = (id: string) => ({ userId: id, source: "slack" }) as const;
+const operator = { person: "operator", source: "cli" } as const;
+const as = (id: string) => ({ person: { slackUserId: id }, source: "slack" }) as const;
 
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let core: Core;

@@ -22,7 +22,7 @@ let dir: string;
 const open = () => openDatabase({ embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: 4, log: testLog });
 const portOf = (database: Database) => Number(new URL(database.url).port);
 const ownerRecord = () => JSON.parse(readFileSync(join(dir, "owner.json"), "utf8")) as { pid: number; port: number };
-const operator = { userId: null, source: "cli" } as const;
+const operator = { person: "operator", source: "cli" } as const;
 
 /** Whether anything accepts TCP connections on the loopback port. */
 function listening(port: number): Promise<boolean> {
@@ -64,11 +64,11 @@ describe("the embedded server across restarts", () => {
     }
     const lent: string[] = [];
     for (const user of ["UALICE01", "UBOB0001", "UCAROL01"]) {
-      const r = await checkout(core, { userId: user, source: "slack" });
+      const r = await checkout(core, { person: { slackUserId: user }, source: "slack" });
       if (!r.ok) throw new Error(`checkout for ${user} refused: ${r.refusal.code}`);
       lent.push(r.value.name);
     }
-    expect((await checkin(core, { userId: "UALICE01", source: "slack" }, lent[0]!)).ok).toBe(true);
+    expect((await checkin(core, { person: { slackUserId: "UALICE01" }, source: "slack" }, lent[0]!)).ok).toBe(true);
     const idle = ["vm-01", "vm-02", "vm-03", "vm-04", "vm-05"].find((n) => !lent.includes(n))!;
     expect((await drainVm(core, operator, idle)).ok).toBe(true);
     const before = await vmStates(first);

@@ -11,7 +11,7 @@ import * as schema from "../../src/db/schema.js";
 import { parseInventory } from "../../src/inventory/file.js";
 import { coreFor, freshDatabase, testLog, userId } from "../helpers/db.js";
 
-const operator = { userId: null, source: "cli" } as const;
+const operator = { person: "operator", source: "cli" } as const;
 const KEY = "SHA256:" + "A".repeat(43);
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let core: Core;
@@ -35,12 +35,12 @@ it("keeps a host key recorded by trust-on-first-use when the file names none", a
 });
 
 it("holds back changes to a checked-out VM until it is checked in", async () => {
-  const held = await checkout(core, { userId: "UHOLDER1", source: "slack" });
+  const held = await checkout(core, { person: { slackUserId: "UHOLDER1" }, source: "slack" });
   expect(held.ok && held.value.name).toBe("vm-a");
   const r = await syncInventory(core, operator, inventory("      - {name: vm-a, ip: 198.51.100.2}\n"));
   expect(r.ok && r.value.pending).toEqual(["vm-a"]);
   expect((await core.db.execute(sql`select host(ip) as ip from vms where name = 'vm-a'`))[0]).toEqual({ ip: "198.51.100.1" });
-  await checkin(core, { userId: "UHOLDER1", source: "slack" }, "vm-a");
+  await checkin(core, { person: { slackUserId: "UHOLDER1" }, source: "slack" }, "vm-a");
   expect((await core.db.execute(sql`select host(ip) as ip, state from vms where name = 'vm-a'`))[0]).toEqual({ ip: "198.51.100.2", state: "cleaning" });
 });
 
@@ -56,12 +56,12 @@ it("retires a VM removed while being cleaned instead of repairing it back into t
 it("brings a retired VM back when the file lists it again, and refuses to drain a held one", async () => {
   const r = await syncInventory(core, operator, inventory("      - {name: vm-a, ip: 198.51.100.2}\n"));
   expect(r.ok && r.value.restored).toEqual(["vm-a"]);
-  await checkout(core, { userId: "UHOLDER1", source: "slack" });
+  await checkout(core, { person: { slackUserId: "UHOLDER1" }, source: "slack" });
   expect(await drainVm(core, operator, "vm-a")).toEqual({
     ok: false,
     refusal: { code: "wrong_state", vm: "vm-a", state: "checked_out", allowed: ["available", "quarantined"] },
   });
-  expect(await drainVm(core, { userId: "UNOBODY1", source: "slack" }, "vm-a")).toEqual({
+  expect(await drainVm(core, { person: { slackUserId: "UNOBODY1" }, source: "slack" }, "vm-a")).toEqual({
     ok: false,
     refusal: { code: "not_admin", operation: "drain a VM" },
   });
@@ -153,7 +153,7 @@ describe("inventory sync beside checkouts and check-ins", () => {
   });
 
   it("while a sync runs, checkouts get VMs, no pool-exhausted alert goes out, and a check-in does not time out", async () => {
-    const earlier = await checkout(bigCore, { userId: userId(1), source: "slack" }, { pool: "big" });
+    const earlier = await checkout(bigCore, { person: { slackUserId: userId(1) }, source: "slack" }, { pool: "big" });
     if (!earlier.ok) throw new Error("setup: a checkout before the sync");
     listed.set("vm-new", "198.51.100.10");
     const release = await holdBackInsert("vm-new");
@@ -161,10 +161,10 @@ describe("inventory sync beside checkouts and check-ins", () => {
     try {
       await syncWaiting();
       const takes = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => checkout(bigCore, { userId: userId(100 + i), source: "slack" }, { pool: "big" })),
+        Array.from({ length: 40 }, (_, i) => checkout(bigCore, { person: { slackUserId: userId(100 + i) }, source: "slack" }, { pool: "big" })),
       );
       expect(takes.filter((t) => !t.ok)).toEqual([]);
-      const back = await checkin(impatientCore, { userId: userId(1), source: "slack" }, earlier.value.name);
+      const back = await checkin(impatientCore, { person: { slackUserId: userId(1) }, source: "slack" }, earlier.value.name);
       expect(back.ok).toBe(true);
     } finally {
       await release();
@@ -187,7 +187,7 @@ describe("inventory sync beside checkouts and check-ins", () => {
     const sync = syncInventory(bigCore, operator, file());
     try {
       await syncWaiting();
-      const taken = await checkout(bigCore, { userId: userId(500), source: "slack" }, { pool: "big" });
+      const taken = await checkout(bigCore, { person: { slackUserId: userId(500) }, source: "slack" }, { pool: "big" });
       expect(taken.ok && taken.value.name).toBe(target);
     } finally {
       await release();

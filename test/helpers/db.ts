@@ -29,13 +29,16 @@ export async function freshDatabase(opts: { poolSize?: number } = {}): Promise<D
   return { name, db, sql, url, close: () => sql.end({ timeout: 5 }) };
 }
 
-/** A core over the database with the given admins. */
+/** A core over the database; UADMIN01 is an admin (as if listed in SLACK_ADMINS) unless told otherwise. */
 export function coreFor(database: Pick<Database, "db">, opts: Partial<Omit<Core, "db">> = {}): Core {
   return {
     db: database.db,
-    admins: opts.admins ?? new Set(["UADMIN01"]),
+    people: opts.people ?? new Map(),
+    bootstrapAdmins: opts.bootstrapAdmins ?? new Set(["UADMIN01"]),
     defaultPool: opts.defaultPool ?? "default",
     defaultQuota: opts.defaultQuota ?? 1,
+    exhaustedAlertIntervalMinutes: opts.exhaustedAlertIntervalMinutes ?? 60,
+    hideHolders: opts.hideHolders ?? false,
   };
 }
 

@@ -22,8 +22,8 @@ describe("/metrics and /readyz", () => {
     const { core } = running.context;
     await core.db.$client`insert into pools (name, quota) values ('metrics', 1)`;
     await core.db.$client`insert into vms (name, ip, pool, ssh_user, ssh_port) values ('metrics-1', '198.51.100.61', 'metrics', 'vmres', 22)`;
-    await checkout(core, { userId: "U0METRIC1", source: "cli" }, { pool: "metrics" });
-    await checkout(core, { userId: "U0METRIC2", source: "cli" }, { pool: "metrics" });
+    await checkout(core, { person: { slackUserId: "U0METRIC1" }, source: "cli" }, { pool: "metrics" });
+    await checkout(core, { person: { slackUserId: "U0METRIC2" }, source: "cli" }, { pool: "metrics" });
   });
   afterAll(async () => running?.stop());
 

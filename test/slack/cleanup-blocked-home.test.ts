@@ -24,7 +24,7 @@ describe("App Home while cleanup is blocked by vmres's own key", () => {
     // Three VMs wait for one key, one for another, one failed for a reason of its own (not blocked).
     const lastErrors = [KEY_GONE, KEY_GONE, KEY_GONE, KEY_USELESS, "could not connect: ECONNREFUSED"];
     for (const [i, error] of lastErrors.entries()) {
-      const added = await addVm(core, { userId: null, source: "cli" }, { name: `vm-${i}`, ip: `198.51.100.${i + 1}`, pool: "p", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+      const added = await addVm(core, { person: "operator", source: "cli" }, { name: `vm-${i}`, ip: `198.51.100.${i + 1}`, pool: "p", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
       expect(added.ok).toBe(true);
       await core.db.execute(sql`update vms set state = 'cleaning', cleanup_next_at = now(), cleanup_last_error = ${error} where name = ${`vm-${i}`}`);
     }

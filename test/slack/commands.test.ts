@@ -32,7 +32,7 @@ describe("/vm checkout", () => {
 
   it("says no VM is free, with counts by state and to try again later", async () => {
     await addVms(h.core, "bravo", 1);
-    await checkout(h.core, { userId: BOB.id, source: "cli" }, { pool: "bravo" });
+    await checkout(h.core, { person: { slackUserId: BOB.id }, source: "cli" }, { pool: "bravo" });
     const reply = await vm("checkout bravo");
 
     expect(textOf(reply.body)).toMatch(/No VM is free in pool \*bravo\*.*1 checked out.*Try again later/s);

@@ -99,7 +99,7 @@ describe("a DM whose answer from Slack was lost", () => {
       await addVms(h.core, "backlog", 8);
       const people = Array.from({ length: 8 }, person);
       await h.fake.down();
-      for (const p of people) expect((await checkout(h.core, { userId: p, source: "slack" }, { pool: "backlog" })).ok).toBe(true);
+      for (const p of people) expect((await checkout(h.core, { person: { slackUserId: p }, source: "slack" }, { pool: "backlog" })).ok).toBe(true);
       await h.fake.up();
       await outboxDrained(h.core);
       for (const p of people) expect(h.fake.messages(dmChannelFor(p))).toHaveLength(1);
@@ -134,7 +134,7 @@ describe("a process killed -9 while Slack was answering its post", () => {
     child = await startServiceProcess({ ...env, LOG_LEVEL: "info", SLACK_API_TIMEOUT_MS: "30000" });
     await addVms(core, "killed", 1);
     const p = person();
-    expect((await checkout(core, { userId: p, source: "slack" }, { pool: "killed" })).ok).toBe(true);
+    expect((await checkout(core, { person: { slackUserId: p }, source: "slack" }, { pool: "killed" })).ok).toBe(true);
     await fake.waitFor("chat.postMessage", { timeoutMs: 15_000 });
     child.kill("SIGKILL");
     await child.exited;
@@ -146,7 +146,7 @@ describe("a process killed -9 while Slack was answering its post", () => {
     const dm = dmChannelFor(p);
     expect(fake.messages(dm)).toHaveLength(1);
 
-    expect((await checkin(core, { userId: p, source: "slack" }, "killed-1")).ok).toBe(true);
+    expect((await checkin(core, { person: { slackUserId: p }, source: "slack" }, "killed-1")).ok).toBe(true);
     await outboxDrained(core);
     const [only, ...others] = fake.messages(dm);
     expect(others).toEqual([]);

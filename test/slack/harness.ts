@@ -92,7 +92,7 @@ export async function addVms(core: Core, pool: string, count: number, prefix = p
   const names: string[] = [];
   for (let i = 1; i <= count; i++) {
     const name = `${prefix}-${i}`;
-    const r = await addVm(core, { userId: null, source: "cli" }, { name, ip: `127.0.0.${(i % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+    const r = await addVm(core, { person: "operator", source: "cli" }, { name, ip: `127.0.0.${(i % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
     if (!r.ok) throw new Error(`addVm ${name}: ${JSON.stringify(r.refusal)}`);
     names.push(name);
   }

@@ -82,7 +82,7 @@ describe("with NOTICE_MAX_AGE at its default of an hour", () => {
     await addVms(h.core, "stale", 14);
     const people = Array.from({ length: 13 }, person);
     await h.fake.down();
-    for (const p of people) expect((await checkout(h.core, { userId: p, source: "cli" }, { pool: "stale" })).ok).toBe(true);
+    for (const p of people) expect((await checkout(h.core, { person: { slackUserId: p }, source: "cli" }, { pool: "stale" })).ok).toBe(true);
     const aged = await ageWaiting(h.core, "2 hours");
     // A notice claimed before it aged was young when claimed, and may still go out: wait until each was claimed since.
     await triedTwiceSince(h.core, aged);
@@ -102,7 +102,7 @@ describe("with NOTICE_MAX_AGE at its default of an hour", () => {
     for (const p of people) expect(h.fake.calls("views.publish").some((c) => c.body.user_id === p)).toBe(true);
 
     const fresh = person();
-    expect((await checkout(h.core, { userId: fresh, source: "cli" }, { pool: "stale" })).ok).toBe(true);
+    expect((await checkout(h.core, { person: { slackUserId: fresh }, source: "cli" }, { pool: "stale" })).ok).toBe(true);
     await outboxDrained(h.core);
     expect(h.fake.messages(dmChannelFor(fresh))).toHaveLength(1);
     const [last] = await h.core.db.execute<{ last_error: string | null }>(sql`select last_error from outbox order by id desc limit 1`);
@@ -209,7 +209,7 @@ describe("with NOTICE_MAX_AGE at its default of an hour", () => {
     await slash(h, "checkout old", p);
     await outboxDrained(h.core);
     await h.fake.down();
-    expect((await checkin(h.core, { userId: p, source: "cli" }, "old-1")).ok).toBe(true);
+    expect((await checkin(h.core, { person: { slackUserId: p }, source: "cli" }, "old-1")).ok).toBe(true);
     await ageWaiting(h.core, "3 hours");
     await h.fake.up();
     await outboxDrained(h.core);
@@ -239,7 +239,7 @@ describe("with a NOTICE_MAX_AGE of seconds", () => {
     // Slack posts the DM but its answer comes too late; every retry then fails while looking for it in the DM.
     h.fake.failNext("chat.postMessage", 1, { kind: "late", delayMs: 3000 });
     h.fake.setMode("conversations.history", { kind: "http", status: 503 });
-    expect((await checkout(h.core, { userId: p, source: "cli" }, { pool: "found" })).ok).toBe(true);
+    expect((await checkout(h.core, { person: { slackUserId: p }, source: "cli" }, { pool: "found" })).ok).toBe(true);
     await h.fake.waitFor("conversations.history", { timeoutMs: 10_000 });
     await eventually("the notice is older than NOTICE_MAX_AGE", async () => {
       const [row] = await h.core.db.execute<{ n: number }>(sql`select count(*)::int as n from outbox where created_at < now() - interval '3 seconds'`);
@@ -253,7 +253,7 @@ describe("with a NOTICE_MAX_AGE of seconds", () => {
     const [row] = await outboxRows(h.core, ["vm_checked_out"]);
     expect(row).toMatchObject({ delivered: true, delivered_steps: ["dm"], last_error: null });
 
-    expect((await checkin(h.core, { userId: p, source: "cli" }, "found-1")).ok).toBe(true);
+    expect((await checkin(h.core, { person: { slackUserId: p }, source: "cli" }, "found-1")).ok).toBe(true);
     await outboxDrained(h.core);
     const [dm, ...more] = h.fake.messages(dmChannelFor(p));
     expect(more).toEqual([]);
@@ -297,7 +297,7 @@ describe("with NOTICE_MAX_AGE=0", () => {
     await addVms(h.core, "never", 1);
     const p = person();
     await h.fake.down();
-    expect((await checkout(h.core, { userId: p, source: "cli" }, { pool: "never" })).ok).toBe(true);
+    expect((await checkout(h.core, { person: { slackUserId: p }, source: "cli" }, { pool: "never" })).ok).toBe(true);
     await queuedAgo(h.core, ["3 days", [poolRanOut("never"), quarantined("never-1", "disk full")]]);
     await ageWaiting(h.core, "3 days");
     await h.fake.up();
