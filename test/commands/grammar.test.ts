@@ -154,6 +154,12 @@ describe("the old Slack forms keep working", () => {
     expect(parseVmCommand(text)).toEqual({ kind: "run", command, input: { args, options } });
   });
 
+  it("shows a command's help for --help before checking its arguments, as the CLI does", () => {
+    expect(parseVmCommand("pool add --help")).toEqual({ kind: "help", admin: true, command: "pool.add" });
+    expect(parseVmCommand("checkin -h")).toEqual({ kind: "help", admin: false, command: "checkin" });
+    expect(parseVmCommand("help checkin")).toEqual({ kind: "help", admin: false, command: "checkin" });
+  });
+
   it.each(["?", "help", "--help", "-h", "admin", "admin help", "help admin"])("/vm %s is help", (text) => {
     expect(parseVmCommand(text)).toMatchObject({ kind: "help" });
   });
@@ -170,8 +176,12 @@ describe("bad input is answered, never guessed at", () => {
     expect(parseVmCommand("checkin vm-1 --colour red")).toMatchObject({ problem: "`--colour` is not an option of `/vm checkin`; it takes `--force`." });
   });
 
-  it("tells Slack users --user is the command line's", () => {
-    expect(parseVmCommand("checkout --user U0BOB0001")).toMatchObject({ kind: "usage", problem: expect.stringContaining("in Slack you act as yourself") });
+  it("tells Slack users --user and --json are the command line's", () => {
+    expect(parseVmCommand("checkout --user U0BOB0001")).toMatchObject({
+      kind: "usage",
+      problem: "`--user` works only on the command line (`npx vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`.",
+    });
+    expect(parseVmCommand("status --json")).toMatchObject({ kind: "usage", problem: expect.stringMatching(/^`--json` works only on the command line.*`\/vm status` takes no options\.$/) });
   });
 
   it("refuses an unclosed quote with a usage message", () => {

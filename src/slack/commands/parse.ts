@@ -41,10 +41,12 @@ export function parseVmCommand(raw: string): VmCommand {
   const { spec, typed, rest, sets } = found.found;
   const id = spec.id as SlackCommandId;
   const admin = isAdminIn(spec, "slack") || typed[0]?.toLowerCase() === "admin";
+  // Help first, as in the CLI: `/vm pool add --help` needs no NAME and IP.
+  const flagWords = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (id !== "help" && flagWords.some((w) => w.toLowerCase() === "--help" || w === "-h")) return { kind: "help", admin, command: id };
   const parsed = parseInput(spec, "slack", rest, sets);
   if (!parsed.ok) return usage(inputProblem(found.found, parsed.problem), admin, id);
   if (id === "help") return helpTopic(parsed.input.args["COMMAND"]);
-  if (parsed.input.options["help"] === true) return { kind: "help", admin, command: id };
   return { kind: "run", command: id, input: parsed.input };
 }
 
@@ -84,12 +86,14 @@ function inputProblem(found: Found, problem: InputProblem): string {
   const typed = `/vm ${found.typed.join(" ").toLowerCase()}`;
   switch (problem.code) {
     case "unknown_flag": {
-      const cliOnly = problem.flag.toLowerCase().slice(2) in found.spec.flags;
-      const takes = problem.accepted.filter((f) => f !== "--help");
-      const what = takes.length > 0 ? `it takes ${takes.map((f) => `\`${f}\``).join(", ")}` : "it takes no options";
-      return cliOnly
-        ? `\`${shown(problem.flag)}\` is for the command line (\`npx vmres\`); in Slack you act as yourself, and ${what}.`
-        : `\`${shown(problem.flag)}\` is not an option of \`${typed}\`; ${what}.`;
+      const name = problem.flag.toLowerCase().slice(2);
+      const takes = problem.accepted.filter((f) => f !== "--help").map((f) => `\`${f}\``);
+      const options = takes.length > 0 ? `takes ${takes.join(", ")}` : "takes no options";
+      // `--user` and `--json` are real flags, of the CLI: say so rather than "not an option".
+      if (name in found.spec.flags || name in COMMON_FLAGS) {
+        return `\`${shown(problem.flag)}\` works only on the command line (\`npx vmres\`): in Slack you act as yourself and get a message back. \`${typed}\` ${options}.`;
+      }
+      return `\`${shown(problem.flag)}\` is not an option of \`${typed}\`; it ${options}.`;
     }
     case "missing_value":
       return `\`${shown(problem.flag)}\` needs a value, like \`${problem.flag}=${problem.spec.example ?? problem.spec.placeholder ?? "…"}\`.`;

@@ -68,7 +68,8 @@ export function helpMessage(opts: { isAdmin: boolean; adminTopic: boolean; probl
   }
   const members = opts.group ? SLACK_COMMANDS.filter((c) => c.words.length === 2 && c.words[0] === opts.group) : [];
   if (members.length > 0) {
-    blocks.push(section(`*/vm ${opts.group}*\n${members.map((c) => line(c, opts.isAdmin)).join("\n")}`), context("`/vm help COMMAND` shows a command's options and examples."));
+    const adminsOnly = !opts.isAdmin && members.every((c) => isAdminIn(c, "slack")) ? " (admins only)" : "";
+    blocks.push(section(`*/vm ${opts.group}*${adminsOnly}\n${members.map((c) => line(c, opts.isAdmin)).join("\n")}`), context("`/vm help COMMAND` shows a command's options and examples."));
     return { text: opts.problem ?? `vmres: /vm ${opts.group} commands`, blocks };
   }
   const everyone = SLACK_COMMANDS.filter((c) => !isAdminIn(c, "slack"));
