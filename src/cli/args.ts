@@ -1,5 +1,5 @@
-import { parseArgs } from "node:util";
-import { COMMON_OPTIONS, type Command, type Input } from "./command.js";
+import { findCommand, parseInput as parseWords, type CommandProblem, type Input, type InputProblem } from "../commands/parse.js";
+import type { Command } from "./command.js";
 import { commandHelp, generalHelp, groupHelp } from "./help.js";
 
 /** The command line is wrong (exit 2). `help` is what to show with it, when not the command's own. */
@@ -30,56 +30,78 @@ function wantsHelp(argv: string[]): boolean {
 }
 
 /**
- * Finds the command named by the leading words (`pool add`) and parses the rest.
- * Help is honoured before anything else is checked, so `vmres pool add --help` works
- * without NAME and IP.
+ * Finds the command named by the leading words (`pool add`) and parses the rest
+ * with the grammar shared with Slack. argv is the shell's split, used as is.
+ * Help is honoured before anything else is checked, so `vmres pool add --help`
+ * works without NAME and IP; `vmres help pool add` is the same.
  */
 export function parseInvocation(argv: string[], commands: Command[]): Invocation {
-  const [first, second] = argv;
-  const group = commands.some((c) => c.words.length === 2 && c.words[0] === first) ? first! : null;
-  const command = commands.find((c) => c.words[0] === first && (c.words.length === 1 || c.words[1] === second)) ?? null;
+  const found = findCommand(argv, "cli", commands);
+  const command = found.ok ? (found.found.spec as Command) : null;
+  const group = found.ok ? (command && command.words.length === 2 ? (command.words[0] ?? null) : null) : groupOf(found.problem);
+  const first = argv[0];
   if (wantsHelp(argv) && (command || group || first === undefined || first.startsWith("-"))) {
-    return { kind: "help", command, group };
+    return { kind: "help", command: command?.id === "help" ? null : command, group };
   }
-  if (!command) {
-    throw new UsageError(unknownCommandMessage(first, second, group), group ? groupHelp(group, commands) : generalHelp(commands));
+  if (!found.ok) {
+    throw new UsageError(commandProblemMessage(found.problem), group ? groupHelp(group, commands) : generalHelp(commands));
   }
-  return { kind: "run", command, input: parseInput(command, argv.slice(command.words.length)) };
+  const input = parseInput(found.found.spec as Command, found.found.rest);
+  return command?.id === "help" ? helpTopic(input.args["COMMAND"], commands) : { kind: "run", command: found.found.spec as Command, input };
 }
 
-function unknownCommandMessage(first: string | undefined, second: string | undefined, group: string | null): string {
-  if (first === undefined) return "no command given";
-  if (group && second === undefined) return `"${group}" needs a subcommand`;
-  if (group) return `unknown ${group} command ${quoted(second!)}`;
-  return `unknown command ${quoted(first)}`;
+/** `vmres help [COMMAND ...]`: the topic named, or a usage error naming what is not a command. */
+function helpTopic(topic: string | undefined, commands: Command[]): Invocation {
+  if (topic === undefined) return { kind: "help", command: null, group: null };
+  const found = findCommand(topic.split(" "), "cli", commands);
+  if (found.ok && found.found.rest.length === 0) return { kind: "help", command: found.found.spec as Command, group: null };
+  if (!found.ok && found.problem.code === "needs_subcommand") return { kind: "help", command: null, group: found.problem.group };
+  throw new UsageError(`no help on ${quoted(topic)}: it is not a vmres command`, generalHelp(commands));
 }
 
-/** Parses options and positionals strictly: unknown flags, missing values and extra words are usage errors. */
+function groupOf(problem: CommandProblem): string | null {
+  return problem.code === "needs_subcommand" || problem.code === "unknown_subcommand" ? problem.group : null;
+}
+
+function commandProblemMessage(problem: CommandProblem): string {
+  switch (problem.code) {
+    case "no_command":
+      return "no command given";
+    case "needs_subcommand":
+      return `"${problem.group}" needs a subcommand`;
+    case "unknown_subcommand":
+      return `unknown ${problem.group} command ${quoted(problem.word)}`;
+    case "unknown_command":
+      return `unknown command ${quoted(problem.word)}`;
+  }
+}
+
+/** Parses flags and positionals strictly: unknown flags, missing values and extra words are usage errors. */
 export function parseInput(command: Command, tokens: string[]): Input {
-  const options = { ...command.options, ...COMMON_OPTIONS };
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: tokens,
-      options: Object.fromEntries(
-        Object.entries(options).map(([name, o]) => [name, { type: o.type, multiple: o.multiple ?? false, ...("short" in o ? { short: o.short } : {}) }]),
-      ),
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    // parseArgs explains itself well, over several lines and echoing the token: keep its first line, clipped.
-    throw new UsageError(clip((err as Error).message.split("\n")[0] ?? "cannot parse the options", 200), commandHelp(command));
+  const parsed = parseWords(command, "cli", tokens);
+  if (!parsed.ok) throw new UsageError(inputProblemMessage(command, parsed.problem), commandHelp(command));
+  return parsed.input;
+}
+
+function inputProblemMessage(command: Command, problem: InputProblem): string {
+  switch (problem.code) {
+    case "unknown_flag":
+      return `Unknown option '${clip(problem.flag, 40)}'. vmres ${command.words.join(" ")} takes ${problem.accepted.join(", ")}.`;
+    case "missing_value": {
+      const { flag, spec } = problem;
+      return `Option '${flag} ${spec.placeholder ?? "VALUE"}' needs a value${spec.example ? `, like ${flag} ${spec.example}` : ""}`;
+    }
+    case "unexpected_value":
+      return `Option '${clip(problem.flag, 40)}' does not take a value`;
+    case "missing_arguments":
+      return `missing ${problem.missing.map((p) => p.name).join(" ")}`;
+    case "extra_arguments":
+      return `unexpected argument ${quoted(problem.extra[0] ?? "")}`;
+    case "not_one_of":
+      return `${problem.positional.name}: ${quoted(problem.value)} is not one of ${(problem.positional.values ?? []).join(", ")}`;
+    case "given_twice":
+      return `${problem.positional.name} and ${problem.flag} say the same thing: give one`;
   }
-  const { positionals, values } = parsed;
-  if (positionals.length < command.positionals.length) {
-    throw new UsageError(`missing ${command.positionals.slice(positionals.length).join(" ")}`, commandHelp(command));
-  }
-  if (positionals.length > command.positionals.length) {
-    throw new UsageError(`unexpected argument ${quoted(positionals[command.positionals.length]!)}`, commandHelp(command));
-  }
-  const args = Object.fromEntries(command.positionals.map((name, i) => [name, positionals[i]!]));
-  return { args, options: values as Input["options"] };
 }
 
 /** A value as an error message may show it: quoted, and short even when the value is 10 kB. */

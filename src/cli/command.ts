@@ -1,30 +1,11 @@
 import type { Config } from "../config.js";
 import type { Core, Refusal, Result } from "../core/types.js";
 import type { Database } from "../db/client.js";
+import type { Input } from "../commands/parse.js";
+import type { CommandSpec } from "../commands/spec.js";
 import type { Failure } from "./failures.js";
 
-/** An option a command accepts, as node:util parseArgs wants it plus its help line. */
-export interface OptionSpec {
-  type: "string" | "boolean";
-  multiple?: boolean;
-  /** Placeholder shown in help, e.g. `ID` in `--user ID`. */
-  value?: string;
-  /** Shown without brackets in the usage line; the command itself enforces it. */
-  required?: boolean;
-  help: string;
-}
-
-/** Options every command takes. */
-export const COMMON_OPTIONS: Record<string, OptionSpec & { short?: string }> = {
-  json: { type: "boolean", help: "print the result (or the refusal) as JSON on stdout" },
-  help: { type: "boolean", short: "h", help: "show this help" },
-};
-
-/** The words of one invocation after parsing: positionals by name, options by name. */
-export interface Input {
-  args: Record<string, string>;
-  options: Record<string, string | boolean | string[] | undefined>;
-}
+export type { Input } from "../commands/parse.js";
 
 /** What a command runs with, once its arguments are valid and the database is open (and its schema current). */
 export interface Context {
@@ -51,21 +32,15 @@ export type Run = (ctx: Context) => Promise<Outcome | Failure>;
 export type Prepare = (input: Input, config: Config) => Run;
 
 /**
- * One `vmres` command (or one subcommand of a group such as `pool`): what help
- * and parsing need, kept apart from what running it needs. `load` brings in
- * the implementation (the core, drizzle, YAML…) only when the command runs, so
+ * One `vmres` command: its entry in the shared grammar (src/commands/grammar.ts:
+ * words, arguments, flags, help) and how it runs here. `load` brings in the
+ * implementation (the core, drizzle, YAML…) only when the command runs, so
  * `--help` and a mistyped option cost no more than starting node.
  */
-export interface Command {
-  /** The words that name it: `["checkout"]`, `["pool", "add"]`. */
-  words: string[];
-  /** Names of the required positional arguments, in order, as help shows them. */
-  positionals: string[];
-  options: Record<string, OptionSpec>;
-  /** One sentence for help listings. */
-  summary: string;
-  /** More help text (what it does, an example), shown by `--help`. */
-  details?: string;
+export interface Command extends CommandSpec, CliHandler {}
+
+/** How the CLI runs one command of the grammar. */
+export interface CliHandler {
   /**
    * `db migrate` only: it brings the schema up to date itself (and may create the
    * embedded database), where every other command first checks that the schema

@@ -1,28 +1,27 @@
-import { COMMON_OPTIONS, type Command, type OptionSpec } from "./command.js";
+import { positionalsIn, examplesIn, isAdminIn, textIn, type CommandSpec } from "../commands/spec.js";
+import { columns, flagHelp, positionalLabel, usageWords } from "../commands/usage.js";
+import type { Command } from "./command.js";
 
-/** `vmres pool add NAME IP [--pool P] [--tag T ...]`, built from the command's own spec so help cannot drift. */
-export function usageLine(command: Command): string {
-  const options = Object.entries(command.options).map(([name, o]) => {
-    const value = o.type === "string" ? ` ${o.value ?? "VALUE"}${o.multiple ? " ..." : ""}` : "";
-    return o.required ? `--${name}${value}` : `[--${name}${value}]`;
-  });
-  return ["vmres", ...command.words, ...command.positionals, ...options].join(" ");
+/** `vmres …` help, generated from the shared grammar (src/commands/grammar.ts) so it cannot drift from what is parsed. */
+
+/** `vmres pool add NAME IP [--pool P] [--tag T ...]`. */
+export function usageLine(command: CommandSpec): string {
+  return `vmres ${usageWords(command, "cli", { admin: true })}`;
 }
 
-export function commandHelp(command: Command): string {
-  const lines = [`Usage: ${usageLine(command)}`, "", command.summary];
-  if (command.details) lines.push("", command.details);
-  lines.push("", "Options:", ...optionLines({ ...command.options, ...COMMON_OPTIONS }));
+/** The summary, with "(admin)" where only admins may run it. */
+function summary(command: CommandSpec): string {
+  const text = textIn(command.summary, "cli");
+  return isAdminIn(command, "cli") ? text.replace(/\.?$/, " (admin).") : text;
+}
+
+export function commandHelp(command: CommandSpec): string {
+  const lines = [`Usage: ${usageLine(command)}`, "", summary(command)];
+  if (command.details) lines.push("", textIn(command.details, "cli"));
+  const examples = examplesIn(command, "cli");
+  if (examples.length > 0) lines.push("", examples.length === 1 ? "Example:" : "Examples:", ...examples.map((e) => `  npx vmres ${e}`));
+  lines.push("", "Options:", ...columns(flagHelp(command, "cli", { admin: true })));
   return lines.join("\n");
-}
-
-function optionLines(options: Record<string, OptionSpec & { short?: string }>): string[] {
-  const labels = Object.entries(options).map(([name, o]) => {
-    const value = o.type === "string" ? ` ${o.value ?? "VALUE"}` : "";
-    return [`${o.short ? `-${o.short}, ` : ""}--${name}${value}`, o.help] as const;
-  });
-  const width = Math.max(...labels.map(([label]) => label.length));
-  return labels.map(([label, help]) => `  ${label.padEnd(width)}  ${help}`);
 }
 
 /** Help for `vmres pool`, `vmres cleanup`, `vmres db`: their subcommands. */
@@ -40,15 +39,15 @@ export function generalHelp(commands: Command[]): string {
     "Commands:",
     ...listing(commands),
     "",
+    "npx vmres help COMMAND (or npx vmres COMMAND --help) shows a command's options and examples.",
     "Every command takes --json (machine-readable output on stdout) and --help.",
     "Exit codes: 0 done; 1 unexpected error; 2 usage error; 3 refused by a rule (no VM free, quota, …);",
     "4 database busy or unreachable, try again; 5 the database needs `npx vmres db migrate` (or an operator).",
     "Configuration comes from the environment and the vmres folder's .env (DATABASE_URL, SLACK_ADMINS, …); see docs/cli.md.",
+    "The same commands work in Slack as /vm …, except pool sync and db migrate (see docs/slack.md).",
   ].join("\n");
 }
 
 function listing(commands: Command[]): string[] {
-  const names = commands.map((c) => [[...c.words, ...c.positionals].join(" "), c.summary] as const);
-  const width = Math.max(...names.map(([name]) => name.length));
-  return names.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`);
+  return columns(commands.map((c) => [[...c.words, ...positionalsIn(c, "cli").map((p) => positionalLabel(p, "cli"))].join(" "), summary(c)]));
 }

@@ -114,14 +114,14 @@ describe("input that is not a command", () => {
   it("answers a typo with usage help that says what was wrong and suggests the command", async () => {
     const reply = await vm("chekout");
     expect(textOf(reply.body)).toContain("`chekout` is not a /vm command. Did you mean `/vm checkout`?");
-    expect(textOf(reply.body)).toContain("/vm checkin [vm]");
+    expect(textOf(reply.body)).toContain("/vm checkin [VM]");
   });
 
   it("answers malformed names with what a name may contain, and changes nothing", async () => {
     const before = await h.core.db.execute(sql`select count(*)::int as n from events`);
     for (const text of ["checkout 'drop table vms;--", "checkin Vm_1", "checkout ../../etc", "checkin \u0000x"]) {
       const reply = await vm(text);
-      expect(textOf(reply.body)).toMatch(/is not a (pool|VM) name|not a \/vm command|takes one/);
+      expect(textOf(reply.body)).toMatch(/is not a (pool|VM) name|not a \/vm command|takes one|quote in .* is never closed/);
     }
     const after = await h.core.db.execute(sql`select count(*)::int as n from events`);
     expect(after).toEqual(before);
@@ -152,5 +152,54 @@ describe("input that is not a command", () => {
     await vm("checkout kilo", "U0KIRA001");
     const [dm] = await waitForDm(h.fake, "U0KIRA001");
     expect(textOf(dm?.body ?? {})).toContain("ssh ubuntu@127.0.0.9 -p 2222");
+  });
+});
+
+describe("/vm in the CLI's words, and in Slack's older ones", () => {
+  const tagsOf = async (name: string) =>
+    (await h.core.db.execute<{ tags: string[] }>(sql`select tags from vms where name = ${name}`))[0]?.tags;
+
+  it("lets an admin add a VM with repeated --tag, quoted values and --flag=value, as vmres pool add takes them", async () => {
+    const reply = await vm('pool add lima-1 127.0.0.10 --pool=lima --tag a100 --tag \u201cbig\u201d', ADMIN.id);
+    expect(textOf(reply.body)).toContain("Added *lima-1* (`127.0.0.10`) to pool *lima*");
+    expect(await tagsOf("lima-1")).toEqual(["a100", "big"]);
+  });
+
+  it("still takes the old /vm admin add … --tags a,b", async () => {
+    await vm("admin add lima-2 127.0.0.11 --pool lima --tags ssd,fast", ADMIN.id);
+    expect(await tagsOf("lima-2")).toEqual(["ssd", "fast"]);
+  });
+
+  it("lets an admin take a VM back with /vm checkin VM --force, and show its history with /vm history VM", async () => {
+    await addVms(h.core, "mike", 1);
+    await vm("checkout mike", "U0MIKE001");
+    const forced = await vm("checkin mike-1 --force", ADMIN.id);
+    expect(textOf(forced.body)).toContain("*mike-1*");
+    expect(await vmRow(h.core, "mike-1")).toEqual({ state: "cleaning", holder: null });
+    const history = await vm("history mike-1", ADMIN.id);
+    expect(textOf(history.body)).toContain("History of mike-1");
+    expect(textOf(history.body)).toMatch(/checked out/);
+  });
+
+  it("refuses --force and history from someone who is not an admin, and changes nothing", async () => {
+    await addVms(h.core, "oscar", 1);
+    await vm("checkout oscar", "U0OSCAR01");
+    expect(textOf((await vm("checkin oscar-1 --force", BOB.id)).body)).toContain("Only vmres admins can force check-in");
+    expect(textOf((await vm("history oscar-1", BOB.id)).body)).toContain("Only vmres admins");
+    expect(await vmRow(h.core, "oscar-1")).toEqual({ state: "checked_out", holder: "U0OSCAR01" });
+  });
+
+  it("answers an unknown flag by naming the flags the command takes, and adds nothing", async () => {
+    const reply = await vm("pool add november-1 127.0.0.12 --colour red", ADMIN.id);
+    expect(textOf(reply.body)).toContain("`--colour` is not an option of `/vm pool add`; it takes `--pool`, `--ssh-user`, `--ssh-port`, `--host-key`, `--tag`.");
+    expect(textOf(reply.body)).toContain("/vm pool add NAME IP");
+    expect(await vmRow(h.core, "november-1")).toBeUndefined();
+  });
+
+  it("answers a quote never closed with usage, and checks nothing out", async () => {
+    await addVms(h.core, "papa", 1);
+    const reply = await vm('checkout "papa');
+    expect(textOf(reply.body)).toContain("is never closed");
+    expect(await vmRow(h.core, "papa-1")).toEqual({ state: "available", holder: null });
   });
 });

@@ -31,7 +31,7 @@ export const preparePeopleAdd: Prepare = (input) => {
 /** `vmres people admin NAME on|off`. */
 export const preparePeopleAdmin: Prepare = (input) => {
   const who = input.args["NAME"] ?? "";
-  const setting = input.args["ON_OFF"];
+  const setting = input.args["SETTING"];
   if (setting !== "on" && setting !== "off") throw new UsageError(`say on or off, not ${JSON.stringify(setting ?? "")}: npx vmres people admin NAME on|off`);
   const actor = adminActor(input);
   return async ({ core }) => {

@@ -6,12 +6,25 @@ import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { addedReply, alreadyHandledReply, historyReply, removedReply, transitionReply } from "../views/replies.js";
 import { checkinNamed } from "./checkin.js";
-import type { AddSpec, VmOperation } from "./parse.js";
 import { refusalReply } from "./refusal-reply.js";
 
 const HISTORY_LIMIT = 25;
 
-/** `/vm admin add`: defaults as the CLI's `vmres pool add`. Whether the caller is an admin is the core's check. */
+/** What an admin can do to one VM, from `/vm` or a button. */
+export type VmOperation = "remove" | "drain" | "repair" | "retry-cleanup" | "force-checkin" | "history";
+
+/** `/vm pool add`, as typed; defaults are filled in by adminAdd. */
+export interface AddSpec {
+  name: string;
+  ip: string;
+  pool?: string;
+  sshUser?: string;
+  sshPort?: number;
+  hostKey?: string;
+  tags: string[];
+}
+
+/** `/vm pool add` (or `/vm admin add`): defaults as the CLI's `vmres pool add`. Whether the caller is an admin is the core's check. */
 export async function adminAdd(deps: SlackDeps, caller: Caller, spec: AddSpec): Promise<SlackMessage> {
   const full = {
     name: spec.name,
@@ -25,7 +38,7 @@ export async function adminAdd(deps: SlackDeps, caller: Caller, spec: AddSpec): 
   return acted(deps, caller, () => addVm(deps.core, slackActor(caller.userId), full), () => addedReply(full));
 }
 
-/** `/vm admin <operation> VM`, and the admin buttons, which call the same operations. */
+/** `/vm pool drain VM` and the like (or `/vm admin <operation> VM`), and the admin buttons, which call the same operations. */
 export async function adminVm(deps: SlackDeps, caller: Caller, operation: VmOperation, vm: string): Promise<SlackMessage> {
   const actor = slackActor(caller.userId);
   switch (operation) {

@@ -6,9 +6,9 @@ import { alreadyHandledReply, checkedOutReply } from "../views/replies.js";
 import { refusalReply } from "./refusal-reply.js";
 
 /** `/vm checkout [pool]`: the DM with details follows through the outbox. */
-export async function checkoutCommand(deps: SlackDeps, caller: Caller, pool: string | undefined): Promise<SlackMessage> {
+export async function checkoutCommand(deps: SlackDeps, caller: Caller, pool: string | undefined, note?: string): Promise<SlackMessage> {
   const once = await actOnce(deps.core, caller.interactionKey, () =>
-    checkout(deps.core, slackActor(caller.userId), { pool }),
+    checkout(deps.core, slackActor(caller.userId), { pool, note }),
   );
   if (once.duplicate) return alreadyHandledReply();
   deps.noticeQueued();

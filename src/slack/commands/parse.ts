@@ -1,150 +1,126 @@
 /**
- * `/vm` text → a typed command, or what was wrong with it. Only the shape is
- * checked here (which subcommand, how many words, which options); names and
- * addresses are checked by the core, whose messages say what would be right.
+ * `/vm` text → a command of the grammar shared with the CLI
+ * (src/commands/grammar.ts), or what was wrong with it in Slack's words. Only
+ * the shape is checked here (which command, how many words, which flags);
+ * names and addresses are checked by the handlers and the core, whose
+ * messages say what would be right.
  */
+import type { CommandIdIn } from "../../commands/grammar.js";
+import { findCommand, parseInput, type CommandProblem, type Found, type Input, type InputProblem } from "../../commands/parse.js";
+import { COMMON_FLAGS, described, flagsIn, isAdminIn, isOptional, type CommandSpec } from "../../commands/spec.js";
+import { tokenize, unescapeSlack } from "../../commands/tokenize.js";
 import { escape } from "../views/format.js";
 
 /** Longer than any real command; a paste of a log or a runaway script is answered, not parsed. */
 export const MAX_COMMAND_LENGTH = 500;
 
-export type VmOperation = "remove" | "drain" | "repair" | "retry-cleanup" | "force-checkin" | "history";
-
-/** `/vm admin add`, as typed; defaults are filled in by the caller. */
-export interface AddSpec {
-  name: string;
-  ip: string;
-  pool?: string;
-  sshUser?: string;
-  sshPort?: number;
-  hostKey?: string;
-  tags: string[];
-}
+/** A command `/vm` offers. */
+export type SlackCommandId = CommandIdIn<"slack">;
 
 export type VmCommand =
-  | { kind: "help"; admin: boolean }
-  | { kind: "checkout"; pool: string | undefined }
-  | { kind: "checkin"; vm: string | undefined }
-  | { kind: "list" }
-  | { kind: "status" }
-  | { kind: "admin-add"; spec: AddSpec }
-  | { kind: "admin-vm"; operation: VmOperation; vm: string }
-  | { kind: "usage"; problem: string; admin: boolean };
+  /** Help: everything (`admin` adds the admin commands), or one command's, or one group's (`/vm help pool`). */
+  | { kind: "help"; admin: boolean; command?: SlackCommandId; group?: string }
+  | { kind: "run"; command: Exclude<SlackCommandId, "help">; input: Input }
+  /** What was wrong, with the help to show beside it: the command's own when it was recognised. */
+  | { kind: "usage"; problem: string; admin: boolean; command?: SlackCommandId };
 
-const ALIASES: Record<string, "checkout" | "checkin" | "list" | "status" | "help" | "admin"> = {
-  checkout: "checkout",
-  "check-out": "checkout",
-  checkin: "checkin",
-  "check-in": "checkin",
-  list: "list",
-  ls: "list",
-  status: "status",
-  help: "help",
-  "--help": "help",
-  "-h": "help",
-  "?": "help",
-  admin: "admin",
-};
-const SUBCOMMANDS = ["checkout", "checkin", "list", "status", "help", "admin"];
-const OPERATIONS: VmOperation[] = ["remove", "drain", "repair", "retry-cleanup", "force-checkin", "history"];
-const ADD_OPTIONS = ["--pool", "--ssh-user", "--ssh-port", "--host-key", "--tags"];
-
-const usage = (problem: string, admin = false): VmCommand => ({ kind: "usage", problem, admin });
+const usage = (problem: string, admin = false, command?: SlackCommandId): VmCommand => ({ kind: "usage", problem, admin, ...(command ? { command } : {}) });
 
 export function parseVmCommand(raw: string): VmCommand {
   if (raw.length > MAX_COMMAND_LENGTH) {
     return usage(`That is ${raw.length.toLocaleString("en-US")} characters; /vm commands are short (at most ${MAX_COMMAND_LENGTH}), like \`/vm checkout\`.`);
   }
-  const words = tokenize(raw);
-  const [first, ...rest] = words;
-  if (first === undefined) return { kind: "help", admin: false };
-  const sub = ALIASES[first.toLowerCase()];
-  if (sub === undefined) return usage(`\`${shown(first)}\` is not a /vm command.${suggest(first, SUBCOMMANDS, "/vm ")}`);
-  switch (sub) {
-    case "help":
-      return { kind: "help", admin: rest[0]?.toLowerCase() === "admin" };
-    case "checkout":
-      return rest.length <= 1 ? { kind: "checkout", pool: rest[0] } : tooMany("/vm checkout", "one pool name", rest);
-    case "checkin":
-      return rest.length <= 1 ? { kind: "checkin", vm: rest[0] } : tooMany("/vm checkin", "one VM name", rest);
-    case "list":
-    case "status":
-      return rest.length === 0 ? { kind: sub } : usage(`\`/vm ${sub}\` takes nothing after it; you added “${shown(rest.join(" "))}”.`);
-    case "admin":
-      return parseAdmin(rest);
+  const tokens = tokenize(unescapeSlack(raw));
+  if (!tokens.ok) {
+    const { quote, rest } = tokens.problem;
+    return usage(`The quote in \`${shown(quote + rest)}\` is never closed; close it, like \`--note "team demo"\`.`);
   }
+  if (tokens.words.length === 0) return { kind: "help", admin: false };
+  const found = findCommand(tokens.words, "slack");
+  if (!found.ok) return commandProblem(found.problem);
+  const { spec, typed, rest, sets } = found.found;
+  const id = spec.id as SlackCommandId;
+  const admin = isAdminIn(spec, "slack") || typed[0]?.toLowerCase() === "admin";
+  // Help first, as in the CLI: `/vm pool add --help` needs no NAME and IP.
+  const flagWords = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (id !== "help" && flagWords.some((w) => w.toLowerCase() === "--help" || w === "-h")) return { kind: "help", admin, command: id };
+  const parsed = parseInput(spec, "slack", rest, sets);
+  if (!parsed.ok) return usage(inputProblem(found.found, parsed.problem), admin, id);
+  if (id === "help") return helpTopic(parsed.input.args["COMMAND"]);
+  return { kind: "run", command: id, input: parsed.input };
 }
 
-function parseAdmin(words: string[]): VmCommand {
-  const [first, ...rest] = words;
-  if (first === undefined || first.toLowerCase() === "help") return { kind: "help", admin: true };
-  const op = first.toLowerCase();
-  if (op === "add") return parseAdd(rest);
-  const operation = OPERATIONS.find((o) => o === op);
-  if (operation === undefined) {
-    return usage(`\`${shown(first)}\` is not an admin command.${suggest(first, ["add", ...OPERATIONS], "/vm admin ")}`, true);
+/** `/vm help`, `/vm help admin`, `/vm help checkout`, `/vm help pool`. */
+function helpTopic(topic: string | undefined): VmCommand {
+  if (topic === undefined) return { kind: "help", admin: false };
+  const words = topic.split(" ");
+  if (words.length === 1 && words[0]?.toLowerCase() === "admin") return { kind: "help", admin: true };
+  const found = findCommand(words, "slack");
+  if (found.ok && found.found.rest.length === 0) {
+    const spec = found.found.spec;
+    return { kind: "help", admin: isAdminIn(spec, "slack") || words[0]?.toLowerCase() === "admin", command: spec.id as SlackCommandId };
   }
-  if (rest.length === 0) return usage(`\`/vm admin ${operation}\` needs a VM name, like \`/vm admin ${operation} vm-07\`.`, true);
-  if (rest.length > 1) return tooMany(`/vm admin ${operation}`, "one VM name", rest, true);
-  return { kind: "admin-vm", operation, vm: rest[0] ?? "" };
+  if (!found.ok && found.problem.code === "needs_subcommand") return { kind: "help", admin: false, group: found.problem.group };
+  return found.ok ? usage(`\`/vm help\` takes one command, like \`/vm help ${found.found.spec.words.join(" ")}\`.`) : commandProblem(found.problem);
 }
 
-function parseAdd(words: string[]): VmCommand {
-  const positional: string[] = [];
-  const spec: Omit<AddSpec, "name" | "ip"> = { tags: [] };
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i] ?? "";
-    if (!word.startsWith("--")) {
-      positional.push(word);
-      continue;
+function commandProblem(problem: CommandProblem): VmCommand {
+  switch (problem.code) {
+    case "no_command":
+      return { kind: "help", admin: false };
+    case "needs_subcommand":
+      return problem.group === "admin" ? { kind: "help", admin: true } : { kind: "help", admin: false, group: problem.group };
+    case "unknown_subcommand": {
+      const { group, word, known } = problem;
+      if (word.toLowerCase() === "help") return problem.group === "admin" ? { kind: "help", admin: true } : { kind: "help", admin: false, group };
+      const article = /^[aeiou]/.test(group) ? "an" : "a";
+      return usage(`\`${shown(word)}\` is not ${article} ${group} command.${suggest(word, known, `/vm ${group} `)}`, group === "admin");
     }
-    const [name = "", inline] = splitOption(word);
-    if (!ADD_OPTIONS.includes(name)) {
-      return usage(`\`${shown(name)}\` is not an option of \`/vm admin add\`; it takes ${ADD_OPTIONS.join(", ")}.`, true);
-    }
-    const value = inline ?? words[++i];
-    if (value === undefined || value.startsWith("--")) return usage(`\`${name}\` needs a value, like \`${name}=${exampleOf(name)}\`.`, true);
-    if (name === "--pool") spec.pool = value;
-    if (name === "--ssh-user") spec.sshUser = value;
-    if (name === "--host-key") spec.hostKey = value;
-    if (name === "--tags") spec.tags = value.split(",").filter(Boolean);
-    if (name === "--ssh-port") {
-      if (!/^\d{1,5}$/.test(value)) return usage(`\`${shown(value)}\` is not a port number: use a whole number from 1 to 65535.`, true);
-      spec.sshPort = Number(value);
-    }
+    case "unknown_command":
+      return usage(`\`${shown(problem.word)}\` is not a /vm command.${suggest(problem.word, problem.known, "/vm ")}`);
   }
-  const [name, ip, ...extra] = positional;
-  if (name === undefined || ip === undefined) {
-    return usage("`/vm admin add` needs a VM name and its IP address, like `/vm admin add vm-07 198.51.100.7 --pool gpu`.", true);
+}
+
+/** What was wrong after the command's words, naming the command as it was typed (`/vm admin drain`). */
+function inputProblem(found: Found, problem: InputProblem): string {
+  const typed = `/vm ${found.typed.join(" ").toLowerCase()}`;
+  switch (problem.code) {
+    case "unknown_flag": {
+      const name = problem.flag.toLowerCase().slice(2);
+      const takes = problem.accepted.filter((f) => f !== "--help").map((f) => `\`${f}\``);
+      const options = takes.length > 0 ? `takes ${takes.join(", ")}` : "takes no options";
+      // `--user` and `--json` are real flags, of the CLI: say so rather than "not an option".
+      if (name in found.spec.flags || name in COMMON_FLAGS) {
+        return `\`${shown(problem.flag)}\` works only on the command line (\`npx vmres\`): in Slack you act as yourself and get a message back. \`${typed}\` ${options}.`;
+      }
+      return `\`${shown(problem.flag)}\` is not an option of \`${typed}\`; it ${options}.`;
+    }
+    case "missing_value":
+      return `\`${shown(problem.flag)}\` needs a value, like \`${problem.flag}=${problem.spec.example ?? problem.spec.placeholder ?? "…"}\`.`;
+    case "unexpected_value":
+      return `\`${shown(problem.flag)}\` takes no value; write just \`${shown(problem.flag)}\`.`;
+    case "missing_arguments": {
+      const nouns = problem.required.map(described).join(" and ");
+      return `\`${typed}\` needs ${nouns}, like \`${typed} ${problem.required.map((p) => p.example).join(" ")}\`.`;
+    }
+    case "extra_arguments":
+      return extraArguments(typed, problem.given, problem.extra, problem.accepted, found.spec);
+    case "not_one_of": {
+      const allowed = (problem.positional.values ?? []).map((v) => `\`${v}\``).join(" or ");
+      return `\`${typed}\` takes ${allowed} as ${problem.positional.name}, not \`${shown(problem.value)}\`.`;
+    }
+    case "given_twice":
+      return `\`${typed}\` got the ${problem.positional.noun} twice, as a word and as \`${problem.flag}\`; give it once.`;
   }
-  if (extra.length > 0) return usage(`\`/vm admin add\` takes a name and an IP, then options; “${shown(extra.join(" "))}” is left over.`, true);
-  return { kind: "admin-add", spec: { name, ip, ...spec } };
 }
 
-function splitOption(word: string): [string, string | undefined] {
-  const eq = word.indexOf("=");
-  return eq === -1 ? [word.toLowerCase(), undefined] : [word.slice(0, eq).toLowerCase(), word.slice(eq + 1)];
-}
-
-function exampleOf(option: string): string {
-  return { "--pool": "gpu", "--ssh-user": "ubuntu", "--ssh-port": "2222", "--host-key": "SHA256:…", "--tags": "big,ssd" }[option] ?? "…";
-}
-
-function tooMany(command: string, what: string, words: string[], admin = false): VmCommand {
-  return usage(`\`${command}\` takes ${what} at most; you gave ${words.length}: “${shown(words.join(" "))}”.`, admin);
-}
-
-/**
- * Words as typed, undoing what Slack and chat clients do to them: Slack
- * escapes &, < and > even with should_escape off; macOS and phones turn "--"
- * into a dash and quotes into curly ones.
- */
-export function tokenize(raw: string): string[] {
-  const text = raw.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-  return text
-    .split(/\s+/u)
-    .map((w) => w.replace(/^[\u2012-\u2015\u2212]/u, "--").replace(/^["'`“”‘’]+|["'`“”‘’]+$/gu, ""))
-    .filter((w) => w.length > 0);
+function extraArguments(typed: string, given: string[], extra: string[], accepted: CommandSpec["positionals"], spec: CommandSpec): string {
+  if (accepted.length === 0) return `\`${typed}\` takes nothing after it; you added “${shown(extra.join(" "))}”.`;
+  if (accepted.length === 1 && accepted[0] && isOptional(accepted[0], "slack")) {
+    return `\`${typed}\` takes one ${accepted[0].noun} at most; you gave ${given.length}: “${shown(given.join(" "))}”.`;
+  }
+  const options = flagsIn(spec, "slack").some(([name]) => !(name in COMMON_FLAGS)) ? ", then options" : "";
+  return `\`${typed}\` takes ${accepted.map(described).join(" and ")}${options}; “${shown(extra.join(" "))}” is left over.`;
 }
 
 /**
@@ -152,7 +128,7 @@ export function tokenize(raw: string): string[] {
  * span, and `<`, `>`, `&` escaped, so a typed `<!channel>` or `<@U…>` comes back
  * as text, never as a live mention or link (Slack parses those even in code spans).
  */
-function shown(word: string): string {
+export function shown(word: string): string {
   const clean = word.replace(/`/g, "'");
   return escape(clean.length > 40 ? clean.slice(0, 40) + "…" : clean);
 }

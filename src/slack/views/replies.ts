@@ -1,6 +1,6 @@
 import type { CheckinDone } from "../../core/checkin.js";
 import type { RemoveDone } from "../../core/admin.js";
-import type { HistoryEntry, PoolSummary } from "../../core/queries.js";
+import type { HistoryEntry, PoolSummary, CheckoutEntry } from "../../core/queries.js";
 import type { CheckedOutVm, Refusal, VmSummary } from "../../core/types.js";
 import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
@@ -59,8 +59,21 @@ export function statusReply(pools: PoolSummary[]): SlackMessage {
 
 export function historyReply(vm: string, entries: HistoryEntry[]): SlackMessage {
   if (entries.length === 0) return plain(`:information_source: *${vm}* has no recorded events.`);
-  const lines = entries.map((e) => `${when(e.at)} — *${e.kind.replace(/_/g, " ")}* by ${mention(e.actor)} (${e.source})`);
+  const lines = entries.map((e) => `${when(e.at)} — *${e.kind.replace(/_/g, " ")}* by ${e.person ? personMention(e.person) : mention(e.actor)} (${e.source})`);
   return { text: `History of ${vm}`, blocks: [section(`*History of ${vm}* (newest first)`), section(truncate(lines.join("\n"), 2900))] };
+}
+
+/** `/vm checkouts`: one line per checkout, newest first. */
+export function checkoutsReply(entries: CheckoutEntry[], open: boolean): SlackMessage {
+  if (entries.length === 0) return plain(open ? ":information_source: No VM is checked out right now." : ":information_source: No checkouts match.");
+  const lines = entries.map((c) => {
+    const end = c.endedAt
+      ? `→ ${when(c.endedAt)} (${c.endReason?.replace(/_/g, " ") ?? "ended"}${c.endedBy && c.endedBy !== c.person.name ? ` by ${escape(c.endedBy)}` : ""})`
+      : "· *still out*";
+    const note = c.note ? ` — _${escape(c.note)}_` : "";
+    return `#${c.id} *${c.vm}* (${escape(c.pool)}) · ${personMention(c.person)} · ${when(c.startedAt)} ${end}${note}`;
+  });
+  return { text: `${entries.length} checkouts`, blocks: [section(`*Checkouts* (newest first)`), section(truncate(lines.join("\n"), 2900))] };
 }
 
 export function addedReply(spec: { name: string; ip: string; pool: string }): SlackMessage {

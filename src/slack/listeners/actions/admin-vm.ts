@@ -1,5 +1,5 @@
 import { adminButton } from "../../buttons/admin-buttons.js";
-import type { VmOperation } from "../../commands/parse.js";
+import type { VmOperation } from "../../commands/admin.js";
 import type { SlackDeps } from "../../deps.js";
 import { answer, clickKey, clickReply } from "../answer.js";
 import type { ButtonArgs } from "./button-args.js";

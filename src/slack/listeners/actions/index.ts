@@ -1,5 +1,5 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
-import type { VmOperation } from "../../commands/parse.js";
+import type { VmOperation } from "../../commands/admin.js";
 import type { SlackDeps } from "../../deps.js";
 import { checkUserId } from "../../../core/validate.js";
 import { ACTION } from "../../views/actions.js";
