@@ -141,7 +141,7 @@ async function runCycles(
   })();
 
   const worker = async (w: number) => {
-    const actor = { userId: `UBENCH${String(w).padStart(3, "0")}`, source: "slack" } as const;
+    const actor = { person: { slackUserId: `UBENCH${String(w).padStart(3, "0")}` }, source: "slack" } as const;
     while (more()) {
       claimed++;
       const t0 = nowMs();

@@ -91,7 +91,7 @@ export async function captureCoreSql(url: string, pool: string): Promise<SentSta
     debug: (_connection, text, params) => sent.push({ text, params: [...(params as unknown[])], turn }),
   });
   try {
-    const core: Core = { db: drizzle(client, { schema }), admins: new Set(), defaultPool: pool, defaultQuota: 1 };
+    const core: Core = { db: drizzle(client, { schema }), people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: pool, defaultQuota: 1 };
     const actor = { person: { slackUserId: "UBENCHSQL" }, source: "slack" } as const;
     for (let i = 0; i < 2; i++) {
       sent = [];

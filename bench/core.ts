@@ -59,7 +59,7 @@ const CAPTURED_VARIABLES = ["source", "checkin_kind", "detail", "notices"] as co
 
 export async function benchCore(env: CoreBenchEnv): Promise<CoreBenchResult> {
   const { database, signal, print } = env;
-  const core: Core = { db: database.db, admins: new Set(), defaultPool: POOLS[0].name, defaultQuota: 1 };
+  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: POOLS[0].name, defaultQuota: 1 };
   const started = nowMs();
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const pgbench = findPgbench();

@@ -58,7 +58,7 @@ export async function benchSlack(): Promise<string[]> {
   try {
     database = await openDatabase({ embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, log });
     await migrateDatabase(database);
-    const core = { db: database.db, admins: new Set<string>(), defaultPool: "bench", defaultQuota: 1 };
+    const core = { db: database.db, people: new Map(), bootstrapAdmins: new Set<string>(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: "bench", defaultQuota: 1 };
     const pools = [
       { pool: "bench1", count: REQUESTS },
       { pool: "bench2", count: REQUESTS },

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     poolSize: orders.users.length,
     log,
   });
-  const core: Core = { db: database.db, admins: new Set(), defaultPool: orders.pools[0] ?? "", defaultQuota: 1 };
+  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: orders.pools[0] ?? "", defaultQuota: 1 };
   const report: WorkerReport = { checkout: emptyTally(), checkin: emptyTally(), intruder: emptyTally(), seen: [], seenCheckins: [] };
   // Open every connection, then say so and wait for the parent's go (sent once every worker is
   // ready): on a busy machine loading a worker takes seconds, which must not eat into the run.
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
         const taken = await tallied(report.intruder, () => checkin(core, { person: { slackUserId: orders.intruder }, source: "cli" }, target));
         if (taken) log.error({ target }, "the intruder checked in a VM that was not theirs");
       }
-      const vm = await tallied(report.checkout, () => checkout(core, actor, { pool: random.pick(orders.pools), exhaustedAlertIntervalMinutes: 60 }));
+      const vm = await tallied(report.checkout, () => checkout(core, actor, { pool: random.pick(orders.pools) }));
       if (!vm) {
         await sleep(random.int(0, 2));
         continue;

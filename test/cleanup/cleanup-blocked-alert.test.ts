@@ -38,7 +38,7 @@ describe.skipIf(skipReason !== null)("admins told once when vmres cannot read it
   });
   beforeEach(async () => {
     database = await freshDatabase();
-    core = coreFor(database, { defaultQuota: 1000, admins: new Set([ADMIN]) });
+    core = coreFor(database, { defaultQuota: 1000, bootstrapAdmins: new Set([ADMIN]) });
     slack = await FakeSlack.start();
     keyDir = mkdtempSync(join(tmpdir(), "vmres-key-"));
     keyFile = join(keyDir, "id_ed25519");

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addVm } from "../../src/core/admin.js";
 import { checkin } from "../../src/core/checkin.js";
 import { checkout } from "../../src/core/checkout.js";
-import { vmsOfUser } from "../../src/core/queries.js";
+import { vmsOfPerson } from "../../src/core/queries.js";
 import type { Core } from "../../src/core/types.js";
 import { coreFor, freshDatabase, userId } from "../helpers/db.js";
 
@@ -43,12 +43,12 @@ describe("checkout", () => {
     expect(r.value).toMatchObject({ pool: "default", sshUser: "root", sshPort: 22 });
     expect(r.value.ip).toMatch(/^198\.51\.100\.\d+$/);
     expect(r.value.checkedOutAt).toBeInstanceOf(Date);
-    const mine = await vmsOfUser(core.db, "UALICE01");
+    const mine = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     expect(mine.ok && mine.value.map((v) => v.name)).toEqual([r.value.name]);
   });
 
   it("refuses a second VM over the quota and names the one held", async () => {
-    const held = await vmsOfUser(core.db, "UALICE01");
+    const held = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     const r = await checkout(core, as("UALICE01"));
     expect(r).toEqual({ ok: false, refusal: { code: "quota_reached", pool: "default", quota: 1, held: held.ok ? held.value.map((v) => v.name) : [] } });
   });
@@ -119,23 +119,23 @@ describe("500 concurrent checkouts from 300 users on 100 VMs", () => {
 
 describe("check-in", () => {
   it("refuses a non-holder and changes nothing", async () => {
-    const held = await vmsOfUser(core.db, "UALICE01");
+    const held = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     const vm = held.ok ? held.value[0]!.name : "";
     const r = await checkin(core, as("UBOB0001"), vm);
     expect(r).toEqual({ ok: false, refusal: { code: "not_holder", vm, holder: null } });
-    const still = await vmsOfUser(core.db, "UALICE01");
+    const still = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     expect(still.ok && still.value.map((v) => v.name)).toEqual([vm]);
   });
 
   it("does not let a non-admin force a check-in", async () => {
-    const held = await vmsOfUser(core.db, "UALICE01");
+    const held = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     const vm = held.ok ? held.value[0]!.name : "";
     const r = await checkin(core, as("UBOB0001"), vm, { force: true });
     expect(r).toEqual({ ok: false, refusal: { code: "not_admin", operation: "force check-in" } });
   });
 
   it("tells an admin who holds the VM, and lets them force it on record", async () => {
-    const held = await vmsOfUser(core.db, "UALICE01");
+    const held = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     const vm = held.ok ? held.value[0]!.name : "";
     const refused = await checkin(core, as("UADMIN01"), vm);
     expect(refused).toEqual({ ok: false, refusal: { code: "not_holder", vm, holder: "UALICE01" } });
@@ -148,7 +148,7 @@ describe("check-in", () => {
   });
 
   it("moves the holder's VM to cleaning, due now", async () => {
-    const held = await vmsOfUser(core.db, "UBOB0001");
+    const held = await vmsOfPerson(core, { slackUserId: "UBOB0001" });
     const vm = held.ok ? held.value[0]!.name : "";
     const r = await checkin(core, as("UBOB0001"), vm);
     expect(r.ok).toBe(true);

@@ -20,7 +20,7 @@ describe("App Home while cleanup is blocked by vmres's own key", () => {
 
   beforeAll(async () => {
     database = await freshDatabase();
-    core = coreFor(database, { admins: new Set([ADMIN]) });
+    core = coreFor(database, { bootstrapAdmins: new Set([ADMIN]) });
     // Three VMs wait for one key, one for another, one failed for a reason of its own (not blocked).
     const lastErrors = [KEY_GONE, KEY_GONE, KEY_GONE, KEY_USELESS, "could not connect: ECONNREFUSED"];
     for (const [i, error] of lastErrors.entries()) {

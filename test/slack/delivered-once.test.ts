@@ -128,7 +128,7 @@ describe("a process killed -9 while Slack was answering its post", () => {
 
   it("leaves one DM: the process taking its claim over finds it, records it, and check-in rewrites it", async () => {
     const env = testEnv(fake, database.url);
-    const core = coreFor(database, { admins: new Set([ADMIN.id]) });
+    const core = coreFor(database, { bootstrapAdmins: new Set([ADMIN.id]) });
     // Slack posts the DM and holds its answer; the process is killed waiting for it (its own timeout is far off).
     fake.setMode("chat.postMessage", { kind: "late", delayMs: 120_000 });
     child = await startServiceProcess({ ...env, LOG_LEVEL: "info", SLACK_API_TIMEOUT_MS: "30000" });

@@ -12,7 +12,7 @@ import { enqueueNotices, type Notice } from "../../src/core/notices.js";
 import type { Core } from "../../src/core/types.js";
 import { ALERT_KINDS, stepsFor } from "../../src/slack/deliveries/index.js";
 import type { DeliveryContext } from "../../src/slack/deliveries/step.js";
-import type { ParsedNotice } from "../../src/slack/outbox/notice-schema.js";
+import type { Notice as ParsedNotice } from "../../src/core/notices.js";
 import type { StoredMessage } from "../helpers/fake-slack.js";
 import { ADMIN, ADMIN_CHANNEL, addVms, buttonsOf, dmChannelFor, eventually, outboxDrained, slash, startHarness, textOf, type Harness } from "./harness.js";
 
@@ -146,7 +146,7 @@ describe("with NOTICE_MAX_AGE at its default of an hour", () => {
 
   it("does not DM the previous holder of a stale forced check-in, and tells the admins in the summary", async () => {
     const holder = person();
-    await queuedAgo(h.core, ["2 hours", [{ kind: "checkin_forced", vm: "f-1", previousHolder: holder, by: ADMIN.id }, poolRanOut("cpu")]]);
+    await queuedAgo(h.core, ["2 hours", [{ kind: "checkin_forced", vm: "f-1", previousHolder: { id: 1, name: holder, slackUserId: holder }, by: { id: 2, name: ADMIN.id, slackUserId: ADMIN.id } }, poolRanOut("cpu")]]);
     await outboxDrained(h.core);
 
     expect(h.fake.messages(dmChannelFor(holder))).toEqual([]);
@@ -310,13 +310,15 @@ describe("with NOTICE_MAX_AGE=0", () => {
 
 describe("the kinds of notice summarised as admin alerts", () => {
   it("are exactly those with a step that posts to the admin channel", () => {
+    const U1 = { id: 1, name: "U1", slackUserId: "U1" };
+    const U2 = { id: 2, name: "U2", slackUserId: "U2" };
     const samples: ParsedNotice[] = [
-      { kind: "vm_checked_out", user: "U1", vm: { name: "v", ip: "198.51.100.1", sshUser: "root", sshPort: 22, pool: "p", checkedOutAt: "2024-01-01T00:00:00Z" } },
-      { kind: "vm_checked_in", user: "U1", vm: "v", forcedBy: null, nextState: "cleaning" },
-      { kind: "checkin_forced", vm: "v", previousHolder: "U1", by: "U2" },
+      { kind: "vm_checked_out", checkoutId: 1, holder: U1, vm: { name: "v", ip: "198.51.100.1", sshUser: "root", sshPort: 22, pool: "p" }, startedAt: "2024-01-01T00:00:00Z", endsAt: null, note: null },
+      { kind: "vm_checked_in", checkoutId: 1, holder: U1, vm: "v", forcedBy: null, nextState: "cleaning" },
+      { kind: "checkin_forced", vm: "v", previousHolder: U1, by: U2 },
       { kind: "pool_exhausted", pool: "p", counts: COUNTS },
       { kind: "vm_quarantined", vm: "v", pool: "p", reason: "r", lastError: null, attempts: 1 },
-      { kind: "vm_state_changed", vm: "v", state: "available", by: "U2" },
+      { kind: "vm_state_changed", vm: "v", state: "available", by: U2 },
       { kind: "cleanup_blocked", keyFile: "/k", error: "cleanup blocked: cannot read SSH private key file /k: ENOENT", vms: ["v"], waiting: 1, instance: "h:1" },
     ];
     const ctx = { core: { admins: new Set<string>() } } as unknown as DeliveryContext;

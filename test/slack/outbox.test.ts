@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { vmsOfUser } from "../../src/core/queries.js";
+import { vmsOfPerson } from "../../src/core/queries.js";
 import type { Core } from "../../src/core/types.js";
 import { FakeSlack } from "../helpers/fake-slack.js";
 import { slashCommand } from "../helpers/slack-requests.js";
@@ -51,7 +51,7 @@ describe("the outbox while Slack is down", () => {
     const people = [1, 2, 3, 4, 5].map(user);
     for (const p of people) await typed("checkout down", p);
     await eventually("the first checkout is committed", async () => {
-      const held = await vmsOfUser(h.core.db, people[0] ?? "");
+      const held = await vmsOfPerson(h.core, { slackUserId: people[0] ?? "" });
       return held.ok && held.value.length === 1;
     });
     await typed("checkin", people[0] ?? "");

@@ -1,7 +1,6 @@
 import { allVms } from "../../core/queries.js";
 import { adminVm } from "../commands/admin.js";
 import type { VmOperation } from "../commands/admin.js";
-import { refusalReply } from "../commands/refusal-reply.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import { plain, section, type SlackMessage } from "../views/blocks.js";
 import { personMention, when } from "../views/format.js";

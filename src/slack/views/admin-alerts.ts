@@ -2,7 +2,7 @@ import type { StateCounts } from "../../core/types.js";
 import { formatDuration } from "../../duration.js";
 import { ACTION } from "./actions.js";
 import { actions, button, context, section, type SlackMessage } from "./blocks.js";
-import { countsLine, escape, mention, personMention, truncate, when } from "./format.js";
+import { countsLine, escape, personMention, truncate, when } from "./format.js";
 
 /** A person as a notice names them. */
 type Who = { name: string; slackUserId: string | null };
