@@ -105,7 +105,9 @@ $$;
 --> statement-breakpoint
 UPDATE "outbox" SET "payload" = CASE "kind"
   WHEN 'vm_checked_out' THEN jsonb_build_object(
-    'checkoutId', pg_temp.vmres_checkout(payload->'vm'->>'name', payload->'vm'->>'checkedOutAt'),
+    -- The checkout it announces; should the time not match, the VM's open checkout (whose DM it is).
+    'checkoutId', coalesce(pg_temp.vmres_checkout(payload->'vm'->>'name', payload->'vm'->>'checkedOutAt'),
+      (SELECT c.id FROM "checkouts" c JOIN "vms" v ON v.id = c.vm_id WHERE v.name = payload->'vm'->>'name' AND c.ended_at IS NULL)),
     'holder', pg_temp.vmres_person(payload->>'user'),
     'vm', (payload->'vm') - 'checkedOutAt',
     'startedAt', payload->'vm'->'checkedOutAt', 'endsAt', NULL, 'note', NULL)

@@ -2,7 +2,7 @@ import type postgres from "postgres";
 import type { VmState } from "../db/schema.js";
 import type { EventKind } from "./events.js";
 import { noticeSchema, type Notice } from "./notices.js";
-import { OPERATOR, resolvePerson, type PersonTag } from "./people.js";
+import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
@@ -74,8 +74,8 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
              (select is_admin from people where id = ${me.value.id}) as actor_admin
       from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
       where v.name = ${vmName} for update of v`;
-    const admin = operator || row?.actor_admin === true;
-    const refusal = refusalFor(row, vmName, me.value, admin, opts);
+    const admin = operator || row?.actor_admin === true || isBootstrapAdmin(core, me.value);
+    const refusal = refusalFor(row, vmName, me.value, admin, !core.hideHolders || admin, opts);
     if (refusal) return refuse(refusal);
     if (!row || row.checkout_id === null || row.holder_id === null || row.holder_name === null) return refuse({ code: "unknown_vm", vm: vmName });
     const previousHolder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
@@ -93,14 +93,15 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
 }
 
 /** Checked under the row lock, so a decision cannot go stale before the update. */
-function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: boolean, opts: CheckinOptions): Refusal | null {
+function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: boolean, showHolder: boolean, opts: CheckinOptions): Refusal | null {
   if (!row) return { code: "unknown_vm", vm };
   if (opts.force && !admin) return { code: "not_admin", operation: "force check-in" };
   if (row.state !== "checked_out" || row.holder_id === null) return { code: "not_checked_out", vm, state: row.state };
   // Holder first: a stale button pressed by someone who does not hold the VM now must hear that
   // someone else holds it, not that it "is already checked in".
   if (row.holder_id !== me.id && !opts.force) {
-    return { code: "not_holder", vm, holder: { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display } };
+    const holder = { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display };
+    return { code: "not_holder", vm, holder: showHolder ? holder : null };
   }
   if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) return { code: "checkout_ended", vm };
   // PostgreSQL keeps microseconds, an old button's value milliseconds: within 1 ms is the same checkout.

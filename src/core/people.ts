@@ -98,6 +98,10 @@ async function lookup(sql: postgres.Sql, who: string): Promise<Result<PersonTag>
   return refuse({ code: "unknown_person", who });
 }
 
+/** Listed in SLACK_ADMINS: an admin whatever the database says. */
+export const isBootstrapAdmin = (core: Core, person: PersonTag): boolean =>
+  person.slackUserId !== null && core.bootstrapAdmins.has(person.slackUserId);
+
 /**
  * The actor as a person, if they may run an admin operation: read now, from
  * the database, so a change of who is admin applies at once in every process.
@@ -105,7 +109,7 @@ async function lookup(sql: postgres.Sql, who: string): Promise<Result<PersonTag>
 export async function asAdmin(core: Core, actor: Actor, operation: string): Promise<Result<PersonTag>> {
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
-  if (actor.person === OPERATOR || (me.value.slackUserId !== null && core.bootstrapAdmins.has(me.value.slackUserId))) return me;
+  if (actor.person === OPERATOR || isBootstrapAdmin(core, me.value)) return me;
   const [row] = await core.db.$client<{ is_admin: boolean }[]>`select is_admin from people where id = ${me.value.id}`;
   return row?.is_admin ? me : refuse({ code: "not_admin", operation });
 }

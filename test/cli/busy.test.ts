@@ -42,7 +42,7 @@ describe("many vmres calls at once, as a CI system makes them", () => {
     const lent = runs.flatMap((r, i) => (r.code === 0 ? [{ user: users[i]!, vm: (JSON.parse(r.stdout) as { name: string }).name }] : []));
     expect(new Set(lent.map((l) => l.vm)).size).toBe(lent.length);
     // What each success printed is what the database holds.
-    const held = await database.sql<{ name: string; holder: string }[]>`select name, holder from vms where holder is not null`;
+    const held = await database.sql<{ name: string; holder: string }[]>`select name, (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) as holder from vms where checkout_id is not null`;
     expect(new Map(held.map((h) => [h.holder, h.name]))).toEqual(new Map(lent.map((l) => [l.user, l.vm])));
     // Nothing here waits on another caller's lock, so every call goes through.
     expect(lent).toHaveLength(CALLERS);

@@ -8,7 +8,7 @@ let vmres: ReturnType<typeof cliFor>;
 
 /** Which VM a user holds, straight from the database. */
 async function heldBy(user: string): Promise<string[]> {
-  const rows = await database.sql<{ name: string }[]>`select name from vms where holder = ${user} order by name`;
+  const rows = await database.sql<{ name: string }[]>`select name from vms where (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) = ${user} order by name`;
   return rows.map((r) => r.name);
 }
 
@@ -95,7 +95,7 @@ describe("vmres checkin", () => {
     const r = await vmres(["checkin", vm!, "--user", "UADMIN01", "--force"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Checked in ${vm} (taken back from UALICE01)`);
-    const [row] = await database.sql`select state, holder from vms where name = ${vm!}`;
+    const [row] = await database.sql`select state, (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) as holder from vms where name = ${vm!}`;
     expect(row).toEqual({ state: "cleaning", holder: null });
 
     const history = await vmres(["history", vm!]);

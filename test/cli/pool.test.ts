@@ -30,7 +30,7 @@ function inventory(file: string, vms: { name: string; ip: string }[]): string {
 }
 
 const vmRow = async (name: string) =>
-  (await sql`select host(ip) as ip, state, holder, retire_on_checkin, pending_update from vms where name = ${name}`)[0];
+  (await sql`select host(ip) as ip, state, (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) as holder, retire_on_checkin, pending_update from vms where name = ${name}`)[0];
 
 beforeAll(async () => {
   // A database with no tables at all: the first test migrates it through the CLI.

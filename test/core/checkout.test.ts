@@ -103,13 +103,14 @@ describe("500 concurrent checkouts from 300 users on 100 VMs", () => {
     expect(new Set(names).size).toBe(100);
     for (const r of results) if (!r.ok) expect(["no_vm_free", "quota_reached"]).toContain(r.refusal.code);
 
-    const perUser = await core.db.execute<{ holder: string; n: number }>(sql`
-      select holder, count(*)::int as n from vms where pool = 'load' and holder is not null group by holder having count(*) > 1`);
+    const perUser = await core.db.execute<{ person_id: number; n: number }>(sql`
+      select person_id, count(*)::int as n from checkouts where pool = 'load' and ended_at is null group by person_id having count(*) > 1`);
     expect(perUser).toEqual([]);
+    // The VM's open checkout, its holder and the event log agree.
     const mismatch = await core.db.execute(sql`
-      select v.name from vms v
-      where v.pool = 'load' and v.holder is distinct from (
-        select e.actor from events e where e.vm_id = v.id and e.kind = 'checked_out' order by e.id desc limit 1)`);
+      select v.name from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
+      where v.pool = 'load' and (c.vm_id is distinct from v.id or c.ended_at is not null or p.name is distinct from (
+        select e.actor from events e where e.vm_id = v.id and e.kind = 'checked_out' order by e.id desc limit 1))`);
     expect(mismatch).toEqual([]);
     const events = await core.db.execute<{ n: number }>(sql`
       select count(*)::int as n from events e join vms v on v.id = e.vm_id where v.pool = 'load' and e.kind = 'checked_out'`);
@@ -122,7 +123,8 @@ describe("check-in", () => {
     const held = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     const vm = held.ok ? held.value[0]!.name : "";
     const r = await checkin(core, as("UBOB0001"), vm);
-    expect(r).toEqual({ ok: false, refusal: { code: "not_holder", vm, holder: null } });
+    // Everyone may see who holds a VM (HIDE_HOLDERS is off): whom to ask.
+    expect(r).toEqual({ ok: false, refusal: { code: "not_holder", vm, holder: expect.objectContaining({ name: "UALICE01", slackUserId: "UALICE01" }) } });
     const still = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     expect(still.ok && still.value.map((v) => v.name)).toEqual([vm]);
   });
@@ -138,13 +140,25 @@ describe("check-in", () => {
     const held = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     const vm = held.ok ? held.value[0]!.name : "";
     const refused = await checkin(core, as("UADMIN01"), vm);
-    expect(refused).toEqual({ ok: false, refusal: { code: "not_holder", vm, holder: "UALICE01" } });
+    expect(refused).toEqual({ ok: false, refusal: { code: "not_holder", vm, holder: expect.objectContaining({ name: "UALICE01" }) } });
     const r = await checkin(core, as("UADMIN01"), vm, { force: true });
-    expect(r).toEqual({ ok: true, value: { vm, previousHolder: "UALICE01", forced: true, nextState: "cleaning" } });
+    expect(r).toEqual({
+      ok: true,
+      value: { vm, checkoutId: expect.any(Number), previousHolder: expect.objectContaining({ name: "UALICE01" }), forced: true, nextState: "cleaning" },
+    });
     const [event] = await core.db.execute(sql`select actor, kind, detail from events where vm_name = ${vm} order by id desc limit 1`);
     expect(event).toMatchObject({ actor: "UADMIN01", kind: "checkin_forced", detail: { previousHolder: "UALICE01" } });
     const notices = await core.db.execute(sql`select kind, payload from outbox where kind = 'checkin_forced'`);
-    expect(notices).toEqual([{ kind: "checkin_forced", payload: { vm, previousHolder: "UALICE01", by: "UADMIN01" } }]);
+    expect(notices).toEqual([
+      {
+        kind: "checkin_forced",
+        payload: { vm, previousHolder: expect.objectContaining({ name: "UALICE01", slackUserId: "UALICE01" }), by: expect.objectContaining({ name: "UADMIN01" }) },
+      },
+    ]);
+    const [ended] = await core.db.execute(sql`
+      select c.end_reason, b.name as ended_by from checkouts c join people b on b.id = c.ended_by
+      where c.id = ${r.ok ? r.value.checkoutId : 0}`);
+    expect(ended).toEqual({ end_reason: "forced", ended_by: "UADMIN01" });
   });
 
   it("moves the holder's VM to cleaning, due now", async () => {
@@ -152,8 +166,8 @@ describe("check-in", () => {
     const vm = held.ok ? held.value[0]!.name : "";
     const r = await checkin(core, as("UBOB0001"), vm);
     expect(r.ok).toBe(true);
-    const [row] = await core.db.execute(sql`select state, holder, cleanup_next_at <= now() as due from vms where name = ${vm}`);
-    expect(row).toEqual({ state: "cleaning", holder: null, due: true });
+    const [row] = await core.db.execute(sql`select state, checkout_id, cleanup_next_at <= now() as due from vms where name = ${vm}`);
+    expect(row).toEqual({ state: "cleaning", checkout_id: null, due: true });
     const again = await checkin(core, as("UBOB0001"), vm);
     expect(again).toEqual({ ok: false, refusal: { code: "not_checked_out", vm, state: "cleaning" } });
   });
@@ -164,8 +178,23 @@ describe("check-in", () => {
 });
 
 describe("the database itself", () => {
-  it("refuses a holder on a VM that is not checked out", async () => {
-    await expect(causeOf(core.db.execute(sql`update vms set holder = 'UMALLORY', checked_out_at = now() where state <> 'checked_out'`))).resolves.toMatch(/vms_holder_iff_checked_out/);
+  it("refuses a checkout on a VM that is not checked out", async () => {
+    await expect(causeOf(core.db.execute(sql`update vms set checkout_id = (select max(id) from checkouts) where state <> 'checked_out'`))).resolves.toMatch(
+      /vms_checkout_iff_checked_out|vms_checkout_of_this_vm/,
+    );
+  });
+
+  it("refuses a second open checkout of one VM, and a VM naming another VM's checkout", async () => {
+    const [held] = await core.db.execute<{ id: number; vm_id: number; person_id: number; pool: string }>(
+      sql`select id, vm_id, person_id, pool from checkouts where ended_at is null limit 1`,
+    );
+    if (!held) throw new Error("no open checkout");
+    await expect(
+      causeOf(core.db.execute(sql`insert into checkouts (vm_id, person_id, pool) values (${held.vm_id}, ${held.person_id}, ${held.pool})`)),
+    ).resolves.toMatch(/checkouts_one_open_per_vm/);
+    await expect(
+      causeOf(core.db.execute(sql`update vms set checkout_id = ${held.id} where state = 'checked_out' and id <> ${held.vm_id}`)),
+    ).resolves.toMatch(/vms_checkout_of_this_vm/);
   });
 
   it("refuses to change or delete events", async () => {
@@ -190,15 +219,19 @@ describe("a check-in that names its checkout", () => {
     const first = await checkout(core, as("USTALE01"), { pool: "stale" });
     if (!first.ok) throw new Error("no VM");
     const vm = first.value.name;
-    expect((await checkin(core, as("USTALE01"), vm, { checkoutAt: first.value.checkedOutAt })).ok).toBe(true);
+    expect((await checkin(core, as("USTALE01"), vm, { checkoutId: first.value.checkoutId })).ok).toBe(true);
     await core.db.execute(sql`update vms set state = 'available', cleanup_next_at = null where name = ${vm}`);
     const second = await checkout(core, as("USTALE01"), { pool: "stale" });
     expect(second.ok && second.value.name).toBe(vm);
+    expect(second.ok && second.value.checkoutId).not.toBe(first.value.checkoutId);
 
-    const late = await checkin(core, as("USTALE01"), vm, { checkoutAt: first.value.checkedOutAt });
+    const late = await checkin(core, as("USTALE01"), vm, { checkoutId: first.value.checkoutId });
     expect(late).toEqual({ ok: false, refusal: { code: "checkout_ended", vm } });
-    const [row] = await core.db.execute(sql`select state, holder from vms where name = ${vm}`);
+    // A button of the previous release names its checkout by start time: the same answer.
+    const lateOld = await checkin(core, as("USTALE01"), vm, { checkoutAt: first.value.checkedOutAt });
+    expect(lateOld).toEqual({ ok: false, refusal: { code: "checkout_ended", vm } });
+    const [row] = await core.db.execute(sql`select state, (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) as holder from vms where name = ${vm}`);
     expect(row).toEqual({ state: "checked_out", holder: "USTALE01" });
-    if (second.ok) expect((await checkin(core, as("USTALE01"), vm, { checkoutAt: second.value.checkedOutAt })).ok).toBe(true);
+    if (second.ok) expect((await checkin(core, as("USTALE01"), vm, { checkoutId: second.value.checkoutId })).ok).toBe(true);
   });
 });

@@ -39,8 +39,8 @@ function listening(port: number): Promise<boolean> {
 /** Every VM's state, holder and times, exactly as stored (text, so no precision is lost). */
 async function vmStates(database: Database) {
   return database.db.execute(sql`
-    select name, state, holder, checked_out_at::text, state_changed_at::text, cleanup_next_at::text
-    from vms order by name`);
+    select v.name, v.state, p.name as holder, c.started_at::text as checked_out_at, v.state_changed_at::text, v.cleanup_next_at::text
+    from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id order by v.name`);
 }
 
 beforeAll(() => {

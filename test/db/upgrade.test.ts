@@ -6,65 +6,153 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { checkin } from "../../src/core/checkin.js";
+import { parseNotice } from "../../src/core/notices.js";
+import { listCheckouts, vmHistory } from "../../src/core/queries.js";
 import { connect, migrateDatabase } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
-import { testLog, urlFor } from "../helpers/db.js";
+import { coreFor, testLog, urlFor } from "../helpers/db.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
-/** The migrations the previous release (before this one's 0003 and 0004) shipped. */
-const PREVIOUS_RELEASE = 3;
 
-const folder = mkdtempSync(join(tmpdir(), "vmres-previous-release-"));
-const name = `upgrade_${process.pid}_${Date.now()}`;
-let client: postgres.Sql;
+/**
+ * Releases whose databases this one must upgrade in place: the one before
+ * wake-up triggers (3 migrations) and the one before people and checkouts
+ * (5 migrations), each made with its own migrations and holding what a team
+ * has: VMs in every state, VMs out, history, notices not yet delivered, a
+ * checkout DM with its button.
+ */
+const RELEASES = [
+  { migrations: 3, name: "before wake-up triggers" },
+  { migrations: 5, name: "before people and checkouts" },
+];
 
-beforeAll(async () => {
-  // The previous release's migrations folder: the same files, its journal cut where that release ended.
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const clean of cleanups) await clean();
+});
+
+/** A database made by the release that shipped the first `count` migrations. */
+async function databaseOfRelease(count: number): Promise<{ client: postgres.Sql; button: string }> {
+  const folder = mkdtempSync(join(tmpdir(), "vmres-previous-release-"));
   cpSync(MIGRATIONS, folder, { recursive: true });
   const journalPath = join(folder, "meta", "_journal.json");
   const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: unknown[] };
-  journal.entries = journal.entries.slice(0, PREVIOUS_RELEASE);
+  journal.entries = journal.entries.slice(0, count);
   writeFileSync(journalPath, JSON.stringify(journal));
 
+  const name = `upgrade_${count}_${process.pid}_${Date.now()}`;
   const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
-  client = connect(urlFor(name), { lockTimeoutMs: 5000, poolSize: 4, log: testLog });
+  const client = connect(urlFor(name), { lockTimeoutMs: 5000, poolSize: 4, log: testLog });
+  cleanups.push(async () => {
+    await client.end({ timeout: 5 });
+    rmSync(folder, { recursive: true, force: true });
+  });
   await migrate(drizzle(client, { schema }), { migrationsFolder: folder });
 
-  // What a team running the previous release has: VMs in every state, a holder, a queued notice, history.
-  await client`insert into pools (name, quota) values ('default', 1)`;
+  await client`insert into pools (name, quota) values ('default', 2)`;
   await client`insert into vms (name, ip, pool, ssh_user, ssh_port) values
     ('vm-free', '198.51.100.11', 'default', 'root', 22), ('vm-held', '198.51.100.12', 'default', 'root', 22),
-    ('vm-dirty', '198.51.100.13', 'default', 'root', 22), ('vm-bad', '198.51.100.14', 'default', 'root', 22)`;
-  await client`update vms set state = 'checked_out', holder = 'U0HOLDER1', checked_out_at = now() where name = 'vm-held'`;
+    ('vm-dirty', '198.51.100.13', 'default', 'root', 22), ('vm-bad', '198.51.100.14', 'default', 'root', 22),
+    ('vm-other', '198.51.100.15', 'default', 'root', 22), ('vm-gone', '198.51.100.16', 'default', 'root', 22)`;
+  // History: vm-free was lent to U0PAST001 and given back; vm-dirty was taken back by an admin.
+  const lend = async (vm: string, user: string, at: string) =>
+    client`insert into events (vm_id, vm_name, actor, source, kind, detail, at)
+           select id, name, ${user}, 'slack', 'checked_out', '{"pool":"default"}'::jsonb, ${at}::timestamptz from vms where name = ${vm}`;
+  const end = async (vm: string, actor: string, kind: string, at: string) =>
+    client`insert into events (vm_id, vm_name, actor, source, kind, detail, at)
+           select id, name, ${actor}, 'slack', ${kind}, '{}'::jsonb, ${at}::timestamptz from vms where name = ${vm}`;
+  await lend("vm-free", "U0PAST001", "2026-11-01T09:00:00Z");
+  await end("vm-free", "U0PAST001", "checked_in", "2026-11-01T17:00:00Z");
+  await lend("vm-dirty", "U0PAST002", "2026-11-02T09:00:00Z");
+  await end("vm-dirty", "UADMIN01", "checkin_forced", "2026-11-02T10:00:00Z");
+  // Out now: vm-held and vm-other (one person holds two), each with its checked_out event.
+  const since: Record<string, string> = {};
+  for (const [vm, user] of [["vm-held", "U0HOLDER1"], ["vm-other", "U0HOLDER1"]] as const) {
+    const [row] = await client<{ at: string }[]>`
+      update vms set state = 'checked_out', holder = ${user}, checked_out_at = now() - interval '1 hour' where name = ${vm} returning checked_out_at::text as at`;
+    await lend(vm, user, row!.at);
+    since[vm] = row!.at;
+  }
   await client`update vms set state = 'cleaning', cleanup_next_at = now() + interval '1 hour' where name = 'vm-dirty'`;
   await client`update vms set state = 'quarantined', cleanup_last_error = 'host key changed' where name = 'vm-bad'`;
-  await client`insert into events (vm_id, vm_name, actor, source, kind, detail)
-    select id, name, 'U0HOLDER1', 'slack', 'checked_out', '{}'::jsonb from vms where name = 'vm-held'`;
-  await client`insert into outbox (kind, payload) values ('vm_quarantined', ${JSON.stringify({ vm: "vm-bad", pool: "default", reason: "host key changed", lastError: null, attempts: 1 })}::jsonb)`;
-});
+  await client`update vms set state = 'retired' where name = 'vm-gone'`;
+  // The DM of vm-held's checkout, with its Check in button naming the checkout by time.
+  const [held] = await client<{ at: string; ms: number }[]>`
+    select checked_out_at::text as at, (extract(epoch from checked_out_at) * 1000)::float8 as ms from vms where name = 'vm-held'`;
+  await client`insert into slack_messages (vm_id, user_id, channel, ts, purpose, checked_out_at)
+    select id, 'U0HOLDER1', 'D0HOLDER1', '1700000000.000100', 'checkout_dm', checked_out_at from vms where name = 'vm-held'`;
+  // Notices not delivered yet, in the previous release's shapes.
+  const json = (value: unknown) => JSON.stringify(value);
+  await client`insert into outbox (kind, payload) values
+    ('vm_quarantined', ${json({ vm: "vm-bad", pool: "default", reason: "host key changed", lastError: null, attempts: 1 })}::jsonb),
+    ('vm_checked_out', ${json({ user: "U0HOLDER1", vm: { name: "vm-other", ip: "198.51.100.15", sshUser: "root", sshPort: 22, pool: "default", checkedOutAt: since["vm-other"] } })}::jsonb),
+    ('vm_checked_in', ${json({ user: "U0PAST002", vm: "vm-dirty", checkedOutAt: "2026-11-02T09:00:00Z", forcedBy: "UADMIN01", nextState: "cleaning" })}::jsonb),
+    ('checkin_forced', ${json({ vm: "vm-dirty", previousHolder: "U0PAST002", by: "UADMIN01" })}::jsonb),
+    ('vm_state_changed', ${json({ vm: "vm-bad", state: "quarantined", by: "system" })}::jsonb)`;
+  // The old button's value, as vmres wrote it then.
+  return { client, button: JSON.stringify({ vm: "vm-held", at: Math.round(held!.ms) }) };
+}
 
-afterAll(async () => {
-  await client?.end({ timeout: 5 });
-  rmSync(folder, { recursive: true, force: true });
-});
-
-describe("upgrading a database made by the previous release", () => {
-  it("keeps every VM, holder, event and waiting notice, and adds what this release needs", async () => {
-    const before = await client`select name, state, holder, checked_out_at, cleanup_next_at, cleanup_last_error from vms order by name`;
+describe.each(RELEASES)("upgrading a database made by the release $name", ({ migrations }) => {
+  it("keeps every VM, who holds what, history and waiting notices, and old buttons still work", async () => {
+    const { client, button } = await databaseOfRelease(migrations);
+    const vmsBefore = await client`select name, state, host(ip) as ip, cleanup_next_at, cleanup_last_error from vms order by name`;
+    const heldBefore = await client`select name, holder, checked_out_at from vms where holder is not null order by name`;
     const eventsBefore = await client`select * from events order by id`;
-    const outboxBefore = await client`select id, kind, payload, delivered_at from outbox order by id`;
+    const outboxBefore = await client<{ id: number; kind: string }[]>`select id, kind from outbox order by id`;
 
     await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
 
-    expect(await client`select name, state, holder, checked_out_at, cleanup_next_at, cleanup_last_error from vms order by name`).toEqual(before);
+    expect(await client`select name, state, host(ip) as ip, cleanup_next_at, cleanup_last_error from vms order by name`).toEqual(vmsBefore);
+    // The same people hold the same VMs, since the same time, each as one open checkout.
+    const heldAfter = await client`
+      select v.name, p.slack_user_id as holder, c.started_at as checked_out_at from vms v
+      join checkouts c on c.id = v.checkout_id join people p on p.id = c.person_id where c.ended_at is null order by v.name`;
+    expect(heldAfter).toEqual(heldBefore);
+    // The event log is untouched, and the past lendings became ended checkouts.
     expect(await client`select * from events order by id`).toEqual(eventsBefore);
-    expect(await client`select id, kind, payload, delivered_at from outbox order by id`).toEqual(outboxBefore);
-    // This release's additions are there and work on the old rows.
-    const [sweeps] = await client`select to_regclass('sweep_runs') is not null as present`;
-    expect(sweeps?.present).toBe(true);
+    const past = await client`
+      select v.name as vm, p.name as person, c.end_reason, b.name as ended_by from checkouts c
+      join vms v on v.id = c.vm_id join people p on p.id = c.person_id left join people b on b.id = c.ended_by
+      where c.ended_at is not null order by c.started_at`;
+    expect(past).toEqual([
+      { vm: "vm-free", person: "U0PAST001", end_reason: "checked_in", ended_by: "U0PAST001" },
+      { vm: "vm-dirty", person: "U0PAST002", end_reason: "forced", ended_by: "UADMIN01" },
+    ]);
+    // Every waiting notice is still there and reads in this release's shape.
+    const outboxAfter = await client<{ id: number; kind: string; payload: unknown; delivered_at: Date | null }[]>`
+      select id, kind, payload, delivered_at from outbox order by id`;
+    expect(outboxAfter.map(({ id, kind }) => ({ id, kind }))).toEqual(outboxBefore);
+    for (const row of outboxAfter) {
+      expect(row.delivered_at).toBeNull();
+      expect(parseNotice(row.kind, row.payload)).toEqual({ notice: expect.objectContaining({ kind: row.kind }) });
+    }
+    const checkedOut = outboxAfter.find((r) => r.kind === "vm_checked_out")?.payload as { holder: { slackUserId: string }; checkoutId: number | null };
+    expect(checkedOut.holder.slackUserId).toBe("U0HOLDER1");
+    // The DM already sent names its checkout, so check-in can still update it.
+    const [dm] = await client`select m.checkout_id = v.checkout_id as same from slack_messages m join vms v on v.id = m.vm_id where m.ts = '1700000000.000100'`;
+    expect(dm).toEqual({ same: true });
+
+    const core = coreFor({ db: drizzle(client, { schema }) });
+    // Listings and history name the people.
+    const open = await listCheckouts(core, { person: "operator", source: "cli" }, { open: true });
+    expect(open.ok && open.value.map((c) => `${c.vm}:${c.person.slackUserId}`).sort()).toEqual(["vm-held:U0HOLDER1", "vm-other:U0HOLDER1"]);
+    const history = await vmHistory(core, { person: "operator", source: "cli" }, "vm-dirty");
+    expect(history.ok && history.value.map((e) => e.person?.slackUserId ?? e.actor)).toEqual(["UADMIN01", "U0PAST002"]);
+    // A Check in button of an old DM still works for its checkout, and only for it.
+    const { at } = JSON.parse(button) as { at: number };
+    const stranger = await checkin(core, { person: { slackUserId: "U0STRANGE" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
+    expect(stranger.ok).toBe(false);
+    const done = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
+    expect(done.ok).toBe(true);
+    const again = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
+    expect(again).toMatchObject({ ok: false, refusal: { code: "not_checked_out" } });
+
+    // The wake-up triggers work on the old rows.
     const wake = new Promise<string>((resolve) => void client.listen("vmres_cleanup", (payload) => resolve(`woken${payload}`)));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await drizzle(client).execute(sql`update vms set cleanup_next_at = now() where name = 'vm-dirty'`);

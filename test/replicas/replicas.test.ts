@@ -114,7 +114,7 @@ async function readyz(replica: Replica): Promise<number> {
 /** Every lent VM is held in the database by the user who was told so, and its DM was sent exactly once. */
 async function expectNothingLost(results: { user: string; lent: boolean }[], drainMs = 20_000): Promise<void> {
   const lent = results.filter((r) => r.lent).map((r) => r.user);
-  const held = await core.db.execute<{ holder: string }>(sql`select holder from vms where holder is not null`);
+  const held = await core.db.execute<{ holder: string }>(sql`select (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) as holder from vms where checkout_id is not null`);
   const holders = new Set(held.map((r) => r.holder));
   expect(lent.filter((u) => !holders.has(u))).toEqual([]);
   await outboxDrained(core, drainMs);

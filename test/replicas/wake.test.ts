@@ -33,7 +33,7 @@ describe("work committed by the CLI wakes the bot at once", () => {
   }, 30_000);
 
   it("a check-in made with the CLI is picked up by the bot's cleanup worker within seconds, although its poll is ten minutes", async () => {
-    const [held] = await h.core.db.execute<{ name: string }>(sql`select name from vms where holder = ${ALICE}`);
+    const [held] = await h.core.db.execute<{ name: string }>(sql`select name from vms where (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) = ${ALICE}`);
     expect(held).toBeDefined();
     const r = await vmres(["checkin", held!.name, "--user", ALICE]);
     expect(r.code, r.stderr).toBe(0);

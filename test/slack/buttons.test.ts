@@ -165,7 +165,7 @@ describe("App Home", () => {
     await waitForDm(h.fake, "U0HANK001");
     await outboxDrained(h.core);
 
-    const [row] = await h.core.db.execute<{ n: number }>(sql`select count(*)::int as n from vms where holder = 'U0HANK001'`);
+    const [row] = await h.core.db.execute<{ n: number }>(sql`select count(*)::int as n from vms where (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) = 'U0HANK001'`);
     expect(row?.n).toBe(1);
     expect(dmsTo(h.fake, "U0HANK001")).toHaveLength(1);
   });

@@ -183,7 +183,7 @@ export function buttonsOf(body: Record<string, unknown>): { action_id: string; v
 
 /** One VM's state and holder, straight from the database. */
 export async function vmRow(core: Core, name: string): Promise<{ state: string; holder: string | null } | undefined> {
-  const [row] = await core.db.execute<{ state: string; holder: string | null }>(sql`select state, holder from vms where name = ${name}`);
+  const [row] = await core.db.execute<{ state: string; holder: string | null }>(sql`select state, (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) as holder from vms where name = ${name}`);
   return row;
 }
 

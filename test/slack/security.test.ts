@@ -16,7 +16,7 @@ beforeEach(() => h.fake.reset());
 /** What a request could have changed: rows anywhere that matters, and any call to Slack. */
 async function footprint() {
   const [row] = await h.core.db.execute<{ held: number; events: number; outbox: number; keys: number }>(sql`
-    select (select count(*)::int from vms where holder is not null) as held, (select count(*)::int from events) as events,
+    select (select count(*)::int from vms where checkout_id is not null) as held, (select count(*)::int from events) as events,
            (select count(*)::int from outbox) as outbox, (select count(*)::int from processed_interactions) as keys`);
   return { ...row, slackCalls: h.fake.calls().length };
 }
