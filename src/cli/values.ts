@@ -28,7 +28,7 @@ export function optionalUser(input: Input): string | undefined {
 /** The `--user` this command requires. */
 export function requiredUser(input: Input): string {
   const user = optionalUser(input);
-  if (user === undefined) throw new UsageError("--user is required: the name or Slack user ID of the person acting (npx vmres people list shows them)");
+  if (user === undefined) throw new UsageError("--user ID is required: the name or Slack user ID of the person acting (npx vmres people list shows them)");
   return user;
 }
 

@@ -37,6 +37,7 @@ const tag = (r: Row): PersonTag => ({ id: r.id, name: r.name, slackUserId: r.sla
 
 /** "Alice Smith (alice, U012ABCDEF)", "ci-nightly": who, as a listing names them. */
 export function personText(p: Pick<PersonTag, "name" | "slackUserId" | "displayName">): string {
+  if (p.name === SYSTEM || p.name === OPERATOR) return p.name;
   const ids = [p.name, p.slackUserId].filter((x, i, all): x is string => x !== null && all.indexOf(x) === i);
   return p.displayName ? `${p.displayName} (${ids.join(", ")})` : ids.join(" / ");
 }
@@ -44,7 +45,7 @@ export function personText(p: Pick<PersonTag, "name" | "slackUserId" | "displayN
 /**
  * The person an actor stands for. Someone first seen in Slack becomes a
  * person on the spot (named by their Slack ID until an operator names them);
- * a name or ID typed by an operator must exist.
+ * so does a Slack user ID typed by an operator; a name must exist.
  */
 export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<PersonTag>> {
   const sql = core.db.$client;
@@ -72,7 +73,10 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
     core.people.set(ref.slackUserId, found);
     return ok(found);
   }
-  return lookup(sql, ref.lookup);
+  const found = await lookup(sql, ref.lookup);
+  // A Slack user ID nobody has named yet is that Slack user, as if they had used Slack (what --user always meant).
+  if (!found.ok && found.refusal.code === "unknown_person" && checkUserId(ref.lookup) === null) return resolvePerson(core, { slackUserId: ref.lookup });
+  return found;
 }
 
 async function named(sql: postgres.Sql, name: string): Promise<Result<PersonTag>> {

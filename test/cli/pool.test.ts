@@ -138,7 +138,7 @@ describe("pool administration", () => {
     const before = await databaseSnapshot(sql);
     const r = await vmres(["pool", "drain", "gpu-01", "--user", "UBOB0001"]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/UBOB0001 is not an admin: only the Slack users in SLACK_ADMINS may drain a VM/);
+    expect(r.stderr).toMatch(/UBOB0001 is not an admin: only admins \(npx vmres people list; SLACK_ADMINS at start\) may drain a VM/);
     expect(await databaseSnapshot(sql)).toBe(before);
   });
 
@@ -147,7 +147,7 @@ describe("pool administration", () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe("gpu-01: available → maintenance.");
     const [event] = await sql`select actor, source, kind from events where vm_name = 'gpu-01' order by id desc limit 1`;
-    expect(event).toEqual({ actor: "system", source: "cli", kind: "drained" });
+    expect(event).toEqual({ actor: "operator", source: "cli", kind: "drained" });
   });
 
   it("pool remove retires the VM and keeps its history", async () => {
