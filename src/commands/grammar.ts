@@ -111,7 +111,7 @@ export const GRAMMAR = [
     adapters: ["slack", "cli"],
     positionals: [],
     flags: {
-      user: { type: "string", placeholder: "ID", example: "alice", help: "only this person's (name or Slack user ID)" },
+      user: { type: "string", placeholder: "ID", example: "alice", adapters: ["cli"], help: "only this person's (name or Slack user ID)" },
       vm: { type: "string", placeholder: "NAME", example: "vm-01", help: "only this VM's" },
       open: { type: "boolean", help: "only those not ended (what is out now)" },
       limit: { type: "string", placeholder: "N", example: "20", adapters: ["cli"], help: "at most N, newest first (default 100, at most 1000)" },
@@ -120,7 +120,8 @@ export const GRAMMAR = [
       slack: "checkouts, newest first, with who, since when, how they ended and their notes",
       cli: "List checkouts, newest first: id, VM, person, start, end, how it ended, note.",
     },
-    examples: [{ slack: "checkouts --open", cli: "checkouts --open" }, { slack: "checkouts --vm vm-01", cli: "checkouts --user alice --json" }],
+    examples: [{ slack: "checkouts --open", cli: "checkouts --open" }, { slack: "checkouts --vm vm-01", cli: "checkouts --vm vm-01" }],
+    details: { slack: "Everyone's checkouts; the command line's `--user` narrows them to one person.", cli: "Also: npx vmres checkouts --user alice --json" },
   }),
   command({
     id: "people.list",

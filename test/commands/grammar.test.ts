@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GRAMMAR } from "../../src/commands/grammar.js";
 import { findCommand, parseInput } from "../../src/commands/parse.js";
 import { command, examplesIn, offers, type Adapter, type CommandSpec } from "../../src/commands/spec.js";
+import { tokenize } from "../../src/commands/tokenize.js";
 import { parseInvocation, UsageError } from "../../src/cli/args.js";
 import { commands } from "../../src/cli/commands/index.js";
 import { commandHelp, generalHelp } from "../../src/cli/help.js";
@@ -53,16 +54,16 @@ describe("the grammar table", () => {
     }
   });
 
-  it("offers Slack every CLI command but the two that act on the server's files", () => {
+  it("offers Slack every CLI command but those that act on the server's files or on people", () => {
     const cliOnly = GRAMMAR.filter((c) => offers(c, "cli") && !offers(c, "slack")).map((c) => c.id);
-    expect(cliOnly).toEqual(["pool.sync", "db.migrate"]);
+    expect(cliOnly).toEqual(["people.list", "people.add", "people.admin", "pool.sync", "db.migrate"]);
   });
 
   it("gives every shared command an example or usage both parsers read as the same command", () => {
     for (const spec of GRAMMAR) {
       for (const adapter of spec.adapters) {
         for (const example of examplesIn(spec, adapter)) {
-          const words = example.split(" ");
+          const words = split(example);
           const found = findCommand(words, adapter);
           expect(found.ok && found.found.spec.id, `${adapter}: ${example}`).toBe(spec.id);
         }
@@ -113,15 +114,27 @@ describe("both helps are generated from the table", () => {
   });
 });
 
+/** A line as a shell splits it (quotes kept together), so examples may quote a value. */
+function split(line: string): string[] {
+  const tokens = tokenize(line);
+  if (!tokens.ok) throw new Error(`unclosed quote in ${line}`);
+  return tokens.words;
+}
+
+/** The line without the CLI's `--user ID` (Slack users act as themselves) and `--json`. */
+function withoutUserText(line: string): string {
+  return line.replace(/ --user \S+/g, "").replace(/ --json/g, "");
+}
+
 describe("Slack accepts the CLI's spelling of every shared command", () => {
   it.each(shared.map((c) => [c.id, c] as const))("%s", (_, spec) => {
     const examples = examplesIn(spec, "cli");
     const lines = examples.length > 0 ? examples : [[...spec.words, ...spec.positionals.filter((p) => !p.adapters || p.adapters.includes("cli")).map((p) => p.example)].join(" ")];
     for (const line of lines) {
-      const fromCli = cli(line.split(" "));
+      const fromCli = cli(split(line));
       expect(fromCli, line).toHaveProperty("id", spec.id);
-      const words = withoutUser(line.split(" "));
-      const fromSlack = parseVmCommand(words.join(" "));
+      // Slack gets the line as typed, quotes and all.
+      const fromSlack = parseVmCommand(withoutUserText(line));
       const cliInput = (fromCli as { input: { args: object; options: Record<string, unknown> } }).input;
       const { user: _user, ...options } = cliInput.options;
       expect(fromSlack, line).toEqual({ kind: "run", command: spec.id, input: { args: cliInput.args, options } });
@@ -179,7 +192,7 @@ describe("bad input is answered, never guessed at", () => {
   it("tells Slack users --user and --json are the command line's", () => {
     expect(parseVmCommand("checkout --user U0BOB0001")).toMatchObject({
       kind: "usage",
-      problem: "`--user` works only on the command line (`npx vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`.",
+      problem: "`--user` works only on the command line (`npx vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`, `--note`.",
     });
     expect(parseVmCommand("status --json")).toMatchObject({ kind: "usage", problem: expect.stringMatching(/^`--json` works only on the command line.*`\/vm status` takes no options\.$/) });
   });

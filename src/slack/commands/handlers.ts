@@ -21,7 +21,7 @@ export type SlackHandler = (deps: SlackDeps, caller: Caller, input: Input) => Pr
 export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandler> = {
   checkout: (deps, caller, input) => checkoutCommand(deps, caller, text(input, "pool"), text(input, "note")),
   checkouts: (deps, caller, input) =>
-    checkoutsCommand(deps, caller.userId, { user: text(input, "user"), vm: text(input, "vm"), open: input.options["open"] === true }),
+    checkoutsCommand(deps, caller.userId, { vm: text(input, "vm"), open: input.options["open"] === true }),
   checkin: async (deps, caller, input) => {
     const vm = input.args["VM"];
     if (input.options["force"] !== true) return checkinCommand(deps, caller, vm);

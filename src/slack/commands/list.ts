@@ -19,10 +19,9 @@ export async function statusCommand(deps: SlackDeps): Promise<SlackMessage> {
 /** How many checkouts `/vm checkouts` shows; the CLI's `vmres checkouts --limit` goes further. */
 const CHECKOUTS_SHOWN = 20;
 
-/** `/vm checkouts [--user WHO] [--vm NAME] [--open]`: lendings, newest first; whose, as the core's rule on holders allows. */
-export async function checkoutsCommand(deps: SlackDeps, userId: string, q: { user: string | undefined; vm: string | undefined; open: boolean }): Promise<SlackMessage> {
+/** `/vm checkouts [--vm NAME] [--open]`: lendings, newest first; whose, as the core's rule on holders allows. */
+export async function checkoutsCommand(deps: SlackDeps, userId: string, q: { vm: string | undefined; open: boolean }): Promise<SlackMessage> {
   const result = await listCheckouts(deps.core, slackActor(userId), {
-    person: q.user === undefined ? undefined : { lookup: q.user.replace(/^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/, "$1") },
     vm: q.vm,
     open: q.open,
     limit: CHECKOUTS_SHOWN,
