@@ -59,15 +59,16 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
     if (bad) return refuse(bad);
     const cached = core.people.get(ref.slackUserId);
     if (cached) return ok(cached);
-    // Insert-or-read in one statement: two first requests of one person at once both get the same row.
-    const [row] = await sql<Row[]>`
-      with added as (
+    // Read, else insert, else read again: when two first requests of one person race, the insert of
+    // the second waits for the first and does nothing, and only a new statement sees the row it made.
+    const read = () => sql<Row[]>`select id, name, slack_user_id, display_name from people where slack_user_id = ${ref.slackUserId}`;
+    let [row] = await read();
+    if (!row) {
+      [row] = await sql<Row[]>`
         insert into people (name, slack_user_id) values (${ref.slackUserId}, ${ref.slackUserId})
-        on conflict do nothing returning id, name, slack_user_id, display_name
-      )
-      select * from added
-      union all select id, name, slack_user_id, display_name from people where slack_user_id = ${ref.slackUserId}
-      limit 1`;
+        on conflict do nothing returning id, name, slack_user_id, display_name`;
+    }
+    if (!row) [row] = await read();
     if (!row) return refuse({ code: "unknown_person", who: ref.slackUserId });
     const found = tag(row);
     core.people.set(ref.slackUserId, found);
@@ -153,6 +154,9 @@ export async function addPerson(core: Core, actor: Actor, spec: NewPerson): Prom
     spec.displayName === undefined ? null : checkNote(spec.displayName, "display name"),
   );
   if (bad) return refuse(bad);
+  if (checkUserId(spec.name) === null && spec.slackUserId !== spec.name) {
+    return refuse({ code: "invalid_input", field: "name", message: `${spec.name} looks like a Slack user ID; such names are kept for that Slack user (give --slack-id ${spec.name}, or another name)` });
+  }
   return core.db.$client.begin(async (tx) => {
     const [taken] = await tx<Row[]>`select id, name, slack_user_id, display_name from people where name = ${spec.name} for update`;
     if (taken) return refuse({ code: "person_exists", who: spec.name });

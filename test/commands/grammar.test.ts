@@ -39,7 +39,6 @@ function cli(argv: string[]) {
 }
 
 /** Words of an example with the CLI-only `--user ID` taken out: in Slack you act as yourself. */
-const withoutUser = (words: string[]) => words.filter((w, i) => w !== "--user" && words[i - 1] !== "--user");
 
 const shared = GRAMMAR.filter((c) => offers(c, "slack") && offers(c, "cli") && c.id !== "help");
 

@@ -112,7 +112,7 @@ describe("Check in button", () => {
     const reply = await press("vm_checkin", old.value, "U0DORA001");
 
     expect(textOf(reply.body)).not.toContain("already checked in");
-    expect(textOf(reply.body)).toContain("checked out by someone else");
+    expect(textOf(reply.body)).toContain("is held by <@U0DEAN001>, not you");
     expect(await vmRow(h.core, "delta2-1")).toEqual({ state: "checked_out", holder: "U0DEAN001" });
   });
 
@@ -121,7 +121,7 @@ describe("Check in button", () => {
     const dm = await checkoutWithDm(ALICE.id, "echo");
     const reply = await press("vm_checkin", dm.value, BOB.id);
 
-    expect(textOf(reply.body)).toContain("only its holder can check it in");
+    expect(textOf(reply.body)).toContain(`is held by <@${ALICE.id}>, not you. Ask them to check it in`);
     expect(await vmRow(h.core, "echo-1")).toEqual({ state: "checked_out", holder: ALICE.id });
   });
 

@@ -1,4 +1,6 @@
 import { sql } from "drizzle-orm";
+import { parseNotice } from "../../src/core/notices.js";
+import { resolvePerson } from "../../src/core/people.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { vmsOfPerson } from "../../src/core/queries.js";
@@ -132,21 +134,32 @@ describe("a delivery cut short", () => {
    * before it looks abandoned.
    */
   async function abandonedCheckout(pool: string, userId: string, posted: boolean): Promise<void> {
+    const person = await resolvePerson(h.core, { slackUserId: userId });
+    if (!person.ok) throw new Error(`no person for ${userId}`);
     await h.core.db.transaction(async (tx) => {
-      const [vm] = await tx.execute<{ name: string; ip: string; ssh_user: string; ssh_port: number; checked_out_at: string }>(sql`
-        update vms set state = 'checked_out', holder = ${userId}, checked_out_at = now(), state_changed_at = now()
-        where id = (select id from vms where pool = ${pool} and state = 'available' limit 1)
-        returning name, host(ip) as ip, ssh_user, ssh_port, checked_out_at::text`);
+      const [vm] = await tx.execute<{ id: number; name: string; ip: string; ssh_user: string; ssh_port: number }>(sql`
+        select id, name, host(ip) as ip, ssh_user, ssh_port from vms where pool = ${pool} and state = 'available' limit 1`);
       if (!vm) throw new Error(`no VM free in ${pool}`);
+      const [opened] = await tx.execute<{ id: number; started_at: string }>(sql`
+        insert into checkouts (vm_id, person_id, pool) values (${vm.id}, ${person.value.id}, ${pool}) returning id, started_at::text`);
+      await tx.execute(sql`update vms set state = 'checked_out', checkout_id = ${opened!.id}, state_changed_at = now() where id = ${vm.id}`);
       // The notice exactly as the core's checkout queues it.
-      const payload = { user: userId, vm: { name: vm.name, ip: vm.ip, sshUser: vm.ssh_user, sshPort: vm.ssh_port, pool, checkedOutAt: vm.checked_out_at } };
+      const payload = {
+        checkoutId: Number(opened!.id),
+        holder: { id: person.value.id, name: person.value.name, slackUserId: userId },
+        vm: { name: vm.name, ip: vm.ip, sshUser: vm.ssh_user, sshPort: vm.ssh_port, pool },
+        startedAt: opened!.started_at,
+        endsAt: null,
+        note: null,
+      };
+      expect(parseNotice("vm_checked_out", payload)).toHaveProperty("notice");
       await tx.execute(sql`
         insert into outbox (kind, payload, claimed_by, claimed_at)
         values ('vm_checked_out', ${JSON.stringify(payload)}::jsonb, 'dead-host:1#gone', now() - interval '1 hour')`);
       if (posted) {
         await tx.execute(sql`
-          insert into slack_messages (vm_id, user_id, channel, ts, purpose, checked_out_at)
-          select id, holder, ${dmChannelFor(userId)}, '1700000000.000001', 'checkout_dm', checked_out_at from vms where name = ${vm.name}`);
+          insert into slack_messages (vm_id, user_id, channel, ts, purpose, checkout_id)
+          values (${vm.id}, ${userId}, ${dmChannelFor(userId)}, '1700000000.000001', 'checkout_dm', ${opened!.id})`);
       }
     });
   }

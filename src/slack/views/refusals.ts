@@ -55,7 +55,7 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:information_source: That button belongs to an earlier checkout of *${escape(refusal.vm)}*, which has ended. Nothing changed.`;
     case "not_holder":
       return refusal.holder !== null
-        ? `:no_entry: *${escape(refusal.vm)}* is held by ${personMention(refusal.holder)}, not you. As an admin you can take it back with \`/vm admin force-checkin ${refusal.vm}\`.`
+        ? `:no_entry: *${escape(refusal.vm)}* is held by ${personMention(refusal.holder)}, not you. Ask them to check it in; an admin can take it back with \`/vm checkin ${refusal.vm} --force\`.`
         : `:no_entry: *${escape(refusal.vm)}* is checked out by someone else; only its holder can check it in. If it is abandoned, ${adminsWords(ctx.admins)}.`;
     case "not_admin":
       return `:no_entry: Only vmres admins can ${refusal.operation}; ${adminsWords(ctx.admins)}.`;
