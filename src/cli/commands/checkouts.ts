@@ -1,5 +1,6 @@
 import { personText } from "../../core/people.js";
 import type { CheckoutEntry } from "../../core/queries.js";
+import { UsageError } from "../args.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { flag, optionalUser, stringValue, vmArgOptional } from "../values.js";
@@ -10,7 +11,9 @@ export const prepareCheckouts: Prepare = (input) => {
   const vm = vmArgOptional(input, "vm");
   const open = flag(input, "open");
   const limit = stringValue(input, "limit");
+  if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new UsageError(`--limit: ${JSON.stringify(limit)} is not a count: use a whole number from 1 to 1000`);
   const max = limit === undefined ? 100 : Number(limit);
+  if (max < 1 || max > 1000) throw new UsageError(`--limit: ${max} is out of range: use a whole number from 1 to 1000`);
   return async ({ core }) => {
     const { listCheckouts } = await import("../../core/queries.js");
     const result = await listCheckouts(core, { person: "operator", source: "cli" }, { person: user === undefined ? undefined : { lookup: user }, vm, open, limit: max });
