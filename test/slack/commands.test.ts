@@ -30,6 +30,27 @@ describe("/vm checkout", () => {
     expect(await vmRow(h.core, "alpha-1")).toEqual({ state: "checked_out", holder: ALICE.id });
   });
 
+  it("keeps a quoted note (phone quotes too) on the checkout, shows it in the DM, and lists it with /vm checkouts", async () => {
+    await addVms(h.core, "notes", 2);
+    await vm("checkout notes --note “team demo”", "U0NOTE001");
+    const [dm] = await waitForDm(h.fake, "U0NOTE001");
+    expect(textOf(dm?.body ?? {})).toContain("team demo");
+    const [row] = await h.core.db.execute<{ note: string }>(sql`
+      select c.note from checkouts c join people p on p.id = c.person_id where p.slack_user_id = 'U0NOTE001' and c.ended_at is null`);
+    expect(row).toEqual({ note: "team demo" });
+
+    const listed = await vm("checkouts --open", BOB.id);
+    expect(textOf(listed.body)).toMatch(/\*notes-\d\* \(notes\) · <@U0NOTE001> · .*still out.*team demo/);
+    expect(textOf((await vm("checkouts --vm no-such-vm", BOB.id)).body)).toContain("There is no VM *no-such-vm*");
+  });
+
+  it("refuses a note that would not fit, and checks nothing out", async () => {
+    await addVms(h.core, "nonote", 1);
+    const reply = await vm(`checkout nonote --note "${"x".repeat(501)}"`, "U0NOTE002");
+    expect(textOf(reply.body)).toContain("keep it to 500");
+    expect(await vmRow(h.core, "nonote-1")).toEqual({ state: "available", holder: null });
+  });
+
   it("says no VM is free, with counts by state and to try again later", async () => {
     await addVms(h.core, "bravo", 1);
     await checkout(h.core, { person: { slackUserId: BOB.id }, source: "cli" }, { pool: "bravo" });

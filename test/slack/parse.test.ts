@@ -47,7 +47,7 @@ describe("/vm text", () => {
   });
 
   it("answers oversized text without reading it, and quotes back at most a little of anything", () => {
-    expect(problem("x".repeat(100_000))).toBe("That is 100,000 characters; /vm commands are short (at most 500), like `/vm checkout`.");
+    expect(problem("x".repeat(100_000))).toBe("That is 100,000 characters; /vm commands are short (at most 1,000), like `/vm checkout`.");
     expect(problem(`${"y".repeat(300)}`)).toBe(`\`${"y".repeat(40)}…\` is not a /vm command.`);
     expect(problem("`rm -rf /`")).toContain("is not a /vm command");
   });

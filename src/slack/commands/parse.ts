@@ -11,8 +11,8 @@ import { COMMON_FLAGS, described, flagsIn, isAdminIn, isOptional, type CommandSp
 import { tokenize, unescapeSlack } from "../../commands/tokenize.js";
 import { escape } from "../views/format.js";
 
-/** Longer than any real command; a paste of a log or a runaway script is answered, not parsed. */
-export const MAX_COMMAND_LENGTH = 500;
+/** Longer than any real command (a 500-character note included); a paste of a log or a runaway script is answered, not parsed. */
+export const MAX_COMMAND_LENGTH = 1000;
 
 /** A command `/vm` offers. */
 export type SlackCommandId = CommandIdIn<"slack">;
@@ -28,7 +28,7 @@ const usage = (problem: string, admin = false, command?: SlackCommandId): VmComm
 
 export function parseVmCommand(raw: string): VmCommand {
   if (raw.length > MAX_COMMAND_LENGTH) {
-    return usage(`That is ${raw.length.toLocaleString("en-US")} characters; /vm commands are short (at most ${MAX_COMMAND_LENGTH}), like \`/vm checkout\`.`);
+    return usage(`That is ${raw.length.toLocaleString("en-US")} characters; /vm commands are short (at most ${MAX_COMMAND_LENGTH.toLocaleString("en-US")}), like \`/vm checkout\`.`);
   }
   const tokens = tokenize(unescapeSlack(raw));
   if (!tokens.ok) {
