@@ -1,16 +1,9 @@
 import type postgres from "postgres";
 import type { PersonKind } from "../db/schema.js";
-import { ok, refuse, type Actor, type Core, type PersonRef, type Result } from "./types.js";
-import { checkNote, checkPersonName, checkUserId, firstRefusal } from "./validate.js";
+import { ok, refuse, type Actor, type Core, type PersonRef, type PersonTag, type Result } from "./types.js";
 
-/** Who a person is, as listings and messages name them. */
-export interface PersonTag {
-  id: number;
-  name: string;
-  slackUserId: string | null;
-  /** As Slack shows them, once learned; null until then. */
-  displayName: string | null;
-}
+export type { PeopleCache, PersonTag } from "./types.js";
+import { checkNote, checkPersonName, checkUserId, firstRefusal } from "./validate.js";
 
 /** A person as `vmres people list` shows them. */
 export interface Person extends PersonTag {
@@ -24,13 +17,6 @@ export interface Person extends PersonTag {
 /** The built-in people: vmres itself, and the operator of the CLI on the bot's machine. */
 export const SYSTEM = "system";
 export const OPERATOR = "operator";
-
-/**
- * Slack ID → person, per process. People are never deleted and a Slack ID
- * never moves to another person, so an entry never goes stale for what the
- * hot path needs (the id); names are informational.
- */
-export type PeopleCache = Map<string, PersonTag>;
 
 type Row = { id: number; name: string; slack_user_id: string | null; display_name: string | null };
 const tag = (r: Row): PersonTag => ({ id: r.id, name: r.name, slackUserId: r.slack_user_id, displayName: r.display_name });

@@ -1,5 +1,4 @@
 import type { Db } from "../db/client.js";
-import type { PeopleCache, PersonTag } from "./people.js";
 import type { EventSource, VmState } from "../db/schema.js";
 
 /** What the core needs from its caller: the database and the rules' settings. */
@@ -41,7 +40,21 @@ export interface Actor {
   source: EventSource;
 }
 
-export type { PersonTag };
+/** Who a person is, as listings and messages name them (src/core/people.ts). */
+export interface PersonTag {
+  id: number;
+  name: string;
+  slackUserId: string | null;
+  /** As Slack shows them, once learned; null until then. */
+  displayName: string | null;
+}
+
+/**
+ * Slack ID → person, per process. People are never deleted and a Slack ID
+ * never moves to another person, so an entry never goes stale for what the
+ * hot path needs (the id); names are informational.
+ */
+export type PeopleCache = Map<string, PersonTag>;
 
 /** What a person gets on checkout: everything needed to use the VM, and the checkout's id. */
 export interface CheckedOutVm {
