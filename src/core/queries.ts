@@ -84,14 +84,14 @@ export async function allVms(core: Core, viewer: Actor, opts: { states?: VmState
   return redacted(core, viewer, rows);
 }
 
-/** The Slack IDs of the admins, for adapters that tell or name them. */
+/** The Slack IDs of the admins (SLACK_ADMINS first, then those the database names), for adapters that tell or name them. */
 export async function adminSlackIds(core: Core): Promise<string[]> {
   const rows = await core.db
     .select({ id: people.slackUserId })
     .from(people)
     .where(and(eq(people.isAdmin, true), sql`${people.slackUserId} is not null`))
     .orderBy(asc(people.name));
-  return rows.flatMap((r) => (r.id === null ? [] : [r.id]));
+  return [...new Set([...core.bootstrapAdmins, ...rows.flatMap((r) => (r.id === null ? [] : [r.id]))])];
 }
 
 /** One pool's line in a status report. */
