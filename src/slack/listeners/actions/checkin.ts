@@ -1,6 +1,10 @@
-import { checkinFromButton } from "../../buttons/checkin-button.js";
-import type { SlackDeps } from "../../deps.js";
-import { ACTION } from "../../views/actions.js";
+import { checkin } from "../../../core/checkin.js";
+import { actOnce } from "../../act-once.js";
+import { refusalReply } from "../../commands/refusal-reply.js";
+import { slackActor, type Caller, type SlackDeps } from "../../deps.js";
+import { ACTION, parseCheckinValue } from "../../views/actions.js";
+import { plain, type SlackMessage } from "../../views/blocks.js";
+import { alreadyHandledReply, checkedInReply, staleCheckinReply } from "../../views/replies.js";
 import { answer, clickKey, clickReply } from "../answer.js";
 import type { ButtonArgs } from "./button-args.js";
 
@@ -12,3 +16,26 @@ export const checkinButtonListener = (deps: SlackDeps) => async (args: ButtonArg
     checkinFromButton(deps, caller, args.action.value),
   );
 };
+
+/**
+ * A Check in button: acts only if the button's checkout is still the VM's
+ * current one, so a late or repeated click never ends a newer checkout. The
+ * core decides that, and whether the clicker may check the VM in at all,
+ * under the VM's row lock: a click racing another ends in "not checked out",
+ * never in two check-ins.
+ */
+async function checkinFromButton(deps: SlackDeps, caller: Caller, value: string | undefined): Promise<SlackMessage> {
+  const target = parseCheckinValue(value);
+  if (target === null) return plain(":warning: That button is from an older version of vmres. Type `/vm checkin` instead.");
+  const once = await actOnce(deps.core, caller.interactionKey, () =>
+    checkin(deps.core, slackActor(caller.userId), target.vm, "checkout" in target ? { checkoutId: target.checkout } : { checkoutAt: new Date(target.at) }),
+  );
+  if (once.duplicate) return alreadyHandledReply();
+  const result = once.value;
+  if (result.ok) {
+    deps.noticeQueued();
+    return checkedInReply(result.value);
+  }
+  if (result.refusal.code === "not_checked_out" || result.refusal.code === "checkout_ended") return staleCheckinReply(result.refusal);
+  return refusalReply(deps, caller.userId, result.refusal);
+}
