@@ -4,6 +4,7 @@ import { createBoltApp } from "./app.js";
 import { SlackConnection } from "./connection.js";
 import type { SlackDeps } from "./deps.js";
 import { OutboxDispatcher } from "./outbox/dispatcher.js";
+import { ProfileLearner } from "./profiles/profile-learner.js";
 import { slackSettings } from "./settings.js";
 import { botClient, type SlackCallObserver } from "./slack-client.js";
 
@@ -35,7 +36,14 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
     claimer: `${ctx.instanceId}#${randomBytes(4).toString("hex")}`,
     canDeliver: () => connection.identity !== undefined,
   });
-  const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake() };
+  const profiles = new ProfileLearner({
+    core: ctx.core,
+    client,
+    log,
+    sweepIntervalMs: settings.profileSweepIntervalMs,
+    canCall: () => connection.identity !== undefined,
+  });
+  const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake(), personSeen: (id) => profiles.personSeen(id) };
   const bolt = createBoltApp(settings, deps, () => connection.identity, log, observe);
   if (bolt.requestListener) ctx.http.mount("/slack/", bolt.requestListener);
   ctx.http.addHealthCheck({
@@ -51,9 +59,11 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
   if (settings.mode === "socket" && settings.signingSecret) log.info("SLACK_APP_TOKEN is set, so Slack connects over Socket Mode; SLACK_SIGNING_SECRET is not used");
   connection.start(bolt.socket);
   outbox.start();
+  profiles.start();
   return {
     name: "slack",
     async stop() {
+      await profiles.stop();
       await outbox.stop();
       await connection.stop();
     },
