@@ -11,7 +11,8 @@ import { botClient, type SlackCallObserver } from "./slack-client.js";
 /**
  * The Slack bot as a part of the service: Bolt (HTTP at /slack/events on the
  * service's port, or Socket Mode), the connection that keeps trying to reach
- * Slack, and the outbox dispatcher. Without tokens it logs what to set and
+ * Slack, the outbox dispatcher, and the learning of people's Slack names
+ * (after their requests, and a sweep). Without tokens it logs what to set and
  * stays off; the rest of the service runs regardless.
  */
 export async function startSlack(ctx: ServiceContext): Promise<Component | null> {
