@@ -67,6 +67,8 @@ export const configSchema = z.object({
   OUTBOX_BACKOFF_MAX_MS: int(10, 86_400_000).default(900_000),
   /** A delivery claimed longer ago than this belongs to a process that died; another takes it over. */
   OUTBOX_CLAIM_TIMEOUT_MS: int(1000, 86_400_000).default(300_000),
+  /** How often the bot looks for people whose Slack name is unknown or older than a day (users.info). */
+  SLACK_PROFILE_SWEEP_INTERVAL_MS: int(10, 86_400_000).default(600_000),
   POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES: int(0, 10_080).default(60),
   /**
    * A notice older than this (in ms; written 90m, 4h, 2d, 1d12h) is no longer sent: a DM is recorded as

@@ -55,7 +55,7 @@ describe("manifest.yml", () => {
 
   it("asks for the bot scopes vmres calls and no more", () => {
     const scopes = manifest.oauth_config?.scopes?.bot ?? [];
-    expect(scopes).toEqual(expect.arrayContaining(["commands", "chat:write", "im:write"]));
+    expect(scopes).toEqual(expect.arrayContaining(["commands", "chat:write", "im:write", "users:read"]));
     // Every extra scope is one more thing an admin must approve at install.
     expect(scopes.filter((s) => !["commands", "chat:write", "im:write", "im:history", "channels:history", "groups:history", "users:read"].includes(s))).toEqual([]);
   });

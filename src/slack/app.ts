@@ -65,6 +65,15 @@ export function createBoltApp(
   app.error(async (error) => {
     log.error({ err: error, code: (error as { code?: unknown }).code }, "Slack listener failed");
   });
+  // After every request (command, click, Home tab opened) is answered: the listeners have run, so
+  // the ack and the answer are out, and learning the person's name delays neither.
+  app.use(async ({ context, next }) => {
+    try {
+      await next();
+    } finally {
+      deps.personSeen(context.userId);
+    }
+  });
   registerCommands(app, deps);
   registerActions(app, deps);
   registerEvents(app, deps);

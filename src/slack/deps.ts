@@ -9,6 +9,8 @@ export interface SlackDeps {
   settings: SlackSettings;
   /** A notice was just queued here: deliver now rather than at the next poll. */
   noticeQueued(): void;
+  /** Someone's request was just answered: learn their Slack name if it is unknown or old (never waits). */
+  personSeen(slackUserId: string | undefined): void;
 }
 
 /** Who acted, and the key that makes a second delivery of the same interaction act not at all. */

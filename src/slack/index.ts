@@ -4,13 +4,15 @@ import { createBoltApp } from "./app.js";
 import { SlackConnection } from "./connection.js";
 import type { SlackDeps } from "./deps.js";
 import { OutboxDispatcher } from "./outbox/dispatcher.js";
+import { ProfileLearner } from "./profiles/profile-learner.js";
 import { slackSettings } from "./settings.js";
 import { botClient, type SlackCallObserver } from "./slack-client.js";
 
 /**
  * The Slack bot as a part of the service: Bolt (HTTP at /slack/events on the
  * service's port, or Socket Mode), the connection that keeps trying to reach
- * Slack, and the outbox dispatcher. Without tokens it logs what to set and
+ * Slack, the outbox dispatcher, and the learning of people's Slack names
+ * (after their requests, and a sweep). Without tokens it logs what to set and
  * stays off; the rest of the service runs regardless.
  */
 export async function startSlack(ctx: ServiceContext): Promise<Component | null> {
@@ -35,7 +37,14 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
     claimer: `${ctx.instanceId}#${randomBytes(4).toString("hex")}`,
     canDeliver: () => connection.identity !== undefined,
   });
-  const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake() };
+  const profiles = new ProfileLearner({
+    core: ctx.core,
+    client,
+    log,
+    sweepIntervalMs: settings.profileSweepIntervalMs,
+    canCall: () => connection.identity !== undefined,
+  });
+  const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake(), personSeen: (id) => profiles.personSeen(id) };
   const bolt = createBoltApp(settings, deps, () => connection.identity, log, observe);
   if (bolt.requestListener) ctx.http.mount("/slack/", bolt.requestListener);
   ctx.http.addHealthCheck({
@@ -51,9 +60,11 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
   if (settings.mode === "socket" && settings.signingSecret) log.info("SLACK_APP_TOKEN is set, so Slack connects over Socket Mode; SLACK_SIGNING_SECRET is not used");
   connection.start(bolt.socket);
   outbox.start();
+  profiles.start();
   return {
     name: "slack",
     async stop() {
+      await profiles.stop();
       await outbox.stop();
       await connection.stop();
     },

@@ -23,15 +23,21 @@ export type MethodArgs = Record<string, unknown>;
 /** A method's answer without `ok`, or the Slack error code to answer with. */
 export type MethodAnswer = { result: Record<string, unknown> } | { error: string; messages?: string[] };
 
-/** Per-user details users.info returns; tests may register some, others are made up from the ID. */
+/**
+ * Per-user details users.info returns; tests may register some, others are
+ * made up from the ID. As in Slack, `display_name` is "" for someone who never
+ * chose one, and `name` is the old-style handle.
+ */
 export interface FakeUser {
   id: string;
   name: string;
   real_name: string;
+  display_name: string;
   tz: string;
   tz_offset: number;
   is_admin: boolean;
   is_bot: boolean;
+  deleted: boolean;
 }
 
 /** State the handlers share with the server: the ts clock, the registered users and the channels' messages. */
@@ -108,9 +114,41 @@ function viewArg(args: MethodArgs): Record<string, unknown> | undefined {
 }
 
 /** A user the test never registered: plausible details derived from the ID, in UTC. */
-function madeUpUser(id: string): FakeUser {
+export function madeUpUser(id: string): FakeUser {
   const name = id.toLowerCase();
-  return { id, name, real_name: name, tz: "Etc/UTC", tz_offset: 0, is_admin: false, is_bot: false };
+  return { id, name, real_name: name, display_name: "", tz: "Etc/UTC", tz_offset: 0, is_admin: false, is_bot: false, deleted: false };
+}
+
+/** A user object as users.info returns it (docs.slack.dev/reference/methods/users.info, @slack/web-api's UsersInfoResponse). */
+function userObject(u: FakeUser): Record<string, unknown> {
+  const profile = {
+    real_name: u.real_name,
+    real_name_normalized: u.real_name,
+    display_name: u.display_name,
+    display_name_normalized: u.display_name,
+    first_name: u.real_name.split(" ")[0] ?? "",
+    last_name: u.real_name.split(" ").slice(1).join(" "),
+    team: FAKE_WORKSPACE.teamId,
+    ...(u.is_bot ? { bot_id: `B${u.id.slice(1)}`, always_active: true } : {}),
+  };
+  return {
+    id: u.id,
+    team_id: FAKE_WORKSPACE.teamId,
+    name: u.name,
+    deleted: u.deleted,
+    color: "9f69e7",
+    // Slack leaves the top-level real_name out for deactivated accounts; the profile keeps it.
+    ...(u.deleted ? {} : { real_name: u.real_name, tz: u.tz, tz_label: u.tz === "Etc/UTC" ? "Coordinated Universal Time" : u.tz, tz_offset: u.tz_offset }),
+    profile,
+    is_admin: u.is_admin,
+    is_owner: false,
+    is_primary_owner: false,
+    is_restricted: false,
+    is_ultra_restricted: false,
+    is_bot: u.is_bot,
+    is_app_user: false,
+    updated: 1_700_000_000,
+  };
 }
 
 const handlers: Record<string, Handler> = {
@@ -178,16 +216,7 @@ const handlers: Record<string, Handler> = {
     const id = str(args.user);
     if (id === undefined || !/^[UW][A-Z0-9]+$/.test(id)) return { error: "user_not_found" };
     const u = ctx.users.get(id) ?? madeUpUser(id);
-    return {
-      result: {
-        user: {
-          ...u,
-          team_id: FAKE_WORKSPACE.teamId,
-          deleted: false,
-          profile: { real_name: u.real_name, display_name: u.name },
-        },
-      },
-    };
+    return { result: { user: userObject(u) } };
   },
 };
 

@@ -86,6 +86,20 @@ describe("fake Slack Web API", () => {
     expect(bob.user).toMatchObject({ id: "U0BOB0001", name: "bob", tz: "Europe/Berlin" });
   });
 
+  it("answers users.info with the profile a test gives, and no display name for someone it never met", async () => {
+    fake.setUser({ id: "U0ALICE01", name: "alice", real_name: "Alice Smith", display_name: "Ally" });
+    fake.setUser({ id: "U0GONE001", real_name: "Gone Person", deleted: true });
+    const alice = await client.users.info({ user: "U0ALICE01" });
+    const gone = await client.users.info({ user: "U0GONE001" });
+    const stranger = await client.users.info({ user: "U0NEW0001" });
+
+    expect(alice.user).toMatchObject({ id: "U0ALICE01", name: "alice", real_name: "Alice Smith", deleted: false, is_bot: false, profile: { display_name: "Ally", real_name: "Alice Smith" } });
+    expect(gone.user).toMatchObject({ deleted: true, profile: { real_name: "Gone Person" } });
+    expect(gone.user?.real_name).toBeUndefined();
+    expect(stranger.user).toMatchObject({ id: "U0NEW0001", name: "u0new0001", profile: { display_name: "" } });
+    expect(fake.calls("users.info").map((c) => c.body.user)).toEqual(["U0ALICE01", "U0GONE001", "U0NEW0001"]);
+  });
+
   it("refuses a message without text, as Slack does", async () => {
     const err = await failureOf(client.chat.postMessage({ channel: "C0ADMIN01" } as never));
     expect(err.code).toBe(ErrorCode.PlatformError);

@@ -11,7 +11,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FakeChannels, type StoredMessage } from "./fake-slack-messages.js";
-import { FAKE_WORKSPACE, answerMethod, type FakeUser, type MethodArgs } from "./fake-slack-methods.js";
+import { FAKE_WORKSPACE, answerMethod, madeUpUser, type FakeUser, type MethodArgs } from "./fake-slack-methods.js";
 
 export { FAKE_WORKSPACE, dmChannelFor, type FakeUser } from "./fake-slack-methods.js";
 export type { MessageMetadata, StoredMessage } from "./fake-slack-messages.js";
@@ -192,10 +192,14 @@ export class FakeSlack {
     this.modes.clear();
   }
 
-  /** Registers a user for users.info; unregistered user IDs get made-up details in UTC. */
+  /**
+   * Registers a user for users.info (their profile's display_name, real_name…);
+   * unregistered user IDs get made-up details in UTC, with no display name.
+   */
   setUser(user: Partial<FakeUser> & { id: string }): void {
-    const name = user.name ?? user.id.toLowerCase();
-    this.users.set(user.id, { name, real_name: name, tz: "Etc/UTC", tz_offset: 0, is_admin: false, is_bot: false, ...user });
+    const base = madeUpUser(user.id);
+    const name = user.name ?? base.name;
+    this.users.set(user.id, { ...base, name, real_name: name, ...user });
   }
 
   /** Forgets recorded calls, failures, users and messages (the ts clock keeps increasing). */
