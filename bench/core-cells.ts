@@ -67,10 +67,18 @@ export async function addPool(database: Database, pool: Pool): Promise<void> {
     from generate_series(${pool.firstNumber}::int, ${pool.firstNumber + pool.size - 1}::int) as i`;
 }
 
-/** Untimed: every VM of the pool available again (returner leftovers, an interrupted pgbench). */
+/**
+ * Untimed: every VM of the pool available again (returner leftovers, an interrupted pgbench).
+ * A VM still held has an open checkout: it is ended too (as forced), or the next
+ * checkout of that VM would break checkouts_one_open_per_vm.
+ */
 export async function resetPool(database: Database, pool: string): Promise<void> {
   await database.sql`
-    update vms set state = 'available', holder = null, checked_out_at = null, state_changed_at = now(),
+    with ended as (
+      update checkouts set ended_at = now(), end_reason = 'forced'
+      where ended_at is null and id in (select checkout_id from vms where pool = ${pool} and checkout_id is not null)
+    )
+    update vms set state = 'available', checkout_id = null, state_changed_at = now(),
       cleanup_next_at = null, cleanup_attempts = 0, claimed_by = null, claimed_at = null
     where pool = ${pool} and state <> 'available'`;
 }

@@ -52,11 +52,17 @@ export interface SqlCheck {
 /**
  * Script text that stands for core text, and why. pgbench cannot \gset inside a
  * pipeline, so after the one-round-trip checkout the script cannot keep the name
- * the core's caller passes to checkin(); its check-in finds that VM by holder in
- * the same statement (no extra round trip; one more index lookup for the server).
+ * the core's caller passes to checkin(); its check-in finds that VM by the
+ * person's open checkout in the same statement (no extra round trip; one more
+ * index lookup, checkouts_open_by_person, for the server).
  */
 const STAND_INS = [
-  { script: "name = (select v.name from vms v where v.holder = ?)", scriptVars: 1, core: "name = ?", coreVar: "co_name" },
+  {
+    script: "v.id = (select o.vm_id from checkouts o where o.person_id = ? and o.ended_at is null)",
+    scriptVars: 1,
+    core: "v.name = ?",
+    coreVar: "co_name",
+  },
 ] as const;
 
 /** The script statement as the core would send it: each stand-in replaced by the core's text and variable. */
@@ -197,7 +203,7 @@ export function compareSql(core: SentStatement[], script: ScriptStatement[]): Sq
     lines: [
       `${core.length} statements in ${coreTrips.length} round trips (statements per round trip: ${coreTrips.join(" ")}), same texts after`,
       `whitespace normalisation; the core bound NULL at ${nulls} places the script writes null; ${script.length - cycle.length} per-client setup statement(s) skipped;`,
-      `${standIns} declared stand-in(s): the script's check-in finds the VM by holder where the core binds its name (pgbench cannot \\gset in a pipeline).`,
+      `${standIns} declared stand-in(s): the script's check-in finds the VM by its open checkout's person where the core binds its name (pgbench cannot \\gset in a pipeline).`,
     ],
   };
 }

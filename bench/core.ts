@@ -55,7 +55,7 @@ export interface CoreBenchResult {
 
 const PGBENCH_SCRIPT = fileURLToPath(new URL("./cycle.pgbench.sql", import.meta.url));
 /** Script variables bound to the value the core bound at the same place in the SQL check cycle. */
-const CAPTURED_VARIABLES = ["source", "checkin_kind", "detail", "notices"] as const;
+const CAPTURED_VARIABLES = ["source", "checkin_kind", "end_reason", "detail", "notices"] as const;
 
 export async function benchCore(env: CoreBenchEnv): Promise<CoreBenchResult> {
   const { database, signal, print } = env;

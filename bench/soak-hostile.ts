@@ -128,8 +128,8 @@ const BACKGROUND_NOTICES = ["cleanup_blocked", "vm_quarantined"];
 async function footprint(database: Database): Promise<Footprint> {
   const { sql } = database;
   const [row] = await sql<Footprint[]>`
-    select (select md5(coalesce(string_agg(concat_ws(':', id, name, state, holder, checked_out_at, pool, ip, retire_on_checkin), ',' order by id), '')) from vms) as vms,
-           (select count(*) from vms where holder is not null)::int as held,
+    select (select md5(coalesce(string_agg(concat_ws(':', id, name, state, checkout_id, pool, ip, retire_on_checkin), ',' order by id), '')) from vms) as vms,
+           (select count(*) from vms where checkout_id is not null)::int as held,
            (select count(*) from events where source::text not in ${sql(BACKGROUND_SOURCES)})::int as events,
            (select count(*) from events where source::text in ${sql(BACKGROUND_SOURCES)})::int as "workerEvents",
            (select count(*) from outbox where kind not in ${sql(BACKGROUND_NOTICES)})::int as outbox,

@@ -57,8 +57,9 @@ export async function checkLog(database: Database): Promise<LogCheck> {
       order by vm_id, id desc
     )
     select count(*)::int as n from vms v left join last l on l.vm_id = v.id
+      left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
     where (v.state = 'checked_out') <> (l.kind is not distinct from 'checked_out')
-       or (v.state = 'checked_out' and v.holder is distinct from l.actor)`;
+       or (v.state = 'checked_out' and p.name is distinct from l.actor)`;
   const replay = await sql<{ holder: string; pool: string; quota: number; max_held: number }[]>`
     with e as (
       select ev.id, v.pool,
@@ -136,9 +137,9 @@ export function startQuotaSampler(database: Database, everyMs: number): () => Pr
   const loop = (async () => {
     while (!stopped) {
       const rows = await database.sql<{ holder: string; pool: string; n: number; quota: number }[]>`
-        select v.holder, v.pool, count(*)::int as n, p.quota
-        from vms v join pools p on p.name = v.pool
-        where v.holder is not null group by v.holder, v.pool, p.quota`.catch(() => null);
+        select h.name as holder, v.pool, count(*)::int as n, p.quota
+        from vms v join pools p on p.name = v.pool join checkouts c on c.id = v.checkout_id join people h on h.id = c.person_id
+        group by h.name, v.pool, p.quota`.catch(() => null);
       if (rows) {
         result.samples++;
         const over = rows.filter((r) => r.n > r.quota);

@@ -30,7 +30,9 @@ export async function checkLost(database: Database, pools: string[], seen: SeenC
     where v.pool in ${database.sql(pools)} and e.kind in ('checked_out', 'checked_in', 'checkin_forced')
     order by e.id`;
   const holders = await database.sql<{ name: string; holder: string | null; ms: string | null }[]>`
-    select name, holder, floor(extract(epoch from checked_out_at) * 1000)::bigint::text as ms from vms where pool in ${database.sql(pools)}`;
+    select v.name, p.slack_user_id as holder, floor(extract(epoch from c.started_at) * 1000)::bigint::text as ms
+    from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
+    where v.pool in ${database.sql(pools)}`;
   const byVm = new Map<string, EventRow[]>();
   for (const e of events) byVm.set(e.vm, [...(byVm.get(e.vm) ?? []), e]);
   const now = new Map(holders.map((h) => [h.name, h]));

@@ -46,7 +46,9 @@ export class Ledger {
     let at = atMs;
     if (at === null) {
       const [row] = await database.sql<{ holder: string | null; ms: string | null }[]>`
-        select holder, floor(extract(epoch from checked_out_at) * 1000)::bigint::text as ms from vms where name = ${vm}`;
+        select p.slack_user_id as holder, floor(extract(epoch from c.started_at) * 1000)::bigint::text as ms
+        from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
+        where v.name = ${vm}`;
       if (row?.holder !== user || row.ms === null) {
         this.anomalies.push(`${user} was told ${vm} is theirs, but it is held by ${row?.holder ?? "nobody"}`);
         return;
@@ -70,7 +72,9 @@ export class Ledger {
     const asked = this.uncertainCheckins.filter((c) => c.user === user).map((c) => c.vm);
     const known = new Set([...mine.keys(), ...inFlight, ...asked]);
     const rows = await database.sql<{ name: string; ms: string }[]>`
-      select name, floor(extract(epoch from checked_out_at) * 1000)::bigint::text as ms from vms where holder = ${user}`;
+      select v.name, floor(extract(epoch from c.started_at) * 1000)::bigint::text as ms
+      from checkouts c join people p on p.id = c.person_id join vms v on v.id = c.vm_id
+      where p.slack_user_id = ${user} and c.ended_at is null`;
     for (const r of rows) {
       if (known.has(r.name) || mine.has(r.name) || inFlight.has(r.name)) continue;
       mine.set(r.name, Number(r.ms));
