@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { recordEvent } from "../../core/admin.js";
+import { recordEvent } from "../../core/events.js";
 import { enqueueNotices } from "../../core/notices.js";
 import type { Tx } from "../../db/client.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
