@@ -76,8 +76,20 @@ export function connect(
     // A startup parameter instead of `SET LOCAL` in every transaction: same effect, one round trip less.
     connection: { application_name: applicationName(), lock_timeout: opts.lockTimeoutMs },
     onnotice: (notice) => opts.log.debug({ notice: notice.message }, "postgres notice"),
+    backoff: reconnectDelaySeconds,
     ...guardedConnections(target.login),
   });
+}
+
+/**
+ * How long a connection waits before its next login after `failures` failed ones in a row (the
+ * count is shared by the pool and reset by a login that works). postgres.js's own backoff
+ * reaches 20 s after seven failures, so a PostgreSQL back from a restart stayed unused for up to
+ * 20 s, and a query made during the outage waited that long to fail. Capped at 1 s: recovery
+ * within a second, and no more than about one attempt a second per connection while it is away.
+ */
+export function reconnectDelaySeconds(failures: number): number {
+  return Math.min(0.01 * 2 ** failures, 1) * (0.5 + Math.random() / 2);
 }
 
 const LOGIN_METHODS: readonly LoginMethod[] = ["scram-sha-256", "md5", "password", "none"];

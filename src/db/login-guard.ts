@@ -121,7 +121,23 @@ class LoginGuard extends Duplex {
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
     this.#abort.abort();
     this.#transport?.destroy();
-    done(err);
+    // postgres.js (3.4.9) sends small writes from a setImmediate, and its "close" handler cancels
+    // that immediate without forgetting it: no write is ever scheduled again on that connection,
+    // so every later login on it sits silent until connect_timeout (30 s), again and again. It
+    // writes its StartupMessage as soon as it has this stream, so a refused connection (server
+    // down) closed before that immediate ran, every time. Closing one turn of the event loop
+    // later lets the pending write run first (into a destroyed stream, where it is dropped).
+    setImmediate(() => done(err));
+  }
+
+  /**
+   * "close" says whether an error closed the stream, as net.Socket's does: postgres.js backs
+   * off its reconnects only then. Without it, the LISTEN connection retried every 10 ms while
+   * the server was down (a hundred logins a second per process).
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "close" && args.length === 0) return super.emit("close", this.errored !== null);
+    return super.emit(event, ...args);
   }
 
   /** A method, not a comparison inline: TypeScript would keep #step narrowed across #check(). */

@@ -1,9 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type postgres from "postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { connect } from "../../src/db/client.js";
+import { openEmbedded, type EmbeddedServer } from "../../src/db/embedded.js";
+import { guardedConnections } from "../../src/db/login-guard.js";
 import { testLog } from "../helpers/db.js";
 import { asking, cleartextRequest, fakePostgres, md5Request, type FakePostgres } from "./fake-postgres.js";
 
@@ -88,5 +94,76 @@ describe("DATABASE_URL pointing at a real PostgreSQL that uses SCRAM", () => {
 
   it("stops on a require_auth it does not know, naming it", () => {
     expect(() => connect(`${url}?require_auth=scram-sha-256,kerberos`, settings)).toThrow(/require_auth=kerberos/);
+  });
+});
+
+/** How long `work` took to settle, and how: "ok", the error's message, or "no answer" after `limitMs`. */
+async function timed(work: () => Promise<unknown>, limitMs: number): Promise<{ ms: number; outcome: string }> {
+  const start = performance.now();
+  const outcome = await Promise.race([
+    work().then(
+      () => "ok",
+      (err: unknown) => (err as Error).message,
+    ),
+    sleep(limitMs).then(() => "no answer"),
+  ]);
+  return { ms: performance.now() - start, outcome };
+}
+
+describe("a PostgreSQL that stops and comes back", () => {
+  let dir: string;
+  let server: EmbeddedServer;
+  let sql: postgres.Sql;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "vmres-restart-"));
+    chmodSync(dir, 0o755); // as root the server runs as `postgres`, which must enter the folder
+    server = await openEmbedded(join(dir, "pg"), { port: 0, log: testLog });
+    // One connection: a connection that a failed login left unable to write would be the only one.
+    sql = connect(server.url, { ...settings, poolSize: 1 }, server.login);
+  });
+  afterAll(async () => {
+    await sql?.end({ timeout: 1 });
+    await server?.release();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails queries at once while it is down, and answers again within seconds of its return, LISTEN included", async () => {
+    const heard: string[] = [];
+    await sql.listen("restart_test", (payload) => heard.push(payload));
+    await sql`select 1`;
+    const port = server.port;
+    await server.release();
+
+    // postgres.js's own backoff made these wait up to 20 s; connect_timeout is 30 s.
+    for (let i = 0; i < 3; i++) {
+      const down = await timed(() => sql`select 1`, 10_000);
+      expect(down.outcome).toMatch(/ECONNREFUSED|shutting down/);
+      expect(down.ms).toBeLessThan(3000);
+    }
+    await sleep(1000); // the LISTEN connection keeps trying meanwhile
+
+    server = await openEmbedded(join(dir, "pg"), { port, log: testLog });
+    // Before the fix this connection had been left unable to write, and hung until connect_timeout.
+    const back = await timed(() => sql`select 1`, 10_000);
+    expect(back.outcome).toBe("ok");
+    expect(back.ms).toBeLessThan(5000);
+    const deadline = performance.now() + 5000;
+    while (!heard.includes("back") && performance.now() < deadline) {
+      await sql.notify("restart_test", "back");
+      await sleep(200);
+    }
+    expect(heard).toContain("back");
+  }, 60_000);
+
+  it("says, as net.Socket does, that an error closed the connection: postgres.js backs off only then", async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const socket = guardedConnections(server.login).socket({ host: ["127.0.0.1"], port: [port], path: undefined });
+    const failed = once(socket, "error");
+    const closed = new Promise<unknown>((resolve) => socket.once("close", resolve));
+    expect(((await failed)[0] as Error).message).toMatch(/ECONNREFUSED/);
+    expect(await closed).toBe(true);
   });
 });

@@ -113,7 +113,12 @@ export async function outboxDrained(core: Core, timeoutMs = 10_000): Promise<voi
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await core.db.execute<{ n: number; errors: string | null }>(
-      sql`select count(*)::int as n, string_agg(kind || ': ' || coalesce(last_error, 'no error yet'), '; ') as errors from outbox where delivered_at is null`,
+      // Who holds each claim and since when, and when it is due: a stuck notice says why it is stuck.
+      sql`select count(*)::int as n, string_agg(kind || ': ' || coalesce(last_error, 'no error yet')
+          || ', claimed by ' || coalesce(claimed_by || ' ' || round(extract(epoch from now() - claimed_at))::text || ' s ago', 'nobody')
+          || ', due in ' || greatest(0, round(extract(epoch from next_attempt_at - now())))::text || ' s'
+          || ', ' || attempts::text || ' attempts', '; ') as errors
+        from outbox where delivered_at is null`,
     );
     if (row?.n === 0) return;
     if (Date.now() > deadline) throw new Error(`outbox not drained within ${timeoutMs} ms: ${row?.n} left (${row?.errors})`);
