@@ -61,7 +61,8 @@ export async function stopApp(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function parseJson(line: string): Record<string, unknown> | null {
+/** A JSON log line as an object, or null for anything else. */
+export function parseJson(line: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(line);
     return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { FakeSlack, RESPONSE_URL, type SlackCall } from "../test/helpers/fake-slack.js";
 import { sendSigned, type SendOptions, type SendResult, type SlackRequest } from "../test/helpers/slack-requests.js";
+import { parseJson } from "./slack-service.js";
 import { ROOT, sleep, type SoakEnv } from "./soak-env.js";
 
 export const SECRET = "soak-signing-secret";
@@ -254,15 +255,6 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (typeof address !== "object" || address === null) throw new Error("no port");
   return address.port;
-}
-
-function parseJson(line: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Every text in a message or reply: its fallback text and every nested `text` (blocks, views). */

@@ -124,4 +124,9 @@ UPDATE "outbox" SET "payload" = CASE "kind"
   ELSE "payload" END
 WHERE "delivered_at" IS NULL AND "kind" IN ('vm_checked_out', 'vm_checked_in', 'checkin_forced', 'vm_state_changed');
 --> statement-breakpoint
+-- The helpers were for this migration only; the session that ran it goes on serving.
+DROP FUNCTION pg_temp.vmres_person(text);
+--> statement-breakpoint
+DROP FUNCTION pg_temp.vmres_checkout(text, text);
+--> statement-breakpoint
 ALTER TABLE "vms" ADD CONSTRAINT "vms_checkout_iff_checked_out" CHECK (("vms"."state" = 'checked_out') = ("vms"."checkout_id" is not null));

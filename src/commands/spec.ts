@@ -86,7 +86,7 @@ export interface CommandSpec<I extends string = string, A extends readonly Adapt
   /** More text for the command's own help. */
   readonly details?: Text;
   readonly examples?: readonly Example[];
-  /** Admins only: everywhere (`true`) or in these adapters (`history` is open in the CLI, admin-only in Slack). The core or handler enforces it; this is for help. */
+  /** Admins only: everywhere (`true`) or in these adapters. The core or handler enforces it; this is for help. */
   readonly admin?: boolean | readonly Adapter[];
 }
 

@@ -24,7 +24,6 @@ export interface SlackSettings {
   adminChannel: string | undefined;
   apiTimeoutMs: number;
   connectRetryBaseMs: number;
-  exhaustedAlertIntervalMinutes: number;
   /** How often people's Slack names are looked for (see docs/slack.md, "Who is who"). */
   profileSweepIntervalMs: number;
   outbox: OutboxSettings;
@@ -61,7 +60,6 @@ export function slackSettings(config: Config): { settings: SlackSettings } | { o
       adminChannel: config.SLACK_ADMIN_CHANNEL,
       apiTimeoutMs: config.SLACK_API_TIMEOUT_MS,
       connectRetryBaseMs: config.SLACK_CONNECT_RETRY_BASE_MS,
-      exhaustedAlertIntervalMinutes: config.POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES,
       profileSweepIntervalMs: config.SLACK_PROFILE_SWEEP_INTERVAL_MS,
       outbox: {
         pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,

@@ -7,12 +7,13 @@ import type { VmCommand } from "./parse.js";
 
 /** Runs one parsed `/vm` command and returns the ephemeral answer. */
 export async function runVmCommand(deps: SlackDeps, caller: Caller, command: VmCommand): Promise<SlackMessage> {
-  const admin = await isAdmin(deps.core, slackActor(caller.userId));
+  // Who is an admin is read only for help, which shows admins more; a command's handler asks the core itself.
+  const admin = () => isAdmin(deps.core, slackActor(caller.userId));
   switch (command.kind) {
     case "help":
-      return helpMessage({ isAdmin: admin, adminTopic: command.admin, command: command.command, group: command.group });
+      return helpMessage({ isAdmin: await admin(), adminTopic: command.admin, command: command.command, group: command.group });
     case "usage":
-      return helpMessage({ isAdmin: admin, adminTopic: command.admin, problem: command.problem, command: command.command });
+      return helpMessage({ isAdmin: await admin(), adminTopic: command.admin, problem: command.problem, command: command.command });
     case "run":
       return SLACK_HANDLERS[command.command](deps, caller, command.input);
   }

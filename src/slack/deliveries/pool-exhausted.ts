@@ -13,7 +13,7 @@ export function poolExhaustedSteps(n: Notice, ctx: DeliveryContext): Step[] {
       once: true,
       audience: { kind: "admins", staleLine: poolExhaustedStaleLine(n.pool) },
       run: async (post) => {
-        await postToAdmins(ctx, post, poolExhaustedAlert(n.pool, n.counts, ctx.settings.exhaustedAlertIntervalMinutes));
+        await postToAdmins(ctx, post, poolExhaustedAlert(n.pool, n.counts, ctx.core.exhaustedAlertIntervalMinutes));
         return done();
       },
     },

@@ -1,4 +1,4 @@
-import { recordDisplayName, staleProfiles } from "../../core/people.js";
+import { recordDisplayName, resolvePerson, staleProfiles } from "../../core/people.js";
 import type { Core } from "../../core/types.js";
 import { checkUserId } from "../../core/validate.js";
 import type { Logger } from "../../log.js";
@@ -113,9 +113,9 @@ export class ProfileLearner {
   private async lookUp(id: string, knownStale: boolean): Promise<void> {
     if (!knownStale) {
       const freshForMs = await profileFreshForMs(this.opts.core, id, MAX_AGE_HOURS);
-      // Not a person vmres knows (a Home tab opened by someone who never used /vm): nothing to name.
-      if (freshForMs === undefined) return;
-      if (freshForMs !== null && freshForMs > 0) {
+      // Someone vmres has not recorded yet (their request needed no person, like `/vm status`): record them now, off the request's path.
+      if (freshForMs === undefined && !(await resolvePerson(this.opts.core, { slackUserId: id })).ok) return;
+      if (freshForMs !== null && freshForMs !== undefined && freshForMs > 0) {
         this.remember(id, Date.now() + freshForMs);
         return;
       }
