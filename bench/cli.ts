@@ -12,6 +12,7 @@
  *
  * Needs dist/ built (`npm run bench` builds it first).
  */
+import { LEASE_DEFAULTS } from "../src/core/leases.js";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -58,7 +59,7 @@ export async function benchCli(): Promise<string[]> {
     server = await openEmbedded(pgDir, { port: 0, log });
     database = await openDatabase({ databaseUrl: server.url, embeddedDir: pgDir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: 2, log });
     await migrateDatabase(database);
-    const core = { db: database.db, people: new Map(), bootstrapAdmins: new Set<string>(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: "bench", defaultQuota: 1 };
+    const core = { db: database.db, people: new Map(), bootstrapAdmins: new Set<string>(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: "bench", defaultQuota: 1 };
     for (let i = 1; i <= 5; i++) {
       const r = await addVm(core, { person: "operator", source: "cli" }, { name: `bench-${i}`, ip: `127.0.2.${i}`, pool: "bench", sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
       if (!r.ok) throw new Error(`could not add bench-${i}: ${JSON.stringify(r.refusal)}`);

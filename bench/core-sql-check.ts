@@ -12,6 +12,7 @@
  * (pgbench cannot bind NULL: its variables are strings, NULL becomes 'NULL').
  * The only other difference allowed is a declared stand-in (STAND_INS).
  */
+import { LEASE_DEFAULTS } from "../src/core/leases.js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { checkin } from "../src/core/checkin.js";
@@ -97,7 +98,7 @@ export async function captureCoreSql(url: string, pool: string): Promise<SentSta
     debug: (_connection, text, params) => sent.push({ text, params: [...(params as unknown[])], turn }),
   });
   try {
-    const core: Core = { db: drizzle(client, { schema }), people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: pool, defaultQuota: 1 };
+    const core: Core = { db: drizzle(client, { schema }), people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: pool, defaultQuota: 1 };
     const actor = { person: { slackUserId: "UBENCHSQL" }, source: "slack" } as const;
     for (let i = 0; i < 2; i++) {
       sent = [];

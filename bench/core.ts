@@ -7,6 +7,7 @@
  *   core-sql-check.ts  the pgbench script against the SQL the core sends
  *   core-report.ts     notes, tables, targets
  */
+import { LEASE_DEFAULTS } from "../src/core/leases.js";
 import { copyFileSync, readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -59,7 +60,7 @@ const CAPTURED_VARIABLES = ["source", "checkin_kind", "end_reason", "detail", "n
 
 export async function benchCore(env: CoreBenchEnv): Promise<CoreBenchResult> {
   const { database, signal, print } = env;
-  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: POOLS[0].name, defaultQuota: 1 };
+  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: POOLS[0].name, defaultQuota: 1 };
   const started = nowMs();
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const pgbench = findPgbench();

@@ -15,6 +15,7 @@
  * Client and server in separate processes, so the client's own work is not
  * billed to the ack; on a loaded machine the numbers still include the load.
  */
+import { LEASE_DEFAULTS } from "../src/core/leases.js";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -58,7 +59,7 @@ export async function benchSlack(): Promise<string[]> {
   try {
     database = await openDatabase({ embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, log });
     await migrateDatabase(database);
-    const core = { db: database.db, people: new Map(), bootstrapAdmins: new Set<string>(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: "bench", defaultQuota: 1 };
+    const core = { db: database.db, people: new Map(), bootstrapAdmins: new Set<string>(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: "bench", defaultQuota: 1 };
     const pools = [
       { pool: "bench1", count: REQUESTS },
       { pool: "bench2", count: REQUESTS },

@@ -5,6 +5,7 @@
  * process survived, and what the service said back: never "unexpected
  * error", and never a live mention or broadcast that came from the input.
  */
+import { LEASE_DEFAULTS } from "../src/core/leases.js";
 import { checkout } from "../src/core/checkout.js";
 import type { Core } from "../src/core/types.js";
 import type { Database } from "../src/db/client.js";
@@ -83,7 +84,7 @@ export async function runHostile(env: SoakEnv, _knobs: Knobs, rig: ServiceRig, p
 /** The victim's checkout and the click replay's, made through the core, and the outbox let drain. */
 async function prepare(database: Database, rig: ServiceRig): Promise<HostileSetup> {
   const names = await addPool(database, POOL, 1, 10);
-  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set([ADMIN]), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: POOL, defaultQuota: 1 };
+  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set([ADMIN]), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: POOL, defaultQuota: 1 };
   const lend = async (user: string) => {
     const r = await checkout(core, { person: { slackUserId: user }, source: "cli" }, { pool: POOL });
     if (!r.ok) throw new Error(`setup checkout for ${user} refused: ${r.refusal.code}`);

@@ -6,6 +6,7 @@
  * report on stdout: counts by outcome, and every checkout and check-in it saw
  * succeed, for the parent to look up in the events log.
  */
+import { LEASE_DEFAULTS } from "../src/core/leases.js";
 import { checkin } from "../src/core/checkin.js";
 import { checkout } from "../src/core/checkout.js";
 import type { Core, Result } from "../src/core/types.js";
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     poolSize: orders.users.length,
     log,
   });
-  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, defaultPool: orders.pools[0] ?? "", defaultQuota: 1 };
+  const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: orders.pools[0] ?? "", defaultQuota: 1 };
   const report: WorkerReport = { checkout: emptyTally(), checkin: emptyTally(), intruder: emptyTally(), seen: [], seenCheckins: [] };
   // Open every connection, then say so and wait for the parent's go (sent once every worker is
   // ready): on a busy machine loading a worker takes seconds, which must not eat into the run.

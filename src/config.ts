@@ -29,6 +29,19 @@ const optionalText = z
   .optional()
   .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
 
+/** A duration setting (90m, 4h, 2d, 1d12h) in milliseconds; `zero` allows 0. */
+function duration(fallback: string, zero: boolean) {
+  return z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine((text) => {
+      const ms = parseDuration(text);
+      return ms !== null && (zero || ms > 0);
+    }, zero ? `${DURATION_SHAPE}, or 0m` : `${DURATION_SHAPE}, more than zero`)
+    .transform((text) => parseDuration(text) ?? 0);
+}
+
 export const configSchema = z.object({
   DATABASE_URL: optionalText.pipe(
     z.url({ protocol: /^postgres(ql)?$/, error: "expected a PostgreSQL URL like postgres://user:password@host:5432/database" }).optional(),
@@ -80,6 +93,23 @@ export const configSchema = z.object({
     .default("1h")
     .refine((text) => parseDuration(text) !== null, `${DURATION_SHAPE}, or 0 to send notices however old`)
     .transform((text) => parseDuration(text) ?? 0),
+  /** Lease of a checkout that asks for none, where its pool sets none. */
+  DEFAULT_LEASE: duration("8h", false),
+  /** Longest lease (counted from the checkout's start), where the pool sets none. */
+  MAX_LEASE: duration("7d", false),
+  /** Reminders before a lease ends, by DM: a comma-separated list of durations (empty: none). */
+  REMINDER_LEADS: z
+    .string()
+    .trim()
+    .default("1h,10m")
+    .refine((text) => text === "" || text.split(",").every((t) => (parseDuration(t.trim()) ?? 0) > 0), `a comma-separated list of durations, each ${DURATION_SHAPE.replace(/^expected /, "")}, like 1h,10m (or empty for no reminders)`)
+    .transform((text) => (text === "" ? [] : [...new Set(text.split(",").map((t) => parseDuration(t.trim()) ?? 0))].sort((a, b) => b - a))),
+  /** Time after a lease's end before vmres checks the VM in by itself. */
+  LEASE_GRACE: duration("15m", true),
+  /** How long a VM is held for the first person in its pool's queue. */
+  CLAIM_WINDOW: duration("10m", false),
+  /** How often leases, reminders and claim windows are swept (one replica at a time). */
+  LEASE_SWEEP_INTERVAL_MS: int(100, 60_000).default(15_000),
   SSH_PRIVATE_KEY_FILE: z.string().min(1).default(join(homedir(), ".ssh", "id_ed25519")),
   /** `off`: this process runs no cleanup worker or reconciler (another replica does; tests of other parts). */
   CLEANUP_WORKER: z.enum(["on", "off"]).default("on"),

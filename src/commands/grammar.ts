@@ -24,6 +24,8 @@ const ADMIN_USER: FlagSpec = {
   help: "act as this person (name or Slack user ID), who must be an admin; without it you act as the local operator",
 };
 const VM: PositionalSpec = { name: "VM", noun: "VM name", example: "vm-07" };
+const DURATION = "like 90m, 4h, 2d or 1d12h";
+const POOL_WORD: PositionalSpec = { name: "POOL", noun: "pool name", example: "gpu", optional: true, adapters: ["slack"], flag: "pool" };
 const NAME: PositionalSpec = { ...VM, name: "NAME" };
 
 export const GRAMMAR = [
@@ -37,6 +39,25 @@ export const GRAMMAR = [
       user: USER,
       pool: { type: "string", placeholder: "P", example: "gpu", help: "pool to take the VM from (default: DEFAULT_POOL)" },
       note: { type: "string", placeholder: "TEXT", example: '"release test"', help: "why you take it, kept on the checkout (quote it)" },
+      for: {
+        type: "string",
+        placeholder: "D",
+        example: "4h",
+        keyword: "for",
+        help: `how long you need it, ${DURATION} (default: the pool's lease; at most the pool's maximum)`,
+      },
+      wait: {
+        type: "boolean",
+        adapters: ["cli"],
+        help: "when no VM is free, wait in the pool's queue until one is yours, then print it (see --timeout)",
+      },
+      timeout: {
+        type: "string",
+        placeholder: "D",
+        example: "30m",
+        adapters: ["cli"],
+        help: `with --wait: give up after this long, ${DURATION}, leaving the queue (exit 3); default: wait until one is free`,
+      },
     },
     summary: {
       slack: "borrow a free VM; its IP and SSH line come by DM",
@@ -45,6 +66,8 @@ export const GRAMMAR = [
     examples: [
       { slack: "checkout", cli: "checkout --user U012ABCDEF" },
       { slack: "checkout gpu", cli: "checkout --user U012ABCDEF --pool gpu" },
+      { slack: "checkout gpu for 4h", cli: "checkout --user alice --pool gpu --for 4h" },
+      { cli: "checkout --user ci-nightly --pool gpu --wait --timeout 30m" },
       { slack: 'checkout gpu --note "release test"', cli: 'checkout --user alice --pool gpu --note "release test"' },
     ],
   }),
@@ -74,6 +97,60 @@ export const GRAMMAR = [
       { slack: "checkin vm-01" },
       { slack: "checkin vm-01 --force", cli: "checkin vm-01 --user UADMIN0001 --force" },
     ],
+  }),
+  command({
+    id: "extend",
+    words: ["extend"],
+    adapters: ["slack", "cli"],
+    positionals: [{ ...VM, optional: ["slack"] }],
+    flags: {
+      user: USER,
+      by: { type: "string", placeholder: "D", example: "2h", keyword: "by", help: `how much longer, ${DURATION} (default: the pool's lease)` },
+      until: {
+        type: "string",
+        placeholder: "TIME",
+        example: "2026-12-24T18:00Z",
+        adminOnly: true,
+        help: "admins: set the end to this time (ISO 8601, like 2026-12-24T18:00Z), shorter or longer, on record",
+      },
+      pin: { type: "boolean", adminOnly: true, help: "admins: remove the end (the VM is kept until checked in), on record" },
+    },
+    summary: {
+      slack: "keep your VM longer (never past the pool's maximum from the checkout's start); no name: the one you hold",
+      cli: "Extend a checkout's lease (admins: set any end, or pin it).",
+    },
+    examples: [
+      { slack: "extend", cli: "extend vm-01 --user alice" },
+      { slack: "extend vm-01 by 2h", cli: "extend vm-01 --user alice --by 2h" },
+      { slack: "extend vm-01 --pin", cli: "extend vm-01 --pin" },
+    ],
+  }),
+  command({
+    id: "wait",
+    words: ["wait"],
+    adapters: ["slack", "cli"],
+    positionals: [POOL_WORD],
+    flags: {
+      user: USER,
+      pool: { type: "string", placeholder: "P", example: "gpu", help: "the pool whose queue to join (default: DEFAULT_POOL)" },
+    },
+    summary: {
+      slack: "join a pool's queue: when a VM is free it is held for you (Take it / Pass)",
+      cli: "Join a pool's queue; when a VM is free it is held for the person, who is told by DM.",
+    },
+    examples: [{ slack: "wait gpu", cli: "wait --user alice --pool gpu" }],
+  }),
+  command({
+    id: "unwait",
+    words: ["unwait"],
+    adapters: ["slack", "cli"],
+    positionals: [POOL_WORD],
+    flags: {
+      user: USER,
+      pool: { type: "string", placeholder: "P", example: "gpu", help: "the pool whose queue to leave (default: every queue you are in)" },
+    },
+    summary: { slack: "leave a pool's queue (no pool: every queue)", cli: "Leave a pool's queue, or every queue." },
+    examples: [{ slack: "unwait gpu", cli: "unwait --user alice --pool gpu" }],
   }),
   command({
     id: "list",
@@ -173,10 +250,27 @@ export const GRAMMAR = [
       "host-key": { type: "string", placeholder: "FP", example: "SHA256:…", help: "pinned host key fingerprint, SHA256:… as ssh-keygen -lf prints it" },
       tag: { type: "string", repeatable: true, placeholder: "T", example: "a100", help: "a tag; repeat for several" },
       tags: { type: "string", repeatable: true, placeholder: "a,b", example: "big,ssd", adapters: ["slack"], into: "tag", split: ",", help: "old form of --tag: comma-separated" },
+      lease: { type: "string", placeholder: "D", example: "8h", help: `for a new pool: its default lease, ${DURATION}` },
+      "max-lease": { type: "string", placeholder: "D", example: "3d", help: `for a new pool: its longest lease, ${DURATION}` },
       user: ADMIN_USER,
     },
     summary: { slack: "add a VM to a pool (created if new)", cli: "Add a VM to a pool." },
     examples: ["pool add vm-07 203.0.113.7 --pool gpu --ssh-user ubuntu --tag a100"],
+  }),
+  command({
+    id: "pool.set",
+    words: ["pool", "set"],
+    adapters: ["slack", "cli"],
+    admin: true,
+    positionals: [{ name: "POOL", noun: "pool name", example: "gpu" }],
+    flags: {
+      lease: { type: "string", placeholder: "D", example: "8h", help: `lease of a checkout that asks for none, ${DURATION} (default: DEFAULT_LEASE)` },
+      "max-lease": { type: "string", placeholder: "D", example: "3d", help: `longest lease from a checkout's start, ${DURATION} (default: MAX_LEASE)` },
+      quota: { type: "string", placeholder: "N", example: "2", help: "VMs one person may hold at once in this pool" },
+      user: ADMIN_USER,
+    },
+    summary: { slack: "change a pool's lease, maximum lease or quota", cli: "Change a pool's lease, maximum lease or quota." },
+    examples: ["pool set gpu --lease 4h --max-lease 3d"],
   }),
   command({
     id: "pool.remove",

@@ -90,11 +90,19 @@ export function parseInput(spec: CommandSpec, adapter: Adapter, words: string[],
   const flags = flagsIn(spec, adapter, { hidden: true });
   const byName = new Map(flags);
   const byShort = new Map(flags.flatMap(([name, f]) => (f.short ? [[f.short, name] as const] : [])));
+  const byKeyword = new Map(adapter === "slack" ? flags.flatMap(([name, f]) => (f.keyword ? [[f.keyword, name] as const] : [])) : []);
   const options: Input["options"] = Object.fromEntries(sets.map((name) => [name, true]));
   const positionals: string[] = [];
   let flagsEnded = false;
   for (let i = 0; i < words.length; i++) {
     const word = words[i] ?? "";
+    const keyword = flagsEnded ? undefined : byKeyword.get(word.toLowerCase());
+    // `for 4h`: the keyword and the word after it, when there is one (a lone `for` stays a word).
+    if (keyword !== undefined && words[i + 1] !== undefined && options[keyword] === undefined) {
+      store(options, keyword, byName.get(keyword)!, words[i + 1]!);
+      i++;
+      continue;
+    }
     if (flagsEnded || word === "-" || !word.startsWith("-")) {
       positionals.push(word);
       continue;

@@ -31,6 +31,11 @@ export interface FlagSpec {
   readonly adapters?: readonly Adapter[];
   /** Only admins may use it: Slack's help shows it to admins only. The core still decides. */
   readonly adminOnly?: boolean;
+  /**
+   * In Slack, the flag may also be written as this word and its value, as people say it:
+   * keyword `for` makes `/vm checkout for 4h` the same as `/vm checkout --for 4h`.
+   */
+  readonly keyword?: string;
   /** A one-letter spelling, `-h`. */
   readonly short?: string;
   /**

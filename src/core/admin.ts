@@ -4,7 +4,10 @@ import type { VmState } from "../db/schema.js";
 import { recordEvent, type EventKind } from "./events.js";
 import { enqueueNotices } from "./notices.js";
 import { asAdmin } from "./people.js";
+import { checkLease } from "./leases.js";
+import { knownPools } from "./queries.js";
 import { stateWhenFree } from "./retire.js";
+import { withdrawHold } from "./waitlist.js";
 import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
 import {
   checkFingerprint,
@@ -45,19 +48,67 @@ export function textArray(values: string[]) {
   return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
 
-/** Creates the pool with default settings if it does not exist yet. */
-export async function ensurePool(tx: Executor, pool: string, quota: number): Promise<void> {
-  await tx.execute(sql`insert into pools (name, quota) values (${pool}, ${quota}) on conflict (name) do nothing`);
+/** Creates the pool with default settings (and these leases, in ms) if it does not exist yet. */
+export async function ensurePool(tx: Executor, pool: string, quota: number, leases: PoolLeases = {}): Promise<void> {
+  await tx.execute(sql`insert into pools (name, quota, lease_seconds, max_lease_seconds)
+    values (${pool}, ${quota}, ${seconds(leases.leaseMs)}, ${seconds(leases.maxLeaseMs)}) on conflict (name) do nothing`);
 }
 
-/** Adds a VM to a pool (creating the pool if new). */
-export async function addVm(core: Core, actor: Actor, spec: VmSpec): Promise<Result<{ vm: string }>> {
+/** A pool's lease settings as an admin gives them, in ms; unset: unchanged (new pools: DEFAULT_LEASE, MAX_LEASE). */
+export interface PoolLeases {
+  leaseMs?: number | undefined;
+  maxLeaseMs?: number | undefined;
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.ceil(ms / 1000));
+
+/** What a pool is set to now. */
+export interface PoolSettings {
+  pool: string;
+  quota: number;
+  /** null: DEFAULT_LEASE, MAX_LEASE. */
+  leaseMs: number | null;
+  maxLeaseMs: number | null;
+}
+
+/** Admin: change a pool's default lease, maximum lease or quota (open checkouts keep their ends). */
+export async function setPool(core: Core, actor: Actor, pool: string, change: PoolLeases & { quota?: number | undefined }): Promise<Result<PoolSettings>> {
+  const me = await asAdmin(core, actor, "change a pool");
+  if (!me.ok) return me;
+  const bad = firstRefusal(
+    checkPoolName(pool),
+    change.leaseMs === undefined ? null : checkLease(change.leaseMs, "lease"),
+    change.maxLeaseMs === undefined ? null : checkLease(change.maxLeaseMs, "max-lease"),
+    change.quota === undefined || (Number.isInteger(change.quota) && change.quota >= 1 && change.quota <= 1000)
+      ? null
+      : { code: "invalid_input", field: "quota", message: "a quota is a whole number from 1 to 1000" },
+  );
+  if (bad) return refuse(bad);
+  if (change.leaseMs === undefined && change.maxLeaseMs === undefined && change.quota === undefined) {
+    return refuse({ code: "invalid_input", field: "pool set", message: "say what to change: --lease, --max-lease or --quota" });
+  }
+  const [row] = await core.db.execute<{ name: string; quota: number; lease_seconds: number | null; max_lease_seconds: number | null }>(sql`
+    update pools set quota = coalesce(${change.quota ?? null}::int, quota),
+      lease_seconds = coalesce(${seconds(change.leaseMs)}::int, lease_seconds),
+      max_lease_seconds = coalesce(${seconds(change.maxLeaseMs)}::int, max_lease_seconds)
+    where name = ${pool}
+    returning name, quota, lease_seconds, max_lease_seconds`);
+  if (!row) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
+  return ok({ pool, quota: row.quota, leaseMs: row.lease_seconds === null ? null : row.lease_seconds * 1000, maxLeaseMs: row.max_lease_seconds === null ? null : row.max_lease_seconds * 1000 });
+}
+
+/** Adds a VM to a pool (creating the pool if new, with `newPool`'s leases). */
+export async function addVm(core: Core, actor: Actor, spec: VmSpec, newPool: PoolLeases = {}): Promise<Result<{ vm: string }>> {
   const me = await asAdmin(core, actor, "add a VM");
   if (!me.ok) return me;
-  const bad = checkVmSpec(spec);
+  const bad = firstRefusal(
+    checkVmSpec(spec),
+    newPool.leaseMs === undefined ? null : checkLease(newPool.leaseMs, "lease"),
+    newPool.maxLeaseMs === undefined ? null : checkLease(newPool.maxLeaseMs, "max-lease"),
+  );
   if (bad) return refuse(bad);
   return core.db.transaction(async (tx) => {
-    await ensurePool(tx, spec.pool, core.defaultQuota);
+    await ensurePool(tx, spec.pool, core.defaultQuota, newPool);
     const [row] = await tx.execute<{ id: number }>(sql`
       insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
       values (${spec.name}, ${spec.ip}::inet, ${spec.pool}, ${spec.sshUser}, ${spec.sshPort},
@@ -77,7 +128,7 @@ interface Transition {
   kind: EventKind;
 }
 
-const DRAIN: Transition = { operation: "drain a VM", from: ["available", "quarantined"], to: "maintenance", kind: "drained" };
+const DRAIN: Transition = { operation: "drain a VM", from: ["available", "held", "quarantined"], to: "maintenance", kind: "drained" };
 const REPAIR: Transition = { operation: "return a VM to service", from: ["maintenance", "quarantined"], to: "available", kind: "repaired" };
 const RETRY: Transition = { operation: "retry a cleanup", from: ["quarantined"], to: "cleaning", kind: "cleanup_retry" };
 
@@ -100,10 +151,12 @@ async function transition(core: Core, actor: Actor, vmName: string, t: Transitio
     );
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (!t.from.includes(row.state)) return refuse({ code: "wrong_state", vm: vmName, state: row.state, allowed: t.from });
+    // Held for a waiter: the offer is withdrawn first (they keep their place and are told).
+    if (row.state === "held") await withdrawHold(tx, row.id, { name: me.value.name, source: actor.source });
     // A VM removed from the inventory while it was being cleaned leaves service instead of returning.
     const to: VmState = t.to === "available" ? stateWhenFree("available", row.retire_on_checkin) : t.to;
     await tx.execute(sql`
-      update vms set state = ${to}, state_changed_at = now(), claimed_by = null, claimed_at = null, retire_on_checkin = retire_on_checkin and ${to !== "retired"},
+      update vms set state = ${to}, held_for = null, state_changed_at = now(), claimed_by = null, claimed_at = null, retire_on_checkin = retire_on_checkin and ${to !== "retired"},
         cleanup_attempts = 0, cleanup_next_at = ${t.to === "cleaning" ? sql`now()` : sql`null`},
         cleanup_last_error = ${to === "cleaning" || to === "maintenance" ? sql`cleanup_last_error` : sql`null`}
       where id = ${row.id} and state = ${row.state}`);
@@ -137,10 +190,11 @@ export async function retireInTx(tx: Executor, by: { name: string; source: Actor
   if (!row) return null;
   if (row.state === "retired") return { vm: vmName, retired: "already" };
   const later = row.state === "checked_out" || row.state === "cleaning";
+  if (row.state === "held") await withdrawHold(tx, row.id, by);
   if (later) {
     await tx.execute(sql`update vms set retire_on_checkin = true where id = ${row.id}`);
   } else {
-    await tx.execute(sql`update vms set state = 'retired', state_changed_at = now(), cleanup_last_error = null where id = ${row.id}`);
+    await tx.execute(sql`update vms set state = 'retired', held_for = null, state_changed_at = now(), cleanup_last_error = null where id = ${row.id}`);
   }
   const retired = row.state === "checked_out" ? "at_checkin" : row.state === "cleaning" ? "after_cleanup" : "now";
   await recordEvent(tx, { vmId: row.id, vmName, actor: by.name, source: by.source, kind: later ? "retire_requested" : "retired", detail: { from: row.state } });

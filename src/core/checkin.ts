@@ -1,11 +1,12 @@
 import type postgres from "postgres";
-import type { VmState } from "../db/schema.js";
+import type { EndReason, VmState } from "../db/schema.js";
 import type { EventKind } from "./events.js";
 import { noticeSchema, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
+import { clockAt } from "./clock.js";
 
 /** A check-in that happened. `previousHolder` differs from the actor when forced. */
 export interface CheckinDone {
@@ -87,7 +88,7 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
       forced,
       nextState: stateWhenFree("cleaning", row.retire_on_checkin),
     };
-    await returnVm(tx, row, done, me.value, actor.source);
+    await endCheckout(tx, core, row, done, me.value, actor.source, forced ? "forced" : "checked_in");
     return ok(done);
   });
 }
@@ -109,21 +110,35 @@ function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: 
   return null;
 }
 
+const EVENT_OF: Record<"checked_in" | "forced" | "expired", EventKind> = { checked_in: "checked_in", forced: "checkin_forced", expired: "lease_expired" };
+
 /**
- * One statement: end the checkout, clear the VM's, apply held-back inventory
- * changes, queue the cleanup (due now), append the event, queue the notices.
+ * One statement: end the checkout (checked in, forced or expired), clear the
+ * VM's, apply held-back inventory changes, queue the cleanup (due now), append
+ * the event, queue the notices. The caller holds the VM's row lock.
  */
-async function returnVm(tx: postgres.TransactionSql, row: HeldRow, done: CheckinDone, by: PersonTag, source: Actor["source"]): Promise<void> {
+export async function endCheckout(
+  tx: postgres.TransactionSql,
+  core: Core,
+  row: Pick<HeldRow, "id" | "pending_update">,
+  done: CheckinDone,
+  by: PersonTag,
+  source: Actor["source"],
+  reason: Extract<EndReason, "checked_in" | "forced" | "expired">,
+  leaseEnd: Date | null = null,
+): Promise<void> {
   const p = row.pending_update ?? {};
   const notices: Notice[] = [
-    { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState },
+    { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState, endReason: reason },
   ];
-  if (done.forced) notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
-  const kind: EventKind = done.forced ? "checkin_forced" : "checked_in";
+  if (reason === "forced") notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
+  if (reason === "expired") {
+    notices.push({ kind: "lease_expired", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, endsAt: (leaseEnd ?? new Date()).toISOString(), nextState: done.nextState });
+  }
   const detail = { checkout: done.checkoutId, previousHolder: done.previousHolder.name, nextState: done.nextState, pendingUpdate: row.pending_update };
   await tx`
     with ended as (
-      update checkouts set ended_at = now(), ended_by = ${by.id}, end_reason = ${done.forced ? "forced" : "checked_in"}::checkout_end_reason
+      update checkouts set ended_at = coalesce(${clockAt(core)}::timestamptz, now()), ended_by = ${by.id}, end_reason = ${reason}::checkout_end_reason
       where id = ${done.checkoutId} and ended_at is null
       returning id
     ), returned as (
@@ -144,7 +159,7 @@ async function returnVm(tx: postgres.TransactionSql, row: HeldRow, done: Checkin
       returning vms.id, vms.name
     ), logged as (
       insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select id, name, ${by.name}, ${source}::event_source, ${kind}, ${JSON.stringify(detail)}::jsonb
+      select id, name, ${by.name}, ${source}::event_source, ${EVENT_OF[reason]}, ${JSON.stringify(detail)}::jsonb
       from returned
     )
     insert into outbox (kind, payload)

@@ -1,4 +1,5 @@
-import type postgres from "postgres";
+import { clockAt } from "./clock.js";
+import { checkLease, leaseParams } from "./leases.js";
 import { enqueuePoolExhausted } from "./notices.js";
 import { resolvePerson, type PersonTag } from "./people.js";
 import { countStates, knownPools } from "./queries.js";
@@ -9,9 +10,16 @@ export interface CheckoutOptions {
   pool?: string | undefined;
   /** Why they take it, in their words; kept on the checkout. */
   note?: string | undefined;
+  /** Lease asked for; default: the pool's. More than the pool's maximum is refused. */
+  forMs?: number | undefined;
 }
 
-type Attempt = { vm: CheckedOutVm } | { unknownPool: true } | { quota: number; held: string[] } | { noneFree: true };
+type Attempt =
+  | { vm: CheckedOutVm }
+  | { unknownPool: true }
+  | { quota: number; held: string[] }
+  | { tooLong: { maxMs: number } }
+  | { noneFree: true; waiting: number };
 
 /**
  * Lends one available VM of the pool to the user, in one transaction and one
@@ -36,23 +44,27 @@ export async function checkout(core: Core, actor: Actor, opts: CheckoutOptions =
 
 async function decideCheckout(core: Core, actor: Actor, opts: CheckoutOptions): Promise<Result<CheckedOutVm>> {
   const pool = opts.pool ?? core.defaultPool;
-  const bad = firstRefusal(checkPoolName(pool), opts.note === undefined ? null : checkNote(opts.note));
+  const bad = firstRefusal(checkPoolName(pool), opts.note === undefined ? null : checkNote(opts.note), opts.forMs === undefined ? null : checkLease(opts.forMs));
   if (bad) return refuse(bad);
   const person = await resolvePerson(core, actor.person);
   if (!person.ok) return person;
-  const attempt = await attemptCheckout(core.db.$client, person.value, actor.source, pool, opts.note ?? null);
+  const attempt = await attemptCheckout(core, person.value, actor.source, { pool, note: opts.note ?? null, forMs: opts.forMs ?? null });
   if ("vm" in attempt) return ok(attempt.vm);
   if ("unknownPool" in attempt) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
   if ("quota" in attempt) return refuse({ code: "quota_reached", pool, quota: attempt.quota, held: attempt.held });
+  if ("tooLong" in attempt) return refuse({ code: "lease_too_long", pool, maxMs: attempt.tooLong.maxMs, latestEnd: null });
   // Refusal details are read after the commit: they are for the person, not for the decision.
   const counts = await countStates(core.db, pool);
   await core.db.transaction((tx) => enqueuePoolExhausted(tx, pool, counts, core.exhaustedAlertIntervalMinutes));
-  return refuse({ code: "no_vm_free", pool, counts });
+  return refuse({ code: "no_vm_free", pool, counts, waiting: attempt.waiting });
 }
 
 type PickRow = {
   quota: number;
   held: string[];
+  leaseS: number;
+  maxS: number;
+  waiting: number;
   checkoutId: string | number;
   name: string | null;
   ip: string;
@@ -79,8 +91,15 @@ type PickRow = {
  * If any statement fails, the transaction is aborted, the statements after it
  * fail with 25P02 and the COMMIT ends it as a ROLLBACK; the first error is thrown.
  */
-async function attemptCheckout(sql: postgres.Sql, person: PersonTag, source: Actor["source"], pool: string, note: string | null): Promise<Attempt> {
-  const tx = await sql.reserve();
+async function attemptCheckout(
+  core: Core,
+  person: PersonTag,
+  source: Actor["source"],
+  { pool, note, forMs }: { pool: string; note: string | null; forMs: number | null },
+): Promise<Attempt> {
+  const tx = await core.db.$client.reserve();
+  const at = clockAt(core);
+  const { defaultS, maxS, leadsS } = leaseParams(core);
   let ended = false;
   try {
     const statements = [
@@ -94,18 +113,25 @@ async function attemptCheckout(sql: postgres.Sql, person: PersonTag, source: Act
         with quota as (
           select p.quota,
                  coalesce((select array_agg(v.name order by v.name) from checkouts c join vms v on v.id = c.vm_id
-                           where c.person_id = ${person.id} and c.pool = p.name and c.ended_at is null), '{}') as held
+                           where c.person_id = ${person.id} and c.pool = p.name and c.ended_at is null), '{}') as held,
+                 coalesce(${forMs === null ? null : Math.ceil(forMs / 1000)}::int, least(coalesce(p.lease_seconds, ${defaultS}::int), coalesce(p.max_lease_seconds, ${maxS}::int))) as lease_s,
+                 coalesce(p.max_lease_seconds, ${maxS}::int) as max_s,
+                 -- First come, first served: while people wait in this pool's queue, free VMs go to them (the lease sweep).
+                 (select count(*)::int from waiters w where w.pool = p.name and w.state = 'waiting') as waiting,
+                 coalesce(${at}::timestamptz, now()) as at
           from pools p where p.name = ${pool}
         ), picked as (
           select id from vms
           where state = 'available' and pool = ${pool}
-            and (select cardinality(held) < quota from quota)
+            and (select cardinality(held) < quota and lease_s <= max_s and waiting = 0 from quota)
           order by state_changed_at, id
           limit 1
           for update skip locked
         ), opened as (
-          insert into checkouts (vm_id, person_id, pool, note)
-          select id, ${person.id}, ${pool}, ${note}::text from picked
+          insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
+          select picked.id, ${person.id}, ${pool}, ${note}::text, q.at, q.at + make_interval(secs => q.lease_s),
+                 q.at + make_interval(secs => q.lease_s - (select max(l) from unnest(${leadsS}::int[]) l where l < q.lease_s))
+          from picked, quota q
           returning id, vm_id, started_at, ends_at, note
         ), taken as (
           update vms v
@@ -124,7 +150,7 @@ async function attemptCheckout(sql: postgres.Sql, person: PersonTag, source: Act
             'startedAt', started_at, 'endsAt', ends_at, 'note', note)
           from taken
         )
-        select q.quota, q.held, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
+        select q.quota, q.held, q.lease_s as "leaseS", q.max_s as "maxS", q.waiting, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
                t.started_at as "checkedOutAt", t.ends_at as "endsAt", t.note
         from quota q left join taken t on true`,
       tx`commit`,
@@ -136,12 +162,13 @@ async function attemptCheckout(sql: postgres.Sql, person: PersonTag, source: Act
     if (failed) throw failed.reason;
     const [row] = pick.status === "fulfilled" ? pick.value : [];
     if (!row) return { unknownPool: true };
-    const { quota, held, name, checkoutId, checkedOutAt, endsAt, ...vm } = row;
+    const { quota, held, leaseS, maxS: poolMaxS, waiting, name, checkoutId, checkedOutAt, endsAt, ...vm } = row;
     if (name !== null) {
       return { vm: { ...vm, checkoutId: Number(checkoutId), name, checkedOutAt: new Date(checkedOutAt), endsAt: endsAt === null ? null : new Date(endsAt) } };
     }
     if (held.length >= quota) return { quota, held };
-    return { noneFree: true };
+    if (leaseS > poolMaxS) return { tooLong: { maxMs: poolMaxS * 1000 } };
+    return { noneFree: true, waiting };
   } finally {
     // A COMMIT that did not come back (the connection failed) may leave the
     // transaction open: roll it back before the connection returns to the pool.

@@ -19,6 +19,12 @@ export const EVENT_KINDS = [
   "checked_out",
   "checked_in",
   "checkin_forced",
+  // Leases and the waitlist
+  "lease_extended",
+  "lease_set",
+  "lease_expired",
+  "held_for_waiter",
+  "hold_ended",
   // Admin transitions
   "drained",
   "repaired",

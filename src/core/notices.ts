@@ -21,6 +21,8 @@ const stateCounts = z.object({
   quarantined: z.number(),
   maintenance: z.number(),
   retired: z.number(),
+  /** Absent from notices of releases before the waitlist. */
+  held: z.number().default(0),
 }) satisfies z.ZodType<StateCounts>;
 
 /** A person as a notice names them; `slackUserId` null: someone Slack cannot reach (a service). */
@@ -44,6 +46,61 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     vm: z.string(),
     forcedBy: person.nullable(),
     nextState: z.enum(["cleaning", "retired"]),
+    /** How it ended; absent in notices of earlier releases (checked in, or forced when forcedBy is set). */
+    endReason: z.enum(["checked_in", "forced", "expired"]).optional(),
+  }),
+  /** The lease ended (plus the grace) and vmres checked the VM in; the holder is told why and how to get one again. */
+  z.object({
+    kind: z.literal("lease_expired"),
+    checkoutId: z.number(),
+    holder: person,
+    vm: z.string(),
+    endsAt: z.string(),
+    nextState: z.enum(["cleaning", "retired"]),
+  }),
+  /**
+   * The lease ends soon: `endsAt`; the holder may extend by `extendByMs` (the pool's default lease)
+   * up to `latestEnd` (the pool's maximum from the start); null when it cannot be extended any more.
+   */
+  z.object({
+    kind: z.literal("lease_reminder"),
+    checkoutId: z.number(),
+    holder: person,
+    vm: z.string(),
+    pool: z.string(),
+    endsAt: z.string(),
+    extendByMs: z.number(),
+    latestEnd: z.string().nullable(),
+  }),
+  /** An admin set, extended or pinned (endsAt null) someone else's lease. */
+  z.object({
+    kind: z.literal("lease_changed"),
+    checkoutId: z.number(),
+    holder: person,
+    vm: z.string(),
+    endsAt: z.string().nullable(),
+    by: person,
+  }),
+  /** A VM is held for the first person in the pool's queue until `expiresAt`: Take it or Pass. */
+  z.object({
+    kind: z.literal("vm_offered"),
+    waiterId: z.number(),
+    person,
+    vm: z.string(),
+    pool: z.string(),
+    expiresAt: z.string(),
+  }),
+  /**
+   * An offer ended without a checkout: `lapsed` (the window passed; they left the queue),
+   * `withdrawn` (an admin took the VM out of service; they keep their place).
+   */
+  z.object({
+    kind: z.literal("offer_ended"),
+    waiterId: z.number(),
+    person,
+    vm: z.string(),
+    pool: z.string(),
+    outcome: z.enum(["lapsed", "withdrawn"]),
   }),
   z.object({ kind: z.literal("checkin_forced"), vm: z.string(), previousHolder: person, by: person }),
   z.object({ kind: z.literal("pool_exhausted"), pool: z.string(), counts: stateCounts }),

@@ -190,11 +190,31 @@ export async function applyAdminBootstrap(core: Core, slackIds: readonly string[
     on conflict (slack_user_id) do update set is_admin = true`;
 }
 
-/** Slack profile names learned by the adapter, cached in the database for listings and messages. */
-export async function recordDisplayName(core: Core, slackUserId: string, displayName: string): Promise<void> {
+/**
+ * Slack profile names (and time zones, IANA names like Europe/Paris, for times
+ * in messages) learned by the adapter, cached in the database for listings and messages.
+ */
+export async function recordDisplayName(core: Core, slackUserId: string, displayName: string, timeZone?: string | null): Promise<void> {
   const name = displayName.trim().slice(0, 200);
   if (name === "" || checkUserId(slackUserId)) return;
-  await core.db.$client`update people set display_name = ${name}, profile_fetched_at = now() where slack_user_id = ${slackUserId}`;
+  const zone = timeZone && isTimeZone(timeZone) ? timeZone : null;
+  await core.db.$client`update people set display_name = ${name}, time_zone = coalesce(${zone}, time_zone), profile_fetched_at = now() where slack_user_id = ${slackUserId}`;
+}
+
+/** A time zone this runtime can format in (Intl knows it). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return zone.length <= 64;
+  } catch {
+    return false;
+  }
+}
+
+/** A person's time zone as Slack last told it (null: unknown; messages then say UTC). */
+export async function timeZoneOf(core: Core, personId: number): Promise<string | null> {
+  const [row] = await core.db.$client<{ time_zone: string | null }[]>`select time_zone from people where id = ${personId}`;
+  return row?.time_zone ?? null;
 }
 
 /** Slack IDs whose display name is unknown or older than maxAgeHours, at most `limit`. */

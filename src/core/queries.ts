@@ -1,11 +1,13 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Executor } from "../db/client.js";
-import { checkouts, events, people, pools, vms, type EndReason, type EventSource, type VmState } from "../db/schema.js";
+import { checkouts, events, people, pools, vms, waiters, type EndReason, type EventSource, type VmState } from "../db/schema.js";
 import type { EventKind } from "./events.js";
 import { isAdmin, resolvePerson, type PersonTag } from "./people.js";
 import { emptyCounts, ok, refuse, type Actor, type Core, type PersonRef, type Result, type StateCounts, type VmSummary } from "./types.js";
 import { checkVmName } from "./validate.js";
+
+const heldPerson = alias(people, "held_person");
 
 const summaryColumns = {
   name: vms.name,
@@ -20,21 +22,45 @@ const summaryColumns = {
   holderSlack: people.slackUserId,
   holderDisplay: people.displayName,
   checkedOutAt: checkouts.startedAt,
+  endsAt: checkouts.endsAt,
+  heldForId: heldPerson.id,
+  heldForName: heldPerson.name,
+  heldForSlack: heldPerson.slackUserId,
+  heldForDisplay: heldPerson.displayName,
+  heldUntil: waiters.offerExpiresAt,
   stateChangedAt: vms.stateChangedAt,
   cleanupLastError: vms.cleanupLastError,
   tags: vms.tags,
 };
 
-type SummaryRow = Omit<VmSummary, "holder"> & { holderId: number | null; holderName: string | null; holderSlack: string | null; holderDisplay: string | null };
+type SummaryRow = Omit<VmSummary, "holder" | "heldFor"> & {
+  holderId: number | null;
+  holderName: string | null;
+  holderSlack: string | null;
+  holderDisplay: string | null;
+  heldForId: number | null;
+  heldForName: string | null;
+  heldForSlack: string | null;
+  heldForDisplay: string | null;
+  heldUntil: Date | null;
+};
 
-function summaryOf({ holderId, holderName, holderSlack, holderDisplay, ...row }: SummaryRow): VmSummary {
+function summaryOf({ holderId, holderName, holderSlack, holderDisplay, heldForId, heldForName, heldForSlack, heldForDisplay, heldUntil, ...row }: SummaryRow): VmSummary {
   const holder = holderId === null || holderName === null ? null : { id: holderId, name: holderName, slackUserId: holderSlack, displayName: holderDisplay };
-  return { ...row, holder };
+  const heldFor =
+    heldUntil === null ? null : { person: heldForId === null || heldForName === null ? null : { id: heldForId, name: heldForName, slackUserId: heldForSlack, displayName: heldForDisplay }, until: heldUntil };
+  return { ...row, holder, heldFor };
 }
 
-/** VMs with their open checkout and holder. */
+/** VMs with their open checkout and holder, or the waiter they are held for. */
 const summaries = (db: Executor) =>
-  db.select(summaryColumns).from(vms).leftJoin(checkouts, eq(checkouts.id, vms.checkoutId)).leftJoin(people, eq(people.id, checkouts.personId));
+  db
+    .select(summaryColumns)
+    .from(vms)
+    .leftJoin(checkouts, eq(checkouts.id, vms.checkoutId))
+    .leftJoin(people, eq(people.id, checkouts.personId))
+    .leftJoin(waiters, eq(waiters.id, vms.heldFor))
+    .leftJoin(heldPerson, eq(heldPerson.id, waiters.personId));
 
 /**
  * The rule for who sees who holds what: everyone (a team tool: you need to
@@ -48,7 +74,10 @@ export async function holdersVisibleTo(core: Core, viewer: Actor): Promise<(hold
 
 async function redacted(core: Core, viewer: Actor, rows: SummaryRow[]): Promise<VmSummary[]> {
   const visible = await holdersVisibleTo(core, viewer);
-  return rows.map(summaryOf).map((v) => (visible(v.holder) ? v : { ...v, holder: null }));
+  return rows
+    .map(summaryOf)
+    .map((v) => (visible(v.holder) ? v : { ...v, holder: null }))
+    .map((v) => (v.heldFor && !visible(v.heldFor.person) ? { ...v, heldFor: { ...v.heldFor, person: null } } : v));
 }
 
 export async function knownPools(db: Executor): Promise<string[]> {

@@ -15,6 +15,9 @@ export interface PoolSpec {
   cleanupCommand: string | null;
   trustOnFirstUse: boolean;
   sshPrivateKeyFile: string | null;
+  /** Default and longest lease, in seconds; null: DEFAULT_LEASE, MAX_LEASE. */
+  leaseSeconds: number | null;
+  maxLeaseSeconds: number | null;
 }
 
 /** What a sync changed. */
@@ -183,12 +186,20 @@ async function withCanonicalIps(db: Db, specs: VmSpec[]): Promise<VmSpec[]> {
   return specs.map((s) => ({ ...s, ip: canonical.get(s.ip) ?? s.ip }));
 }
 
-type CurrentPool = { name: string; quota: number; cleanup_command: string | null; trust_on_first_use: boolean; ssh_private_key_file: string | null };
+type CurrentPool = {
+  name: string;
+  quota: number;
+  cleanup_command: string | null;
+  trust_on_first_use: boolean;
+  ssh_private_key_file: string | null;
+  lease_seconds: number | null;
+  max_lease_seconds: number | null;
+};
 
 /** Writes only new or changed pools: an upsert locks the pool row even when it changes nothing. */
 async function syncPools(tx: Executor, pools: PoolSpec[]): Promise<void> {
   const current = new Map(
-    (await tx.execute<CurrentPool>(sql`select name, quota, cleanup_command, trust_on_first_use, ssh_private_key_file from pools`)).map((p) => [p.name, p]),
+    (await tx.execute<CurrentPool>(sql`select name, quota, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds from pools`)).map((p) => [p.name, p]),
   );
   for (const p of pools) {
     const now = current.get(p.name);
@@ -197,17 +208,20 @@ async function syncPools(tx: Executor, pools: PoolSpec[]): Promise<void> {
       now.quota === p.quota &&
       now.cleanup_command === p.cleanupCommand &&
       now.trust_on_first_use === p.trustOnFirstUse &&
-      now.ssh_private_key_file === p.sshPrivateKeyFile;
+      now.ssh_private_key_file === p.sshPrivateKeyFile &&
+      now.lease_seconds === p.leaseSeconds &&
+      now.max_lease_seconds === p.maxLeaseSeconds;
     if (!same) await upsertPool(tx, p);
   }
 }
 
 async function upsertPool(tx: Executor, p: PoolSpec): Promise<void> {
   await tx.execute(sql`
-    insert into pools (name, quota, cleanup_command, trust_on_first_use, ssh_private_key_file)
-    values (${p.name}, ${p.quota}, ${p.cleanupCommand}, ${p.trustOnFirstUse}, ${p.sshPrivateKeyFile})
+    insert into pools (name, quota, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds)
+    values (${p.name}, ${p.quota}, ${p.cleanupCommand}, ${p.trustOnFirstUse}, ${p.sshPrivateKeyFile}, ${p.leaseSeconds}, ${p.maxLeaseSeconds})
     on conflict (name) do update set quota = excluded.quota, cleanup_command = excluded.cleanup_command,
-      trust_on_first_use = excluded.trust_on_first_use, ssh_private_key_file = excluded.ssh_private_key_file`);
+      trust_on_first_use = excluded.trust_on_first_use, ssh_private_key_file = excluded.ssh_private_key_file,
+      lease_seconds = excluded.lease_seconds, max_lease_seconds = excluded.max_lease_seconds`);
 }
 
 async function writeSpec(tx: Executor, id: number, spec: VmSpec, extra: ReturnType<typeof sql>): Promise<void> {

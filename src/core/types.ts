@@ -16,8 +16,29 @@ export interface Core {
   exhaustedAlertIntervalMinutes: number;
   /** HIDE_HOLDERS: only admins (and the holder) see who holds a VM and read histories. */
   hideHolders: boolean;
+  /** Lease and waitlist rules, in milliseconds (DEFAULT_LEASE, MAX_LEASE, REMINDER_LEADS, LEASE_GRACE, CLAIM_WINDOW). */
+  leases: LeaseSettings;
+  /**
+   * The time lease decisions use (checkout start and end, extension, reminders, expiry, claim
+   * windows). Unset in service: PostgreSQL's now(), one clock for every replica. Tests set it to
+   * cover days of leases in milliseconds.
+   */
+  clock?: () => Date;
   /** Told of every checkout and check-in, whichever adapter asked (the service counts them for /metrics). */
   observer?: CoreObserver;
+}
+
+export interface LeaseSettings {
+  /** Lease of a checkout that asks for none, where the pool sets none. */
+  defaultMs: number;
+  /** Longest lease from a checkout's start, where the pool sets none. */
+  maxMs: number;
+  /** Reminders before the end, longest lead first. */
+  reminderLeadsMs: number[];
+  /** After the end, before the automatic check-in. */
+  graceMs: number;
+  /** How long a VM is held for the first waiter. */
+  claimWindowMs: number;
 }
 
 /** What the core reports as it decides; `outcome` is "ok" or the refusal's code. */
@@ -65,6 +86,7 @@ export interface CheckedOutVm {
   sshPort: number;
   pool: string;
   checkedOutAt: Date;
+  /** When the lease ends; null: pinned (no end). */
   endsAt: Date | null;
   note: string | null;
 }
@@ -81,6 +103,10 @@ export interface VmSummary {
   holder: PersonTag | null;
   checkoutId: number | null;
   checkedOutAt: Date | null;
+  /** The lease's end while checked out; null when pinned or not checked out. */
+  endsAt: Date | null;
+  /** While held for a waiter: for whom (null when hidden from this reader) and until when. */
+  heldFor: { person: PersonTag | null; until: Date } | null;
   stateChangedAt: Date;
   cleanupLastError: string | null;
   tags: string[];
@@ -92,7 +118,8 @@ export type StateCounts = Record<VmState, number>;
 export type Refusal =
   | { code: "invalid_input"; field: string; message: string }
   | { code: "unknown_pool"; pool: string; known: string[] }
-  | { code: "no_vm_free"; pool: string; counts: StateCounts }
+  /** `waiting`: people in the pool's queue, who get free VMs first. */
+  | { code: "no_vm_free"; pool: string; counts: StateCounts; waiting: number }
   | { code: "quota_reached"; pool: string; quota: number; held: string[] }
   | { code: "unknown_vm"; vm: string }
   | { code: "not_checked_out"; vm: string; state: VmState }
@@ -105,7 +132,14 @@ export type Refusal =
   | { code: "unknown_person"; who: string }
   | { code: "ambiguous_person"; who: string; matches: string[] }
   | { code: "person_exists"; who: string }
-  | { code: "unknown_checkout"; id: number };
+  | { code: "unknown_checkout"; id: number }
+  /** A lease asked for (at checkout or by extending) that goes past the pool's maximum from the checkout's start. */
+  | { code: "lease_too_long"; pool: string; maxMs: number; latestEnd: Date | null }
+  /** An extension that would not move the end later. */
+  | { code: "lease_not_extended"; vm: string; endsAt: Date | null }
+  | { code: "not_waiting"; pool: string | null }
+  /** A Take/Pass for an offer that is over (taken, passed, or its window ended). */
+  | { code: "offer_over"; pool: string; state: string };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
@@ -113,5 +147,5 @@ export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const refuse = <T = never>(refusal: Refusal): Result<T> => ({ ok: false, refusal });
 
 export function emptyCounts(): StateCounts {
-  return { available: 0, checked_out: 0, cleaning: 0, quarantined: 0, maintenance: 0, retired: 0 };
+  return { available: 0, checked_out: 0, cleaning: 0, quarantined: 0, maintenance: 0, retired: 0, held: 0 };
 }

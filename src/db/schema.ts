@@ -26,6 +26,8 @@ export const vmState = pgEnum("vm_state", [
   "quarantined",
   "maintenance",
   "retired",
+  /** Set aside for the first person in its pool's queue, during their claim window (see waiters). */
+  "held",
 ]);
 export type VmState = (typeof vmState.enumValues)[number];
 export const VM_STATES = vmState.enumValues;
@@ -48,11 +50,17 @@ export const pools = pgTable(
     trustOnFirstUse: boolean("trust_on_first_use").notNull().default(false),
     /** Private key for this pool's VMs; null means SSH_PRIVATE_KEY_FILE. */
     sshPrivateKeyFile: text("ssh_private_key_file"),
+    /** Lease of a checkout that asks for none, in seconds; null: DEFAULT_LEASE. */
+    leaseSeconds: integer("lease_seconds"),
+    /** Longest lease, counted from the checkout's start, in seconds; null: MAX_LEASE. */
+    maxLeaseSeconds: integer("max_lease_seconds"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   (t) => [
     check("pools_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
     check("pools_quota_positive", sql`${t.quota} between 1 and 1000`),
+    check("pools_lease_positive", sql`${t.leaseSeconds} is null or ${t.leaseSeconds} > 0`),
+    check("pools_max_lease_positive", sql`${t.maxLeaseSeconds} is null or ${t.maxLeaseSeconds} > 0`),
   ],
 );
 
@@ -73,6 +81,8 @@ export const vms = pgTable(
     state: vmState("state").notNull().default("available"),
     /** The open checkout while state = 'checked_out' (its row says who, since when, until when). */
     checkoutId: bigint("checkout_id", { mode: "number" }),
+    /** The queue entry this VM is held for while state = 'held'. */
+    heldFor: bigint("held_for", { mode: "number" }),
     stateChangedAt: ts("state_changed_at").notNull().defaultNow(),
     /** Removed from the inventory while held: retire instead of returning to the pool. */
     retireOnCheckin: boolean("retire_on_checkin").notNull().default(false),
@@ -103,6 +113,8 @@ export const vms = pgTable(
     ),
     // The heart of it: an open checkout exactly when checked out (and it is this VM's: see the foreign key below).
     check("vms_checkout_iff_checked_out", sql`(${t.state} = 'checked_out') = (${t.checkoutId} is not null)`),
+    // Held exactly while naming whom for (compared as text: the value is new in the migration that adds this).
+    check("vms_held_iff_held_for", sql`(${t.state}::text = 'held') = (${t.heldFor} is not null)`),
     // Cleanup bookkeeping only exists for VMs being cleaned.
     check("vms_claim_only_cleaning", sql`${t.claimedBy} is null or ${t.state} = 'cleaning'`),
     check("vms_claim_pair", sql`(${t.claimedBy} is null) = (${t.claimedAt} is null)`),
@@ -110,6 +122,7 @@ export const vms = pgTable(
     check("vms_cleanup_attempts_nonneg", sql`${t.cleanupAttempts} >= 0`),
     // The open checkout is one of this very VM (declared with the type above: checkouts refers back to vms).
     foreignKey({ name: "vms_checkout_of_this_vm", columns: [t.checkoutId, t.id], foreignColumns: [checkouts.id, checkouts.vmId] }),
+    foreignKey({ name: "vms_held_for_waiter", columns: [t.heldFor], foreignColumns: [waiters.id] }),
   ],
 );
 
@@ -137,6 +150,8 @@ export const people = pgTable(
     slackUserId: text("slack_user_id"),
     kind: personKind("kind").notNull().default("person"),
     isAdmin: boolean("is_admin").notNull().default(false),
+    /** IANA time zone from Slack's profile (like Europe/Paris), for times in messages; null until learned. */
+    timeZone: text("time_zone"),
     /** When displayName was last learned from Slack. */
     profileFetchedAt: ts("profile_fetched_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
@@ -165,8 +180,10 @@ export const checkouts = pgTable(
       .notNull()
       .references(() => pools.name, { onUpdate: "cascade" }),
     startedAt: ts("started_at").notNull().defaultNow(),
-    /** When the lease ends; null: no end set. */
+    /** When the lease ends; null: pinned by an admin (no end). */
     endsAt: ts("ends_at"),
+    /** When the next reminder before the end is due; null: none left (or pinned). */
+    remindAt: ts("remind_at"),
     endedAt: ts("ended_at"),
     endedBy: integer("ended_by").references(() => people.id),
     endReason: endReason("end_reason"),
@@ -181,9 +198,58 @@ export const checkouts = pgTable(
     // The quota read: a person's open checkouts in a pool.
     index("checkouts_open_by_person").on(t.personId, t.pool).where(sql`${t.endedAt} is null`),
     index("checkouts_vm_started").on(t.vmId, t.startedAt),
+    // The lease sweep: open checkouts by end, and by next reminder.
+    index("checkouts_open_ends").on(t.endsAt).where(sql`${t.endedAt} is null`),
+    index("checkouts_remind_due").on(t.remindAt).where(sql`${t.endedAt} is null`),
     check("checkouts_end_complete", sql`(${t.endedAt} is null) = (${t.endReason} is null) and (${t.endedAt} is not null or ${t.endedBy} is null)`),
     check("checkouts_end_after_start", sql`${t.endedAt} is null or ${t.endedAt} >= ${t.startedAt}`),
     check("checkouts_note_length", sql`${t.note} is null or length(${t.note}) between 1 and 500`),
+  ],
+);
+
+/** Where a person's place in a pool's queue stands. */
+export const waiterState = pgEnum("waiter_state", ["waiting", "offered", "taken", "passed", "lapsed", "left", "gave_up"]);
+export type WaiterState = (typeof waiterState.enumValues)[number];
+
+/**
+ * The waitlist: one row per person per wait in a pool's queue, first come first
+ * served (by id). When a VM of the pool is free, it is held for the first
+ * waiting row (`offered`, the VM in state `held`) until `offer_expires_at`.
+ * Rows are kept after they end, for the record.
+ */
+export const waiters = pgTable(
+  "waiters",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    pool: text("pool")
+      .notNull()
+      .references(() => pools.name, { onUpdate: "cascade" }),
+    personId: integer("person_id")
+      .notNull()
+      .references(() => people.id),
+    source: eventSource("source").notNull(),
+    /** Take the VM as soon as it is held (a CLI or API call waiting for it), instead of offering it. */
+    autoTake: boolean("auto_take").notNull().default(false),
+    /** Lease asked for when joining (seconds), used when the VM is taken; null: the pool's default. */
+    leaseSeconds: integer("lease_seconds"),
+    note: text("note"),
+    state: waiterState("state").notNull().default("waiting"),
+    joinedAt: ts("joined_at").notNull().defaultNow(),
+    offeredVmId: integer("offered_vm_id").references(() => vms.id),
+    offeredAt: ts("offered_at"),
+    offerExpiresAt: ts("offer_expires_at"),
+    endedAt: ts("ended_at"),
+    /** The checkout it became, when taken. */
+    checkoutId: bigint("checkout_id", { mode: "number" }).references(() => checkouts.id),
+  },
+  (t) => [
+    // A person is at most once in a pool's queue.
+    uniqueIndex("waiters_one_per_person_pool").on(t.pool, t.personId).where(sql`${t.state} in ('waiting', 'offered')`),
+    index("waiters_queue").on(t.pool, t.id).where(sql`${t.state} = 'waiting'`),
+    index("waiters_offer_due").on(t.offerExpiresAt).where(sql`${t.state} = 'offered'`),
+    check("waiters_offer_complete", sql`${t.state} <> 'offered' or (${t.offeredVmId} is not null and ${t.offerExpiresAt} is not null)`),
+    check("waiters_ended", sql`(${t.state} in ('waiting', 'offered')) = (${t.endedAt} is null)`),
+    check("waiters_note_length", sql`${t.note} is null or length(${t.note}) between 1 and 500`),
   ],
 );
 

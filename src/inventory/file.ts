@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { VmSpec } from "../core/admin.js";
 import type { PoolSpec } from "../core/sync.js";
 import { checkFingerprint, checkIp, checkSshPort, checkSshUser, checkTag } from "../core/validate.js";
+import { DURATION_SHAPE, parseDuration } from "../duration.js";
 import { InventoryError } from "./inventory-error.js";
 
 export { InventoryError };
@@ -25,8 +26,16 @@ const vmEntry = z.strictObject({
   tags: z.array(z.string().max(63)).max(64).optional(),
 });
 
+/** A lease length as written in settings (8h, 3d, 1d12h), at least a minute; kept in seconds. */
+const lease = z
+  .string()
+  .refine((text) => (parseDuration(text) ?? 0) >= 60_000, `${DURATION_SHAPE}, at least 1m`)
+  .transform((text) => Math.ceil((parseDuration(text) ?? 0) / 1000));
+
 const poolEntry = z.strictObject({
   quota: z.number().int().min(1).max(1000).optional(),
+  lease: lease.optional(),
+  max_lease: lease.optional(),
   cleanup: z
     .strictObject({
       command: z.string().min(1).max(8192).nullable().optional(),
@@ -42,6 +51,8 @@ const fileDefaults = z
     ssh_user: z.string().max(32).optional(),
     ssh_port: z.number().int().min(1).max(65535).optional(),
     quota: z.number().int().min(1).max(1000).optional(),
+    lease: lease.optional(),
+    max_lease: lease.optional(),
   })
   .optional();
 
@@ -89,6 +100,8 @@ function inventoryOf(file: z.infer<typeof inventoryFile>, defaultQuota: number):
       cleanupCommand: entry.cleanup?.command ?? null,
       trustOnFirstUse: entry.cleanup?.trust_on_first_use ?? false,
       sshPrivateKeyFile: entry.cleanup?.ssh_private_key_file ?? null,
+      leaseSeconds: entry.lease ?? file.defaults?.lease ?? null,
+      maxLeaseSeconds: entry.max_lease ?? file.defaults?.max_lease ?? null,
     });
     for (const vm of entry.vms) vms.push(vmSpec(pool, vm, file.defaults));
   }

@@ -12,5 +12,12 @@ export function coreFromConfig(config: Config, database: Pick<Database, "db">): 
     defaultQuota: config.DEFAULT_POOL_QUOTA,
     exhaustedAlertIntervalMinutes: config.POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES,
     hideHolders: config.HIDE_HOLDERS,
+    leases: {
+      defaultMs: config.DEFAULT_LEASE,
+      maxMs: config.MAX_LEASE,
+      reminderLeadsMs: config.REMINDER_LEADS,
+      graceMs: config.LEASE_GRACE,
+      claimWindowMs: config.CLAIM_WINDOW,
+    },
   };
 }

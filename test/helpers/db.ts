@@ -4,6 +4,7 @@ import { inject } from "vitest";
 import { connect, migrateDatabase, type Database } from "../../src/db/client.js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../src/db/schema.js";
+import { LEASE_DEFAULTS } from "../../src/core/leases.js";
 import type { Core } from "../../src/core/types.js";
 import { createLogger } from "../../src/log.js";
 
@@ -39,8 +40,24 @@ export function coreFor(database: Pick<Database, "db">, opts: Partial<Omit<Core,
     defaultQuota: opts.defaultQuota ?? 1,
     exhaustedAlertIntervalMinutes: opts.exhaustedAlertIntervalMinutes ?? 60,
     hideHolders: opts.hideHolders ?? false,
+    leases: opts.leases ?? LEASE_DEFAULTS,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.observer ? { observer: opts.observer } : {}),
   };
 }
 
 /** Slack-looking user IDs: U0000001, U0000002, … */
 export const userId = (n: number) => `U${String(n).padStart(7, "0")}`;
+
+/**
+ * A clock for the core that tests move by hand: starts at the real time (so rows
+ * written with PostgreSQL's now() and rows written with this clock agree), and
+ * only moves when told, so days of leases pass in milliseconds.
+ */
+export class TestClock {
+  private ms = Date.now();
+  readonly now = (): Date => new Date(this.ms);
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}

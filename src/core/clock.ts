@@ -1,0 +1,12 @@
+import type { Core } from "./types.js";
+
+/**
+ * The time for a statement to use, as a parameter: the core's clock when a test
+ * set one, else null, which statements read as PostgreSQL's now() with
+ * `coalesce(${clockAt(core)}::timestamptz, now())`: in service one clock for
+ * every replica, the database's.
+ */
+export const clockAt = (core: Core): Date | null => core.clock?.() ?? null;
+
+/** The same time in JavaScript, for decisions and messages made outside SQL (with the host's clock in service). */
+export const nowOf = (core: Core): Date => core.clock?.() ?? new Date();

@@ -1,0 +1,158 @@
+import { formatDuration } from "../duration.js";
+import { clockAt } from "./clock.js";
+import type { EventKind } from "./events.js";
+import { noticeSchema, type Notice } from "./notices.js";
+import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
+import { ok, refuse, type Actor, type Core, type LeaseSettings, type Refusal, type Result } from "./types.js";
+import { checkVmName } from "./validate.js";
+
+/** The settings' defaults (DEFAULT_LEASE, MAX_LEASE, REMINDER_LEADS, LEASE_GRACE, CLAIM_WINDOW). */
+export const LEASE_DEFAULTS: LeaseSettings = {
+  defaultMs: 8 * 3_600_000,
+  maxMs: 7 * 86_400_000,
+  reminderLeadsMs: [3_600_000, 600_000],
+  graceMs: 15 * 60_000,
+  claimWindowMs: 10 * 60_000,
+};
+
+/** The lease settings as statements take them: whole seconds. */
+export function leaseParams(core: Core): { defaultS: number; maxS: number; leadsS: number[]; graceS: number; windowS: number } {
+  const s = (ms: number) => Math.ceil(ms / 1000);
+  const l = core.leases;
+  return { defaultS: s(l.defaultMs), maxS: s(l.maxMs), leadsS: l.reminderLeadsMs.map(s), graceS: s(l.graceMs), windowS: s(l.claimWindowMs) };
+}
+
+const MIN_LEASE_MS = 60_000;
+const MAX_ANY_LEASE_MS = 3650 * 86_400_000;
+
+/** A lease length someone asked for (checkout `for`, extend `by`): at least a minute. */
+export function checkLease(ms: number, field = "for"): Refusal | null {
+  if (!Number.isSafeInteger(ms) || ms < MIN_LEASE_MS || ms > MAX_ANY_LEASE_MS) {
+    return { code: "invalid_input", field, message: `a lease is at least 1m and at most 3650d (written like 90m, 4h, 2d or 1d12h)` };
+  }
+  return null;
+}
+
+/** What a lease change did. */
+export interface LeaseChange {
+  vm: string;
+  checkoutId: number;
+  holder: PersonTag;
+  pool: string;
+  previousEndsAt: Date | null;
+  /** The new end; null: pinned (no end). */
+  endsAt: Date | null;
+  /** Set by an admin on someone else's checkout (the holder is told). */
+  byAdmin: boolean;
+}
+
+/**
+ * How to change a lease: `by` extends from the current end (or from now, when
+ * the end has passed and the grace runs); `until` (admins) sets any end;
+ * `pin` (admins) removes the end.
+ */
+export type LeaseRequest = { by?: number | undefined } | { until: Date } | { pin: true };
+
+type LeaseRow = {
+  vm_id: number;
+  checkout_id: string | number | null;
+  holder_id: number | null;
+  holder_name: string | null;
+  holder_slack: string | null;
+  holder_display: string | null;
+  pool: string;
+  started_at: Date | null;
+  ends_at: Date | null;
+  lease_s: number;
+  max_s: number;
+  at: Date;
+  actor_admin: boolean;
+};
+
+/**
+ * Extends (holders, within the pool's maximum from the checkout's start; never
+ * shorter), or sets or pins (admins) the lease of a VM's open checkout. Under
+ * the VM's row lock, so it cannot race the expiry: whichever comes first wins,
+ * and an extension after the automatic check-in is refused as not checked out.
+ */
+export async function changeLease(core: Core, actor: Actor, vmName: string, request: LeaseRequest = {}): Promise<Result<LeaseChange>> {
+  const bad = checkVmName(vmName) ?? ("by" in request && request.by !== undefined ? checkLease(request.by, "by") : null);
+  if (bad) return refuse(bad);
+  const me = await resolvePerson(core, actor.person);
+  if (!me.ok) return me;
+  const { defaultS, maxS, leadsS } = leaseParams(core);
+  return core.db.$client.begin(async (tx): Promise<Result<LeaseChange>> => {
+    const [row] = await tx<LeaseRow[]>`
+      select v.id as vm_id, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
+             v.pool, c.started_at, c.ends_at,
+             least(coalesce(pl.lease_seconds, ${defaultS}::int), coalesce(pl.max_lease_seconds, ${maxS}::int)) as lease_s,
+             coalesce(pl.max_lease_seconds, ${maxS}::int) as max_s,
+             coalesce(${clockAt(core)}::timestamptz, now()) as at,
+             (select is_admin from people where id = ${me.value.id}) as actor_admin
+      from vms v join pools pl on pl.name = v.pool
+        left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
+      where v.name = ${vmName} for update of v`;
+    if (!row) return refuse({ code: "unknown_vm", vm: vmName });
+    if (row.checkout_id === null || row.holder_id === null || row.started_at === null) {
+      return refuse({ code: "not_checked_out", vm: vmName, state: "available" });
+    }
+    const admin = actor.person === OPERATOR || row.actor_admin || isBootstrapAdmin(core, me.value);
+    const holder: PersonTag = { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display };
+    const mine = holder.id === me.value.id;
+    if (!mine && !admin) return refuse({ code: "not_holder", vm: vmName, holder: core.hideHolders ? null : holder });
+    if (("until" in request || "pin" in request) && !admin) return refuse({ code: "not_admin", operation: "set or pin a lease" });
+    const at = new Date(row.at);
+    const latestEnd = new Date(new Date(row.started_at).getTime() + row.max_s * 1000);
+    let endsAt: Date | null;
+    if ("pin" in request) endsAt = null;
+    else if ("until" in request) endsAt = request.until;
+    else {
+      if (row.ends_at === null) return refuse({ code: "lease_not_extended", vm: vmName, endsAt: null });
+      const from = Math.max(new Date(row.ends_at).getTime(), at.getTime());
+      endsAt = new Date(from + (request.by ?? row.lease_s * 1000));
+      // The pool's maximum binds holders; an admin extending on someone's behalf is on record instead.
+      if (endsAt > latestEnd && !(admin && !mine)) {
+        return refuse({ code: "lease_too_long", pool: row.pool, maxMs: row.max_s * 1000, latestEnd: latestEnd > new Date(row.ends_at) ? latestEnd : null });
+      }
+    }
+    if ("until" in request && request.until.getTime() <= at.getTime()) {
+      return refuse({ code: "invalid_input", field: "until", message: "that time has passed: give an end in the future (or check the VM in)" });
+    }
+    const previous = row.ends_at === null ? null : new Date(row.ends_at);
+    const change: LeaseChange = { vm: vmName, checkoutId: Number(row.checkout_id), holder, pool: row.pool, previousEndsAt: previous, endsAt, byAdmin: !mine };
+    const kind: EventKind = "by" in request || !("until" in request || "pin" in request) ? "lease_extended" : "lease_set";
+    const notices: Notice[] = change.byAdmin
+      ? [{ kind: "lease_changed", checkoutId: change.checkoutId, holder, vm: vmName, endsAt: endsAt?.toISOString() ?? null, by: me.value }]
+      : [];
+    const detail = { checkout: change.checkoutId, from: previous?.toISOString() ?? null, to: endsAt?.toISOString() ?? null };
+    await tx`
+      with changed as (
+        update checkouts set ends_at = ${endsAt}::timestamptz,
+          remind_at = ${endsAt}::timestamptz - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l
+                                                                      where ${endsAt}::timestamptz - make_interval(secs => l) > ${at}::timestamptz))
+        where id = ${change.checkoutId} and ended_at is null
+        returning id
+      ), logged as (
+        insert into events (vm_id, vm_name, actor, source, kind, detail)
+        select ${row.vm_id}, ${vmName}, ${me.value.name}, ${actor.source}::event_source, ${kind}, ${JSON.stringify(detail)}::jsonb from changed
+      )
+      insert into outbox (kind, payload)
+      select n.kind, n.payload from changed,
+        jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
+    return ok(change);
+  });
+}
+
+/** "in 3 h 20 min", "2 min ago": how far a time is from now, for messages. */
+export function relativeTime(to: Date, now: Date): string {
+  const ms = to.getTime() - now.getTime();
+  const text = formatDuration(Math.abs(ms), 2)
+    .replace(/(\d+)d/, "$1 d ")
+    .replace(/(\d+)h/, "$1 h ")
+    .replace(/(\d+)m/, "$1 min ")
+    .replace(/(\d+)s/, "$1 s ")
+    .trim();
+  if (Math.abs(ms) < 60_000) return ms >= 0 ? "in less than a minute" : "just now";
+  return ms >= 0 ? `in ${text}` : `${text} ago`;
+}
+
