@@ -1,5 +1,5 @@
 import { formatDuration } from "../duration.js";
-import { clockAt } from "./clock.js";
+import { clockAt, iso } from "./clock.js";
 import type { EventKind } from "./events.js";
 import { noticeSchema, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
@@ -127,9 +127,9 @@ export async function changeLease(core: Core, actor: Actor, vmName: string, requ
     const detail = { checkout: change.checkoutId, from: previous?.toISOString() ?? null, to: endsAt?.toISOString() ?? null };
     await tx`
       with changed as (
-        update checkouts set ends_at = ${endsAt}::timestamptz,
-          remind_at = ${endsAt}::timestamptz - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l
-                                                                      where ${endsAt}::timestamptz - make_interval(secs => l) > ${at}::timestamptz))
+        update checkouts set ends_at = ${iso(endsAt)}::timestamptz,
+          remind_at = ${iso(endsAt)}::timestamptz - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l
+                                                                      where ${iso(endsAt)}::timestamptz - make_interval(secs => l) > ${iso(at)}::timestamptz))
         where id = ${change.checkoutId} and ended_at is null
         returning id
       ), logged as (

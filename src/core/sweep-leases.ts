@@ -1,5 +1,5 @@
 import { endCheckout } from "./checkin.js";
-import { clockAt } from "./clock.js";
+import { clockAt, iso } from "./clock.js";
 import { leaseParams } from "./leases.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
@@ -199,8 +199,8 @@ async function offerFreeVms(core: Core): Promise<{ offered: number; granted: num
           return "skipped";
         }
         const [offer] = await tx<{ expires: Date }[]>`
-          update waiters set state = 'offered', offered_vm_id = ${vm.id}, offered_at = ${w.at},
-            offer_expires_at = ${w.at}::timestamptz + make_interval(secs => ${windowS}::int)
+          update waiters set state = 'offered', offered_vm_id = ${vm.id}, offered_at = ${iso(w.at)}::timestamptz,
+            offer_expires_at = ${iso(w.at)}::timestamptz + make_interval(secs => ${windowS}::int)
           where id = ${w.id} returning offer_expires_at as expires`;
         await tx`update vms set state = 'held', held_for = ${w.id} where id = ${vm.id}`;
         await tx`insert into events (vm_id, vm_name, actor, source, kind, detail)

@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import type { EventSource, WaiterState } from "../db/schema.js";
-import { clockAt } from "./clock.js";
+import { clockAt, iso } from "./clock.js";
 import { leaseParams, checkLease } from "./leases.js";
 import { sql as dsql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
@@ -278,8 +278,8 @@ export async function grant(tx: postgres.TransactionSql, core: Core, w: OfferRow
   const [c] = await tx<{ id: string; name: string }[]>`
     with opened as (
       insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
-      values (${vmId}, ${person.id}, ${w.pool}, ${w.note}, ${q.at}, ${q.at}::timestamptz + make_interval(secs => ${q.lease_s}::int),
-              ${q.at}::timestamptz + make_interval(secs => ${q.lease_s}::int - (select max(l) from unnest(${leadsS}::int[]) l where l < ${q.lease_s}::int)))
+      values (${vmId}, ${person.id}, ${w.pool}, ${w.note}, ${iso(q.at)}::timestamptz, ${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int),
+              ${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int - (select max(l) from unnest(${leadsS}::int[]) l where l < ${q.lease_s}::int)))
       returning id, vm_id
     ), taken as (
       update vms v set state = 'checked_out', held_for = null, checkout_id = o.id, state_changed_at = now()
@@ -290,7 +290,7 @@ export async function grant(tx: postgres.TransactionSql, core: Core, w: OfferRow
     )
     select id, name from taken`;
   if (!c) throw new Error(`waiter ${w.id}: VM ${vmId} could not be checked out (not held or available)`);
-  await tx`update waiters set state = 'taken', ended_at = ${q.at}, checkout_id = ${c.id} where id = ${w.id}`;
+  await tx`update waiters set state = 'taken', ended_at = ${iso(q.at)}::timestamptz, checkout_id = ${c.id} where id = ${w.id}`;
   const vm = await checkedOutVm(tx, Number(c.id));
   if (!vm) throw new Error(`checkout ${c.id} vanished`);
   await insertNotices(tx, [
