@@ -21,6 +21,9 @@ export class Metrics {
   readonly cleanupSeconds: Histogram<"outcome">;
   readonly slackCalls: Counter<"method" | "outcome">;
   readonly reconcilerRuns: Counter<"outcome">;
+  readonly leaseSweeps: Counter<"outcome">;
+  readonly leaseSweepSeconds: Histogram;
+  readonly leaseActions: Counter<"action">;
 
   constructor(db: Db) {
     const registry = this.registry;
@@ -69,6 +72,37 @@ export class Metrics {
       labelNames: ["outcome"],
       registers: [registry],
     });
+    this.leaseSweeps = new Counter({
+      name: "vmres_lease_sweeps_total",
+      help: "Lease sweeps on this process: ran (this replica held the lock), skipped (another one was sweeping) or failed",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
+    this.leaseSweepSeconds = new Histogram({
+      name: "vmres_lease_sweep_duration_seconds",
+      help: "Duration of one lease sweep that ran (expiries, reminders, claim windows, offers)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.leaseActions = new Counter({
+      name: "vmres_lease_actions_total",
+      help: "What lease sweeps on this process did: expired (automatic check-ins), reminded, lapsed (claim windows over), offered, granted",
+      labelNames: ["action"],
+      registers: [registry],
+    });
+    const waiting = new Gauge({
+      name: "vmres_queue_waiting",
+      help: "People in each pool's queue, waiting or offered a VM (same on every replica)",
+      labelNames: ["pool"],
+      registers: [registry],
+      async collect() {
+        const rows = await db.execute<{ pool: string; n: number }>(sql`
+          select pool, count(*)::int as n from waiters where state in ('waiting', 'offered') group by pool`);
+        this.reset();
+        for (const r of rows) this.set({ pool: r.pool }, r.n);
+      },
+    });
+    void waiting;
     const vms = new Gauge({
       name: "vmres_vms",
       help: "VMs by pool and state, as the database holds them now (same on every replica)",

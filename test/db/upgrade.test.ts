@@ -8,6 +8,9 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { checkin } from "../../src/core/checkin.js";
+import { changeLease } from "../../src/core/leases.js";
+import { sweepLeases } from "../../src/core/sweep-leases.js";
+import { joinQueue } from "../../src/core/waitlist.js";
 import { parseNotice } from "../../src/core/notices.js";
 import { listCheckouts, vmHistory } from "../../src/core/queries.js";
 import { connect, migrateDatabase } from "../../src/db/client.js";
@@ -33,8 +36,8 @@ afterAll(async () => {
   for (const clean of cleanups) await clean();
 });
 
-/** A database made by the release that shipped the first `count` migrations. */
-async function databaseOfRelease(count: number): Promise<{ client: postgres.Sql; button: string }> {
+/** An empty database with the schema of the release that shipped the first `count` migrations. */
+async function schemaOfRelease(count: number): Promise<postgres.Sql> {
   const folder = mkdtempSync(join(tmpdir(), "vmres-previous-release-"));
   cpSync(MIGRATIONS, folder, { recursive: true });
   const journalPath = join(folder, "meta", "_journal.json");
@@ -52,7 +55,12 @@ async function databaseOfRelease(count: number): Promise<{ client: postgres.Sql;
     rmSync(folder, { recursive: true, force: true });
   });
   await migrate(drizzle(client, { schema }), { migrationsFolder: folder });
+  return client;
+}
 
+/** A database made by the release that shipped the first `count` migrations (3 or 5: VMs named their holder). */
+async function databaseOfRelease(count: number): Promise<{ client: postgres.Sql; button: string }> {
+  const client = await schemaOfRelease(count);
   await client`insert into pools (name, quota) values ('default', 2)`;
   await client`insert into vms (name, ip, pool, ssh_user, ssh_port) values
     ('vm-free', '198.51.100.11', 'default', 'root', 22), ('vm-held', '198.51.100.12', 'default', 'root', 22),
@@ -157,5 +165,53 @@ describe.each(RELEASES)("upgrading a database made by the release $name", ({ mig
     await new Promise((resolve) => setTimeout(resolve, 200));
     await drizzle(client).execute(sql`update vms set cleanup_next_at = now() where name = 'vm-dirty'`);
     expect(await wake).toBe("woken");
+  });
+});
+
+describe("upgrading a database made by the release before leases (7 migrations)", () => {
+  it("gives open checkouts the default lease from the upgrade, keeps old notices readable, and the lease sweep works on old rows", async () => {
+    const client = await schemaOfRelease(7);
+    await client`insert into pools (name, quota) values ('default', 2)`;
+    await client`insert into vms (name, ip, pool) values ('vm-a', '198.51.100.21', 'default'), ('vm-b', '198.51.100.22', 'default'), ('vm-c', '198.51.100.23', 'default')`;
+    await client`insert into people (name, slack_user_id) values ('U0LEASE01', 'U0LEASE01')`;
+    const [c] = await client<{ id: string }[]>`
+      insert into checkouts (vm_id, person_id, pool, started_at, note)
+      select v.id, p.id, 'default', now() - interval '3 days', 'long test' from vms v, people p where v.name = 'vm-a' and p.name = 'U0LEASE01' returning id`;
+    await client`update vms set state = 'checked_out', checkout_id = ${c!.id} where name = 'vm-a'`;
+    await client`update vms set state = 'maintenance' where name = 'vm-c'`;
+    const json = (value: unknown) => JSON.stringify(value);
+    await client`insert into outbox (kind, payload) values
+      ('pool_exhausted', ${json({ pool: "default", counts: { available: 0, checked_out: 1, cleaning: 0, quarantined: 0, maintenance: 1, retired: 0 } })}::jsonb),
+      ('vm_checked_in', ${json({ checkoutId: 1, holder: { id: 9, name: "x", slackUserId: "U0X" }, vm: "vm-b", forcedBy: null, nextState: "cleaning" })}::jsonb)`;
+    const vmsBefore = await client`select name, state, checkout_id from vms order by name`;
+    const [{ before }] = (await client<{ before: Date }[]>`select now() as before`) as [{ before: Date }];
+
+    await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
+
+    expect(await client`select name, state, checkout_id from vms order by name`).toEqual(vmsBefore);
+    // Nobody's VM is taken back by surprise: the open checkout ends 8 h after the upgrade, reminded an hour before.
+    const [open] = await client<{ ends_at: string; remind_at: string; note: string }[]>`select ends_at, remind_at, note from checkouts where id = ${c!.id}`;
+    expect(open!.note).toBe("long test");
+    const ends = new Date(open!.ends_at).getTime();
+    expect(ends - new Date(before).getTime()).toBeGreaterThanOrEqual(8 * 3_600_000 - 5_000);
+    expect(ends - new Date(before).getTime()).toBeLessThanOrEqual(8 * 3_600_000 + 60_000);
+    expect(ends - new Date(open!.remind_at).getTime()).toBe(3_600_000);
+    for (const row of await client<{ kind: string; payload: unknown }[]>`select kind, payload from outbox order by id`) {
+      expect(parseNotice(row.kind, row.payload)).toEqual({ notice: expect.objectContaining({ kind: row.kind }) });
+    }
+    // The new parts work on the old rows: extend the old checkout, wait in the pool, expire it later.
+    const core = coreFor({ db: drizzle(client, { schema }) });
+    const ext = await changeLease(core, { person: { slackUserId: "U0LEASE01" }, source: "slack" }, "vm-a", { by: 3_600_000 });
+    expect(ext).toMatchObject({ ok: true, value: { vm: "vm-a" } });
+    expect(await joinQueue(core, { person: { slackUserId: "U0LEASE02" }, source: "slack" }, { pool: "default" })).toMatchObject({ ok: true, value: { position: 1 } });
+    const later = coreFor({ db: drizzle(client, { schema }) }, { clock: () => new Date(Date.now() + 10 * 3_600_000) });
+    const report = await sweepLeases(later);
+    expect(report.expired).toEqual(["vm-a"]);
+    // vm-b was free all along: held for the waiter.
+    expect(report.offered).toBe(1);
+    expect(await client`select name, state::text from vms where state in ('held', 'cleaning') order by name`).toEqual([
+      { name: "vm-a", state: "cleaning" },
+      { name: "vm-b", state: "held" },
+    ]);
   });
 });

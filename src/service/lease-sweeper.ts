@@ -1,0 +1,52 @@
+import { sweepLeases, type LeaseSweepReport } from "../core/sweep-leases.js";
+import type { Component, ServiceContext } from "./context.js";
+
+/**
+ * Runs the lease sweep (src/core/sweep-leases.ts) at start, which catches up on
+ * whatever fell due while vmres was down, then every LEASE_SWEEP_INTERVAL_MS.
+ * Every replica runs it; the sweep's advisory lock makes one of them sweep at
+ * a time. No timer lives in memory but this tick: leases, reminders and claim
+ * windows are rows.
+ */
+export async function startLeaseSweeper(ctx: ServiceContext): Promise<Component> {
+  const { core, log, metrics, config } = ctx;
+  let inFlight: Promise<void> | null = null;
+  let stopped = false;
+
+  const run = async (): Promise<void> => {
+    const started = performance.now();
+    let report: LeaseSweepReport;
+    try {
+      report = await sweepLeases(core);
+    } catch (err) {
+      metrics?.leaseSweeps.inc({ outcome: "failed" });
+      log.error({ err }, "lease sweep failed; trying again at the next one");
+      return;
+    }
+    metrics?.leaseSweeps.inc({ outcome: report.ran ? "ran" : "skipped" });
+    if (!report.ran) return;
+    metrics?.leaseSweepSeconds.observe((performance.now() - started) / 1000);
+    const counts = { expired: report.expired.length, reminded: report.reminded, lapsed: report.lapsed, offered: report.offered, granted: report.granted };
+    for (const [action, n] of Object.entries(counts)) if (n > 0) metrics?.leaseActions.inc({ action }, n);
+    if (report.expired.length > 0) log.info({ vms: report.expired }, "leases ended: VMs checked in automatically");
+    if (counts.reminded + counts.lapsed + counts.offered + counts.granted > 0) log.info(counts, "lease sweep");
+  };
+  const tick = () => {
+    if (stopped || inFlight) return;
+    inFlight = run().finally(() => (inFlight = null));
+  };
+
+  tick();
+  await inFlight;
+  const timer = setInterval(tick, config.LEASE_SWEEP_INTERVAL_MS);
+  timer.unref();
+  log.info({ intervalMs: config.LEASE_SWEEP_INTERVAL_MS }, "lease sweeper started");
+  return {
+    name: "lease sweeper",
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}
