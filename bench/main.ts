@@ -12,6 +12,7 @@ import { createLogger } from "../src/log.js";
 import { benchCleanup } from "./cleanup.js";
 import { benchCli } from "./cli.js";
 import { benchCore, type CoreBenchResult } from "./core.js";
+import { benchLeases } from "./leases.js";
 import { benchSlack } from "./slack.js";
 import { sleep } from "./stats.js";
 
@@ -23,8 +24,9 @@ const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }
   { name: "slack", title: "Slack: /vm checkout acks, and command → DM with one and two replicas", run: benchSlack },
   { name: "cleanup", title: "Cleanup: parallel cleanups over SSH", run: benchCleanup },
   { name: "cli", title: "CLI: vmres status, start to exit", run: benchCli },
+  { name: "leases", title: "Leases: the sweep with 100,000 open checkouts, and checkouts while it sweeps", run: benchLeases },
 ];
-/** BENCH_SKIP=slack,cleanup,cli runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli). */
+/** BENCH_SKIP=slack,cleanup,cli,leases runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases). */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
 
 const controller = new AbortController();
