@@ -56,7 +56,7 @@ export interface CoreBenchResult {
 
 const PGBENCH_SCRIPT = fileURLToPath(new URL("./cycle.pgbench.sql", import.meta.url));
 /** Script variables bound to the value the core bound at the same place in the SQL check cycle. */
-const CAPTURED_VARIABLES = ["source", "checkin_kind", "end_reason", "detail", "notices"] as const;
+const CAPTURED_VARIABLES = ["source", "checkin_kind", "end_reason", "detail", "notices", "default_lease_s", "max_lease_s", "leads_s"] as const;
 
 export async function benchCore(env: CoreBenchEnv): Promise<CoreBenchResult> {
   const { database, signal, print } = env;
@@ -176,8 +176,10 @@ function scriptDefines(pool: string, check: SqlCheck): string[] {
   const defines: Record<string, string> = { pool, next_state: "available", need_setup: "1" };
   for (const name of CAPTURED_VARIABLES) {
     const value = check.values.get(name);
-    if (typeof value !== "string") throw new Error(`SQL check: no value bound by the core for the script variable :${name}`);
-    defines[name] = value;
+    // Numbers as pgbench writes them; an array (the reminder leads) as a PostgreSQL array literal.
+    const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : Array.isArray(value) ? `{${value.join(",")}}` : undefined;
+    if (text === undefined) throw new Error(`SQL check: no value bound by the core for the script variable :${name}`);
+    defines[name] = text;
   }
   return Object.entries(defines).flatMap(([name, value]) => ["-D", `${name}=${value}`]);
 }

@@ -47,18 +47,24 @@ select pg_advisory_xact_lock(hashtextextended(:lock_key, 0));
 with quota as (
   select p.quota,
          coalesce((select array_agg(v.name order by v.name) from checkouts c join vms v on v.id = c.vm_id
-                   where c.person_id = :person_id and c.pool = p.name and c.ended_at is null), '{}') as held
+                   where c.person_id = :person_id and c.pool = p.name and c.ended_at is null), '{}') as held,
+         coalesce(null::int, least(coalesce(p.lease_seconds, :default_lease_s::int), coalesce(p.max_lease_seconds, :max_lease_s::int))) as lease_s,
+         coalesce(p.max_lease_seconds, :max_lease_s::int) as max_s,
+         (select count(*)::int from waiters w where w.pool = p.name and w.state = 'waiting') as waiting,
+         coalesce(null::timestamptz, now()) as at
   from pools p where p.name = :pool
 ), picked as (
   select id from vms
   where state = 'available' and pool = :pool
-    and (select cardinality(held) < quota from quota)
+    and (select cardinality(held) < quota and lease_s <= max_s and waiting = 0 from quota)
   order by state_changed_at, id
   limit 1
   for update skip locked
 ), opened as (
-  insert into checkouts (vm_id, person_id, pool, note)
-  select id, :person_id, :pool, null::text from picked
+  insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
+  select picked.id, :person_id, :pool, null::text, q.at, q.at + make_interval(secs => q.lease_s),
+         q.at + make_interval(secs => q.lease_s - (select max(l) from unnest(:leads_s::int[]) l where l < q.lease_s))
+  from picked, quota q
   returning id, vm_id, started_at, ends_at, note
 ), taken as (
   update vms v
@@ -77,7 +83,7 @@ with quota as (
     'startedAt', started_at, 'endsAt', ends_at, 'note', note)
   from taken
 )
-select q.quota, q.held, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
+select q.quota, q.held, q.lease_s as "leaseS", q.max_s as "maxS", q.waiting, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
        t.started_at as "checkedOutAt", t.ends_at as "endsAt", t.note
 from quota q left join taken t on true;
 commit;
@@ -91,7 +97,7 @@ select v.id, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_
 from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
 where v.id = (select o.vm_id from checkouts o where o.person_id = :person_id and o.ended_at is null) for update of v \gset ci_
 with ended as (
-  update checkouts set ended_at = now(), ended_by = :person_id, end_reason = :end_reason::checkout_end_reason
+  update checkouts set ended_at = coalesce(null::timestamptz, now()), ended_by = :person_id, end_reason = :end_reason::checkout_end_reason
   where id = :ci_checkout_id and ended_at is null
   returning id
 ), returned as (

@@ -105,6 +105,8 @@ async function attemptCheckout(
     const statements = [
       tx`begin`,
       tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:person:" + person.id}, 0))`,
+      // First come, first served: while people wait in the pool's queue (`waiting`), free VMs
+      // go to them (the lease sweep holds them), so a checkout does not jump the queue.
       // Quota read and pick, update, event and DM notice in one statement: the
       // pick runs only while the user holds fewer VMs than the quota (a one-time
       // filter), and SKIP LOCKED lets concurrent checkouts of different users
@@ -116,8 +118,7 @@ async function attemptCheckout(
                            where c.person_id = ${person.id} and c.pool = p.name and c.ended_at is null), '{}') as held,
                  coalesce(${forMs === null ? null : Math.ceil(forMs / 1000)}::int, least(coalesce(p.lease_seconds, ${defaultS}::int), coalesce(p.max_lease_seconds, ${maxS}::int))) as lease_s,
                  coalesce(p.max_lease_seconds, ${maxS}::int) as max_s,
-                 -- First come, first served: while people wait in this pool's queue, free VMs go to them (the lease sweep).
-                 (select count(*)::int from waiters w where w.pool = p.name and w.state = 'waiting') as waiting,
+                         (select count(*)::int from waiters w where w.pool = p.name and w.state = 'waiting') as waiting,
                  coalesce(${at}::timestamptz, now()) as at
           from pools p where p.name = ${pool}
         ), picked as (
