@@ -184,7 +184,7 @@ describe("upgrading a database made by the release before leases (7 migrations)"
       ('pool_exhausted', ${json({ pool: "default", counts: { available: 0, checked_out: 1, cleaning: 0, quarantined: 0, maintenance: 1, retired: 0 } })}::jsonb),
       ('vm_checked_in', ${json({ checkoutId: 1, holder: { id: 9, name: "x", slackUserId: "U0X" }, vm: "vm-b", forcedBy: null, nextState: "cleaning" })}::jsonb)`;
     const vmsBefore = await client`select name, state, checkout_id from vms order by name`;
-    const [{ before }] = (await client<{ before: Date }[]>`select now() as before`) as [{ before: Date }];
+    const [{ before } = { before: "" }] = await client<{ before: string }[]>`select now()::text as before`;
 
     await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
 
