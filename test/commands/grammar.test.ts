@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GRAMMAR } from "../../src/commands/grammar.js";
 import { findCommand, parseInput } from "../../src/commands/parse.js";
-import { examplesIn, offers, type Adapter } from "../../src/commands/spec.js";
+import { examplesIn, flagsIn, offers, type Adapter } from "../../src/commands/spec.js";
 import { tokenize } from "../../src/commands/tokenize.js";
 import { parseInvocation, UsageError } from "../../src/cli/args.js";
 import { commands } from "../../src/cli/commands/index.js";
@@ -113,7 +113,9 @@ function withoutUserText(line: string): string {
 
 describe("Slack accepts the CLI's spelling of every shared command", () => {
   it.each(shared.map((c) => [c.id, c] as const))("%s", (_, spec) => {
-    const examples = examplesIn(spec, "cli");
+    // Lines using flags only the command line has (--wait, --timeout) have no Slack spelling.
+    const slackFlags = new Set(flagsIn(spec, "slack", { hidden: true }).map(([name]) => `--${name}`));
+    const examples = examplesIn(spec, "cli").filter((line) => split(line).every((w) => !w.startsWith("--") || w === "--user" || slackFlags.has(w.split("=")[0]!)));
     const lines = examples.length > 0 ? examples : [[...spec.words, ...spec.positionals.filter((p) => !p.adapters || p.adapters.includes("cli")).map((p) => p.example)].join(" ")];
     for (const line of lines) {
       const fromCli = cli(split(line));
@@ -177,7 +179,7 @@ describe("bad input is answered, never guessed at", () => {
   it("tells Slack users --user and --json are the command line's", () => {
     expect(parseVmCommand("checkout --user U0BOB0001")).toMatchObject({
       kind: "usage",
-      problem: "`--user` works only on the command line (`npx vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`, `--note`.",
+      problem: "`--user` works only on the command line (`npx vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`, `--note`, `--for`.",
     });
     expect(parseVmCommand("status --json")).toMatchObject({ kind: "usage", problem: expect.stringMatching(/^`--json` works only on the command line.*`\/vm status` takes no options\.$/) });
   });

@@ -97,7 +97,7 @@ describe("checkouts as records", () => {
     await addVms("ci", 2);
     const lent = await checkout(core, named("ci-nightly"), { pool: "ci", note: "nightly build #42" });
     if (!lent.ok) throw new Error(lent.refusal.code);
-    expect(lent.value).toMatchObject({ checkoutId: expect.any(Number), note: "nightly build #42", endsAt: null });
+    expect(lent.value).toMatchObject({ checkoutId: expect.any(Number), note: "nightly build #42", endsAt: expect.any(Date) });
     const [notice] = await database.db.execute<{ payload: { holder: unknown; note: string } }>(
       sql`select payload from outbox where kind = 'vm_checked_out' and (payload->>'checkoutId')::bigint = ${lent.value.checkoutId}`,
     );

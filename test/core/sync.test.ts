@@ -59,7 +59,7 @@ it("brings a retired VM back when the file lists it again, and refuses to drain 
   await checkout(core, { person: { slackUserId: "UHOLDER1" }, source: "slack" });
   expect(await drainVm(core, operator, "vm-a")).toEqual({
     ok: false,
-    refusal: { code: "wrong_state", vm: "vm-a", state: "checked_out", allowed: ["available", "quarantined"] },
+    refusal: { code: "wrong_state", vm: "vm-a", state: "checked_out", allowed: ["available", "held", "quarantined"] },
   });
   expect(await drainVm(core, { person: { slackUserId: "UNOBODY1" }, source: "slack" }, "vm-a")).toEqual({
     ok: false,
