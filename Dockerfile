@@ -16,6 +16,8 @@ ARG BASE_IMAGE=node:22-bookworm-slim
 FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Fixes to dependencies applied after install (patch-package; why each: its comment in the patch).
+COPY patches patches
 # Install scripts run only for the packages package.json's `allowScripts`
 # allows (esbuild, the embedded PostgreSQL binaries): npm 10, the one Node 22
 # ships, does not read that field and would run every package's scripts,
@@ -23,6 +25,7 @@ COPY package.json package-lock.json ./
 # from package.json so the policy stays written in one place; an empty list
 # must not reach `npm rebuild`, which would then rebuild everything.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npx --no-install patch-package --error-on-fail \
  && set -- $(node -p "Object.entries(require('./package.json').allowScripts ?? {}).filter(([, allowed]) => allowed === true).map(([name]) => name).join(' ')") \
  && if [ $# -gt 0 ]; then npm rebuild "$@"; fi
 # The sources come after the dependencies, so a change to them reuses the layer above.

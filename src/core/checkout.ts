@@ -1,3 +1,4 @@
+import { isConnectionLost } from "../db/errors.js";
 import { clockAt } from "./clock.js";
 import { checkLease, leaseParams } from "./leases.js";
 import { enqueuePoolExhausted } from "./notices.js";
@@ -98,6 +99,7 @@ async function attemptCheckout(
   { pool, note, forMs }: { pool: string; note: string | null; forMs: number | null },
 ): Promise<Attempt> {
   const tx = await core.db.$client.reserve();
+  let lost = false;
   const at = clockAt(core);
   const { defaultS, maxS, leadsS } = leaseParams(core);
   let ended = false;
@@ -170,10 +172,17 @@ async function attemptCheckout(
     if (held.length >= quota) return { quota, held };
     if (leaseS > poolMaxS) return { tooLong: { maxMs: poolMaxS * 1000 } };
     return { noneFree: true, waiting };
+  } catch (err) {
+    lost = isConnectionLost(err);
+    throw err;
   } finally {
-    // A COMMIT that did not come back (the connection failed) may leave the
-    // transaction open: roll it back before the connection returns to the pool.
-    if (!ended) await tx`rollback`.catch(() => undefined);
-    tx.release();
+    // A lost connection ended the transaction with it; postgres.js reconnects it on
+    // demand, and neither a ROLLBACK on it nor releasing it into the pool is safe.
+    // Otherwise a COMMIT that did not come back may leave the transaction open:
+    // roll it back before the connection returns to the pool.
+    if (!lost) {
+      if (!ended) await tx`rollback`.catch(() => undefined);
+      tx.release();
+    }
   }
 }

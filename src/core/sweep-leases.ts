@@ -6,9 +6,6 @@ import { stateWhenFree } from "./retire.js";
 import type { Core } from "./types.js";
 import { endWait, grant, insertNotices, type OfferRow } from "./waitlist.js";
 
-/** Any constant, distinct from the other advisory lock keys: one replica sweeps leases at a time. */
-export const LEASE_SWEEP_LOCK_KEY = 0x766d6c73;
-
 /** How many rows of each kind one sweep handles; more wait for the next sweep. */
 const BATCH = 500;
 
@@ -31,28 +28,26 @@ export interface LeaseSweepReport {
  * fire: expire leases past their end and grace, send due reminders (once: a
  * reminder that fell due while vmres was down is sent if the lease has not
  * ended, never after), end offers whose window passed, and hold free VMs for
- * the first waiters. Runs on one replica at a time (a session advisory lock,
- * tried without waiting); each step also stands on its own row locks, so even
- * two sweeps at once would not act twice.
+ * the first waiters. The service runs it on every replica every interval, and
+ * one replica sweeps per tick (the `sweep_runs` record, `minGapMs`); each step
+ * also stands on its own row locks, so even two sweeps at once never act twice.
+ * No connection is held across steps (a reserved one would not survive the
+ * server going away between them).
  */
-export async function sweepLeases(core: Core): Promise<LeaseSweepReport> {
-  const sql = core.db.$client;
-  const conn = await sql.reserve();
-  try {
-    const [lock] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEASE_SWEEP_LOCK_KEY}) as locked`;
-    if (!lock?.locked) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0 };
-    try {
-      const expired = await expireLeases(core);
-      const reminded = await sendReminders(core);
-      const lapsed = await lapseOffers(core);
-      const { offered, granted } = await offerFreeVms(core);
-      return { ran: true, expired, reminded, lapsed, offered, granted };
-    } finally {
-      await conn`select pg_advisory_unlock(${LEASE_SWEEP_LOCK_KEY})`;
-    }
-  } finally {
-    conn.release();
-  }
+export async function sweepLeases(core: Core, opts: { minGapMs?: number } = {}): Promise<LeaseSweepReport> {
+  // The run's record: a replica that finds a sweep started less than minGapMs ago (half the
+  // service's interval) skips this tick. The upsert's row lock orders replicas ticking together.
+  const [due] = await core.db.$client<{ name: string }[]>`
+    insert into sweep_runs (name, last_run_at) values ('lease_sweep', now())
+    on conflict (name) do update set last_run_at = excluded.last_run_at
+      where sweep_runs.last_run_at <= now() - make_interval(secs => ${(opts.minGapMs ?? 0) / 1000})
+    returning name`;
+  if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0 };
+  const expired = await expireLeases(core);
+  const reminded = await sendReminders(core);
+  const lapsed = await lapseOffers(core);
+  const { offered, granted } = await offerFreeVms(core);
+  return { ran: true, expired, reminded, lapsed, offered, granted };
 }
 
 const system = async (core: Core): Promise<PersonTag> => {

@@ -28,3 +28,24 @@ export function isRetryableDatabaseError(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The connection the error came on is gone (the server closed it or it broke).
+ * postgres.js has already moved such a connection to its closed set and will
+ * reconnect it on demand: code holding it (a reserved connection) must neither
+ * write on it again nor release it back into the pool.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === "string" && CONNECTION_LOST.has(code)) return true;
+  }
+  return false;
+}
+
+const CONNECTION_LOST = new Set([
+  ...RETRYABLE_NETWORK,
+  "EPIPE",
+  "57P01", // admin_shutdown: the server ends the session
+  "57P02", // crash_shutdown
+]);

@@ -4,8 +4,7 @@ import type { Component, ServiceContext } from "./context.js";
 /**
  * Runs the lease sweep (src/core/sweep-leases.ts) at start, which catches up on
  * whatever fell due while vmres was down, then every LEASE_SWEEP_INTERVAL_MS.
- * Every replica runs it; the sweep's advisory lock makes one of them sweep at
- * a time. No timer lives in memory but this tick: leases, reminders and claim
+ * Every replica runs it; one of them sweeps per tick (its `sweep_runs` record). No timer lives in memory but this tick: leases, reminders and claim
  * windows are rows.
  */
 export async function startLeaseSweeper(ctx: ServiceContext): Promise<Component> {
@@ -17,7 +16,7 @@ export async function startLeaseSweeper(ctx: ServiceContext): Promise<Component>
     const started = performance.now();
     let report: LeaseSweepReport;
     try {
-      report = await sweepLeases(core);
+      report = await sweepLeases(core, { minGapMs: config.LEASE_SWEEP_INTERVAL_MS / 2 });
     } catch (err) {
       metrics?.leaseSweeps.inc({ outcome: "failed" });
       log.error({ err }, "lease sweep failed; trying again at the next one");
