@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addVm } from "../../src/core/admin.js";
 import type { Core } from "../../src/core/types.js";
@@ -32,12 +34,12 @@ const leaseMs = (row: { started_at: Date; ends_at: Date | null } | undefined) =>
 
 /** Waits until the pool's queue holds `n` people waiting (a background `checkout --wait` has joined). */
 async function untilWaiting(pool: string, n: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 900; i++) {
     const [row] = await database.sql<{ n: number }[]>`select count(*)::int as n from waiters where pool = ${pool} and state = 'waiting'`;
     if (row!.n >= n) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`nobody joined the queue of ${pool} within 30 s`);
+  throw new Error(`nobody joined the queue of ${pool} within 90 s`);
 }
 
 const json = <T>(r: CliRun): T => JSON.parse(r.stdout) as T;
@@ -54,11 +56,12 @@ beforeAll(async () => {
   await database.sql`update pools set lease_seconds = 8 * 3600, max_lease_seconds = 3 * 86400 where name = 'short'`;
   await add("q-01", 21, "q");
   await add("q2-01", 31, "q2");
-  vmres = cliFor({ databaseUrl: database.url });
+  // Waiting calls run for seconds by design; under a loaded test run, give each one room.
+  vmres = cliFor({ databaseUrl: database.url, timeoutMs: 240_000 });
 });
 afterAll(async () => database.close());
 
-describe("checkout --for and the lease's end", () => {
+describe("checkout --for and the lease's end", { timeout: 180_000 }, () => {
   it("lends the VM for the length asked, and says when it ends", async () => {
     const r = await vmres(["checkout", "--user", "UALICE01", "--for", "4h"]);
     expect(r.code, summary(r)).toBe(0);
@@ -109,7 +112,7 @@ describe("checkout --for and the lease's end", () => {
   });
 });
 
-describe("vmres extend", () => {
+describe("vmres extend", { timeout: 180_000 }, () => {
   it("extends the holder's lease by --by", async () => {
     const before = await checkoutOf("short-01").then((c) => c ?? checkoutOf("short-02"));
     const vm = (await checkoutOf("short-01"))?.holder === "UBOB0001" ? "short-01" : "short-02";
@@ -181,7 +184,7 @@ describe("vmres extend", () => {
   });
 });
 
-describe("vmres wait and unwait", () => {
+describe("vmres wait and unwait", { timeout: 180_000 }, () => {
   it("queues people in order, says each one's position, and a second wait says where one stands", async () => {
     // q has one VM: UDAVE001 takes it, so the queue forms.
     expect((await vmres(["checkout", "--user", "UDAVE001", "--pool", "q"])).code).toBe(0);
@@ -250,7 +253,7 @@ describe("vmres wait and unwait", () => {
   });
 });
 
-describe("checkout --wait", () => {
+describe("checkout --wait", { timeout: 180_000 }, () => {
   it("exits 3 when nothing frees within --timeout, and leaves the queue", async () => {
     const started = Date.now();
     const r = await vmres(["checkout", "--user", "UHANK001", "--pool", "q", "--wait", "--timeout", "3s", "--json"]);
@@ -263,8 +266,26 @@ describe("checkout --wait", () => {
     expect(rows).toEqual([{ state: "left" }]);
   });
 
+  it("leaves the queue on SIGINT (Ctrl-C) and exits 3", async () => {
+    // The helper's runs cannot be signalled: this one is spawned as it spawns them.
+    const child = spawn(process.execPath, [join(vmres.installation, "dist/cli/main.js"), "checkout", "--user", "UHANK001", "--pool", "q", "--wait"], {
+      cwd: vmres.cwd,
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: vmres.cwd, SLACK_ADMINS: "UADMIN01", DATABASE_URL: database.url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await untilWaiting("q", 1);
+    child.kill("SIGINT");
+    expect(await exited, stderr).toBe(3);
+    expect(stderr).toContain('interrupted (SIGINT): UHANK001 left the queue of pool "q"; nothing was checked out.');
+    const [row] = await database.sql`select count(*)::int as n from waiters where pool = 'q' and state in ('waiting', 'offered')`;
+    expect(row).toEqual({ n: 0 });
+  });
+
   it("gets the VM an admin adds to the pool while it waits, and prints it like a checkout", async () => {
-    const waiting = vmres(["checkout", "--user", "UIVAN001", "--pool", "q", "--wait", "--timeout", "1m", "--for", "2h"]);
+    const waiting = vmres(["checkout", "--user", "UIVAN001", "--pool", "q", "--wait", "--timeout", "3m", "--for", "2h"]);
     await untilWaiting("q", 1);
     expect((await vmres(["pool", "add", "q-02", "198.51.100.22", "--pool", "q"])).code).toBe(0);
     const r = await waiting;
@@ -288,13 +309,13 @@ describe("checkout --wait", () => {
     expect(json(r)).toMatchObject({ name: "q-02", pool: "q" });
   });
 
-  it("several waiting at once get distinct VMs, in queue order", { timeout: 120_000 }, async () => {
+  it("several waiting at once get distinct VMs, in queue order", { timeout: 240_000 }, async () => {
     await add("w-01", 41, "w");
     expect((await vmres(["checkout", "--user", "UKATE001", "--pool", "w"])).code).toBe(0);
     const people = ["ULEO0001", "UMIA0001", "UNED0001"];
     const runs: Promise<CliRun>[] = [];
     for (const [i, who] of people.entries()) {
-      runs.push(vmres(["checkout", "--user", who, "--pool", "w", "--wait", "--timeout", "90s", "--json"]));
+      runs.push(vmres(["checkout", "--user", who, "--pool", "w", "--wait", "--timeout", "3m", "--json"]));
       await untilWaiting("w", i + 1);
     }
     const positions = await database.sql<{ name: string }[]>`select p.name from waiters w join people p on p.id = w.person_id where w.pool = 'w' and w.state = 'waiting' order by w.id`;
@@ -312,7 +333,7 @@ describe("checkout --wait", () => {
   });
 });
 
-describe("pool settings", () => {
+describe("pool settings", { timeout: 180_000 }, () => {
   it("pool set changes a pool's lease, maximum and quota; a checkout then gets the new lease", async () => {
     const r = await vmres(["pool", "set", "w", "--lease", "2h", "--max-lease", "1d", "--quota", "2"]);
     expect(r.code, summary(r)).toBe(0);
