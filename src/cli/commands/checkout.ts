@@ -114,6 +114,11 @@ async function waitForVm({ core }: Context, user: string, request: WaitRequest):
           ? `${user} left the queue of pool "${place.pool}"`
           : `${user} is no longer in the queue of pool "${place.pool}"`;
     return failure(EXIT.refused, code, `${why}: ${queue}; nothing was checked out.`, { pool: place.pool, position, inQueue: leaving === null });
+  } catch (err) {
+    // The database failed mid-wait (exit 4 or 1 follows): try not to leave a place behind that
+    // would later hand a VM to a caller that is gone. Best effort: the database may be away.
+    if (!place.already) await leaveQueue(core, actor, { pool: place.pool }).catch(() => undefined);
+    throw err;
   } finally {
     stop.dispose();
   }
