@@ -48,7 +48,8 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
     case "lease_too_long":
       return (
         `That is longer than pool "${refusal.pool}" allows: at most ${lengthText(refusal.maxMs)} from the checkout's start` +
-        (refusal.latestEnd ? `, so it can run until ${timeText(refusal.latestEnd)} at the latest.` : ", and this checkout is already at its latest end.") +
+        // No latest end: a checkout asking for too much (use --for with at most the maximum), or a checkout already at its latest end.
+        (refusal.latestEnd ? `, so it can run until ${timeText(refusal.latestEnd)} at the latest.` : ".") +
         " An admin can set a later end (npx vmres extend VM --until TIME) or pin it (--pin)."
       );
     case "lease_not_extended":
