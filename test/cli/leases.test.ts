@@ -309,6 +309,28 @@ describe("checkout --wait", { timeout: 180_000 }, () => {
     expect(json(r)).toMatchObject({ name: "q-02", pool: "q" });
   });
 
+  it("for someone already in the queue (vmres wait): keeps that place on timeout, then takes the VM offered", async () => {
+    await add("o-01", 61, "o");
+    expect((await vmres(["checkout", "--user", "UKATE001", "--pool", "o"])).code).toBe(0);
+    expect((await vmres(["wait", "--user", "UOLGA001", "--pool", "o"])).code).toBe(0);
+    const timedOut = await vmres(["checkout", "--user", "UOLGA001", "--pool", "o", "--wait", "--timeout", "2s", "--json"]);
+    expect(timedOut.code, summary(timedOut)).toBe(3);
+    expect(timedOut.stderr).toContain('UOLGA001 was already in its queue, at position 1');
+    expect(timedOut.stderr).toContain('UOLGA001 keeps the place in the queue of pool "o" taken before');
+    expect(json<{ error: { inQueue: boolean } }>(timedOut).error.inQueue).toBe(true);
+    const [still] = await database.sql`select count(*)::int as n from waiters where pool = 'o' and state = 'waiting'`;
+    expect(still).toEqual({ n: 1 });
+
+    const waiting = vmres(["checkout", "--user", "UOLGA001", "--pool", "o", "--wait", "--timeout", "3m", "--json"]);
+    // The place is not an auto-take one: the sweep holds the VM for them (an offer), and the waiting CLI takes it.
+    // Whether the VM comes before or after the CLI starts, it is held for the first in line: the same person.
+    await add("o-02", 62, "o");
+    const r = await waiting;
+    expect(r.code, summary(r)).toBe(0);
+    expect(json(r)).toMatchObject({ name: "o-02", pool: "o" });
+    expect((await checkoutOf("o-02"))?.holder).toBe("UOLGA001");
+  });
+
   it("several waiting at once get distinct VMs, in queue order", { timeout: 240_000 }, async () => {
     await add("w-01", 41, "w");
     expect((await vmres(["checkout", "--user", "UKATE001", "--pool", "w"])).code).toBe(0);
