@@ -1,5 +1,6 @@
 import { personText } from "../core/people.js";
 import type { Refusal, StateCounts } from "../core/types.js";
+import { lengthText, timeText } from "./times.js";
 
 /**
  * The CLI's words for each refusal: what happened and what the person can do
@@ -12,7 +13,11 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
     case "unknown_pool":
       return `There is no pool "${refusal.pool}". ${refusal.known.length > 0 ? `Known pools: ${refusal.known.join(", ")}.` : "No pool exists yet: add VMs with npx vmres pool add or npx vmres pool sync."}`;
     case "no_vm_free":
-      return `No VM is free in pool "${refusal.pool}" (${describeCounts(refusal.counts)}). Try again later.`;
+      return (
+        `No VM is free in pool "${refusal.pool}" (${describeCounts(refusal.counts)}` +
+        `${refusal.waiting > 0 ? `; ${refusal.waiting} ${refusal.waiting === 1 ? "person waits" : "people wait"} in its queue and get free VMs first` : ""}). ` +
+        `Try again later, or wait for one: npx vmres checkout --user ${userId ?? "ID"} --pool ${refusal.pool} --wait`
+      );
     case "quota_reached":
       return quotaReached(refusal, userId);
     case "unknown_vm":
@@ -40,6 +45,21 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `"${refusal.who}" is already known (npx vmres people list).`;
     case "unknown_checkout":
       return `There is no checkout ${refusal.id}. npx vmres checkouts lists them.`;
+    case "lease_too_long":
+      return (
+        `That is longer than pool "${refusal.pool}" allows: at most ${lengthText(refusal.maxMs)} from the checkout's start` +
+        // No latest end: a checkout asking for too much (use --for with at most the maximum), or a checkout already at its latest end.
+        (refusal.latestEnd ? `, so it can run until ${timeText(refusal.latestEnd)} at the latest.` : ".") +
+        " An admin can set a later end (npx vmres extend VM --until TIME) or pin it (--pin)."
+      );
+    case "lease_not_extended":
+      return refusal.endsAt === null
+        ? `${refusal.vm} is pinned: it has no end to extend.`
+        : `That would not move the end of ${refusal.vm} later than it is (${timeText(refusal.endsAt)}).`;
+    case "not_waiting":
+      return refusal.pool === null ? `${userId ?? "You"} ${userId ? "is" : "are"} in no queue.` : `${userId ?? "You"} ${userId ? "is" : "are"} not in the queue of pool "${refusal.pool}".`;
+    case "offer_over":
+      return `That offer in pool "${refusal.pool}" is over (${words(refusal.state)}).`;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Actor, Refusal } from "../core/types.js";
 import { checkFingerprint, checkIp, checkPoolName, checkSshPort, checkSshUser, checkTag, checkNote, checkPersonName, checkUserId, checkVmName } from "../core/validate.js";
+import { parseDuration } from "../duration.js";
 import { quoted, UsageError } from "./args.js";
 import type { Input } from "./command.js";
 
@@ -115,4 +116,74 @@ export function personNameArg(input: Input, name: string): string {
 export function slackIdOption(input: Input): string | undefined {
   const id = stringOption(input, "slack-id");
   return id === undefined ? undefined : checked("--slack-id", id, (v) => checkUserId(v, "slack-id"));
+}
+
+const MINUTE = 60_000;
+const LONGEST = 3650 * 86_400_000;
+
+/**
+ * `--for 4h`, `--by 2h`, `--lease 8h`, `--max-lease 3d`: a lease length as
+ * src/duration.ts reads it, from 1m to 3650d (the core's bounds), else a usage
+ * error saying what would be right. Undefined when not given.
+ */
+export function leaseOption(input: Input, name: string): number | undefined {
+  const text = stringOption(input, name);
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text.trim());
+  if (ms === null) throw new UsageError(`--${name}: ${quoted(text)} is not a duration: ${DURATION_WORDS}`);
+  if (ms < MINUTE || ms > LONGEST) throw new UsageError(`--${name}: ${quoted(text)} is ${ms < MINUTE ? "too short" : "too long"}: a lease is at least 1m and at most 3650d, ${DURATION_EXAMPLES}`);
+  return ms;
+}
+
+/** `--timeout 30m` (with --wait): how long to wait, from 1s; undefined: no limit. */
+export function timeoutOption(input: Input): number | undefined {
+  const text = stringOption(input, "timeout");
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text.trim());
+  if (ms === null) throw new UsageError(`--timeout: ${quoted(text)} is not a duration: ${DURATION_WORDS}`);
+  if (ms < 1000) throw new UsageError(`--timeout: ${quoted(text)} is no time at all: give how long to wait, ${DURATION_EXAMPLES} (leave --timeout out to wait as long as it takes)`);
+  return ms;
+}
+
+const DURATION_EXAMPLES = "like 90m, 4h, 2d or 1d12h";
+const DURATION_WORDS = `write it ${DURATION_EXAMPLES} (whole numbers; units d, h, m, s, largest first; no spaces)`;
+
+/** ISO 8601 date and time: 2026-12-24T18:00Z, 2026-12-24 18:00:30+01:00, 2026-12-24T18:00 (local time). */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** `--until TIME`: a moment in the future, in ISO 8601; without an offset, the local time of this machine. */
+export function untilOption(input: Input, now: Date = new Date()): Date | undefined {
+  const text = stringOption(input, "until");
+  if (text === undefined) return undefined;
+  const parts = ISO_TIME.exec(text.trim());
+  const shape = `give a date and time in ISO 8601, like 2026-12-24T18:00Z or 2026-12-24T18:00+01:00 (without an offset it is this machine's local time)`;
+  if (!parts) throw new UsageError(`--until: ${quoted(text)} is not a time: ${shape}`);
+  const [, y, mo, d, h, mi, s, zone] = parts;
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? "0")] as const;
+  // Date would roll 2026-02-30 over to March: rebuild the fields and compare, so an impossible date is refused.
+  const local = new Date(...fields);
+  const utc = new Date(Date.UTC(...fields));
+  const check = zone === undefined ? local : utc;
+  const same = zone === undefined
+    ? [check.getFullYear(), check.getMonth(), check.getDate(), check.getHours(), check.getMinutes()]
+    : [check.getUTCFullYear(), check.getUTCMonth(), check.getUTCDate(), check.getUTCHours(), check.getUTCMinutes()];
+  if (same.some((v, i) => v !== fields[i]) || fields[5] > 59) throw new UsageError(`--until: ${quoted(text)} is not a real date and time: ${shape}`);
+  const at = new Date(zone === undefined ? text.trim().replace(" ", "T") : text.trim().replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+  if (Number.isNaN(at.getTime())) throw new UsageError(`--until: ${quoted(text)} is not a time: ${shape}`);
+  if (at.getTime() <= now.getTime()) throw new UsageError(`--until: ${quoted(text)} has passed: give an end in the future (or check the VM in)`);
+  return at;
+}
+
+/** `--quota N`: VMs one person may hold at once in a pool, 1 to 1000. */
+export function quotaOption(input: Input): number | undefined {
+  const text = stringOption(input, "quota");
+  if (text === undefined) return undefined;
+  const n = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 1000)) throw new UsageError(`--quota: ${quoted(text)} is not a quota: use a whole number from 1 to 1000`);
+  return n;
+}
+
+/** A pool's name as a positional argument (checked). */
+export function poolArg(input: Input, name = "POOL"): string {
+  return checked(name, input.args[name] ?? "", (v) => checkPoolName(v));
 }

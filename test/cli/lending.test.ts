@@ -56,7 +56,7 @@ describe("vmres checkout", () => {
   it("says no VM is free with the counts by state, in words and in JSON", async () => {
     const r = await vmres(["checkout", "--user", "UCAROL01", "--json"]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/No VM is free in pool "default" \(2 checked out\)\. Try again later\./);
+    expect(r.stderr).toMatch(/No VM is free in pool "default" \(2 checked out\)\. Try again later, or wait for one: npx vmres checkout --user UCAROL01 --pool default --wait/);
     const { error } = JSON.parse(r.stdout) as { error: { code: string; counts: Record<string, number> } };
     expect(error.code).toBe("no_vm_free");
     expect(error.counts).toMatchObject({ available: 0, checked_out: 2 });
@@ -118,15 +118,16 @@ describe("vmres list and status", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^NAME\s+POOL\s+STATE\s+HOLDER\s+SINCE\s+SSH\s+TAGS$/);
-    expect(lines[1]).toMatch(new RegExp(`^${vm}\\s+default\\s+checked out\\s+UBOB0001\\s`));
+    expect(lines[0]).toMatch(/^NAME\s+POOL\s+STATE\s+HOLDER\s+SINCE\s+ENDS\s+SSH\s+TAGS$/);
+    // Ends after the default lease (DEFAULT_LEASE, 8h), in local time and from now.
+    expect(lines[1]).toMatch(new RegExp(`^${vm}\\s+default\\s+checked out\\s+UBOB0001\\s+\\S+ \\S+\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\S* \\(in 7 h 5\\d min\\)\\s`));
   });
 
   it("status counts each pool's VMs by state", async () => {
     const r = await vmres(["status"]);
     expect(r.code).toBe(0);
     const [header, line] = r.stdout.trim().split("\n");
-    expect(header).toMatch(/^POOL\s+QUOTA\s+TOTAL\s+AVAILABLE\s+CHECKED OUT\s+CLEANING\s+QUARANTINED\s+MAINTENANCE\s+RETIRED$/);
-    expect(line!.split(/\s+/)).toEqual(["default", "1", "2", "0", "1", "1", "0", "0", "0"]);
+    expect(header).toMatch(/^POOL\s+QUOTA\s+TOTAL\s+AVAILABLE\s+HELD\s+CHECKED OUT\s+CLEANING\s+QUARANTINED\s+MAINTENANCE\s+RETIRED\s+WAITING$/);
+    expect(line!.split(/\s+/)).toEqual(["default", "1", "2", "0", "0", "1", "1", "0", "0", "0", "0"]);
   });
 });

@@ -78,3 +78,20 @@ describe("a call loads only what its command needs", () => {
     expect(loaded.filter((m) => ELSEWHERE.includes(m))).toEqual([]);
   });
 });
+
+describe("the lease commands load only what they need", () => {
+  it("a bad duration loads no database driver: extend --by 0m and checkout --wait --timeout x are refused first", async () => {
+    for (const args of [["extend", "vm-01", "--user", "UALICE01", "--by", "0m"], ["checkout", "--user", "UALICE01", "--wait", "--timeout", "x"]]) {
+      const { code, loaded } = await loadedBy(args);
+      expect(code).toBe(2);
+      expect(loaded.filter((m) => [...DATABASE, ...ELSEWHERE].includes(m))).toEqual([]);
+    }
+  });
+
+  it("wait loads the database and the waitlist, and not the logger, YAML, Slack or SSH", async () => {
+    const { code, loaded } = await loadedBy(["wait", "--user", "UALICE01"]);
+    expect(code).toBe(0);
+    expect(loaded).toEqual(expect.arrayContaining(["postgres", "core/waitlist"]));
+    expect(loaded.filter((m) => ELSEWHERE.includes(m))).toEqual([]);
+  });
+});

@@ -53,6 +53,55 @@ describe("parseInventory", () => {
     expect(inventory.vms[0]).toMatchObject({ sshUser: "root", sshPort: 22 });
   });
 
+  it("reads a pool's lease and max_lease, else the file's defaults, else none (DEFAULT_LEASE and MAX_LEASE apply)", () => {
+    const inventory = parseInventory(
+      [
+        "defaults: { lease: 8h, max_lease: 3d }",
+        "pools:",
+        "  default:",
+        "    lease: 90m",
+        "    max_lease: 1d12h",
+        "    vms: [{ name: vm-01, ip: 198.51.100.1 }]",
+        "  gpu:",
+        "    lease: 4h",
+        "    vms: [{ name: gpu-01, ip: 198.51.100.2 }]",
+      ].join("\n"),
+      "vms.yml",
+      1,
+    );
+    expect(inventory.pools.map((p) => [p.name, p.leaseSeconds, p.maxLeaseSeconds])).toEqual([
+      ["default", 5400, 129_600],
+      ["gpu", 14_400, 259_200],
+    ]);
+    const bare = parseInventory("pools:\n  default:\n    vms: [{ name: vm-01, ip: 198.51.100.1 }]\n", "vms.yml", 1);
+    expect(bare.pools[0]).toMatchObject({ leaseSeconds: null, maxLeaseSeconds: null });
+  });
+
+  it("refuses a lease that is not a duration of at least a minute, naming the field", () => {
+    const refusal = refusalOf(
+      [
+        "defaults: { lease: 8 }",
+        "pools:",
+        "  default:",
+        "    lease: 1.5h",
+        "    max_lease: 30s",
+        "    vms: [{ name: vm-01, ip: 198.51.100.1 }]",
+        "  gpu:",
+        "    lease: '4 h'",
+        "    max_lease: 0m",
+        "    vms: [{ name: gpu-01, ip: 198.51.100.2 }]",
+      ].join("\n"),
+    );
+    const shape = "expected a duration like 90m, 4h, 2d or 1d12h (whole numbers, units d, h, m, s, largest first), at least 1m";
+    expect(refusal.problems).toEqual([
+      "defaults.lease: Invalid input: expected string, received number",
+      `pools.default.lease: ${shape}`,
+      `pools.default.max_lease: ${shape}`,
+      `pools.gpu.lease: ${shape}`,
+      `pools.gpu.max_lease: ${shape}`,
+    ]);
+  });
+
   it("refuses a VM name used in two pools, naming both entries", () => {
     const message = problemWith(
       "pools:\n  a:\n    vms:\n      - { name: vm-01, ip: 198.51.100.1 }\n  b:\n    vms:\n      - { name: vm-02, ip: 198.51.100.2 }\n      - { name: vm-01, ip: 198.51.100.3 }\n",
@@ -143,7 +192,10 @@ describe("parseInventory", () => {
 describe("vms.example.yml", () => {
   it("is a valid inventory, so the documented example cannot rot", () => {
     const inventory = readInventoryFile(fileURLToPath(new URL("../../vms.example.yml", import.meta.url)), 1);
-    expect(inventory.pools.map((p) => p.name)).toEqual(["default", "gpu"]);
+    expect(inventory.pools.map((p) => [p.name, p.leaseSeconds, p.maxLeaseSeconds])).toEqual([
+      ["default", 8 * 3600, 3 * 86_400],
+      ["gpu", 4 * 3600, 86_400 + 12 * 3600],
+    ]);
     expect(inventory.vms.map((v) => v.name)).toEqual(["vm-01", "vm-02", "vm-03", "gpu-01", "gpu-02"]);
   });
 });

@@ -1,23 +1,43 @@
-import type { CheckedOutVm } from "../../core/types.js";
-import { outcomeOf, type Prepare } from "../command.js";
+import type { CheckedOutVm, Core } from "../../core/types.js";
+import type { QueuePlace } from "../../core/waitlist.js";
+import { UsageError } from "../args.js";
+import { done, outcomeOf, type Context, type Outcome, type Prepare } from "../command.js";
+import { EXIT, failure, temporaryFailure, type Failure } from "../failures.js";
 import { when } from "../table.js";
-import { noteOption, poolOption, requiredUser, userActor } from "../values.js";
+import { endText, lengthText } from "../times.js";
+import { flag, leaseOption, noteOption, poolOption, requiredUser, timeoutOption, userActor } from "../values.js";
 
-/** `vmres checkout --user ID [--pool P] [--note TEXT]`: lends a VM and prints how to reach it. */
+/** How often a waiting CLI looks (and sweeps): once a second. */
+const POLL_MS = 1000;
+
+/**
+ * `vmres checkout --user ID [--pool P] [--for D] [--note TEXT] [--wait [--timeout D]]`:
+ * lends a VM and prints how to reach it. With --wait, when none is free, it
+ * joins the pool's queue to take the first VM that comes its way and waits for it.
+ */
 export const prepareCheckout: Prepare = (input) => {
   const user = requiredUser(input);
   const pool = poolOption(input);
   const note = noteOption(input);
-  return async ({ core }) => {
+  const forMs = leaseOption(input, "for");
+  const wait = flag(input, "wait");
+  const timeoutMs = timeoutOption(input);
+  if (timeoutMs !== undefined && !wait) throw new UsageError("--timeout goes with --wait: npx vmres checkout --user ID --wait --timeout 30m");
+  return async (ctx) => {
     const { checkout } = await import("../../core/checkout.js");
-    const result = await checkout(core, userActor(user), { pool, note });
+    const actor = userActor(user);
+    const result = await checkout(ctx.core, actor, { pool, note, forMs });
+    if (wait && !result.ok && result.refusal.code === "no_vm_free") {
+      return waitForVm(ctx, user, { pool: result.refusal.pool, note, forMs, timeoutMs });
+    }
     return outcomeOf(result, user, (vm) => describeCheckout(vm, user));
   };
 };
 
-function describeCheckout(vm: CheckedOutVm, user: string): string {
+export function describeCheckout(vm: CheckedOutVm, user: string): string {
   return [
     `Checked out ${vm.name} (pool ${vm.pool}, checkout ${vm.checkoutId}) for ${user} at ${when(vm.checkedOutAt)}.`,
+    `Lease ends: ${endText(vm.endsAt)}.${vm.endsAt ? ` Extend it with npx vmres extend ${vm.name} --user ${user} [--by 2h]` : ""}`,
     sshLine(vm),
     `Check it in when done: npx vmres checkin ${vm.name} --user ${user}`,
   ].join("\n");
@@ -25,3 +45,141 @@ function describeCheckout(vm: CheckedOutVm, user: string): string {
 
 /** The line to paste into a terminal. */
 export const sshLine = (vm: Pick<CheckedOutVm, "sshUser" | "ip" | "sshPort">) => `ssh ${vm.sshUser}@${vm.ip} -p ${vm.sshPort}`;
+
+interface WaitRequest {
+  pool: string;
+  note: string | undefined;
+  forMs: number | undefined;
+  timeoutMs: number | undefined;
+}
+
+/**
+ * Joins the pool's queue to take the VM at once when it is this person's turn
+ * (auto-take), then polls until the wait ends. The grant is the lease sweep's
+ * (the service runs it every LEASE_SWEEP_INTERVAL_MS); so that a CLI waits
+ * just as well with no service running, it runs the sweep itself at each poll
+ * (an advisory lock keeps it to one sweeper at a time, and every step stands on
+ * row locks). On timeout, SIGINT or SIGTERM it leaves the queue, unless the VM
+ * came first, which it then prints: a VM granted is never left behind unsaid.
+ */
+async function waitForVm({ core }: Context, user: string, request: WaitRequest): Promise<Outcome | Failure> {
+  const { joinQueue, leaveQueue, takeOffer, waitOutcome } = await import("../../core/waitlist.js");
+  const { sweepLeases } = await import("../../core/sweep-leases.js");
+  const actor = userActor(user);
+  const joined = await joinQueue(core, actor, { pool: request.pool, autoTake: true, forMs: request.forMs, note: request.note });
+  if (!joined.ok) return { ok: false, refusal: joined.refusal, userId: user };
+  const place = joined.value;
+  const say = (text: string) => process.stderr.write(`${text}\n`);
+  say(
+    `No VM is free in pool "${place.pool}": ${joined.value.already ? `${user} was already in its queue` : `${user} joined its queue`}, ` +
+      `at position ${place.position}. Waiting${request.timeoutMs === undefined ? "" : ` up to ${lengthText(request.timeoutMs)}`} (Ctrl-C leaves the queue)…`,
+  );
+
+  const stop = stopSignal();
+  const deadline = request.timeoutMs === undefined ? Infinity : Date.now() + request.timeoutMs;
+  let position = place.position;
+  try {
+    for (;;) {
+      await sweep(core, sweepLeases);
+      const now = await waitOutcome(core, place.waiterId);
+      if (now.state === "taken" && now.checkout) return granted(now.checkout, user);
+      // Joined earlier without auto-take (in Slack, or `vmres wait`): the VM is offered; take it, as this caller asked for one.
+      if (now.state === "offered") {
+        const taken = await takeOffer(core, actor, place.waiterId);
+        if (taken.ok) return granted(taken.value, user);
+        if (taken.refusal.code !== "offer_over") return { ok: false, refusal: taken.refusal, userId: user };
+        continue;
+      }
+      if (now.state !== "waiting") return waitEnded(now.state, place);
+      if (now.position !== null && now.position !== position) {
+        position = now.position;
+        say(`Now at position ${position} in the queue of pool "${place.pool}"…`);
+      }
+      const left = deadline - Date.now();
+      if (stop.signal !== null || left <= 0) break;
+      await stop.sleep(Math.min(POLL_MS, left));
+      if (stop.signal !== null || Date.now() >= deadline) break;
+    }
+    // Timed out or interrupted: leave the queue (a held VM goes to the next), unless the VM came in the meantime.
+    // A place taken before this call (in Slack, or with `vmres wait`) is theirs to keep: it stays.
+    const leaving = place.already ? null : await leaveQueue(core, actor, { pool: place.pool });
+    const last = await waitOutcome(core, place.waiterId);
+    if (last.state === "taken" && last.checkout) return granted(last.checkout, user);
+    const why = stop.signal !== null ? `interrupted (${stop.signal})` : `no VM came within ${lengthText(request.timeoutMs ?? 0)}`;
+    const code = stop.signal !== null ? "wait_interrupted" : "wait_timeout";
+    const queue =
+      leaving === null
+        ? `${user} keeps the place in the queue of pool "${place.pool}" taken before (npx vmres unwait --user ${user} --pool ${place.pool} leaves it)`
+        : leaving.ok
+          ? `${user} left the queue of pool "${place.pool}"`
+          : `${user} is no longer in the queue of pool "${place.pool}"`;
+    return failure(EXIT.refused, code, `${why}: ${queue}; nothing was checked out.`, { pool: place.pool, position, inQueue: leaving === null });
+  } catch (err) {
+    // The database failed mid-wait (exit 4 or 1 follows): try not to leave a place behind that
+    // would later hand a VM to a caller that is gone. Best effort: the database may be away.
+    if (!place.already) await leaveQueue(core, actor, { pool: place.pool }).catch(() => undefined);
+    throw err;
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** One sweep; a busy database only delays it to the next poll. */
+async function sweep(core: Core, sweepLeases: (core: Core) => Promise<unknown>): Promise<void> {
+  try {
+    await sweepLeases(core);
+  } catch (err) {
+    if (!temporaryFailure(err)) throw err;
+  }
+}
+
+function granted(vm: CheckedOutVm, user: string): Outcome {
+  return done(vm, describeCheckout(vm, user));
+}
+
+/** The wait ended without a VM, by something else than this caller. */
+function waitEnded(state: string, place: QueuePlace): Failure {
+  const because: Record<string, string> = {
+    gave_up: "its turn came but the person already holds as many VMs as the pool's quota allows",
+    left: "the person left the queue (npx vmres unwait, or /vm unwait in Slack)",
+    passed: "the person passed on the VM offered",
+    lapsed: "the VM offered was not taken within the claim window",
+  };
+  return failure(EXIT.refused, `wait_${state}`, `the wait in pool "${place.pool}" ended without a VM: ${because[state] ?? state}. Nothing was checked out.`, {
+    pool: place.pool,
+    state,
+  });
+}
+
+/** SIGINT/SIGTERM while waiting: noted (so the queue is left cleanly), and any sleep cut short. */
+function stopSignal() {
+  let wake: (() => void) | null = null;
+  const state = {
+    signal: null as NodeJS.Signals | null,
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          wake = null;
+          resolve();
+        }, ms);
+        wake = () => {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        };
+      }),
+    dispose: () => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+    },
+  };
+  const on = (signal: NodeJS.Signals) => {
+    // A second Ctrl-C while leaving the queue: the default, end at once.
+    if (state.signal !== null) process.exit(130);
+    state.signal = signal;
+    wake?.();
+  };
+  process.on("SIGINT", on);
+  process.on("SIGTERM", on);
+  return state;
+}

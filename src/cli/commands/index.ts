@@ -14,6 +14,9 @@ import type { CliHandler, Command } from "../command.js";
 const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   checkout: { load: async () => (await import("./checkout.js")).prepareCheckout },
   checkin: { load: async () => (await import("./checkin.js")).prepareCheckin },
+  extend: { load: async () => (await import("./extend.js")).prepareExtend },
+  wait: { load: async () => (await import("./wait.js")).prepareWait },
+  unwait: { load: async () => (await import("./wait.js")).prepareUnwait },
   list: { load: async () => (await import("./list.js")).prepareList },
   status: { load: async () => (await import("./status.js")).prepareStatus },
   history: { load: async () => (await import("./history.js")).prepareHistory },
@@ -22,6 +25,7 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   "people.add": { load: async () => (await import("./people.js")).preparePeopleAdd },
   "people.admin": { load: async () => (await import("./people.js")).preparePeopleAdmin },
   "pool.add": { load: async () => (await import("./pool.js")).preparePoolAdd },
+  "pool.set": { load: async () => (await import("./pool.js")).preparePoolSet },
   "pool.remove": { load: async () => (await import("./pool.js")).preparePoolRemove },
   "pool.drain": { load: async () => (await import("./pool.js")).preparePoolDrain },
   "pool.repair": { load: async () => (await import("./pool.js")).preparePoolRepair },

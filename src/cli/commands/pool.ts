@@ -1,9 +1,11 @@
-import type { RemoveDone } from "../../core/admin.js";
+import type { PoolSettings, RemoveDone } from "../../core/admin.js";
 import type { Actor, Core, Result } from "../../core/types.js";
 import type { VmState } from "../../db/schema.js";
+import { UsageError } from "../args.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { words } from "../render.js";
-import { adminActor, hostKeyOption, ipArg, poolOption, sshPortOption, sshUserOption, tagOptions, vmArg, userOf } from "../values.js";
+import { lengthText } from "../times.js";
+import { adminActor, hostKeyOption, ipArg, leaseOption, poolArg, poolOption, quotaOption, sshPortOption, sshUserOption, tagOptions, vmArg, userOf } from "../values.js";
 
 /** `vmres pool add NAME IP …`: one VM into a pool, created if new. Defaults match vms.yml's. */
 export const preparePoolAdd: Prepare = (input, config) => {
@@ -17,11 +19,42 @@ export const preparePoolAdd: Prepare = (input, config) => {
     hostKeyFingerprint: hostKeyOption(input),
     tags: tagOptions(input),
   };
+  // For the pool, when this VM creates it; an existing pool keeps its settings (pool set changes them).
+  const newPool = { leaseMs: leaseOption(input, "lease"), maxLeaseMs: leaseOption(input, "max-lease") };
+  checkLeaseOrder(newPool.leaseMs, newPool.maxLeaseMs);
   return async ({ core }) => {
     const { addVm } = await import("../../core/admin.js");
-    return outcomeOf(await addVm(core, actor, spec), userOf(actor), () => `Added ${spec.name} (${spec.sshUser}@${spec.ip} -p ${spec.sshPort}) to pool ${spec.pool}.`);
+    return outcomeOf(await addVm(core, actor, spec, newPool), userOf(actor), () => `Added ${spec.name} (${spec.sshUser}@${spec.ip} -p ${spec.sshPort}) to pool ${spec.pool}.`);
   };
 };
+
+/** `vmres pool set POOL [--lease D] [--max-lease D] [--quota N]`: a pool's lease settings and quota. */
+export const preparePoolSet: Prepare = (input) => {
+  const actor = adminActor(input);
+  const pool = poolArg(input);
+  const change = { leaseMs: leaseOption(input, "lease"), maxLeaseMs: leaseOption(input, "max-lease"), quota: quotaOption(input) };
+  if (change.leaseMs === undefined && change.maxLeaseMs === undefined && change.quota === undefined) {
+    throw new UsageError("say what to change: --lease D, --max-lease D or --quota N (like npx vmres pool set gpu --lease 4h --max-lease 3d)");
+  }
+  checkLeaseOrder(change.leaseMs, change.maxLeaseMs);
+  return async ({ core }) => {
+    const { setPool } = await import("../../core/admin.js");
+    return outcomeOf(await setPool(core, actor, pool, change), userOf(actor), (settings) => describeSettings(settings, core.leases));
+  };
+};
+
+/** A default lease longer than the maximum given with it is a slip: the maximum would cut every checkout short. */
+function checkLeaseOrder(leaseMs: number | undefined, maxLeaseMs: number | undefined): void {
+  if (leaseMs !== undefined && maxLeaseMs !== undefined && leaseMs > maxLeaseMs) {
+    throw new UsageError(`--lease ${lengthText(leaseMs)} is longer than --max-lease ${lengthText(maxLeaseMs)}: the default lease must fit in the maximum`);
+  }
+}
+
+function describeSettings(s: PoolSettings, defaults: { defaultMs: number; maxMs: number }): string {
+  const lease = s.leaseMs === null ? `${lengthText(defaults.defaultMs)} (DEFAULT_LEASE)` : lengthText(s.leaseMs);
+  const max = s.maxLeaseMs === null ? `${lengthText(defaults.maxMs)} (MAX_LEASE)` : lengthText(s.maxLeaseMs);
+  return `Pool ${s.pool}: lease ${lease}, at most ${max} from a checkout's start, quota ${s.quota} per person. Open checkouts keep their ends.`;
+}
 
 /** `vmres pool remove NAME`: retires the VM, keeping its history. */
 export const preparePoolRemove: Prepare = (input) => {

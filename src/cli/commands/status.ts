@@ -1,29 +1,79 @@
 import type { PoolSummary } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
+import { personText } from "../../core/people.js";
 import { done, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
+import { endText, lengthText, localTime, relativeTime } from "../times.js";
 
-/** `vmres status`: per pool, how many VMs are in each state, and which cleanups need a person. */
+/** How many of the longest holds status shows. */
+const LONGEST = 5;
+
+type QueueLength = { pool: string; waiting: number; offered: number };
+
+/**
+ * `vmres status`: per pool, how many VMs are in each state and how many people
+ * wait; the VMs held for waiters; the longest holds (the CLI's operator is an
+ * admin); and which cleanups need a person.
+ */
 export const prepareStatus: Prepare = () => async ({ core }) => {
   const { allVms, poolSummary } = await import("../../core/queries.js");
+  const { queueLengths } = await import("../../core/waitlist.js");
+  const viewer = { person: "operator", source: "cli" } as const;
   const pools = await poolSummary(core.db);
-  const quarantined = await allVms(core, { person: "operator", source: "cli" }, { states: ["quarantined"] });
-  return done({ pools, quarantined }, describeStatus(pools, quarantined));
+  const queues = await queueLengths(core);
+  const out = await allVms(core, viewer, { states: ["checked_out", "held", "quarantined"] });
+  const quarantined = out.filter((v) => v.state === "quarantined");
+  const held = out.filter((v) => v.state === "held");
+  const longestHolds = out
+    .filter((v) => v.state === "checked_out" && v.checkedOutAt !== null)
+    .sort((a, b) => new Date(a.checkedOutAt!).getTime() - new Date(b.checkedOutAt!).getTime())
+    .slice(0, LONGEST);
+  return done({ pools, queues, held, longestHolds, quarantined }, describeStatus(pools, queues, held, longestHolds, quarantined));
 };
 
-function describeStatus(pools: PoolSummary[], quarantined: VmSummary[]): string {
+function describeStatus(pools: PoolSummary[], queues: QueueLength[], held: VmSummary[], longest: VmSummary[], quarantined: VmSummary[]): string {
   if (pools.length === 0) return "No pools yet: add VMs with npx vmres pool add or npx vmres pool sync.";
+  const now = new Date();
+  const waiting = new Map(queues.map((q) => [q.pool, q.waiting + q.offered]));
   const lines = [
     table(
-      ["POOL", "QUOTA", "TOTAL", "AVAILABLE", "CHECKED OUT", "CLEANING", "QUARANTINED", "MAINTENANCE", "RETIRED"],
+      ["POOL", "QUOTA", "TOTAL", "AVAILABLE", "HELD", "CHECKED OUT", "CLEANING", "QUARANTINED", "MAINTENANCE", "RETIRED", "WAITING"],
       pools.map((p) => [
         p.pool,
         String(p.quota),
         String(p.total),
-        ...[p.counts.available, p.counts.checked_out, p.counts.cleaning, p.counts.quarantined, p.counts.maintenance, p.counts.retired].map(String),
+        ...[p.counts.available, p.counts.held, p.counts.checked_out, p.counts.cleaning, p.counts.quarantined, p.counts.maintenance, p.counts.retired].map(String),
+        String(waiting.get(p.pool) ?? 0),
       ]),
     ),
   ];
+  if (held.length > 0) {
+    lines.push(
+      "",
+      "Held for the first in line (theirs to take until the claim window ends):",
+      table(
+        ["NAME", "POOL", "FOR", "UNTIL"],
+        held.map((v) => [v.name, v.pool, v.heldFor?.person ? personText(v.heldFor.person) : "-", v.heldFor ? `${localTime(v.heldFor.until)} (${relativeTime(v.heldFor.until, now)})` : "-"]),
+      ),
+    );
+  }
+  if (longest.length > 0) {
+    lines.push(
+      "",
+      "Longest holds:",
+      table(
+        ["NAME", "POOL", "HOLDER", "SINCE", "FOR", "ENDS"],
+        longest.map((v) => [
+          v.name,
+          v.pool,
+          v.holder ? personText(v.holder) : "-",
+          when(v.checkedOutAt),
+          lengthText(Math.max(0, now.getTime() - new Date(v.checkedOutAt!).getTime()), 2),
+          endText(v.endsAt, now),
+        ]),
+      ),
+    );
+  }
   if (quarantined.length > 0) {
     lines.push(
       "",
