@@ -1,5 +1,6 @@
 import type { VmState } from "../../db/schema.js";
 import type { StateCounts } from "../../core/types.js";
+import { relativeTime } from "../../core/leases.js";
 
 /**
  * Small pieces of Slack text shared by every message and view. Anything that
@@ -30,6 +31,29 @@ export function when(at: Date): string {
   return `<!date^${seconds}^{date_short_pretty} at {time}|${fallback}>`;
 }
 
+/**
+ * A time as its reader reads it, in their own time zone (Slack's `user.tz`,
+ * learned with their name): "Wed 2 Dec, 18:30 (Europe/Paris)". Unknown zone:
+ * UTC, said so. Written out rather than as a `<!date>` token so that
+ * notification text and the Home tab read the same.
+ */
+export function localTime(at: Date, timeZone: string | null): string {
+  const zone = timeZone ?? "UTC";
+  let parts: string;
+  try {
+    parts = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(at);
+  } catch {
+    return localTime(at, null);
+  }
+  return `${parts.replace(/ at /, ", ")} (${zone === "Etc/UTC" ? "UTC" : zone})`;
+}
+
+/** When a lease ends, for a message: "Wed 2 Dec, 18:30 (Europe/Paris), in 3 h 20 min", or that it has no end. */
+export function endWords(endsAt: Date | null, timeZone: string | null, now: Date): string {
+  if (endsAt === null) return "no end (pinned by an admin: kept until checked in)";
+  return `${localTime(endsAt, timeZone)}, ${relativeTime(endsAt, now)}`;
+}
+
 /** The line people paste into a terminal. */
 export function sshLine(vm: { sshUser: string; ip: string; sshPort: number }): string {
   return `ssh ${vm.sshUser}@${vm.ip} -p ${vm.sshPort}`;
@@ -42,6 +66,7 @@ const STATE_WORDS: Record<VmState, string> = {
   quarantined: "quarantined",
   maintenance: "in maintenance",
   retired: "retired",
+  held: "held for someone in the queue",
 };
 
 export function stateWords(state: VmState): string {
