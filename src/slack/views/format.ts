@@ -51,7 +51,14 @@ export function localTime(at: Date, timeZone: string | null): string {
 /** When a lease ends, for a message: "Wed 2 Dec, 18:30 (Europe/Paris), in 3 h 20 min", or that it has no end. */
 export function endWords(endsAt: Date | null, timeZone: string | null, now: Date): string {
   if (endsAt === null) return "no end (pinned by an admin: kept until checked in)";
-  return `${localTime(endsAt, timeZone)}, ${relativeTime(endsAt, now)}`;
+  return `${localTime(endsAt, timeZone)}, ${relativeWords(endsAt, now)}`;
+}
+
+/** "in 4 h" rather than "in 3 h 59 min" for an end set a moment ago: the distance rounded to the minute. */
+export function relativeWords(to: Date, now: Date): string {
+  const ms = to.getTime() - now.getTime();
+  const rounded = Math.round(ms / 60_000) * 60_000;
+  return relativeTime(to, Math.abs(rounded) >= 60_000 ? new Date(to.getTime() - rounded) : now);
 }
 
 /** The line people paste into a terminal. */

@@ -1,6 +1,6 @@
 import type { types } from "@slack/bolt";
 import type { Notice } from "../../core/notices.js";
-import { relativeTime } from "../../core/leases.js";
+import { relativeWords } from "./format.js";
 import { formatDuration } from "../../duration.js";
 import { ACTION, extendValue, offerValue } from "./actions.js";
 import { actions, button, context, section, type Block, type ButtonElement, type SlackMessage } from "./blocks.js";
@@ -58,7 +58,7 @@ export function reminderDm(n: Reminder, r: Reading, graceMs: number): SlackMessa
       ? "It cannot be extended any more (the pool's maximum from the checkout's start)."
       : `You can extend it up to ${localTime(latest, r.timeZone)}.`;
   return {
-    text: `Your lease of ${n.vm} ends ${relativeTime(endsAt, r.now)} (${localTime(endsAt, r.timeZone)})`,
+    text: `Your lease of ${n.vm} ends ${relativeWords(endsAt, r.now)} (${localTime(endsAt, r.timeZone)})`,
     blocks: [
       section(`:alarm_clock: Your lease of *${escape(n.vm)}* (pool *${escape(n.pool)}*) ends *${endWords(endsAt, r.timeZone, r.now)}*.`),
       context(`${limit} ${formatDuration(graceMs, 2)} after the end vmres checks it in by itself and wipes it; save your work before then.`),
@@ -77,7 +77,7 @@ export function expiredDm(n: Expired, pool: string | null, r: Reading): SlackMes
   return {
     text: `Your lease of ${n.vm} ended; vmres checked it in`,
     blocks: [
-      section(`:hourglass_flowing_sand: Your lease of *${escape(n.vm)}* ended ${localTime(endsAt, r.timeZone)} (${relativeTime(endsAt, r.now)}), so vmres checked it in. ${next}`),
+      section(`:hourglass_flowing_sand: Your lease of *${escape(n.vm)}* ended ${localTime(endsAt, r.timeZone)} (${relativeWords(endsAt, r.now)}), so vmres checked it in. ${next}`),
       context(`Need a VM again? \`/vm checkout ${p}\` takes a free one (\`/vm checkout ${p} for 4h\` for a lease of your choice), or \`/vm wait ${p}\` queues you for the next.`),
     ],
   };
@@ -103,7 +103,7 @@ export function offerDm(n: Offered, r: Reading): SlackMessage {
   return {
     text: `${n.vm} is free and held for you until ${localTime(until, r.timeZone)}: take it or pass`,
     blocks: [
-      section(`:tada: A VM of pool *${escape(n.pool)}* is free: *${escape(n.vm)}* is held for you until *${localTime(until, r.timeZone)}* (${relativeTime(until, r.now)}).`),
+      section(`:tada: A VM of pool *${escape(n.pool)}* is free: *${escape(n.vm)}* is held for you until *${localTime(until, r.timeZone)}* (${relativeWords(until, r.now)}).`),
       actions(
         [
           button({ text: "Take it", actionId: ACTION.takeOffer, value: offerValue(n.waiterId), style: "primary" }),

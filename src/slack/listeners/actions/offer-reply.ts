@@ -1,7 +1,7 @@
 import { closeMessageAt } from "../../deliveries/slack-messages.js";
 import type { SlackDeps } from "../../deps.js";
 import type { SlackMessage } from "../../views/blocks.js";
-import { clickReply, ephemeral } from "../answer.js";
+import { clickReply } from "../answer.js";
 import type { ButtonArgs } from "./button-args.js";
 
 /**
@@ -15,7 +15,8 @@ export function offerReply(deps: SlackDeps, args: ButtonArgs, answered: () => bo
     const container = args.body.container as { type?: string; channel_id?: string; message_ts?: string; is_ephemeral?: boolean } | undefined;
     const onDm = container?.type === "message" && container.is_ephemeral !== true && typeof args.body.response_url === "string";
     if (!answered() || !onDm) return fallback(message);
-    await args.respond(ephemeral(message, true));
+    // replace_original on the bot's own DM rewrites it in place (no response_type: it is not a new message).
+    await args.respond({ replace_original: true, text: message.text, blocks: message.blocks });
     if (container.channel_id && container.message_ts) await closeMessageAt(deps.core.db, { channel: container.channel_id, ts: container.message_ts });
   };
 }
