@@ -10,9 +10,8 @@ import { acceptDateParameters } from "../../src/slack/date-params.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
 import type { Core } from "../../src/core/types.js";
 import { TestClock, coreFor } from "../helpers/db.js";
-import { RESPONSE_URL } from "../helpers/fake-slack.js";
 import { appHomeOpened, blockActions } from "../helpers/slack-requests.js";
-import { ADMIN, addVms, buttonsOf, dmsTo, eventually, replyTo, slash, startHarness, textOf, vmRow, waitForDm, type Harness } from "./harness.js";
+import { ADMIN, addVms, buttonsOf, dmChannelFor, eventually, replyTo, slash, startHarness, textOf, vmRow, waitForDm, type Harness } from "./harness.js";
 
 let h: Harness;
 let seq = 0;
@@ -213,8 +212,8 @@ describe("reminders and expiry", () => {
     expect(textOf((await press("vm_checkin", buttons[1]?.value ?? "", user)).body)).toContain("is checked in");
     expect(await vmRow(h.core, "rem-1")).toMatchObject({ state: "cleaning" });
     // Both the checkout DM and the reminder lose their buttons.
-    await h.fake.waitFor("chat.update", { count: 2 });
-    for (const update of h.fake.calls("chat.update")) expect(buttonsOf(update.body)).toEqual([]);
+    const updates = await h.fake.waitFor((c) => c.method === "chat.update" && c.body.channel === dmChannelFor(user), { count: 2 });
+    for (const update of updates) expect(buttonsOf(update.body)).toEqual([]);
   });
 
   it("checks the VM in after the end and the grace, tells the holder how to get one again, and closes the checkout DM", async () => {
@@ -231,7 +230,7 @@ describe("reminders and expiry", () => {
     expect(text).toContain("so vmres checked it in");
     expect(text).toContain("`/vm checkout exp`");
     expect(text).toContain("`/vm wait exp`");
-    const [update] = await h.fake.waitFor("chat.update");
+    const [update] = await h.fake.waitFor((c) => c.method === "chat.update" && c.body.channel === dmChannelFor(user));
     expect(textOf(update?.body ?? {})).toContain("lease ended");
     expect(buttonsOf(update?.body ?? {})).toEqual([]);
     expect(await vmRow(h.core, "exp-1")).toMatchObject({ state: "cleaning", holder: null });
@@ -294,7 +293,8 @@ describe("the waitlist", () => {
 
     const dms = await waitForDm(h.fake, waiter, 2);
     expect(textOf(dms[1]?.body ?? {})).toContain("did not take it in time");
-    const update = (await h.fake.waitFor("chat.update")).find((c) => textOf(c.body).includes("time to take it ran out"));
+    const [update] = await h.fake.waitFor((c) => c.method === "chat.update" && c.body.channel === dmChannelFor(waiter));
+    expect(textOf(update?.body ?? {})).toContain("time to take it ran out");
     expect(buttonsOf(update?.body ?? {})).toEqual([]);
   });
 
@@ -335,7 +335,3 @@ describe("App Home", () => {
     expect(((admin?.body.view as { blocks: unknown[] }) ?? { blocks: [] }).blocks.length).toBeLessThanOrEqual(100);
   });
 });
-
-// Keep the import used when a test above is skipped while debugging.
-void dmsTo;
-void RESPONSE_URL;
