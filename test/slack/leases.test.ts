@@ -135,7 +135,7 @@ describe("/vm extend and the Extend button", () => {
     await vm("checkout neg", user);
     const before = await endsAt("neg-1");
     const reply = await vm("extend by -1h", user);
-    expect(textOf(reply.body)).toMatch(/-1h/);
+    expect(textOf(reply.body)).toContain("`-1h`: a duration here is positive");
     expect(textOf(reply.body)).not.toContain("is yours until");
     expect(await endsAt("neg-1")).toEqual(before);
   });
@@ -181,6 +181,40 @@ describe("/vm extend and the Extend button", () => {
     await vm("checkin stale-1", user);
     expect(textOf((await press("lease_extend", value, user)).body)).toContain("is over");
     expect(before).not.toBeNull();
+  });
+});
+
+describe("admins and leases", () => {
+  it("an admin sets or pins someone's lease; the holder is told by DM who did it and the new end", async () => {
+    const user = "U0PINNED1";
+    await addVms(h.core, "pin", 1);
+    await vm("checkout pin", user);
+    await waitForDm(h.fake, user);
+
+    const until = new Date(Date.now() + 30 * HOUR);
+    until.setUTCSeconds(0, 0);
+    const set = await vm(`extend pin-1 --until ${until.toISOString().slice(0, 16)}Z`, ADMIN.id);
+    expect(textOf(set.body)).toContain(`held by <@${user}>, now ends`);
+    expect((await endsAt("pin-1"))?.getTime()).toBe(until.getTime());
+    const [, changed] = await waitForDm(h.fake, user, 2);
+    expect(textOf(changed?.body ?? {})).toContain(`<@${ADMIN.id}> set the end of your lease`);
+
+    expect(textOf((await vm("extend pin-1 --pin", ADMIN.id)).body)).toContain("is pinned");
+    expect(await endsAt("pin-1")).toBeNull();
+    const dms = await waitForDm(h.fake, user, 3);
+    expect(textOf(dms[2]?.body ?? {})).toContain("pinned your lease");
+    expect(textOf((await vm("extend", user)).body)).toContain("has no end");
+  });
+
+  it("refuses --pin and --until to someone who is not an admin, and a time it cannot read", async () => {
+    const user = "U0NOTADM1";
+    await addVms(h.core, "nadm", 1);
+    await vm("checkout nadm", user);
+    const before = await endsAt("nadm-1");
+    expect(textOf((await vm("extend --pin", user)).body)).toContain("Only vmres admins can");
+    expect(textOf((await vm("extend nadm-1 --until tomorrow", ADMIN.id)).body)).toContain("is not a time for `--until`");
+    expect(textOf((await vm("pool set nadm --lease 1h", user)).body)).toContain("Only vmres admins can");
+    expect(await endsAt("nadm-1")).toEqual(before);
   });
 });
 

@@ -78,6 +78,7 @@ function duration(input: Input, name: string): number | undefined | string {
   const value = text(input, name);
   if (value === undefined) return undefined;
   const ms = parseDuration(value.trim().toLowerCase());
+  if (value.trim().startsWith("-")) return `\`${shown(value)}\`: a duration here is positive, like 90m, 4h, 2d or 1d12h. A lease is never shortened this way; to give the VM back sooner, check it in.`;
   if (ms === null || ms === 0) return `\`${shown(value)}\` is not a duration for \`${name}\`: write it like 90m, 4h, 2d or 1d12h (whole numbers, largest unit first).`;
   return ms;
 }

@@ -63,7 +63,7 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
     case "unknown_vm":
       return `:warning: There is no VM *${escape(refusal.vm)}*. \`/vm list\` shows yours; \`/vm status\` shows the pools.`;
     case "not_checked_out":
-      return `:information_source: *${escape(refusal.vm)}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in.`;
+      return `:information_source: *${escape(refusal.vm)}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in or extend.`;
     case "checkout_ended":
       return `:information_source: That button belongs to an earlier checkout of *${escape(refusal.vm)}*, which has ended. Nothing changed.`;
     case "not_holder":
