@@ -305,6 +305,10 @@ describe("the waitlist", () => {
     expect((await sweepLeases(sweeper(clock))).offered).toBe(1);
     const [secondOffer] = await waitForDm(h.fake, second);
     const take = buttonsOf(secondOffer?.body ?? {}).find((b) => b.action_id === "offer_take");
+    // The Home tab offers the same answers.
+    await h.send(appHomeOpened({ user: second }));
+    const [home] = await h.fake.waitFor((c) => c.method === "views.publish" && c.body.user_id === second && textOf(c.body).includes("is held for you"));
+    expect(buttonsOf(home?.body ?? {}).filter((b) => b.value === take?.value).map((b) => b.action_id)).toEqual(["offer_take", "offer_pass"]);
     const taken = await press("offer_take", take?.value ?? "", second);
     expect(textOf(taken.body)).toContain("*queue-1* is yours until");
     expect(await vmRow(h.core, "queue-1")).toEqual({ state: "checked_out", holder: second });

@@ -1,4 +1,3 @@
-import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs, StaticSelectAction } from "@slack/bolt";
 import { changeLease } from "../../../core/leases.js";
 import { actOnce } from "../../act-once.js";
 import { refusalReply } from "../../commands/refusal-reply.js";
@@ -8,11 +7,8 @@ import { ACTION, parseExtendValue } from "../../views/actions.js";
 import { plain, type SlackMessage } from "../../views/blocks.js";
 import { extendedReply } from "../../views/lease-replies.js";
 import { alreadyHandledReply } from "../../views/replies.js";
-import { answer, clickKey, clickReply, type Click } from "../answer.js";
+import { answer, clickKey, clickReply } from "../answer.js";
 import type { ButtonArgs } from "./button-args.js";
-
-/** What Bolt hands the Extend menu's listener. */
-export type SelectArgs = SlackActionMiddlewareArgs<BlockAction<StaticSelectAction>> & AllMiddlewareArgs;
 
 /** Extend, on the checkout DM, the reminder, the Home tab and `/vm extend`'s list: by the pool's lease, or by the button's length. */
 export const extendButtonListener = (deps: SlackDeps) => async (args: ButtonArgs) => {
@@ -23,15 +19,6 @@ export const extendButtonListener = (deps: SlackDeps) => async (args: ButtonArgs
   );
 };
 
-/** The reminder's "Extend by…" menu: each option carries the checkout and the length. */
-export const extendChoiceListener = (deps: SlackDeps) => async (args: SelectArgs) => {
-  await args.ack();
-  const click = args as unknown as Click;
-  const value = args.action.selected_option?.value;
-  const caller = { userId: args.body.user.id, interactionKey: clickKey(click) };
-  await answer(deps, { action: ACTION.extendChoice, user: caller.userId, value }, clickReply(deps, click), () => extendFromButton(deps, caller, value));
-};
-
 /**
  * Extends only the checkout the button was made for: a click after that
  * checkout ended (the VM checked in, perhaps out again to someone else, or
@@ -39,7 +26,7 @@ export const extendChoiceListener = (deps: SlackDeps) => async (args: SelectArgs
  * the VM's row lock, so a click racing the expiry cannot extend a lease that
  * has just ended.
  */
-async function extendFromButton(deps: SlackDeps, caller: Caller, value: string | undefined): Promise<SlackMessage> {
+export async function extendFromButton(deps: SlackDeps, caller: Caller, value: string | undefined): Promise<SlackMessage> {
   const target = parseExtendValue(value);
   if (target === null) return plain(":warning: That button is from an older version of vmres. Type `/vm extend` instead.");
   const once = await actOnce(deps.core, caller.interactionKey, async () => {
