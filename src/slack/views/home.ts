@@ -4,10 +4,9 @@ import type { VmSummary } from "../../core/types.js";
 import { ACTION, offerValue } from "./actions.js";
 import { actions, button, context, divider, header, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { relativeWords } from "./format.js";
 import type { QueuePlace } from "../../core/waitlist.js";
 import type { Reading } from "../time-zone.js";
-import { countsLine, endWords, escape, localTime, personMention, sshLine, truncate, when } from "./format.js";
+import { countsLine, endWords, escape, localTime, personMention, relativeWords, sshLine, truncate, when } from "./format.js";
 import { extendButton } from "./lease-dm.js";
 
 /** Everything the Home tab shows one person. */

@@ -1,11 +1,10 @@
 import type { types } from "@slack/bolt";
 import type { Notice } from "../../core/notices.js";
-import { relativeWords } from "./format.js";
 import { formatDuration } from "../../duration.js";
 import { ACTION, extendValue, offerValue } from "./actions.js";
-import { actions, button, context, section, type Block, type ButtonElement, type SlackMessage } from "./blocks.js";
+import { actions, button, context, section, stripMrkdwn, type ButtonElement, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { endWords, escape, localTime, personMention } from "./format.js";
+import { endWords, escape, localTime, personMention, relativeWords } from "./format.js";
 
 /** DMs of leases and the waitlist: reminders, expiry, an admin's change, offers of a held VM. */
 
@@ -124,7 +123,7 @@ export function offerClosedDm(vm: string, pool: string, outcome: "taken" | "pass
     lapsed: `:information_source: *${escape(vm)}* was held for you, but the time to take it ran out.`,
     withdrawn: `:information_source: *${escape(vm)}* was held for you, but an admin took it out of service.`,
   };
-  return { text: words[outcome].replace(/[*:]|_/g, ""), blocks: [section(words[outcome])] };
+  return { text: noticeText(words[outcome]), blocks: [section(words[outcome])] };
 }
 
 type Ended = Extract<Notice, { kind: "offer_ended" }>;
@@ -136,12 +135,10 @@ export function offerEndedDm(n: Ended): SlackMessage {
     n.outcome === "lapsed"
       ? `:hourglass: *${escape(n.vm)}* was held for you, but you did not take it in time: it went to the next in line, and you left the queue of pool *${pool}*. \`/vm wait ${pool}\` joins it again; \`/vm checkout ${pool}\` takes a free VM if there is one.`
       : `:information_source: *${escape(n.vm)}*, held for you, was taken out of service by an admin. You keep your place in the queue of pool *${pool}*; the next free VM is offered to you.`;
-  return { text: text.replace(/[*`]/g, ""), blocks: [section(text)] };
+  return { text: noticeText(text), blocks: [section(text)] };
 }
 
-/** Lines for a checkout's end, in the checkout DM and replies. */
-export function endField(endsAt: Date | null, r: Reading): [string, string] {
-  return ["Lease ends", endWords(endsAt, r.timeZone, r.now)];
+/** Notification text of a one-section message: no leading emoji code, no mrkdwn markers. */
+export function noticeText(mrkdwn: string): string {
+  return stripMrkdwn(mrkdwn.replace(/^:[a-z0-9_+-]+:\s*/, ""));
 }
-
-export type { Block };

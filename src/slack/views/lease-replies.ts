@@ -6,7 +6,7 @@ import { formatDuration } from "../../duration.js";
 import type { Reading } from "../time-zone.js";
 import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
 import { endWords, escape, listWords, localTime, personMention } from "./format.js";
-import { extendButton } from "./lease-dm.js";
+import { extendButton, noticeText } from "./lease-dm.js";
 
 /** Ephemeral answers to `/vm extend`, `/vm wait`, `/vm unwait`, `/vm pool set` and their buttons. */
 
@@ -45,7 +45,7 @@ export function waitReply(place: QueuePlace & { already: boolean }, r: Reading):
   const where = place.position === 1 ? "first in line" : `number ${place.position} in line`;
   const head = place.already ? `:information_source: You are already in the queue of pool *${pool}*: ${where}.` : `:white_check_mark: You are in the queue of pool *${pool}*: ${where}.`;
   return {
-    text: head.replace(/[*:]/g, "").trim(),
+    text: noticeText(head),
     blocks: [
       section(head),
       context(`When a VM is free it is held for you for a few minutes and vmres DMs you to *Take it* or *Pass*. \`/vm unwait ${pool}\` leaves the queue.`),
