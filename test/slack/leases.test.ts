@@ -296,6 +296,9 @@ describe("the waitlist", () => {
     expect(textOf(offer?.body ?? {})).toContain("is held for you until");
     const offerButtons = buttonsOf(offer?.body ?? {});
     expect(offerButtons.map((b) => b.action_id)).toEqual(["offer_take", "offer_pass"]);
+    // Someone else pressing a forwarded offer changes nothing.
+    expect(textOf((await press("offer_take", offerButtons[0]?.value ?? "", second)).body)).toContain("That offer is not yours");
+    expect(await vmRow(h.core, "queue-1")).toMatchObject({ state: "held" });
     const passed = await press("offer_pass", offerButtons[1]?.value ?? "", first);
     expect(textOf(passed.body)).toContain("You passed");
     expect(passed.body.replace_original).toBe(true);
