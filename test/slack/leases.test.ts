@@ -180,6 +180,7 @@ describe("/vm extend and the Extend button", () => {
     expect(textOf((await press("lease_extend", value, "U0OTHER01")).body)).toContain("not you");
     await vm("checkin stale-1", user);
     expect(textOf((await press("lease_extend", value, user)).body)).toContain("is over");
+    expect(textOf((await vm("extend stale-1", user)).body)).toContain("is not checked out (it is being cleaned)");
     expect(before).not.toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import { changeLease } from "../../../core/leases.js";
 import { actOnce } from "../../act-once.js";
+import { withActualState } from "../../commands/extend.js";
 import { refusalReply } from "../../commands/refusal-reply.js";
 import { slackActor, type Caller, type SlackDeps } from "../../deps.js";
 import { readingOfSlackUser } from "../../time-zone.js";
@@ -37,7 +38,7 @@ export async function extendFromButton(deps: SlackDeps, caller: Caller, value: s
   if (once.duplicate) return alreadyHandledReply();
   const result = once.value;
   if (result === "stale") return plain(`:information_source: That button belongs to a checkout of *${target.vm}* that is over, so there is nothing to extend. Nothing changed.`);
-  if (!result.ok) return refusalReply(deps, caller.userId, result.refusal);
+  if (!result.ok) return refusalReply(deps, caller.userId, await withActualState(deps, result.refusal));
   if (result.value.byAdmin) deps.noticeQueued();
   return extendedReply(result.value, await readingOfSlackUser(deps.core, caller.userId));
 }
