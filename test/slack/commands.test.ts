@@ -16,7 +16,7 @@ beforeEach(() => h.fake.reset());
 const vm = (text: string, user: string = ALICE.id) => slash(h, text, user);
 
 describe("/vm checkout", () => {
-  it("answers where it was typed and sends the VM's IP and SSH line by DM with a Check in button", async () => {
+  it("answers where it was typed and sends the VM's IP, SSH line and lease end by DM with Check in and Extend buttons", async () => {
     await addVms(h.core, "alpha", 1);
     const reply = await vm("checkout alpha");
 
@@ -26,7 +26,8 @@ describe("/vm checkout", () => {
     const text = textOf(dm?.body ?? {});
     expect(text).toContain("ssh root@127.0.0.2 -p 22");
     expect(text).toContain("alpha");
-    expect(buttonsOf(dm?.body ?? {}).map((b) => b.action_id)).toEqual(["vm_checkin"]);
+    expect(text).toContain("Lease ends");
+    expect(buttonsOf(dm?.body ?? {}).map((b) => b.action_id)).toEqual(["vm_checkin", "lease_extend"]);
     expect(await vmRow(h.core, "alpha-1")).toEqual({ state: "checked_out", holder: ALICE.id });
   });
 
@@ -51,12 +52,12 @@ describe("/vm checkout", () => {
     expect(await vmRow(h.core, "nonote-1")).toEqual({ state: "available", holder: null });
   });
 
-  it("says no VM is free, with counts by state and to try again later", async () => {
+  it("says no VM is free, with counts by state, a Notify me button and to try again later", async () => {
     await addVms(h.core, "bravo", 1);
     await checkout(h.core, { person: { slackUserId: BOB.id }, source: "cli" }, { pool: "bravo" });
     const reply = await vm("checkout bravo");
 
-    expect(textOf(reply.body)).toMatch(/No VM is free in pool \*bravo\*.*1 checked out.*Try again later/s);
+    expect(textOf(reply.body)).toMatch(/No VM is free in pool \*bravo\*.*1 checked out.*Notify me.*try again later/s);
     expect(await vmRow(h.core, "bravo-1")).toMatchObject({ holder: BOB.id });
   });
 
@@ -212,7 +213,7 @@ describe("/vm in the CLI's words, and in Slack's older ones", () => {
 
   it("answers an unknown flag by naming the flags the command takes, and adds nothing", async () => {
     const reply = await vm("pool add november-1 127.0.0.12 --colour red", ADMIN.id);
-    expect(textOf(reply.body)).toContain("`--colour` is not an option of `/vm pool add`; it takes `--pool`, `--ssh-user`, `--ssh-port`, `--host-key`, `--tag`.");
+    expect(textOf(reply.body)).toContain("`--colour` is not an option of `/vm pool add`; it takes `--pool`, `--ssh-user`, `--ssh-port`, `--host-key`, `--tag`, `--lease`, `--max-lease`.");
     expect(textOf(reply.body)).toContain("/vm pool add NAME IP");
     expect(await vmRow(h.core, "november-1")).toBeUndefined();
   });

@@ -19,7 +19,7 @@ import { ADMIN, ADMIN_CHANNEL, addVms, buttonsOf, dmChannelFor, eventually, outb
 let seq = 0;
 const person = () => `U0AGE${String(++seq).padStart(4, "0")}`;
 const textIn = (m: StoredMessage | undefined) => textOf((m ?? {}) as Record<string, unknown>);
-const COUNTS = { available: 0, checked_out: 3, cleaning: 0, quarantined: 0, maintenance: 0, retired: 0 };
+const COUNTS = { available: 0, checked_out: 3, cleaning: 0, quarantined: 0, maintenance: 0, retired: 0, held: 0 };
 
 const quarantined = (vm: string, reason: string): Notice => ({ kind: "vm_quarantined", vm, pool: "lab", reason, lastError: "exit 255", attempts: 3 });
 const poolRanOut = (pool: string): Notice => ({ kind: "pool_exhausted", pool, counts: COUNTS });

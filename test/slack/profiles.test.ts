@@ -53,6 +53,18 @@ describe("after a request", () => {
     expect(h.fake.calls().findIndex((c) => c === info)).toBeGreaterThan(h.fake.calls().findIndex((c) => c.method === RESPONSE_URL));
   });
 
+  it("learns the time zone with the name, and keeps none that this runtime does not know", async () => {
+    const zoneOf = async (id: string) => (await h.core.db.execute<{ time_zone: string | null }>(sql`select time_zone from people where slack_user_id = ${id}`))[0]?.time_zone;
+    h.fake.setUser({ id: "U0ZONE001", display_name: "Zoe", tz: "Asia/Tokyo" });
+    h.fake.setUser({ id: "U0ZONE002", display_name: "Zed", tz: "Mars/Olympus_Mons" });
+    await slash(h, "list", "U0ZONE001");
+    await slash(h, "list", "U0ZONE002");
+    await eventually("Zoe's name is learned", named(h.core, "U0ZONE001", "Zoe"));
+    await eventually("Zed's name is learned", named(h.core, "U0ZONE002", "Zed"));
+    expect(await zoneOf("U0ZONE001")).toBe("Asia/Tokyo");
+    expect(await zoneOf("U0ZONE002")).toBeNull();
+  });
+
   it("falls back to the full name when the person chose no display name", async () => {
     h.fake.setUser({ id: BOB.id, name: "bob", real_name: "Bob Brown", display_name: "" });
     await slash(h, "list", BOB.id);

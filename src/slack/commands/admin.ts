@@ -1,4 +1,4 @@
-import { addVm, drainVm, removeVm, repairVm, retryCleanup } from "../../core/admin.js";
+import { addVm, drainVm, removeVm, repairVm, retryCleanup, setPool, type PoolLeases } from "../../core/admin.js";
 import { vmHistory } from "../../core/queries.js";
 import type { Result } from "../../core/types.js";
 import { actOnce } from "../act-once.js";
@@ -6,6 +6,7 @@ import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { addedReply, alreadyHandledReply, historyReply, removedReply, transitionReply } from "../views/replies.js";
 import { checkinNamed } from "./checkin.js";
+import { poolSetReply } from "../views/lease-replies.js";
 import { refusalReply } from "./refusal-reply.js";
 
 const HISTORY_LIMIT = 25;
@@ -22,6 +23,8 @@ export interface AddSpec {
   sshPort?: number;
   hostKey?: string;
   tags: string[];
+  /** For a new pool: its lease and longest lease. */
+  leases?: PoolLeases;
 }
 
 /** `/vm pool add` (or `/vm admin add`): defaults as the CLI's `vmres pool add`. Whether the caller is an admin is the core's check. */
@@ -35,7 +38,12 @@ export async function adminAdd(deps: SlackDeps, caller: Caller, spec: AddSpec): 
     hostKeyFingerprint: spec.hostKey ?? null,
     tags: spec.tags,
   };
-  return acted(deps, caller, () => addVm(deps.core, slackActor(caller.userId), full), () => addedReply(full));
+  return acted(deps, caller, () => addVm(deps.core, slackActor(caller.userId), full, spec.leases ?? {}), () => addedReply(full));
+}
+
+/** `/vm pool set POOL [--lease D] [--max-lease D] [--quota N]`; the core checks the values and that the caller is an admin. */
+export async function adminPoolSet(deps: SlackDeps, caller: Caller, pool: string, change: PoolLeases & { quota?: number | undefined }): Promise<SlackMessage> {
+  return acted(deps, caller, () => setPool(deps.core, slackActor(caller.userId), pool, change), poolSetReply);
 }
 
 /** `/vm pool drain VM` and the like (or `/vm admin <operation> VM`), and the admin buttons, which call the same operations. */

@@ -1,7 +1,11 @@
 import type { Input } from "../../commands/parse.js";
 import type { Caller, SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
-import { adminAdd, adminVm, type AddSpec } from "./admin.js";
+import type { LeaseRequest } from "../../core/leases.js";
+import { parseDuration } from "../../duration.js";
+import { adminAdd, adminPoolSet, adminVm, type AddSpec } from "./admin.js";
+import { extendCommand } from "./extend.js";
+import { unwaitCommand, waitCommand } from "./waitlist.js";
 import { checkinCommand, checkinNamed } from "./checkin.js";
 import { checkoutCommand } from "./checkout.js";
 import { checkoutsCommand, listCommand, statusCommand } from "./list.js";
@@ -19,7 +23,18 @@ export type SlackHandler = (deps: SlackDeps, caller: Caller, input: Input) => Pr
  * by the parser.
  */
 export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandler> = {
-  checkout: (deps, caller, input) => checkoutCommand(deps, caller, text(input, "pool"), text(input, "note")),
+  checkout: async (deps, caller, input) => {
+    const forMs = duration(input, "for");
+    if (typeof forMs === "string") return usageReply(deps, caller.userId, forMs, { command: "checkout" });
+    return checkoutCommand(deps, caller, text(input, "pool"), text(input, "note"), forMs);
+  },
+  extend: async (deps, caller, input) => {
+    const request = leaseRequest(input);
+    if (typeof request === "string") return usageReply(deps, caller.userId, request, { command: "extend" });
+    return extendCommand(deps, caller, input.args["VM"], request);
+  },
+  wait: (deps, caller, input) => waitCommand(deps, caller, text(input, "pool")),
+  unwait: (deps, caller, input) => unwaitCommand(deps, caller, text(input, "pool")),
   checkouts: (deps, caller, input) =>
     checkoutsCommand(deps, caller.userId, { vm: text(input, "vm"), open: input.options["open"] === true }),
   checkin: async (deps, caller, input) => {
@@ -35,6 +50,18 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
     const spec = addSpec(input);
     return typeof spec === "string" ? usageReply(deps, caller.userId, spec, { admin: true, command: "pool.add" }) : adminAdd(deps, caller, spec);
   },
+  "pool.set": async (deps, caller, input) => {
+    const lease = duration(input, "lease");
+    const maxLease = duration(input, "max-lease");
+    const quota = text(input, "quota");
+    const problem = [lease, maxLease].find((d) => typeof d === "string") ?? (quota !== undefined && !/^\d{1,4}$/.test(quota) ? `\`${shown(quota)}\` is not a quota: use a whole number, like \`--quota 2\`.` : undefined);
+    if (typeof problem === "string") return usageReply(deps, caller.userId, problem, { admin: true, command: "pool.set" });
+    return adminPoolSet(deps, caller, input.args["POOL"] ?? "", {
+      leaseMs: lease as number | undefined,
+      maxLeaseMs: maxLease as number | undefined,
+      quota: quota === undefined ? undefined : Number(quota),
+    });
+  },
   "pool.remove": (deps, caller, input) => adminVm(deps, caller, "remove", input.args["NAME"] ?? ""),
   "pool.drain": (deps, caller, input) => adminVm(deps, caller, "drain", input.args["NAME"] ?? ""),
   "pool.repair": (deps, caller, input) => adminVm(deps, caller, "repair", input.args["NAME"] ?? ""),
@@ -46,6 +73,32 @@ function text(input: Input, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** A duration option in ms, unset, or what is wrong with it (nothing is changed then). */
+function duration(input: Input, name: string): number | undefined | string {
+  const value = text(input, name);
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value.trim().toLowerCase());
+  if (value.trim().startsWith("-")) return `\`${shown(value)}\`: a duration here is positive, like 90m, 4h, 2d or 1d12h. A lease is never shortened this way; to give the VM back sooner, check it in.`;
+  if (ms === null || ms === 0) return `\`${shown(value)}\` is not a duration for \`${name}\`: write it like 90m, 4h, 2d or 1d12h (whole numbers, largest unit first).`;
+  return ms;
+}
+
+/** What `/vm extend` asks: by a duration (default: the pool's lease), until a time, or pinned; or what is wrong. */
+export function leaseRequest(input: Input): LeaseRequest | string {
+  const by = duration(input, "by");
+  if (typeof by === "string") return by;
+  const until = text(input, "until");
+  const pin = input.options["pin"] === true;
+  if ([by !== undefined, until !== undefined, pin].filter(Boolean).length > 1) return "Give one of `by`, `--until` and `--pin`, not several.";
+  if (pin) return { pin: true };
+  if (until !== undefined) {
+    const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(until) ? new Date(until) : null;
+    if (at === null || Number.isNaN(at.getTime())) return `\`${shown(until)}\` is not a time for \`--until\`: write it in ISO 8601 with its zone, like \`2026-12-24T18:00Z\` or \`2026-12-24T18:00+01:00\`.`;
+    return { until: at };
+  }
+  return { by };
+}
+
 /** `/vm pool add`'s input as the core's add wants it, or what is wrong with the port (the core checks the rest). */
 export function addSpec(input: Input): AddSpec | string {
   const port = text(input, "ssh-port");
@@ -55,6 +108,10 @@ export function addSpec(input: Input): AddSpec | string {
   const sshUser = text(input, "ssh-user");
   const pool = text(input, "pool");
   const hostKey = text(input, "host-key");
+  const lease = duration(input, "lease");
+  const maxLease = duration(input, "max-lease");
+  if (typeof lease === "string") return lease;
+  if (typeof maxLease === "string") return maxLease;
   return {
     name: input.args["NAME"] ?? "",
     ip: input.args["IP"] ?? "",
@@ -63,5 +120,6 @@ export function addSpec(input: Input): AddSpec | string {
     ...(port !== undefined ? { sshPort: Number(port) } : {}),
     ...(hostKey !== undefined ? { hostKey } : {}),
     tags: Array.isArray(tags) ? tags : [],
+    leases: { leaseMs: lease, maxLeaseMs: maxLease },
   };
 }

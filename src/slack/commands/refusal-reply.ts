@@ -1,6 +1,7 @@
 import { adminSlackIds, vmsOfPerson } from "../../core/queries.js";
 import type { Refusal } from "../../core/types.js";
 import type { SlackDeps } from "../deps.js";
+import { readingOfSlackUser } from "../time-zone.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { refusalMessage } from "../views/refusals.js";
 
@@ -11,5 +12,7 @@ export async function refusalReply(deps: SlackDeps, userId: string, refusal: Ref
     const mine = await vmsOfPerson(deps.core, { slackUserId: userId });
     held = mine.ok ? mine.value.flatMap((v) => (v.checkoutId !== null && refusal.held.includes(v.name) ? [{ name: v.name, checkoutId: v.checkoutId }] : [])) : [];
   }
-  return refusalMessage(refusal, { admins: await adminSlackIds(deps.core), held });
+  // Times in the answer (the latest end of a lease) read in the person's own zone.
+  const reading = refusal.code === "lease_too_long" || refusal.code === "lease_not_extended" ? await readingOfSlackUser(deps.core, userId) : null;
+  return refusalMessage(refusal, { admins: await adminSlackIds(deps.core), held, ...(reading ? { timeZone: reading.timeZone, now: reading.now } : {}) });
 }

@@ -1,5 +1,10 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { checkinForcedSteps } from "./checkin-forced.js";
+import { leaseChangedSteps } from "./lease-changed.js";
+import { leaseExpiredSteps } from "./lease-expired.js";
+import { leaseReminderSteps } from "./lease-reminder.js";
+import { offerEndedSteps } from "./offer-ended.js";
+import { vmOfferedSteps } from "./vm-offered.js";
 import { cleanupBlockedSteps } from "./cleanup-blocked.js";
 import { poolExhaustedSteps } from "./pool-exhausted.js";
 import type { DeliveryContext, Step } from "./step.js";
@@ -25,6 +30,16 @@ export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
       return vmStateChangedSteps(notice, ctx);
     case "cleanup_blocked":
       return cleanupBlockedSteps(notice, ctx);
+    case "lease_reminder":
+      return leaseReminderSteps(notice, ctx);
+    case "lease_expired":
+      return leaseExpiredSteps(notice, ctx);
+    case "lease_changed":
+      return leaseChangedSteps(notice, ctx);
+    case "vm_offered":
+      return vmOfferedSteps(notice, ctx);
+    case "offer_ended":
+      return offerEndedSteps(notice, ctx);
   }
 }
 

@@ -3,10 +3,11 @@ import type { Executor } from "../../db/client.js";
 
 /**
  * The bot's own messages that may need rewriting later (slack_messages):
- * checkout DMs, rewritten when the checkout ends, and quarantine alerts,
- * rewritten when an admin acts. `closed_at` marks one rewritten for good.
+ * checkout DMs and lease reminders, rewritten when the checkout ends;
+ * quarantine alerts, rewritten when an admin acts; offers of a held VM,
+ * rewritten when the offer ends. `closed_at` marks one rewritten for good.
  */
-export type MessagePurpose = "checkout_dm" | "quarantine_alert";
+export type MessagePurpose = "checkout_dm" | "quarantine_alert" | "lease_reminder" | "offer_dm";
 
 /** Quarantine alerts go to a channel, not to a person; this stands in the user column. */
 export const ADMINS_AUDIENCE = "admins";
@@ -74,4 +75,15 @@ export async function pendingCheckoutNotice(
       ${q.checkoutId ? sql`and (payload->>'checkoutId')::bigint = ${q.checkoutId}` : sql``}
     order by id limit 1`);
   return row ? { id: Number(row.id), dueInMs: row.due_in_ms } : null;
+}
+
+/** A message rewritten by a click's answer (replace_original): nothing should rewrite it again. */
+export async function closeMessageAt(db: Executor, at: { channel: string; ts: string }): Promise<void> {
+  await db.execute(sql`update slack_messages set closed_at = now() where channel = ${at.channel} and ts = ${at.ts} and closed_at is null`);
+}
+
+/** The pool a checkout was made in, for the words of DMs whose notice does not carry it. */
+export async function checkoutPool(db: Executor, checkoutId: number): Promise<string | null> {
+  const [row] = await db.execute<{ pool: string }>(sql`select pool from checkouts where id = ${checkoutId}`);
+  return row?.pool ?? null;
 }

@@ -1,5 +1,5 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
-import { endedCheckoutDm } from "../views/checkout-dm.js";
+import { endedCheckoutDm, leaseOverMessage } from "../views/checkout-dm.js";
 import { homeStep, updateMessage } from "./common-steps.js";
 import { checkoutStart, closeMessage, openMessages, pendingCheckoutNotice } from "./slack-messages.js";
 import { defer, done, type DeliveryContext, type Step } from "./step.js";
@@ -28,6 +28,11 @@ export function vmCheckedInSteps(n: Notice, ctx: DeliveryContext): Step[] {
           const started = await checkoutStart(ctx.core.db, m.checkoutId);
           const ended = endedCheckoutDm({ name: n.vm, checkedOutAt: started ?? new Date() }, n, new Date());
           await updateMessage(ctx, m, ended);
+          await closeMessage(ctx.core.db, m.id);
+        }
+        // Reminders of this checkout lose their Extend and Check in buttons too.
+        for (const m of await openMessages(ctx.core.db, { vm: n.vm, user, purpose: "lease_reminder", checkoutId: n.checkoutId })) {
+          await updateMessage(ctx, m, leaseOverMessage(n.vm));
           await closeMessage(ctx.core.db, m.id);
         }
         return done();

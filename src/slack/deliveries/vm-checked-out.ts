@@ -1,4 +1,5 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
+import { readingOfPerson } from "../time-zone.js";
 import { checkoutDm } from "../views/checkout-dm.js";
 import { homeStep } from "./common-steps.js";
 import { hasCheckoutDm, recordMessage } from "./slack-messages.js";
@@ -20,7 +21,7 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
         if (await hasCheckoutDm(ctx.core.db, n.checkoutId)) return done();
         const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note };
-        const posted = await post.toUser(user, checkoutDm(vm));
+        const posted = await post.toUser(user, checkoutDm(vm, await readingOfPerson(ctx.core, n.holder.id)));
         return done((tx) => recordMessage(tx, { vm: n.vm.name, user, ...posted, purpose: "checkout_dm", checkoutId: n.checkoutId }));
       },
     },

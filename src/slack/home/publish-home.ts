@@ -1,5 +1,7 @@
 import { isAdmin } from "../../core/people.js";
 import { allVms, blockedCleanups, poolSummary, vmsOfPerson } from "../../core/queries.js";
+import { queueLengths, queuesOf } from "../../core/waitlist.js";
+import { readingOfSlackUser } from "../time-zone.js";
 import type { Actor, Core } from "../../core/types.js";
 import type { WebClient } from "../slack-client.js";
 import type { SlackMessage } from "../views/blocks.js";
@@ -9,13 +11,31 @@ import { homeView } from "../views/home.js";
 export async function renderHome(core: Core, userId: string, banner?: SlackMessage) {
   const viewer: Actor = { person: { slackUserId: userId }, source: "slack" };
   const admin = await isAdmin(core, viewer);
-  const [mine, pools, attention, blocked] = await Promise.all([
+  const [mine, pools, attention, blocked, queues, held, lengths, reading] = await Promise.all([
     vmsOfPerson(core, viewer.person),
     poolSummary(core.db),
     admin ? allVms(core, viewer, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
     admin ? blockedCleanups(core.db) : Promise.resolve([]),
+    queuesOf(core, viewer.person),
+    admin ? allVms(core, viewer, { states: ["checked_out"] }) : Promise.resolve([]),
+    admin ? queueLengths(core) : Promise.resolve([]),
+    readingOfSlackUser(core, userId),
   ]);
-  return homeView({ isAdmin: admin, mine: mine.ok ? mine.value : [], pools, attention, blocked, now: new Date(), ...(banner ? { banner } : {}) });
+  // Longest holds: the open checkouts that started first.
+  const longestHolds = held.filter((v) => v.checkedOutAt !== null).sort((a, b) => (a.checkedOutAt?.getTime() ?? 0) - (b.checkedOutAt?.getTime() ?? 0)).slice(0, 5);
+  return homeView({
+    isAdmin: admin,
+    mine: mine.ok ? mine.value : [],
+    pools,
+    attention,
+    blocked,
+    now: reading.now,
+    timeZone: reading.timeZone,
+    queues: queues.ok ? queues.value : [],
+    longestHolds,
+    queueLengths: lengths,
+    ...(banner ? { banner } : {}),
+  });
 }
 
 /**

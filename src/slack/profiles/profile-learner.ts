@@ -34,7 +34,8 @@ export interface ProfileLearnerOptions {
 
 /**
  * Learns how Slack names people (users.info) and caches it in `people`, so
- * listings and messages say who instead of `U0…`. Two ways: right after a
+ * listings and messages say who instead of `U0…`; their time zone (`user.tz`)
+ * with it, so DMs and the Home tab give times in it. Two ways: right after a
  * person's request has been answered (personSeen, which never waits), and a
  * periodic sweep over people whose name is unknown or older than a day.
  * At most one lookup per person at a time in this process; a 429 pauses every
@@ -124,7 +125,7 @@ export class ProfileLearner {
     const found = await lookUpName(this.opts.client, id);
     if (found.kind === "failed") return this.failed(id, found);
     if (found.kind === "named") {
-      await recordDisplayName(this.opts.core, id, found.name);
+      await recordDisplayName(this.opts.core, id, found.name, found.timeZone);
       this.opts.log.debug({ user: id }, "learned a person's Slack name");
     } else {
       this.opts.log.debug({ user: id }, "Slack has no name for this person; asking again in a day");

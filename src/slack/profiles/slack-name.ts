@@ -4,7 +4,7 @@ import { describeSlackError, slackErrorCode } from "../slack-errors.js";
 
 /** What users.info told about one person: their name, that they have none, or why it could not be asked. */
 export type NameLookup =
-  | { kind: "named"; name: string }
+  | { kind: "named"; name: string; timeZone: string | null }
   | { kind: "nameless" }
   | { kind: "failed"; reason: string; code?: string; retryAfterMs?: number };
 
@@ -25,12 +25,14 @@ export function nameOf(user: SlackUser): string | null {
   return null;
 }
 
-/** Asks Slack (users.info) for a user's name; never throws. */
+/** Asks Slack (users.info) for a user's name and time zone; never throws. */
 export async function lookUpName(client: WebClient, slackUserId: string): Promise<NameLookup> {
   try {
     const answer = await client.users.info({ user: slackUserId });
     const name = answer.user ? nameOf(answer.user) : null;
-    return name === null ? { kind: "nameless" } : { kind: "named", name };
+    // user.tz is an IANA zone (Europe/Paris); the core keeps it only if this runtime knows it.
+    const tz = answer.user?.tz;
+    return name === null ? { kind: "nameless" } : { kind: "named", name, timeZone: typeof tz === "string" && tz !== "" ? tz : null };
   } catch (err) {
     const { reason, retryAfterMs } = describeSlackError(err);
     const code = slackErrorCode(err);

@@ -10,7 +10,51 @@ export const ACTION = {
   undrain: "admin_undrain",
   history: "admin_history",
   poolHolders: "admin_pool_holders",
+  /** Extend a lease by the pool's default (button) or by a chosen length (static_select). */
+  extend: "lease_extend",
+  extendChoice: "lease_extend_choice",
+  /** Join a pool's queue from the "no VM free" answer. */
+  notifyMe: "queue_notify_me",
+  /** Leave a pool's queue (Home). */
+  leaveQueue: "queue_leave",
+  /** Answer an offer of a held VM. */
+  takeOffer: "offer_take",
+  passOffer: "offer_pass",
 } as const;
+
+/**
+ * An Extend button (or one option of the Extend menu) names the checkout, so a
+ * click after that checkout ended cannot extend a newer one; `by` in ms, absent: the pool's lease.
+ */
+export interface ExtendTarget {
+  vm: string;
+  checkout: number;
+  by?: number | undefined;
+}
+
+const extendSchema = z.object({ vm: z.string().min(1).max(63), checkout: z.number().int().positive(), by: z.number().int().positive().optional() });
+
+export function extendValue(target: ExtendTarget): string {
+  return JSON.stringify(target.by === undefined ? { vm: target.vm, checkout: target.checkout } : target);
+}
+
+export function parseExtendValue(value: string | undefined): ExtendTarget | null {
+  try {
+    const parsed = extendSchema.safeParse(JSON.parse(value ?? ""));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Take it / Pass carry the waiter's id (the offer); the core checks it is the clicker's and still open. */
+export function offerValue(waiterId: number): string {
+  return String(waiterId);
+}
+
+export function parseOfferValue(value: string | undefined): number | null {
+  return value !== undefined && /^[1-9]\d{0,15}$/.test(value) ? Number(value) : null;
+}
 
 /**
  * A Check in button names the VM and the checkout it belongs to, by id. A

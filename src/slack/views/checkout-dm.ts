@@ -1,13 +1,16 @@
+import type { Reading } from "../time-zone.js";
 import type { CheckedOutVm } from "../../core/types.js";
-import { ACTION, checkinValue } from "./actions.js";
+import { ACTION, checkinValue, extendValue } from "./actions.js";
 import { actions, button, context, fields, section, type Block, type SlackMessage } from "./blocks.js";
 import type { NoticePerson } from "../../core/notices.js";
-import { escape, personMention, sshLine, when } from "./format.js";
+import { endWords, escape, localTime, personMention, sshLine, when } from "./format.js";
 
 
 /** How a checkout ended, for the DM's final state. `forcedBy` is set when an admin did it. */
 export interface CheckoutEnd {
   forcedBy: NoticePerson | null;
+  /** Absent in notices of earlier releases. */
+  endReason?: "checked_in" | "forced" | "expired" | undefined;
   nextState: "cleaning" | "retired";
 }
 
@@ -26,29 +29,37 @@ export function checkinButton(vm: string, checkoutId: number, text = "Check in")
   });
 }
 
-function details(vm: CheckedOutVm): Block[] {
+type EndReading = Reading;
+
+function details(vm: CheckedOutVm, r: EndReading): Block[] {
   return [
     fields([
       ["IP address", `\`${vm.ip}\``],
       ["Pool", escape(vm.pool)],
       ["SSH user / port", `${escape(vm.sshUser)} / ${vm.sshPort}`],
       ["Checked out", when(vm.checkedOutAt)],
+      ["Lease ends", endWords(vm.endsAt, r.timeZone, r.now)],
       ...(vm.note ? ([["Note", escape(vm.note)]] as [string, string][]) : []),
     ]),
   ];
 }
 
-/** The DM a person gets on checkout: details, SSH line, Check in button. */
-export function checkoutDm(vm: CheckedOutVm): SlackMessage {
+/** The DM a person gets on checkout: details, when the lease ends, SSH line, Extend and Check in buttons. */
+export function checkoutDm(vm: CheckedOutVm, r: EndReading = { timeZone: null, now: new Date() }): SlackMessage {
   const ssh = sshLine(vm);
+  const ends = vm.endsAt === null ? "" : ` until ${localTime(vm.endsAt, r.timeZone)}`;
+  const extend = vm.endsAt === null ? [] : [button({ text: "Extend", actionId: ACTION.extend, value: extendValue({ vm: vm.name, checkout: vm.checkoutId }) })];
   return {
-    text: `${vm.name} is yours: ${ssh}`,
+    text: `${vm.name} is yours${ends}: ${ssh}`,
     blocks: [
-      section(`:computer: *${vm.name}* is yours.`),
-      ...details(vm),
+      section(`:computer: *${vm.name}* is yours${ends}.`),
+      ...details(vm, r),
       section("```" + ssh + "```"),
-      actions([checkinButton(vm.name, vm.checkoutId)], "checkout_dm"),
-      context(`Done with it? Press *Check in* or type \`/vm checkin ${vm.name}\`. vmres then wipes /tmp and returns it to the pool.`),
+      actions([checkinButton(vm.name, vm.checkoutId), ...extend], "checkout_dm"),
+      context(
+        `Done with it? Press *Check in* or type \`/vm checkin ${vm.name}\`. vmres then wipes /tmp and returns it to the pool.` +
+          (vm.endsAt === null ? "" : ` You get a reminder before the end; *Extend* (or \`/vm extend ${vm.name} by 2h\`) keeps it longer.`),
+      ),
     ],
   };
 }
@@ -59,15 +70,23 @@ export function checkoutDm(vm: CheckedOutVm): SlackMessage {
  */
 export function endedCheckoutDm(vm: { name: string; checkedOutAt: Date }, end: CheckoutEnd, endedAt: Date): SlackMessage {
   const forced = end.forcedBy !== null;
-  const headline = forced
+  const expired = end.endReason === "expired";
+  const headline = expired
+    ? `:hourglass_flowing_sand: *${vm.name}*'s lease ended, so vmres checked it in.`
+    : forced
     ? `:warning: *${vm.name}* was checked in by ${end.forcedBy ? personMention(end.forcedBy) : "an admin"} (forced).`
     : `:white_check_mark: *${vm.name}* is checked in.`;
   const next = end.nextState === "retired" ? "It has been retired from the pool." : "It is being cleaned and then goes back to the pool.";
   return {
-    text: forced ? `${vm.name} was checked in by an admin (forced)` : `${vm.name} checked in — ${end.nextState === "retired" ? "retired" : "being cleaned"}`,
+    text: expired ? `${vm.name}'s lease ended; vmres checked it in` : forced ? `${vm.name} was checked in by an admin (forced)` : `${vm.name} checked in — ${end.nextState === "retired" ? "retired" : "being cleaned"}`,
     blocks: [
       section(headline),
       context(`Checked out ${when(vm.checkedOutAt)} · checked in ${when(endedAt)}. ${next}`),
     ],
   };
+}
+
+/** A lease reminder once its checkout is over: nothing left to extend or check in. */
+export function leaseOverMessage(vm: string): SlackMessage {
+  return { text: `Your checkout of ${vm} is over`, blocks: [context(`:white_check_mark: Your checkout of *${escape(vm)}* is over; this reminder no longer applies.`)] };
 }

@@ -1,5 +1,6 @@
 import type { VmState } from "../../db/schema.js";
 import type { StateCounts } from "../../core/types.js";
+import { relativeTime } from "../../core/leases.js";
 
 /**
  * Small pieces of Slack text shared by every message and view. Anything that
@@ -30,6 +31,36 @@ export function when(at: Date): string {
   return `<!date^${seconds}^{date_short_pretty} at {time}|${fallback}>`;
 }
 
+/**
+ * A time as its reader reads it, in their own time zone (Slack's `user.tz`,
+ * learned with their name): "Wed 2 Dec, 18:30 (Europe/Paris)". Unknown zone:
+ * UTC, said so. Written out rather than as a `<!date>` token so that
+ * notification text and the Home tab read the same.
+ */
+export function localTime(at: Date, timeZone: string | null): string {
+  const zone = timeZone ?? "UTC";
+  let parts: string;
+  try {
+    parts = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(at);
+  } catch {
+    return localTime(at, null);
+  }
+  return `${parts.replace(/ at /, ", ")} (${zone === "Etc/UTC" ? "UTC" : zone})`;
+}
+
+/** When a lease ends, for a message: "Wed 2 Dec, 18:30 (Europe/Paris), in 3 h 20 min", or that it has no end. */
+export function endWords(endsAt: Date | null, timeZone: string | null, now: Date): string {
+  if (endsAt === null) return "no end (pinned by an admin: kept until checked in)";
+  return `${localTime(endsAt, timeZone)}, ${relativeWords(endsAt, now)}`;
+}
+
+/** "in 4 h" rather than "in 3 h 59 min" for an end set a moment ago: the distance rounded to the minute. */
+export function relativeWords(to: Date, now: Date): string {
+  const ms = to.getTime() - now.getTime();
+  const rounded = Math.round(ms / 60_000) * 60_000;
+  return relativeTime(to, Math.abs(rounded) >= 60_000 ? new Date(to.getTime() - rounded) : now);
+}
+
 /** The line people paste into a terminal. */
 export function sshLine(vm: { sshUser: string; ip: string; sshPort: number }): string {
   return `ssh ${vm.sshUser}@${vm.ip} -p ${vm.sshPort}`;
@@ -42,6 +73,7 @@ const STATE_WORDS: Record<VmState, string> = {
   quarantined: "quarantined",
   maintenance: "in maintenance",
   retired: "retired",
+  held: "held for someone in the queue",
 };
 
 export function stateWords(state: VmState): string {

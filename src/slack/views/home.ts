@@ -1,10 +1,13 @@
 import type { types } from "@slack/bolt";
 import { CLEANUP_BLOCKED_PREFIX, type BlockedCleanups, type PoolSummary } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
-import { ACTION } from "./actions.js";
+import { ACTION, offerValue } from "./actions.js";
 import { actions, button, context, divider, header, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { countsLine, escape, sshLine, truncate, when } from "./format.js";
+import type { QueuePlace } from "../../core/waitlist.js";
+import type { Reading } from "../time-zone.js";
+import { countsLine, endWords, escape, localTime, personMention, relativeWords, sshLine, truncate, when } from "./format.js";
+import { extendButton } from "./lease-dm.js";
 
 /** Everything the Home tab shows one person. */
 export interface HomeData {
@@ -18,39 +21,94 @@ export interface HomeData {
   /** The outcome of the person's last click on this tab (Home clicks have no other place for an answer). */
   banner?: SlackMessage;
   now: Date;
+  /** The reader's time zone (Slack's user.tz); null: UTC. */
+  timeZone?: string | null;
+  /** The reader's places in pools' queues. */
+  queues?: QueuePlace[];
+  /** For admins: the open checkouts that started longest ago. */
+  longestHolds?: VmSummary[];
+  /** For admins: people waiting per pool. */
+  queueLengths?: { pool: string; waiting: number; offered: number }[];
 }
 
-// A Home view holds at most 100 blocks; these caps keep the worst case near 80.
-const MAX_MINE = 10;
-const MAX_POOLS = 20;
-const MAX_ATTENTION = 15;
+// A Home view holds at most 100 blocks; these caps keep the worst case near 90 (and the view is cut at 100 regardless).
+const MAX_BLOCKS = 100;
+const MAX_MINE = 8;
+const MAX_QUEUES = 5;
+const MAX_POOLS = 15;
+const MAX_ATTENTION = 12;
 const MAX_BLOCKED = 3;
+const MAX_LONGEST = 5;
 
 export function homeView(data: HomeData): types.HomeView {
+  const r: Reading = { timeZone: data.timeZone ?? null, now: data.now };
   const blocks: Block[] = [header("vmres"), ...(data.banner ? [...data.banner.blocks.slice(0, 3), divider()] : [])];
   // At the top: these VMs wait on vmres's own key, not on anything wrong with them, and only an admin can fix it.
   if (data.isAdmin && data.blocked.length > 0) blocks.push(...blockedCleanupBlocks(data.blocked), divider());
-  blocks.push(...mineBlocks(data.mine), divider(), ...poolBlocks(data.pools));
-  if (data.isAdmin) blocks.push(divider(), ...attentionBlocks(data.attention));
-  blocks.push(context(`Updated ${when(data.now)}. Type \`/vm help\` for every command.`));
-  return { type: "home", blocks };
+  blocks.push(...mineBlocks(data.mine, r));
+  if ((data.queues ?? []).length > 0) blocks.push(divider(), ...queueBlocks(data.queues ?? [], r));
+  blocks.push(divider(), ...poolBlocks(data.pools));
+  if (data.isAdmin) blocks.push(divider(), ...attentionBlocks(data.attention), ...leaseAdminBlocks(data.longestHolds ?? [], data.queueLengths ?? [], r));
+  const footer = context(`Updated ${localTime(data.now, r.timeZone)}. Type \`/vm help\` for every command.`);
+  return { type: "home", blocks: [...blocks.slice(0, MAX_BLOCKS - 1), footer] };
 }
 
-function mineBlocks(mine: VmSummary[]): Block[] {
+function mineBlocks(mine: VmSummary[], r: Reading): Block[] {
   if (mine.length === 0) return [section("*Your VMs*\nYou hold no VM. Check one out from a pool below, or type `/vm checkout`.")];
-  const rows = mine.slice(0, MAX_MINE).map((vm) => {
-    const text = `*${vm.name}* · pool ${vm.pool}${vm.checkedOutAt ? ` · since ${when(vm.checkedOutAt)}` : ""}\n\`${sshLine(vm)}\``;
-    return vm.checkoutId !== null ? section(text, checkinButton(vm.name, vm.checkoutId)) : section(text);
+  const rows = mine.slice(0, MAX_MINE).flatMap((vm) => {
+    const since = vm.checkedOutAt ? ` · since ${when(vm.checkedOutAt)}` : "";
+    const ends = vm.checkoutId !== null ? `\nEnds ${endWords(vm.endsAt, r.timeZone, r.now)}` : "";
+    const text = `*${vm.name}* · pool ${vm.pool}${since}${ends}\n\`${sshLine(vm)}\``;
+    if (vm.checkoutId === null) return [section(text)];
+    const buttons = [checkinButton(vm.name, vm.checkoutId), ...(vm.endsAt !== null ? [extendButton(vm.name, vm.checkoutId)] : [])];
+    return [section(text), actions(buttons)];
   });
   const more = mine.length > MAX_MINE ? [context(`…and ${mine.length - MAX_MINE} more: \`/vm list\` shows them all.`)] : [];
   return [section(`*Your VMs* (${mine.length})`), ...rows, ...more];
+}
+
+/** The reader's places in queues: position and Leave, or the VM held for them with Take it / Pass. */
+function queueBlocks(queues: QueuePlace[], r: Reading): Block[] {
+  const rows = queues.slice(0, MAX_QUEUES).flatMap((q): Block[] => {
+    const pool = escape(q.pool);
+    if (q.state === "offered" && q.offeredVm !== null) {
+      const until = q.offerExpiresAt ? ` until ${localTime(q.offerExpiresAt, r.timeZone)} (${relativeWords(q.offerExpiresAt, r.now)})` : "";
+      return [
+        section(`:tada: *${pool}*: *${escape(q.offeredVm)}* is held for you${until}.`),
+        actions([
+          button({ text: "Take it", actionId: ACTION.takeOffer, value: offerValue(q.waiterId), style: "primary" }),
+          button({ text: "Pass", actionId: ACTION.passOffer, value: offerValue(q.waiterId) }),
+        ]),
+      ];
+    }
+    const where = q.position === 1 ? "first in line" : `number ${q.position} in line`;
+    return [section(`*${pool}*: ${where} (since ${localTime(q.joinedAt, r.timeZone)})`, button({ text: "Leave", actionId: ACTION.leaveQueue, value: q.pool }))];
+  });
+  const more = queues.length > MAX_QUEUES ? [context(`…and ${queues.length - MAX_QUEUES} more queues.`)] : [];
+  return [section(`*Your queues* (${queues.length})`), ...rows, ...more];
+}
+
+/** For admins: who has held a VM longest, and how many wait in each pool's queue. */
+function leaseAdminBlocks(longest: VmSummary[], lengths: { pool: string; waiting: number; offered: number }[], r: Reading): Block[] {
+  const holds = longest.slice(0, MAX_LONGEST).map((vm) => {
+    const who = vm.holder ? personMention(vm.holder) : "(hidden)";
+    const since = vm.checkedOutAt ? `since ${localTime(vm.checkedOutAt, r.timeZone)} (${relativeWords(vm.checkedOutAt, r.now)})` : "";
+    return `*${escape(vm.name)}* (${escape(vm.pool)}) · ${who} · ${since} · ends ${vm.endsAt === null ? "never (pinned)" : relativeWords(vm.endsAt, r.now)}`;
+  });
+  const queues = lengths.slice(0, 20).map((q) => `*${escape(q.pool)}*: ${q.waiting} waiting${q.offered > 0 ? `, ${q.offered} offered a VM` : ""}`);
+  return [
+    section(`*Longest holds* (admins)\n${holds.length > 0 ? holds.join("\n") : "No VM is checked out."}`),
+    section(`*Queues* (admins)\n${queues.length > 0 ? queues.join("\n") : "Nobody is waiting."}`),
+  ];
 }
 
 function poolBlocks(pools: PoolSummary[]): Block[] {
   if (pools.length === 0) return [section("*Pools*\nNo pool has VMs yet. An admin adds them with `/vm admin add` or in vms.yml.")];
   const rows = pools.slice(0, MAX_POOLS).map((p) => {
     const text = `*${p.pool}* — ${countsLine(p.counts)}`;
-    return p.counts.available > 0 ? section(text, button({ text: "Check out", actionId: ACTION.homeCheckout, value: p.pool })) : section(`${text}\n_None free right now._`);
+    return p.counts.available > 0
+      ? section(text, button({ text: "Check out", actionId: ACTION.homeCheckout, value: p.pool }))
+      : section(`${text}\n_None free right now._`, button({ text: "Notify me", actionId: ACTION.notifyMe, value: p.pool }));
   });
   const more = pools.length > MAX_POOLS ? [context(`…and ${pools.length - MAX_POOLS} more pools: \`/vm status\` lists them all.`)] : [];
   return [section("*Pools*"), ...rows, ...more];

@@ -1,12 +1,18 @@
 import type { Refusal } from "../../core/types.js";
-import { section, context, stripMrkdwn, type Block, type SlackMessage } from "./blocks.js";
+import { formatDuration } from "../../duration.js";
+import { ACTION } from "./actions.js";
+import { actions, button, section, context, stripMrkdwn, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { countsLine, escape, listWords, mention, personMention, stateWords } from "./format.js";
+import { countsLine, endWords, escape, listWords, mention, personMention, stateWords } from "./format.js";
 
 /** What a refusal message may need beyond the refusal itself. */
 export interface RefusalContext {
   /** Slack IDs of the admins, to say whom to ask. */
   admins: readonly string[];
+  /** The reader's time zone (Slack's user.tz), for times in the answer; null: UTC. */
+  timeZone?: string | null;
+  /** The time "in 3 h" is counted from. */
+  now?: Date;
   /** For quota_reached: the VMs the person holds, each with its own Check in button. */
   held?: { name: string; checkoutId: number }[];
 }
@@ -21,7 +27,10 @@ export function refusalMessage(refusal: Refusal, ctx: RefusalContext): SlackMess
   if (refusal.code === "quota_reached") {
     for (const vm of ctx.held ?? []) blocks.push(section(`*${vm.name}*`, checkinButton(vm.name, vm.checkoutId)));
   }
-  if (refusal.code === "no_vm_free") blocks.push(context("VMs come back to the pool as soon as they are checked in and cleaned."));
+  if (refusal.code === "no_vm_free") {
+    blocks.push(actions([button({ text: "Notify me", actionId: ACTION.notifyMe, value: refusal.pool, style: "primary" })], "no_vm_free"));
+    blocks.push(context(`*Notify me* puts you in the pool's queue (\`/vm wait ${escape(refusal.pool)}\`): when a VM is free it is held for you for a few minutes and you get a DM to take it.`));
+  }
   return { text: stripMrkdwn(text), blocks };
 }
 
@@ -40,7 +49,11 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
         : `:warning: There is no pool *${escape(refusal.pool)}*, and no pool exists yet; an admin adds VMs with \`/vm admin add\`.`;
     case "no_vm_free": {
       const cleaning = refusal.counts.cleaning > 0 ? ` ${refusal.counts.cleaning} being cleaned will be free soon.` : "";
-      return `:hourglass: No VM is free in pool *${escape(refusal.pool)}* right now (${countsLine(refusal.counts)}).${cleaning} Try again later.`;
+      const queue =
+        refusal.waiting > 0
+          ? ` ${refusal.waiting === 1 ? "1 person is" : `${refusal.waiting} people are`} waiting in its queue, and free VMs go to them first.`
+          : "";
+      return `:hourglass: No VM is free in pool *${escape(refusal.pool)}* right now (${countsLine(refusal.counts)}).${cleaning}${queue} Press *Notify me* to join the queue, or try again later.`;
     }
     case "quota_reached": {
       const held = listWords(refusal.held.map((v) => `*${v}*`));
@@ -50,7 +63,7 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
     case "unknown_vm":
       return `:warning: There is no VM *${escape(refusal.vm)}*. \`/vm list\` shows yours; \`/vm status\` shows the pools.`;
     case "not_checked_out":
-      return `:information_source: *${escape(refusal.vm)}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in.`;
+      return `:information_source: *${escape(refusal.vm)}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in or extend.`;
     case "checkout_ended":
       return `:information_source: That button belongs to an earlier checkout of *${escape(refusal.vm)}*, which has ended. Nothing changed.`;
     case "not_holder":
@@ -71,5 +84,31 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:information_source: *${escape(refusal.who)}* is already known to vmres. Nothing changed.`;
     case "unknown_checkout":
       return `:warning: There is no checkout ${refusal.id}.`;
+    case "lease_too_long": {
+      const max = `the longest lease in pool *${escape(refusal.pool)}* is ${formatDuration(refusal.maxMs, 2)} from the checkout's start`;
+      const latest = refusal.latestEnd
+        ? ` It can be extended to ${endWords(refusal.latestEnd, ctx.timeZone ?? null, ctx.now ?? new Date())} at the latest: ask for less, like \`/vm extend by 1h\`.`
+        : " This checkout is at that limit already.";
+      return `:no_entry: That is too long: ${max}.${latest} Nothing changed; for longer, check it in and out again, or ${adminsWords(ctx.admins)}.`;
+    }
+    case "lease_not_extended":
+      return refusal.endsAt === null
+        ? `:information_source: *${escape(refusal.vm)}* has no end (an admin pinned it), so there is nothing to extend.`
+        : `:information_source: That would not move the end of *${escape(refusal.vm)}* later (it ends ${endWords(refusal.endsAt, ctx.timeZone ?? null, ctx.now ?? new Date())}). Nothing changed.`;
+    case "not_waiting":
+      return refusal.pool === null
+        ? ":information_source: You are in no queue, so there is nothing to leave. `/vm wait POOL` joins one."
+        : `:information_source: You are not in the queue of pool *${escape(refusal.pool)}*. Nothing changed.`;
+    case "offer_over": {
+      const why: Record<string, string> = {
+        lapsed: "its time to take it ran out",
+        taken: "you took it already",
+        passed: "you passed",
+        left: "you left the queue",
+        gave_up: "your wait ended",
+        waiting: "it was withdrawn (you keep your place in the queue)",
+      };
+      return `:information_source: That offer in pool *${escape(refusal.pool)}* is over: ${why[refusal.state] ?? refusal.state}. Nothing changed. \`/vm checkout ${escape(refusal.pool)}\` or \`/vm wait ${escape(refusal.pool)}\` to get a VM.`;
+    }
   }
 }

@@ -4,15 +4,17 @@ import type { HistoryEntry, PoolSummary, CheckoutEntry } from "../../core/querie
 import type { CheckedOutVm, Refusal, VmSummary } from "../../core/types.js";
 import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { countsLine, escape, mention, personMention, sshLine, truncate, when } from "./format.js";
+import type { Reading } from "../time-zone.js";
+import { countsLine, endWords, escape, mention, personMention, sshLine, truncate, when } from "./format.js";
 
 /** Ephemeral answers to /vm and to buttons: short, and each says what happens next. */
 
-export function checkedOutReply(vm: CheckedOutVm): SlackMessage {
+export function checkedOutReply(vm: CheckedOutVm, r?: Reading): SlackMessage {
+  const until = r === undefined || vm.endsAt === null ? "" : ` until ${endWords(vm.endsAt, r.timeZone, r.now)}`;
   return {
-    text: `${vm.name} is yours: ${sshLine(vm)}`,
+    text: `${vm.name} is yours${until}: ${sshLine(vm)}`,
     blocks: [
-      section(`:white_check_mark: *${vm.name}* is yours (pool *${vm.pool}*, \`${vm.ip}\`).\n\`\`\`${sshLine(vm)}\`\`\``),
+      section(`:white_check_mark: *${vm.name}* is yours${until} (pool *${vm.pool}*, \`${vm.ip}\`).\n\`\`\`${sshLine(vm)}\`\`\``),
       context("The details and a *Check in* button are in your DM from vmres."),
     ],
   };

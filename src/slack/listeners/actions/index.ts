@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction } from "@slack/bolt";
+import type { App, BlockAction, ButtonAction, StaticSelectAction } from "@slack/bolt";
 import type { VmOperation } from "../../commands/admin.js";
 import type { SlackDeps } from "../../deps.js";
 import { checkUserId } from "../../../core/validate.js";
@@ -10,6 +10,12 @@ import { adminVmButtonListener } from "./admin-vm.js";
 import { checkinButtonListener } from "./checkin.js";
 import { homeCheckoutListener } from "./home-checkout.js";
 import { poolHoldersListener } from "./pool-holders.js";
+import { extendButtonListener } from "./extend.js";
+import { extendChoiceListener, type SelectArgs } from "./extend-choice.js";
+import { leaveQueueListener } from "./leave-queue.js";
+import { notifyMeListener } from "./notify-me.js";
+import { passOfferListener } from "./pass-offer.js";
+import { takeOfferListener } from "./take-offer.js";
 
 /** Admin buttons and the operation each runs; Undrain is the core's repair (maintenance → available). */
 const ADMIN_BUTTONS: [actionId: string, operation: VmOperation][] = [
@@ -26,6 +32,15 @@ export function register(app: App, deps: SlackDeps): void {
   on(ACTION.checkin, checkinButtonListener(deps));
   on(ACTION.homeCheckout, homeCheckoutListener(deps));
   on(ACTION.poolHolders, poolHoldersListener(deps));
+  on(ACTION.extend, extendButtonListener(deps));
+  on(ACTION.notifyMe, notifyMeListener(deps));
+  on(ACTION.leaveQueue, leaveQueueListener(deps));
+  on(ACTION.takeOffer, takeOfferListener(deps));
+  on(ACTION.passOffer, passOfferListener(deps));
+  // The Extend menu's fields that fromKnownUser reads (user, action_ts, response_url) are those of a button's.
+  const choice = extendChoiceListener(deps);
+  const guarded = fromKnownUser(deps, (args) => choice(args as unknown as SelectArgs));
+  app.action<BlockAction<StaticSelectAction>>(ACTION.extendChoice, (args) => guarded(args as unknown as ButtonArgs));
   for (const [actionId, operation] of ADMIN_BUTTONS) on(actionId, adminVmButtonListener(deps, operation));
 }
 
