@@ -127,23 +127,3 @@ function missingDatabase({ dir, kind, because }: EmbeddedLocation): Failure {
     { path: dir },
   );
 }
-
-/** PostgreSQL's date and time types, by oid: timestamptz, date, time, timestamp, and the interval/timetz kin drizzle also makes transparent. */
-const TIME_TYPES = ["1184", "1082", "1083", "1114", "1182", "1185", "1115", "1231"];
-
-/**
- * Workaround for a core bug: drizzle (drizzle-orm/postgres-js/driver.js) makes
- * postgres.js's serializers for date and time types pass values through as
- * they are, since drizzle hands them strings. The core's raw statements pass
- * JavaScript Dates as parameters (src/core/leases.ts changeLease: `${endsAt}`,
- * `${at}`), and postgres.js then fails on the Date ("The "string" argument
- * must be of type string…", exit 1). Here a Date becomes its ISO string, and a
- * string (drizzle's) passes through unchanged, as before.
- */
-export function serializeDates(sql: Database["sql"]): void {
-  const serializers = (sql as unknown as { options: { serializers: Record<string, (x: unknown) => unknown> } }).options.serializers;
-  for (const type of TIME_TYPES) {
-    const previous = serializers[type];
-    serializers[type] = (x: unknown) => (x instanceof Date ? x.toISOString() : previous ? previous(x) : x);
-  }
-}

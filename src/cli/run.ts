@@ -38,11 +38,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const run = await prepare(invocation.command, invocation.input, config, report);
   if (typeof run === "number") return run;
   try {
-    const [{ serializeDates, withDatabase }, { coreFromConfig }] = await Promise.all([import("./database.js"), import("../service/core-from-config.js")]);
-    const outcome = await withDatabase(config, { migrates: invocation.command.migrates === true }, (database) => {
-      serializeDates(database.sql);
-      return run({ config, database, core: coreFromConfig(config, database) });
-    });
+    const [{ withDatabase }, { coreFromConfig }] = await Promise.all([import("./database.js"), import("../service/core-from-config.js")]);
+    const outcome = await withDatabase(config, { migrates: invocation.command.migrates === true }, (database) =>
+      run({ config, database, core: coreFromConfig(config, database) }),
+    );
     return report.outcome(outcome);
   } catch (err) {
     return report.failure(temporaryFailure(err) ?? permissionFailure(err) ?? unexpectedFailure(err));

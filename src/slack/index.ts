@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Component, ServiceContext } from "../service/context.js";
 import { createBoltApp } from "./app.js";
-import { acceptDateParameters } from "./date-params.js";
 import { SlackConnection } from "./connection.js";
 import type { SlackDeps } from "./deps.js";
 import { OutboxDispatcher } from "./outbox/dispatcher.js";
@@ -24,7 +23,6 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
     return null;
   }
   const { settings } = found;
-  acceptDateParameters(ctx.core.db.$client);
   const log = ctx.log.child({ component: "slack" });
   const metrics = ctx.metrics;
   const observe: SlackCallObserver | undefined = metrics ? (method, outcome) => metrics.slackCalls.inc({ method, outcome }) : undefined;

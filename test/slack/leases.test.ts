@@ -6,7 +6,6 @@
  */
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { acceptDateParameters } from "../../src/slack/date-params.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
 import type { Core } from "../../src/core/types.js";
 import { TestClock, coreFor } from "../helpers/db.js";
@@ -46,7 +45,6 @@ async function endsAt(name: string): Promise<Date | null> {
 
 /** A core over the service's database whose clock the test moves: what the lease sweep would see hours later. */
 function sweeper(clock: TestClock): Core {
-  acceptDateParameters(h.database.sql);
   return coreFor(h.database, { clock: clock.now, leases: h.core.leases, defaultPool: h.core.defaultPool });
 }
 
