@@ -43,6 +43,8 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `"${refusal.who}" could be any of ${refusal.matches.join(", ")}: name one of them exactly.`;
     case "person_exists":
       return `"${refusal.who}" is already known (npx vmres people list).`;
+    case "not_your_offer":
+      return `There is no offer ${refusal.id} for you: an offer is for the person it was made to. npx vmres wait joins a pool's queue.`;
     case "unknown_checkout":
       return `There is no checkout ${refusal.id}. npx vmres checkouts lists them.`;
     case "lease_too_long":

@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { formatDuration } from "../duration.js";
 import type { Executor } from "../db/client.js";
 import type { VmState } from "../db/schema.js";
 import { recordEvent, type EventKind } from "./events.js";
@@ -8,7 +9,7 @@ import { checkLease } from "./leases.js";
 import { knownPools } from "./queries.js";
 import { stateWhenFree } from "./retire.js";
 import { withdrawHold } from "./waitlist.js";
-import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
+import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import {
   checkFingerprint,
   checkIp,
@@ -60,6 +61,21 @@ export interface PoolLeases {
   maxLeaseMs?: number | undefined;
 }
 
+/**
+ * A pool's own lease longer than its maximum (its own, else MAX_LEASE) is refused: every
+ * checkout would be cut to the maximum without anyone being told. (DEFAULT_LEASE above a
+ * pool's maximum is cut to it, as documented.)
+ */
+function leaseOverMax(core: Core, leaseMs: number | null | undefined, maxMs: number | null | undefined): Refusal | null {
+  const max = maxMs ?? core.leases.maxMs;
+  if (leaseMs === null || leaseMs === undefined || leaseMs <= max) return null;
+  return {
+    code: "invalid_input",
+    field: "lease",
+    message: `a lease of ${formatDuration(leaseMs)} is longer than the pool's maximum of ${formatDuration(max)}: make it at most the maximum, or raise the maximum (--max-lease)`,
+  };
+}
+
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.ceil(ms / 1000));
 
 /** What a pool is set to now. */
@@ -87,6 +103,15 @@ export async function setPool(core: Core, actor: Actor, pool: string, change: Po
   if (change.leaseMs === undefined && change.maxLeaseMs === undefined && change.quota === undefined) {
     return refuse({ code: "invalid_input", field: "pool set", message: "say what to change: --lease, --max-lease or --quota" });
   }
+  const [current] = await core.db.execute<{ lease_seconds: number | null; max_lease_seconds: number | null }>(
+    sql`select lease_seconds, max_lease_seconds from pools where name = ${pool}`,
+  );
+  if (current) {
+    const leaseMs = change.leaseMs ?? (current.lease_seconds === null ? null : current.lease_seconds * 1000);
+    const maxMs = change.maxLeaseMs ?? (current.max_lease_seconds === null ? null : current.max_lease_seconds * 1000);
+    const tooLong = leaseOverMax(core, leaseMs, maxMs);
+    if (tooLong) return refuse(tooLong);
+  }
   const [row] = await core.db.execute<{ name: string; quota: number; lease_seconds: number | null; max_lease_seconds: number | null }>(sql`
     update pools set quota = coalesce(${change.quota ?? null}::int, quota),
       lease_seconds = coalesce(${seconds(change.leaseMs)}::int, lease_seconds),
@@ -105,6 +130,7 @@ export async function addVm(core: Core, actor: Actor, spec: VmSpec, newPool: Poo
     checkVmSpec(spec),
     newPool.leaseMs === undefined ? null : checkLease(newPool.leaseMs, "lease"),
     newPool.maxLeaseMs === undefined ? null : checkLease(newPool.maxLeaseMs, "max-lease"),
+    leaseOverMax(core, newPool.leaseMs, newPool.maxLeaseMs),
   );
   if (bad) return refuse(bad);
   return core.db.transaction(async (tx) => {

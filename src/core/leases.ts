@@ -1,3 +1,4 @@
+import type { VmState } from "../db/schema.js";
 import { formatDuration } from "../duration.js";
 import { clockAt, iso } from "./clock.js";
 import type { EventKind } from "./events.js";
@@ -55,6 +56,7 @@ export type LeaseRequest = { by?: number | undefined } | { until: Date } | { pin
 
 type LeaseRow = {
   vm_id: number;
+  state: VmState;
   checkout_id: string | number | null;
   holder_id: number | null;
   holder_name: string | null;
@@ -75,7 +77,13 @@ type LeaseRow = {
  * the VM's row lock, so it cannot race the expiry: whichever comes first wins,
  * and an extension after the automatic check-in is refused as not checked out.
  */
-export async function changeLease(core: Core, actor: Actor, vmName: string, request: LeaseRequest = {}): Promise<Result<LeaseChange>> {
+export async function changeLease(
+  core: Core,
+  actor: Actor,
+  vmName: string,
+  request: LeaseRequest = {},
+  opts: { checkoutId?: number | undefined } = {},
+): Promise<Result<LeaseChange>> {
   const bad = checkVmName(vmName) ?? ("by" in request && request.by !== undefined ? checkLease(request.by, "by") : null);
   if (bad) return refuse(bad);
   const me = await resolvePerson(core, actor.person);
@@ -83,7 +91,7 @@ export async function changeLease(core: Core, actor: Actor, vmName: string, requ
   const { defaultS, maxS, leadsS } = leaseParams(core);
   return core.db.$client.begin(async (tx): Promise<Result<LeaseChange>> => {
     const [row] = await tx<LeaseRow[]>`
-      select v.id as vm_id, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
+      select v.id as vm_id, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
              v.pool, c.started_at, c.ends_at,
              least(coalesce(pl.lease_seconds, ${defaultS}::int), coalesce(pl.max_lease_seconds, ${maxS}::int)) as lease_s,
              coalesce(pl.max_lease_seconds, ${maxS}::int) as max_s,
@@ -94,8 +102,10 @@ export async function changeLease(core: Core, actor: Actor, vmName: string, requ
       where v.name = ${vmName} for update of v`;
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (row.checkout_id === null || row.holder_id === null || row.started_at === null) {
-      return refuse({ code: "not_checked_out", vm: vmName, state: "available" });
+      return refuse({ code: "not_checked_out", vm: vmName, state: row.state });
     }
+    // A button names the checkout it was made for: a later checkout of the VM is not extended by it.
+    if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) return refuse({ code: "checkout_ended", vm: vmName });
     const admin = actor.person === OPERATOR || row.actor_admin || isBootstrapAdmin(core, me.value);
     const holder: PersonTag = { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display };
     const mine = holder.id === me.value.id;

@@ -138,6 +138,8 @@ export type Refusal =
   /** An extension that would not move the end later. */
   | { code: "lease_not_extended"; vm: string; endsAt: Date | null }
   | { code: "not_waiting"; pool: string | null }
+  /** Take it / Pass by someone the offer was not made to (a forwarded DM), or for no such offer. */
+  | { code: "not_your_offer"; id: number }
   /** A Take/Pass for an offer that is over (taken, passed, or its window ended). */
   | { code: "offer_over"; pool: string; state: string };
 

@@ -202,7 +202,7 @@ export async function passOffer(core: Core, actor: Actor, waiterId: number): Pro
 }
 
 function offerRefusal(row: OfferRow | undefined, me: PersonTag) {
-  if (!row || row.person_id !== me.id) return { code: "unknown_checkout", id: Number(row?.id ?? 0) } as const;
+  if (!row || row.person_id !== me.id) return { code: "not_your_offer", id: Number(row?.id ?? 0) } as const;
   const over = row.state !== "offered" || (row.offer_expires_at !== null && new Date(row.offer_expires_at) <= new Date(row.at));
   return over ? ({ code: "offer_over", pool: row.pool, state: row.state === "offered" ? "lapsed" : row.state } as const) : null;
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { VmSpec } from "../core/admin.js";
 import type { PoolSpec } from "../core/sync.js";
 import { checkFingerprint, checkIp, checkSshPort, checkSshUser, checkTag } from "../core/validate.js";
-import { DURATION_SHAPE, parseDuration } from "../duration.js";
+import { DURATION_SHAPE, formatDuration, parseDuration } from "../duration.js";
 import { InventoryError } from "./inventory-error.js";
 
 export { InventoryError };
@@ -87,7 +87,14 @@ export function parseInventory(text: string, source: string, defaultQuota: numbe
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => shapeProblem(raw, issue)));
   problems.push(...valueProblems(raw));
   if (problems.length > 0 || !parsed.success) throw new InventoryError(source, problems);
-  return inventoryOf(parsed.data, defaultQuota);
+  const inventory = inventoryOf(parsed.data, defaultQuota);
+  const tooLong = inventory.pools.flatMap((p) =>
+    p.leaseSeconds !== null && p.maxLeaseSeconds !== null && p.leaseSeconds > p.maxLeaseSeconds
+      ? [`pools.${p.name}.lease: ${formatDuration(p.leaseSeconds * 1000)} is longer than its max_lease ${formatDuration(p.maxLeaseSeconds * 1000)}; make the lease at most the maximum`]
+      : [],
+  );
+  if (tooLong.length > 0) throw new InventoryError(source, tooLong);
+  return inventory;
 }
 
 function inventoryOf(file: z.infer<typeof inventoryFile>, defaultQuota: number): Inventory {

@@ -68,7 +68,7 @@ describe("the CLI run from another folder finds the bot's data", { timeout: 400_
     expect(JSON.parse(lent.stdout)).toMatchObject({ pool: "lab" });
     const fromInstall = cliFor({ installation: install, cwd: install, env: { SLACK_ADMINS: "" }, timeoutMs: 300_000 });
     const list = await fromInstall(["list", "--user", "UALICE01", "--json"]);
-    expect((JSON.parse(list.stdout) as { vms: { name: string }[] }).vms.map((v) => v.name)).toEqual([(JSON.parse(lent.stdout) as { name: string }).name]);
+    expect((JSON.parse(list.stdout) as { name: string }[]).map((v) => v.name)).toEqual([(JSON.parse(lent.stdout) as { name: string }).name]);
     expect(readdirSync(elsewhere).sort()).toEqual([".env", "vms.yml"]);
   });
 });

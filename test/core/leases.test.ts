@@ -97,10 +97,15 @@ describe("leases", () => {
     const r = await checkout(core, as("ULEASE11"), { pool: "lease-b" });
     expect(r.ok && r.value.endsAt!.getTime() - r.value.checkedOutAt.getTime()).toBe(2 * H);
     expect(await checkout(core, as("ULEASE12"), { pool: "lease-b", forMs: 4 * H })).toMatchObject({ ok: false, refusal: { code: "lease_too_long", maxMs: 3 * H } });
-    expect((await setPool(core, operator, "lease-b", { leaseMs: 5 * H })).ok).toBe(true);
-    const cut = await checkout(core, as("ULEASE12"), { pool: "lease-b" });
+    // DEFAULT_LEASE above a pool's maximum is cut to it (lease-c2 sets only a maximum).
+    await addPool("lease-c2", 1);
+    expect((await setPool(core, operator, "lease-c2", { maxLeaseMs: 3 * H })).ok).toBe(true);
+    const cut = await checkout(coreFor(database, { clock: clock.now, leases: { ...core.leases, defaultMs: 5 * H } }), as("ULEASE12"), { pool: "lease-c2" });
     expect(cut.ok && cut.value.endsAt!.getTime() - cut.value.checkedOutAt.getTime()).toBe(3 * H);
     expect(await setPool(core, as("ULEASE12"), "lease-b", { quota: 3 })).toMatchObject({ ok: false, refusal: { code: "not_admin" } });
+    // A pool's own lease above its maximum would be cut without anyone being told: refused.
+    expect(await setPool(core, operator, "lease-b", { leaseMs: 4 * H })).toMatchObject({ ok: false, refusal: { code: "invalid_input", field: "lease" } });
+    expect(await setPool(core, operator, "lease-b", { leaseMs: 4 * H, maxLeaseMs: 4 * H })).toMatchObject({ ok: true, value: { leaseMs: 4 * H, maxLeaseMs: 4 * H } });
   });
 
   it("extends from the current end, never past the maximum from the start; admins set any end or pin it, and the holder is told", async () => {
@@ -111,6 +116,8 @@ describe("leases", () => {
     expect(ext.ok && ext.value.endsAt!.getTime()).toBe(r.value.endsAt!.getTime() + 3 * H);
     // The reminder moves with the end.
     expect((await open(vm!)).remind_at!.getTime()).toBe(r.value.endsAt!.getTime() + 2 * H);
+    // A button made for an earlier checkout of the VM extends nothing.
+    expect(await changeLease(core, as("ULEASE21"), vm!, { by: H }, { checkoutId: r.value.checkoutId - 1 })).toMatchObject({ ok: false, refusal: { code: "checkout_ended" } });
     const far = await changeLease(core, as("ULEASE21"), vm!, { by: 7 * 24 * H });
     expect(far).toMatchObject({ ok: false, refusal: { code: "lease_too_long", maxMs: 7 * 24 * H } });
     if (!far.ok && far.refusal.code === "lease_too_long") expect(far.refusal.latestEnd!.getTime()).toBe(r.value.checkedOutAt.getTime() + 7 * 24 * H);
@@ -203,7 +210,7 @@ describe("leases", () => {
     expect(notices).toContainEqual(expect.objectContaining({ kind: "lease_expired", vm, holder: expect.objectContaining({ slackUserId: "ULEASE41" }) }));
     expect(notices).toContainEqual(expect.objectContaining({ kind: "vm_checked_in", vm, endReason: "expired" }));
     // An extension after the automatic check-in is refused.
-    expect(await changeLease(core, as("ULEASE41"), vm!, { by: H })).toMatchObject({ ok: false, refusal: { code: "not_checked_out" } });
+    expect(await changeLease(core, as("ULEASE41"), vm!, { by: H })).toMatchObject({ ok: false, refusal: { code: "not_checked_out", state: "cleaning" } });
   });
 
   it("an extension racing the expiry: each VM is either extended and still out, or expired and the extension refused", async () => {
@@ -257,7 +264,7 @@ describe("waitlist", () => {
     expect(await queuesOf(core, { slackUserId: "UWAIT003" })).toMatchObject({ ok: true, value: [{ pool: "wait-a", position: 2, state: "waiting" }] });
     // Only the waiter may take it.
     const waiterId = offer!.kind === "vm_offered" ? offer!.waiterId : 0;
-    expect(await takeOffer(core, as("UWAIT003"), waiterId)).toMatchObject({ ok: false });
+    expect(await takeOffer(core, as("UWAIT003"), waiterId)).toMatchObject({ ok: false, refusal: { code: "not_your_offer" } });
     const taken = await takeOffer(core, as("UWAIT002"), waiterId);
     expect(taken).toMatchObject({ ok: true, value: { name: vm } });
     expect(await takeOffer(core, as("UWAIT002"), waiterId)).toMatchObject({ ok: false, refusal: { code: "offer_over" } });

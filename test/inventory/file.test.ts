@@ -102,6 +102,11 @@ describe("parseInventory", () => {
     ]);
   });
 
+  it("refuses a pool's lease longer than its maximum (every checkout would be cut without a word)", () => {
+    const refusal = refusalOf(["defaults: { max_lease: 1d }", "pools:", "  default:", "    lease: 2d", "    vms: [{ name: vm-01, ip: 198.51.100.1 }]"].join("\n"));
+    expect(refusal.problems).toEqual(["pools.default.lease: 2d is longer than its max_lease 1d; make the lease at most the maximum"]);
+  });
+
   it("refuses a VM name used in two pools, naming both entries", () => {
     const message = problemWith(
       "pools:\n  a:\n    vms:\n      - { name: vm-01, ip: 198.51.100.1 }\n  b:\n    vms:\n      - { name: vm-02, ip: 198.51.100.2 }\n      - { name: vm-01, ip: 198.51.100.3 }\n",

@@ -10,7 +10,8 @@ import { placeText } from "./wait.js";
 
 /**
  * `vmres list [--user ID]`: every VM, or the ones a person holds and their
- * places in queues. JSON: an array of VMs; with --user, `{"vms", "queues"}`.
+ * places in queues (in the text; the JSON stays the array of VMs scripts read,
+ * and `vmres status --json` has the queues).
  */
 export const prepareList: Prepare = (input) => {
   const user = optionalUser(input);
@@ -27,7 +28,7 @@ export const prepareList: Prepare = (input) => {
     if (!queues.ok) return { ok: false, refusal: queues.refusal, userId: user };
     const lines = [vms.value.length > 0 ? vmTable(vms.value) : `${user} holds no VM.`];
     if (queues.value.length > 0) lines.push("", `${user} waits in ${queues.value.length === 1 ? "1 queue" : `${queues.value.length} queues`}:`, queueTable(queues.value));
-    return done({ vms: vms.value, queues: queues.value }, lines.join("\n"));
+    return done(vms.value, lines.join("\n"));
   };
 };
 

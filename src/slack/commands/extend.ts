@@ -1,7 +1,5 @@
 import { changeLease, type LeaseRequest } from "../../core/leases.js";
 import { vmsOfPerson } from "../../core/queries.js";
-import type { Refusal } from "../../core/types.js";
-import type { VmState } from "../../db/schema.js";
 import { actOnce } from "../act-once.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import { readingOfSlackUser } from "../time-zone.js";
@@ -31,17 +29,7 @@ export async function extendNamed(deps: SlackDeps, caller: Caller, vm: string, r
   const once = await actOnce(deps.core, caller.interactionKey, () => changeLease(deps.core, slackActor(caller.userId), vm, request));
   if (once.duplicate) return alreadyHandledReply();
   const result = once.value;
-  if (!result.ok) return refusalReply(deps, caller.userId, await withActualState(deps, result.refusal));
+  if (!result.ok) return refusalReply(deps, caller.userId, result.refusal);
   if (result.value.byAdmin) deps.noticeQueued();
   return extendedReply(result.value, await readingOfSlackUser(deps.core, caller.userId));
-}
-
-/**
- * The core's changeLease says `not_checked_out` with state "available" whatever
- * the VM's state (src/core/leases.ts); the answer names the state it is in.
- */
-export async function withActualState(deps: SlackDeps, refusal: Refusal): Promise<Refusal> {
-  if (refusal.code !== "not_checked_out") return refusal;
-  const [row] = await deps.core.db.$client<{ state: VmState }[]>`select state from vms where name = ${refusal.vm}`;
-  return row ? { ...refusal, state: row.state } : refusal;
 }

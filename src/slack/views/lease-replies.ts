@@ -72,12 +72,3 @@ export function takenReply(vm: { name: string; pool: string; endsAt: Date | null
 export function passedReply(vm: string | null, pool: string): SlackMessage {
   return plain(`:information_source: You passed${vm ? ` on *${escape(vm)}*` : ""}: it goes to the next in line, and you left the queue of pool *${escape(pool)}*. \`/vm wait ${escape(pool)}\` joins it again.`);
 }
-
-/**
- * Take it / Pass on an offer that is not the clicker's (a forwarded DM) or that
- * does not exist: the core answers `unknown_checkout` with the waiter's id,
- * which would read "There is no checkout N".
- */
-export function notYourOfferReply(): SlackMessage {
-  return plain(":information_source: That offer is not yours (each offer is for the person it was sent to), so nothing changed. `/vm wait POOL` puts you in a pool's queue.");
-}

@@ -82,6 +82,8 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:warning: *${escape(refusal.who)}* could be any of ${listWords(refusal.matches.map((m) => `*${escape(m)}*`), "or")}: name one exactly.`;
     case "person_exists":
       return `:information_source: *${escape(refusal.who)}* is already known to vmres. Nothing changed.`;
+    case "not_your_offer":
+      return ":information_source: That offer is not yours (each offer is for the person it was sent to), so nothing changed. `/vm wait POOL` puts you in a pool's queue.";
     case "unknown_checkout":
       return `:warning: There is no checkout ${refusal.id}.`;
     case "lease_too_long": {

@@ -1,6 +1,5 @@
 import { changeLease } from "../../../core/leases.js";
 import { actOnce } from "../../act-once.js";
-import { withActualState } from "../../commands/extend.js";
 import { refusalReply } from "../../commands/refusal-reply.js";
 import { slackActor, type Caller, type SlackDeps } from "../../deps.js";
 import { readingOfSlackUser } from "../../time-zone.js";
@@ -30,15 +29,15 @@ export const extendButtonListener = (deps: SlackDeps) => async (args: ButtonArgs
 export async function extendFromButton(deps: SlackDeps, caller: Caller, value: string | undefined): Promise<SlackMessage> {
   const target = parseExtendValue(value);
   if (target === null) return plain(":warning: That button is from an older version of vmres. Type `/vm extend` instead.");
-  const once = await actOnce(deps.core, caller.interactionKey, async () => {
-    const current = await deps.core.db.$client<{ checkout_id: string | null }[]>`select checkout_id from vms where name = ${target.vm}`;
-    if (current[0] === undefined || current[0].checkout_id === null || Number(current[0].checkout_id) !== target.checkout) return "stale" as const;
-    return changeLease(deps.core, slackActor(caller.userId), target.vm, { by: target.by });
-  });
+  const once = await actOnce(deps.core, caller.interactionKey, () =>
+    changeLease(deps.core, slackActor(caller.userId), target.vm, { by: target.by }, { checkoutId: target.checkout }),
+  );
   if (once.duplicate) return alreadyHandledReply();
   const result = once.value;
-  if (result === "stale") return plain(`:information_source: That button belongs to a checkout of *${target.vm}* that is over, so there is nothing to extend. Nothing changed.`);
-  if (!result.ok) return refusalReply(deps, caller.userId, await withActualState(deps, result.refusal));
+  if (!result.ok && (result.refusal.code === "checkout_ended" || result.refusal.code === "not_checked_out")) {
+    return plain(`:information_source: That button belongs to a checkout of *${target.vm}* that is over, so there is nothing to extend. Nothing changed.`);
+  }
+  if (!result.ok) return refusalReply(deps, caller.userId, result.refusal);
   if (result.value.byAdmin) deps.noticeQueued();
   return extendedReply(result.value, await readingOfSlackUser(deps.core, caller.userId));
 }

@@ -4,7 +4,7 @@ import { refusalReply } from "../../commands/refusal-reply.js";
 import { slackActor, type SlackDeps } from "../../deps.js";
 import { ACTION, parseOfferValue } from "../../views/actions.js";
 import { plain, type SlackMessage } from "../../views/blocks.js";
-import { notYourOfferReply, passedReply } from "../../views/lease-replies.js";
+import { passedReply } from "../../views/lease-replies.js";
 import { alreadyHandledReply } from "../../views/replies.js";
 import { answer, clickKey } from "../answer.js";
 import type { ButtonArgs } from "./button-args.js";
@@ -21,7 +21,7 @@ export const passOfferListener = (deps: SlackDeps) => async (args: ButtonArgs) =
     const vm = await offeredVm(deps, waiterId);
     const once = await actOnce(deps.core, caller.interactionKey, () => passOffer(deps.core, slackActor(caller.userId), waiterId));
     if (once.duplicate) return alreadyHandledReply();
-    if (!once.value.ok) return once.value.refusal.code === "unknown_checkout" ? notYourOfferReply() : refusalReply(deps, caller.userId, once.value.refusal);
+    if (!once.value.ok) return refusalReply(deps, caller.userId, once.value.refusal);
     passed = true;
     return passedReply(vm, once.value.value.pool);
   });

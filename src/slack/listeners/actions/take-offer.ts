@@ -5,7 +5,7 @@ import { slackActor, type SlackDeps } from "../../deps.js";
 import { readingOfSlackUser } from "../../time-zone.js";
 import { ACTION, parseOfferValue } from "../../views/actions.js";
 import { plain, type SlackMessage } from "../../views/blocks.js";
-import { notYourOfferReply, takenReply } from "../../views/lease-replies.js";
+import { takenReply } from "../../views/lease-replies.js";
 import { alreadyHandledReply } from "../../views/replies.js";
 import { answer, clickKey } from "../answer.js";
 import type { ButtonArgs } from "./button-args.js";
@@ -25,7 +25,7 @@ export const takeOfferListener = (deps: SlackDeps) => async (args: ButtonArgs) =
     if (waiterId === null) return plain(":warning: That button is from an older version of vmres. Type `/vm wait POOL` to queue again.");
     const once = await actOnce(deps.core, caller.interactionKey, () => takeOffer(deps.core, slackActor(caller.userId), waiterId));
     if (once.duplicate) return alreadyHandledReply();
-    if (!once.value.ok) return once.value.refusal.code === "unknown_checkout" ? notYourOfferReply() : refusalReply(deps, caller.userId, once.value.refusal);
+    if (!once.value.ok) return refusalReply(deps, caller.userId, once.value.refusal);
     taken = true;
     deps.noticeQueued();
     return takenReply(once.value.value, await readingOfSlackUser(deps.core, caller.userId));
