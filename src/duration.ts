@@ -53,3 +53,16 @@ export function formatDuration(ms: number, units: number = UNITS.length): string
   }
   return text;
 }
+
+/** "in 3 h 20 min", "2 min ago", "in less than a minute": how far a time is from `now`, for messages. */
+export function relativeTime(to: Date | string, now: Date = new Date()): string {
+  const ms = new Date(to).getTime() - now.getTime();
+  if (Math.abs(ms) < 60_000) return ms >= 0 ? "in less than a minute" : "just now";
+  const text = formatDuration(Math.abs(ms), 2)
+    .replace(/(\d+)d/, "$1 d ")
+    .replace(/(\d+)h/, "$1 h ")
+    .replace(/(\d+)m/, "$1 min ")
+    .replace(/(\d+)s/, "$1 s ")
+    .trim();
+  return ms >= 0 ? `in ${text}` : `${text} ago`;
+}

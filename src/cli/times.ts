@@ -1,12 +1,13 @@
-import { formatDuration } from "../duration.js";
+import { formatDuration, relativeTime } from "../duration.js";
+
+export { relativeTime };
 
 /**
  * Times as the CLI shows lease ends: the local time of the machine running it,
  * ISO-like (`2026-12-02 14:30+01:00`, `2026-12-02 13:30Z` in UTC), then how far
- * away it is (`in 3 h 20 min`). The words are the core's relativeTime
- * (src/core/leases.ts), rewritten here over src/duration.ts only: the core's
- * module brings the database layer, and refusals are worded before any of it
- * is loaded.
+ * away it is (`in 3 h 20 min`, relativeTime in src/duration.ts, which the
+ * Slack messages use too; light, so refusals are worded before the database
+ * layer is loaded).
  */
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -17,19 +18,6 @@ export function localTime(date: Date | string): string {
   const offset = -d.getTimezoneOffset();
   const zone = offset === 0 ? "Z" : `${offset > 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}${zone}`;
-}
-
-/** "in 3 h 20 min", "2 min ago", "in less than a minute". */
-export function relativeTime(to: Date | string, now: Date = new Date()): string {
-  const ms = new Date(to).getTime() - now.getTime();
-  if (Math.abs(ms) < 60_000) return ms >= 0 ? "in less than a minute" : "just now";
-  const text = formatDuration(Math.abs(ms), 2)
-    .replace(/(\d+)d/, "$1 d ")
-    .replace(/(\d+)h/, "$1 h ")
-    .replace(/(\d+)m/, "$1 min ")
-    .replace(/(\d+)s/, "$1 s ")
-    .trim();
-  return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
 /** `2026-12-02 14:30+01:00 (in 3 h 20 min)`. */

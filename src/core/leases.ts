@@ -1,5 +1,4 @@
 import type { VmState } from "../db/schema.js";
-import { formatDuration } from "../duration.js";
 import { clockAt, iso } from "./clock.js";
 import type { EventKind } from "./events.js";
 import { noticeSchema, type Notice } from "./notices.js";
@@ -151,18 +150,5 @@ export async function changeLease(
         jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
     return ok(change);
   });
-}
-
-/** "in 3 h 20 min", "2 min ago": how far a time is from now, for messages. */
-export function relativeTime(to: Date, now: Date): string {
-  const ms = to.getTime() - now.getTime();
-  const text = formatDuration(Math.abs(ms), 2)
-    .replace(/(\d+)d/, "$1 d ")
-    .replace(/(\d+)h/, "$1 h ")
-    .replace(/(\d+)m/, "$1 min ")
-    .replace(/(\d+)s/, "$1 s ")
-    .trim();
-  if (Math.abs(ms) < 60_000) return ms >= 0 ? "in less than a minute" : "just now";
-  return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 

@@ -1,6 +1,6 @@
 import type { VmState } from "../../db/schema.js";
 import type { StateCounts } from "../../core/types.js";
-import { relativeTime } from "../../core/leases.js";
+import { relativeTime } from "../../duration.js";
 
 /**
  * Small pieces of Slack text shared by every message and view. Anything that
