@@ -104,7 +104,12 @@ export const GRAMMAR = [
     adapters: ["slack", "cli"],
     positionals: [{ ...VM, optional: ["slack"] }],
     flags: {
-      user: USER,
+      user: {
+        type: "string",
+        placeholder: "ID",
+        adapters: ["cli"],
+        help: "the holder (name or Slack user ID), or an admin acting for them; without it you act as the local operator, an admin",
+      },
       by: { type: "string", placeholder: "D", example: "2h", keyword: "by", help: `how much longer, ${DURATION} (default: the pool's lease)` },
       until: {
         type: "string",
