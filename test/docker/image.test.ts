@@ -107,6 +107,11 @@ describe.skipIf(skipReason !== null)("the container image", () => {
       expect(await docker.dockerOrThrow(["exec", container, "cat", "/proc/1/cmdline"])).toBe(["node", "--enable-source-maps", "dist/main.js", ""].join("\0"));
     });
 
+    it("carries the fix to postgres.js (patches/), without which a lost connection can kill the process", async () => {
+      const source = await docker.dockerOrThrow(["exec", container, "cat", "node_modules/postgres/src/connection.js"]);
+      expect(source).toContain("vmres patch (porsager/postgres#1208");
+    });
+
     it("gives the vmres CLI, in the running container and in a one-off one", async () => {
       const checkout = JSON.stringify(await cliIn(container, ["checkout", "--user", "U0DOCKER1", "--pool", "lab"]));
       const lent = checkout.match(/"name":"(vm-[ab])"/)?.[1];
