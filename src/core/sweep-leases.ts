@@ -35,14 +35,18 @@ export interface LeaseSweepReport {
  * server going away between them).
  */
 export async function sweepLeases(core: Core, opts: { minGapMs?: number } = {}): Promise<LeaseSweepReport> {
-  // The run's record: a replica that finds a sweep started less than minGapMs ago (half the
-  // service's interval) skips this tick. The upsert's row lock orders replicas ticking together.
-  const [due] = await core.db.$client<{ name: string }[]>`
-    insert into sweep_runs (name, last_run_at) values ('lease_sweep', now())
-    on conflict (name) do update set last_run_at = excluded.last_run_at
-      where sweep_runs.last_run_at <= now() - make_interval(secs => ${(opts.minGapMs ?? 0) / 1000})
-    returning name`;
-  if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0 };
+  // On a schedule (minGapMs > 0: half the service's interval), the run's record makes a replica
+  // that finds a sweep started less than minGapMs ago skip this tick; the upsert's row lock orders
+  // replicas ticking together. A sweep asked for directly (a CLI waiting its turn) always runs.
+  const minGapMs = opts.minGapMs ?? 0;
+  if (minGapMs > 0) {
+    const [due] = await core.db.$client<{ name: string }[]>`
+      insert into sweep_runs (name, last_run_at) values ('lease_sweep', clock_timestamp())
+      on conflict (name) do update set last_run_at = excluded.last_run_at
+        where sweep_runs.last_run_at <= clock_timestamp() - make_interval(secs => ${minGapMs / 1000})
+      returning name`;
+    if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0 };
+  }
   const expired = await expireLeases(core);
   const reminded = await sendReminders(core);
   const lapsed = await lapseOffers(core);
@@ -79,7 +83,7 @@ async function expireLeases(core: Core): Promise<string[]> {
         from vms v join checkouts c on c.id = v.checkout_id join people p on p.id = c.person_id
         where v.id = ${vm_id} and v.state = 'checked_out'
           and c.ends_at <= coalesce(${at}::timestamptz, now()) - make_interval(secs => ${graceS}::int)
-        for update of v skip locked`;
+        for no key update of v skip locked`;
       if (!row) return null;
       const holder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
       const done = { vm: row.name, checkoutId: Number(row.checkout_id), previousHolder: holder, forced: false, nextState: stateWhenFree("cleaning", row.retire_on_checkin) };
@@ -105,7 +109,7 @@ async function sendReminders(core: Core): Promise<number> {
       select c.id from checkouts c
       where c.ended_at is null and c.remind_at <= coalesce(${at}::timestamptz, now())
       order by c.remind_at limit ${BATCH}
-      for update skip locked
+      for no key update skip locked
     ), moved as (
       update checkouts c set remind_at = c.ends_at - make_interval(secs => (
           select max(l) from unnest(${leadsS}::int[]) l where c.ends_at - make_interval(secs => l) > coalesce(${at}::timestamptz, now())))
@@ -142,7 +146,7 @@ async function lapseOffers(core: Core): Promise<number> {
         select w.id, w.pool, w.person_id, p.name, p.slack_user_id as slack, v.name as vm
         from waiters w join people p on p.id = w.person_id join vms v on v.id = w.offered_vm_id
         where w.id = ${id} and w.state = 'offered' and w.offer_expires_at <= coalesce(${at}::timestamptz, now())
-        for update of w skip locked`;
+        for no key update of w skip locked`;
       if (!w) return false;
       await endWait(tx, core, Number(w.id), "lapsed", { name: SYSTEM, source: "reconciler" });
       await insertNotices(tx, [
@@ -179,11 +183,11 @@ async function offerFreeVms(core: Core): Promise<{ offered: number; granted: num
           from waiters w join people p on p.id = w.person_id
           where w.pool = ${pool} and w.state = 'waiting'
           order by w.id limit 1
-          for update of w skip locked`;
+          for no key update of w skip locked`;
         if (!w) return null;
         const [vm] = await tx<{ id: number; name: string }[]>`
           select id, name from vms where pool = ${pool} and state = 'available'
-          order by state_changed_at, id limit 1 for update skip locked`;
+          order by state_changed_at, id limit 1 for no key update skip locked`;
         if (!vm) return null;
         const person: PersonTag = { id: w.person_id, name: w.name, slackUserId: w.slack, displayName: w.display };
         if (w.auto_take) {
