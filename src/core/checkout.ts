@@ -129,7 +129,7 @@ async function attemptCheckout(
             and (select cardinality(held) < quota and lease_s <= max_s and waiting = 0 from quota)
           order by state_changed_at, id
           limit 1
-          for update skip locked
+          for no key update skip locked
         ), opened as (
           insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
           select picked.id, ${person.id}, ${pool}, ${note}::text, q.at, q.at + make_interval(secs => q.lease_s),
