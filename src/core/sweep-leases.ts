@@ -161,8 +161,8 @@ async function lapseOffers(core: Core): Promise<number> {
 
 /**
  * Holds each free VM of a pool with people waiting for the first of them, in
- * queue order, one transaction per VM: the waiter's and the VM's rows locked
- * (skipping locked ones), then the offer (or, for a waiter who asked to take
+ * queue order, one transaction per VM under the pool's queue lock: the first
+ * waiter's row and a free VM's row locked, then the offer (or, for a waiter who asked to take
  * one at once, the checkout) recorded with its DM.
  */
 async function offerFreeVms(core: Core): Promise<{ offered: number; granted: number }> {
@@ -177,13 +177,16 @@ async function offerFreeVms(core: Core): Promise<{ offered: number; granted: num
   for (const { pool } of pools) {
     for (let i = 0; i < BATCH; i++) {
       const outcome = await sql.begin(async (tx): Promise<"offered" | "granted" | "skipped" | null> => {
+        // One match per pool at a time, whoever sweeps (CLIs waiting with --wait sweep too): two
+        // matches at once could give the second waiter a VM while the first one's is being chosen.
+        await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:queue:" + pool}, 0))`;
         const [w] = await tx<(OfferRow & { name: string; slack: string | null; display: string | null })[]>`
           select w.id, w.pool, w.person_id, w.state, w.offered_vm_id, w.offer_expires_at, w.lease_seconds, w.note, w.auto_take,
                  coalesce(${at}::timestamptz, now()) as at, p.name, p.slack_user_id as slack, p.display_name as display
           from waiters w join people p on p.id = w.person_id
           where w.pool = ${pool} and w.state = 'waiting'
           order by w.id limit 1
-          for no key update of w skip locked`;
+          for no key update of w`;
         if (!w) return null;
         const [vm] = await tx<{ id: number; name: string }[]>`
           select id, name from vms where pool = ${pool} and state = 'available'

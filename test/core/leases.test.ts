@@ -334,6 +334,25 @@ describe("waitlist", () => {
     expect(await newNotices()).toContainEqual(expect.objectContaining({ kind: "vm_offered", vm: next, person: expect.objectContaining({ slackUserId: "UDRAIN01" }) }));
   });
 
+  it("gives a freed VM to the first in line even when several sweeps run at once (CLIs waiting sweep too)", async () => {
+    const other = connect(database.url, { lockTimeoutMs: 5000, poolSize: 6, log: testLog });
+    try {
+      const core2 = coreFor({ db: drizzle(other, { schema }) }, { clock: clock.now });
+      for (let round = 0; round < 5; round++) {
+        const pool = `fifo-${round}`;
+        const [vm] = await addPool(pool, 1);
+        await drainVm(core, operator, vm!);
+        for (const u of [`UFIFO${round}A1`, `UFIFO${round}B1`, `UFIFO${round}C1`]) expect((await joinQueue(core, as(u), { pool, autoTake: true })).ok).toBe(true);
+        await repairVm(core, operator, vm!);
+        await Promise.all([sweepLeases(core), sweepLeases(core2), sweepLeases(core), sweepLeases(core2), sweepLeases(core2)]);
+        expect(await queuesOf(core, { slackUserId: `UFIFO${round}A1` })).toEqual({ ok: true, value: [] });
+        expect(await queuesOf(core, { slackUserId: `UFIFO${round}B1` })).toMatchObject({ ok: true, value: [{ pool, position: 1 }] });
+      }
+    } finally {
+      await other.end({ timeout: 5 });
+    }
+  });
+
   it("grants a waiter who asked to take one at once, with their lease, and tells the caller waiting on it", async () => {
     const [vm] = await addPool("wait-f", 1);
     await drainVm(core, operator, vm!);
