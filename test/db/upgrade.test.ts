@@ -172,7 +172,10 @@ describe("upgrading a database made by the release before leases (7 migrations)"
   it("gives open checkouts the default lease from the upgrade, keeps old notices readable, and the lease sweep works on old rows", async () => {
     const client = await schemaOfRelease(7);
     await client`insert into pools (name, quota) values ('default', 2)`;
-    await client`insert into vms (name, ip, pool) values ('vm-a', '198.51.100.21', 'default'), ('vm-b', '198.51.100.22', 'default'), ('vm-c', '198.51.100.23', 'default')`;
+    await client`insert into vms (name, ip, pool) values ('vm-a', '198.51.100.21', 'default'), ('vm-b', '198.51.100.22', 'default'), ('vm-c', '198.51.100.23', 'default'),
+      ('vm-d', '198.51.100.24', 'default'), ('vm-e', '198.51.100.25', 'default')`;
+    await client`update vms set state = 'cleaning', cleanup_next_at = now() + interval '1 hour', cleanup_attempts = 1, cleanup_last_error = 'timeout' where name = 'vm-d'`;
+    await client`update vms set state = 'quarantined', cleanup_last_error = 'host key changed' where name = 'vm-e'`;
     await client`insert into people (name, slack_user_id) values ('U0LEASE01', 'U0LEASE01')`;
     const [c] = await client<{ id: string }[]>`
       insert into checkouts (vm_id, person_id, pool, started_at, note)
@@ -183,12 +186,15 @@ describe("upgrading a database made by the release before leases (7 migrations)"
     await client`insert into outbox (kind, payload) values
       ('pool_exhausted', ${json({ pool: "default", counts: { available: 0, checked_out: 1, cleaning: 0, quarantined: 0, maintenance: 1, retired: 0 } })}::jsonb),
       ('vm_checked_in', ${json({ checkoutId: 1, holder: { id: 9, name: "x", slackUserId: "U0X" }, vm: "vm-b", forcedBy: null, nextState: "cleaning" })}::jsonb)`;
-    const vmsBefore = await client`select name, state, checkout_id from vms order by name`;
+    const vmsBefore = await client`select name, state, checkout_id, host(ip) as ip, cleanup_next_at, cleanup_attempts, cleanup_last_error from vms order by name`;
+    const eventsBefore = await client`select * from events order by id`;
     const [{ before } = { before: "" }] = await client<{ before: string }[]>`select now()::text as before`;
 
     await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
 
-    expect(await client`select name, state, checkout_id from vms order by name`).toEqual(vmsBefore);
+    // Held, free, cleaning, quarantined and in maintenance: every VM as it was, the log untouched.
+    expect(await client`select name, state, checkout_id, host(ip) as ip, cleanup_next_at, cleanup_attempts, cleanup_last_error from vms order by name`).toEqual(vmsBefore);
+    expect(await client`select * from events order by id`).toEqual(eventsBefore);
     // Nobody's VM is taken back by surprise: the open checkout ends 8 h after the upgrade, reminded an hour before.
     const [open] = await client<{ ends_at: string; remind_at: string; note: string }[]>`select ends_at, remind_at, note from checkouts where id = ${c!.id}`;
     expect(open!.note).toBe("long test");
@@ -212,6 +218,7 @@ describe("upgrading a database made by the release before leases (7 migrations)"
     expect(await client`select name, state::text from vms where state in ('held', 'cleaning') order by name`).toEqual([
       { name: "vm-a", state: "cleaning" },
       { name: "vm-b", state: "held" },
+      { name: "vm-d", state: "cleaning" },
     ]);
   });
 });
