@@ -4,6 +4,7 @@ import type { Database } from "../db/client.js";
 import type { Input } from "../commands/parse.js";
 import type { CommandSpec } from "../commands/spec.js";
 import type { Failure } from "./failures.js";
+import type { Answer, Remote } from "./remote/api.js";
 
 export type { Input } from "../commands/parse.js";
 
@@ -39,6 +40,16 @@ export type Prepare = (input: Input, config: Config) => Run;
  */
 export interface Command extends CommandSpec, CliHandler {}
 
+/**
+ * A command over the HTTP API (VMRES_URL and VMRES_TOKEN, or `vmres login`):
+ * checks the values as `Prepare` does, then asks the service. The token's
+ * person acts; the output, --json and exit codes are the same as in direct mode.
+ */
+export type RemotePrepare = (input: Input) => (remote: Remote) => Promise<Outcome | Failure>;
+
+/** A command that needs neither the database nor the API (`login`, `logout`). */
+export type StandalonePrepare = (input: Input) => () => Promise<Outcome | Failure>;
+
 /** How the CLI runs one command of the grammar. */
 export interface CliHandler {
   /**
@@ -47,7 +58,12 @@ export interface CliHandler {
    * is current and refuses to run otherwise.
    */
   migrates?: true;
-  load(): Promise<Prepare>;
+  /** Direct mode: on the database. Absent for the commands that never touch it. */
+  load?(): Promise<Prepare>;
+  /** Over the API, when one is set: the person-level commands. Without it, a command always uses the database. */
+  remote?(): Promise<RemotePrepare>;
+  /** Neither database nor API. */
+  standalone?(): Promise<StandalonePrepare>;
 }
 
 /** A successful outcome. */
@@ -56,4 +72,10 @@ export const done = (value: unknown, text: string): Outcome => ({ ok: true, valu
 /** Maps a core Result to an Outcome, with the words for success. */
 export function outcomeOf<T>(result: Result<T>, userId: string | null, text: (value: T) => string): Outcome {
   return result.ok ? done(result.value, text(result.value)) : { ok: false, refusal: result.refusal, userId };
+}
+
+/** Maps an API answer to an Outcome as outcomeOf does a core Result: `shape` makes the body the core's value (src/cli/remote/shapes.ts). */
+export function outcomeOfAnswer<B, T>(answer: Answer<B>, userId: string | null, shape: (body: B) => T, text: (value: T) => string): Outcome | Failure {
+  if ("kind" in answer) return answer;
+  return outcomeOf(answer.ok ? { ok: true, value: shape(answer.value) } : answer, userId, text);
 }

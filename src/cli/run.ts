@@ -1,7 +1,6 @@
-import type { Config } from "../config.js";
 import { InventoryError } from "../inventory/inventory-error.js";
 import { parseInvocation, UsageError, wantsJson } from "./args.js";
-import type { Command, Input, Run } from "./command.js";
+import type { Command } from "./command.js";
 import { commands } from "./commands/index.js";
 import { EXIT, failure, temporaryFailure, unexpectedFailure } from "./failures.js";
 import { commandHelp, generalHelp, groupHelp } from "./help.js";
@@ -33,9 +32,30 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     io.out((command ? commandHelp(command) : group ? groupHelp(group, commands) : generalHelp(commands)) + "\n");
     return EXIT.done;
   }
+  const { command, input } = invocation;
+  if (command.standalone) {
+    const run = await checked(report, command, () => command.standalone!().then((p) => p(input)));
+    return typeof run === "number" ? run : report.outcome(await run());
+  }
+  if (command.remote) {
+    // Over the API when one is set (VMRES_URL/VMRES_TOKEN, or vmres login): no database, no .env needed.
+    const { remoteTarget } = await import("./remote/target.js");
+    const target = remoteTarget();
+    if (target !== null) {
+      if ("kind" in target) return report.failure(target);
+      const run = await checked(report, command, () => command.remote!().then((p) => p(input)));
+      if (typeof run === "number") return run;
+      const { remoteOf } = await import("./remote/api.js");
+      try {
+        return report.outcome(await run(remoteOf(target)));
+      } catch (err) {
+        return report.failure(unexpectedFailure(err));
+      }
+    }
+  }
   const config = await loadSettings();
   if ("kind" in config) return report.failure(config);
-  const run = await prepare(invocation.command, invocation.input, config, report);
+  const run = await checked(report, command, () => command.load!().then((p) => p(input, config)));
   if (typeof run === "number") return run;
   try {
     const [{ withDatabase }, { coreFromConfig }] = await Promise.all([import("./database.js"), import("../service/core-from-config.js")]);
@@ -49,10 +69,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
 }
 
 /** The command's checked request, or the exit code of why there is none. */
-async function prepare(command: Command, input: Input, config: Config, report: Reporter): Promise<Run | number> {
-  const prepareRun = await command.load();
+async function checked<R>(report: Reporter, command: Command, prepare: () => Promise<R>): Promise<R | number> {
   try {
-    return prepareRun(input, config);
+    return await prepare();
   } catch (err) {
     if (err instanceof UsageError) return report.failure(failure(EXIT.usage, err.code, err.message), err.help ?? commandHelp(command));
     if (err instanceof InventoryError) return report.failure(failure(EXIT.usage, err.code, `${err.message}\nNothing was changed.`));

@@ -15,7 +15,7 @@ const USER: FlagSpec = {
   placeholder: "ID",
   required: true,
   adapters: ["cli"],
-  help: "the person acting: their name or Slack user ID (like U012ABCDEF)",
+  help: "the person acting: their name or Slack user ID (like U012ABCDEF); over the API (vmres login) the token's person, so it may be left out",
 };
 const ADMIN_USER: FlagSpec = {
   type: "string",
@@ -344,6 +344,34 @@ export const GRAMMAR = [
     details:
       "Applies the migrations this vmres ships that the database lacks; with the embedded\n" +
       "PostgreSQL, creates the database first if there is none. The bot does the same at start.",
+  }),
+  command({
+    id: "login",
+    words: ["login"],
+    adapters: ["cli"],
+    positionals: [{ name: "URL", noun: "URL of the vmres service", article: "the", example: "https://vmres.example.com" }],
+    flags: {
+      token: {
+        type: "string",
+        placeholder: "TOKEN",
+        example: "vmres_…",
+        help: "the API token (default: VMRES_TOKEN, else read from standard input); /vm token in Slack gives you one",
+      },
+    },
+    summary: "Use the vmres HTTP API from here: checks the token and keeps URL and token in ~/.config/vmres/config.json (mode 0600).",
+    details:
+      "Afterwards checkout, checkin, extend, wait, unwait, list, status, history and checkouts\n" +
+      "go through the API as the token's person, from any machine and any account, with the same\n" +
+      "output and exit codes. VMRES_URL and VMRES_TOKEN, when set, are used instead of the file.",
+    examples: ["login https://vmres.example.com < token.txt"],
+  }),
+  command({
+    id: "logout",
+    words: ["logout"],
+    adapters: ["cli"],
+    positionals: [],
+    flags: {},
+    summary: "Forget what vmres login kept: commands use the database again (unless VMRES_URL/VMRES_TOKEN are set).",
   }),
   command({
     id: "help",

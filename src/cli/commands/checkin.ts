@@ -1,7 +1,7 @@
 import type { CheckinDone } from "../../core/checkin.js";
-import { outcomeOf, type Prepare } from "../command.js";
+import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { personText } from "../../core/people.js";
-import { flag, requiredUser, userActor, vmArg } from "../values.js";
+import { flag, optionalUser, requiredUser, userActor, vmArg } from "../values.js";
 
 /** `vmres checkin VM --user ID [--force]`: gives a VM back (only its holder, or an admin with --force). */
 export const prepareCheckin: Prepare = (input) => {
@@ -11,6 +11,26 @@ export const prepareCheckin: Prepare = (input) => {
   return async ({ core }) => {
     const { checkin } = await import("../../core/checkin.js");
     return outcomeOf(await checkin(core, userActor(user), vm, { force }), user, describeCheckin);
+  };
+};
+
+/** Over the API: the open checkout of VM, then `DELETE /v1/checkouts/{id}` (with force=true when --force). */
+export const remoteCheckin: RemotePrepare = (input) => {
+  const vm = vmArg(input);
+  const user = optionalUser(input);
+  const force = flag(input, "force");
+  return async (remote) => {
+    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const who = await actingAs(remote, user);
+    if ("kind" in who) return who;
+    const found = await call(remote, (init) => remote.client.GET("/v1/vms/{name}", { ...init, params: { path: { name: vm } } }));
+    if ("kind" in found) return found;
+    if (!found.ok) return { ok: false, refusal: found.refusal, userId: who.name };
+    const id = found.value.checkoutId;
+    // Not checked out: the core's refusal says so in the same words as direct mode (the service answers it).
+    if (id === null) return { ok: false, refusal: { code: "not_checked_out", vm, state: found.value.state }, userId: who.name };
+    const done = await call(remote, (init) => remote.client.DELETE("/v1/checkouts/{id}", { ...init, params: { path: { id }, query: force ? { force: "true" } : {} } }), { changes: true });
+    return outcomeOfAnswer(done, who.name, shapes.checkinDone, describeCheckin);
   };
 };
 

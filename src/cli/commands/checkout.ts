@@ -1,11 +1,11 @@
 import type { CheckedOutVm, Core } from "../../core/types.js";
 import type { QueuePlace } from "../../core/waitlist.js";
 import { UsageError } from "../args.js";
-import { done, outcomeOf, type Context, type Outcome, type Prepare } from "../command.js";
+import { done, outcomeOf, type Context, type Outcome, type Prepare, type RemotePrepare } from "../command.js";
 import { EXIT, failure, temporaryFailure, type Failure } from "../failures.js";
 import { when } from "../table.js";
 import { endText, lengthText } from "../times.js";
-import { flag, leaseOption, noteOption, poolOption, requiredUser, timeoutOption, userActor } from "../values.js";
+import { flag, leaseOption, noteOption, optionalUser, poolOption, requiredUser, stringValue, timeoutOption, userActor } from "../values.js";
 
 /** How often a waiting CLI looks (and sweeps): once a second. */
 const POLL_MS = 1000;
@@ -31,6 +31,70 @@ export const prepareCheckout: Prepare = (input) => {
       return waitForVm(ctx, user, { pool: result.refusal.pool, note, forMs, timeoutMs });
     }
     return outcomeOf(result, user, (vm) => describeCheckout(vm, user));
+  };
+};
+
+/** The longest wait one request asks the service for (its limit); a longer --wait asks again. */
+const LONGEST_REQUEST_WAIT_MS = 30 * 60_000;
+
+/**
+ * Over the API: `POST /v1/checkouts` as the token's person. With --wait, the
+ * request itself waits (`{"wait": …}`, at most 30 min per request, asked again
+ * until --timeout); Ctrl-C closes the request, and the service then leaves the
+ * queue for the caller unless the VM came first.
+ */
+export const remoteCheckout: RemotePrepare = (input) => {
+  const user = optionalUser(input);
+  const pool = poolOption(input);
+  const note = noteOption(input);
+  leaseOption(input, "for");
+  const lease = stringValue(input, "for")?.trim();
+  const wait = flag(input, "wait");
+  const timeoutMs = timeoutOption(input);
+  if (timeoutMs !== undefined && !wait) throw new UsageError("--timeout goes with --wait: vmres checkout --wait --timeout 30m");
+  return async (remote) => {
+    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const who = await actingAs(remote, user, { needName: true });
+    if ("kind" in who) return who;
+    const name = who.name ?? "you";
+    const body = { ...(pool === undefined ? {} : { pool }), ...(note === undefined ? {} : { note }), ...(lease === undefined ? {} : { for: lease }) };
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    const stop = wait ? stopSignal() : null;
+    const aborter = new AbortController();
+    const onStop = () => aborter.abort();
+    try {
+      let said = false;
+      for (;;) {
+        const left = deadline - Date.now();
+        const waitMs = wait ? Math.min(LONGEST_REQUEST_WAIT_MS, Math.max(1000, left)) : undefined;
+        const request = waitMs === undefined ? body : { ...body, wait: `${Math.ceil(waitMs / 1000)}s` };
+        if (wait && !said) {
+          said = true;
+          process.stderr.write(`Asking for a VM${pool ? ` of pool "${pool}"` : ""}; waiting for one${timeoutMs === undefined ? "" : ` up to ${lengthText(timeoutMs)}`} if none is free (Ctrl-C stops)…\n`);
+        }
+        if (wait) process.once("SIGINT", onStop).once("SIGTERM", onStop);
+        let answer;
+        try {
+          answer = await call(remote, (init) => remote.client.POST("/v1/checkouts", { ...init, body: request }), { changes: true, signal: aborter.signal });
+        } catch (err) {
+          if (stop?.signal == null && !aborter.signal.aborted) throw err;
+          return failure(EXIT.refused, "wait_interrupted", `interrupted (${stop?.signal ?? "SIGINT"}): the request was closed, and the service takes ${name} out of the queue; nothing was checked out.`);
+        } finally {
+          process.off("SIGINT", onStop).off("SIGTERM", onStop);
+        }
+        if ("kind" in answer) return answer;
+        if (answer.ok) return done(shapes.checkedOutVm(answer.value), describeCheckout(shapes.checkedOutVm(answer.value), name));
+        if (!wait || answer.refusal.code !== "no_vm_free") return { ok: false, refusal: answer.refusal, userId: who.name };
+        if (Date.now() >= deadline) {
+          return failure(EXIT.refused, "wait_timeout", `no VM came within ${lengthText(timeoutMs ?? 0)}: ${name} is out of the queue of pool "${answer.refusal.pool}"; nothing was checked out.`, {
+            pool: answer.refusal.pool,
+            inQueue: false,
+          });
+        }
+      }
+    } finally {
+      stop?.dispose();
+    }
   };
 };
 

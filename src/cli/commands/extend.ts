@@ -1,9 +1,9 @@
 import type { LeaseChange, LeaseRequest } from "../../core/leases.js";
 import { personText } from "../../core/people.js";
 import { UsageError } from "../args.js";
-import { outcomeOf, type Prepare } from "../command.js";
+import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { endText, lengthText } from "../times.js";
-import { adminActor, flag, leaseOption, untilOption, userOf, vmArg } from "../values.js";
+import { adminActor, flag, leaseOption, optionalUser, stringValue, untilOption, userOf, vmArg } from "../values.js";
 
 /**
  * `vmres extend VM --user ID [--by D]`: the holder keeps the VM longer (by the
@@ -14,17 +14,43 @@ import { adminActor, flag, leaseOption, untilOption, userOf, vmArg } from "../va
 export const prepareExtend: Prepare = (input) => {
   const vm = vmArg(input);
   const actor = adminActor(input);
-  const by = leaseOption(input, "by");
-  const until = untilOption(input);
-  const pin = flag(input, "pin");
-  const given = [by !== undefined && "--by", until !== undefined && "--until", pin && "--pin"].filter(Boolean);
-  if (given.length > 1) throw new UsageError(`${given.join(" and ")} say different things: give one (--by extends, --until sets the end, --pin removes it)`);
-  const request: LeaseRequest = pin ? { pin: true } : until !== undefined ? { until } : { by };
+  const request = leaseRequest(input);
   return async ({ core }) => {
     const { changeLease } = await import("../../core/leases.js");
     return outcomeOf(await changeLease(core, actor, vm, request), userOf(actor), (change) => describeChange(change, request));
   };
 };
+
+/** Over the API: the VM's open checkout, then `POST /v1/checkouts/{id}/extend` as the token's person. */
+export const remoteExtend: RemotePrepare = (input) => {
+  const vm = vmArg(input);
+  const user = optionalUser(input);
+  const request = leaseRequest(input);
+  const by = stringValue(input, "by")?.trim();
+  return async (remote) => {
+    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const who = await actingAs(remote, user);
+    if ("kind" in who) return who;
+    const found = await call(remote, (init) => remote.client.GET("/v1/vms/{name}", { ...init, params: { path: { name: vm } } }));
+    if ("kind" in found) return found;
+    if (!found.ok) return { ok: false, refusal: found.refusal, userId: who.name };
+    const id = found.value.checkoutId;
+    if (id === null) return { ok: false, refusal: { code: "not_checked_out", vm, state: found.value.state }, userId: who.name };
+    const body = "pin" in request ? { pin: true } : "until" in request ? { until: request.until.toISOString() } : by === undefined ? {} : { by };
+    const changed = await call(remote, (init) => remote.client.POST("/v1/checkouts/{id}/extend", { ...init, params: { path: { id } }, body }), { changes: true });
+    return outcomeOfAnswer(changed, who.name, shapes.leaseChange, (change) => describeChange(change, request));
+  };
+};
+
+/** --by, --until or --pin (one at most). */
+function leaseRequest(input: Parameters<Prepare>[0]): LeaseRequest {
+  const by = leaseOption(input, "by");
+  const until = untilOption(input);
+  const pin = flag(input, "pin");
+  const given = [by !== undefined && "--by", until !== undefined && "--until", pin && "--pin"].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`${given.join(" and ")} say different things: give one (--by extends, --until sets the end, --pin removes it)`);
+  return pin ? { pin: true } : until !== undefined ? { until } : { by };
+}
 
 function describeChange(change: LeaseChange, request: LeaseRequest): string {
   const whose = change.byAdmin ? ` (held by ${personText(change.holder)}, who is told)` : "";

@@ -1,6 +1,6 @@
 import type { HistoryEntry } from "../../core/queries.js";
 import { personText } from "../../core/people.js";
-import { outcomeOf, type Prepare } from "../command.js";
+import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { table, when } from "../table.js";
 import { vmArg } from "../values.js";
 
@@ -10,6 +10,16 @@ export const prepareHistory: Prepare = (input) => {
   return async ({ core }) => {
     const { vmHistory } = await import("../../core/queries.js");
     return outcomeOf(await vmHistory(core, { person: "operator", source: "cli" }, vm), null, (entries) => describeHistory(vm, entries));
+  };
+};
+
+/** Over the API: `GET /v1/vms/{name}/events`. */
+export const remoteHistory: RemotePrepare = (input) => {
+  const vm = vmArg(input);
+  return async (remote) => {
+    const [{ call }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/shapes.js")]);
+    const events = await call(remote, (init) => remote.client.GET("/v1/vms/{name}/events", { ...init, params: { path: { name: vm } } }));
+    return outcomeOfAnswer(events, null, (list) => list.map(shapes.historyEntry), (entries) => describeHistory(vm, entries));
   };
 };
 

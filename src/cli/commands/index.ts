@@ -10,17 +10,49 @@ import type { CliHandler, Command } from "../command.js";
  * arguments with light modules only and imports the core (drizzle and all)
  * inside its run, once the database is open: a mistyped value costs no
  * database driver either. `help` is answered by the parser itself.
+ *
+ * The person-level commands also have a `remote` implementation, used instead
+ * when an API is set (VMRES_URL and VMRES_TOKEN, or `vmres login`): the same
+ * output from the service's answers (src/cli/remote/). The others always work
+ * on the database, as an operator on the vmres machine.
  */
 const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
-  checkout: { load: async () => (await import("./checkout.js")).prepareCheckout },
-  checkin: { load: async () => (await import("./checkin.js")).prepareCheckin },
-  extend: { load: async () => (await import("./extend.js")).prepareExtend },
-  wait: { load: async () => (await import("./wait.js")).prepareWait },
-  unwait: { load: async () => (await import("./wait.js")).prepareUnwait },
-  list: { load: async () => (await import("./list.js")).prepareList },
-  status: { load: async () => (await import("./status.js")).prepareStatus },
-  history: { load: async () => (await import("./history.js")).prepareHistory },
-  checkouts: { load: async () => (await import("./checkouts.js")).prepareCheckouts },
+  checkout: {
+    load: async () => (await import("./checkout.js")).prepareCheckout,
+    remote: async () => (await import("./checkout.js")).remoteCheckout,
+  },
+  checkin: {
+    load: async () => (await import("./checkin.js")).prepareCheckin,
+    remote: async () => (await import("./checkin.js")).remoteCheckin,
+  },
+  extend: {
+    load: async () => (await import("./extend.js")).prepareExtend,
+    remote: async () => (await import("./extend.js")).remoteExtend,
+  },
+  wait: {
+    load: async () => (await import("./wait.js")).prepareWait,
+    remote: async () => (await import("./wait.js")).remoteWait,
+  },
+  unwait: {
+    load: async () => (await import("./wait.js")).prepareUnwait,
+    remote: async () => (await import("./wait.js")).remoteUnwait,
+  },
+  list: {
+    load: async () => (await import("./list.js")).prepareList,
+    remote: async () => (await import("./list.js")).remoteList,
+  },
+  status: {
+    load: async () => (await import("./status.js")).prepareStatus,
+    remote: async () => (await import("./status.js")).remoteStatus,
+  },
+  history: {
+    load: async () => (await import("./history.js")).prepareHistory,
+    remote: async () => (await import("./history.js")).remoteHistory,
+  },
+  checkouts: {
+    load: async () => (await import("./checkouts.js")).prepareCheckouts,
+    remote: async () => (await import("./checkouts.js")).remoteCheckouts,
+  },
   "people.list": { load: async () => (await import("./people.js")).preparePeopleList },
   "people.add": { load: async () => (await import("./people.js")).preparePeopleAdd },
   "people.admin": { load: async () => (await import("./people.js")).preparePeopleAdmin },
@@ -32,6 +64,8 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   "pool.sync": { load: async () => (await import("./pool-sync.js")).preparePoolSync },
   "cleanup.retry": { load: async () => (await import("./cleanup.js")).prepareCleanupRetry },
   "db.migrate": { migrates: true, load: async () => (await import("./db.js")).prepareDbMigrate },
+  login: { standalone: async () => (await import("./login.js")).prepareLogin },
+  logout: { standalone: async () => (await import("./login.js")).prepareLogout },
 };
 
 const HELP: CliHandler = {

@@ -1,7 +1,7 @@
 import type { VmSummary } from "../../core/types.js";
 import type { QueuePlace } from "../../core/waitlist.js";
 import { personText } from "../../core/people.js";
-import { done, type Prepare } from "../command.js";
+import { done, type Prepare, type RemotePrepare } from "../command.js";
 import { words } from "../render.js";
 import { table, when } from "../table.js";
 import { endText, localTime } from "../times.js";
@@ -18,19 +18,45 @@ export const prepareList: Prepare = (input) => {
   return async ({ core }) => {
     const { allVms, vmsOfPerson } = await import("../../core/queries.js");
     if (user === undefined) {
-      const vms = await allVms(core, { person: "operator", source: "cli" });
-      return done(vms, vms.length > 0 ? vmTable(vms) : "No VMs yet: add some with npx vmres pool add or npx vmres pool sync.");
+      return everyVm(await allVms(core, { person: "operator", source: "cli" }));
     }
     const { queuesOf } = await import("../../core/waitlist.js");
     const vms = await vmsOfPerson(core, { lookup: user });
     if (!vms.ok) return { ok: false, refusal: vms.refusal, userId: user };
     const queues = await queuesOf(core, { lookup: user });
     if (!queues.ok) return { ok: false, refusal: queues.refusal, userId: user };
-    const lines = [vms.value.length > 0 ? vmTable(vms.value) : `${user} holds no VM.`];
-    if (queues.value.length > 0) lines.push("", `${user} waits in ${queues.value.length === 1 ? "1 queue" : `${queues.value.length} queues`}:`, queueTable(queues.value));
-    return done(vms.value, lines.join("\n"));
+    return personVms(user, vms.value, queues.value);
   };
 };
+
+/**
+ * Over the API: `GET /v1/vms`, or with --user (which must be the token's
+ * person) `GET /v1/me`, which has what they hold and where they wait.
+ */
+export const remoteList: RemotePrepare = (input) => {
+  const user = optionalUser(input);
+  return async (remote) => {
+    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    if (user === undefined) {
+      const vms = await call(remote, (init) => remote.client.GET("/v1/vms", init));
+      if ("kind" in vms) return vms;
+      return vms.ok ? everyVm(vms.value.map(shapes.vmSummary)) : { ok: false, refusal: vms.refusal, userId: null };
+    }
+    const who = await actingAs(remote, user);
+    if ("kind" in who) return who;
+    const me = await call(remote, (init) => remote.client.GET("/v1/me", init));
+    if ("kind" in me) return me;
+    return me.ok ? personVms(user, me.value.holds.map(shapes.vmSummary), me.value.queues.map(shapes.queuePlace)) : { ok: false, refusal: me.refusal, userId: user };
+  };
+};
+
+const everyVm = (vms: VmSummary[]) => done(vms, vms.length > 0 ? vmTable(vms) : "No VMs yet: add some with npx vmres pool add or npx vmres pool sync.");
+
+function personVms(user: string, vms: VmSummary[], queues: QueuePlace[]) {
+  const lines = [vms.length > 0 ? vmTable(vms) : `${user} holds no VM.`];
+  if (queues.length > 0) lines.push("", `${user} waits in ${queues.length === 1 ? "1 queue" : `${queues.length} queues`}:`, queueTable(queues));
+  return done(vms, lines.join("\n"));
+}
 
 function vmTable(vms: VmSummary[]): string {
   const now = new Date();

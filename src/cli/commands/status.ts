@@ -1,7 +1,7 @@
 import type { PoolSummary } from "../../core/queries.js";
 import type { VmSummary } from "../../core/types.js";
 import { personText } from "../../core/people.js";
-import { done, type Prepare } from "../command.js";
+import { done, type Prepare, type RemotePrepare } from "../command.js";
 import { table, when } from "../table.js";
 import { endText, lengthText, localTime, relativeTime } from "../times.js";
 
@@ -21,7 +21,23 @@ export const prepareStatus: Prepare = () => async ({ core }) => {
   const viewer = { person: "operator", source: "cli" } as const;
   const pools = await poolSummary(core.db);
   const queues = await queueLengths(core);
-  const out = await allVms(core, viewer, { states: ["checked_out", "held", "quarantined"] });
+  return statusOf(pools, queues, await allVms(core, viewer, { states: ["checked_out", "held", "quarantined"] }));
+};
+
+/** Over the API: `GET /v1/pools` (counts, quotas, queues) and `GET /v1/vms` (holds, held, quarantined) as the token's person sees them. */
+export const remoteStatus: RemotePrepare = () => async (remote) => {
+  const [{ call }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/shapes.js")]);
+  const [pools, vms] = await Promise.all([call(remote, (init) => remote.client.GET("/v1/pools", init)), call(remote, (init) => remote.client.GET("/v1/vms", init))]);
+  if ("kind" in pools) return pools;
+  if ("kind" in vms) return vms;
+  if (!pools.ok) return { ok: false, refusal: pools.refusal, userId: null };
+  if (!vms.ok) return { ok: false, refusal: vms.refusal, userId: null };
+  const queues = pools.value.filter((p) => p.waiting + p.offered > 0).map((p) => ({ pool: p.name, waiting: p.waiting, offered: p.offered }));
+  const out = vms.value.filter((v) => v.state === "checked_out" || v.state === "held" || v.state === "quarantined").map(shapes.vmSummary);
+  return statusOf(pools.value.map((p) => shapes.poolSummary(p)), queues, out);
+};
+
+function statusOf(pools: PoolSummary[], queues: QueueLength[], out: VmSummary[]) {
   const quarantined = out.filter((v) => v.state === "quarantined");
   const held = out.filter((v) => v.state === "held");
   const longestHolds = out

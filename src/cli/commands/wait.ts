@@ -1,7 +1,7 @@
 import type { QueuePlace } from "../../core/waitlist.js";
-import { outcomeOf, type Prepare } from "../command.js";
+import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { timeText } from "../times.js";
-import { poolOption, requiredUser, userActor } from "../values.js";
+import { optionalUser, poolOption, requiredUser, userActor } from "../values.js";
 
 /**
  * `vmres wait --user ID [--pool P]`: joins the pool's queue. When a VM is
@@ -13,11 +13,40 @@ export const prepareWait: Prepare = (input) => {
   const pool = poolOption(input);
   return async ({ core }) => {
     const { joinQueue } = await import("../../core/waitlist.js");
-    return outcomeOf(await joinQueue(core, userActor(user), { pool }), user, (place) =>
-      place.already ? `${user} is already in the queue of pool "${place.pool}": ${placeText(place)}.` : `${user} joined the queue of pool "${place.pool}": ${placeText(place)}.`,
-    );
+    return outcomeOf(await joinQueue(core, userActor(user), { pool }), user, (place) => joinedText(user, place));
   };
 };
+
+/** Over the API: `POST /v1/queues` as the token's person. */
+export const remoteWait: RemotePrepare = (input) => {
+  const user = optionalUser(input);
+  const pool = poolOption(input);
+  return async (remote) => {
+    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const who = await actingAs(remote, user, { needName: true });
+    if ("kind" in who) return who;
+    const joined = await call(remote, (init) => remote.client.POST("/v1/queues", { ...init, body: pool === undefined ? {} : { pool } }), { changes: true });
+    return outcomeOfAnswer(joined, who.name, (b) => ({ ...shapes.queuePlace(b), already: b.already }), (place) => joinedText(who.name ?? "you", place));
+  };
+};
+
+/** Over the API: `DELETE /v1/queues` (one pool with --pool). */
+export const remoteUnwait: RemotePrepare = (input) => {
+  const user = optionalUser(input);
+  const pool = poolOption(input);
+  return async (remote) => {
+    const [{ call }, { actingAs }] = await Promise.all([import("../remote/api.js"), import("../remote/person.js")]);
+    const who = await actingAs(remote, user, { needName: true });
+    if ("kind" in who) return who;
+    const left = await call(remote, (init) => remote.client.DELETE("/v1/queues", { ...init, params: { query: pool === undefined ? {} : { pool } } }), { changes: true });
+    return outcomeOfAnswer(left, who.name, (b) => b, (b) => leftText(who.name ?? "you", b.left));
+  };
+};
+
+const joinedText = (user: string, place: QueuePlace & { already: boolean }) =>
+  place.already ? `${user} is already in the queue of pool "${place.pool}": ${placeText(place)}.` : `${user} joined the queue of pool "${place.pool}": ${placeText(place)}.`;
+
+const leftText = (user: string, left: string[]) => `${user} left the queue${left.length === 1 ? "" : "s"} of pool${left.length === 1 ? "" : "s"} ${left.map((p) => `"${p}"`).join(", ")}.`;
 
 /** `vmres unwait --user ID [--pool P]`: leaves one pool's queue, or every queue. */
 export const prepareUnwait: Prepare = (input) => {
@@ -25,9 +54,7 @@ export const prepareUnwait: Prepare = (input) => {
   const pool = poolOption(input);
   return async ({ core }) => {
     const { leaveQueue } = await import("../../core/waitlist.js");
-    return outcomeOf(await leaveQueue(core, userActor(user), { pool }), user, ({ left }) =>
-      `${user} left the queue${left.length === 1 ? "" : "s"} of pool${left.length === 1 ? "" : "s"} ${left.map((p) => `"${p}"`).join(", ")}.`,
-    );
+    return outcomeOf(await leaveQueue(core, userActor(user), { pool }), user, ({ left }) => leftText(user, left));
   };
 };
 

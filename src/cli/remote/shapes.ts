@@ -1,0 +1,132 @@
+import type { CheckinDone } from "../../core/checkin.js";
+import type { LeaseChange } from "../../core/leases.js";
+import type { CheckoutEntry, HistoryEntry, PoolSummary } from "../../core/queries.js";
+import type { CheckedOutVm, PersonTag, StateCounts, VmSummary } from "../../core/types.js";
+import type { QueuePlace } from "../../core/waitlist.js";
+import type { EventKind, EventSource } from "../../core/events.js";
+
+/**
+ * The API's bodies (src/api/schemas.ts) as the core's values, so that a
+ * command over the API prints the same text and the same --json as on the
+ * database: the same describe functions run on the same shapes. Times come as
+ * ISO text and become Dates again (JSON.stringify writes them back the same).
+ */
+
+type Time = string;
+const date = (t: Time): Date => new Date(t);
+const maybeDate = (t: Time | null): Date | null => (t === null ? null : new Date(t));
+
+interface CheckedOutBody {
+  id: number;
+  vm: string;
+  pool: string;
+  ip: string;
+  sshUser: string;
+  sshPort: number;
+  startedAt: Time;
+  endsAt: Time | null;
+  note: string | null;
+}
+
+export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
+  checkoutId: b.id,
+  name: b.vm,
+  ip: b.ip,
+  sshUser: b.sshUser,
+  sshPort: b.sshPort,
+  pool: b.pool,
+  checkedOutAt: date(b.startedAt),
+  endsAt: maybeDate(b.endsAt),
+  note: b.note,
+});
+
+export const checkinDone = (b: { id: number; vm: string; forced: boolean; previousHolder: PersonTag; nextState: "cleaning" | "retired" }): CheckinDone => ({
+  vm: b.vm,
+  checkoutId: b.id,
+  previousHolder: b.previousHolder,
+  forced: b.forced,
+  nextState: b.nextState,
+});
+
+export const leaseChange = (b: { id: number; vm: string; pool: string; holder: PersonTag; byAdmin: boolean; previousEndsAt: Time | null; endsAt: Time | null }): LeaseChange => ({
+  vm: b.vm,
+  checkoutId: b.id,
+  holder: b.holder,
+  pool: b.pool,
+  previousEndsAt: maybeDate(b.previousEndsAt),
+  endsAt: maybeDate(b.endsAt),
+  byAdmin: b.byAdmin,
+});
+
+interface VmBody {
+  name: string;
+  ip: string;
+  sshUser: string;
+  sshPort: number;
+  pool: string;
+  state: VmSummary["state"];
+  holder: PersonTag | null;
+  checkoutId: number | null;
+  checkedOutAt: Time | null;
+  endsAt: Time | null;
+  heldFor: { person: PersonTag | null; until: Time } | null;
+  stateChangedAt: Time;
+  cleanupLastError: string | null;
+  tags: string[];
+}
+
+export const vmSummary = (b: VmBody): VmSummary => ({
+  ...b,
+  checkedOutAt: maybeDate(b.checkedOutAt),
+  endsAt: maybeDate(b.endsAt),
+  heldFor: b.heldFor === null ? null : { person: b.heldFor.person, until: date(b.heldFor.until) },
+  stateChangedAt: date(b.stateChangedAt),
+});
+
+export const checkoutEntry = (b: Omit<CheckoutEntry, "startedAt" | "endsAt" | "endedAt"> & { startedAt: Time; endsAt: Time | null; endedAt: Time | null }): CheckoutEntry => ({
+  id: b.id,
+  vm: b.vm,
+  pool: b.pool,
+  person: b.person,
+  startedAt: date(b.startedAt),
+  endsAt: maybeDate(b.endsAt),
+  endedAt: maybeDate(b.endedAt),
+  endedBy: b.endedBy,
+  endReason: b.endReason,
+  note: b.note,
+});
+
+export const historyEntry = (b: { at: Time; actor: string; person: PersonTag | null; source: string; kind: string; detail?: unknown }): HistoryEntry => ({
+  at: date(b.at),
+  actor: b.actor,
+  person: b.person,
+  source: b.source as EventSource,
+  kind: b.kind as EventKind,
+  detail: b.detail ?? null,
+});
+
+export const queuePlace = (b: {
+  waiterId: number;
+  pool: string;
+  position: number;
+  state: "waiting" | "offered";
+  offeredVm: string | null;
+  offerExpiresAt: Time | null;
+  joinedAt: Time;
+}): QueuePlace => ({
+  waiterId: b.waiterId,
+  pool: b.pool,
+  position: b.position,
+  state: b.state,
+  offeredVm: b.offeredVm,
+  offerExpiresAt: maybeDate(b.offerExpiresAt),
+  joinedAt: date(b.joinedAt),
+});
+
+/** The service sends every state's count, in the core's order. */
+export const poolSummary = (b: { name: string; quota: number; counts: Partial<StateCounts>; total: number }): PoolSummary => ({
+  pool: b.name,
+  quota: b.quota,
+  counts: b.counts as StateCounts,
+  total: b.total,
+});

@@ -1,0 +1,98 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { EXIT, failure, type Failure } from "../failures.js";
+
+/**
+ * Where the CLI sends person-level commands when it works over the HTTP API
+ * instead of the database: `VMRES_URL` and `VMRES_TOKEN`, or what `vmres login`
+ * kept in `~/.config/vmres/config.json` (mode 0600). The environment wins over
+ * the file, so a CI job's variables are never shadowed by a developer's login.
+ */
+export interface Target {
+  url: string;
+  token: string;
+  /** Where it came from, for messages: "VMRES_URL/VMRES_TOKEN" or the file's path. */
+  from: string;
+}
+
+/** `$XDG_CONFIG_HOME/vmres/config.json`, else `~/.config/vmres/config.json`. */
+export function configFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env["XDG_CONFIG_HOME"] && env["XDG_CONFIG_HOME"].startsWith("/") ? env["XDG_CONFIG_HOME"] : join(env["HOME"] || homedir(), ".config");
+  return join(base, "vmres", "config.json");
+}
+
+/** The API to use, null for the database (direct mode), or why the settings are unusable (nothing is sent then). */
+export function remoteTarget(env: NodeJS.ProcessEnv = process.env): Target | null | Failure {
+  const url = env["VMRES_URL"]?.trim() || undefined;
+  const token = env["VMRES_TOKEN"]?.trim() || undefined;
+  if (url !== undefined || token !== undefined) {
+    if (url === undefined) return failure(EXIT.usage, "remote_settings", "VMRES_TOKEN is set but VMRES_URL is not: set both (VMRES_URL=https://vmres.example.com) to use the API, or neither to use the database.");
+    if (token === undefined) {
+      return failure(EXIT.usage, "remote_settings", "VMRES_URL is set but VMRES_TOKEN is not: set both to use the API (an admin makes tokens with `vmres token create`; in Slack, `/vm token`), or neither to use the database.");
+    }
+    const checked = checkUrl(url, "VMRES_URL");
+    return typeof checked === "string" ? { url: checked, token, from: "VMRES_URL/VMRES_TOKEN" } : checked;
+  }
+  return readLogin(configFile(env));
+}
+
+/** A base URL the API can be reached at (no trailing slash), or why not. */
+export function checkUrl(raw: string, what: string): string | Failure {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return failure(EXIT.usage, "remote_settings", `${what} is not a URL: give the address vmres answers at, like https://vmres.example.com or http://127.0.0.1:3000.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return failure(EXIT.usage, "remote_settings", `${what} must be an http:// or https:// URL, not ${url.protocol}`);
+  if (url.username || url.password) return failure(EXIT.usage, "remote_settings", `${what} must not carry a user or password: the token goes in VMRES_TOKEN.`);
+  if (url.search || url.hash) return failure(EXIT.usage, "remote_settings", `${what} must be the service's address alone, without ?query or #fragment.`);
+  return url.toString().replace(/\/+$/, "");
+}
+
+/** What `vmres login` kept, if anything; a file others may read is refused, as ssh refuses a private key others may read. */
+function readLogin(file: string): Target | null | Failure {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    return failure(EXIT.notReady, "remote_settings", `cannot read ${file} (${(err as Error).message}); fix its permissions or run vmres logout.`);
+  }
+  if ((statSync(file).mode & 0o077) !== 0) {
+    return failure(EXIT.notReady, "remote_settings", `${file} holds an API token but others may read it: chmod 600 ${file} (or run vmres login again).`);
+  }
+  let kept: unknown;
+  try {
+    kept = JSON.parse(text);
+  } catch {
+    return failure(EXIT.notReady, "remote_settings", `${file} is not JSON: run vmres login URL again, or vmres logout to use the database.`);
+  }
+  const { url, token } = (kept ?? {}) as { url?: unknown; token?: unknown };
+  if (typeof url !== "string" || typeof token !== "string" || token === "") {
+    return failure(EXIT.notReady, "remote_settings", `${file} lacks "url" or "token": run vmres login URL again, or vmres logout to use the database.`);
+  }
+  const checked = checkUrl(url, `"url" in ${file}`);
+  return typeof checked === "string" ? { url: checked, token, from: file } : checked;
+}
+
+/** Keeps the login for later calls: the folder 0700, the file 0600 from its first byte, replaced atomically. */
+export function saveLogin(file: string, login: { url: string; token: string }): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(login, null, 2) + "\n", { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, file);
+}
+
+/** Forgets the login; true when there was one. */
+export function forgetLogin(file: string): boolean {
+  try {
+    statSync(file);
+  } catch {
+    return false;
+  }
+  rmSync(file);
+  return true;
+}
