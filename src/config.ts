@@ -132,7 +132,25 @@ export const configSchema = z.object({
     // node-cron is loaded only to check a schedule other than the default: every CLI call parses this schema.
     .refine((expr) => expr === "* * * * *" || (createRequire(import.meta.url)("node-cron") as typeof import("node-cron")).validate(expr), "not a cron expression (5 fields, or 6 with seconds first, e.g. \"* * * * *\")"),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Requests per API token per window, like 60/min (units: s, min, h): beyond it, 429 with Retry-After. Per replica. */
+  API_RATE_LIMIT: z
+    .string()
+    .trim()
+    .default("60/min")
+    .refine((text) => parseRate(text) !== null, "expected requests per time like 60/min, 10/s or 1000/h (a whole number from 1, then /s, /min or /h)")
+    .transform((text) => parseRate(text) ?? { max: 60, windowMs: 60_000 }),
+  /** Largest API request body in bytes; a larger one gets 413. */
+  API_BODY_LIMIT: int(1024, 10_485_760).default(65_536),
 });
+
+const RATE_UNITS: Record<string, number> = { s: 1000, sec: 1000, second: 1000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 };
+
+/** `60/min` → 60 requests per 60 000 ms; null when malformed. */
+export function parseRate(text: string): { max: number; windowMs: number } | null {
+  const m = /^(\d{1,7})\/(s|sec|second|min|minute|h|hour)$/.exec(text);
+  if (!m || Number(m[1]) < 1) return null;
+  return { max: Number(m[1]), windowMs: RATE_UNITS[m[2] as string] as number };
+}
 
 /** The parsed, validated settings of one process. */
 export type Config = z.infer<typeof configSchema>;

@@ -62,6 +62,8 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return refusal.pool === null ? `${userId ?? "You"} ${userId ? "is" : "are"} in no queue.` : `${userId ?? "You"} ${userId ? "is" : "are"} not in the queue of pool "${refusal.pool}".`;
     case "offer_over":
       return `That offer in pool "${refusal.pool}" is over (${words(refusal.state)}).`;
+    case "unknown_token":
+      return `There is no token ${refusal.id}. npx vmres token list shows them.`;
   }
 }
 

@@ -224,6 +224,8 @@ export interface CheckoutEntry {
 }
 
 export interface CheckoutFilter {
+  /** One checkout by its id. */
+  id?: number | undefined;
   person?: PersonRef | undefined;
   vm?: string | undefined;
   open?: boolean | undefined;
@@ -268,6 +270,7 @@ export async function listCheckouts(core: Core, viewer: Actor, filter: CheckoutF
     .leftJoin(endedBy, eq(endedBy.id, checkouts.endedBy))
     .where(
       and(
+        filter.id === undefined ? undefined : eq(checkouts.id, filter.id),
         personId === undefined ? undefined : eq(checkouts.personId, personId),
         filter.vm === undefined ? undefined : eq(vms.name, filter.vm),
         filter.open ? isNull(checkouts.endedAt) : undefined,

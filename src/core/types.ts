@@ -141,7 +141,9 @@ export type Refusal =
   /** Take it / Pass by someone the offer was not made to (a forwarded DM), or for no such offer. */
   | { code: "not_your_offer"; id: number }
   /** A Take/Pass for an offer that is over (taken, passed, or its window ended). */
-  | { code: "offer_over"; pool: string; state: string };
+  | { code: "offer_over"; pool: string; state: string }
+  /** An API token id that names no token the caller may see (or revoke). */
+  | { code: "unknown_token"; id: number };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 

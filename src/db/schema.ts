@@ -347,3 +347,61 @@ export const sweepRuns = pgTable("sweep_runs", {
   name: text("name").primaryKey(),
   lastRunAt: ts("last_run_at").notNull(),
 });
+
+/**
+ * API tokens: each acts as its person. Only the SHA-256 of the token is kept
+ * (a token is 32 random bytes, so a plain hash cannot be reversed by guessing);
+ * `prefix` is the token's first characters, shown in listings to tell tokens apart.
+ */
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: serial("id").primaryKey(),
+    personId: integer("person_id")
+      .notNull()
+      .references(() => people.id),
+    /** Hex SHA-256 of the whole token. */
+    tokenHash: text("token_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    label: text("label"),
+    createdBy: integer("created_by")
+      .notNull()
+      .references(() => people.id),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    /** null: never expires. */
+    expiresAt: ts("expires_at"),
+    revokedAt: ts("revoked_at"),
+    lastUsedAt: ts("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("api_tokens_hash_unique").on(t.tokenHash),
+    index("api_tokens_person").on(t.personId),
+    check("api_tokens_hash_format", sql`${t.tokenHash} ~ '^[0-9a-f]{64}$'`),
+    check("api_tokens_label_length", sql`${t.label} is null or length(${t.label}) between 1 and 100`),
+  ],
+);
+
+/**
+ * The first answer to each API request sent with an `Idempotency-Key`, per
+ * token: a retry with the same key gets it again and changes nothing more.
+ * A row without `status` is a request still running. Kept 24 h.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    tokenId: integer("token_id")
+      .notNull()
+      .references(() => apiTokens.id),
+    key: text("key").notNull(),
+    /** SHA-256 of method, path and body: the same key with another request is refused. */
+    requestHash: text("request_hash").notNull(),
+    status: integer("status"),
+    body: jsonb("body"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("idempotency_keys_pk").on(t.tokenId, t.key),
+    index("idempotency_keys_created").on(t.createdAt),
+    check("idempotency_keys_key_length", sql`length(${t.key}) between 1 and 200`),
+  ],
+);

@@ -112,5 +112,7 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       };
       return `:information_source: That offer in pool *${escape(refusal.pool)}* is over: ${why[refusal.state] ?? refusal.state}. Nothing changed. \`/vm checkout ${escape(refusal.pool)}\` or \`/vm wait ${escape(refusal.pool)}\` to get a VM.`;
     }
+    case "unknown_token":
+      return `:warning: There is no token ${refusal.id} of yours. Nothing changed.`;
   }
 }

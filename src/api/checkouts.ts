@@ -1,0 +1,215 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { checkin } from "../core/checkin.js";
+import { checkout } from "../core/checkout.js";
+import { changeLease } from "../core/leases.js";
+import { checkoutById } from "../core/pool-details.js";
+import { listCheckouts, type CheckoutEntry } from "../core/queries.js";
+import { sweepLeases } from "../core/sweep-leases.js";
+import { refuse, type Actor, type CheckedOutVm, type Core, type Result } from "../core/types.js";
+import { joinQueue, leaveQueue, takeOffer, waitOutcome } from "../core/waitlist.js";
+import { parseDuration } from "../duration.js";
+import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
+import type { ApiDeps, V1 } from "./types.js";
+import * as s from "./schemas.js";
+
+/** The longest `wait` a checkout may ask for: beyond it, proxies and clients give up on the request anyway. */
+export const MAX_WAIT_MS = 30 * 60_000;
+/** How often a waiting request looks whether its VM came (and sweeps, as the CLI's --wait does). */
+const WAIT_POLL_MS = 500;
+
+export function checkedOutBody(vm: CheckedOutVm): z.infer<typeof s.checkedOut> {
+  return {
+    id: vm.checkoutId,
+    vm: vm.name,
+    pool: vm.pool,
+    ip: vm.ip,
+    sshUser: vm.sshUser,
+    sshPort: vm.sshPort,
+    ssh: `ssh ${vm.sshUser}@${vm.ip} -p ${vm.sshPort}`,
+    startedAt: isoNow(vm.checkedOutAt),
+    endsAt: iso(vm.endsAt),
+    note: vm.note,
+  };
+}
+
+export function checkoutBody(c: CheckoutEntry): z.infer<typeof s.checkout> {
+  return { ...c, startedAt: isoNow(c.startedAt), endsAt: iso(c.endsAt), endedAt: iso(c.endedAt) };
+}
+
+const duration = (text: string | undefined, field: string, max?: number): Result<number | undefined> => {
+  if (text === undefined) return { ok: true, value: undefined };
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0 || (max !== undefined && ms > max)) {
+    return refuse({ code: "invalid_input", field, message: `"${text}" is not a duration of${max ? ` at most ${max / 60_000}m and` : ""} more than zero, like 90m, 4h or 1d12h` });
+  }
+  return { ok: true, value: ms };
+};
+
+export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
+  v1.post(
+    "/checkouts",
+    {
+      schema: {
+        operationId: "checkout",
+        summary: "Check out a VM (optionally waiting for one)",
+        tags: ["checkouts"],
+        body: s.checkoutRequest,
+        response: responses({ 201: s.checkedOut }, [404, 409, 422]),
+      },
+    },
+    async (req, reply) => {
+      const forMs = duration(req.body.for, "for");
+      if (!forMs.ok) return answer(req, reply, forMs, () => null);
+      const waitMs = duration(req.body.wait, "wait", MAX_WAIT_MS);
+      if (!waitMs.ok) return answer(req, reply, waitMs, () => null);
+      const actor = actorOf(req);
+      const opts = { pool: req.body.pool, note: req.body.note, forMs: forMs.value };
+      const result = await checkout(core, actor, opts);
+      if (!result.ok && result.refusal.code === "no_vm_free" && waitMs.value !== undefined) {
+        const gone = new AbortController();
+        reply.raw.once("close", () => gone.abort());
+        const waited = await waitForVm(core, actor, { ...opts, pool: result.refusal.pool }, waitMs.value, gone.signal);
+        return answer(req, reply, waited ?? result, checkedOutBody, 201);
+      }
+      return answer(req, reply, result, checkedOutBody, 201);
+    },
+  );
+
+  v1.get(
+    "/checkouts",
+    {
+      schema: {
+        operationId: "listCheckouts",
+        summary: "Checkouts, newest first",
+        tags: ["checkouts"],
+        querystring: z.strictObject({
+          open: s.flagParam.optional().describe("true: only open ones"),
+          user: z.string().max(200).optional().describe("only this person's (name or Slack ID); `me` for yourself"),
+          vm: z.string().max(63).optional(),
+          limit: z.coerce.number().int().min(1).max(1000).optional(),
+        }),
+        response: responses({ 200: z.array(s.checkout) }, [404, 422]),
+      },
+    },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const person = req.query.user === undefined ? undefined : req.query.user === "me" ? actor.person : { lookup: req.query.user };
+      const result = await listCheckouts(core, actor, { person, vm: req.query.vm, open: req.query.open, limit: req.query.limit });
+      return answer(req, reply, result, (list) => list.map(checkoutBody));
+    },
+  );
+
+  v1.get(
+    "/checkouts/:id",
+    {
+      schema: { operationId: "getCheckout", summary: "One checkout", tags: ["checkouts"], params: s.idParam, response: responses({ 200: s.checkout }, [404]) },
+    },
+    async (req, reply) => answer(req, reply, await checkoutById(core, actorOf(req), req.params.id), checkoutBody),
+  );
+
+  v1.delete(
+    "/checkouts/:id",
+    {
+      schema: {
+        operationId: "checkin",
+        summary: "Check in (admins: force=true checks in someone else's, on record)",
+        tags: ["checkouts"],
+        params: s.idParam,
+        querystring: z.strictObject({ force: s.flagParam.optional() }),
+        response: responses({ 200: s.checkinDone }, [403, 404, 409, 410]),
+      },
+    },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const found = await openCheckout(core, actor, req.params.id);
+      if (!found.ok) return answer(req, reply, found, () => null);
+      const result = await checkin(core, actor, found.value.vm, { checkoutId: found.value.id, force: req.query.force ?? false });
+      return answer(req, reply, result, (done) => ({
+        id: done.checkoutId,
+        vm: done.vm,
+        forced: done.forced,
+        previousHolder: done.previousHolder,
+        nextState: done.nextState,
+      }));
+    },
+  );
+
+  v1.post(
+    "/checkouts/:id/extend",
+    {
+      schema: {
+        operationId: "extend",
+        summary: "Extend the lease (by the pool's lease unless `by` says)",
+        tags: ["checkouts"],
+        params: s.idParam,
+        body: s.extendRequest.optional(),
+        response: responses({ 200: s.leaseChange }, [403, 404, 409, 410, 422]),
+      },
+    },
+    async (req, reply) => {
+      const by = duration(req.body?.by, "by");
+      if (!by.ok) return answer(req, reply, by, () => null);
+      const actor = actorOf(req);
+      const found = await openCheckout(core, actor, req.params.id);
+      if (!found.ok) return answer(req, reply, found, () => null);
+      const result = await changeLease(core, actor, found.value.vm, { by: by.value }, { checkoutId: found.value.id });
+      return answer(req, reply, result, (c) => ({ id: c.checkoutId, vm: c.vm, pool: c.pool, previousEndsAt: iso(c.previousEndsAt), endsAt: iso(c.endsAt) }));
+    },
+  );
+}
+
+/**
+ * The checkout an id names, for check-in and extend. An ended one is `checkout_ended`; one the
+ * caller may not see (HIDE_HOLDERS) is looked up by the core's own rules in checkin/changeLease,
+ * which refuse with not_holder; so an unseen id still reaches them through its VM.
+ */
+async function openCheckout(core: Core, actor: Actor, id: number): Promise<Result<{ id: number; vm: string }>> {
+  const [row] = await core.db.$client<{ vm: string; ended: boolean }[]>`
+    select v.name as vm, c.ended_at is not null as ended from checkouts c join vms v on v.id = c.vm_id where c.id = ${id}`;
+  if (!row) return refuse({ code: "unknown_checkout", id });
+  if (row.ended) {
+    const seen = await checkoutById(core, actor, id);
+    if (!seen.ok) return refuse({ code: "unknown_checkout", id });
+    return refuse({ code: "checkout_ended", vm: row.vm });
+  }
+  return { ok: true, value: { id, vm: row.vm } };
+}
+
+/**
+ * Waits in the pool's queue (taking the VM as soon as it is this person's,
+ * as the CLI's --wait does) until a VM is granted, the time is up or the
+ * client goes away; then leaves the queue, unless the place was taken before
+ * this request. A VM granted meanwhile is never left unsaid: it is the answer.
+ * null: no VM came (the caller answers with the first refusal).
+ */
+async function waitForVm(
+  core: Core,
+  actor: Actor,
+  opts: { pool: string; note: string | undefined; forMs: number | undefined },
+  waitMs: number,
+  gone: AbortSignal,
+): Promise<Result<CheckedOutVm> | null> {
+  const joined = await joinQueue(core, actor, { ...opts, autoTake: true });
+  if (!joined.ok) return joined;
+  const place = joined.value;
+  const deadline = Date.now() + waitMs;
+  try {
+    while (Date.now() < deadline && !gone.aborted) {
+      await sweepLeases(core).catch(() => undefined);
+      const now = await waitOutcome(core, place.waiterId);
+      if (now.state === "taken" && now.checkout) return { ok: true, value: now.checkout };
+      if (now.state === "offered") {
+        const taken = await takeOffer(core, actor, place.waiterId);
+        if (taken.ok || taken.refusal.code !== "offer_over") return taken;
+        continue;
+      }
+      if (now.state !== "waiting") return null;
+      await sleep(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal: gone }).catch(() => undefined);
+    }
+  } finally {
+    if (!place.already) await leaveQueue(core, actor, { pool: place.pool }).catch(() => undefined);
+  }
+  const last = await waitOutcome(core, place.waiterId);
+  return last.state === "taken" && last.checkout ? { ok: true, value: last.checkout } : null;
+}

@@ -1,0 +1,28 @@
+import { isAdmin } from "../core/people.js";
+import { vmsOfPerson } from "../core/queries.js";
+import { queuesOf } from "../core/waitlist.js";
+import { actorOf, iso, isoNow, responses, sendProblem } from "./respond.js";
+import { refusalProblem } from "./problems.js";
+import type { ApiDeps, V1 } from "./types.js";
+import * as s from "./schemas.js";
+import { vmBody } from "./vms.js";
+
+export function meRoutes(v1: V1, { core }: ApiDeps): void {
+  v1.get(
+    "/me",
+    { schema: { operationId: "me", summary: "Who this token is, what they hold, where they wait", tags: ["me"], response: responses({ 200: s.me }) } },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const [holds, queues, admin] = await Promise.all([vmsOfPerson(core, actor.person), queuesOf(core, actor.person), isAdmin(core, actor)]);
+      if (!holds.ok) return sendProblem(reply, refusalProblem(holds.refusal));
+      if (!queues.ok) return sendProblem(reply, refusalProblem(queues.refusal));
+      return {
+        person: req.holder!.person,
+        admin,
+        tokenId: req.holder!.tokenId,
+        holds: holds.value.map(vmBody),
+        queues: queues.value.map((q) => ({ pool: q.pool, position: q.position, state: q.state, offeredVm: q.offeredVm, offerExpiresAt: iso(q.offerExpiresAt), joinedAt: isoNow(q.joinedAt) })),
+      };
+    },
+  );
+}

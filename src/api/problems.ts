@@ -1,0 +1,119 @@
+import type { Refusal } from "../core/types.js";
+
+/**
+ * The one mapping from a core refusal to an HTTP status, with a short title.
+ * `satisfies Record<Refusal["code"], …>`: a refusal code added to the core
+ * without a status here does not compile. docs/api.md and the OpenAPI
+ * document (the `Problem` schema's description) list it.
+ */
+export const REFUSAL_STATUS = {
+  invalid_input: { status: 422, title: "A value is not acceptable" },
+  unknown_pool: { status: 404, title: "No such pool" },
+  no_vm_free: { status: 409, title: "No VM is free in the pool" },
+  quota_reached: { status: 409, title: "The person holds as many VMs as the pool's quota allows" },
+  unknown_vm: { status: 404, title: "No such VM" },
+  not_checked_out: { status: 409, title: "The VM is not checked out" },
+  not_holder: { status: 403, title: "Someone else holds the VM" },
+  checkout_ended: { status: 410, title: "That checkout has ended" },
+  not_admin: { status: 403, title: "Only admins may do this" },
+  wrong_state: { status: 409, title: "The VM is not in a state that allows this" },
+  name_taken: { status: 409, title: "The name is taken" },
+  unknown_person: { status: 404, title: "No such person" },
+  ambiguous_person: { status: 409, title: "The name matches several people" },
+  person_exists: { status: 409, title: "The person exists already" },
+  unknown_checkout: { status: 404, title: "No such checkout" },
+  lease_too_long: { status: 422, title: "The lease is longer than the pool allows" },
+  lease_not_extended: { status: 409, title: "The lease cannot be extended" },
+  not_waiting: { status: 409, title: "Not in the pool's queue" },
+  not_your_offer: { status: 403, title: "The offer is not yours" },
+  offer_over: { status: 410, title: "The offer is over" },
+  unknown_token: { status: 404, title: "No such token" },
+} as const satisfies Record<Refusal["code"], { status: number; title: string }>;
+
+/** Problems the HTTP layer itself answers (not the core's decisions). */
+export const HTTP_PROBLEMS = {
+  bad_request: { status: 400, title: "The request does not match the API's schema" },
+  unauthorized: { status: 401, title: "A valid API token is needed" },
+  not_found: { status: 404, title: "No such endpoint" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  idempotency_in_progress: { status: 409, title: "A request with this Idempotency-Key is still running" },
+  payload_too_large: { status: 413, title: "The request body is too large" },
+  unsupported_media_type: { status: 415, title: "Send JSON (Content-Type: application/json)" },
+  idempotency_key_reused: { status: 422, title: "This Idempotency-Key was used for another request" },
+  rate_limited: { status: 429, title: "Too many requests for this token" },
+  internal: { status: 500, title: "vmres failed unexpectedly" },
+} as const;
+
+export type HttpProblemCode = keyof typeof HTTP_PROBLEMS;
+
+/** An RFC 9457 problem document, with the refusal's or problem's code and facts. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  [fact: string]: unknown;
+}
+
+export const PROBLEM_TYPE_BASE = "https://vmres.dev/problems/";
+
+/** A core refusal as a problem: every fact the refusal carries is kept (dates as ISO text). */
+export function refusalProblem(refusal: Refusal, instance?: string): Problem {
+  const { status, title } = REFUSAL_STATUS[refusal.code];
+  const facts = JSON.parse(JSON.stringify(refusal)) as Record<string, unknown>;
+  return { type: PROBLEM_TYPE_BASE + refusal.code, title, status, detail: refusalDetail(refusal), ...facts, code: refusal.code, ...(instance ? { instance } : {}) };
+}
+
+export function httpProblem(code: HttpProblemCode, detail: string, facts: Record<string, unknown> = {}): Problem {
+  const { status, title } = HTTP_PROBLEMS[code];
+  return { type: PROBLEM_TYPE_BASE + code, title, status, detail, ...facts, code };
+}
+
+/** One sentence saying what happened and what would be right; the facts travel as fields too. */
+function refusalDetail(r: Refusal): string {
+  switch (r.code) {
+    case "invalid_input":
+      return `${r.field}: ${r.message}`;
+    case "unknown_pool":
+      return `there is no pool "${r.pool}"; known pools: ${r.known.join(", ") || "none"}`;
+    case "no_vm_free":
+      return `no VM is free in pool "${r.pool}"${r.waiting > 0 ? ` (${r.waiting} waiting in its queue get free VMs first)` : ""}; retry later, or send {"wait": "5m"}`;
+    case "quota_reached":
+      return `already holding ${r.held.join(", ")} in pool "${r.pool}" (quota ${r.quota}); check one in first`;
+    case "unknown_vm":
+      return `there is no VM "${r.vm}"`;
+    case "not_checked_out":
+      return `${r.vm} is not checked out (it is ${r.state})`;
+    case "not_holder":
+      return r.holder ? `${r.vm} is held by ${r.holder.name}; an admin may force the check-in with ?force=true` : `${r.vm} is held by someone else`;
+    case "checkout_ended":
+      return `the checkout named has ended; ${r.vm} was checked out again since`;
+    case "not_admin":
+      return `only admins may ${r.operation}`;
+    case "wrong_state":
+      return `${r.vm} is ${r.state}; this needs a VM that is ${r.allowed.join(" or ")}`;
+    case "name_taken":
+      return `a VM named "${r.vm}" exists already`;
+    case "unknown_person":
+      return `nobody called "${r.who}" is known`;
+    case "ambiguous_person":
+      return `"${r.who}" could be any of ${r.matches.join(", ")}: name one exactly`;
+    case "person_exists":
+      return `"${r.who}" is known already`;
+    case "unknown_checkout":
+      return `there is no checkout ${r.id}`;
+    case "lease_too_long":
+      return `longer than pool "${r.pool}" allows (at most ${Math.round(r.maxMs / 60000)} minutes from the checkout's start)`;
+    case "lease_not_extended":
+      return r.endsAt === null ? `${r.vm} is pinned: it has no end to extend` : `that would not move the end of ${r.vm} later`;
+    case "not_waiting":
+      return r.pool === null ? "not in any queue" : `not in the queue of pool "${r.pool}"`;
+    case "not_your_offer":
+      return `offer ${r.id} is not yours`;
+    case "offer_over":
+      return `that offer in pool "${r.pool}" is over (${r.state})`;
+    case "unknown_token":
+      return `there is no token ${r.id} of yours`;
+  }
+}

@@ -1,0 +1,210 @@
+import { z } from "zod";
+import { VM_STATES } from "../db/schema.js";
+import { HTTP_PROBLEMS, REFUSAL_STATUS } from "./problems.js";
+
+// The API's request and response shapes, in one place: the routes validate and
+// serialise with them, and the OpenAPI document (and so the typed client) is
+// generated from them. Request bodies are strict: an unknown field is a 400
+// that names it, never silently ignored.
+
+const time = z.iso.datetime({ offset: true }).describe("ISO 8601 time");
+const name = z.string().min(1).max(63).describe("lowercase letters, digits, '-' or '.'");
+
+/** A duration as people write it: 90m, 4h, 2d, 1d12h. */
+export const duration = z
+  .string()
+  .regex(/^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/, "a duration like 90m, 4h, 2d or 1d12h")
+  .min(2)
+  .max(20)
+  .describe("a duration like 90m, 4h, 2d or 1d12h");
+
+export const person = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  slackUserId: z.string().nullable(),
+  displayName: z.string().nullable(),
+});
+
+export const refusalCodes = Object.keys(REFUSAL_STATUS) as [keyof typeof REFUSAL_STATUS, ...(keyof typeof REFUSAL_STATUS)[]];
+const problemCodes = [...refusalCodes, ...(Object.keys(HTTP_PROBLEMS) as (keyof typeof HTTP_PROBLEMS)[])] as [string, ...string[]];
+
+const statusTable = [
+  ...Object.entries(REFUSAL_STATUS).map(([code, { status }]) => `${code} → ${status}`),
+  ...Object.entries(HTTP_PROBLEMS).map(([code, { status }]) => `${code} → ${status}`),
+].join("; ");
+
+/** RFC 9457 problem details, served as application/problem+json. */
+export const problem = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(problemCodes),
+    field: z.string().optional().describe("the request field at fault, when one is"),
+  })
+  .describe(`An RFC 9457 problem. \`code\` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: ${statusTable}.`);
+
+/** A VM just lent: everything needed to reach it. */
+export const checkedOut = z.object({
+  id: z.number().int().describe("the checkout's id"),
+  vm: z.string(),
+  pool: z.string(),
+  ip: z.string(),
+  sshUser: z.string(),
+  sshPort: z.number().int(),
+  ssh: z.string().describe("the line to paste into a terminal"),
+  startedAt: time,
+  endsAt: time.nullable().describe("the lease's end; null: pinned"),
+  note: z.string().nullable(),
+});
+
+/** A lending, open or ended. */
+export const checkout = z.object({
+  id: z.number().int(),
+  vm: z.string(),
+  pool: z.string(),
+  person,
+  startedAt: time,
+  endsAt: time.nullable(),
+  endedAt: time.nullable(),
+  endedBy: z.string().nullable(),
+  endReason: z.enum(["checked_in", "forced", "expired", "retired"]).nullable(),
+  note: z.string().nullable(),
+});
+
+export const checkoutRequest = z.strictObject({
+  pool: name.optional().describe("default: the service's DEFAULT_POOL"),
+  for: duration.optional().describe("the lease asked for; default: the pool's"),
+  note: z.string().min(1).max(500).optional(),
+  wait: duration.optional().describe("when no VM is free, wait up to this long (at most 30m) in the pool's queue for one"),
+});
+
+export const extendRequest = z.strictObject({
+  by: duration.optional().describe("how much later the lease ends; default: the pool's lease"),
+});
+
+export const leaseChange = z.object({
+  id: z.number().int(),
+  vm: z.string(),
+  pool: z.string(),
+  previousEndsAt: time.nullable(),
+  endsAt: time.nullable(),
+});
+
+export const checkinDone = z.object({
+  id: z.number().int(),
+  vm: z.string(),
+  forced: z.boolean(),
+  previousHolder: person,
+  nextState: z.enum(["cleaning", "retired"]),
+});
+
+export const vmState = z.enum(VM_STATES);
+
+export const vm = z.object({
+  name: z.string(),
+  ip: z.string(),
+  sshUser: z.string(),
+  sshPort: z.number().int(),
+  pool: z.string(),
+  state: vmState,
+  holder: person.nullable().describe("null when free, or hidden from this reader (HIDE_HOLDERS)"),
+  checkoutId: z.number().int().nullable(),
+  checkedOutAt: time.nullable(),
+  endsAt: time.nullable(),
+  heldFor: z.object({ person: person.nullable(), until: time }).nullable(),
+  stateChangedAt: time,
+  cleanupLastError: z.string().nullable(),
+  tags: z.array(z.string()),
+});
+
+export const vmEvent = z.object({
+  at: time,
+  actor: z.string(),
+  person: person.nullable(),
+  source: z.string(),
+  kind: z.string(),
+  detail: z.unknown(),
+});
+
+export const newVm = z.strictObject({
+  name,
+  ip: z.string().min(1).max(64),
+  pool: name,
+  sshUser: z.string().min(1).max(32).default("root"),
+  sshPort: z.number().int().default(22),
+  hostKeyFingerprint: z.string().max(100).nullable().default(null),
+  tags: z.array(z.string().max(63)).max(50).default([]),
+});
+
+export const vmChange = z.strictObject({
+  state: z.enum(["maintenance", "available"]).describe("maintenance: drain (from available, held or quarantined); available: repair (from maintenance or quarantined)"),
+});
+
+export const vmTransition = z.object({ vm: z.string(), from: vmState, to: vmState });
+
+export const vmRemoved = z.object({ vm: z.string(), retired: z.enum(["now", "at_checkin", "after_cleanup", "already"]) });
+
+export const pool = z.object({
+  name: z.string(),
+  quota: z.number().int().describe("VMs one person may hold at once"),
+  counts: z.record(vmState, z.number().int()),
+  total: z.number().int().describe("VMs not retired"),
+  leaseMs: z.number().int().describe("lease of a checkout that asks for none"),
+  maxLeaseMs: z.number().int().describe("longest lease from a checkout's start"),
+});
+
+export const queuePlace = z.object({
+  pool: z.string(),
+  position: z.number().int(),
+  state: z.enum(["waiting", "offered"]),
+  offeredVm: z.string().nullable(),
+  offerExpiresAt: time.nullable(),
+  joinedAt: time,
+});
+
+export const me = z.object({
+  person,
+  admin: z.boolean(),
+  tokenId: z.number().int(),
+  holds: z.array(vm),
+  queues: z.array(queuePlace),
+});
+
+export const personEntry = person.extend({ kind: z.enum(["person", "service"]), admin: z.boolean(), holding: z.number().int() });
+
+export const newPerson = z.strictObject({
+  name: z.string().min(1).max(64),
+  slackId: z.string().max(32).optional(),
+  kind: z.enum(["person", "service"]).default("person"),
+  admin: z.boolean().default(false),
+});
+
+export const tokenInfo = z.object({
+  id: z.number().int(),
+  person,
+  prefix: z.string().describe("the token's first characters"),
+  label: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: time,
+  expiresAt: time.nullable(),
+  revokedAt: time.nullable(),
+  lastUsedAt: time.nullable(),
+});
+
+export const newToken = tokenInfo.extend({ token: z.string().describe("the token itself: shown this once, stored only hashed") });
+
+export const tokenRequest = z.strictObject({
+  user: z.string().min(1).max(200).optional().describe("for whom (admins); default: yourself"),
+  label: z.string().min(1).max(100).optional(),
+  expires: duration.optional().describe("lifetime, like 90d; default: never expires"),
+});
+
+export const tokenRevoked = z.object({ id: z.number().int(), person: z.string(), alreadyRevoked: z.boolean() });
+
+export const nameParam = z.strictObject({ name: z.string().max(200) });
+export const idParam = z.strictObject({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+
+/** Query flags written as true/false. */
+export const flagParam = z.enum(["true", "false"]).transform((v) => v === "true");

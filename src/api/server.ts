@@ -1,0 +1,141 @@
+import fastifyRateLimit from "@fastify/rate-limit";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { authenticateToken, type TokenHolder } from "../core/tokens.js";
+import type { Logger } from "../log.js";
+import { checkoutRoutes } from "./checkouts.js";
+import { Idempotency } from "./idempotency.js";
+import { meRoutes } from "./me.js";
+import { peopleRoutes } from "./people.js";
+import { poolRoutes } from "./pools.js";
+import { httpProblem, type Problem } from "./problems.js";
+import { sendProblem } from "./respond.js";
+import { tokenRoutes } from "./tokens.js";
+import { vmRoutes } from "./vms.js";
+import type { Api, ApiDeps } from "./types.js";
+
+export type { Api, ApiDeps, V1 } from "./types.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The token's person, set by the authentication hook on every /v1 route. */
+    holder: TokenHolder | null;
+  }
+}
+
+/** A Fastify app whose handler the service's HTTP listener mounts; it never listens itself. */
+export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req: IncomingMessage, res: ServerResponse) => void; idempotency: Idempotency }> {
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit,
+    // The service's listener owns the port; Fastify only routes what it is handed.
+    serverFactory: (h) => {
+      handler = h;
+      return createServer();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as Api;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest("holder", null);
+  const log = deps.log.child({ component: "api" });
+  app.setErrorHandler((err: FastifyError, req, reply) => sendProblem(reply, problemOfError(err, req, log)));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, httpProblem("not_found", `no endpoint ${req.method} ${req.url.split("?")[0]}; GET /openapi.json lists them`)));
+  // One line per request, without headers or query: a token never reaches the log.
+  app.addHook("onResponse", async (req, reply) => {
+    log.info({ method: req.method, route: req.routeOptions.url ?? "-", status: reply.statusCode, person: req.holder?.person.name, ms: Math.round(reply.elapsedTime) }, "api request");
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "vmres API", version: deps.version, description: "Lends VMs from a pool. Every /v1 call needs `Authorization: Bearer <token>` (vmres token create, or /vm token in Slack). Errors are application/problem+json (RFC 9457)." },
+      components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "a vmres API token (vmres_…)" } } },
+      security: [{ token: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  const idempotency = new Idempotency(deps.core, log);
+  await app.register(
+    async (v1) => {
+      v1.addHook("onRequest", async (req, reply) => {
+        const header = req.headers.authorization;
+        const token = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+        if (!token) return unauthorized(reply, "send the header Authorization: Bearer <token> (vmres token create, or /vm token in Slack)");
+        const found = await authenticateToken(deps.core, token);
+        if ("rejected" in found) return unauthorized(reply, rejectionText[found.rejected], found.rejected);
+        req.holder = found.holder;
+      });
+      await v1.register(fastifyRateLimit, {
+        hook: "preHandler",
+        max: deps.rateLimit.max,
+        timeWindow: deps.rateLimit.windowMs,
+        keyGenerator: (req) => `token:${req.holder?.tokenId ?? "none"}`,
+        errorResponseBuilder: (_req, context) => ({
+          ...httpProblem("rate_limited", `at most ${context.max} requests per ${Math.round(deps.rateLimit.windowMs / 1000)} s per token (API_RATE_LIMIT); retry after ${Math.ceil(context.ttl / 1000)} s`),
+          statusCode: 429,
+        }),
+      });
+      idempotency.register(v1);
+      const typed = v1.withTypeProvider<ZodTypeProvider>();
+      checkoutRoutes(typed, deps);
+      vmRoutes(typed, deps);
+      poolRoutes(typed, deps);
+      meRoutes(typed, deps);
+      peopleRoutes(typed, deps);
+      tokenRoutes(typed, deps);
+    },
+    { prefix: "/v1" },
+  );
+  await app.ready();
+  if (!handler) throw new Error("Fastify did not hand over its request handler");
+  return { app, handler, idempotency };
+}
+
+const rejectionText = {
+  malformed: "that is not a vmres token (they look like vmres_ and 43 more characters)",
+  unknown: "that token is not known (or has been deleted)",
+  revoked: "that token has been revoked; ask for a new one (vmres token create, or /vm token in Slack)",
+  expired: "that token has expired; ask for a new one (vmres token create, or /vm token in Slack)",
+} as const;
+
+function unauthorized(reply: FastifyReply, detail: string, reason?: string): FastifyReply {
+  void reply.header("www-authenticate", 'Bearer realm="vmres"');
+  return sendProblem(reply, httpProblem("unauthorized", detail, reason ? { reason } : {}));
+}
+
+
+/** Fastify's and the schema's errors as problems that name the field at fault; anything else is a 500, logged. */
+function problemOfError(err: FastifyError & { statusCode?: number; code?: string }, req: FastifyRequest, log: Logger): Problem {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = err.validation.map((v) => {
+      const params = v.params as { keys?: string[] };
+      const base = v.instancePath.split("/").filter(Boolean);
+      const keys = v.keyword === "unrecognized_keys" ? (params.keys ?? []) : [];
+      const where = err.validationContext ?? "body";
+      const field = [...base, ...(keys.length === 1 ? keys : [])].join(".") || where;
+      const message = keys.length > 0 ? `unknown field${keys.length > 1 ? "s" : ""} ${keys.join(", ")}: leave ${keys.length > 1 ? "them" : "it"} out` : (v.message ?? "invalid");
+      return { field, in: where, message };
+    });
+    const first = issues[0];
+    return httpProblem("bad_request", issues.map((i) => `${i.in} ${i.field}: ${i.message}`).join("; "), { field: first?.field, errors: issues });
+  }
+  if ("code" in err && err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return httpProblem("payload_too_large", `the body is larger than this API takes (API_BODY_LIMIT); send less`, { field: "body" });
+  if ("code" in err && err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return httpProblem("unsupported_media_type", "send the body as JSON with Content-Type: application/json", { field: "body" });
+  if ("code" in err && (err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (err as { statusCode?: number }).statusCode === 400)) {
+    return httpProblem("bad_request", `the body is not valid JSON: ${err.message}`, { field: "body" });
+  }
+  if (err.statusCode === 429 && typeof (err as unknown as Problem).code === "string") {
+    const { statusCode: _s, ...problem } = err as unknown as Problem & { statusCode: number };
+    return problem as Problem;
+  }
+  log.error({ err, method: req.method, route: req.routeOptions.url, person: req.holder?.person.name }, "api request failed");
+  return httpProblem("internal", "vmres failed unexpectedly; the error is in its log");
+}

@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { createToken, listTokens, revokeToken, type TokenInfo } from "../core/tokens.js";
+import { refuse } from "../core/types.js";
+import { parseDuration } from "../duration.js";
+import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
+import type { ApiDeps, V1 } from "./types.js";
+import * as s from "./schemas.js";
+
+export const tokenBody = (t: TokenInfo): z.infer<typeof s.tokenInfo> => ({
+  ...t,
+  createdAt: isoNow(t.createdAt),
+  expiresAt: iso(t.expiresAt),
+  revokedAt: iso(t.revokedAt),
+  lastUsedAt: iso(t.lastUsedAt),
+});
+
+export function tokenRoutes(v1: V1, { core }: ApiDeps): void {
+  v1.get(
+    "/tokens",
+    {
+      schema: {
+        operationId: "listTokens",
+        summary: "Tokens (never their values): one's own, or everyone's for admins",
+        tags: ["tokens"],
+        querystring: z.strictObject({ user: z.string().max(200).optional() }),
+        response: responses({ 200: z.array(s.tokenInfo) }, [403, 404]),
+      },
+    },
+    async (req, reply) => answer(req, reply, await listTokens(core, actorOf(req), { user: req.query.user }), (list) => list.map(tokenBody)),
+  );
+  v1.post(
+    "/tokens",
+    {
+      schema: {
+        operationId: "createToken",
+        summary: "Make a token (for yourself; admins: for anyone); its value is in this answer only",
+        tags: ["tokens"],
+        body: s.tokenRequest,
+        response: responses({ 201: s.newToken }, [403, 404, 422]),
+      },
+    },
+    async (req, reply) => {
+      const expiresMs = req.body.expires === undefined ? undefined : parseDuration(req.body.expires);
+      if (expiresMs === null) return answer(req, reply, refuse({ code: "invalid_input", field: "expires", message: "a duration like 90d, 12h or 30m" }), () => null);
+      const made = await createToken(core, actorOf(req), { user: req.body.user, label: req.body.label, expiresMs });
+      return answer(req, reply, made, (t) => ({ ...tokenBody(t), token: t.token }), 201);
+    },
+  );
+  v1.delete(
+    "/tokens/:id",
+    { schema: { operationId: "revokeToken", summary: "Revoke a token (one's own; admins: any)", tags: ["tokens"], params: s.idParam, response: responses({ 200: s.tokenRevoked }, [404]) } },
+    async (req, reply) => answer(req, reply, await revokeToken(core, actorOf(req), req.params.id), (r) => r),
+  );
+}

@@ -1,0 +1,21 @@
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Core } from "../core/types.js";
+import type { Logger } from "../log.js";
+
+/** What the API needs: the core, the log, and its limits. */
+export interface ApiDeps {
+  core: Core;
+  log: Logger;
+  /** Requests per window per token (API_RATE_LIMIT). */
+  rateLimit: { max: number; windowMs: number };
+  /** Largest request body, in bytes. */
+  bodyLimit: number;
+  version: string;
+}
+
+export type Api = FastifyInstance;
+/** The /v1 scope, typed by its zod schemas. */
+export type V1 = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+

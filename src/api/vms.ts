@@ -1,0 +1,120 @@
+import { z } from "zod";
+import { addVm, drainVm, removeVm, repairVm, retryCleanup } from "../core/admin.js";
+import { allVms, findVm, vmHistory } from "../core/queries.js";
+import { refuse, type VmSummary } from "../core/types.js";
+import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
+import type { ApiDeps, V1 } from "./types.js";
+import * as s from "./schemas.js";
+
+export function vmBody(v: VmSummary): z.infer<typeof s.vm> {
+  return {
+    ...v,
+    checkedOutAt: iso(v.checkedOutAt),
+    endsAt: iso(v.endsAt),
+    heldFor: v.heldFor ? { person: v.heldFor.person, until: isoNow(v.heldFor.until) } : null,
+    stateChangedAt: isoNow(v.stateChangedAt),
+  };
+}
+
+export function vmRoutes(v1: V1, { core }: ApiDeps): void {
+  v1.get(
+    "/vms",
+    {
+      schema: {
+        operationId: "listVms",
+        summary: "VMs, by pool and name",
+        tags: ["vms"],
+        querystring: z.strictObject({ pool: z.string().max(63).optional(), state: s.vmState.optional(), tag: z.string().max(63).optional() }),
+        response: responses({ 200: z.array(s.vm) }),
+      },
+    },
+    async (req) => {
+      const { pool, state, tag } = req.query;
+      const list = await allVms(core, actorOf(req), state ? { states: [state] } : {});
+      return list.filter((v) => (pool === undefined || v.pool === pool) && (tag === undefined || v.tags.includes(tag))).map(vmBody);
+    },
+  );
+
+  v1.get(
+    "/vms/:name",
+    { schema: { operationId: "getVm", summary: "One VM", tags: ["vms"], params: s.nameParam, response: responses({ 200: s.vm }, [404]) } },
+    async (req, reply) => {
+      const found = await findVm(core, actorOf(req), req.params.name);
+      return answer(req, reply, found ? { ok: true, value: found } : refuse({ code: "unknown_vm", vm: req.params.name }), vmBody);
+    },
+  );
+
+  v1.get(
+    "/vms/:name/events",
+    {
+      schema: {
+        operationId: "vmEvents",
+        summary: "A VM's history, newest first",
+        tags: ["vms"],
+        params: s.nameParam,
+        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).optional() }),
+        response: responses({ 200: z.array(s.vmEvent) }, [403, 404, 422]),
+      },
+    },
+    async (req, reply) =>
+      answer(req, reply, await vmHistory(core, actorOf(req), req.params.name, req.query.limit ?? 50), (list) => list.map((e) => ({ ...e, at: isoNow(e.at) }))),
+  );
+
+  v1.post(
+    "/vms",
+    { schema: { operationId: "addVm", summary: "Admin: add a VM (its pool is created if new)", tags: ["vms", "admin"], body: s.newVm, response: responses({ 201: s.vm }, [403, 409, 422]) } },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const added = await addVm(core, actor, req.body);
+      if (!added.ok) return answer(req, reply, added, () => null);
+      const vm = await findVm(core, actor, added.value.vm);
+      return answer(req, reply, vm ? { ok: true, value: vm } : refuse({ code: "unknown_vm", vm: added.value.vm }), vmBody, 201);
+    },
+  );
+
+  v1.patch(
+    "/vms/:name",
+    {
+      schema: {
+        operationId: "changeVm",
+        summary: "Admin: drain (state maintenance) or repair (state available) a VM",
+        tags: ["vms", "admin"],
+        params: s.nameParam,
+        body: s.vmChange,
+        response: responses({ 200: s.vmTransition }, [403, 404, 409, 422]),
+      },
+    },
+    async (req, reply) => {
+      const change = req.body.state === "maintenance" ? drainVm : repairVm;
+      return answer(req, reply, await change(core, actorOf(req), req.params.name), (t) => t);
+    },
+  );
+
+  v1.delete(
+    "/vms/:name",
+    {
+      schema: {
+        operationId: "removeVm",
+        summary: "Admin: retire a VM (now if idle; at check-in or after its cleanup if busy)",
+        tags: ["vms", "admin"],
+        params: s.nameParam,
+        response: responses({ 200: s.vmRemoved }, [403, 404, 422]),
+      },
+    },
+    async (req, reply) => answer(req, reply, await removeVm(core, actorOf(req), req.params.name), (r) => r),
+  );
+
+  v1.post(
+    "/vms/:name/cleanup",
+    {
+      schema: {
+        operationId: "retryCleanup",
+        summary: "Admin: clean a quarantined VM again",
+        tags: ["vms", "admin"],
+        params: s.nameParam,
+        response: responses({ 200: s.vmTransition }, [403, 404, 409, 422]),
+      },
+    },
+    async (req, reply) => answer(req, reply, await retryCleanup(core, actorOf(req), req.params.name), (t) => t),
+  );
+}

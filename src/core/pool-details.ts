@@ -1,0 +1,42 @@
+import { asc } from "drizzle-orm";
+import { pools } from "../db/schema.js";
+import { checkPoolName } from "./validate.js";
+import { knownPools, listCheckouts, poolSummary, type CheckoutEntry, type PoolSummary } from "./queries.js";
+import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
+
+/** A pool as the API shows it: counts by state, quota, and the leases in force (the pool's own, else the defaults). */
+export interface PoolDetails extends PoolSummary {
+  leaseMs: number;
+  maxLeaseMs: number;
+}
+
+/** Every pool, or the one named; lease settings resolved against DEFAULT_LEASE and MAX_LEASE as checkout applies them. */
+export async function poolDetails(core: Core, name?: string): Promise<Result<PoolDetails[]>> {
+  if (name !== undefined) {
+    const bad = checkPoolName(name);
+    if (bad) return refuse(bad);
+  }
+  const [summaries, settings] = await Promise.all([
+    poolSummary(core.db),
+    core.db.select({ name: pools.name, leaseSeconds: pools.leaseSeconds, maxLeaseSeconds: pools.maxLeaseSeconds }).from(pools).orderBy(asc(pools.name)),
+  ]);
+  const byName = new Map(settings.map((s) => [s.name, s]));
+  const details = summaries
+    .filter((s) => name === undefined || s.pool === name)
+    .map((s) => {
+      const own = byName.get(s.pool);
+      const maxLeaseMs = own?.maxLeaseSeconds != null ? own.maxLeaseSeconds * 1000 : core.leases.maxMs;
+      const leaseMs = Math.min(own?.leaseSeconds != null ? own.leaseSeconds * 1000 : core.leases.defaultMs, maxLeaseMs);
+      return { ...s, leaseMs, maxLeaseMs };
+    });
+  if (name !== undefined && details.length === 0) return refuse({ code: "unknown_pool", pool: name, known: await knownPools(core.db) });
+  return ok(details);
+}
+
+/** One checkout by id, if the viewer may see it (HIDE_HOLDERS hides others' checkouts as it hides them from listings). */
+export async function checkoutById(core: Core, viewer: Actor, id: number): Promise<Result<CheckoutEntry>> {
+  const found = await listCheckouts(core, viewer, { id });
+  if (!found.ok) return found;
+  const [entry] = found.value;
+  return entry ? ok(entry) : refuse({ code: "unknown_checkout", id });
+}
