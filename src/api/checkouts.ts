@@ -140,7 +140,7 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
     {
       schema: {
         operationId: "extend",
-        summary: "Extend the lease (by the pool's lease unless `by` says)",
+        summary: "Extend the lease (by the pool's lease unless `by` says; admins: `until` sets any end, `pin` removes it)",
         tags: ["checkouts"],
         params: s.idParam,
         body: s.extendRequest.optional(),
@@ -148,13 +148,28 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const by = duration(req.body?.by, "by");
+      const body = req.body ?? {};
+      const given = (["by", "until", "pin"] as const).filter((k) => body[k] !== undefined);
+      if (given.length > 1) return answer(req, reply, refuse({ code: "invalid_input", field: given[1]!, message: `give one of by, until, pin: ${given.join(" and ")} say different things` }), () => null);
+      const by = duration(body.by, "by");
       if (!by.ok) return answer(req, reply, by, () => null);
+      if (body.until !== undefined && new Date(body.until).getTime() <= Date.now()) {
+        return answer(req, reply, refuse({ code: "invalid_input", field: "until", message: `${body.until} has passed: give an end in the future` }), () => null);
+      }
+      const request = body.pin ? { pin: true as const } : body.until !== undefined ? { until: new Date(body.until) } : { by: by.value };
       const actor = actorOf(req);
       const found = await openCheckout(core, actor, req.params.id);
       if (!found.ok) return answer(req, reply, found, () => null);
-      const result = await changeLease(core, actor, found.value.vm, { by: by.value }, { checkoutId: found.value.id });
-      return answer(req, reply, result, (c) => ({ id: c.checkoutId, vm: c.vm, pool: c.pool, previousEndsAt: iso(c.previousEndsAt), endsAt: iso(c.endsAt) }));
+      const result = await changeLease(core, actor, found.value.vm, request, { checkoutId: found.value.id });
+      return answer(req, reply, result, (c) => ({
+        id: c.checkoutId,
+        vm: c.vm,
+        pool: c.pool,
+        holder: c.holder,
+        byAdmin: c.byAdmin,
+        previousEndsAt: iso(c.previousEndsAt),
+        endsAt: iso(c.endsAt),
+      }));
     },
   );
 }

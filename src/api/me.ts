@@ -21,7 +21,7 @@ export function meRoutes(v1: V1, { core }: ApiDeps): void {
         admin,
         tokenId: req.holder!.tokenId,
         holds: holds.value.map(vmBody),
-        queues: queues.value.map((q) => ({ pool: q.pool, position: q.position, state: q.state, offeredVm: q.offeredVm, offerExpiresAt: iso(q.offerExpiresAt), joinedAt: isoNow(q.joinedAt) })),
+        queues: queues.value.map((q) => ({ waiterId: q.waiterId, pool: q.pool, position: q.position, state: q.state, offeredVm: q.offeredVm, offerExpiresAt: iso(q.offerExpiresAt), joinedAt: isoNow(q.joinedAt) })),
       };
     },
   );

@@ -4,7 +4,16 @@ import { answer, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
-const poolBody = (p: PoolDetails): z.infer<typeof s.pool> => ({ name: p.pool, quota: p.quota, counts: p.counts, total: p.total, leaseMs: p.leaseMs, maxLeaseMs: p.maxLeaseMs });
+const poolBody = (p: PoolDetails): z.infer<typeof s.pool> => ({
+  name: p.pool,
+  quota: p.quota,
+  counts: p.counts,
+  total: p.total,
+  leaseMs: p.leaseMs,
+  maxLeaseMs: p.maxLeaseMs,
+  waiting: p.waiting,
+  offered: p.offered,
+});
 
 export function poolRoutes(v1: V1, { core }: ApiDeps): void {
   v1.get(

@@ -81,10 +81,14 @@ export const checkoutRequest = z.strictObject({
 });
 
 export const extendRequest = z.strictObject({
+  until: time.optional().describe("admins: the new end, any time in the future (instead of `by`)"),
+  pin: z.literal(true).optional().describe("admins: no end at all (instead of `by`)"),
   by: duration.optional().describe("how much later the lease ends; default: the pool's lease"),
 });
 
 export const leaseChange = z.object({
+  holder: person,
+  byAdmin: z.boolean().describe("set by an admin on someone else's checkout (the holder is told)"),
   id: z.number().int(),
   vm: z.string(),
   pool: z.string(),
@@ -153,9 +157,12 @@ export const pool = z.object({
   total: z.number().int().describe("VMs not retired"),
   leaseMs: z.number().int().describe("lease of a checkout that asks for none"),
   maxLeaseMs: z.number().int().describe("longest lease from a checkout's start"),
+  waiting: z.number().int().describe("people in the pool's queue, besides those a VM is held for"),
+  offered: z.number().int().describe("people in the queue a VM is held for now"),
 });
 
 export const queuePlace = z.object({
+  waiterId: z.number().int().describe("this place's id"),
   pool: z.string(),
   position: z.number().int(),
   state: z.enum(["waiting", "offered"]),
@@ -163,6 +170,10 @@ export const queuePlace = z.object({
   offerExpiresAt: time.nullable(),
   joinedAt: time,
 });
+
+export const queueJoin = z.strictObject({ pool: name.optional().describe("default: the service's DEFAULT_POOL") });
+export const queueJoined = queuePlace.extend({ already: z.boolean().describe("true: was in this queue already (nothing changed)") });
+export const queueLeft = z.object({ left: z.array(z.string()).describe("the pools whose queues were left") });
 
 export const me = z.object({
   person,

@@ -9,6 +9,7 @@ import type { Logger } from "../log.js";
 import { checkoutRoutes } from "./checkouts.js";
 import { Idempotency } from "./idempotency.js";
 import { meRoutes } from "./me.js";
+import { queueRoutes } from "./queues.js";
 import { peopleRoutes } from "./people.js";
 import { poolRoutes } from "./pools.js";
 import { httpProblem, type Problem } from "./problems.js";
@@ -89,6 +90,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
       vmRoutes(typed, deps);
       poolRoutes(typed, deps);
       meRoutes(typed, deps);
+      queueRoutes(typed, deps);
       peopleRoutes(typed, deps);
       tokenRoutes(typed, deps);
     },

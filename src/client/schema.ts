@@ -46,7 +46,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Extend the lease (by the pool's lease unless `by` says) */
+        /** Extend the lease (by the pool's lease unless `by` says; admins: `until` sets any end, `pin` removes it) */
         post: operations["extend"];
         delete?: never;
         options?: never;
@@ -118,6 +118,24 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Join a pool's queue */
+        post: operations["joinQueue"];
+        /** Leave a pool's queue (no pool: every queue) */
+        delete: operations["leaveQueue"];
         options?: never;
         head?: never;
         patch?: never;
@@ -870,6 +888,16 @@ export interface operations {
                 "application/json": {
                     /** @description how much later the lease ends; default: the pool's lease */
                     by?: string;
+                    /**
+                     * @description admins: no end at all (instead of `by`)
+                     * @enum {boolean}
+                     */
+                    pin?: true;
+                    /**
+                     * Format: date-time
+                     * @description admins: the new end, any time in the future (instead of `by`)
+                     */
+                    until?: string;
                 };
             };
         };
@@ -881,7 +909,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description set by an admin on someone else's checkout (the holder is told) */
+                        byAdmin: boolean;
                         endsAt: string | null;
+                        holder: {
+                            displayName: string | null;
+                            id: number;
+                            name: string;
+                            slackUserId: string | null;
+                        };
                         id: number;
                         pool: string;
                         previousEndsAt: string | null;
@@ -1125,6 +1161,8 @@ export interface operations {
                             position: number;
                             /** @enum {string} */
                             state: "waiting" | "offered";
+                            /** @description this place's id */
+                            waiterId: number;
                         }[];
                         tokenId: number;
                     };
@@ -1484,10 +1522,14 @@ export interface operations {
                         /** @description longest lease from a checkout's start */
                         maxLeaseMs: number;
                         name: string;
+                        /** @description people in the queue a VM is held for now */
+                        offered: number;
                         /** @description VMs one person may hold at once */
                         quota: number;
                         /** @description VMs not retired */
                         total: number;
+                        /** @description people in the pool's queue, besides those a VM is held for */
+                        waiting: number;
                     }[];
                 };
             };
@@ -1579,10 +1621,14 @@ export interface operations {
                         /** @description longest lease from a checkout's start */
                         maxLeaseMs: number;
                         name: string;
+                        /** @description people in the queue a VM is held for now */
+                        offered: number;
                         /** @description VMs one person may hold at once */
                         quota: number;
                         /** @description VMs not retired */
                         total: number;
+                        /** @description people in the pool's queue, besides those a VM is held for */
+                        waiting: number;
                     };
                 };
             };
@@ -1628,6 +1674,319 @@ export interface operations {
             };
             /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    joinQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description default: the service's DEFAULT_POOL */
+                    pool?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description true: was in this queue already (nothing changed) */
+                        already: boolean;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        joinedAt: string;
+                        offeredVm: string | null;
+                        offerExpiresAt: string | null;
+                        pool: string;
+                        position: number;
+                        /** @enum {string} */
+                        state: "waiting" | "offered";
+                        /** @description this place's id */
+                        waiterId: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description true: was in this queue already (nothing changed) */
+                        already: boolean;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        joinedAt: string;
+                        offeredVm: string | null;
+                        offerExpiresAt: string | null;
+                        pool: string;
+                        position: number;
+                        /** @enum {string} */
+                        state: "waiting" | "offered";
+                        /** @description this place's id */
+                        waiterId: number;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    leaveQueue: {
+        parameters: {
+            query?: {
+                pool?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the pools whose queues were left */
+                        left: string[];
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

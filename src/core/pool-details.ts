@@ -3,11 +3,15 @@ import { pools } from "../db/schema.js";
 import { checkPoolName } from "./validate.js";
 import { knownPools, listCheckouts, poolSummary, type CheckoutEntry, type PoolSummary } from "./queries.js";
 import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
+import { queueLengths } from "./waitlist.js";
 
 /** A pool as the API shows it: counts by state, quota, and the leases in force (the pool's own, else the defaults). */
 export interface PoolDetails extends PoolSummary {
   leaseMs: number;
   maxLeaseMs: number;
+  /** People in the pool's queue, and those of them a VM is held for now. */
+  waiting: number;
+  offered: number;
 }
 
 /** Every pool, or the one named; lease settings resolved against DEFAULT_LEASE and MAX_LEASE as checkout applies them. */
@@ -16,10 +20,12 @@ export async function poolDetails(core: Core, name?: string): Promise<Result<Poo
     const bad = checkPoolName(name);
     if (bad) return refuse(bad);
   }
-  const [summaries, settings] = await Promise.all([
+  const [summaries, settings, queues] = await Promise.all([
     poolSummary(core.db),
     core.db.select({ name: pools.name, leaseSeconds: pools.leaseSeconds, maxLeaseSeconds: pools.maxLeaseSeconds }).from(pools).orderBy(asc(pools.name)),
+    queueLengths(core),
   ]);
+  const queueOf = new Map(queues.map((q) => [q.pool, q]));
   const byName = new Map(settings.map((s) => [s.name, s]));
   const details = summaries
     .filter((s) => name === undefined || s.pool === name)
@@ -27,7 +33,7 @@ export async function poolDetails(core: Core, name?: string): Promise<Result<Poo
       const own = byName.get(s.pool);
       const maxLeaseMs = own?.maxLeaseSeconds != null ? own.maxLeaseSeconds * 1000 : core.leases.maxMs;
       const leaseMs = Math.min(own?.leaseSeconds != null ? own.leaseSeconds * 1000 : core.leases.defaultMs, maxLeaseMs);
-      return { ...s, leaseMs, maxLeaseMs };
+      return { ...s, leaseMs, maxLeaseMs, waiting: queueOf.get(s.pool)?.waiting ?? 0, offered: queueOf.get(s.pool)?.offered ?? 0 };
     });
   if (name !== undefined && details.length === 0) return refuse({ code: "unknown_pool", pool: name, known: await knownPools(core.db) });
   return ok(details);

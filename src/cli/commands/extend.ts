@@ -36,7 +36,7 @@ export const remoteExtend: RemotePrepare = (input) => {
     if (!found.ok) return { ok: false, refusal: found.refusal, userId: who.name };
     const id = found.value.checkoutId;
     if (id === null) return { ok: false, refusal: { code: "not_checked_out", vm, state: found.value.state }, userId: who.name };
-    const body = "pin" in request ? { pin: true } : "until" in request ? { until: request.until.toISOString() } : by === undefined ? {} : { by };
+    const body = "pin" in request ? { pin: true as const } : "until" in request ? { until: request.until.toISOString() } : by === undefined ? {} : { by };
     const changed = await call(remote, (init) => remote.client.POST("/v1/checkouts/{id}/extend", { ...init, params: { path: { id } }, body }), { changes: true });
     return outcomeOfAnswer(changed, who.name, shapes.leaseChange, (change) => describeChange(change, request));
   };

@@ -34,7 +34,7 @@ export async function call<T>(
   remote: Remote,
   send: (init: { headers: Record<string, string>; signal?: AbortSignal }) => Promise<FetchResponse<never, never, never> | { data?: T; error?: unknown; response: Response }>,
   opts: { changes: boolean; signal?: AbortSignal } = { changes: false },
-): Promise<Answer<T>> {
+): Promise<Answer<NonNullable<T>>> {
   const headers: Record<string, string> = opts.changes ? { "idempotency-key": idempotencyKey() } : {};
   let lastError: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -48,7 +48,7 @@ export async function call<T>(
       continue;
     }
     const { response } = answer;
-    if (response.ok) return { ok: true, value: answer.data as T };
+    if (response.ok) return { ok: true, value: answer.data as NonNullable<T> };
     // The first send got through and still runs (a checkout that waits): ask again with the same key.
     if (response.status === 409 && (answer.error as { code?: unknown } | undefined)?.code === "idempotency_in_progress" && attempt < ATTEMPTS) {
       await sleep(1000 * attempt);

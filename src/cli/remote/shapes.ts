@@ -3,7 +3,8 @@ import type { LeaseChange } from "../../core/leases.js";
 import type { CheckoutEntry, HistoryEntry, PoolSummary } from "../../core/queries.js";
 import type { CheckedOutVm, PersonTag, StateCounts, VmSummary } from "../../core/types.js";
 import type { QueuePlace } from "../../core/waitlist.js";
-import type { EventKind, EventSource } from "../../core/events.js";
+import type { EventKind } from "../../core/events.js";
+import type { EventSource } from "../../db/schema.js";
 
 /**
  * The API's bodies (src/api/schemas.ts) as the core's values, so that a
