@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
 import { benchCleanup } from "./cleanup.js";
+import { benchApi } from "./api.js";
 import { benchCli } from "./cli.js";
 import { benchCore, type CoreBenchResult } from "./core.js";
 import { benchLeases } from "./leases.js";
@@ -25,8 +26,9 @@ const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }
   { name: "cleanup", title: "Cleanup: parallel cleanups over SSH", run: benchCleanup },
   { name: "cli", title: "CLI: vmres status, start to exit", run: benchCli },
   { name: "leases", title: "Leases: the sweep with 100,000 open checkouts, and checkouts while it sweeps", run: benchLeases },
+  { name: "api", title: "HTTP API: checkout + check-in cycles against the core called directly, and p99 at 32 clients", run: benchApi },
 ];
-/** BENCH_SKIP=slack,cleanup,cli,leases runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases). */
+/** BENCH_SKIP=slack,cleanup,cli,leases,api runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, api). */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
 
 const controller = new AbortController();

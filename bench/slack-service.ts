@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
  * and resolves its port from the "vmres is running" log line. Several replicas
  * may share one database: each is started the same way.
  */
-export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, secret: string): { child: ChildProcess; port: Promise<number> } {
+export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, secret: string, more: Record<string, string> = {}): { child: ChildProcess; port: Promise<number> } {
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? dir,
@@ -26,6 +26,7 @@ export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, 
     CLEANUP_POLL_INTERVAL_MS: "600000",
     RECONCILE_CRON: "0 0 1 1 *",
     // OUTBOX_POLL_INTERVAL_MS is left at its default (1000 ms), as deployed.
+    ...more,
   };
   const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
   const port = new Promise<number>((resolve, reject) => {
