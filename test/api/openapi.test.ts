@@ -52,6 +52,11 @@ describe("the OpenAPI document", () => {
     for (const [code, { status }] of Object.entries(REFUSAL_STATUS)) expect(problem.description).toContain(`${code} → ${status}`);
   });
 
+  it("and docs/api.md list every refusal with its status", () => {
+    const doc = readFileSync("docs/api.md", "utf8");
+    for (const [code, { status }] of Object.entries(REFUSAL_STATUS)) expect(doc, code).toContain(`| \`${code}\` | ${status} |`);
+  });
+
   it("is what the committed client types were generated from (npm run client:generate)", async () => {
     expect(readFileSync(CLIENT_TYPES_FILE, "utf8"), "src/client/schema.ts is stale: run npm run client:generate").toBe(await clientTypes());
   });
