@@ -82,6 +82,14 @@ export const checkoutRequest = z.strictObject({
 
 export const extendRequest = z.strictObject({
   by: duration.optional().describe("how much later the lease ends; default: the pool's lease"),
+  until: time.optional().describe("admins: set this end (ISO 8601 with its zone), shorter or longer"),
+  pin: z.literal(true).optional().describe("admins: remove the end"),
+});
+
+export const joinRequest = z.strictObject({
+  pool: name.optional().describe("default: the service's DEFAULT_POOL"),
+  for: duration.optional().describe("the lease of the checkout it becomes"),
+  note: z.string().min(1).max(500).optional(),
 });
 
 export const leaseChange = z.object({
@@ -156,6 +164,7 @@ export const pool = z.object({
 });
 
 export const queuePlace = z.object({
+  id: z.number().int().describe("the place's id, which take and pass name"),
   pool: z.string(),
   position: z.number().int(),
   state: z.enum(["waiting", "offered"]),

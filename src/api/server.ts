@@ -13,6 +13,7 @@ import { peopleRoutes } from "./people.js";
 import { poolRoutes } from "./pools.js";
 import { httpProblem, type Problem } from "./problems.js";
 import { sendProblem } from "./respond.js";
+import { queueRoutes } from "./queues.js";
 import { tokenRoutes } from "./tokens.js";
 import { vmRoutes } from "./vms.js";
 import type { Api, ApiDeps } from "./types.js";
@@ -91,6 +92,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
       meRoutes(typed, deps);
       peopleRoutes(typed, deps);
       tokenRoutes(typed, deps);
+      queueRoutes(typed, deps);
     },
     { prefix: "/v1" },
   );

@@ -46,7 +46,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Extend the lease (by the pool's lease unless `by` says) */
+        /** Extend the lease (by the pool's lease unless `by` says); admins: set `until` or `pin` */
         post: operations["extend"];
         delete?: never;
         options?: never;
@@ -117,6 +117,59 @@ export interface paths {
         get: operations["getPool"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The queues this token's person waits in */
+        get: operations["listQueues"];
+        put?: never;
+        /** Join a pool's queue: a free VM is then offered (held for the claim window); 200 with already=true when in it already */
+        post: operations["joinQueue"];
+        /** Leave one pool's queue (?pool=), or every queue; a VM held for you goes to the next */
+        delete: operations["leaveQueue"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/{id}/pass": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pass on the VM offered to you: it goes to the next, and you leave the queue */
+        post: operations["passOffer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/{id}/take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take the VM offered to you (within the claim window) */
+        post: operations["takeOffer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -870,6 +923,16 @@ export interface operations {
                 "application/json": {
                     /** @description how much later the lease ends; default: the pool's lease */
                     by?: string;
+                    /**
+                     * @description admins: remove the end
+                     * @enum {boolean}
+                     */
+                    pin?: true;
+                    /**
+                     * Format: date-time
+                     * @description admins: set this end (ISO 8601 with its zone), shorter or longer
+                     */
+                    until?: string;
                 };
             };
         };
@@ -1114,6 +1177,8 @@ export interface operations {
                             slackUserId: string | null;
                         };
                         queues: {
+                            /** @description the place's id, which take and pass name */
+                            id: number;
                             /**
                              * Format: date-time
                              * @description ISO 8601 time
@@ -1648,6 +1713,677 @@ export interface operations {
             };
             /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    listQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the place's id, which take and pass name */
+                        id: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        joinedAt: string;
+                        offeredVm: string | null;
+                        offerExpiresAt: string | null;
+                        pool: string;
+                        position: number;
+                        /** @enum {string} */
+                        state: "waiting" | "offered";
+                    }[];
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    joinQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the lease of the checkout it becomes */
+                    for?: string;
+                    note?: string;
+                    /** @description default: the service's DEFAULT_POOL */
+                    pool?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        already: boolean;
+                        /** @description the place's id, which take and pass name */
+                        id: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        joinedAt: string;
+                        offeredVm: string | null;
+                        offerExpiresAt: string | null;
+                        pool: string;
+                        position: number;
+                        /** @enum {string} */
+                        state: "waiting" | "offered";
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        already: boolean;
+                        /** @description the place's id, which take and pass name */
+                        id: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        joinedAt: string;
+                        offeredVm: string | null;
+                        offerExpiresAt: string | null;
+                        pool: string;
+                        position: number;
+                        /** @enum {string} */
+                        state: "waiting" | "offered";
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    leaveQueue: {
+        parameters: {
+            query?: {
+                pool?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        left: string[];
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    passOffer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pool: string;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    takeOffer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the lease's end; null: pinned */
+                        endsAt: string | null;
+                        /** @description the checkout's id */
+                        id: number;
+                        ip: string;
+                        note: string | null;
+                        pool: string;
+                        /** @description the line to paste into a terminal */
+                        ssh: string;
+                        sshPort: number;
+                        sshUser: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        startedAt: string;
+                        vm: string;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
