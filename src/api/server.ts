@@ -58,7 +58,24 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
       components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "a vmres API token (vmres_…)" } } },
       security: [{ token: [] }],
     },
-    transform: jsonSchemaTransform,
+    // Every POST and DELETE takes an Idempotency-Key: said once here, so the document and the client know it.
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const method = ([] as string[]).concat(input.route.method);
+      if (!input.url.startsWith("/v1") || !method.some((m) => m === "POST" || m === "DELETE")) return out;
+      const headers = {
+        type: "object",
+        properties: {
+          "idempotency-key": {
+            type: "string",
+            minLength: 1,
+            maxLength: 200,
+            description: "retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more",
+          },
+        },
+      };
+      return { ...out, schema: { ...out.schema, headers } };
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

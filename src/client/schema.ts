@@ -444,7 +444,10 @@ export interface operations {
     checkout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -738,7 +741,10 @@ export interface operations {
             query?: {
                 force?: "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -912,7 +918,10 @@ export interface operations {
     extend: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1369,7 +1378,10 @@ export interface operations {
     addPerson: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1850,7 +1862,10 @@ export interface operations {
     joinQueue: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2021,7 +2036,10 @@ export interface operations {
             query?: {
                 pool?: string;
             };
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2143,7 +2161,10 @@ export interface operations {
     passOffer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2267,7 +2288,10 @@ export interface operations {
     takeOffer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2569,7 +2593,10 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2741,7 +2768,10 @@ export interface operations {
     revokeToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2969,7 +2999,10 @@ export interface operations {
     addVm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3305,7 +3338,10 @@ export interface operations {
     removeVm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 name: string;
             };
@@ -3629,7 +3665,10 @@ export interface operations {
     retryCleanup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 name: string;
             };
