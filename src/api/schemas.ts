@@ -147,7 +147,18 @@ export const newVm = z.strictObject({
 });
 
 export const vmChange = z.strictObject({
-  state: z.enum(["maintenance", "available"]).describe("maintenance: drain (from available, held or quarantined); available: repair (from maintenance or quarantined)"),
+  state: z.enum(["maintenance", "available"]).optional().describe("maintenance: drain (from available, held or quarantined); available: repair (from maintenance or quarantined)"),
+  ip: z.string().min(1).max(64).optional(),
+  sshUser: z.string().min(1).max(32).optional(),
+  sshPort: z.number().int().optional(),
+  hostKeyFingerprint: z.string().max(100).optional(),
+  tags: z.array(z.string().max(63)).max(50).optional().describe("replaces the VM's tags"),
+});
+
+export const vmChanged = z.object({
+  vm: z.string(),
+  transition: z.object({ from: vmState, to: vmState }).nullable().describe("the state change, when `state` was given"),
+  fields: z.enum(["now", "at_checkin"]).nullable().describe("when the field changes apply: now, or at check-in for a VM someone holds; null when none were given"),
 });
 
 export const vmTransition = z.object({ vm: z.string(), from: vmState, to: vmState });

@@ -244,7 +244,7 @@ export interface paths {
         delete: operations["removeVm"];
         options?: never;
         head?: never;
-        /** Admin: drain (state maintenance) or repair (state available) a VM */
+        /** Admin: drain (state maintenance) or repair (state available) a VM, and/or change its fields (ip, sshUser, sshPort, hostKeyFingerprint, tags) */
         patch: operations["changeVm"];
         trace?: never;
     };
@@ -3496,11 +3496,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    hostKeyFingerprint?: string;
+                    ip?: string;
+                    sshPort?: number;
+                    sshUser?: string;
                     /**
                      * @description maintenance: drain (from available, held or quarantined); available: repair (from maintenance or quarantined)
                      * @enum {string}
                      */
-                    state: "maintenance" | "available";
+                    state?: "maintenance" | "available";
+                    /** @description replaces the VM's tags */
+                    tags?: string[];
                 };
             };
         };
@@ -3512,10 +3518,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @enum {string} */
-                        from: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        /** @enum {string} */
-                        to: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+                        /** @description when the field changes apply: now, or at check-in for a VM someone holds; null when none were given */
+                        fields: ("now" | "at_checkin") | null;
+                        /** @description the state change, when `state` was given */
+                        transition: {
+                            /** @enum {string} */
+                            from: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+                            /** @enum {string} */
+                            to: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+                        } | null;
                         vm: string;
                     };
                 };

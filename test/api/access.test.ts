@@ -99,7 +99,7 @@ describe("admin endpoints", () => {
     expect(taken.body.code).toBe("name_taken");
     const drained = await call(h, "PATCH", "/v1/vms/new-1", { token: admin.token, body: { state: "maintenance" } });
     expect(drained.status).toBe(200);
-    expect(drained.body).toEqual({ vm: "new-1", from: "available", to: "maintenance" });
+    expect(drained.body).toEqual({ vm: "new-1", transition: { from: "available", to: "maintenance" }, fields: null });
     const again = await call(h, "PATCH", "/v1/vms/new-1", { token: admin.token, body: { state: "maintenance" } });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: "wrong_state", state: "maintenance" });
@@ -113,7 +113,7 @@ describe("admin endpoints", () => {
     await h.core.db.execute(sql`update vms set state = 'maintenance', cleanup_next_at = null, claimed_at = null, claimed_by = null where name = 'new-1'`);
     const repaired = await call(h, "PATCH", "/v1/vms/new-1", { token: admin.token, body: { state: "available" } });
     expect(repaired.status).toBe(200);
-    expect(repaired.body.to).toBe("available");
+    expect(repaired.body.transition.to).toBe("available");
     const removed = await call(h, "DELETE", "/v1/vms/new-1", { token: admin.token });
     expect(removed.status).toBe(200);
     expect(removed.body).toEqual({ vm: "new-1", retired: "now" });
@@ -124,6 +124,29 @@ describe("admin endpoints", () => {
     expect(events.status).toBe(200);
     expect(events.body.map((e: { kind: string }) => e.kind)).toEqual(["retired", "repaired", "cleanup_retry", "drained", "added"]);
     expect(events.body.every((e: { source: string; actor: string }) => e.source === "api" && e.actor === "root-api")).toBe(true);
+  });
+
+  it("let an admin change a VM's fields: at once when idle, at check-in when held; a bad value changes nothing", async () => {
+    const idle = await call(h, "PATCH", "/v1/vms/default-2", { token: admin.token, body: { tags: ["arm", "big"], sshPort: 2222 } });
+    expect(idle.status).toBe(200);
+    expect(idle.body).toEqual({ vm: "default-2", transition: null, fields: "now" });
+    expect((await call(h, "GET", "/v1/vms/default-2", { token: alice.token })).body).toMatchObject({ tags: ["arm", "big"], sshPort: 2222 });
+    const out = await call(h, "POST", "/v1/checkouts", { token: admin.token, body: { pool: "default" } });
+    expect(out.status).toBe(201);
+    const held = await call(h, "PATCH", `/v1/vms/${out.body.vm}`, { token: admin.token, body: { ip: "127.0.0.77" } });
+    expect(held.body.fields).toBe("at_checkin");
+    expect((await call(h, "GET", `/v1/vms/${out.body.vm}`, { token: alice.token })).body.ip).not.toBe("127.0.0.77");
+    expect((await call(h, "DELETE", `/v1/checkouts/${out.body.id}`, { token: admin.token })).status).toBe(200);
+    expect((await call(h, "GET", `/v1/vms/${out.body.vm}`, { token: alice.token })).body.ip).toBe("127.0.0.77");
+    const before = await snapshot(h.core);
+    const bad = await call(h, "PATCH", "/v1/vms/default-2", { token: admin.token, body: { state: "maintenance", ip: "not-an-ip" } });
+    expect(bad.status).toBe(422);
+    expect(bad.body).toMatchObject({ code: "invalid_input", field: "ip" });
+    const empty = await call(h, "PATCH", "/v1/vms/default-2", { token: admin.token, body: {} });
+    expect(empty.status).toBe(422);
+    expect(await snapshot(h.core)).toBe(before);
+    const [vm] = await h.core.db.execute<{ state: string }>(sql`select state from vms where name = 'default-2'`);
+    expect(vm?.state).toBe("available");
   });
 
   it("let an admin add people and services, list everyone, and make and list tokens for anyone", async () => {
@@ -169,8 +192,8 @@ describe("everyone's endpoints", () => {
     expect(out.body.map((v: { name: string; holder: { name: string } }) => [v.name, v.holder.name])).toEqual([["gpu-1", "alice"]]);
     const tagged = await call(h, "GET", "/v1/vms?tag=x86", { token: alice.token });
     expect(tagged.body.map((v: { name: string }) => v.name)).toEqual(["new-1"]);
-    const one = await call(h, "GET", "/v1/vms/default-1", { token: alice.token });
-    expect(one.body).toMatchObject({ name: "default-1", pool: "default", state: "available", holder: null });
+    const one = await call(h, "GET", "/v1/vms/default-2", { token: alice.token });
+    expect(one.body).toMatchObject({ name: "default-2", pool: "default", state: "available", holder: null });
     const none = await call(h, "GET", "/v1/vms/nope", { token: alice.token });
     expect(none.status).toBe(404);
     expect(none.body.code).toBe("unknown_vm");
