@@ -2,7 +2,8 @@ import type { TokenInfo } from "../../core/tokens.js";
 import { UsageError } from "../args.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
-import { leaseOption, optionalUser, requiredUser, stringValue } from "../values.js";
+import { parseDuration } from "../../duration.js";
+import { optionalUser, requiredUser, stringValue } from "../values.js";
 
 // The token commands run as the local operator (an admin: whoever can run the CLI here holds the
 // database's credentials); --user names whom the token is for, not who acts.
@@ -13,7 +14,11 @@ export const prepareTokenCreate: Prepare = (input) => {
   const user = requiredUser(input);
   const label = stringValue(input, "label");
   if (label !== undefined && (label.trim() === "" || label.length > 100)) throw new UsageError("--label: write a few words, at most 100 characters");
-  const expiresMs = leaseOption(input, "expires");
+  const expiresText = stringValue(input, "expires");
+  const expiresMs = expiresText === undefined ? undefined : parseDuration(expiresText.trim());
+  if (expiresMs === null || (expiresMs !== undefined && (expiresMs < 60_000 || expiresMs > 3650 * 86_400_000))) {
+    throw new UsageError(`--expires: ${JSON.stringify(expiresText)} is not a lifetime: a token lives from 1m to 3650d, written like 90d, 12h or 1d12h`);
+  }
   return async ({ core }) => {
     const { createToken } = await import("../../core/tokens.js");
     return outcomeOf(await createToken(core, OPERATOR, { user, label, expiresMs }), null, (t) =>
