@@ -2,13 +2,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { checkin } from "../core/checkin.js";
 import { checkout } from "../core/checkout.js";
-import { changeLease } from "../core/leases.js";
+import { changeLease, type LeaseRequest } from "../core/leases.js";
 import { checkoutById } from "../core/pool-details.js";
 import { listCheckouts, type CheckoutEntry } from "../core/queries.js";
 import { sweepLeases } from "../core/sweep-leases.js";
 import { refuse, type Actor, type CheckedOutVm, type Core, type Result } from "../core/types.js";
 import { joinQueue, leaveQueue, takeOffer, waitOutcome } from "../core/waitlist.js";
-import { parseDuration } from "../duration.js";
+import { durationMs } from "./durations.js";
 import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
@@ -37,14 +37,7 @@ export function checkoutBody(c: CheckoutEntry): z.infer<typeof s.checkout> {
   return { ...c, startedAt: isoNow(c.startedAt), endsAt: iso(c.endsAt), endedAt: iso(c.endedAt) };
 }
 
-const duration = (text: string | undefined, field: string, max?: number): Result<number | undefined> => {
-  if (text === undefined) return { ok: true, value: undefined };
-  const ms = parseDuration(text);
-  if (ms === null || ms <= 0 || (max !== undefined && ms > max)) {
-    return refuse({ code: "invalid_input", field, message: `"${text}" is not a duration of${max ? ` at most ${max / 60_000}m and` : ""} more than zero, like 90m, 4h or 1d12h` });
-  }
-  return { ok: true, value: ms };
-};
+const duration = durationMs;
 
 export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
   v1.post(
@@ -140,7 +133,7 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
     {
       schema: {
         operationId: "extend",
-        summary: "Extend the lease (by the pool's lease unless `by` says; admins: `until` sets any end, `pin` removes it)",
+        summary: "Extend the lease (by the pool's lease unless `by` says); admins: set `until` or `pin`",
         tags: ["checkouts"],
         params: s.idParam,
         body: s.extendRequest.optional(),
@@ -148,15 +141,13 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const body = req.body ?? {};
-      const given = (["by", "until", "pin"] as const).filter((k) => body[k] !== undefined);
-      if (given.length > 1) return answer(req, reply, refuse({ code: "invalid_input", field: given[1]!, message: `give one of by, until, pin: ${given.join(" and ")} say different things` }), () => null);
-      const by = duration(body.by, "by");
+      const by = duration(req.body?.by, "by");
       if (!by.ok) return answer(req, reply, by, () => null);
-      if (body.until !== undefined && new Date(body.until).getTime() <= Date.now()) {
-        return answer(req, reply, refuse({ code: "invalid_input", field: "until", message: `${body.until} has passed: give an end in the future` }), () => null);
+      const { until, pin } = req.body ?? {};
+      if ([req.body?.by, until, pin].filter((x) => x !== undefined).length > 1) {
+        return answer(req, reply, refuse({ code: "invalid_input", field: "by", message: "give one of by, until and pin, not several" }), () => null);
       }
-      const request = body.pin ? { pin: true as const } : body.until !== undefined ? { until: new Date(body.until) } : { by: by.value };
+      const request: LeaseRequest = pin ? { pin: true } : until !== undefined ? { until: new Date(until) } : { by: by.value };
       const actor = actorOf(req);
       const found = await openCheckout(core, actor, req.params.id);
       if (!found.ok) return answer(req, reply, found, () => null);

@@ -82,7 +82,7 @@ export class Idempotency {
         return payload;
       }
       const body = typeof payload === "string" ? safeJson(payload) : null;
-      await sql`update idempotency_keys set status = ${reply.statusCode}, body = ${body === null ? null : JSON.stringify(body)}::jsonb where token_id = ${owned.tokenId} and key = ${owned.key}`;
+      await sql`update idempotency_keys set status = ${reply.statusCode}, body = ${JSON.stringify(body)}::jsonb where token_id = ${owned.tokenId} and key = ${owned.key}`;
       return payload;
     });
   }

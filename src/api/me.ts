@@ -1,7 +1,8 @@
 import { isAdmin } from "../core/people.js";
 import { vmsOfPerson } from "../core/queries.js";
 import { queuesOf } from "../core/waitlist.js";
-import { actorOf, iso, isoNow, responses, sendProblem } from "./respond.js";
+import { actorOf, responses, sendProblem } from "./respond.js";
+import { placeBody } from "./queues.js";
 import { refusalProblem } from "./problems.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
@@ -21,7 +22,7 @@ export function meRoutes(v1: V1, { core }: ApiDeps): void {
         admin,
         tokenId: req.holder!.tokenId,
         holds: holds.value.map(vmBody),
-        queues: queues.value.map((q) => ({ waiterId: q.waiterId, pool: q.pool, position: q.position, state: q.state, offeredVm: q.offeredVm, offerExpiresAt: iso(q.offerExpiresAt), joinedAt: isoNow(q.joinedAt) })),
+        queues: queues.value.map(placeBody),
       };
     },
   );

@@ -35,7 +35,6 @@ export const HTTP_PROBLEMS = {
   bad_request: { status: 400, title: "The request does not match the API's schema" },
   unauthorized: { status: 401, title: "A valid API token is needed" },
   not_found: { status: 404, title: "No such endpoint" },
-  method_not_allowed: { status: 405, title: "Method not allowed" },
   idempotency_in_progress: { status: 409, title: "A request with this Idempotency-Key is still running" },
   payload_too_large: { status: 413, title: "The request body is too large" },
   unsupported_media_type: { status: 415, title: "Send JSON (Content-Type: application/json)" },

@@ -81,15 +81,21 @@ export const checkoutRequest = z.strictObject({
 });
 
 export const extendRequest = z.strictObject({
-  until: time.optional().describe("admins: the new end, any time in the future (instead of `by`)"),
-  pin: z.literal(true).optional().describe("admins: no end at all (instead of `by`)"),
   by: duration.optional().describe("how much later the lease ends; default: the pool's lease"),
+  until: time.optional().describe("admins: set this end (ISO 8601 with its zone), shorter or longer"),
+  pin: z.literal(true).optional().describe("admins: remove the end"),
+});
+
+export const joinRequest = z.strictObject({
+  pool: name.optional().describe("default: the service's DEFAULT_POOL"),
+  for: duration.optional().describe("the lease of the checkout it becomes"),
+  note: z.string().min(1).max(500).optional(),
 });
 
 export const leaseChange = z.object({
+  id: z.number().int(),
   holder: person,
   byAdmin: z.boolean().describe("set by an admin on someone else's checkout (the holder is told)"),
-  id: z.number().int(),
   vm: z.string(),
   pool: z.string(),
   previousEndsAt: time.nullable(),
@@ -143,7 +149,18 @@ export const newVm = z.strictObject({
 });
 
 export const vmChange = z.strictObject({
-  state: z.enum(["maintenance", "available"]).describe("maintenance: drain (from available, held or quarantined); available: repair (from maintenance or quarantined)"),
+  state: z.enum(["maintenance", "available"]).optional().describe("maintenance: drain (from available, held or quarantined); available: repair (from maintenance or quarantined)"),
+  ip: z.string().min(1).max(64).optional(),
+  sshUser: z.string().min(1).max(32).optional(),
+  sshPort: z.number().int().optional(),
+  hostKeyFingerprint: z.string().max(100).optional(),
+  tags: z.array(z.string().max(63)).max(50).optional().describe("replaces the VM's tags"),
+});
+
+export const vmChanged = z.object({
+  vm: z.string(),
+  transition: z.object({ from: vmState, to: vmState }).nullable().describe("the state change, when `state` was given"),
+  fields: z.enum(["now", "at_checkin"]).nullable().describe("when the field changes apply: now, or at check-in for a VM someone holds; null when none were given"),
 });
 
 export const vmTransition = z.object({ vm: z.string(), from: vmState, to: vmState });
@@ -162,7 +179,7 @@ export const pool = z.object({
 });
 
 export const queuePlace = z.object({
-  waiterId: z.number().int().describe("this place's id"),
+  id: z.number().int().describe("the place's id, which take and pass name"),
   pool: z.string(),
   position: z.number().int(),
   state: z.enum(["waiting", "offered"]),
@@ -170,10 +187,6 @@ export const queuePlace = z.object({
   offerExpiresAt: time.nullable(),
   joinedAt: time,
 });
-
-export const queueJoin = z.strictObject({ pool: name.optional().describe("default: the service's DEFAULT_POOL") });
-export const queueJoined = queuePlace.extend({ already: z.boolean().describe("true: was in this queue already (nothing changed)") });
-export const queueLeft = z.object({ left: z.array(z.string()).describe("the pools whose queues were left") });
 
 export const me = z.object({
   person,

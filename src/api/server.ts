@@ -9,11 +9,11 @@ import type { Logger } from "../log.js";
 import { checkoutRoutes } from "./checkouts.js";
 import { Idempotency } from "./idempotency.js";
 import { meRoutes } from "./me.js";
-import { queueRoutes } from "./queues.js";
 import { peopleRoutes } from "./people.js";
 import { poolRoutes } from "./pools.js";
 import { httpProblem, type Problem } from "./problems.js";
 import { sendProblem } from "./respond.js";
+import { queueRoutes } from "./queues.js";
 import { tokenRoutes } from "./tokens.js";
 import { vmRoutes } from "./vms.js";
 import type { Api, ApiDeps } from "./types.js";
@@ -58,7 +58,24 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
       components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "a vmres API token (vmres_…)" } } },
       security: [{ token: [] }],
     },
-    transform: jsonSchemaTransform,
+    // Every POST and DELETE takes an Idempotency-Key: said once here, so the document and the client know it.
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const method = ([] as string[]).concat(input.route.method);
+      if (!input.url.startsWith("/v1") || !method.some((m) => m === "POST" || m === "DELETE")) return out;
+      const headers = {
+        type: "object",
+        properties: {
+          "idempotency-key": {
+            type: "string",
+            minLength: 1,
+            maxLength: 200,
+            description: "retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more",
+          },
+        },
+      };
+      return { ...out, schema: { ...out.schema, headers } };
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
@@ -90,9 +107,9 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
       vmRoutes(typed, deps);
       poolRoutes(typed, deps);
       meRoutes(typed, deps);
-      queueRoutes(typed, deps);
       peopleRoutes(typed, deps);
       tokenRoutes(typed, deps);
+      queueRoutes(typed, deps);
     },
     { prefix: "/v1" },
   );

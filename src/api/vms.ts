@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { addVm, drainVm, removeVm, repairVm, retryCleanup } from "../core/admin.js";
 import { allVms, findVm, vmHistory } from "../core/queries.js";
+import { checkVmFields, updateVmFields } from "../core/update-vm.js";
 import { refuse, type VmSummary } from "../core/types.js";
 import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
@@ -77,16 +78,28 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
     {
       schema: {
         operationId: "changeVm",
-        summary: "Admin: drain (state maintenance) or repair (state available) a VM",
+        summary: "Admin: drain (state maintenance) or repair (state available) a VM, and/or change its fields (ip, sshUser, sshPort, hostKeyFingerprint, tags)",
         tags: ["vms", "admin"],
         params: s.nameParam,
         body: s.vmChange,
-        response: responses({ 200: s.vmTransition }, [403, 404, 409, 422]),
+        response: responses({ 200: s.vmChanged }, [403, 404, 409, 422]),
       },
     },
     async (req, reply) => {
-      const change = req.body.state === "maintenance" ? drainVm : repairVm;
-      return answer(req, reply, await change(core, actorOf(req), req.params.name), (t) => t);
+      const { state, ...fields } = req.body;
+      const actor = actorOf(req);
+      const hasFields = Object.values(fields).some((v) => v !== undefined);
+      if (state === undefined && !hasFields) {
+        return answer(req, reply, refuse({ code: "invalid_input", field: "body", message: "say what to change: state, ip, sshUser, sshPort, hostKeyFingerprint or tags" }), () => null);
+      }
+      // The values are checked before anything changes; then the state (its refusals change nothing), then the fields.
+      const bad = checkVmFields(fields);
+      if (bad) return answer(req, reply, refuse(bad), () => null);
+      const moved = state === undefined ? null : await (state === "maintenance" ? drainVm : repairVm)(core, actor, req.params.name);
+      if (moved && !moved.ok) return answer(req, reply, moved, () => null);
+      const changed = hasFields ? await updateVmFields(core, actor, req.params.name, fields) : null;
+      if (changed && !changed.ok) return answer(req, reply, changed, () => null);
+      return { vm: req.params.name, transition: moved ? { from: moved.value.from, to: moved.value.to } : null, fields: changed ? changed.value.applied : null };
     },
   );
 

@@ -46,7 +46,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Extend the lease (by the pool's lease unless `by` says; admins: `until` sets any end, `pin` removes it) */
+        /** Extend the lease (by the pool's lease unless `by` says); admins: set `until` or `pin` */
         post: operations["extend"];
         delete?: never;
         options?: never;
@@ -130,12 +130,47 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The queues this token's person waits in */
+        get: operations["listQueues"];
+        put?: never;
+        /** Join a pool's queue: a free VM is then offered (held for the claim window); 200 with already=true when in it already */
+        post: operations["joinQueue"];
+        /** Leave one pool's queue (?pool=), or every queue; a VM held for you goes to the next */
+        delete: operations["leaveQueue"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/{id}/pass": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
         get?: never;
         put?: never;
-        /** Join a pool's queue */
-        post: operations["joinQueue"];
-        /** Leave a pool's queue (no pool: every queue) */
-        delete: operations["leaveQueue"];
+        /** Pass on the VM offered to you: it goes to the next, and you leave the queue */
+        post: operations["passOffer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/{id}/take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take the VM offered to you (within the claim window) */
+        post: operations["takeOffer"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -209,7 +244,7 @@ export interface paths {
         delete: operations["removeVm"];
         options?: never;
         head?: never;
-        /** Admin: drain (state maintenance) or repair (state available) a VM */
+        /** Admin: drain (state maintenance) or repair (state available) a VM, and/or change its fields (ip, sshUser, sshPort, hostKeyFingerprint, tags) */
         patch: operations["changeVm"];
         trace?: never;
     };
@@ -304,7 +339,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -312,7 +347,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -324,7 +359,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -332,7 +367,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -344,7 +379,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -352,7 +387,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -364,7 +399,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -372,7 +407,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -384,7 +419,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -392,7 +427,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -409,7 +444,10 @@ export interface operations {
     checkout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -454,7 +492,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -462,7 +500,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -474,7 +512,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -482,7 +520,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -494,7 +532,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -502,7 +540,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -514,7 +552,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -522,7 +560,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -534,7 +572,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -542,7 +580,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -554,7 +592,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -562,7 +600,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -616,7 +654,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -624,7 +662,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -636,7 +674,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -644,7 +682,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -656,7 +694,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -664,7 +702,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -676,7 +714,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -684,7 +722,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -703,7 +741,10 @@ export interface operations {
             query?: {
                 force?: "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -732,7 +773,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -740,7 +781,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -752,7 +793,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -760,7 +801,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -772,7 +813,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -780,7 +821,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -792,7 +833,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -800,7 +841,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -812,7 +853,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -820,7 +861,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -832,7 +873,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -840,7 +881,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -852,7 +893,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -860,7 +901,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -877,7 +918,10 @@ export interface operations {
     extend: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -889,13 +933,13 @@ export interface operations {
                     /** @description how much later the lease ends; default: the pool's lease */
                     by?: string;
                     /**
-                     * @description admins: no end at all (instead of `by`)
+                     * @description admins: remove the end
                      * @enum {boolean}
                      */
                     pin?: true;
                     /**
                      * Format: date-time
-                     * @description admins: the new end, any time in the future (instead of `by`)
+                     * @description admins: set this end (ISO 8601 with its zone), shorter or longer
                      */
                     until?: string;
                 };
@@ -925,7 +969,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -933,7 +977,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -945,7 +989,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -953,7 +997,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -965,7 +1009,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -973,7 +1017,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -985,7 +1029,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -993,7 +1037,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1005,7 +1049,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1013,7 +1057,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1025,7 +1069,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1033,7 +1077,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1045,7 +1089,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1053,7 +1097,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1065,7 +1109,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1073,7 +1117,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1150,6 +1194,8 @@ export interface operations {
                             slackUserId: string | null;
                         };
                         queues: {
+                            /** @description the place's id, which take and pass name */
+                            id: number;
                             /**
                              * Format: date-time
                              * @description ISO 8601 time
@@ -1161,14 +1207,12 @@ export interface operations {
                             position: number;
                             /** @enum {string} */
                             state: "waiting" | "offered";
-                            /** @description this place's id */
-                            waiterId: number;
                         }[];
                         tokenId: number;
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1176,7 +1220,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1188,7 +1232,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1196,7 +1240,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1208,7 +1252,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1216,7 +1260,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1257,7 +1301,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1265,7 +1309,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1277,7 +1321,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1285,7 +1329,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1297,7 +1341,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1305,7 +1349,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1317,7 +1361,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1325,7 +1369,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1342,7 +1386,10 @@ export interface operations {
     addPerson: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1376,7 +1423,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1384,7 +1431,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1396,7 +1443,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1404,7 +1451,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1416,7 +1463,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1424,7 +1471,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1436,7 +1483,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1444,7 +1491,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1456,7 +1503,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1464,7 +1511,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1476,7 +1523,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1484,7 +1531,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1533,7 +1580,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1541,7 +1588,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1553,7 +1600,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1561,7 +1608,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1573,7 +1620,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1581,7 +1628,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1632,7 +1679,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1640,7 +1687,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1652,7 +1699,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1660,7 +1707,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1672,7 +1719,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1680,7 +1727,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1692,7 +1739,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1700,7 +1747,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1712,7 +1759,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1720,7 +1767,101 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    listQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the place's id, which take and pass name */
+                        id: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        joinedAt: string;
+                        offeredVm: string | null;
+                        offerExpiresAt: string | null;
+                        pool: string;
+                        position: number;
+                        /** @enum {string} */
+                        state: "waiting" | "offered";
+                    }[];
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1737,13 +1878,19 @@ export interface operations {
     joinQueue: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description the lease of the checkout it becomes */
+                    for?: string;
+                    note?: string;
                     /** @description default: the service's DEFAULT_POOL */
                     pool?: string;
                 };
@@ -1757,8 +1904,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description true: was in this queue already (nothing changed) */
                         already: boolean;
+                        /** @description the place's id, which take and pass name */
+                        id: number;
                         /**
                          * Format: date-time
                          * @description ISO 8601 time
@@ -1770,8 +1918,6 @@ export interface operations {
                         position: number;
                         /** @enum {string} */
                         state: "waiting" | "offered";
-                        /** @description this place's id */
-                        waiterId: number;
                     };
                 };
             };
@@ -1782,8 +1928,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description true: was in this queue already (nothing changed) */
                         already: boolean;
+                        /** @description the place's id, which take and pass name */
+                        id: number;
                         /**
                          * Format: date-time
                          * @description ISO 8601 time
@@ -1795,12 +1942,10 @@ export interface operations {
                         position: number;
                         /** @enum {string} */
                         state: "waiting" | "offered";
-                        /** @description this place's id */
-                        waiterId: number;
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1808,7 +1953,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1820,7 +1965,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1828,7 +1973,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1840,7 +1985,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1848,7 +1993,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1860,27 +2005,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1888,7 +2013,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1900,7 +2025,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1908,7 +2033,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1927,7 +2052,10 @@ export interface operations {
             query?: {
                 pool?: string;
             };
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1940,12 +2068,11 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description the pools whose queues were left */
                         left: string[];
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1953,7 +2080,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1965,7 +2092,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1973,7 +2100,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1985,7 +2112,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1993,7 +2120,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2005,7 +2132,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2013,7 +2140,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2025,7 +2152,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2033,7 +2160,297 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    passOffer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pool: string;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    takeOffer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the lease's end; null: pinned */
+                        endsAt: string | null;
+                        /** @description the checkout's id */
+                        id: number;
+                        ip: string;
+                        note: string | null;
+                        pool: string;
+                        /** @description the line to paste into a terminal */
+                        ssh: string;
+                        sshPort: number;
+                        sshUser: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        startedAt: string;
+                        vm: string;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2087,7 +2504,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2095,7 +2512,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2107,7 +2524,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2115,7 +2532,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2127,7 +2544,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2135,7 +2552,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2147,7 +2564,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2155,7 +2572,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2167,7 +2584,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2175,7 +2592,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2192,7 +2609,10 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2239,7 +2659,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2247,7 +2667,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2259,7 +2679,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2267,7 +2687,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2279,7 +2699,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2287,7 +2707,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2299,7 +2719,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2307,7 +2727,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2319,7 +2739,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2327,7 +2747,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2339,7 +2759,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2347,7 +2767,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2364,7 +2784,10 @@ export interface operations {
     revokeToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -2385,7 +2808,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2393,7 +2816,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2405,7 +2828,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2413,7 +2836,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2425,7 +2848,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2433,7 +2856,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2445,7 +2868,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2453,7 +2876,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2527,7 +2950,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2535,7 +2958,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2547,7 +2970,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2555,7 +2978,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2567,7 +2990,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2575,7 +2998,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2592,7 +3015,10 @@ export interface operations {
     addVm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2663,7 +3089,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2671,7 +3097,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2683,7 +3109,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2691,7 +3117,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2703,7 +3129,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2711,7 +3137,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2723,7 +3149,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2731,7 +3157,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2743,7 +3169,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2751,7 +3177,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2763,7 +3189,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2771,7 +3197,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2843,7 +3269,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2851,7 +3277,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2863,7 +3289,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2871,7 +3297,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2883,7 +3309,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,7 +3317,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2903,7 +3329,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2911,7 +3337,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2928,7 +3354,10 @@ export interface operations {
     removeVm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 name: string;
             };
@@ -2949,7 +3378,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2957,7 +3386,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2969,7 +3398,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2977,7 +3406,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2989,7 +3418,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2997,7 +3426,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3009,7 +3438,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3017,7 +3446,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3029,7 +3458,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3037,7 +3466,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3049,7 +3478,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3057,7 +3486,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3083,11 +3512,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    hostKeyFingerprint?: string;
+                    ip?: string;
+                    sshPort?: number;
+                    sshUser?: string;
                     /**
                      * @description maintenance: drain (from available, held or quarantined); available: repair (from maintenance or quarantined)
                      * @enum {string}
                      */
-                    state: "maintenance" | "available";
+                    state?: "maintenance" | "available";
+                    /** @description replaces the VM's tags */
+                    tags?: string[];
                 };
             };
         };
@@ -3099,15 +3534,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @enum {string} */
-                        from: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        /** @enum {string} */
-                        to: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+                        /** @description when the field changes apply: now, or at check-in for a VM someone holds; null when none were given */
+                        fields: ("now" | "at_checkin") | null;
+                        /** @description the state change, when `state` was given */
+                        transition: {
+                            /** @enum {string} */
+                            from: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+                            /** @enum {string} */
+                            to: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+                        } | null;
                         vm: string;
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3115,7 +3555,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3127,7 +3567,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3135,7 +3575,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3147,7 +3587,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3155,7 +3595,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3167,7 +3607,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3175,7 +3615,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3187,7 +3627,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3195,7 +3635,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3207,7 +3647,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3215,7 +3655,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3227,7 +3667,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3235,7 +3675,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3252,7 +3692,10 @@ export interface operations {
     retryCleanup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
             path: {
                 name: string;
             };
@@ -3275,7 +3718,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3283,7 +3726,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3295,7 +3738,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3303,7 +3746,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3315,7 +3758,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3323,7 +3766,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3335,7 +3778,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3343,7 +3786,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3355,7 +3798,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3363,7 +3806,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3375,7 +3818,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3383,7 +3826,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3395,7 +3838,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3403,7 +3846,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3455,7 +3898,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3463,7 +3906,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3475,7 +3918,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3483,7 +3926,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3495,7 +3938,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3503,7 +3946,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3515,7 +3958,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3523,7 +3966,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3535,7 +3978,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3543,7 +3986,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3555,7 +3998,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; method_not_allowed → 405; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3563,7 +4006,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { addVm } from "../../src/core/admin.js";
 import { checkout } from "../../src/core/checkout.js";
@@ -34,6 +34,10 @@ beforeAll(async () => {
   writeFileSync(join(bin, "ssh"), `#!/bin/sh\necho "ssh $*" >> "${sshLog}"\nexit "\${SSH_EXIT:-0}"\n`);
   chmodSync(join(bin, "ssh"), 0o755);
 }, 60_000);
+// No cleanup worker runs here: a VM checked in is made available again, as its cleanup would.
+afterEach(async () => {
+  await h.database.sql`update vms set state = 'available', cleanup_next_at = null where state = 'cleaning'`;
+});
 afterAll(async () => {
   await h?.stop();
   rmSync(bin, { recursive: true, force: true });
@@ -88,7 +92,6 @@ describe("examples/ci/job.sh (curl and trap)", { timeout: 60_000 }, () => {
       expect(await h.database.sql`select 1 from waiters where state in ('waiting', 'offered')`).toHaveLength(0);
     } finally {
       if (held.ok) await checkin(h.core, someone, held.value.name);
-      await h.database.sql`update vms set state = 'available' where name = 'linux-01' and state = 'cleaning'`;
     }
   });
 });

@@ -222,3 +222,40 @@ describe("upgrading a database made by the release before leases (7 migrations)"
     ]);
   });
 });
+
+describe("upgrading a database made by the release before the HTTP API (8 migrations)", () => {
+  it("keeps people, open checkouts with their leases, waiters and VMs in every state, and tokens then work for the old people", async () => {
+    const client = await schemaOfRelease(8);
+    await client`insert into pools (name, quota) values ('default', 2)`;
+    await client`insert into vms (name, ip, pool) values ('vm-a', '198.51.100.31', 'default'), ('vm-b', '198.51.100.32', 'default'), ('vm-c', '198.51.100.33', 'default'),
+      ('vm-d', '198.51.100.34', 'default'), ('vm-e', '198.51.100.35', 'default'), ('vm-f', '198.51.100.36', 'default')`;
+    await client`update vms set state = 'cleaning', cleanup_next_at = now() + interval '1 hour', cleanup_attempts = 1, cleanup_last_error = 'timeout' where name = 'vm-d'`;
+    await client`update vms set state = 'quarantined', cleanup_last_error = 'host key changed' where name = 'vm-e'`;
+    await client`update vms set state = 'maintenance' where name = 'vm-c'`;
+    await client`update vms set state = 'retired' where name = 'vm-f'`;
+    await client`insert into people (name, slack_user_id) values ('U0API0001', 'U0API0001')`;
+    await client`insert into people (name, kind, is_admin) values ('ci-nightly', 'service', false), ('boss', 'person', true)`;
+    const [c] = await client<{ id: string }[]>`
+      insert into checkouts (vm_id, person_id, pool, started_at, ends_at, remind_at, note)
+      select v.id, p.id, 'default', now() - interval '1 hour', now() + interval '3 hours', now() + interval '2 hours', 'api upgrade'
+      from vms v, people p where v.name = 'vm-a' and p.name = 'ci-nightly' returning id`;
+    await client`update vms set state = 'checked_out', checkout_id = ${c!.id} where name = 'vm-a'`;
+    await client`insert into waiters (pool, person_id, source) select 'default', id, 'slack' from people where name = 'U0API0001'`;
+    const tables = ["people", "checkouts", "waiters", "vms", "pools", "events", "outbox"];
+    const before = new Map<string, unknown>();
+    for (const t of tables) before.set(t, await client.unsafe(`select * from ${t} order by 1`));
+
+    await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
+
+    for (const t of tables) expect(await client.unsafe(`select * from ${t} order by 1`), t).toEqual(before.get(t));
+    // The old people get tokens, which act as them: the service's open checkout is theirs to see.
+    const core = coreFor({ db: drizzle(client, { schema }) });
+    const { createToken, authenticateToken } = await import("../../src/core/tokens.js");
+    const made = await createToken(core, { person: "operator", source: "cli" }, { user: "ci-nightly" });
+    if (!made.ok) throw new Error(JSON.stringify(made.refusal));
+    const found = await authenticateToken(core, made.value.token);
+    expect(found).toMatchObject({ holder: { person: { name: "ci-nightly" } } });
+    const open = await listCheckouts(core, { person: { lookup: "ci-nightly" }, source: "api" }, { person: { lookup: "ci-nightly" }, open: true });
+    expect(open).toMatchObject({ ok: true, value: [{ vm: "vm-a", note: "api upgrade" }] });
+  });
+});

@@ -107,7 +107,7 @@ export const historyEntry = (b: { at: Time; actor: string; person: PersonTag | n
 });
 
 export const queuePlace = (b: {
-  waiterId: number;
+  id: number;
   pool: string;
   position: number;
   state: "waiting" | "offered";
@@ -115,7 +115,7 @@ export const queuePlace = (b: {
   offerExpiresAt: Time | null;
   joinedAt: Time;
 }): QueuePlace => ({
-  waiterId: b.waiterId,
+  waiterId: b.id,
   pool: b.pool,
   position: b.position,
   state: b.state,

@@ -12,6 +12,7 @@ import { checkoutsCommand, listCommand, statusCommand } from "./list.js";
 import type { SlackCommandId } from "./parse.js";
 import { shown } from "./parse.js";
 import { usageReply } from "./usage-reply.js";
+import { tokenCommand } from "./token.js";
 
 /** Runs one `/vm` command whose words fit the grammar, and returns the ephemeral answer. */
 export type SlackHandler = (deps: SlackDeps, caller: Caller, input: Input) => Promise<SlackMessage>;
@@ -44,6 +45,11 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
     return checkinNamed(deps, caller, vm, { force: true });
   },
   list: (deps, caller) => listCommand(deps, caller.userId),
+  token: async (deps, caller, input) => {
+    const expiresMs = duration(input, "expires");
+    if (typeof expiresMs === "string") return usageReply(deps, caller.userId, expiresMs, { command: "token" });
+    return tokenCommand(deps, caller, { label: text(input, "label"), expiresMs });
+  },
   status: (deps) => statusCommand(deps),
   history: (deps, caller, input) => adminVm(deps, caller, "history", input.args["VM"] ?? ""),
   "pool.add": async (deps, caller, input) => {
