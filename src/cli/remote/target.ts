@@ -51,16 +51,26 @@ export function checkUrl(raw: string, what: string): string | Failure {
   return url.toString().replace(/\/+$/, "");
 }
 
-/** What `vmres login` kept, if anything; a file others may read is refused, as ssh refuses a private key others may read. */
+/**
+ * What `vmres login` kept, if anything. Only a file of this OS user counts: one
+ * in a home it cannot enter, or another account's (HOME kept by `sudo -u`), is
+ * not its login. A file others may read is refused, as ssh refuses such a key.
+ */
 function readLogin(file: string): Target | null | Failure {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    return null;
+  }
+  if (process.getuid && stat.uid !== process.getuid()) return null;
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     return failure(EXIT.notReady, "remote_settings", `cannot read ${file} (${(err as Error).message}); fix its permissions or run vmres logout.`);
   }
-  if ((statSync(file).mode & 0o077) !== 0) {
+  if ((stat.mode & 0o077) !== 0) {
     return failure(EXIT.notReady, "remote_settings", `${file} holds an API token but others may read it: chmod 600 ${file} (or run vmres login again).`);
   }
   let kept: unknown;
