@@ -1,5 +1,6 @@
 import type { CheckedOutVm, Core } from "../../core/types.js";
 import type { QueuePlace } from "../../core/waitlist.js";
+import type { CreatingVm } from "../../core/provision/request.js";
 import { UsageError } from "../args.js";
 import { done, outcomeOf, type Context, type Outcome, type Prepare } from "../command.js";
 import { EXIT, failure, temporaryFailure, type Failure } from "../failures.js";
@@ -23,16 +24,40 @@ export const prepareCheckout: Prepare = (input) => {
   const wait = flag(input, "wait");
   const timeoutMs = timeoutOption(input);
   if (timeoutMs !== undefined && !wait) throw new UsageError("--timeout goes with --wait: npx vmres checkout --user ID --wait --timeout 30m");
+  const restore = restoreOption(input);
+  if (restore !== undefined && wait) throw new UsageError("--restore creates a VM for you, there is no queue to wait in: leave out --wait");
   return async (ctx) => {
-    const { checkout } = await import("../../core/checkout.js");
+    const { checkoutFromPool } = await import("../../core/provision/request.js");
     const actor = userActor(user);
-    const result = await checkout(ctx.core, actor, { pool, note, forMs });
-    if (wait && !result.ok && result.refusal.code === "no_vm_free") {
+    const result = await checkoutFromPool(ctx.core, actor, { pool, note, forMs, restore });
+    if (wait && !result.ok && (result.refusal.code === "no_vm_free" || result.refusal.code === "pool_full")) {
       return waitForVm(ctx, user, { pool: result.refusal.pool, note, forMs, timeoutMs });
     }
-    return outcomeOf(result, user, (vm) => describeCheckout(vm, user));
+    if (result.ok && result.value.kind === "creating") return created(ctx, user, result.value.creating);
+    return outcomeOf(result, user, (taken) => (taken.kind === "ready" ? describeCheckout(taken.vm, user) : ""));
   };
 };
+
+/** `--restore` alone (true) or with an image name; a malformed name is a usage error. */
+function restoreOption(input: Parameters<Prepare>[0]): true | string | undefined {
+  const value = input.options.restore;
+  if (value === undefined || value === true) return value === true ? true : undefined;
+  if (typeof value === "string" && /^[a-z0-9][a-z0-9.-]{0,127}$/.test(value)) return value;
+  throw new UsageError(`--restore: ${JSON.stringify(value)} is not an image name (like cloud-alice-12; npx vmres images --user ID lists yours)`);
+}
+
+/** A VM being created for this caller: say so, run the create (or let the service), then print it like any checkout. */
+async function created(ctx: Context, user: string, creating: CreatingVm): Promise<Outcome | Failure> {
+  const from = creating.restoredFrom ? ` from your image ${creating.restoredFrom}` : "";
+  process.stderr.write(`Creating your VM ${creating.instance} in pool ${creating.pool}${from} (job ${creating.jobId})…\n`);
+  const { waitForJob } = await import("./provision-wait.js");
+  const waited = await waitForJob(ctx, creating.jobId, creating.pool, (line) => process.stderr.write(`${line}\n`));
+  if (waited) return waited;
+  const { openCheckoutOf } = await import("../../core/provision/queries.js");
+  const vm = await openCheckoutOf(ctx.core, creating.instance);
+  if (!vm) return failure(EXIT.unexpected, "vm_missing", `${creating.instance} was created but holds no checkout of ${user}`);
+  return done(vm, describeCheckout(vm, user));
+}
 
 export function describeCheckout(vm: CheckedOutVm, user: string): string {
   return [

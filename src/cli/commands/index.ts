@@ -31,6 +31,12 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   "pool.repair": { load: async () => (await import("./pool.js")).preparePoolRepair },
   "pool.sync": { load: async () => (await import("./pool-sync.js")).preparePoolSync },
   "cleanup.retry": { load: async () => (await import("./cleanup.js")).prepareCleanupRetry },
+  images: { load: async () => (await import("./provision.js")).prepareImages },
+  "images.delete": { load: async () => (await import("./provision.js")).prepareImagesDelete },
+  instances: { load: async () => (await import("./provision.js")).prepareInstances },
+  jobs: { load: async () => (await import("./provision.js")).prepareJobs },
+  "jobs.retry": { load: async () => (await import("./provision.js")).prepareJobsRetry },
+  "jobs.abandon": { load: async () => (await import("./provision.js")).prepareJobsAbandon },
   "db.migrate": { migrates: true, load: async () => (await import("./db.js")).prepareDbMigrate },
 };
 
