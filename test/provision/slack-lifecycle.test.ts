@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setProvisioning } from "../../src/core/provision/configure.js";
 import { providerSettingsProblem } from "../../src/provision/providers.js";
 import { dockerSkipReason } from "../docker/prerequisites.js";
-import { ALICE } from "../helpers/slack-requests.js";
+import { ALICE, appHomeOpened } from "../helpers/slack-requests.js";
 import { ADMIN, ADMIN_CHANNEL, eventually, slash, startHarness, textOf, waitForDm, type Harness } from "../slack/harness.js";
 import { openDockerLab, sshRun, type DockerLab } from "./docker-lab.js";
 
@@ -66,6 +66,14 @@ describe.skipIf(skipReason !== null)("a provisioned pool backed by docker, throu
     expect(textOf((await slash(h, "instances", ADMIN.id)).body)).toContain(pool);
     expect(textOf((await slash(h, "jobs", ADMIN.id)).body)).toMatch(/save .*done/);
     expect(textOf((await slash(h, "jobs", ALICE.id)).body)).toContain("Only vmres admins");
+    h.fake.reset();
+    await h.send(appHomeOpened({ user: ADMIN.id }));
+    const [home] = await h.fake.waitFor((c) => c.method === "views.publish" && c.body.user_id === ADMIN.id);
+    expect(textOf(home?.body ?? {})).toMatch(/\*Instances\* \(admins, 1\)[\s\S]*\*Saved images\* \(admins, 1\)[\s\S]*Failed provider jobs/);
+    await h.send(appHomeOpened({ user: ALICE.id }));
+    const [mine] = await h.fake.waitFor((c) => c.method === "views.publish" && c.body.user_id === ALICE.id);
+    expect(textOf(mine?.body ?? {})).toContain("Your saved images");
+    expect(textOf(mine?.body ?? {})).not.toContain("Instances");
   }, 60_000);
 
   it("tells the person and the admin channel when a create fails for good", async () => {
