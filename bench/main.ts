@@ -14,6 +14,7 @@ import { benchCli } from "./cli.js";
 import { benchCore, type CoreBenchResult } from "./core.js";
 import { benchLeases } from "./leases.js";
 import { benchSlack } from "./slack.js";
+import { benchProvision } from "./provision.js";
 import { sleep } from "./stats.js";
 
 const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "warn", "bench");
@@ -25,8 +26,9 @@ const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }
   { name: "cleanup", title: "Cleanup: parallel cleanups over SSH", run: benchCleanup },
   { name: "cli", title: "CLI: vmres status, start to exit", run: benchCli },
   { name: "leases", title: "Leases: the sweep with 100,000 open checkouts, and checkouts while it sweeps", run: benchLeases },
+  { name: "provision", title: "Provisioned pools: checkout from a warm pool vs a create from the image (docker)", run: benchProvision },
 ];
-/** BENCH_SKIP=slack,cleanup,cli,leases runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases). */
+/** BENCH_SKIP=slack,cleanup,cli,leases runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, provision). */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
 
 const controller = new AbortController();
