@@ -33,8 +33,10 @@ export const prepareCheckout: Prepare = (input) => {
     if (wait && !result.ok && (result.refusal.code === "no_vm_free" || result.refusal.code === "pool_full")) {
       return waitForVm(ctx, user, { pool: result.refusal.pool, note, forMs, timeoutMs });
     }
-    if (result.ok && result.value.kind === "creating") return created(ctx, user, result.value.creating);
-    return outcomeOf(result, user, (taken) => (taken.kind === "ready" ? describeCheckout(taken.vm, user) : ""));
+    if (!result.ok) return outcomeOf(result, user, () => "");
+    if (result.value.kind === "creating") return created(ctx, user, result.value.creating);
+    // The VM, as before provisioned pools: --json prints the same object either way.
+    return done(result.value.vm, describeCheckout(result.value.vm, user));
   };
 };
 
