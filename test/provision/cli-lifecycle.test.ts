@@ -77,6 +77,23 @@ describe.skipIf(skipReason !== null)("a provisioned pool backed by docker, throu
     expect(list.stdout).toContain("vm-static");
   }, 120_000);
 
+  it("refuses provider settings that are wrong, and a pool of fixed VMs becoming provisioned, changing nothing", async () => {
+    const bad = await vmres(["pool", "set", "typo", "--kind", "provisioned", "--provider", "docker", "--image", "x:1", "--max-size", "1", "--provider-settings", '{"sokket":"/x"}']);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain("provider-settings");
+    expect(bad.stderr).toContain("sokket");
+    const missing = await vmres(["pool", "set", "half", "--kind", "provisioned", "--provider", "docker"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("needs --image, --max-size");
+    const fixed = await vmres(["pool", "set", "fixed", "--kind", "provisioned", "--provider", "docker", "--image", "x:1", "--max-size", "1"]);
+    expect(fixed.code).toBe(3);
+    expect(fixed.stderr).toContain("fixed VMs");
+    const usage = await vmres(["pool", "set", "half", "--kind", "dynamic"]);
+    expect(usage.code).toBe(2);
+    const kinds = await database.sql<{ name: string; kind: string }[]>`select name, kind::text from pools where name in ('typo', 'half', 'fixed') order by name`;
+    expect(kinds).toEqual([{ name: "fixed", kind: "static" }]);
+  }, 120_000);
+
   it("refuses a checkout past max_size, saying so", async () => {
     // Two instances at most: alice's restored one may still be deleting, so hold two and ask for a third.
     const a = await vmres(["checkout", "--user", "alice", "--pool", pool]);

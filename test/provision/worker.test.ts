@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkin } from "../../src/core/checkin.js";
+import { sweepLeases } from "../../src/core/sweep-leases.js";
 import { abandonJob, retryJob } from "../../src/core/provision/admin.js";
 import { setProvisioning } from "../../src/core/provision/configure.js";
 import { checkoutFromPool } from "../../src/core/provision/request.js";
@@ -169,6 +170,21 @@ describe.skipIf(skipReason !== null)("the provisioner against the test dockerd",
     const [gone] = await rows<{ state: string }>(sql`select state::text from images where name = ${older}`);
     expect(gone?.state).toBe("deleted");
   }, 240_000);
+
+  it("saves an instance whose lease ended for its holder, so nothing of theirs is lost", async () => {
+    const name = await pool("expire");
+    const asked = await checkoutFromPool(core, person(5), { pool: name, forMs: 3_600_000 });
+    if (!asked.ok || asked.value.kind !== "creating") throw new Error("expected a create");
+    await drain();
+    clock.advance(2 * 3_600_000);
+    const swept = await sweepLeases(core);
+    expect(swept.expired).toContain(asked.value.creating.instance);
+    await drain();
+    const [image] = await rows<{ state: string; owner: string }>(sql`
+      select i.state::text, p.slack_user_id as owner from images i join people p on p.id = i.person_id where i.pool = ${name}`);
+    expect(image).toEqual({ state: "ready", owner: "U0000005" });
+    expect(await lab.containers(name)).toEqual([]);
+  }, 180_000);
 
   it("finds a labelled container that vmres has no record of, deletes it and tells the admins", async () => {
     const name = await pool("stray");

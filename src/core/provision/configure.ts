@@ -45,12 +45,12 @@ export async function setProvisioning(
       : null);
   if (bad) return refuse(bad);
   return core.db.transaction(async (tx): Promise<Result<ProvisionedPool>> => {
-    await tx.execute(sql`insert into pools (name, quota) values (${pool}, ${core.defaultQuota}) on conflict (name) do nothing`);
-    const [current] = await tx.execute<{ kind: string; min_idle: number; max_size: number | null; image: string | null; provider: string | null; provider_settings: Record<string, unknown>; static_vms: number }>(sql`
+    // Read (and lock) before anything is written: a refusal below must leave no new pool behind.
+    const [existing] = await tx.execute<{ kind: string; min_idle: number; max_size: number | null; image: string | null; provider: string | null; provider_settings: Record<string, unknown>; static_vms: number }>(sql`
       select kind::text, min_idle, max_size, image, provider, provider_settings,
              (select count(*)::int from vms v where v.pool = p.name and v.state <> 'retired' and not exists (select 1 from instances i where i.vm_id = v.id)) as static_vms
       from pools p where name = ${pool} for update`);
-    if (!current) throw new Error(`pool ${pool} vanished`);
+    const current = existing ?? { kind: "static", min_idle: 0, max_size: null, image: null, provider: null, provider_settings: {}, static_vms: 0 };
     if (current.static_vms > 0) {
       return refuse({ code: "invalid_input", field: "kind", message: `pool ${pool} has ${current.static_vms} fixed VMs; a provisioned pool holds only the instances it creates (use a new pool)` });
     }
@@ -66,6 +66,7 @@ export async function setProvisioning(
     if (next.minIdle > (next.maxSize ?? 0)) return refuse({ code: "invalid_input", field: "min-idle", message: `min-idle ${next.minIdle} is more than max-size ${next.maxSize}` });
     const problem = settingsProblem(next.provider as "docker" | "command", next.settings);
     if (problem) return refuse({ code: "invalid_input", field: "provider-settings", message: problem });
+    await tx.execute(sql`insert into pools (name, quota) values (${pool}, ${core.defaultQuota}) on conflict (name) do nothing`);
     await tx.execute(sql`
       update pools set kind = 'provisioned', min_idle = ${next.minIdle}, max_size = ${next.maxSize}, image = ${next.image}, provider = ${next.provider},
         provider_settings = ${JSON.stringify(next.settings)}::jsonb, reuse = coalesce(${change.reuse ?? null}::boolean, reuse),
