@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { TEST_DOCKER, openTestDocker, type TestDocker } from "../docker/daemon.js";
 import { ensureSshImage, type SshImage } from "../docker/ssh-image.js";
+import { isAlive } from "../docker/command.js";
 
 /**
  * The test dockerd with the sshd test image, for provisioned pools: every
@@ -22,6 +23,7 @@ export interface DockerLab {
 
 export async function openDockerLab(log: (line: string) => void = () => {}): Promise<DockerLab> {
   const docker = await openTestDocker();
+  await removeLeftovers(docker);
   const image = await ensureSshImage(docker, log);
   const pools: string[] = [];
   const imageRepository = `vmres-test-saved-${process.pid}`;
@@ -56,6 +58,24 @@ export async function openDockerLab(log: (line: string) => void = () => {}): Pro
       }
     },
   };
+}
+
+/**
+ * What runs that died left (killed before their clean-up): containers of pools
+ * named `<purpose><pid>` and images in `vmres-test-saved-<pid>` whose pid is gone.
+ */
+async function removeLeftovers(docker: TestDocker): Promise<void> {
+  const dead = (pid: string | undefined) => pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid));
+  const containers = (await docker.dockerOrThrow(["container", "ls", "--all", "--filter", "label=vmres.pool", "--format", '{{.Names}} {{.Label "vmres.pool"}}']))
+    .split("\n")
+    .map((line) => line.split(" "))
+    .filter(([, pool]) => dead(pool?.match(/^[a-z]+(\d+)$/)?.[1]))
+    .map(([name]) => name as string);
+  if (containers.length > 0) await docker.docker(["container", "rm", "--force", ...containers], { timeoutMs: 120_000 });
+  const images = (await docker.dockerOrThrow(["image", "ls", "--filter", "reference=vmres-test-saved-*", "--format", "{{.Repository}}:{{.Tag}}"]))
+    .split("\n")
+    .filter((ref) => dead(ref.match(/^vmres-test-saved-(\d+):/)?.[1]));
+  if (images.length > 0) await docker.docker(["image", "rm", "--force", ...images], { timeoutMs: 120_000 });
 }
 
 /** Runs a command over SSH on a lent VM as the test image's root, with the key it trusts; returns stdout (throws on a non-zero exit). */
