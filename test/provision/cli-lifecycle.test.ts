@@ -94,6 +94,33 @@ describe.skipIf(skipReason !== null)("a provisioned pool backed by docker, throu
     expect(kinds).toEqual([{ name: "fixed", kind: "static" }]);
   }, 120_000);
 
+  it("lists a failed create with its error; an admin cannot retry it (it was undone) but can abandon it; a person deletes their image", async () => {
+    const broken = lab.pool("clibad");
+    const set = await vmres(["pool", "set", broken, "--kind", "provisioned", "--provider", "docker", "--image", "vmres-no-such-image:1", "--max-size", "1",
+      "--provider-settings", JSON.stringify(lab.settings)]);
+    expect(set.code).toBe(0);
+    const failed = await vmres(["checkout", "--user", "bob", "--pool", broken], { env: { PROVISION_MAX_ATTEMPTS: "1" } });
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(/failed after 1 attempts: .*no such image/i);
+    const jobs = await vmres(["jobs", "--failed", "--json"]);
+    const [job] = JSON.parse(jobs.stdout) as { id: number; kind: string; lastError: string }[];
+    expect(job).toMatchObject({ kind: "create", lastError: expect.stringMatching(/no such image/i) });
+    const retry = await vmres(["jobs", "retry", String(job?.id)]);
+    expect(retry.code).toBe(3);
+    expect(retry.stderr).toContain("only a failed job can be retried");
+    expect((await vmres(["jobs", "abandon", String(job?.id), "--user", "bob"])).code).toBe(3);
+    const abandon = await vmres(["jobs", "abandon", String(job?.id)]);
+    expect(abandon.code).toBe(0);
+    expect((await vmres(["jobs", "--failed"])).stdout).toContain("No failed jobs.");
+
+    const [image] = (await vmres(["images", "--user", "alice"])).stdout.match(new RegExp(`${pool}-alice-\\d+`)) ?? [];
+    expect(image).toBeDefined();
+    expect((await vmres(["images", "delete", String(image), "--user", "bob"])).code).toBe(3);
+    const deleted = await vmres(["images", "delete", String(image), "--user", "alice"]);
+    expect(deleted.code).toBe(0);
+    expect((await vmres(["images", "--user", "alice"])).stdout).toMatch(/deleting|No saved images/);
+  }, 180_000);
+
   it("refuses a checkout past max_size, saying so", async () => {
     // Two instances at most: alice's restored one may still be deleting, so hold two and ask for a third.
     const a = await vmres(["checkout", "--user", "alice", "--pool", pool]);

@@ -89,5 +89,21 @@ describe.skipIf(skipReason !== null)("a provisioned pool backed by docker, throu
     await eventually("the admin channel to hear it", async () =>
       h.fake.calls("chat.postMessage").some((c) => c.body.channel === ADMIN_CHANNEL && textOf(c.body).includes("/vm jobs retry")), 20_000);
     expect(await lab.containers(broken)).toEqual([]);
+    const [job] = await h.core.db.execute<{ id: number }>(sql`select id::int from provider_jobs where pool = ${broken} and state = 'failed'`);
+    expect(textOf((await slash(h, `jobs abandon ${job?.id}`, ALICE.id)).body)).toContain("Only vmres admins");
+    expect(textOf((await slash(h, "jobs --failed", ADMIN.id)).body)).toContain(`*${job?.id}* create`);
+    expect(textOf((await slash(h, `jobs abandon ${job?.id}`, ADMIN.id)).body)).toContain(`Job ${job?.id} (create) is abandoned`);
+    expect(textOf((await slash(h, "jobs abandon seven", ADMIN.id)).body)).toContain("is not a job id");
   }, 120_000);
+
+  it("deletes one of the person's images with /vm images delete, and refuses someone else's", async () => {
+    const [image] = await h.core.db.execute<{ name: string }>(sql`select name from images where pool = ${pool} and state = 'ready'`);
+    expect(textOf((await slash(h, `images delete ${image?.name}`, "U0OTHER01")).body)).toContain("You have no image");
+    expect(textOf((await slash(h, `images delete ${image?.name}`, ALICE.id)).body)).toContain(`Deleting image *${image?.name}*`);
+    await eventually("the image to be deleted", async () => {
+      const [row] = await h.core.db.execute<{ state: string }>(sql`select state::text from images where name = ${image?.name ?? ""}`);
+      return row?.state === "deleted";
+    }, 30_000);
+    expect(await lab.savedImages(pool)).toEqual([]);
+  }, 60_000);
 });
