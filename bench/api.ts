@@ -100,7 +100,7 @@ export async function benchApi(): Promise<string[]> {
       while (performance.now() < until) {
         const t0 = performance.now();
         const out = await api.POST("/v1/checkouts", { body: { pool: POOL }, headers: headers() });
-        if (!out.data) throw new Error(`API checkout answered ${out.response.status}: ${JSON.stringify(out.error)}`);
+        if (!out.data || !("id" in out.data)) throw new Error(`API checkout answered ${out.response.status}: ${JSON.stringify(out.error ?? out.data)}`);
         const back = await api.DELETE("/v1/checkouts/{id}", { params: { path: { id: out.data.id } }, headers: headers() });
         if (!back.data) throw new Error(`API check-in answered ${back.response.status}: ${JSON.stringify(back.error)}`);
         latencies?.push(performance.now() - t0);

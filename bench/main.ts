@@ -15,6 +15,7 @@ import { benchCli } from "./cli.js";
 import { benchCore, type CoreBenchResult } from "./core.js";
 import { benchLeases } from "./leases.js";
 import { benchSlack } from "./slack.js";
+import { benchProvision } from "./provision.js";
 import { sleep } from "./stats.js";
 
 const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "warn", "bench");
@@ -27,8 +28,9 @@ const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }
   { name: "cli", title: "CLI: vmres status, start to exit", run: benchCli },
   { name: "leases", title: "Leases: the sweep with 100,000 open checkouts, and checkouts while it sweeps", run: benchLeases },
   { name: "api", title: "HTTP API: checkout + check-in cycles against the core called directly, and p99 at 32 clients", run: benchApi },
+  { name: "provision", title: "Provisioned pools: checkout from a warm pool vs a create from the image (docker)", run: benchProvision },
 ];
-/** BENCH_SKIP=slack,cleanup,cli,leases,api runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, api). */
+/** BENCH_SKIP=slack,cleanup,cli,leases,api,provision runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, api, provision). */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
 
 const controller = new AbortController();

@@ -141,6 +141,27 @@ export const configSchema = z.object({
     .transform((text) => parseRate(text) ?? { max: 60, windowMs: 60_000 }),
   /** Largest API request body in bytes; a larger one gets 413. */
   API_BODY_LIMIT: int(1024, 10_485_760).default(65_536),
+  /** `off`: this process runs no provisioner (provider jobs, top-up, image sweep, provider listing); another replica must. */
+  PROVISION_WORKER: z.enum(["on", "off"]).default("on"),
+  /** Provider jobs (create, save, delete) one process runs at once. */
+  PROVISION_CONCURRENCY: int(1, 64).default(4),
+  /** Attempts of a provider job before it fails for good (the person and admins told; an admin retries or abandons it). */
+  PROVISION_MAX_ATTEMPTS: int(1, 100).default(3),
+  /** First retry delay of a provider job, doubled per attempt. */
+  PROVISION_BACKOFF_BASE_MS: int(0, 3_600_000).default(10_000),
+  /** Longest one provider call (create, stop, commit…) may take. */
+  PROVIDER_TIMEOUT_MS: int(100, 3_600_000).default(300_000),
+  /** How long a created instance has to answer SSH. */
+  PROVISION_SSH_TIMEOUT_MS: int(100, 3_600_000).default(180_000),
+  PROVISION_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
+  /** A provider job's claim, renewed every quarter of this while it runs; older: its process died, and the job is due again. */
+  PROVISION_CLAIM_TIMEOUT_MS: int(200, 3_600_000).default(60_000),
+  /** How often providers are listed for instances with the vmres label that vmres has no record of. */
+  PROVIDER_LIST_INTERVAL_MS: int(100, 86_400_000).default(300_000),
+  /** What to do with such instances: `report` (to the admin channel) or `delete` (and report). */
+  PROVIDER_ORPHANS: z.enum(["report", "delete"]).default("report"),
+  /** How long an image replaced by a newer save of the same person and pool (dirty) is kept before it is deleted. */
+  IMAGE_RETENTION: duration("7d", true),
 });
 
 const RATE_UNITS: Record<string, number> = { s: 1000, sec: 1000, second: 1000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 };

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { checkin } from "../core/checkin.js";
-import { checkout } from "../core/checkout.js";
+import { checkoutFromPool, type CreatingVm } from "../core/provision/request.js";
+import { jobState, openCheckoutOf } from "../core/provision/queries.js";
 import { changeLease, type LeaseRequest } from "../core/leases.js";
 import { checkoutById } from "../core/pool-details.js";
 import { listCheckouts, type CheckoutEntry } from "../core/queries.js";
@@ -9,7 +10,8 @@ import { sweepLeases } from "../core/sweep-leases.js";
 import { refuse, type Actor, type CheckedOutVm, type Core, type Result } from "../core/types.js";
 import { joinQueue, leaveQueue, takeOffer, waitOutcome } from "../core/waitlist.js";
 import { durationMs } from "./durations.js";
-import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
+import { httpProblem } from "./problems.js";
+import { actorOf, answer, iso, isoNow, responses, sendProblem } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
@@ -45,10 +47,13 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
     {
       schema: {
         operationId: "checkout",
-        summary: "Check out a VM (optionally waiting for one)",
+        summary: "Check out a VM (optionally waiting for one; in a provisioned pool, created for you when none is ready)",
+        description:
+          "In a provisioned pool with no ready instance, the VM is created (or restored from your saved image with `restore`) and the request answers 201 once SSH answers on it. " +
+          `A create taking longer than ${CREATE_WAIT_MS / 60_000} min answers 202 with the instance and its job: the VM is yours once ready (GET /v1/checkouts?open=true&user=me). A create that fails for good answers 502.`,
         tags: ["checkouts"],
         body: s.checkoutRequest,
-        response: responses({ 201: s.checkedOut }, [404, 409, 422]),
+        response: responses({ 201: s.checkedOut, 202: s.creating }, [404, 409, 422, 502]),
       },
     },
     async (req, reply) => {
@@ -58,14 +63,22 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       if (!waitMs.ok) return answer(req, reply, waitMs, () => null);
       const actor = actorOf(req);
       const opts = { pool: req.body.pool, note: req.body.note, forMs: forMs.value };
-      const result = await checkout(core, actor, opts);
-      if (!result.ok && result.refusal.code === "no_vm_free" && waitMs.value !== undefined) {
-        const gone = new AbortController();
-        reply.raw.once("close", () => gone.abort());
+      const gone = new AbortController();
+      reply.raw.once("close", () => gone.abort());
+      const result = await checkoutFromPool(core, actor, { ...opts, restore: req.body.restore });
+      if (!result.ok && (result.refusal.code === "no_vm_free" || result.refusal.code === "pool_full") && waitMs.value !== undefined) {
         const waited = await waitForVm(core, actor, { ...opts, pool: result.refusal.pool }, waitMs.value, gone.signal);
         return answer(req, reply, waited ?? result, checkedOutBody, 201);
       }
-      return answer(req, reply, result, checkedOutBody, 201);
+      if (!result.ok) return answer(req, reply, result, () => null);
+      if (result.value.kind === "ready") return reply.code(201).send(checkedOutBody(result.value.vm));
+      const { creating } = result.value;
+      const made = await untilCreated(core, creating, gone.signal);
+      if (made.vm) return reply.code(201).send(checkedOutBody(made.vm));
+      if (made.failed !== null) {
+        return sendProblem(reply, httpProblem("provision_failed", `creating ${creating.instance} in pool "${creating.pool}" failed for good: ${made.failed}; the person and the admins were told`, { jobId: creating.jobId }));
+      }
+      return reply.code(202).send({ instance: creating.instance, pool: creating.pool, jobId: creating.jobId, restoredFrom: creating.restoredFrom });
     },
   );
 
@@ -106,10 +119,10 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
     {
       schema: {
         operationId: "checkin",
-        summary: "Check in (admins: force=true checks in someone else's, on record)",
+        summary: "Check in (admins: force=true checks in someone else's, on record; provisioned pools: keep=true saves the VM as your image first)",
         tags: ["checkouts"],
         params: s.idParam,
-        querystring: z.strictObject({ force: s.flagParam.optional() }),
+        querystring: z.strictObject({ force: s.flagParam.optional(), keep: s.flagParam.optional().describe("provisioned pools: save the instance as an image of yours, then delete it") }),
         response: responses({ 200: s.checkinDone }, [403, 404, 409, 410]),
       },
     },
@@ -117,10 +130,12 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       const actor = actorOf(req);
       const found = await openCheckout(core, actor, req.params.id);
       if (!found.ok) return answer(req, reply, found, () => null);
-      const result = await checkin(core, actor, found.value.vm, { checkoutId: found.value.id, force: req.query.force ?? false });
+      const result = await checkin(core, actor, found.value.vm, { checkoutId: found.value.id, force: req.query.force ?? false, keep: req.query.keep ?? false });
       return answer(req, reply, result, (done) => ({
         id: done.checkoutId,
         vm: done.vm,
+        pool: done.pool,
+        instance: done.instance ? { action: done.instance.action, image: "image" in done.instance ? done.instance.image : null, jobId: "jobId" in done.instance ? done.instance.jobId : null } : null,
         forced: done.forced,
         previousHolder: done.previousHolder,
         nextState: done.nextState,
@@ -163,6 +178,21 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       }));
     },
   );
+}
+
+/** How long a checkout waits for its VM to be created before answering 202. */
+const CREATE_WAIT_MS = 10 * 60_000;
+
+/** Waits while the service's provisioner creates the caller's VM: lent (its checkout), failed for good (the job's error), or neither yet (time up, or the client gone). */
+async function untilCreated(core: Core, creating: CreatingVm, gone: AbortSignal): Promise<{ vm: CheckedOutVm | null; failed: string | null }> {
+  const deadline = Date.now() + CREATE_WAIT_MS;
+  while (Date.now() < deadline && !gone.aborted) {
+    const job = await jobState(core, creating.jobId);
+    if (job?.state === "done") return { vm: await openCheckoutOf(core, creating.instance), failed: null };
+    if (job === null || job.state === "failed" || job.state === "abandoned") return { vm: null, failed: job?.lastError ?? `job ${creating.jobId} is gone` };
+    await sleep(WAIT_POLL_MS, undefined, { signal: gone }).catch(() => undefined);
+  }
+  return { vm: null, failed: null };
 }
 
 /**

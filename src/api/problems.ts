@@ -28,6 +28,13 @@ export const REFUSAL_STATUS = {
   not_your_offer: { status: 403, title: "The offer is not yours" },
   offer_over: { status: 410, title: "The offer is over" },
   unknown_token: { status: 404, title: "No such token" },
+  pool_full: { status: 409, title: "The provisioned pool is at its size limit" },
+  no_image: { status: 404, title: "No saved image to restore" },
+  not_provisioned: { status: 409, title: "The pool's VMs are fixed machines" },
+  unknown_job: { status: 404, title: "No such provider job" },
+  job_not_failed: { status: 409, title: "Only a failed job can be retried or abandoned" },
+  unknown_image: { status: 404, title: "No such image" },
+  image_busy: { status: 409, title: "The image is being saved or deleted" },
 } as const satisfies Record<Refusal["code"], { status: number; title: string }>;
 
 /** Problems the HTTP layer itself answers (not the core's decisions). */
@@ -40,6 +47,7 @@ export const HTTP_PROBLEMS = {
   unsupported_media_type: { status: 415, title: "Send JSON (Content-Type: application/json)" },
   idempotency_key_reused: { status: 422, title: "This Idempotency-Key was used for another request" },
   rate_limited: { status: 429, title: "Too many requests for this token" },
+  provision_failed: { status: 502, title: "The provider failed to create the VM" },
   internal: { status: 500, title: "vmres failed unexpectedly" },
 } as const;
 
@@ -114,5 +122,19 @@ function refusalDetail(r: Refusal): string {
       return `that offer in pool "${r.pool}" is over (${r.state})`;
     case "unknown_token":
       return `there is no token ${r.id} of yours`;
+    case "pool_full":
+      return `pool "${r.pool}" is at its size limit: ${r.live} of at most ${r.maxSize} instances exist or are being created; retry once one is checked in, or send {"wait": "5m"}`;
+    case "no_image":
+      return r.image === null ? `no saved image of yours in pool "${r.pool}": check in with ?keep=true to save one` : `no image "${r.image}" of yours in pool "${r.pool}"`;
+    case "not_provisioned":
+      return `pool "${r.pool}" has fixed machines: ${r.operation === "keep" ? "keep (save an image)" : "restore"} does not apply`;
+    case "unknown_job":
+      return `there is no provider job ${r.id}`;
+    case "job_not_failed":
+      return `job ${r.id} is ${r.state}: only a failed job can be retried or abandoned`;
+    case "unknown_image":
+      return `there is no image "${r.image}" of yours`;
+    case "image_busy":
+      return `image "${r.image}" is ${r.state}; only a ready or dirty image can be deleted`;
   }
 }

@@ -59,6 +59,14 @@ export const checkedOut = z.object({
   note: z.string().nullable(),
 });
 
+/** A VM still being created for the caller (a provisioned pool): it is theirs once ready. */
+export const creating = z.object({
+  instance: z.string().describe("the VM's name once ready"),
+  pool: z.string(),
+  jobId: z.number().int().describe("the provider job creating it"),
+  restoredFrom: z.string().nullable().describe("the saved image it is restored from; null: the pool's image"),
+});
+
 /** A lending, open or ended. */
 export const checkout = z.object({
   id: z.number().int(),
@@ -78,6 +86,10 @@ export const checkoutRequest = z.strictObject({
   for: duration.optional().describe("the lease asked for; default: the pool's"),
   note: z.string().min(1).max(500).optional(),
   wait: duration.optional().describe("when no VM is free, wait up to this long (at most 30m) in the pool's queue for one"),
+  restore: z
+    .union([z.literal(true), z.string().regex(/^[a-z0-9][a-z0-9.-]{0,127}$/, "an image name like cloud-alice-12")])
+    .optional()
+    .describe("provisioned pools: create the VM from your latest saved image (true) or the one named"),
 });
 
 export const extendRequest = z.strictObject({
@@ -105,6 +117,11 @@ export const leaseChange = z.object({
 export const checkinDone = z.object({
   id: z.number().int(),
   vm: z.string(),
+  pool: z.string(),
+  instance: z
+    .object({ action: z.enum(["save", "delete", "clean"]), image: z.string().nullable(), jobId: z.number().int().nullable() })
+    .nullable()
+    .describe("a provisioned pool's instance: saved as an image then deleted (keep=true), deleted, or cleaned and returned (the pool reuses them); null for a fixed VM"),
   forced: z.boolean(),
   previousHolder: person,
   nextState: z.enum(["cleaning", "retired"]),

@@ -64,6 +64,22 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `That offer in pool "${refusal.pool}" is over (${words(refusal.state)}).`;
     case "unknown_token":
       return `There is no token ${refusal.id}. npx vmres token list shows them.`;
+    case "pool_full":
+      return `Pool "${refusal.pool}" is at its size limit: ${refusal.live} of at most ${refusal.maxSize} instances exist or are being created, so no new VM can be created now. Try again once one is checked in, or wait: npx vmres checkout --user ${userId ?? "ID"} --pool ${refusal.pool} --wait`;
+    case "no_image":
+      return refusal.image === null
+        ? `${userId ?? "You"} has no saved image in pool "${refusal.pool}". Save one with npx vmres checkin VM --user ${userId ?? "ID"} --keep; npx vmres images --user ${userId ?? "ID"} lists them.`
+        : `There is no image "${refusal.image}" of ${userId ?? "yours"} in pool "${refusal.pool}". npx vmres images --user ${userId ?? "ID"} lists them.`;
+    case "not_provisioned":
+      return `Pool "${refusal.pool}" is not provisioned (its VMs are fixed machines), so ${refusal.operation === "keep" ? "--keep (save an image)" : "--restore"} does not apply there.`;
+    case "unknown_job":
+      return `There is no provider job ${refusal.id}. npx vmres jobs lists them.`;
+    case "job_not_failed":
+      return `Job ${refusal.id} is ${words(refusal.state)}: only a failed job can be retried or abandoned (npx vmres jobs --failed).`;
+    case "unknown_image":
+      return `There is no image "${refusal.image}" of yours. npx vmres images --user ID lists them.`;
+    case "image_busy":
+      return `Image "${refusal.image}" is ${words(refusal.state)}; only a ready or dirty image can be deleted.`;
   }
 }
 

@@ -11,7 +11,10 @@ export interface paths {
         /** Checkouts, newest first */
         get: operations["listCheckouts"];
         put?: never;
-        /** Check out a VM (optionally waiting for one) */
+        /**
+         * Check out a VM (optionally waiting for one; in a provisioned pool, created for you when none is ready)
+         * @description In a provisioned pool with no ready instance, the VM is created (or restored from your saved image with `restore`) and the request answers 201 once SSH answers on it. A create taking longer than 10 min answers 202 with the instance and its job: the VM is yours once ready (GET /v1/checkouts?open=true&user=me). A create that fails for good answers 502.
+         */
         post: operations["checkout"];
         delete?: never;
         options?: never;
@@ -30,7 +33,7 @@ export interface paths {
         get: operations["getCheckout"];
         put?: never;
         post?: never;
-        /** Check in (admins: force=true checks in someone else's, on record) */
+        /** Check in (admins: force=true checks in someone else's, on record; provisioned pools: keep=true saves the VM as your image first) */
         delete: operations["checkin"];
         options?: never;
         head?: never;
@@ -339,7 +342,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -347,7 +350,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -359,7 +362,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -367,7 +370,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -379,7 +382,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -387,7 +390,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -399,7 +402,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -407,7 +410,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -419,7 +422,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -427,7 +430,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -459,6 +462,8 @@ export interface operations {
                     note?: string;
                     /** @description default: the service's DEFAULT_POOL */
                     pool?: string;
+                    /** @description provisioned pools: create the VM from your latest saved image (true) or the one named */
+                    restore?: true | string;
                     /** @description when no VM is free, wait up to this long (at most 30m) in the pool's queue for one */
                     wait?: string;
                 };
@@ -492,7 +497,24 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the VM's name once ready */
+                        instance: string;
+                        /** @description the provider job creating it */
+                        jobId: number;
+                        pool: string;
+                        /** @description the saved image it is restored from; null: the pool's image */
+                        restoredFrom: string | null;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -500,7 +522,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -512,7 +534,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -520,7 +542,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -532,7 +554,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -540,7 +562,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -552,7 +574,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -560,7 +582,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -572,7 +594,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -580,7 +602,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -592,7 +614,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -600,7 +622,27 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -654,7 +696,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -662,7 +704,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -674,7 +716,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -682,7 +724,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -694,7 +736,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -702,7 +744,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -714,7 +756,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -722,7 +764,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -740,6 +782,8 @@ export interface operations {
         parameters: {
             query?: {
                 force?: "true" | "false";
+                /** @description provisioned pools: save the instance as an image of yours, then delete it */
+                keep?: "true" | "false";
             };
             header?: {
                 /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
@@ -761,8 +805,16 @@ export interface operations {
                     "application/json": {
                         forced: boolean;
                         id: number;
+                        /** @description a provisioned pool's instance: saved as an image then deleted (keep=true), deleted, or cleaned and returned (the pool reuses them); null for a fixed VM */
+                        instance: {
+                            /** @enum {string} */
+                            action: "save" | "delete" | "clean";
+                            image: string | null;
+                            jobId: number | null;
+                        } | null;
                         /** @enum {string} */
                         nextState: "cleaning" | "retired";
+                        pool: string;
                         previousHolder: {
                             displayName: string | null;
                             id: number;
@@ -773,7 +825,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -781,7 +833,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -793,7 +845,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -801,7 +853,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -813,7 +865,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -821,7 +873,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -833,7 +885,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -841,7 +893,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -853,7 +905,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -861,7 +913,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -873,7 +925,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -881,7 +933,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -893,7 +945,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -901,7 +953,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -969,7 +1021,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -977,7 +1029,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -989,7 +1041,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -997,7 +1049,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1009,7 +1061,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1017,7 +1069,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1029,7 +1081,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1037,7 +1089,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1049,7 +1101,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1057,7 +1109,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1069,7 +1121,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1077,7 +1129,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1089,7 +1141,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1097,7 +1149,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1109,7 +1161,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1117,7 +1169,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1212,7 +1264,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1220,7 +1272,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1232,7 +1284,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1240,7 +1292,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1252,7 +1304,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1260,7 +1312,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1301,7 +1353,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1309,7 +1361,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1321,7 +1373,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1329,7 +1381,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1341,7 +1393,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1349,7 +1401,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1361,7 +1413,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1369,7 +1421,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1423,7 +1475,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1431,7 +1483,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1443,7 +1495,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1451,7 +1503,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1463,7 +1515,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1471,7 +1523,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1483,7 +1535,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1491,7 +1543,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1503,7 +1555,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1511,7 +1563,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1523,7 +1575,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1531,7 +1583,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1580,7 +1632,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1588,7 +1640,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1600,7 +1652,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1608,7 +1660,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1620,7 +1672,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1628,7 +1680,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1679,7 +1731,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1687,7 +1739,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1699,7 +1751,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1707,7 +1759,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1719,7 +1771,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1727,7 +1779,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1739,7 +1791,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1747,7 +1799,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1759,7 +1811,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1767,7 +1819,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1813,7 +1865,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1821,7 +1873,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1833,7 +1885,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1841,7 +1893,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1853,7 +1905,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1861,7 +1913,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1945,7 +1997,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1953,7 +2005,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1965,7 +2017,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1973,7 +2025,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -1985,7 +2037,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1993,7 +2045,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2005,7 +2057,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2013,7 +2065,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2025,7 +2077,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2033,7 +2085,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2072,7 +2124,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2080,7 +2132,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2092,7 +2144,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2100,7 +2152,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2112,7 +2164,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2120,7 +2172,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2132,7 +2184,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2140,7 +2192,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2152,7 +2204,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2160,7 +2212,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2199,7 +2251,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2207,7 +2259,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2219,7 +2271,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2227,7 +2279,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2239,7 +2291,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2247,7 +2299,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2259,7 +2311,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -2267,7 +2319,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2279,7 +2331,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2287,7 +2339,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2342,7 +2394,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2350,7 +2402,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2362,7 +2414,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2370,7 +2422,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2382,7 +2434,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2390,7 +2442,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2402,7 +2454,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2410,7 +2462,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2422,7 +2474,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -2430,7 +2482,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2442,7 +2494,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2450,7 +2502,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2504,7 +2556,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2512,7 +2564,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2524,7 +2576,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2532,7 +2584,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2544,7 +2596,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2552,7 +2604,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2564,7 +2616,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2572,7 +2624,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2584,7 +2636,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2592,7 +2644,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2659,7 +2711,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2667,7 +2719,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2679,7 +2731,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2687,7 +2739,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2699,7 +2751,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2707,7 +2759,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2719,7 +2771,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2727,7 +2779,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2739,7 +2791,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2747,7 +2799,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2759,7 +2811,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2767,7 +2819,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2808,7 +2860,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2816,7 +2868,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2828,7 +2880,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2836,7 +2888,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2848,7 +2900,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2856,7 +2908,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2868,7 +2920,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2876,7 +2928,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2950,7 +3002,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2958,7 +3010,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2970,7 +3022,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2978,7 +3030,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -2990,7 +3042,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2998,7 +3050,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3089,7 +3141,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3097,7 +3149,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3109,7 +3161,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3117,7 +3169,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3129,7 +3181,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3137,7 +3189,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3149,7 +3201,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3157,7 +3209,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3169,7 +3221,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3177,7 +3229,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3189,7 +3241,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3197,7 +3249,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3269,7 +3321,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3277,7 +3329,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3289,7 +3341,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3297,7 +3349,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3309,7 +3361,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3317,7 +3369,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3329,7 +3381,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3337,7 +3389,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3378,7 +3430,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3386,7 +3438,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3398,7 +3450,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3406,7 +3458,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3418,7 +3470,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3426,7 +3478,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3438,7 +3490,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3446,7 +3498,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3458,7 +3510,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3466,7 +3518,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3478,7 +3530,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3486,7 +3538,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3547,7 +3599,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3555,7 +3607,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3567,7 +3619,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3575,7 +3627,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3587,7 +3639,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3595,7 +3647,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3607,7 +3659,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3615,7 +3667,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3627,7 +3679,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3635,7 +3687,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3647,7 +3699,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3655,7 +3707,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3667,7 +3719,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3675,7 +3727,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3718,7 +3770,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3726,7 +3778,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3738,7 +3790,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3746,7 +3798,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3758,7 +3810,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3766,7 +3818,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3778,7 +3830,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3786,7 +3838,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3798,7 +3850,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3806,7 +3858,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3818,7 +3870,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3826,7 +3878,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3838,7 +3890,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3846,7 +3898,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3898,7 +3950,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3906,7 +3958,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3918,7 +3970,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3926,7 +3978,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3938,7 +3990,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3946,7 +3998,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3958,7 +4010,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3966,7 +4018,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3978,7 +4030,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3986,7 +4038,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;
@@ -3998,7 +4050,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; internal → 500. */
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4006,7 +4058,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal";
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
                         detail: string;
                         /** @description the request field at fault, when one is */
                         field?: string;

@@ -128,6 +128,10 @@ export function parseInput(spec: CommandSpec, adapter: Adapter, words: string[],
     let value = inline;
     if (value === undefined) {
       const next = words[i + 1];
+      if (flag.optionalValue && (next === undefined || (next.startsWith("-") && next !== "-"))) {
+        options[name] = true;
+        continue;
+      }
       // `--pool --json` is a forgotten value, not a pool called "--json".
       if (next === undefined || (next.startsWith("-") && next !== "-")) return { ok: false, problem: { code: "missing_value", flag: shown, spec: flag } };
       value = next;

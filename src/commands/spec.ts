@@ -36,6 +36,11 @@ export interface FlagSpec {
    * keyword `for` makes `/vm checkout for 4h` the same as `/vm checkout --for 4h`.
    */
   readonly keyword?: string;
+  /**
+   * A string flag whose value may be left out (`--restore` or `--restore gpu-alice-3`):
+   * alone, or followed by another flag or nothing, it is `true`.
+   */
+  readonly optionalValue?: boolean;
   /** A one-letter spelling, `-h`. */
   readonly short?: string;
   /**

@@ -7,16 +7,21 @@ import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
 import { clockAt } from "./clock.js";
+import { releaseInstance, type InstanceRelease } from "./provision/release.js";
 
 /** A check-in that happened. `previousHolder` differs from the actor when forced. */
 export interface CheckinDone {
   vm: string;
+  pool: string;
   checkoutId: number;
   previousHolder: PersonTag;
   forced: boolean;
-  /** `cleaning` normally; `retired` when the VM was removed from the inventory while held. */
+  /** `cleaning` normally; `retired` when the VM was removed from the inventory while held, or is a provisioned instance going away. */
   nextState: "cleaning" | "retired";
+  /** A provisioned instance: saved as an image then deleted (`keep`), deleted, or cleaned and returned (`reuse: true`). */
+  instance?: InstanceRelease;
 }
+
 
 type HeldRow = {
   id: number;
@@ -31,6 +36,9 @@ type HeldRow = {
   retire_on_checkin: boolean;
   pending_update: PendingUpdate | null;
   actor_admin: boolean;
+  pool: string;
+  instance_id: number | null;
+  reuse: boolean;
 };
 
 /** Inventory changes that arrived while the VM was held (see inventory sync). */
@@ -49,6 +57,8 @@ export interface CheckinOptions {
   checkoutId?: number;
   /** The same for a button of the previous release, which named its checkout by start time (to the millisecond). */
   checkoutAt?: Date;
+  /** A provisioned VM: stop it, save an image owned by the holder, delete it (restored later with checkout --restore). */
+  keep?: boolean;
 }
 
 /**
@@ -72,7 +82,9 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
     const [row] = await tx<HeldRow[]>`
       select v.id, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
              (extract(epoch from c.started_at) * 1000)::float8 as started_ms, v.retire_on_checkin, v.pending_update,
-             (select is_admin from people where id = ${me.value.id}) as actor_admin
+             (select is_admin from people where id = ${me.value.id}) as actor_admin,
+             v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id,
+             (select pl.reuse from pools pl where pl.name = v.pool) as reuse
       from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
       where v.name = ${vmName} for update of v`;
     const admin = operator || row?.actor_admin === true || isBootstrapAdmin(core, me.value);
@@ -81,14 +93,19 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
     if (!row || row.checkout_id === null || row.holder_id === null || row.holder_name === null) return refuse({ code: "unknown_vm", vm: vmName });
     const previousHolder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
     const forced = row.holder_id !== me.value.id;
+    if (opts.keep && row.instance_id === null) return refuse({ code: "not_provisioned", pool: row.pool, operation: "keep" });
+    // A provisioned instance that will not be cleaned for the next person goes away: its VM row retires (history kept).
+    const goes = row.instance_id !== null && (opts.keep === true || !row.reuse);
     const done: CheckinDone = {
       vm: vmName,
+      pool: row.pool,
       checkoutId: Number(row.checkout_id),
       previousHolder,
       forced,
-      nextState: stateWhenFree("cleaning", row.retire_on_checkin),
+      nextState: goes ? "retired" : stateWhenFree("cleaning", row.retire_on_checkin),
     };
     await endCheckout(tx, core, row, done, me.value, actor.source, forced ? "forced" : "checked_in");
+    if (row.instance_id !== null) done.instance = await releaseInstance(tx, { instanceId: row.instance_id, pool: row.pool, owner: previousHolder, keep: opts.keep === true, reuse: row.reuse });
     return ok(done);
   });
 }

@@ -37,6 +37,8 @@ export const EVENT_KINDS = [
   "cleanup_blocked",
   "cleanup_claim_reset",
   "host_key_recorded",
+  // Provisioned pools
+  "instance_created",
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -127,6 +127,20 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     waiting: z.number(),
     instance: z.string(),
   }),
+  /** A provider job ran out of attempts: the person it was for (if any) and the admins are told; a create was undone. */
+  z.object({
+    kind: z.literal("provision_failed"),
+    jobId: z.number(),
+    job: z.enum(["create", "save", "delete", "delete_image"]),
+    pool: z.string(),
+    instance: z.string().nullable(),
+    image: z.string().nullable(),
+    error: z.string(),
+    attempts: z.number(),
+    person: person.nullable(),
+  }),
+  /** The provider's listing found instances with the vmres label that vmres has no live row for; `deleted`: they were deleted. */
+  z.object({ kind: z.literal("unknown_instances"), pool: z.string(), names: z.array(z.string()), deleted: z.boolean() }),
 ]);
 
 export type Notice = z.infer<typeof noticeSchema>;

@@ -85,7 +85,10 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
   return core.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SYNC_LOCK_KEY})`);
     await syncPools(tx, inventory.pools);
-    const seen = new Map((await tx.execute<CurrentVm>(sql`select ${VM_COLUMNS} from vms`)).map((v) => [v.name, v]));
+    // The VMs of provisioned pools are their instances, made and deleted by the provisioner: the file does not list them.
+    const seen = new Map(
+      (await tx.execute<CurrentVm>(sql`select ${VM_COLUMNS} from vms where pool not in (select name from pools where kind = 'provisioned')`)).map((v) => [v.name, v]),
+    );
     const toChange = [...seen.values()].filter((vm) => stepFor(vm, listed.get(vm.name)).kind !== "none").map((vm) => vm.name);
     const report: SyncReport = { added: [], updated: [], pending: [], restored: [], retired: [], unchanged: 0 };
     const by = me.value.name;

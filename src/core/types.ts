@@ -143,7 +143,18 @@ export type Refusal =
   /** A Take/Pass for an offer that is over (taken, passed, or its window ended). */
   | { code: "offer_over"; pool: string; state: string }
   /** An API token id that names no token the caller may see (or revoke). */
-  | { code: "unknown_token"; id: number };
+  | { code: "unknown_token"; id: number }
+  /** A provisioned pool is at its `max_size`: `live` instances exist or are on their way. */
+  | { code: "pool_full"; pool: string; maxSize: number; live: number }
+  /** `checkout --restore` with no saved image of this person in the pool (or none of that name). */
+  | { code: "no_image"; pool: string; image: string | null }
+  /** `--restore` or `checkin --keep` where the pool is not provisioned. */
+  | { code: "not_provisioned"; pool: string; operation: string }
+  | { code: "unknown_job"; id: number }
+  | { code: "job_not_failed"; id: number; state: string }
+  | { code: "unknown_image"; image: string }
+  /** The image is being saved or deleted. */
+  | { code: "image_busy"; image: string; state: string };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 

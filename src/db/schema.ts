@@ -38,6 +38,10 @@ export type EventSource = (typeof eventSource.enumValues)[number];
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
+/** `static`: VMs listed in vms.yml or added by hand; `provisioned`: VMs created on demand by a provider. */
+export const poolKind = pgEnum("pool_kind", ["static", "provisioned"]);
+export type PoolKind = (typeof poolKind.enumValues)[number];
+
 /** A pool: a named group of VMs with its own quota and cleanup settings. */
 export const pools = pgTable(
   "pools",
@@ -54,10 +58,34 @@ export const pools = pgTable(
     leaseSeconds: integer("lease_seconds"),
     /** Longest lease, counted from the checkout's start, in seconds; null: MAX_LEASE. */
     maxLeaseSeconds: integer("max_lease_seconds"),
+    kind: poolKind("kind").notNull().default("static"),
+    /** Provisioned: instances kept ready (created in the background). */
+    minIdle: integer("min_idle").notNull().default(0),
+    /** Provisioned: most instances alive at once (ready, lent, being created or saved). */
+    maxSize: integer("max_size"),
+    /** Provisioned: what a new instance is created from (a docker image, a cloud image family…). */
+    image: text("image"),
+    /** Provisioned: `docker` or `command`. */
+    provider: text("provider"),
+    /** Provisioned: the provider's own settings (docker: socket, network; command: the executables). */
+    providerSettings: jsonb("provider_settings").notNull().default(sql`'{}'::jsonb`),
+    /** Provisioned: a plain check-in cleans the instance and returns it (true) or deletes it (false). */
+    reuse: boolean("reuse").notNull().default(false),
+    /** Provisioned: saved images kept per person (the newest; older ones are deleted). */
+    maxImages: integer("max_images").notNull().default(3),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   (t) => [
     check("pools_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
+    check("pools_min_idle_range", sql`${t.minIdle} between 0 and 1000`),
+    check("pools_max_size_range", sql`${t.maxSize} is null or ${t.maxSize} between 1 and 10000`),
+    check("pools_max_images_range", sql`${t.maxImages} between 1 and 1000`),
+    check("pools_provider_name", sql`${t.provider} is null or ${t.provider} in ('docker', 'command')`),
+    // A provisioned pool names what to create from, how, and how many at most; min_idle fits in max_size.
+    check(
+      "pools_provisioned_complete",
+      sql`${t.kind} = 'static' or (${t.image} is not null and ${t.provider} is not null and ${t.maxSize} is not null and ${t.minIdle} <= ${t.maxSize})`,
+    ),
     check("pools_quota_positive", sql`${t.quota} between 1 and 1000`),
     check("pools_lease_positive", sql`${t.leaseSeconds} is null or ${t.leaseSeconds} > 0`),
     check("pools_max_lease_positive", sql`${t.maxLeaseSeconds} is null or ${t.maxLeaseSeconds} > 0`),
@@ -403,5 +431,124 @@ export const idempotencyKeys = pgTable(
     uniqueIndex("idempotency_keys_pk").on(t.tokenId, t.key),
     index("idempotency_keys_created").on(t.createdAt),
     check("idempotency_keys_key_length", sql`length(${t.key}) between 1 and 200`),
+  ],
+);
+
+/** Where a provisioned instance is in its life (its VM row says whether it is lent). */
+export const instanceState = pgEnum("instance_state", ["creating", "ready", "saving", "deleting", "deleted", "failed"]);
+export type InstanceState = (typeof instanceState.enumValues)[number];
+
+/**
+ * One instance of a provisioned pool, from before the provider is asked to
+ * create it (so a crash mid-create leaves a row naming it) until it is gone.
+ * While it exists as a machine it is also a `vms` row, the one path for lending.
+ */
+export const instances = pgTable(
+  "instances",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** Also the VM's name and the provider's name for it (with the vmres label). */
+    name: text("name").notNull(),
+    pool: text("pool")
+      .notNull()
+      .references(() => pools.name, { onUpdate: "cascade" }),
+    state: instanceState("state").notNull().default("creating"),
+    /** The VM row while the instance exists. */
+    vmId: integer("vm_id").references(() => vms.id),
+    /** The provider's id for it (container id, cloud instance name), once created. */
+    providerRef: text("provider_ref"),
+    /** What it was created from: the pool's image, or a person's saved image. */
+    imageId: bigint("image_id", { mode: "number" }),
+    sourceRef: text("source_ref").notNull(),
+    /** Created for this person (a checkout that found no ready instance, or a restore); null: a ready instance for anyone. */
+    forPersonId: integer("for_person_id").references(() => people.id),
+    /** The checkout asked for, applied when it is up: {note, forMs}. */
+    request: jsonb("request"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    stateChangedAt: ts("state_changed_at").notNull().defaultNow(),
+    lastError: text("last_error"),
+  },
+  (t) => [
+    uniqueIndex("instances_name_unique").on(t.name),
+    index("instances_pool_live").on(t.pool).where(sql`${t.state} not in ('deleted', 'failed')`),
+    check("instances_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
+  ],
+);
+
+/** Where a saved image is: being saved, ready to restore, dirty (replaced by a newer save), being deleted, gone. */
+export const imageState = pgEnum("image_state", ["saving", "ready", "dirty", "deleting", "deleted", "failed"]);
+export type ImageState = (typeof imageState.enumValues)[number];
+
+/** An image a person saved at check-in (`--keep`), owned by them, restorable in its pool. */
+export const images = pgTable(
+  "images",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    name: text("name").notNull(),
+    pool: text("pool")
+      .notNull()
+      .references(() => pools.name, { onUpdate: "cascade" }),
+    personId: integer("person_id")
+      .notNull()
+      .references(() => people.id),
+    state: imageState("state").notNull().default("saving"),
+    /** The provider's reference (docker image id, cloud image name), once saved. */
+    providerRef: text("provider_ref"),
+    fromInstanceId: bigint("from_instance_id", { mode: "number" }).references(() => instances.id),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    /** When a newer save replaced it; the sweep deletes it IMAGE_RETENTION later. */
+    dirtyAt: ts("dirty_at"),
+    deletedAt: ts("deleted_at"),
+    lastError: text("last_error"),
+  },
+  (t) => [
+    uniqueIndex("images_name_unique").on(t.name),
+    index("images_person_pool").on(t.personId, t.pool, t.createdAt),
+    check("images_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,127}$'`),
+    check("images_dirty_when", sql`(${t.state} = 'dirty') <= (${t.dirtyAt} is not null)`),
+  ],
+);
+
+/** What a provider job does. */
+export const jobKind = pgEnum("provider_job_kind", ["create", "save", "delete", "delete_image"]);
+export type JobKind = (typeof jobKind.enumValues)[number];
+/** `queued` (due at next_at, maybe claimed), `done`, `failed` (out of attempts: an admin retries or abandons), `abandoned`. */
+export const jobState = pgEnum("provider_job_state", ["queued", "done", "failed", "abandoned"]);
+export type JobState = (typeof jobState.enumValues)[number];
+
+/**
+ * Every provider call is a job row, claimed and retried like a cleanup: the
+ * claim is committed before the call, which runs outside any transaction and
+ * is idempotent, so a crash mid-call leaves a row the reconciler returns to due.
+ */
+export const providerJobs = pgTable(
+  "provider_jobs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    kind: jobKind("kind").notNull(),
+    state: jobState("state").notNull().default("queued"),
+    pool: text("pool")
+      .notNull()
+      .references(() => pools.name, { onUpdate: "cascade" }),
+    instanceId: bigint("instance_id", { mode: "number" }).references(() => instances.id),
+    imageId: bigint("image_id", { mode: "number" }).references(() => images.id),
+    /** Runs only once this job is done (a restore waits for the save it restores). */
+    afterJobId: bigint("after_job_id", { mode: "number" }),
+    /** Whom to tell when it fails for good. */
+    personId: integer("person_id").references(() => people.id),
+    attempts: integer("attempts").notNull().default(0),
+    nextAt: ts("next_at").notNull().defaultNow(),
+    claimedBy: text("claimed_by"),
+    claimedAt: ts("claimed_at"),
+    lastError: text("last_error"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    finishedAt: ts("finished_at"),
+  },
+  (t) => [
+    index("provider_jobs_due").on(t.nextAt).where(sql`${t.state} = 'queued'`),
+    check("provider_jobs_claim_pair", sql`(${t.claimedBy} is null) = (${t.claimedAt} is null)`),
+    check("provider_jobs_claim_only_queued", sql`${t.claimedBy} is null or ${t.state} = 'queued'`),
+    check("provider_jobs_finished", sql`(${t.state} = 'queued') = (${t.finishedAt} is null)`),
+    check("provider_jobs_target", sql`(${t.kind} = 'delete_image') = (${t.imageId} is not null and ${t.instanceId} is null) or ${t.kind} = 'save'`),
   ],
 );

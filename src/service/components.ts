@@ -3,9 +3,10 @@ import { startCleanup } from "../cleanup/component.js";
 import { startSlack } from "../slack/index.js";
 import type { ComponentFactory } from "./context.js";
 import { startLeaseSweeper } from "./lease-sweeper.js";
+import { startProvisioner } from "../provision/component.js";
 
 /** The parts that join the service after the database is ready, started in this order. */
-export const components: ComponentFactory[] = [cleanupUnlessOff, startLeaseSweeper, startSlack, startApi];
+export const components: ComponentFactory[] = [cleanupUnlessOff, startLeaseSweeper, startProvisioner, startSlack, startApi];
 
 /** CLEANUP_WORKER=off leaves cleanups to other replicas: VMs checked in here wait in `cleaning` for them. */
 async function cleanupUnlessOff(ctx: Parameters<ComponentFactory>[0]) {

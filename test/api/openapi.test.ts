@@ -77,7 +77,7 @@ describe("the typed client (vmres/client)", () => {
     const client = createClient({ baseUrl: h.url + "/", token: ci.token });
     const out = await client.POST("/v1/checkouts", { body: { note: "ci" }, headers: { "idempotency-key": idempotencyKey() } });
     expect(out.response.status).toBe(201);
-    if (!out.data) throw new Error(JSON.stringify(out.error));
+    if (!out.data || !("id" in out.data)) throw new Error(JSON.stringify(out.error ?? out.data));
     const vm: string = out.data.vm;
     const again = await client.POST("/v1/checkouts", { body: {} });
     expect(again.error).toMatchObject({ code: "quota_reached" });

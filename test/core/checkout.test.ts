@@ -144,7 +144,7 @@ describe("check-in", () => {
     const r = await checkin(core, as("UADMIN01"), vm, { force: true });
     expect(r).toEqual({
       ok: true,
-      value: { vm, checkoutId: expect.any(Number), previousHolder: expect.objectContaining({ name: "UALICE01" }), forced: true, nextState: "cleaning" },
+      value: { vm, pool: expect.any(String), checkoutId: expect.any(Number), previousHolder: expect.objectContaining({ name: "UALICE01" }), forced: true, nextState: "cleaning" },
     });
     const [event] = await core.db.execute(sql`select actor, kind, detail from events where vm_name = ${vm} order by id desc limit 1`);
     expect(event).toMatchObject({ actor: "UADMIN01", kind: "checkin_forced", detail: { previousHolder: "UALICE01" } });

@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { checkoutFromPool } from "../../src/core/provision/request.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { checkin } from "../../src/core/checkin.js";
 import { changeLease } from "../../src/core/leases.js";
@@ -257,5 +258,39 @@ describe("upgrading a database made by the release before the HTTP API (8 migrat
     expect(found).toMatchObject({ holder: { person: { name: "ci-nightly" } } });
     const open = await listCheckouts(core, { person: { lookup: "ci-nightly" }, source: "api" }, { person: { lookup: "ci-nightly" }, open: true });
     expect(open).toMatchObject({ ok: true, value: [{ vm: "vm-a", note: "api upgrade" }] });
+  });
+});
+
+describe("upgrading a database made by the release before provisioned pools (8 migrations)", () => {
+  it("makes every existing pool static with its settings, keeps VMs, checkouts and the log, and a static pool still lends and refuses --keep", async () => {
+    const client = await schemaOfRelease(8);
+    await client`insert into pools (name, quota, lease_seconds, cleanup_command) values ('default', 2, 3600, 'rm -rf /tmp/x'), ('gpu', 1, null, null)`;
+    await client`insert into vms (name, ip, pool) values ('vm-a', '198.51.100.31', 'default'), ('vm-b', '198.51.100.32', 'default'), ('vm-g', '198.51.100.33', 'gpu')`;
+    await client`update vms set state = 'cleaning', cleanup_next_at = now(), cleanup_attempts = 2 where name = 'vm-b'`;
+    await client`insert into people (name, slack_user_id) values ('U0PROV001', 'U0PROV001')`;
+    const [c] = await client<{ id: string }[]>`
+      insert into checkouts (vm_id, person_id, pool, ends_at) select v.id, p.id, 'gpu', now() + interval '2 hours' from vms v, people p where v.name = 'vm-g' and p.name = 'U0PROV001' returning id`;
+    await client`update vms set state = 'checked_out', checkout_id = ${c!.id} where name = 'vm-g'`;
+    await client`insert into events (vm_id, vm_name, actor, source, kind) select id, name, 'U0PROV001', 'slack', 'checked_out' from vms where name = 'vm-g'`;
+    const poolsBefore = await client`select name, quota, lease_seconds, max_lease_seconds, cleanup_command from pools order by name`;
+    const vmsBefore = await client`select * from vms order by id`;
+    const checkoutsBefore = await client`select * from checkouts order by id`;
+    const eventsBefore = await client`select * from events order by id`;
+
+    await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
+
+    expect(await client`select name, quota, lease_seconds, max_lease_seconds, cleanup_command from pools order by name`).toEqual(poolsBefore);
+    expect(await client`select name, kind::text, min_idle, max_size, image, provider, reuse from pools order by name`).toEqual([
+      { name: "default", kind: "static", min_idle: 0, max_size: null, image: null, provider: null, reuse: false },
+      { name: "gpu", kind: "static", min_idle: 0, max_size: null, image: null, provider: null, reuse: false },
+    ]);
+    expect(await client`select * from vms order by id`).toEqual(vmsBefore);
+    expect(await client`select * from checkouts order by id`).toEqual(checkoutsBefore);
+    expect(await client`select * from events order by id`).toEqual(eventsBefore);
+    const core = coreFor({ db: drizzle(client, { schema }) });
+    const holder = { person: { slackUserId: "U0PROV001" }, source: "slack" } as const;
+    expect(await checkin(core, holder, "vm-g", { keep: true })).toMatchObject({ ok: false, refusal: { code: "not_provisioned", pool: "gpu" } });
+    expect(await checkin(core, holder, "vm-g")).toMatchObject({ ok: true, value: { vm: "vm-g", nextState: "cleaning" } });
+    expect(await checkoutFromPool(core, holder, { pool: "default" })).toMatchObject({ ok: true, value: { kind: "ready", vm: { name: "vm-a" } } });
   });
 });

@@ -320,6 +320,8 @@ describe("the kinds of notice summarised as admin alerts", () => {
       { kind: "vm_quarantined", vm: "v", pool: "p", reason: "r", lastError: null, attempts: 1 },
       { kind: "vm_state_changed", vm: "v", state: "available", by: U2 },
       { kind: "cleanup_blocked", keyFile: "/k", error: "cleanup blocked: cannot read SSH private key file /k: ENOENT", vms: ["v"], waiting: 1, instance: "h:1" },
+      { kind: "provision_failed", jobId: 1, job: "create", pool: "p", instance: "p-1", image: null, error: "e", attempts: 3, person: U1 },
+      { kind: "unknown_instances", pool: "p", names: ["p-9"], deleted: false },
     ];
     const ctx = { core: { admins: new Set<string>() } } as unknown as DeliveryContext;
     const alerting = samples.filter((n) => stepsFor(n, ctx).some((s) => s.once && s.audience.kind === "admins")).map((n) => n.kind);

@@ -8,17 +8,31 @@ export const prepareCheckin: Prepare = (input) => {
   const vm = vmArg(input);
   const user = requiredUser(input);
   const force = flag(input, "force");
-  return async ({ core }) => {
+  const keep = flag(input, "keep");
+  return async (ctx) => {
     const { checkin } = await import("../../core/checkin.js");
-    return outcomeOf(await checkin(core, userActor(user), vm, { force }), user, describeCheckin);
+    const result = await checkin(ctx.core, userActor(user), vm, { force, keep });
+    if (result.ok && result.value.instance?.action === "save") {
+      // The image is what the person wants back: wait for it (running the save here if no service does), so a restore right after finds it.
+      const saving = result.value.instance;
+      process.stderr.write(`Saving ${vm} as image ${saving.image} (job ${saving.jobId})…\n`);
+      const { waitForJob } = await import("./provision-wait.js");
+      const waited = await waitForJob(ctx, saving.jobId, result.value.pool, (line) => process.stderr.write(`${line}\n`));
+      if (waited) return waited;
+    }
+    return outcomeOf(result, user, describeCheckin);
   };
 };
 
-/** Over the API: the open checkout of VM, then `DELETE /v1/checkouts/{id}` (with force=true when --force). */
+/**
+ * Over the API: the open checkout of VM, then `DELETE /v1/checkouts/{id}`
+ * (force=true with --force, keep=true with --keep: the service saves the image).
+ */
 export const remoteCheckin: RemotePrepare = (input) => {
   const vm = vmArg(input);
   const user = optionalUser(input);
   const force = flag(input, "force");
+  const keep = flag(input, "keep");
   return async (remote) => {
     const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
     const who = await actingAs(remote, user);
@@ -29,7 +43,7 @@ export const remoteCheckin: RemotePrepare = (input) => {
     const id = found.value.checkoutId;
     // Not checked out: the core's refusal says so in the same words as direct mode (the service answers it).
     if (id === null) return { ok: false, refusal: { code: "not_checked_out", vm, state: found.value.state }, userId: who.name };
-    const done = await call(remote, (init) => remote.client.DELETE("/v1/checkouts/{id}", { ...init, params: { path: { id }, query: force ? { force: "true" } : {} } }), { changes: true });
+    const done = await call(remote, (init) => remote.client.DELETE("/v1/checkouts/{id}", { ...init, params: { path: { id }, query: { ...(force ? { force: "true" as const } : {}), ...(keep ? { keep: "true" as const } : {}) } } }), { changes: true });
     return outcomeOfAnswer(done, who.name, shapes.checkinDone, describeCheckin);
   };
 };
@@ -37,8 +51,12 @@ export const remoteCheckin: RemotePrepare = (input) => {
 function describeCheckin(done: CheckinDone): string {
   const forced = done.forced ? ` (taken back from ${personText(done.previousHolder)})` : "";
   const next =
-    done.nextState === "retired"
-      ? "It was removed from the inventory, so it is now retired."
-      : "It is being cleaned and goes back to the pool after that.";
+    done.instance?.action === "save"
+      ? `It was saved as image ${done.instance.image} and deleted; npx vmres checkout --pool ${done.pool} --restore brings it back.`
+      : done.instance?.action === "delete"
+        ? "It is being deleted (a new one is created for the next person)."
+        : done.nextState === "retired"
+          ? "It was removed from the inventory, so it is now retired."
+          : "It is being cleaned and goes back to the pool after that.";
   return `Checked in ${done.vm}${forced}, ending checkout ${done.checkoutId}. ${next}`;
 }

@@ -1,5 +1,6 @@
 import type { CheckedOutVm, Core } from "../../core/types.js";
 import type { QueuePlace } from "../../core/waitlist.js";
+import type { CreatingVm } from "../../core/provision/request.js";
 import { UsageError } from "../args.js";
 import { done, outcomeOf, type Context, type Outcome, type Prepare, type RemotePrepare } from "../command.js";
 import { EXIT, failure, temporaryFailure, type Failure } from "../failures.js";
@@ -23,14 +24,19 @@ export const prepareCheckout: Prepare = (input) => {
   const wait = flag(input, "wait");
   const timeoutMs = timeoutOption(input);
   if (timeoutMs !== undefined && !wait) throw new UsageError("--timeout goes with --wait: npx vmres checkout --user ID --wait --timeout 30m");
+  const restore = restoreOption(input);
+  if (restore !== undefined && wait) throw new UsageError("--restore creates a VM for you, there is no queue to wait in: leave out --wait");
   return async (ctx) => {
-    const { checkout } = await import("../../core/checkout.js");
+    const { checkoutFromPool } = await import("../../core/provision/request.js");
     const actor = userActor(user);
-    const result = await checkout(ctx.core, actor, { pool, note, forMs });
-    if (wait && !result.ok && result.refusal.code === "no_vm_free") {
+    const result = await checkoutFromPool(ctx.core, actor, { pool, note, forMs, restore });
+    if (wait && !result.ok && (result.refusal.code === "no_vm_free" || result.refusal.code === "pool_full")) {
       return waitForVm(ctx, user, { pool: result.refusal.pool, note, forMs, timeoutMs });
     }
-    return outcomeOf(result, user, (vm) => describeCheckout(vm, user));
+    if (!result.ok) return outcomeOf(result, user, () => "");
+    if (result.value.kind === "creating") return created(ctx, user, result.value.creating);
+    // The VM, as before provisioned pools: --json prints the same object either way.
+    return done(result.value.vm, describeCheckout(result.value.vm, user));
   };
 };
 
@@ -52,12 +58,14 @@ export const remoteCheckout: RemotePrepare = (input) => {
   const wait = flag(input, "wait");
   const timeoutMs = timeoutOption(input);
   if (timeoutMs !== undefined && !wait) throw new UsageError("--timeout goes with --wait: vmres checkout --wait --timeout 30m");
+  const restore = restoreOption(input);
+  if (restore !== undefined && wait) throw new UsageError("--restore creates a VM for you, there is no queue to wait in: leave out --wait");
   return async (remote) => {
     const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
     const who = await actingAs(remote, user, { needName: true });
     if ("kind" in who) return who;
     const name = who.name ?? "you";
-    const body = { ...(pool === undefined ? {} : { pool }), ...(note === undefined ? {} : { note }), ...(lease === undefined ? {} : { for: lease }) };
+    const body = { ...(pool === undefined ? {} : { pool }), ...(note === undefined ? {} : { note }), ...(lease === undefined ? {} : { for: lease }), ...(restore === undefined ? {} : { restore }) };
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     const stop = wait ? stopSignal() : null;
     const aborter = new AbortController();
@@ -83,7 +91,17 @@ export const remoteCheckout: RemotePrepare = (input) => {
           process.off("SIGINT", onStop).off("SIGTERM", onStop);
         }
         if ("kind" in answer) return answer;
-        if (answer.ok) return done(shapes.checkedOutVm(answer.value), describeCheckout(shapes.checkedOutVm(answer.value), name));
+        if (answer.ok) {
+          const body = answer.value;
+          // 202: a provisioned pool's VM still being created after the service's wait (direct mode says the same, exit 3).
+          if (!("id" in body)) {
+            return failure(EXIT.refused, "job_pending", `${body.instance} is still being created for ${name} in pool ${body.pool} (job ${body.jobId}); it is ${name}'s once ready: vmres list shows it then.`, {
+              jobId: body.jobId,
+              instance: body.instance,
+            });
+          }
+          return done(shapes.checkedOutVm(body), describeCheckout(shapes.checkedOutVm(body), name));
+        }
         if (!wait || answer.refusal.code !== "no_vm_free") return { ok: false, refusal: answer.refusal, userId: who.name };
         if (Date.now() >= deadline) {
           return failure(EXIT.refused, "wait_timeout", `no VM came within ${lengthText(timeoutMs ?? 0)}: ${name} is out of the queue of pool "${answer.refusal.pool}"; nothing was checked out.`, {
@@ -97,6 +115,26 @@ export const remoteCheckout: RemotePrepare = (input) => {
     }
   };
 };
+/** `--restore` alone (true) or with an image name; a malformed name is a usage error. */
+function restoreOption(input: Parameters<Prepare>[0]): true | string | undefined {
+  const value = input.options.restore;
+  if (value === undefined || value === true) return value === true ? true : undefined;
+  if (typeof value === "string" && /^[a-z0-9][a-z0-9.-]{0,127}$/.test(value)) return value;
+  throw new UsageError(`--restore: ${JSON.stringify(value)} is not an image name (like cloud-alice-12; npx vmres images --user ID lists yours)`);
+}
+
+/** A VM being created for this caller: say so, run the create (or let the service), then print it like any checkout. */
+async function created(ctx: Context, user: string, creating: CreatingVm): Promise<Outcome | Failure> {
+  const from = creating.restoredFrom ? ` from your image ${creating.restoredFrom}` : "";
+  process.stderr.write(`Creating your VM ${creating.instance} in pool ${creating.pool}${from} (job ${creating.jobId})…\n`);
+  const { waitForJob } = await import("./provision-wait.js");
+  const waited = await waitForJob(ctx, creating.jobId, creating.pool, (line) => process.stderr.write(`${line}\n`));
+  if (waited) return waited;
+  const { openCheckoutOf } = await import("../../core/provision/queries.js");
+  const vm = await openCheckoutOf(ctx.core, creating.instance);
+  if (!vm) return failure(EXIT.unexpected, "vm_missing", `${creating.instance} was created but holds no checkout of ${user}`);
+  return done(vm, describeCheckout(vm, user));
+}
 
 export function describeCheckout(vm: CheckedOutVm, user: string): string {
   return [

@@ -1,4 +1,5 @@
 import type { PoolSettings, RemoveDone } from "../../core/admin.js";
+import type { ProvisioningChange } from "../../core/provision/configure.js";
 import type { Actor, Core, Result } from "../../core/types.js";
 import type { VmState } from "../../db/schema.js";
 import { UsageError } from "../args.js";
@@ -33,15 +34,71 @@ export const preparePoolSet: Prepare = (input) => {
   const actor = adminActor(input);
   const pool = poolArg(input);
   const change = { leaseMs: leaseOption(input, "lease"), maxLeaseMs: leaseOption(input, "max-lease"), quota: quotaOption(input) };
-  if (change.leaseMs === undefined && change.maxLeaseMs === undefined && change.quota === undefined) {
-    throw new UsageError("say what to change: --lease D, --max-lease D or --quota N (like npx vmres pool set gpu --lease 4h --max-lease 3d)");
+  const provisioning = provisioningOptions(input);
+  const leases = change.leaseMs !== undefined || change.maxLeaseMs !== undefined || change.quota !== undefined;
+  if (!leases && provisioning === null) {
+    throw new UsageError("say what to change: --lease D, --max-lease D or --quota N (like npx vmres pool set gpu --lease 4h --max-lease 3d), or --kind provisioned …");
   }
   checkLeaseOrder(change.leaseMs, change.maxLeaseMs);
   return async ({ core }) => {
+    const lines: string[] = [];
+    if (provisioning !== null) {
+      const { setProvisioning } = await import("../../core/provision/configure.js");
+      const { providerSettingsProblem } = await import("../../provision/providers.js");
+      const set = await setProvisioning(core, actor, pool, provisioning, providerSettingsProblem);
+      if (!set.ok) return outcomeOf(set, userOf(actor), () => "");
+      const p = set.value;
+      lines.push(
+        `Pool ${p.name} is provisioned by ${p.provider} from ${p.image}: at most ${p.maxSize} instances, ${p.minIdle} kept ready, ` +
+          `${p.reuse ? "instances cleaned and reused" : "instances deleted"} at check-in, at most ${p.maxImages} saved images per person.`,
+      );
+      if (!leases) return outcomeOf(set, userOf(actor), () => lines.join("\n"));
+    }
     const { setPool } = await import("../../core/admin.js");
-    return outcomeOf(await setPool(core, actor, pool, change), userOf(actor), (settings) => describeSettings(settings, core.leases));
+    return outcomeOf(await setPool(core, actor, pool, change), userOf(actor), (settings) => [...lines, describeSettings(settings, core.leases)].join("\n"));
   };
 };
+
+/** The provisioned-pool flags of `pool set`, checked before the database is opened; null when none is given. */
+function provisioningOptions(input: Parameters<Prepare>[0]): ProvisioningChange | null {
+  const text = (name: string) => (typeof input.options[name] === "string" ? (input.options[name] as string) : undefined);
+  const count = (name: string) => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!/^\d{1,5}$/.test(value)) throw new UsageError(`--${name}: ${JSON.stringify(value)} is not a whole number (like --${name} 2)`);
+    return Number(value);
+  };
+  const kind = text("kind");
+  if (kind !== undefined && kind !== "provisioned") {
+    throw new UsageError(`--kind: ${JSON.stringify(kind)}: only provisioned can be set (a static pool is one whose VMs are added with pool add or vms.yml)`);
+  }
+  const provider = text("provider");
+  if (provider !== undefined && provider !== "docker" && provider !== "command") throw new UsageError(`--provider: ${JSON.stringify(provider)}: use docker or command`);
+  const reuse = text("reuse");
+  if (reuse !== undefined && reuse !== "on" && reuse !== "off") throw new UsageError(`--reuse: ${JSON.stringify(reuse)}: use on or off`);
+  const settingsText = text("provider-settings");
+  let providerSettings: Record<string, unknown> | undefined;
+  if (settingsText !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(settingsText);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+      providerSettings = parsed as Record<string, unknown>;
+    } catch {
+      throw new UsageError(`--provider-settings: not a JSON object: ${settingsText.slice(0, 80)} (like '{"socket":"/var/run/docker.sock"}')`);
+    }
+  }
+  const change: ProvisioningChange = {
+    minIdle: count("min-idle"),
+    maxSize: count("max-size"),
+    maxImages: count("max-images"),
+    image: text("image"),
+    provider: provider as "docker" | "command" | undefined,
+    providerSettings,
+    reuse: reuse === undefined ? undefined : reuse === "on",
+  };
+  const given = kind !== undefined || Object.values(change).some((v) => v !== undefined);
+  return given ? change : null;
+}
 
 /** A default lease longer than the maximum given with it is a slip: the maximum would cut every checkout short. */
 function checkLeaseOrder(leaseMs: number | undefined, maxLeaseMs: number | undefined): void {

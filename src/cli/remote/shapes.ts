@@ -41,13 +41,29 @@ export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
   note: b.note,
 });
 
-export const checkinDone = (b: { id: number; vm: string; forced: boolean; previousHolder: PersonTag; nextState: "cleaning" | "retired" }): CheckinDone => ({
+export const checkinDone = (b: {
+  id: number;
+  vm: string;
+  pool: string;
+  forced: boolean;
+  previousHolder: PersonTag;
+  nextState: "cleaning" | "retired";
+  instance: { action: "save" | "delete" | "clean"; image: string | null; jobId: number | null } | null;
+}): CheckinDone => ({
   vm: b.vm,
+  pool: b.pool,
   checkoutId: b.id,
   previousHolder: b.previousHolder,
   forced: b.forced,
   nextState: b.nextState,
+  ...(b.instance === null ? {} : { instance: instanceRelease(b.instance) }),
 });
+
+function instanceRelease(i: { action: "save" | "delete" | "clean"; image: string | null; jobId: number | null }): NonNullable<CheckinDone["instance"]> {
+  if (i.action === "save") return { action: "save", image: i.image ?? "", jobId: i.jobId ?? 0 };
+  if (i.action === "delete") return { action: "delete", jobId: i.jobId ?? 0 };
+  return { action: "clean" };
+}
 
 export const leaseChange = (b: { id: number; vm: string; pool: string; holder: PersonTag; byAdmin: boolean; previousEndsAt: Time | null; endsAt: Time | null }): LeaseChange => ({
   vm: b.vm,

@@ -7,7 +7,7 @@ import { alreadyHandledReply, checkedInReply, nothingHeldReply, pickCheckinReply
 import { refusalReply } from "./refusal-reply.js";
 
 /** `/vm checkin [vm]`: no name and one VM held checks that one in; several get a button each. */
-export async function checkinCommand(deps: SlackDeps, caller: Caller, vm: string | undefined): Promise<SlackMessage> {
+export async function checkinCommand(deps: SlackDeps, caller: Caller, vm: string | undefined, keep = false): Promise<SlackMessage> {
   let target = vm;
   if (target === undefined) {
     const mine = await vmsOfPerson(deps.core, { slackUserId: caller.userId });
@@ -16,11 +16,11 @@ export async function checkinCommand(deps: SlackDeps, caller: Caller, vm: string
     if (mine.value.length > 1) return pickCheckinReply(mine.value);
     target = mine.value[0]?.name ?? "";
   }
-  return checkinNamed(deps, caller, target, { force: false });
+  return checkinNamed(deps, caller, target, { force: false, keep });
 }
 
 /** Checks a VM in by name, once per interaction; `force` is the admin's force-checkin. */
-export async function checkinNamed(deps: SlackDeps, caller: Caller, vm: string, opts: { force: boolean }): Promise<SlackMessage> {
+export async function checkinNamed(deps: SlackDeps, caller: Caller, vm: string, opts: { force: boolean; keep?: boolean }): Promise<SlackMessage> {
   const once = await actOnce(deps.core, caller.interactionKey, () => checkin(deps.core, slackActor(caller.userId), vm, opts));
   if (once.duplicate) return alreadyHandledReply();
   deps.noticeQueued();

@@ -13,6 +13,7 @@ import type { SlackCommandId } from "./parse.js";
 import { shown } from "./parse.js";
 import { usageReply } from "./usage-reply.js";
 import { tokenCommand } from "./token.js";
+import { imagesCommand, imagesDeleteCommand, instancesCommand, jobActionCommand, jobsCommand } from "./provision.js";
 
 /** Runs one `/vm` command whose words fit the grammar, and returns the ephemeral answer. */
 export type SlackHandler = (deps: SlackDeps, caller: Caller, input: Input) => Promise<SlackMessage>;
@@ -27,7 +28,8 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
   checkout: async (deps, caller, input) => {
     const forMs = duration(input, "for");
     if (typeof forMs === "string") return usageReply(deps, caller.userId, forMs, { command: "checkout" });
-    return checkoutCommand(deps, caller, text(input, "pool"), text(input, "note"), forMs);
+    const restore = input.options["restore"];
+    return checkoutCommand(deps, caller, text(input, "pool"), text(input, "note"), forMs, restore === true || typeof restore === "string" ? restore : undefined);
   },
   extend: async (deps, caller, input) => {
     const request = leaseRequest(input);
@@ -40,9 +42,10 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
     checkoutsCommand(deps, caller.userId, { vm: text(input, "vm"), open: input.options["open"] === true }),
   checkin: async (deps, caller, input) => {
     const vm = input.args["VM"];
-    if (input.options["force"] !== true) return checkinCommand(deps, caller, vm);
+    const keep = input.options["keep"] === true;
+    if (input.options["force"] !== true) return checkinCommand(deps, caller, vm, keep);
     if (vm === undefined) return usageReply(deps, caller.userId, "`--force` needs the VM's name, like `/vm checkin vm-07 --force`.", { admin: true, command: "checkin" });
-    return checkinNamed(deps, caller, vm, { force: true });
+    return checkinNamed(deps, caller, vm, { force: true, keep });
   },
   list: (deps, caller) => listCommand(deps, caller.userId),
   token: async (deps, caller, input) => {
@@ -72,6 +75,12 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
   "pool.drain": (deps, caller, input) => adminVm(deps, caller, "drain", input.args["NAME"] ?? ""),
   "pool.repair": (deps, caller, input) => adminVm(deps, caller, "repair", input.args["NAME"] ?? ""),
   "cleanup.retry": (deps, caller, input) => adminVm(deps, caller, "retry-cleanup", input.args["VM"] ?? ""),
+  images: (deps, caller) => imagesCommand(deps, caller),
+  "images.delete": (deps, caller, input) => imagesDeleteCommand(deps, caller, input.args["NAME"] ?? ""),
+  instances: (deps, caller) => instancesCommand(deps, caller),
+  jobs: (deps, caller, input) => jobsCommand(deps, caller, input.options["failed"] === true),
+  "jobs.retry": (deps, caller, input) => jobActionCommand(deps, caller, "retry", input.args["ID"] ?? ""),
+  "jobs.abandon": (deps, caller, input) => jobActionCommand(deps, caller, "abandon", input.args["ID"] ?? ""),
 };
 
 function text(input: Input, name: string): string | undefined {

@@ -12,6 +12,7 @@ import { vmCheckedInSteps } from "./vm-checked-in.js";
 import { vmCheckedOutSteps } from "./vm-checked-out.js";
 import { vmQuarantinedSteps } from "./vm-quarantined.js";
 import { vmStateChangedSteps } from "./vm-state-changed.js";
+import { provisionFailedSteps, unknownInstancesSteps } from "./provision.js";
 
 /** How each kind of notice reaches Slack. The switch is exhaustive: a new kind in the core fails to compile here. */
 export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
@@ -40,6 +41,10 @@ export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
       return vmOfferedSteps(notice, ctx);
     case "offer_ended":
       return offerEndedSteps(notice, ctx);
+    case "provision_failed":
+      return provisionFailedSteps(notice, ctx);
+    case "unknown_instances":
+      return unknownInstancesSteps(notice, ctx);
   }
 }
 
@@ -52,6 +57,10 @@ export function orderKey(notice: ParsedNotice): string {
       return `pool:${notice.pool}`;
     case "cleanup_blocked":
       return `key:${notice.keyFile}`;
+    case "provision_failed":
+      return `job:${notice.jobId}`;
+    case "unknown_instances":
+      return `pool:${notice.pool}`;
     default:
       return `vm:${notice.vm}`;
   }
@@ -63,4 +72,4 @@ export function orderKey(notice: ParsedNotice): string {
  * docs/slack.md, "Old notices"); test/slack/notice-max-age.test.ts checks this
  * list against the steps.
  */
-export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined"];
+export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined", "provision_failed", "unknown_instances"];

@@ -1,17 +1,25 @@
 import { isAdmin } from "../../core/people.js";
 import { allVms, blockedCleanups, poolSummary, vmsOfPerson } from "../../core/queries.js";
 import { queueLengths, queuesOf } from "../../core/waitlist.js";
+import { listImages, listInstances, listJobs } from "../../core/provision/queries.js";
 import { readingOfSlackUser } from "../time-zone.js";
 import type { Actor, Core } from "../../core/types.js";
 import type { WebClient } from "../slack-client.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { homeView } from "../views/home.js";
 
+/** Instances, images and failed jobs, only where some pool is provisioned (a static-only installation shows nothing of it). */
+async function provisionedOverview(core: Core) {
+  const [instances, images, failedJobs] = await Promise.all([listInstances(core), listImages(core, null), listJobs(core, { failed: true, limit: 5 })]);
+  const all = images.ok ? images.value : [];
+  return instances.length + all.length + failedJobs.length > 0 ? { instances, images: all, failedJobs } : undefined;
+}
+
 /** Renders one person's Home tab from the database as it is now. */
 export async function renderHome(core: Core, userId: string, banner?: SlackMessage) {
   const viewer: Actor = { person: { slackUserId: userId }, source: "slack" };
   const admin = await isAdmin(core, viewer);
-  const [mine, pools, attention, blocked, queues, held, lengths, reading] = await Promise.all([
+  const [mine, pools, attention, blocked, queues, held, lengths, reading, myImages, provisioned] = await Promise.all([
     vmsOfPerson(core, viewer.person),
     poolSummary(core.db),
     admin ? allVms(core, viewer, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
@@ -20,6 +28,8 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     admin ? allVms(core, viewer, { states: ["checked_out"] }) : Promise.resolve([]),
     admin ? queueLengths(core) : Promise.resolve([]),
     readingOfSlackUser(core, userId),
+    listImages(core, viewer.person),
+    admin ? provisionedOverview(core) : Promise.resolve(undefined),
   ]);
   // Longest holds: the open checkouts that started first.
   const longestHolds = held.filter((v) => v.checkedOutAt !== null).sort((a, b) => (a.checkedOutAt?.getTime() ?? 0) - (b.checkedOutAt?.getTime() ?? 0)).slice(0, 5);
@@ -34,6 +44,8 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     queues: queues.ok ? queues.value : [],
     longestHolds,
     queueLengths: lengths,
+    myImages: myImages.ok ? myImages.value : [],
+    ...(provisioned ? { provisioned } : {}),
     ...(banner ? { banner } : {}),
   });
 }

@@ -8,6 +8,7 @@ import type { QueuePlace } from "../../core/waitlist.js";
 import type { Reading } from "../time-zone.js";
 import { countsLine, endWords, escape, localTime, personMention, relativeWords, sshLine, truncate, when } from "./format.js";
 import { extendButton } from "./lease-dm.js";
+import type { ImageSummary, InstanceSummary, JobSummary } from "../../core/provision/queries.js";
 
 /** Everything the Home tab shows one person. */
 export interface HomeData {
@@ -29,6 +30,10 @@ export interface HomeData {
   longestHolds?: VmSummary[];
   /** For admins: people waiting per pool. */
   queueLengths?: { pool: string; waiting: number; offered: number }[];
+  /** For admins, where pools are provisioned: instances, saved images and provider jobs (failed ones with their errors). */
+  provisioned?: { instances: InstanceSummary[]; images: ImageSummary[]; failedJobs: JobSummary[] };
+  /** The reader's saved images. */
+  myImages?: ImageSummary[];
 }
 
 // A Home view holds at most 100 blocks; these caps keep the worst case near 90 (and the view is cut at 100 regardless).
@@ -48,9 +53,28 @@ export function homeView(data: HomeData): types.HomeView {
   blocks.push(...mineBlocks(data.mine, r));
   if ((data.queues ?? []).length > 0) blocks.push(divider(), ...queueBlocks(data.queues ?? [], r));
   blocks.push(divider(), ...poolBlocks(data.pools));
+  if ((data.myImages ?? []).length > 0) blocks.push(divider(), myImagesBlock(data.myImages ?? []));
   if (data.isAdmin) blocks.push(divider(), ...attentionBlocks(data.attention), ...leaseAdminBlocks(data.longestHolds ?? [], data.queueLengths ?? [], r));
+  if (data.isAdmin && data.provisioned) blocks.push(divider(), ...provisionedBlocks(data.provisioned));
   const footer = context(`Updated ${localTime(data.now, r.timeZone)}. Type \`/vm help\` for every command.`);
   return { type: "home", blocks: [...blocks.slice(0, MAX_BLOCKS - 1), footer] };
+}
+
+function myImagesBlock(images: ImageSummary[]): Block {
+  const lines = images.slice(0, 8).map((i) => `• *${escape(i.name)}* · pool ${escape(i.pool)}${i.state === "ready" ? "" : ` · ${escape(i.state)}`}`);
+  return section(`*Your saved images*\n${lines.join("\n")}\n\`/vm checkout POOL --restore\` brings back your latest.`);
+}
+
+/** For admins: the provisioned pools' instances, images and failed jobs (with the commands that act on them). */
+function provisionedBlocks(p: NonNullable<HomeData["provisioned"]>): Block[] {
+  const instances = p.instances.slice(0, 10).map((i) => `• *${escape(i.name)}* · ${escape(i.state)}${i.vmState ? `/${escape(i.vmState)}` : ""}${i.ip ? ` · ${i.ip}` : ""}`);
+  const images = p.images.slice(0, 8).map((i) => `• *${escape(i.name)}* · ${escape(i.owner)} · ${escape(i.state)}`);
+  const failed = p.failedJobs.slice(0, 5).map((j) => `• job *${j.id}* ${j.kind} ${escape(j.instance ?? j.image ?? "")}: \`${escape((j.lastError ?? "").slice(0, 150))}\``);
+  return [
+    section(`*Instances* (admins, ${p.instances.length})\n${instances.length > 0 ? instances.join("\n") : "None."}`),
+    section(`*Saved images* (admins, ${p.images.length})\n${images.length > 0 ? images.join("\n") : "None."}`),
+    section(`*Failed provider jobs* (admins)\n${failed.length > 0 ? `${failed.join("\n")}\n\`/vm jobs retry ID\` or \`/vm jobs abandon ID\`` : "None."}`),
+  ];
 }
 
 function mineBlocks(mine: VmSummary[], r: Reading): Block[] {

@@ -114,5 +114,21 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
     }
     case "unknown_token":
       return `:warning: There is no token ${refusal.id} of yours. Nothing changed.`;
+    case "pool_full":
+      return `:no_entry: Pool *${escape(refusal.pool)}* is at its size limit (${refusal.live} of at most ${refusal.maxSize} VMs exist or are being created), so no new VM can be created now. Try again once someone checks one in, or \`/vm wait ${escape(refusal.pool)}\`.`;
+    case "no_image":
+      return refusal.image === null
+        ? `:information_source: You have no saved image in pool *${escape(refusal.pool)}*. \`/vm checkin VM --keep\` saves one; \`/vm images\` lists yours.`
+        : `:warning: You have no image *${escape(refusal.image)}* in pool *${escape(refusal.pool)}*. \`/vm images\` lists yours.`;
+    case "not_provisioned":
+      return `:information_source: Pool *${escape(refusal.pool)}* has fixed machines, so ${refusal.operation === "keep" ? "`--keep` (saving an image)" : "`--restore`"} does not apply there. Nothing changed.`;
+    case "unknown_job":
+      return `:warning: There is no provider job ${refusal.id}. \`/vm jobs\` lists them.`;
+    case "job_not_failed":
+      return `:information_source: Job ${refusal.id} is ${escape(refusal.state.replace(/_/g, " "))}: only a failed job can be retried or abandoned. Nothing changed.`;
+    case "unknown_image":
+      return `:warning: You have no image *${escape(refusal.image)}*. \`/vm images\` lists yours.`;
+    case "image_busy":
+      return `:information_source: Image *${escape(refusal.image)}* is ${escape(refusal.state)}; only a ready or dirty image can be deleted. Nothing changed.`;
   }
 }

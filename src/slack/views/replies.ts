@@ -1,3 +1,4 @@
+import { instanceReleaseWords } from "./provision-replies.js";
 import type { CheckinDone } from "../../core/checkin.js";
 import type { RemoveDone } from "../../core/admin.js";
 import type { HistoryEntry, PoolSummary, CheckoutEntry } from "../../core/queries.js";
@@ -21,7 +22,8 @@ export function checkedOutReply(vm: CheckedOutVm, r?: Reading): SlackMessage {
 }
 
 export function checkedInReply(done: CheckinDone): SlackMessage {
-  const next = done.nextState === "retired" ? "It was removed from the pool, so it is retired now." : "vmres is wiping /tmp; then it goes back to the pool.";
+  const next =
+    instanceReleaseWords(done) ?? (done.nextState === "retired" ? "It was removed from the pool, so it is retired now." : "vmres is wiping /tmp; then it goes back to the pool.");
   if (done.forced) return plain(`:white_check_mark: Took *${done.vm}* back from ${personMention(done.previousHolder)}; they have been told by DM. ${next}`);
   return plain(`:white_check_mark: *${done.vm}* is checked in. ${next}`);
 }

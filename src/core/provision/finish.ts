@@ -1,0 +1,135 @@
+import { sql } from "drizzle-orm";
+import type { Tx } from "../../db/client.js";
+import { clockAt } from "../clock.js";
+import { recordEvent } from "../events.js";
+import { leaseParams } from "../leases.js";
+import type { Core } from "../types.js";
+import { completeJob, type JobClaim } from "./jobs.js";
+
+/** Where a created instance answers. */
+export interface CreatedInstance {
+  providerRef: string;
+  ip: string;
+  sshUser: string;
+  sshPort: number;
+}
+
+/** How a finish went: done, or the claim was lost (another process finishes it). */
+export type Finished = "done" | "lost";
+
+/**
+ * The instance is up and SSH answers: it becomes a VM row (the one path for
+ * lending), and if it was created for a person, their checkout, in the same
+ * transaction as the job's completion. A ready instance for anyone is
+ * `available`; the next checkout takes it.
+ */
+export async function finishCreate(core: Core, claim: JobClaim, made: CreatedInstance): Promise<Finished> {
+  const instance = claim.instance;
+  if (!instance) throw new Error(`create job ${claim.id} names no instance`);
+  const { defaultS, maxS, leadsS } = leaseParams(core);
+  return core.db.transaction(async (tx) => {
+    if (!(await completeJob(tx, claim))) return "lost";
+    const [vm] = await tx.execute<{ id: number }>(sql`
+      insert into vms (name, ip, ssh_user, ssh_port, pool, state)
+      values (${instance.name}, ${made.ip}::inet, ${made.sshUser}, ${made.sshPort}, ${claim.pool}, 'available')
+      returning id`);
+    if (!vm) throw new Error(`instance ${instance.name}: no VM row`);
+    const [row] = await tx.execute<{ for_person_id: number | null; request: { note: string | null; forMs: number | null } | null }>(sql`
+      update instances set state = 'ready', vm_id = ${vm.id}, provider_ref = ${made.providerRef}, state_changed_at = now(), last_error = null
+      where id = ${instance.id} returning for_person_id, request`);
+    await recordEvent(tx, { vmId: vm.id, vmName: instance.name, actor: "system", source: "worker", kind: "instance_created", detail: { job: claim.id, from: instance.source } });
+    if (row?.for_person_id != null) await lendTo(tx, core, vm.id, row.for_person_id, claim.pool, row.request, { defaultS, maxS, leadsS });
+    return "done";
+  });
+}
+
+/** The checkout of a VM created for its person: the same rows and DM notice as the checkout statement writes. */
+async function lendTo(
+  tx: Tx,
+  core: Core,
+  vmId: number,
+  personId: number,
+  pool: string,
+  request: { note: string | null; forMs: number | null } | null,
+  { defaultS, maxS, leadsS }: { defaultS: number; maxS: number; leadsS: number[] },
+): Promise<void> {
+  const forS = request?.forMs == null ? null : Math.ceil(request.forMs / 1000);
+  await tx.execute(sql`
+    with q as (
+      select coalesce(${forS}::int, least(coalesce(p.lease_seconds, ${defaultS}::int), coalesce(p.max_lease_seconds, ${maxS}::int))) as lease_s,
+             coalesce(${clockAt(core)}::timestamptz, now()) as at
+      from pools p where p.name = ${pool}
+    ), opened as (
+      insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
+      select ${vmId}, ${personId}, ${pool}, ${request?.note ?? null}::text, q.at, q.at + make_interval(secs => q.lease_s),
+             q.at + make_interval(secs => q.lease_s - (select max(l) from unnest(${`{${leadsS.join(",")}}`}::int[]) l where l < q.lease_s))
+      from q
+      returning id, vm_id, started_at, ends_at, note
+    ), taken as (
+      update vms v set state = 'checked_out', checkout_id = o.id, state_changed_at = now()
+      from opened o where v.id = o.vm_id
+      returning o.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, o.started_at, o.ends_at, o.note
+    ), who as (
+      select id, name, slack_user_id from people where id = ${personId}
+    ), logged as (
+      insert into events (vm_id, vm_name, actor, source, kind, detail)
+      select t.id, t.name, w.name, 'worker', 'checked_out', jsonb_build_object('pool', t.pool, 'checkout', t.checkout_id, 'created', true) from taken t, who w
+    )
+    insert into outbox (kind, payload)
+    select 'vm_checked_out', jsonb_build_object(
+      'checkoutId', t.checkout_id,
+      'holder', jsonb_build_object('id', w.id, 'name', w.name, 'slackUserId', w.slack_user_id),
+      'vm', jsonb_build_object('name', t.name, 'ip', t.ip, 'sshUser', t.ssh_user, 'sshPort', t.ssh_port, 'pool', t.pool),
+      'startedAt', t.started_at, 'endsAt', t.ends_at, 'note', t.note)
+    from taken t, who w`);
+}
+
+/**
+ * Saved: the image is ready and owned by its person; their earlier images of
+ * the pool become dirty (the sweep deletes them after IMAGE_RETENTION); the
+ * instance, stopped and deleted by the provider, is gone.
+ */
+export async function finishSave(core: Core, claim: JobClaim, imageRef: string): Promise<Finished> {
+  const { image, instance } = claim;
+  if (!image || !instance) throw new Error(`save job ${claim.id} names no image or instance`);
+  return core.db.transaction(async (tx) => {
+    if (!(await completeJob(tx, claim))) return "lost";
+    const [saved] = await tx.execute<{ person_id: number; pool: string }>(sql`
+      update images set state = 'ready', provider_ref = ${imageRef}, last_error = null where id = ${image.id} returning person_id, pool`);
+    if (saved) {
+      await tx.execute(sql`
+        update images set state = 'dirty', dirty_at = coalesce(${clockAt(core)}::timestamptz, now())
+        where person_id = ${saved.person_id} and pool = ${saved.pool} and state = 'ready' and id <> ${image.id}`);
+    }
+    await gone(tx, instance.id);
+    return "done";
+  });
+}
+
+/** Deleted by the provider: the instance is gone (its VM row stays, retired, for the history). */
+export async function finishDelete(core: Core, claim: JobClaim): Promise<Finished> {
+  return core.db.transaction(async (tx) => {
+    if (!(await completeJob(tx, claim))) return "lost";
+    if (claim.instance) await gone(tx, claim.instance.id);
+    return "done";
+  });
+}
+
+export async function finishDeleteImage(core: Core, claim: JobClaim): Promise<Finished> {
+  return core.db.transaction(async (tx) => {
+    if (!(await completeJob(tx, claim))) return "lost";
+    if (claim.image) await tx.execute(sql`update images set state = 'deleted', deleted_at = now() where id = ${claim.image.id}`);
+    return "done";
+  });
+}
+
+async function gone(tx: Tx, instanceId: number): Promise<void> {
+  const [row] = await tx.execute<{ vm_id: number | null; name: string }>(sql`
+    update instances set state = 'deleted', state_changed_at = now() where id = ${instanceId} returning vm_id, name`);
+  // A VM row that still looks usable (an instance deleted while idle) is retired: it no longer exists.
+  if (row?.vm_id != null) {
+    const retired = await tx.execute(sql`
+      update vms set state = 'retired', state_changed_at = now() where id = ${row.vm_id} and state = 'available' returning id`);
+    if (retired.length > 0) await recordEvent(tx, { vmId: row.vm_id, vmName: row.name, actor: "system", source: "worker", kind: "retired", detail: { instance: "deleted" } });
+  }
+}

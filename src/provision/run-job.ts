@@ -1,0 +1,46 @@
+import { sql } from "drizzle-orm";
+import { finishCreate, finishDelete, finishDeleteImage, finishSave, type Finished } from "../core/provision/finish.js";
+import { recordProviderRef, type JobClaim } from "../core/provision/jobs.js";
+import type { Core } from "../core/types.js";
+import type { Provider } from "./provider.js";
+import type { ProvisionSettings } from "./settings.js";
+import { waitForSsh } from "./ssh-ready.js";
+
+/**
+ * One claimed job's provider calls, in an order that makes a repeat safe: a
+ * create finds the container it made before a crash, a save finds its image
+ * and deletes an instance already deleted without complaint. The core records
+ * the outcome under the claim.
+ */
+export async function runJob(core: Core, provider: Provider, claim: JobClaim, settings: ProvisionSettings): Promise<Finished> {
+  const { instance, image } = claim;
+  switch (claim.kind) {
+    case "create": {
+      if (!instance) throw new Error(`create job ${claim.id} names no instance`);
+      const made = await provider.create({ name: instance.name, source: instance.source, pool: claim.pool });
+      await recordProviderRef(core.db, claim, made.ref);
+      await waitForSsh(made.ip, made.sshPort, settings.sshTimeoutMs);
+      return finishCreate(core, claim, { providerRef: made.ref, ip: made.ip, sshUser: made.sshUser, sshPort: made.sshPort });
+    }
+    case "save": {
+      if (!instance || !image) throw new Error(`save job ${claim.id} names no instance or image`);
+      const ref = instance.providerRef ?? instance.name;
+      await provider.stop(ref);
+      const imageRef = await provider.saveImage(ref, image.name);
+      // Recorded before the delete: a crash between the two leaves the image known.
+      await core.db.execute(sql`update images set provider_ref = ${imageRef} where id = ${image.id}`);
+      await provider.delete(ref);
+      return finishSave(core, claim, imageRef);
+    }
+    case "delete": {
+      if (!instance) throw new Error(`delete job ${claim.id} names no instance`);
+      await provider.delete(instance.providerRef ?? instance.name);
+      return finishDelete(core, claim);
+    }
+    case "delete_image": {
+      if (!image) throw new Error(`delete_image job ${claim.id} names no image`);
+      await provider.deleteImage(image.providerRef ?? image.name);
+      return finishDeleteImage(core, claim);
+    }
+  }
+}
