@@ -131,11 +131,26 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       const found = await openCheckout(core, actor, req.params.id);
       if (!found.ok) return answer(req, reply, found, () => null);
       const result = await checkin(core, actor, found.value.vm, { checkoutId: found.value.id, force: req.query.force ?? false, keep: req.query.keep ?? false });
+      // Keep: the image is what the caller wants next (a restore right after must find it), so answer once it is saved.
+      let job: Awaited<ReturnType<typeof untilJobEnds>> | null = null;
+      if (result.ok && result.value.instance?.action === "save") {
+        const gone = new AbortController();
+        reply.raw.once("close", () => gone.abort());
+        job = await untilJobEnds(core, result.value.instance.jobId, gone.signal);
+      }
       return answer(req, reply, result, (done) => ({
         id: done.checkoutId,
         vm: done.vm,
         pool: done.pool,
-        instance: done.instance ? { action: done.instance.action, image: "image" in done.instance ? done.instance.image : null, jobId: "jobId" in done.instance ? done.instance.jobId : null } : null,
+        instance: done.instance
+          ? {
+              action: done.instance.action,
+              image: "image" in done.instance ? done.instance.image : null,
+              jobId: "jobId" in done.instance ? done.instance.jobId : null,
+              saved: job === null ? null : job.state === "done",
+              error: job?.error ?? null,
+            }
+          : null,
         forced: done.forced,
         previousHolder: done.previousHolder,
         nextState: done.nextState,
@@ -185,14 +200,21 @@ const CREATE_WAIT_MS = 10 * 60_000;
 
 /** Waits while the service's provisioner creates the caller's VM: lent (its checkout), failed for good (the job's error), or neither yet (time up, or the client gone). */
 async function untilCreated(core: Core, creating: CreatingVm, gone: AbortSignal): Promise<{ vm: CheckedOutVm | null; failed: string | null }> {
+  const job = await untilJobEnds(core, creating.jobId, gone);
+  if (job.state === "done") return { vm: await openCheckoutOf(core, creating.instance), failed: null };
+  return { vm: null, failed: job.state === "pending" ? null : job.error };
+}
+
+/** Waits (up to CREATE_WAIT_MS, or until the client goes away) for a provider job the service's provisioner runs. */
+async function untilJobEnds(core: Core, jobId: number, gone: AbortSignal): Promise<{ state: "done" | "failed" | "pending"; error: string | null }> {
   const deadline = Date.now() + CREATE_WAIT_MS;
   while (Date.now() < deadline && !gone.aborted) {
-    const job = await jobState(core, creating.jobId);
-    if (job?.state === "done") return { vm: await openCheckoutOf(core, creating.instance), failed: null };
-    if (job === null || job.state === "failed" || job.state === "abandoned") return { vm: null, failed: job?.lastError ?? `job ${creating.jobId} is gone` };
+    const job = await jobState(core, jobId);
+    if (job?.state === "done") return { state: "done", error: null };
+    if (job === null || job.state === "failed" || job.state === "abandoned") return { state: "failed", error: job?.lastError ?? `job ${jobId} is gone` };
     await sleep(WAIT_POLL_MS, undefined, { signal: gone }).catch(() => undefined);
   }
-  return { vm: null, failed: null };
+  return { state: "pending", error: null };
 }
 
 /**

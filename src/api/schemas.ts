@@ -119,7 +119,13 @@ export const checkinDone = z.object({
   vm: z.string(),
   pool: z.string(),
   instance: z
-    .object({ action: z.enum(["save", "delete", "clean"]), image: z.string().nullable(), jobId: z.number().int().nullable() })
+    .object({
+      action: z.enum(["save", "delete", "clean"]),
+      image: z.string().nullable(),
+      jobId: z.number().int().nullable(),
+      saved: z.boolean().nullable().describe("keep: whether the image was saved by the time of the answer (the request waits up to 10 min); null otherwise"),
+      error: z.string().nullable().describe("keep: why the save failed (the person and admins are told; an admin retries it)"),
+    })
     .nullable()
     .describe("a provisioned pool's instance: saved as an image then deleted (keep=true), deleted, or cleaned and returned (the pool reuses them); null for a fixed VM"),
   forced: z.boolean(),

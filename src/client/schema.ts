@@ -809,8 +809,12 @@ export interface operations {
                         instance: {
                             /** @enum {string} */
                             action: "save" | "delete" | "clean";
+                            /** @description keep: why the save failed (the person and admins are told; an admin retries it) */
+                            error: string | null;
                             image: string | null;
                             jobId: number | null;
+                            /** @description keep: whether the image was saved by the time of the answer (the request waits up to 10 min); null otherwise */
+                            saved: boolean | null;
                         } | null;
                         /** @enum {string} */
                         nextState: "cleaning" | "retired";

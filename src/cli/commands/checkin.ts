@@ -1,5 +1,6 @@
 import type { CheckinDone } from "../../core/checkin.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
+import { EXIT, failure } from "../failures.js";
 import { personText } from "../../core/people.js";
 import { flag, optionalUser, requiredUser, userActor, vmArg } from "../values.js";
 
@@ -44,6 +45,13 @@ export const remoteCheckin: RemotePrepare = (input) => {
     // Not checked out: the core's refusal says so in the same words as direct mode (the service answers it).
     if (id === null) return { ok: false, refusal: { code: "not_checked_out", vm, state: found.value.state }, userId: who.name };
     const done = await call(remote, (init) => remote.client.DELETE("/v1/checkouts/{id}", { ...init, params: { path: { id }, query: { ...(force ? { force: "true" as const } : {}), ...(keep ? { keep: "true" as const } : {}) } } }), { changes: true });
+    // As in direct mode: a save that failed or is not done yet is said so (exit 3), not "saved".
+    const saving = "kind" in done || !done.ok ? null : done.value.instance;
+    if (saving?.action === "save" && saving.saved !== true) {
+      return saving.error !== null
+        ? failure(EXIT.refused, "job_failed", `${vm} was checked in, but saving it as image ${saving.image} failed: ${saving.error} (the admins are told; vmres jobs --failed)`, { jobId: saving.jobId })
+        : failure(EXIT.refused, "job_pending", `${vm} was checked in; its image ${saving.image} is still being saved (job ${saving.jobId}), vmres goes on with it`, { jobId: saving.jobId });
+    }
     return outcomeOfAnswer(done, who.name, shapes.checkinDone, describeCheckin);
   };
 };
