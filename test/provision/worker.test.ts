@@ -96,6 +96,30 @@ describe.skipIf(skipReason !== null)("the provisioner against the test dockerd",
     expect((await lab.containers(name)).length).toBe(2);
   }, 180_000);
 
+  it("serves the queue of a pool with no idle instances: creates one per person waiting, offered to them in turn", async () => {
+    const name = await pool("queue", { maxSize: 1 });
+    const first = await checkoutFromPool(core, person(4), { pool: name });
+    expect(first.ok && first.value.kind).toBe("creating");
+    await drain();
+    // At max_size: the next person waits in the queue (nothing is created for them yet).
+    const { joinQueue, waitOutcome } = await import("../../src/core/waitlist.js");
+    const joined = await joinQueue(core, person(5), { pool: name, autoTake: true });
+    expect(joined.ok).toBe(true);
+    await worker.maintain();
+    expect((await rows(sql`select 1 from instances where pool = ${name} and state = 'creating'`)).length).toBe(0);
+    // The first instance goes (a plain check-in deletes it): the waiter's instance is created and lent to them.
+    const [held] = await rows<{ name: string }>(sql`select name from vms where pool = ${name} and state = 'checked_out'`);
+    expect((await checkin(core, person(4), held!.name)).ok).toBe(true);
+    await drain();
+    await worker.maintain();
+    await drain();
+    await sweepLeases(core);
+    const outcome = joined.ok ? await waitOutcome(core, joined.value.waiterId) : null;
+    expect(outcome?.state).toBe("taken");
+    expect(outcome?.checkout?.pool).toBe(name);
+    expect(await lab.containers(name)).toEqual([outcome?.checkout?.name]);
+  }, 180_000);
+
   it("retries a failing create, then undoes it and tells the person and the admins; an admin cannot revive it", async () => {
     const name = await pool("fail");
     failing.add("create");

@@ -5,22 +5,26 @@ import type { Core } from "../types.js";
 import { instanceName, provisionedPools } from "./pools.js";
 
 /**
- * Keeps each provisioned pool's `min_idle` ready: counts the instances free or
- * being created for anyone, and queues creates for the difference, never past
- * `max_size`. Under the pool's size lock (the one checkout's create takes), so
- * two replicas topping up at once create once. Returns the instances queued.
+ * Keeps each provisioned pool's `min_idle` ready, plus one for each person
+ * waiting in its queue (a checkout does not create while people wait, so the
+ * queue is served from here: an instance created for nobody becomes available
+ * and the lease sweep offers it to the first in line). Counts the instances
+ * free or being created for anyone, and queues creates for the difference,
+ * never past `max_size`. Under the pool's size lock (the one checkout's create
+ * takes), so two replicas topping up at once create once. Returns the
+ * instances queued.
  */
 export async function topUpPools(core: Core): Promise<string[]> {
   const queued: string[] = [];
   for (const pool of await provisionedPools(core.db)) {
-    if (pool.minIdle === 0) continue;
     const names = await core.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${"vmres:pool-size:" + pool.name}, 0))`);
-      const [c] = await tx.execute<{ idle: number; live: number }>(sql`
+      const [c] = await tx.execute<{ idle: number; live: number; waiting: number }>(sql`
         select (select count(*)::int from vms where pool = ${pool.name} and state = 'available')
              + (select count(*)::int from instances where pool = ${pool.name} and state = 'creating' and for_person_id is null) as idle,
-               (select count(*)::int from instances where pool = ${pool.name} and state not in ('deleted', 'failed')) as live`);
-      const wanted = Math.min(pool.minIdle - (c?.idle ?? 0), pool.maxSize - (c?.live ?? 0));
+               (select count(*)::int from instances where pool = ${pool.name} and state not in ('deleted', 'failed')) as live,
+               (select count(*)::int from waiters where pool = ${pool.name} and state = 'waiting') as waiting`);
+      const wanted = Math.min(pool.minIdle + (c?.waiting ?? 0) - (c?.idle ?? 0), pool.maxSize - (c?.live ?? 0));
       const made: string[] = [];
       for (let i = 0; i < wanted; i++) {
         const [{ id } = { id: 0 }] = await tx.execute<{ id: number }>(sql`select nextval(pg_get_serial_sequence('instances', 'id'))::int as id`);
