@@ -4,6 +4,7 @@ import { leaseChangedSteps } from "./lease-changed.js";
 import { leaseExpiredSteps } from "./lease-expired.js";
 import { leaseReminderSteps } from "./lease-reminder.js";
 import { offerEndedSteps } from "./offer-ended.js";
+import { reservationCancelledSteps, reservationReminderSteps, reservationShortSteps } from "./reservations.js";
 import { vmOfferedSteps } from "./vm-offered.js";
 import { cleanupBlockedSteps } from "./cleanup-blocked.js";
 import { poolExhaustedSteps } from "./pool-exhausted.js";
@@ -40,6 +41,12 @@ export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
       return vmOfferedSteps(notice, ctx);
     case "offer_ended":
       return offerEndedSteps(notice, ctx);
+    case "reservation_reminder":
+      return reservationReminderSteps(notice, ctx);
+    case "reservation_short":
+      return reservationShortSteps(notice, ctx);
+    case "reservation_cancelled":
+      return reservationCancelledSteps(notice, ctx);
   }
 }
 
@@ -52,6 +59,10 @@ export function orderKey(notice: ParsedNotice): string {
       return `pool:${notice.pool}`;
     case "cleanup_blocked":
       return `key:${notice.keyFile}`;
+    case "reservation_reminder":
+    case "reservation_short":
+    case "reservation_cancelled":
+      return `reservation:${notice.reservationId}`;
     default:
       return `vm:${notice.vm}`;
   }
@@ -63,4 +74,4 @@ export function orderKey(notice: ParsedNotice): string {
  * docs/slack.md, "Old notices"); test/slack/notice-max-age.test.ts checks this
  * list against the steps.
  */
-export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined"];
+export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined", "reservation_short"];
