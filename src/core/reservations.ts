@@ -6,6 +6,9 @@ import { isBootstrapAdmin, OPERATOR, resolvePerson } from "./people.js";
 import { holdersVisibleTo, knownPools } from "./queries.js";
 import { ok, refuse, type Actor, type Core, type PersonRef, type PersonTag, type Refusal, type Result } from "./types.js";
 import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
+import { checkLabel } from "./labels.js";
+
+export { checkLabel };
 import { insertNotices } from "./waitlist.js";
 
 /**
@@ -46,17 +49,9 @@ export interface ReserveRequest {
   note?: string | undefined;
 }
 
-const LABEL = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const MIN_BOOKING_MS = 60_000;
 /** How many times a booking picks again when a VM it chose was taken between its read and its lock. */
 const PICK_ATTEMPTS = 5;
-
-/** A label: the same rules as a pool's name. */
-export function checkLabel(value: string, field = "label"): Refusal | null {
-  return typeof value === "string" && LABEL.test(value)
-    ? null
-    : { code: "invalid_input", field, message: `${JSON.stringify(String(value).slice(0, 40))} is not a label: use 1-63 lowercase letters, digits, "-" or ".", starting with a letter or digit (like release-4.2)` };
-}
 
 function checkRequest(req: ReserveRequest): Refusal | null {
   const count =

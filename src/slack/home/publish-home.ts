@@ -1,6 +1,7 @@
 import { isAdmin } from "../../core/people.js";
 import { allVms, blockedCleanups, poolSummary, vmsOfPerson } from "../../core/queries.js";
 import { queueLengths, queuesOf } from "../../core/waitlist.js";
+import { listReservations, nextBookings } from "../../core/reservations.js";
 import { readingOfSlackUser } from "../time-zone.js";
 import type { Actor, Core } from "../../core/types.js";
 import type { WebClient } from "../slack-client.js";
@@ -11,7 +12,7 @@ import { homeView } from "../views/home.js";
 export async function renderHome(core: Core, userId: string, banner?: SlackMessage) {
   const viewer: Actor = { person: { slackUserId: userId }, source: "slack" };
   const admin = await isAdmin(core, viewer);
-  const [mine, pools, attention, blocked, queues, held, lengths, reading] = await Promise.all([
+  const [mine, pools, attention, blocked, queues, held, lengths, reading, bookings, next] = await Promise.all([
     vmsOfPerson(core, viewer.person),
     poolSummary(core.db),
     admin ? allVms(core, viewer, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
@@ -20,6 +21,8 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     admin ? allVms(core, viewer, { states: ["checked_out"] }) : Promise.resolve([]),
     admin ? queueLengths(core) : Promise.resolve([]),
     readingOfSlackUser(core, userId),
+    listReservations(core, viewer, { person: viewer.person }),
+    nextBookings(core, viewer),
   ]);
   // Longest holds: the open checkouts that started first.
   const longestHolds = held.filter((v) => v.checkedOutAt !== null).sort((a, b) => (a.checkedOutAt?.getTime() ?? 0) - (b.checkedOutAt?.getTime() ?? 0)).slice(0, 5);
@@ -34,6 +37,8 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     queues: queues.ok ? queues.value : [],
     longestHolds,
     queueLengths: lengths,
+    reservations: bookings.ok ? bookings.value : [],
+    nextBookings: next,
     ...(banner ? { banner } : {}),
   });
 }
