@@ -13,6 +13,7 @@ import { benchCleanup } from "./cleanup.js";
 import { benchCli } from "./cli.js";
 import { benchCore, type CoreBenchResult } from "./core.js";
 import { benchLeases } from "./leases.js";
+import { benchReservations } from "./reservations.js";
 import { benchSlack } from "./slack.js";
 import { sleep } from "./stats.js";
 
@@ -25,8 +26,9 @@ const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }
   { name: "cleanup", title: "Cleanup: parallel cleanups over SSH", run: benchCleanup },
   { name: "cli", title: "CLI: vmres status, start to exit", run: benchCli },
   { name: "leases", title: "Leases: the sweep with 100,000 open checkouts, and checkouts while it sweeps", run: benchLeases },
+  { name: "reservations", title: "Reservations: booking throughput, and checkout latency with 10,000 future bookings", run: benchReservations },
 ];
-/** BENCH_SKIP=slack,cleanup,cli,leases runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases). */
+/** BENCH_SKIP=slack,cleanup,cli,leases,reservations runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, reservations). */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
 
 const controller = new AbortController();

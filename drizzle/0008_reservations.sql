@@ -40,7 +40,6 @@ ALTER TABLE "reservations" ADD CONSTRAINT "reservations_person_id_people_id_fk" 
 ALTER TABLE "reservations" ADD CONSTRAINT "reservations_pool_pools_name_fk" FOREIGN KEY ("pool") REFERENCES "public"."pools"("name") ON DELETE no action ON UPDATE cascade;--> statement-breakpoint
 ALTER TABLE "reservations" ADD CONSTRAINT "reservations_cancelled_by_people_id_fk" FOREIGN KEY ("cancelled_by") REFERENCES "public"."people"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "reservation_vms_of" ON "reservation_vms" USING btree ("reservation_id");--> statement-breakpoint
-CREATE INDEX "reservation_vms_pending" ON "reservation_vms" USING btree ("vm_id",lower("during")) WHERE "reservation_vms"."active" and "reservation_vms"."checkout_id" is null;--> statement-breakpoint
 CREATE UNIQUE INDEX "reservations_label_active" ON "reservations" USING btree ("label") WHERE "reservations"."state" in ('booked', 'started');--> statement-breakpoint
 CREATE INDEX "reservations_starts" ON "reservations" USING btree ("starts_at") WHERE "reservations"."state" = 'booked';--> statement-breakpoint
 CREATE INDEX "reservations_ends" ON "reservations" USING btree ("ends_at") WHERE "reservations"."state" in ('booked', 'started');--> statement-breakpoint
@@ -50,13 +49,15 @@ CREATE INDEX "reservations_person" ON "reservations" USING btree ("person_id","s
 CREATE EXTENSION IF NOT EXISTS btree_gist;--> statement-breakpoint
 -- No two active bookings of one VM overlap, whatever the code does: PostgreSQL refuses the second commit.
 ALTER TABLE "reservation_vms" ADD CONSTRAINT "reservation_vms_no_overlap" EXCLUDE USING gist ("vm_id" WITH =, "during" WITH &&) WHERE ("active");--> statement-breakpoint
--- The start of a VM's next booking not yet given, after `at`. VOLATILE on purpose: called by the checkout
--- after it has locked the VM's row, it reads with a fresh snapshot, so it sees a booking committed after the
--- checkout's statement began (the booking locks the VMs it books, so it either committed before the lock
--- was granted, or books after the checkout committed and sees it).
-CREATE FUNCTION vmres_next_booking(vm integer, at timestamptz) RETURNS timestamptz
+-- The start of a VM's next booking not yet given that begins before `before` and runs past `at` (null: none).
+-- VOLATILE on purpose: called by the checkout after it has locked the VM's row, it reads with a fresh
+-- snapshot, so it sees a booking committed after the checkout's statement began (the booking locks the VMs
+-- it books, so it either committed before the lock was granted, or books after the checkout committed and
+-- sees it). Bounded by `before` (the lease's end): `&&` on (vm_id, during) is what the exclusion constraint's
+-- gist index answers, so bookings further ahead cost nothing.
+CREATE FUNCTION vmres_next_booking(vm integer, at timestamptz, before timestamptz) RETURNS timestamptz
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
   RETURN (SELECT min(lower(during)) FROM reservation_vms
-          WHERE vm_id = vm AND active AND checkout_id IS NULL AND upper(during) > at);
+          WHERE vm_id = vm AND active AND checkout_id IS NULL AND during && tstzrange(at, before));
 END $$;

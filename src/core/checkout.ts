@@ -125,25 +125,25 @@ async function attemptCheckout(
                  coalesce(${at}::timestamptz, now()) as at
           from pools p where p.name = ${pool}
         ), picked as (
-          -- Bookings: a VM whose next booking starts before the lease would end comes last (the one
-          -- booked latest first), a VM booked within the minute not at all. This read is only a
-          -- preference: the end is decided below, after the row's lock, with a fresh look.
+          -- Bookings: a VM booked to start before the lease would end comes after the others (the one
+          -- booked latest first), and a VM booked within the minute not at all. Only bookings inside
+          -- the lease's window are looked at (&& on (vm_id, during): the exclusion constraint's gist
+          -- index finds them), so bookings further ahead cost nothing here. This read is only a preference: the end is
+          -- decided below, after the row's lock, with a fresh look.
           select v.id from vms v, quota q
           where v.state = 'available' and v.pool = ${pool}
             and cardinality(q.held) < q.quota and q.lease_s <= q.max_s and q.waiting = 0
             and not exists (select 1 from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
-                            and upper(r.during) > q.at and lower(r.during) <= q.at + interval '1 minute')
-          order by coalesce((select min(lower(r.during)) from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
-                             and upper(r.during) > q.at), 'infinity') < q.at + make_interval(secs => q.lease_s),
-                   (select min(lower(r.during)) from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
-                    and upper(r.during) > q.at) desc nulls first,
+                            and r.during && tstzrange(q.at, q.at + interval '1 minute', '[]'))
+          order by (select min(lower(r.during)) from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
+                    and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) desc nulls first,
                    v.state_changed_at, v.id
           limit 1
           for no key update of v skip locked
         ), ends as (
           -- After the lock: vmres_next_booking (VOLATILE) reads with a new snapshot, so a booking
           -- committed since this statement began is seen, and the lease stops at its start.
-          select picked.id, least(q.at + make_interval(secs => q.lease_s), vmres_next_booking(picked.id, q.at)) as ends_at
+          select picked.id, least(q.at + make_interval(secs => q.lease_s), vmres_next_booking(picked.id, q.at, q.at + make_interval(secs => q.lease_s))) as ends_at
           from picked, quota q
         ), opened as (
           insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)

@@ -52,6 +52,9 @@ export interface ReserveRequest {
 const MIN_BOOKING_MS = 60_000;
 /** How many times a booking picks again when a VM it chose was taken between its read and its lock. */
 const PICK_ATTEMPTS = 5;
+/** How many candidate starts the refusal tries for the nearest range that fits. */
+const NEAREST_TRIES = 100;
+const NEAREST_BATCH = 20;
 
 function checkRequest(req: ReserveRequest): Refusal | null {
   const count =
@@ -87,29 +90,35 @@ async function freeCount(sql: Sql, pool: string, from: string, to: string, grace
 /**
  * The closest range of the same length where `count` VMs would be free: tried at the times
  * something frees up (a booking or a lease ends, or just before a booking starts), nearest first.
+ * Several statements, but each is small and the search stops at the first fit.
  */
 async function nearestFit(sql: Sql, pool: string, count: number, from: Date, to: Date, at: Date, graceS: number): Promise<{ from: Date; to: Date } | null> {
   const lengthS = (to.getTime() - from.getTime()) / 1000;
-  const [row] = await sql<{ s: Date | string }[]>`
-    with cand as (
-      select s from (
-        select ${iso(at)}::timestamptz as s
-        union select upper(r.during) from reservation_vms r join vms v on v.id = r.vm_id where v.pool = ${pool} and r.active
-        union select lower(r.during) - make_interval(secs => ${lengthS}::float8) from reservation_vms r join vms v on v.id = r.vm_id where v.pool = ${pool} and r.active
-        union select c.ends_at + make_interval(secs => ${graceS}::int) from checkouts c join vms v on v.id = c.vm_id where v.pool = ${pool} and c.ended_at is null and c.ends_at is not null
-      ) x
-      where s >= ${iso(at)}::timestamptz and s <> ${iso(from)}::timestamptz
-      order by abs(extract(epoch from s - ${iso(from)}::timestamptz)), s
-      limit 200
-    )
-    select s from cand
-    where (select count(*) from vms v where ${freeWhere(sql, pool, sql`(cand.s)`, sql`(cand.s + make_interval(secs => ${lengthS}::float8))`, graceS)}) >= ${count}
-    -- Equally near before and after: the later one (an earlier one may have passed by the time it is asked for).
+  // Equally near before and after: the later one first (an earlier one may have passed by the time it is asked for).
+  const candidates = await sql<{ s: Date | string }[]>`
+    select s from (
+      select ${iso(at)}::timestamptz as s
+      union select upper(r.during) from reservation_vms r join vms v on v.id = r.vm_id where v.pool = ${pool} and r.active
+      union select lower(r.during) - make_interval(secs => ${lengthS}::float8) from reservation_vms r join vms v on v.id = r.vm_id where v.pool = ${pool} and r.active
+      union select c.ends_at + make_interval(secs => ${graceS}::int) from checkouts c join vms v on v.id = c.vm_id where v.pool = ${pool} and c.ended_at is null and c.ends_at is not null
+    ) x
+    where s >= ${iso(at)}::timestamptz and s <> ${iso(from)}::timestamptz
     order by abs(extract(epoch from s - ${iso(from)}::timestamptz)), s desc
-    limit 1`;
-  if (!row) return null;
-  const start = new Date(row.s);
-  return { from: start, to: new Date(start.getTime() + lengthS * 1000) };
+    limit ${NEAREST_TRIES}`;
+  // Nearest first, a batch per statement: the first batch with a fit holds the answer, usually the first.
+  const starts = candidates.map((c) => new Date(c.s));
+  for (let i = 0; i < starts.length; i += NEAREST_BATCH) {
+    const batch = starts.slice(i, i + NEAREST_BATCH).map((d) => iso(d)!);
+    const [fit] = await sql<{ s: Date | string }[]>`
+      select cand.s from (select t::timestamptz as s, n from unnest(${batch}::text[]) with ordinality as u(t, n)) cand
+      where (select count(*) from vms v where ${freeWhere(sql, pool, sql`(cand.s)`, sql`(cand.s + make_interval(secs => ${lengthS}::float8))`, graceS)}) >= ${count}
+      order by cand.n limit 1`;
+    if (fit) {
+      const start = new Date(fit.s);
+      return { from: start, to: new Date(start.getTime() + lengthS * 1000) };
+    }
+  }
+  return null;
 }
 
 type BookedRow = { id: string; created_at: Date };

@@ -428,8 +428,9 @@ export const reservationVms = pgTable(
   },
   (t) => [
     index("reservation_vms_of").on(t.reservationId),
-    // The checkout's pick and the extension's check: a VM's bookings not yet given, by start.
-    index("reservation_vms_pending").on(t.vmId, sql`lower(${t.during})`).where(sql`${t.active} and ${t.checkoutId} is null`),
+    // A VM's bookings are found with `vm_id = $1 and during && $2` through the exclusion constraint's
+    // gist index (added by hand in the migration); a btree on (vm_id, lower(during)) would tempt the
+    // planner into reading every booking of the VM (the checkout bench saw 1.7x its latency).
     check("reservation_vms_range_bounded", sql`not isempty(${t.during}) and not lower_inf(${t.during}) and not upper_inf(${t.during})`),
   ],
 );
