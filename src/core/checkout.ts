@@ -124,19 +124,26 @@ async function attemptCheckout(
                          (select count(*)::int from waiters w where w.pool = p.name and w.state = 'waiting') as waiting,
                  coalesce(${at}::timestamptz, now()) as at
           from pools p where p.name = ${pool}
+        ), soon as (
+          -- Is any VM of the pool booked within the lease asked for? Usually not: then the pick below
+          -- reads no booking per VM at all.
+          select exists (select 1 from reservation_vms r join vms v on v.id = r.vm_id
+                         where v.pool = ${pool} and r.active and r.checkout_id is null
+                           and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) as any
+          from quota q
         ), picked as (
           -- Bookings: a VM booked to start before the lease would end comes after the others (the one
           -- booked latest first), and a VM booked within the minute not at all. Only bookings inside
           -- the lease's window are looked at (&& on (vm_id, during): the exclusion constraint's gist
           -- index finds them), so bookings further ahead cost nothing here. This read is only a preference: the end is
           -- decided below, after the row's lock, with a fresh look.
-          select v.id from vms v, quota q
+          select v.id from vms v, quota q, soon
           where v.state = 'available' and v.pool = ${pool}
             and cardinality(q.held) < q.quota and q.lease_s <= q.max_s and q.waiting = 0
-            and not exists (select 1 from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
-                            and r.during && tstzrange(q.at, q.at + interval '1 minute', '[]'))
-          order by (select min(lower(r.during)) from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
-                    and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) desc nulls first,
+            and not (soon.any and exists (select 1 from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
+                                          and r.during && tstzrange(q.at, q.at + interval '1 minute', '[]')))
+          order by case when soon.any then (select min(lower(r.during)) from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
+                    and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) end desc nulls first,
                    v.state_changed_at, v.id
           limit 1
           for no key update of v skip locked
