@@ -320,6 +320,9 @@ describe("the kinds of notice summarised as admin alerts", () => {
       { kind: "vm_quarantined", vm: "v", pool: "p", reason: "r", lastError: null, attempts: 1 },
       { kind: "vm_state_changed", vm: "v", state: "available", by: U2 },
       { kind: "cleanup_blocked", keyFile: "/k", error: "cleanup blocked: cannot read SSH private key file /k: ENOENT", vms: ["v"], waiting: 1, instance: "h:1" },
+      { kind: "reservation_reminder", reservationId: 1, person: U1, label: "l", pool: "p", count: 1, from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", vms: ["v"] },
+      { kind: "reservation_short", reservationId: 1, person: U1, label: "l", pool: "p", count: 2, missing: 1, given: ["v"], from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", reason: "no_vm" },
+      { kind: "reservation_cancelled", reservationId: 1, person: U1, label: "l", pool: "p", from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", by: U2, kept: [] },
     ];
     const ctx = { core: { admins: new Set<string>() } } as unknown as DeliveryContext;
     const alerting = samples.filter((n) => stepsFor(n, ctx).some((s) => s.once && s.audience.kind === "admins")).map((n) => n.kind);
