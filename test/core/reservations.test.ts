@@ -7,6 +7,7 @@ import { changeLease } from "../../src/core/leases.js";
 import { parseNotice, type Notice } from "../../src/core/notices.js";
 import { bookingsOfVm, cancelReservation, listReservations, reserve, type ReserveRequest } from "../../src/core/reservations.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
+import { joinQueue } from "../../src/core/waitlist.js";
 import type { Core } from "../../src/core/types.js";
 import { coreFor, freshDatabase, TestClock } from "../helpers/db.js";
 
@@ -193,6 +194,20 @@ describe("checkouts and leases keep clear of bookings", () => {
         join vms v on v.id = c.vm_id where v.name = ${vm!} and c.ended_at is null and (c.ends_at is null or c.ends_at > lower(rv.during))`;
       expect(bad!.n).toBe(0);
     }
+  });
+
+  it("a VM handed to a waiter gets its lease cut at the VM's next booking too", async () => {
+    const [vm] = await addPool("queue", 1);
+    expect((await book("U0ALICE01", { pool: "queue", label: "queue-1", from: inH(1), to: inH(2) })).ok).toBe(true);
+    const first = await checkout(core, as("U0IVAN001"), { pool: "queue" });
+    expect(first.ok && first.value.endsAt?.getTime()).toBe(inH(1).getTime());
+    const joined = await joinQueue(core, as("U0JUDY001"), { pool: "queue", autoTake: true });
+    expect(joined.ok).toBe(true);
+    expect((await checkin(core, as("U0IVAN001"), vm!)).ok).toBe(true);
+    await database.sql`update vms set state = 'available', cleanup_next_at = null, cleanup_attempts = 0 where name = ${vm!}`;
+    expect((await sweepLeases(core)).granted).toBe(1);
+    const [row] = await database.sql<{ ends_at: string }[]>`select c.ends_at from checkouts c join vms v on v.checkout_id = c.id where v.name = ${vm!}`;
+    expect(new Date(row!.ends_at).getTime()).toBe(inH(1).getTime());
   });
 
   it("a drain shows the bookings it would break", async () => {
