@@ -8,6 +8,8 @@ import { insertNotices } from "./waitlist.js";
 
 /** How many bookings of each kind one sweep handles; more wait for the next sweep. */
 const BATCH = 200;
+/** How long after a booking's start (beyond the lease grace) a booked VM coming back by itself is waited for before the person and admins are told. */
+const COMING_BACK_S = 10 * 60;
 
 /** What one sweep did to reservations. */
 export interface ReservationSweepReport {
@@ -214,7 +216,16 @@ async function startBooking(tx: postgres.TransactionSql, core: Core, id: number)
   const first = b.state === "booked";
   if (first) await tx`update reservations set state = 'started', started_at = ${at}::timestamptz, remind_at = null where id = ${id}`;
   const missing = pending.length - given;
-  const told = missing > 0 && b.short_told_at === null;
+  // A VM coming back by itself (being cleaned, or a lease that ended and runs its grace, such as one
+  // cut at this booking's start) is waited for quietly until the grace plus a cleanup's time has
+  // passed; one held past the start (pinned, set by an admin) or out of service is told at once.
+  const { graceS } = leaseParams(core);
+  const [soon] = await tx<{ n: number }[]>`
+    select count(*)::int as n from reservation_vms rv join vms v on v.id = rv.vm_id left join checkouts c on c.id = v.checkout_id
+    where rv.reservation_id = ${id} and rv.active and rv.checkout_id is null
+      and ${at}::timestamptz < ${iso(b.starts_at)}::timestamptz + make_interval(secs => ${graceS}::int + ${COMING_BACK_S}::int)
+      and (v.state = 'cleaning' or (v.state = 'checked_out' and c.ends_at <= ${at}::timestamptz))`;
+  const told = missing - (soon?.n ?? 0) > 0 && b.short_told_at === null;
   if (told) {
     const names = await tx<{ name: string }[]>`
       select v.name from reservation_vms rv join vms v on v.id = rv.vm_id where rv.reservation_id = ${id} and rv.checkout_id is not null order by v.name`;

@@ -292,6 +292,25 @@ describe("the start, reminders and the end (the sweep)", () => {
     expect(later.reservations.given).toBe(1);
   });
 
+  it("a lease cut at a booking's start runs its grace quietly: the booking gets the VM once it is back, and nobody is told of a shortfall", async () => {
+    const [vm] = await addPool("grace", 1);
+    expect((await book("U0ALICE01", { pool: "grace", label: "grace-1", from: inH(1), to: inH(3) })).ok).toBe(true);
+    const c = await checkout(core, as("U0KARL001"), { pool: "grace" });
+    expect(c.ok && c.value.endsAt?.getTime()).toBe(inH(1).getTime());
+    await newNotices();
+    clock.advance(H + M); // the start: the lease ended a minute ago and runs its grace
+    await sweepLeases(core);
+    expect((await newNotices()).filter((n) => n.kind === "reservation_short")).toHaveLength(0);
+    clock.advance(core.leases.graceMs); // the grace is over: expired, then cleaned
+    await sweepLeases(core);
+    await database.sql`update vms set state = 'available', cleanup_next_at = null, cleanup_attempts = 0 where name = ${vm!} and state = 'cleaning'`;
+    const report = await sweepLeases(core);
+    expect(report.reservations.given).toBe(1);
+    const notices = await newNotices();
+    expect(notices.filter((n) => n.kind === "reservation_short")).toHaveLength(0);
+    expect(notices.filter((n) => n.kind === "vm_checked_out" && n.reservation === "grace-1")).toHaveLength(1);
+  });
+
   it("a booking whose start passed while vmres was down is started at the next sweep; one whose whole range passed is told", async () => {
     await addPool("down", 2);
     expect((await book("U0ALICE01", { pool: "down", label: "down-1", from: inH(1), to: inH(3) })).ok).toBe(true);
