@@ -14,6 +14,7 @@ import { benchApi } from "./api.js";
 import { benchCli } from "./cli.js";
 import { benchCore, type CoreBenchResult } from "./core.js";
 import { benchLeases } from "./leases.js";
+import { benchReservations } from "./reservations.js";
 import { benchSlack } from "./slack.js";
 import { benchProvision } from "./provision.js";
 import { sleep } from "./stats.js";
@@ -29,8 +30,9 @@ const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }
   { name: "leases", title: "Leases: the sweep with 100,000 open checkouts, and checkouts while it sweeps", run: benchLeases },
   { name: "api", title: "HTTP API: checkout + check-in cycles against the core called directly, and p99 at 32 clients", run: benchApi },
   { name: "provision", title: "Provisioned pools: checkout from a warm pool vs a create from the image (docker)", run: benchProvision },
+  { name: "reservations", title: "Reservations: booking throughput, and checkout latency with 10,000 future bookings", run: benchReservations },
 ];
-/** BENCH_SKIP=slack,cleanup,cli,leases,api,provision runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, api, provision). */
+/** BENCH_SKIP=slack,cleanup,cli,leases,api,provision,reservations runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, api, provision, reservations). */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
 
 const controller = new AbortController();

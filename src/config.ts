@@ -104,6 +104,13 @@ export const configSchema = z.object({
     .default("1h,10m")
     .refine((text) => text === "" || text.split(",").every((t) => (parseDuration(t.trim()) ?? 0) > 0), `a comma-separated list of durations, each ${DURATION_SHAPE.replace(/^expected /, "")}, like 1h,10m (or empty for no reminders)`)
     .transform((text) => (text === "" ? [] : [...new Set(text.split(",").map((t) => parseDuration(t.trim()) ?? 0))].sort((a, b) => b - a))),
+  /** Reminders before a booking starts, by DM: a comma-separated list of durations (empty: none). */
+  RESERVATION_REMINDER: z
+    .string()
+    .trim()
+    .default("1d,1h")
+    .refine((text) => text === "" || text.split(",").every((t) => (parseDuration(t.trim()) ?? 0) > 0), `a comma-separated list of durations, each ${DURATION_SHAPE.replace(/^expected /, "")}, like 1d,1h (or empty for no reminders)`)
+    .transform((text) => (text === "" ? [] : [...new Set(text.split(",").map((t) => parseDuration(t.trim()) ?? 0))].sort((a, b) => b - a))),
   /** Time after a lease's end before vmres checks the VM in by itself. */
   LEASE_GRACE: duration("15m", true),
   /** How long a VM is held for the first person in its pool's queue. */

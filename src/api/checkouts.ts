@@ -32,6 +32,7 @@ export function checkedOutBody(vm: CheckedOutVm): z.infer<typeof s.checkedOut> {
     startedAt: isoNow(vm.checkedOutAt),
     endsAt: iso(vm.endsAt),
     note: vm.note,
+    bookedFrom: iso(vm.bookedFrom ?? null),
   };
 }
 

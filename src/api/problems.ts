@@ -35,6 +35,11 @@ export const REFUSAL_STATUS = {
   job_not_failed: { status: 409, title: "Only a failed job can be retried or abandoned" },
   unknown_image: { status: 404, title: "No such image" },
   image_busy: { status: 409, title: "The image is being saved or deleted" },
+  not_enough_free: { status: 409, title: "Not enough VMs of the pool are free for that range" },
+  label_taken: { status: 409, title: "Another booking has this label" },
+  unknown_reservation: { status: 404, title: "No such booking" },
+  not_your_reservation: { status: 403, title: "Someone else's booking" },
+  vm_booked: { status: 409, title: "The VM is booked" },
 } as const satisfies Record<Refusal["code"], { status: number; title: string }>;
 
 /** Problems the HTTP layer itself answers (not the core's decisions). */
@@ -136,5 +141,15 @@ function refusalDetail(r: Refusal): string {
       return `there is no image "${r.image}" of yours`;
     case "image_busy":
       return `image "${r.image}" is ${r.state}; only a ready or dirty image can be deleted`;
+    case "not_enough_free":
+      return `only ${r.free} of the ${r.count} VMs asked for are free in pool "${r.pool}" from ${new Date(r.from).toISOString()} to ${new Date(r.to).toISOString()}${r.nearest ? `; the nearest range that fits: ${new Date(r.nearest.from).toISOString()} to ${new Date(r.nearest.to).toISOString()}` : ""}`;
+    case "label_taken":
+      return `the label "${r.label}" is taken by another booking: choose another`;
+    case "unknown_reservation":
+      return `no booking is labelled "${r.label}"`;
+    case "not_your_reservation":
+      return `the booking "${r.label}" is someone else's: only they (or an admin) may cancel it`;
+    case "vm_booked":
+      return `${r.vm} is booked from ${new Date(r.from).toISOString()}${r.label ? ` ("${r.label}")` : ""}: its lease cannot run into the booking`;
   }
 }

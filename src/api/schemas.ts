@@ -57,6 +57,7 @@ export const checkedOut = z.object({
   startedAt: time,
   endsAt: time.nullable().describe("the lease's end; null: pinned"),
   note: z.string().nullable(),
+  bookedFrom: time.nullable().describe("set when the lease was cut short to end where a booking of this VM starts"),
 });
 
 /** A VM still being created for the caller (a provisioned pool): it is theirs once ready. */

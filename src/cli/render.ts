@@ -1,6 +1,6 @@
 import { personText } from "../core/people.js";
 import type { Refusal, StateCounts } from "../core/types.js";
-import { lengthText, timeText } from "./times.js";
+import { lengthText, localTime, timeText } from "./times.js";
 
 /**
  * The CLI's words for each refusal: what happened and what the person can do
@@ -80,6 +80,23 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `There is no image "${refusal.image}" of yours. npx vmres images --user ID lists them.`;
     case "image_busy":
       return `Image "${refusal.image}" is ${words(refusal.state)}; only a ready or dirty image can be deleted.`;
+    case "not_enough_free":
+      return (
+        `Cannot book ${refusal.count} VM${refusal.count === 1 ? "" : "s"} of pool "${refusal.pool}" from ${localTime(refusal.from)} to ${localTime(refusal.to)}: ` +
+        `${refusal.free === 0 ? "none is" : `only ${refusal.free} ${refusal.free === 1 ? "is" : "are"}`} free for that whole range. ` +
+        (refusal.nearest
+          ? `The nearest range that fits: --from ${localTime(refusal.nearest.from).replace(" ", "T")} --to ${localTime(refusal.nearest.to).replace(" ", "T")}.`
+          : "No range of that length fits in sight (VMs pinned or out of service, or the pool is smaller): book fewer, or ask an admin.") +
+        " npx vmres reservations --pool " + refusal.pool + " shows its bookings."
+      );
+    case "label_taken":
+      return `The label "${refusal.label}" is taken by another booking: choose another (npx vmres reservations --label ${refusal.label} shows it).`;
+    case "unknown_reservation":
+      return `No booking is labelled "${refusal.label}" (booked or under way). npx vmres reservations lists them.`;
+    case "not_your_reservation":
+      return `The booking "${refusal.label}" is ${refusal.person ? `${personText(refusal.person)}'s` : "someone else's"}: only they (or an admin) may cancel it.`;
+    case "vm_booked":
+      return `${refusal.vm} is booked from ${timeText(refusal.from)}${refusal.label ? ` ("${refusal.label}")` : ""}: its lease cannot run into the booking. Check it in before then, or take another VM.`;
   }
 }
 

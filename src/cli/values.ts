@@ -1,6 +1,7 @@
 import type { Actor, Refusal } from "../core/types.js";
 import { checkFingerprint, checkIp, checkPoolName, checkSshPort, checkSshUser, checkTag, checkNote, checkPersonName, checkUserId, checkVmName } from "../core/validate.js";
 import { parseDuration } from "../duration.js";
+import { checkLabel } from "../core/labels.js";
 import { quoted, UsageError } from "./args.js";
 import type { Input } from "./command.js";
 
@@ -151,13 +152,16 @@ const DURATION_WORDS = `write it ${DURATION_EXAMPLES} (whole numbers; units d, h
 /** ISO 8601 date and time: 2026-12-24T18:00Z, 2026-12-24 18:00:30+01:00, 2026-12-24T18:00 (local time). */
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
-/** `--until TIME`: a moment in the future, in ISO 8601; without an offset, the local time of this machine. */
-export function untilOption(input: Input, now: Date = new Date()): Date | undefined {
-  const text = stringOption(input, "until");
+/**
+ * A time in ISO 8601 given to option `--NAME`: without an offset, the local time of this machine.
+ * An impossible date (2026-02-30) or a shape that is not ISO is a usage error saying what would be right.
+ */
+export function isoTimeOption(input: Input, name: string): Date | undefined {
+  const text = stringOption(input, name);
   if (text === undefined) return undefined;
   const parts = ISO_TIME.exec(text.trim());
   const shape = `give a date and time in ISO 8601, like 2026-12-24T18:00Z or 2026-12-24T18:00+01:00 (without an offset it is this machine's local time)`;
-  if (!parts) throw new UsageError(`--until: ${quoted(text)} is not a time: ${shape}`);
+  if (!parts) throw new UsageError(`--${name}: ${quoted(text)} is not a time: ${shape}`);
   const [, y, mo, d, h, mi, s, zone] = parts;
   const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? "0")] as const;
   // Date would roll 2026-02-30 over to March: rebuild the fields and compare, so an impossible date is refused.
@@ -167,10 +171,17 @@ export function untilOption(input: Input, now: Date = new Date()): Date | undefi
   const same = zone === undefined
     ? [check.getFullYear(), check.getMonth(), check.getDate(), check.getHours(), check.getMinutes()]
     : [check.getUTCFullYear(), check.getUTCMonth(), check.getUTCDate(), check.getUTCHours(), check.getUTCMinutes()];
-  if (same.some((v, i) => v !== fields[i]) || fields[5] > 59) throw new UsageError(`--until: ${quoted(text)} is not a real date and time: ${shape}`);
+  if (same.some((v, i) => v !== fields[i]) || fields[5] > 59) throw new UsageError(`--${name}: ${quoted(text)} is not a real date and time: ${shape}`);
   const at = new Date(zone === undefined ? text.trim().replace(" ", "T") : text.trim().replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
-  if (Number.isNaN(at.getTime())) throw new UsageError(`--until: ${quoted(text)} is not a time: ${shape}`);
-  if (at.getTime() <= now.getTime()) throw new UsageError(`--until: ${quoted(text)} has passed: give an end in the future (or check the VM in)`);
+  if (Number.isNaN(at.getTime())) throw new UsageError(`--${name}: ${quoted(text)} is not a time: ${shape}`);
+  return at;
+}
+
+/** `--until TIME`: a moment in the future, in ISO 8601; without an offset, the local time of this machine. */
+export function untilOption(input: Input, now: Date = new Date()): Date | undefined {
+  const at = isoTimeOption(input, "until");
+  if (at === undefined) return undefined;
+  if (at.getTime() <= now.getTime()) throw new UsageError(`--until: ${quoted(stringOption(input, "until") ?? "")} has passed: give an end in the future (or check the VM in)`);
   return at;
 }
 
@@ -186,4 +197,24 @@ export function quotaOption(input: Input): number | undefined {
 /** A pool's name as a positional argument (checked). */
 export function poolArg(input: Input, name = "POOL"): string {
   return checked(name, input.args[name] ?? "", (v) => checkPoolName(v));
+}
+
+/** `--count N`: how many VMs, 1 to 1000. */
+export function countOption(input: Input): number | undefined {
+  const text = stringOption(input, "count");
+  if (text === undefined) return undefined;
+  const n = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 1000)) throw new UsageError(`--count: ${quoted(text)} is not a number of VMs: use a whole number from 1 to 1000`);
+  return n;
+}
+
+/** `--label L` (checked like a pool's name) when given. */
+export function labelOption(input: Input, name = "label"): string | undefined {
+  const label = stringOption(input, name);
+  return label === undefined ? undefined : checked(`--${name}`, label, (v) => checkLabel(v));
+}
+
+/** A label as a positional argument (checked). */
+export function labelArg(input: Input, name = "LABEL"): string {
+  return checked(name, input.args[name] ?? "", (v) => checkLabel(v));
 }

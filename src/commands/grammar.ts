@@ -171,6 +171,97 @@ export const GRAMMAR = [
     examples: [{ slack: "unwait gpu", cli: "unwait --user alice --pool gpu" }],
   }),
   command({
+    id: "reserve",
+    words: ["reserve"],
+    adapters: ["slack", "cli"],
+    positionals: [
+      { name: "COUNT", noun: "number of VMs", example: "3", optional: true, adapters: ["slack"], flag: "count" },
+      { name: "POOL", noun: "pool name", example: "gpu", optional: true, adapters: ["slack"], flag: "pool" },
+    ],
+    flags: {
+      user: USER,
+      pool: { type: "string", placeholder: "P", example: "gpu", required: true, help: "the pool to book VMs of" },
+      count: { type: "string", placeholder: "N", example: "3", required: true, help: "how many VMs (1 to 1000)" },
+      from: {
+        type: "string",
+        placeholder: "TIME",
+        example: "2026-12-07T09:00+01:00",
+        keyword: "from",
+        required: true,
+        help: {
+          slack: 'when the booking starts, in your time zone: "mon 9:00", "tomorrow 14:00", "2026-12-07 09:00" (quote it)',
+          cli: "when the booking starts, ISO 8601 (like 2026-12-07T09:00+01:00; without an offset, this machine's local time)",
+        },
+      },
+      to: {
+        type: "string",
+        placeholder: "TIME",
+        example: "2026-12-07T17:00+01:00",
+        keyword: "to",
+        required: true,
+        help: { slack: 'when it ends, in your time zone: "mon 17:00", "17:00" (quote it)', cli: "when the booking ends, ISO 8601, as --from" },
+      },
+      label: {
+        type: "string",
+        placeholder: "L",
+        example: "release-4.2",
+        keyword: "label",
+        required: true,
+        help: "its name, unique among active bookings: lowercase letters, digits, - and . (like release-4.2)",
+      },
+      note: { type: "string", placeholder: "TEXT", example: '"release test"', help: "what it is for, kept on the booking and its checkouts (quote it)" },
+    },
+    summary: {
+      slack: "book VMs of a pool for later (no words: a form); at the start they are yours, with their IPs by DM",
+      cli: "Book VMs of a pool for a time range, under a label; at the start they become the person's checkouts.",
+    },
+    details: {
+      slack: "Times are read in your Slack time zone. Booked VMs are yours from the start until the end; the lease rules apply from there.",
+      cli: "Times are stored in UTC. Refused when too few VMs are free for the whole range: the answer says how many are, and the nearest range that fits.",
+    },
+    examples: [
+      {
+        slack: 'reserve 3 gpu from "mon 9:00" to "mon 17:00" label release-4.2',
+        cli: "reserve --user alice --pool gpu --count 3 --from 2026-12-07T09:00+01:00 --to 2026-12-07T17:00+01:00 --label release-4.2",
+      },
+      { slack: "reserve" },
+    ],
+  }),
+  command({
+    id: "reservations",
+    words: ["reservations"],
+    adapters: ["slack", "cli"],
+    positionals: [{ name: "LABEL", noun: "label", example: "release-4.2", optional: true, adapters: ["slack"], flag: "label" }],
+    flags: {
+      label: { type: "string", placeholder: "L", example: "release-4.2", help: "only the booking with this label" },
+      user: { type: "string", placeholder: "ID", example: "alice", adapters: ["cli"], help: "only this person's (name or Slack user ID)" },
+      pool: { type: "string", placeholder: "P", example: "gpu", help: "only this pool's" },
+      all: { type: "boolean", adapters: ["cli"], help: "also those ended or cancelled (newest first)" },
+    },
+    summary: { slack: "bookings booked or under way, soonest first", cli: "List bookings (booked or under way), soonest first." },
+    examples: [{ slack: "reservations", cli: "reservations --pool gpu" }, { slack: "reservations release-4.2", cli: "reservations --label release-4.2 --json" }],
+  }),
+  command({
+    id: "reservation.cancel",
+    words: ["reservation", "cancel"],
+    adapters: ["slack", "cli"],
+    slackAliases: [{ words: ["cancel"] }],
+    positionals: [{ name: "LABEL", noun: "label", example: "release-4.2" }],
+    flags: {
+      user: {
+        type: "string",
+        placeholder: "ID",
+        adapters: ["cli"],
+        help: "the person who booked (name or Slack user ID), or an admin (on record, the person is told); without it the local operator, an admin",
+      },
+    },
+    summary: {
+      slack: "cancel your booking (admins: anyone's); VMs already given stay yours until checked in",
+      cli: "Cancel a booking; VMs already given at its start stay checked out to the person.",
+    },
+    examples: [{ slack: "cancel release-4.2", cli: "reservation cancel release-4.2 --user alice" }],
+  }),
+  command({
     id: "list",
     words: ["list"],
     adapters: ["slack", "cli"],

@@ -75,6 +75,7 @@ type PickRow = {
   checkedOutAt: string | Date;
   endsAt: string | Date | null;
   note: string | null;
+  bookedFrom: string | Date | null;
 };
 
 /**
@@ -123,24 +124,46 @@ async function attemptCheckout(
                          (select count(*)::int from waiters w where w.pool = p.name and w.state = 'waiting') as waiting,
                  coalesce(${at}::timestamptz, now()) as at
           from pools p where p.name = ${pool}
+        ), soon as (
+          -- Is any VM of the pool booked within the lease asked for? Usually not: then the pick below
+          -- reads no booking per VM at all.
+          select exists (select 1 from reservation_vms r join vms v on v.id = r.vm_id
+                         where v.pool = ${pool} and r.active and r.checkout_id is null
+                           and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) as any
+          from quota q
         ), picked as (
-          select id from vms
-          where state = 'available' and pool = ${pool}
-            and (select cardinality(held) < quota and lease_s <= max_s and waiting = 0 from quota)
-          order by state_changed_at, id
+          -- Bookings: a VM booked to start before the lease would end comes after the others (the one
+          -- booked latest first), and a VM booked within the minute not at all. Only bookings inside
+          -- the lease's window are looked at (&& on (vm_id, during): the exclusion constraint's gist
+          -- index finds them), so bookings further ahead cost nothing here. This read is only a preference: the end is
+          -- decided below, after the row's lock, with a fresh look.
+          select v.id from vms v, quota q, soon
+          where v.state = 'available' and v.pool = ${pool}
+            and cardinality(q.held) < q.quota and q.lease_s <= q.max_s and q.waiting = 0
+            and not (soon.any and exists (select 1 from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
+                                          and r.during && tstzrange(q.at, q.at + interval '1 minute', '[]')))
+          order by case when soon.any then (select min(lower(r.during)) from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
+                    and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) end desc nulls first,
+                   v.state_changed_at, v.id
           limit 1
-          for no key update skip locked
+          for no key update of v skip locked
+        ), ends as (
+          -- After the lock: vmres_next_booking (VOLATILE) reads with a new snapshot, so a booking
+          -- committed since this statement began is seen, and the lease stops at its start.
+          select picked.id, least(q.at + make_interval(secs => q.lease_s), vmres_next_booking(picked.id, q.at, q.at + make_interval(secs => q.lease_s))) as ends_at
+          from picked, quota q
         ), opened as (
           insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
-          select picked.id, ${person.id}, ${pool}, ${note}::text, q.at, q.at + make_interval(secs => q.lease_s),
-                 q.at + make_interval(secs => q.lease_s - (select max(l) from unnest(${leadsS}::int[]) l where l < q.lease_s))
-          from picked, quota q
+          select e.id, ${person.id}, ${pool}, ${note}::text, q.at, e.ends_at,
+                 e.ends_at - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l where e.ends_at - make_interval(secs => l) > q.at))
+          from ends e, quota q
           returning id, vm_id, started_at, ends_at, note
         ), taken as (
           update vms v
           set state = 'checked_out', checkout_id = o.id, state_changed_at = now()
-          from opened o where v.id = o.vm_id
-          returning o.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, o.started_at, o.ends_at, o.note
+          from opened o, quota q where v.id = o.vm_id
+          returning o.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, o.started_at, o.ends_at, o.note,
+                    case when o.ends_at < q.at + make_interval(secs => q.lease_s) then o.ends_at end as booked_from
         ), logged as (
           insert into events (vm_id, vm_name, actor, source, kind, detail)
           select id, name, ${person.name}, ${source}::event_source, 'checked_out', jsonb_build_object('pool', pool, 'checkout', checkout_id) from taken
@@ -150,11 +173,11 @@ async function attemptCheckout(
             'checkoutId', checkout_id,
             'holder', jsonb_build_object('id', ${person.id}::int, 'name', ${person.name}::text, 'slackUserId', ${person.slackUserId}::text),
             'vm', jsonb_build_object('name', name, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port, 'pool', pool),
-            'startedAt', started_at, 'endsAt', ends_at, 'note', note)
+            'startedAt', started_at, 'endsAt', ends_at, 'note', note, 'bookedFrom', booked_from)
           from taken
         )
         select q.quota, q.held, q.lease_s as "leaseS", q.max_s as "maxS", q.waiting, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
-               t.started_at as "checkedOutAt", t.ends_at as "endsAt", t.note
+               t.started_at as "checkedOutAt", t.ends_at as "endsAt", t.note, t.booked_from as "bookedFrom"
         from quota q left join taken t on true`,
       tx`commit`,
     ] as const;
@@ -165,9 +188,18 @@ async function attemptCheckout(
     if (failed) throw failed.reason;
     const [row] = pick.status === "fulfilled" ? pick.value : [];
     if (!row) return { unknownPool: true };
-    const { quota, held, leaseS, maxS: poolMaxS, waiting, name, checkoutId, checkedOutAt, endsAt, ...vm } = row;
+    const { quota, held, leaseS, maxS: poolMaxS, waiting, name, checkoutId, checkedOutAt, endsAt, bookedFrom, ...vm } = row;
     if (name !== null) {
-      return { vm: { ...vm, checkoutId: Number(checkoutId), name, checkedOutAt: new Date(checkedOutAt), endsAt: endsAt === null ? null : new Date(endsAt) } };
+      return {
+        vm: {
+          ...vm,
+          checkoutId: Number(checkoutId),
+          name,
+          checkedOutAt: new Date(checkedOutAt),
+          endsAt: endsAt === null ? null : new Date(endsAt),
+          bookedFrom: bookedFrom === null ? null : new Date(bookedFrom),
+        },
+      };
     }
     if (held.length >= quota) return { quota, held };
     if (leaseS > poolMaxS) return { tooLong: { maxMs: poolMaxS * 1000 } };

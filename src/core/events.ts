@@ -25,6 +25,11 @@ export const EVENT_KINDS = [
   "lease_expired",
   "held_for_waiter",
   "hold_ended",
+  // Reservations (per booked VM)
+  "booked",
+  "booking_cancelled",
+  "booking_started",
+  "booking_moved",
   // Admin transitions
   "drained",
   "repaired",

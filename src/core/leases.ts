@@ -5,6 +5,7 @@ import { noticeSchema, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
 import { ok, refuse, type Actor, type Core, type LeaseSettings, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
+import { bookingInTheWay } from "./booking-in-the-way.js";
 
 /** The settings' defaults (DEFAULT_LEASE, MAX_LEASE, REMINDER_LEADS, LEASE_GRACE, CLAIM_WINDOW). */
 export const LEASE_DEFAULTS: LeaseSettings = {
@@ -128,6 +129,11 @@ export async function changeLease(
       return refuse({ code: "invalid_input", field: "until", message: "that time has passed: give an end in the future (or check the VM in)" });
     }
     const previous = row.ends_at === null ? null : new Date(row.ends_at);
+    // A lease never runs into a booking of its VM: refused (for admins too; cancelling the booking comes first).
+    if (endsAt === null || previous === null || endsAt.getTime() > previous.getTime()) {
+      const booking = await bookingInTheWay(tx, row.vm_id, at, endsAt);
+      if (booking) return refuse({ code: "vm_booked", vm: vmName, from: booking.from, label: core.hideHolders && !admin ? null : booking.label });
+    }
     const change: LeaseChange = { vm: vmName, checkoutId: Number(row.checkout_id), holder, pool: row.pool, previousEndsAt: previous, endsAt, byAdmin: !mine };
     const kind: EventKind = "by" in request || !("until" in request || "pin" in request) ? "lease_extended" : "lease_set";
     const notices: Notice[] = change.byAdmin

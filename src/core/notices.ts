@@ -37,6 +37,10 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     startedAt: z.string(),
     endsAt: z.string().nullable(),
     note: z.string().nullable(),
+    /** The lease was cut short to end where a booking of the VM starts (absent before reservations). */
+    bookedFrom: z.string().nullable().optional(),
+    /** The booking (its label) whose start made this checkout (absent before reservations). */
+    reservation: z.string().nullable().optional(),
   }),
   z.object({
     kind: z.literal("vm_checked_in"),
@@ -101,6 +105,48 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     vm: z.string(),
     pool: z.string(),
     outcome: z.enum(["lapsed", "withdrawn"]),
+  }),
+  /** A booking starts soon (RESERVATION_REMINDER): its label, pool, count, range and the VMs it holds. */
+  z.object({
+    kind: z.literal("reservation_reminder"),
+    reservationId: z.number(),
+    person,
+    label: z.string(),
+    pool: z.string(),
+    count: z.number(),
+    from: z.string(),
+    to: z.string(),
+    vms: z.array(z.string()),
+  }),
+  /**
+   * At a booking's start, `missing` of its `count` VMs could not be given (held past the start by
+   * someone else, with no other free VM of the pool: `no_vm`), or its whole range passed while vmres
+   * was down (`missed`). The person and the admins are told at once.
+   */
+  z.object({
+    kind: z.literal("reservation_short"),
+    reservationId: z.number(),
+    person,
+    label: z.string(),
+    pool: z.string(),
+    count: z.number(),
+    missing: z.number(),
+    given: z.array(z.string()),
+    from: z.string(),
+    to: z.string(),
+    reason: z.enum(["no_vm", "missed"]),
+  }),
+  /** An admin cancelled someone's booking; VMs already given (`kept`) stay theirs until checked in or their lease ends. */
+  z.object({
+    kind: z.literal("reservation_cancelled"),
+    reservationId: z.number(),
+    person,
+    label: z.string(),
+    pool: z.string(),
+    from: z.string(),
+    to: z.string(),
+    by: person,
+    kept: z.array(z.string()),
   }),
   z.object({ kind: z.literal("checkin_forced"), vm: z.string(), previousHolder: person, by: person }),
   z.object({ kind: z.literal("pool_exhausted"), pool: z.string(), counts: stateCounts }),

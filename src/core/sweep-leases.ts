@@ -5,6 +5,7 @@ import { leaseParams } from "./leases.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
 import type { Core } from "./types.js";
+import { sweepReservations, type ReservationSweepReport } from "./sweep-reservations.js";
 import { endWait, grant, insertNotices, type OfferRow } from "./waitlist.js";
 
 /** How many rows of each kind one sweep handles; more wait for the next sweep. */
@@ -22,7 +23,11 @@ export interface LeaseSweepReport {
   offered: number;
   /** VMs checked out directly to a waiter who asked to take one at once. */
   granted: number;
+  /** Reservations: starts, reminders, ends (sweep-reservations.ts). */
+  reservations: ReservationSweepReport;
 }
+
+const NO_RESERVATIONS: ReservationSweepReport = { started: 0, given: 0, short: 0, reminded: 0, ended: 0 };
 
 /**
  * Every timer of leases and the waitlist is a row, and this is what makes them
@@ -46,13 +51,15 @@ export async function sweepLeases(core: Core, opts: { minGapMs?: number } = {}):
       on conflict (name) do update set last_run_at = excluded.last_run_at
         where sweep_runs.last_run_at <= clock_timestamp() - make_interval(secs => ${minGapMs / 1000})
       returning name`;
-    if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0 };
+    if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0, reservations: NO_RESERVATIONS };
   }
   const expired = await expireLeases(core);
   const reminded = await sendReminders(core);
+  // Bookings start before free VMs are offered to waiters: a booked VM goes to its booking first.
+  const reservations = await sweepReservations(core);
   const lapsed = await lapseOffers(core);
   const { offered, granted } = await offerFreeVms(core);
-  return { ran: true, expired, reminded, lapsed, offered, granted };
+  return { ran: true, expired, reminded, lapsed, offered, granted, reservations };
 }
 
 const system = async (core: Core): Promise<PersonTag> => {

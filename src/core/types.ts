@@ -24,6 +24,8 @@ export interface Core {
    * cover days of leases in milliseconds.
    */
   clock?: () => Date;
+  /** Reservations: reminders before a booking starts (RESERVATION_REMINDER), longest lead first, in milliseconds. */
+  reservationReminderLeadsMs?: number[];
   /** Told of every checkout and check-in, whichever adapter asked (the service counts them for /metrics). */
   observer?: CoreObserver;
 }
@@ -89,6 +91,8 @@ export interface CheckedOutVm {
   /** When the lease ends; null: pinned (no end). */
   endsAt: Date | null;
   note: string | null;
+  /** Set when the lease was cut short to end where a booking of this VM starts (said so to the person). */
+  bookedFrom?: Date | null;
 }
 
 /** One VM as listings show it. */
@@ -154,7 +158,21 @@ export type Refusal =
   | { code: "job_not_failed"; id: number; state: string }
   | { code: "unknown_image"; image: string }
   /** The image is being saved or deleted. */
-  | { code: "image_busy"; image: string; state: string };
+  | { code: "image_busy"; image: string; state: string }
+  /**
+   * A booking that does not fit: `free` VMs of the pool are free for the whole range (fewer than
+   * `count`); `nearest` is the closest range of the same length where it would fit, null when none
+   * is in sight (VMs pinned, out of service, or too few in the pool).
+   */
+  | { code: "not_enough_free"; pool: string; count: number; free: number; from: Date; to: Date; nearest: { from: Date; to: Date } | null }
+  /** Another active booking has this label. */
+  | { code: "label_taken"; label: string }
+  /** No booked or started reservation has this label. */
+  | { code: "unknown_reservation"; label: string }
+  /** Someone else's booking, and the actor is no admin. */
+  | { code: "not_your_reservation"; label: string; person: PersonTag | null }
+  /** A lease change that would run into a booking of the VM starting at `from`. */
+  | { code: "vm_booked"; vm: string; from: Date; label: string | null };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 

@@ -276,10 +276,15 @@ export async function grant(tx: postgres.TransactionSql, core: Core, w: OfferRow
     from pools p where p.name = ${w.pool}`;
   if (!q || q.held.length >= q.quota) return { quota: q?.quota ?? 0, held: q?.held ?? [] };
   const [c] = await tx<{ id: string; name: string }[]>`
-    with opened as (
+    with e as (
+      -- A booking of the VM starting before the lease would end cuts it there, as at checkout (checkout.ts).
+      select least(${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int),
+                   vmres_next_booking(${vmId}::int, ${iso(q.at)}::timestamptz, ${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int))) as ends
+    ), opened as (
       insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
-      values (${vmId}, ${person.id}, ${w.pool}, ${w.note}, ${iso(q.at)}::timestamptz, ${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int),
-              ${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int - (select max(l) from unnest(${leadsS}::int[]) l where l < ${q.lease_s}::int)))
+      select ${vmId}, ${person.id}, ${w.pool}, ${w.note}, ${iso(q.at)}::timestamptz, e.ends,
+             e.ends - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l where e.ends - make_interval(secs => l) > ${iso(q.at)}::timestamptz))
+      from e
       returning id, vm_id
     ), taken as (
       update vms v set state = 'checked_out', held_for = null, checkout_id = o.id, state_changed_at = now()

@@ -19,5 +19,6 @@ export function coreFromConfig(config: Config, database: Pick<Database, "db">): 
       graceMs: config.LEASE_GRACE,
       claimWindowMs: config.CLAIM_WINDOW,
     },
+    reservationReminderLeadsMs: config.RESERVATION_REMINDER,
   };
 }

@@ -25,10 +25,23 @@ export async function startLeaseSweeper(ctx: ServiceContext): Promise<Component>
     metrics?.leaseSweeps.inc({ outcome: report.ran ? "ran" : "skipped" });
     if (!report.ran) return;
     metrics?.leaseSweepSeconds.observe((performance.now() - started) / 1000);
-    const counts = { expired: report.expired.length, reminded: report.reminded, lapsed: report.lapsed, offered: report.offered, granted: report.granted };
+    const r = report.reservations;
+    const counts = {
+      expired: report.expired.length,
+      reminded: report.reminded,
+      lapsed: report.lapsed,
+      offered: report.offered,
+      granted: report.granted,
+      booking_started: r.started,
+      booking_given: r.given,
+      booking_short: r.short,
+      booking_reminded: r.reminded,
+      booking_ended: r.ended,
+    };
     for (const [action, n] of Object.entries(counts)) if (n > 0) metrics?.leaseActions.inc({ action }, n);
     if (report.expired.length > 0) log.info({ vms: report.expired }, "leases ended: VMs checked in automatically");
-    if (counts.reminded + counts.lapsed + counts.offered + counts.granted > 0) log.info(counts, "lease sweep");
+    if (Object.entries(counts).some(([action, n]) => action !== "expired" && n > 0)) log.info(counts, "lease sweep");
+    if (r.short > 0) log.warn({ bookings: r.short }, "bookings started without all their VMs: the people and the admins are told");
   };
   const tick = () => {
     if (stopped || inFlight) return;

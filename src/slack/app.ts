@@ -7,6 +7,7 @@ import type { SlackDeps } from "./deps.js";
 import { register as registerActions } from "./listeners/actions/index.js";
 import { register as registerCommands } from "./listeners/commands/index.js";
 import { register as registerEvents } from "./listeners/events/index.js";
+import { register as registerViews } from "./listeners/views/index.js";
 import type { SlackSettings } from "./settings.js";
 import { readBody, shapeProblem } from "./request-body.js";
 import { webClientOptions, type SlackCallObserver } from "./slack-client.js";
@@ -77,6 +78,7 @@ export function createBoltApp(
   registerCommands(app, deps);
   registerActions(app, deps);
   registerEvents(app, deps);
+  registerViews(app, deps);
   if (receiver instanceof SocketModeReceiver) {
     return {
       app,

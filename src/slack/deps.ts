@@ -1,4 +1,7 @@
+import type { types } from "@slack/bolt";
 import type { Actor, Core } from "../core/types.js";
+
+export type ModalView = types.ModalView;
 import type { Logger } from "../log.js";
 import type { SlackSettings } from "./settings.js";
 
@@ -17,6 +20,8 @@ export interface SlackDeps {
 export interface Caller {
   userId: string;
   interactionKey: string;
+  /** Opens a modal for this interaction (its trigger_id), where Slack allows one: commands and clicks. */
+  openView?: (view: ModalView) => Promise<void>;
 }
 
 /** The person behind a Slack user ID, acting through Slack; the core resolves (and on first sight records) them. */

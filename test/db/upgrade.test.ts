@@ -12,6 +12,7 @@ import { checkin } from "../../src/core/checkin.js";
 import { changeLease } from "../../src/core/leases.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
 import { joinQueue } from "../../src/core/waitlist.js";
+import { reserve } from "../../src/core/reservations.js";
 import { parseNotice } from "../../src/core/notices.js";
 import { listCheckouts, vmHistory } from "../../src/core/queries.js";
 import { connect, migrateDatabase } from "../../src/db/client.js";
@@ -242,13 +243,17 @@ describe("upgrading a database made by the release before the HTTP API (8 migrat
       from vms v, people p where v.name = 'vm-a' and p.name = 'ci-nightly' returning id`;
     await client`update vms set state = 'checked_out', checkout_id = ${c!.id} where name = 'vm-a'`;
     await client`insert into waiters (pool, person_id, source) select 'default', id, 'slack' from people where name = 'U0API0001'`;
-    const tables = ["people", "checkouts", "waiters", "vms", "pools", "events", "outbox"];
+    const tables = ["people", "checkouts", "waiters", "vms", "events", "outbox"];
     const before = new Map<string, unknown>();
     for (const t of tables) before.set(t, await client.unsafe(`select * from ${t} order by 1`));
+    // Pools gain columns in this release (provisioned pools): their own columns must come through.
+    const poolsOf = () => client`select name, quota, lease_seconds, max_lease_seconds, cleanup_command from pools order by name`;
+    const poolsBefore = await poolsOf();
 
     await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
 
     for (const t of tables) expect(await client.unsafe(`select * from ${t} order by 1`), t).toEqual(before.get(t));
+    expect(await poolsOf()).toEqual(poolsBefore);
     // The old people get tokens, which act as them: the service's open checkout is theirs to see.
     const core = coreFor({ db: drizzle(client, { schema }) });
     const { createToken, authenticateToken } = await import("../../src/core/tokens.js");
@@ -292,5 +297,57 @@ describe("upgrading a database made by the release before provisioned pools (8 m
     expect(await checkin(core, holder, "vm-g", { keep: true })).toMatchObject({ ok: false, refusal: { code: "not_provisioned", pool: "gpu" } });
     expect(await checkin(core, holder, "vm-g")).toMatchObject({ ok: true, value: { vm: "vm-g", nextState: "cleaning" } });
     expect(await checkoutFromPool(core, holder, { pool: "default" })).toMatchObject({ ok: true, value: { kind: "ready", vm: { name: "vm-a" } } });
+  });
+});
+
+describe("upgrading a database made by the release with leases (8 migrations)", () => {
+  it("keeps every row (VMs, people, checkouts with their leases, queues, history, notices) and bookings work on the old rows", async () => {
+    const client = await schemaOfRelease(8);
+    await client`insert into pools (name, quota, lease_seconds, max_lease_seconds) values ('default', 2, 14400, 172800), ('gpu', 1, null, null)`;
+    await client`insert into vms (name, ip, pool) values ('vm-a', '198.51.100.31', 'default'), ('vm-b', '198.51.100.32', 'default'), ('vm-c', '198.51.100.33', 'default'),
+      ('vm-d', '198.51.100.34', 'default'), ('vm-e', '198.51.100.35', 'default'), ('gpu-1', '198.51.100.36', 'gpu')`;
+    await client`update vms set state = 'cleaning', cleanup_next_at = now() + interval '1 hour', cleanup_attempts = 1, cleanup_last_error = 'timeout' where name = 'vm-d'`;
+    await client`update vms set state = 'quarantined', cleanup_last_error = 'host key changed' where name = 'vm-e'`;
+    await client`insert into people (name, slack_user_id, time_zone) values ('U0BOOK001', 'U0BOOK001', 'Europe/Berlin'), ('U0BOOK002', 'U0BOOK002', null)`;
+    const [c] = await client<{ id: string }[]>`
+      insert into checkouts (vm_id, person_id, pool, started_at, ends_at, remind_at, note)
+      select v.id, p.id, 'default', now() - interval '1 hour', now() + interval '3 hours', now() + interval '2 hours', 'lease test' from vms v, people p
+      where v.name = 'vm-a' and p.name = 'U0BOOK001' returning id`;
+    await client`update vms set state = 'checked_out', checkout_id = ${c!.id} where name = 'vm-a'`;
+    await client`insert into events (vm_id, vm_name, actor, source, kind, detail) select id, name, 'U0BOOK001', 'slack', 'checked_out', jsonb_build_object('checkout', ${c!.id}::bigint) from vms where name = 'vm-a'`;
+    // gpu-1 is held for the first of gpu's queue.
+    const [w] = await client<{ id: string }[]>`
+      insert into waiters (pool, person_id, source, state, offered_vm_id, offered_at, offer_expires_at)
+      select 'gpu', p.id, 'slack', 'offered', v.id, now(), now() + interval '10 minutes' from people p, vms v where p.name = 'U0BOOK002' and v.name = 'gpu-1' returning id`;
+    await client`update vms set state = 'held', held_for = ${w!.id} where name = 'gpu-1'`;
+    const json = (value: unknown) => JSON.stringify(value);
+    await client`insert into outbox (kind, payload) values
+      ('lease_reminder', ${json({ checkoutId: Number(c!.id), holder: { id: 1, name: "U0BOOK001", slackUserId: "U0BOOK001" }, vm: "vm-a", pool: "default", endsAt: "2026-12-02T12:00:00Z", extendByMs: 14400000, latestEnd: null })}::jsonb),
+      ('vm_checked_out', ${json({ checkoutId: Number(c!.id), holder: { id: 1, name: "U0BOOK001", slackUserId: "U0BOOK001" }, vm: { name: "vm-a", ip: "198.51.100.31", sshUser: "root", sshPort: 22, pool: "default" }, startedAt: "2026-12-02T08:00:00Z", endsAt: "2026-12-02T12:00:00Z", note: "lease test" })}::jsonb)`;
+    const tables = ["pools", "vms", "people", "checkouts", "waiters", "events", "outbox", "slack_messages"] as const;
+    const snapshot = async () => Promise.all(tables.map((t) => client.unsafe(`select * from ${t} order by 1`)));
+    const before = await snapshot();
+
+    await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
+
+    expect(await snapshot()).toEqual(before);
+    for (const row of await client<{ kind: string; payload: unknown }[]>`select kind, payload from outbox order by id`) {
+      expect(parseNotice(row.kind, row.payload)).toEqual({ notice: expect.objectContaining({ kind: row.kind }) });
+    }
+    // Bookings work on the old rows: vm-a's lease ends in 3 h (plus the grace), so a booking in 1 h takes other VMs.
+    const core = coreFor({ db: drizzle(client, { schema }) });
+    const booked = await reserve(core, { person: { slackUserId: "U0BOOK002" }, source: "slack" }, {
+      pool: "default",
+      count: 2,
+      from: new Date(Date.now() + 3_600_000),
+      to: new Date(Date.now() + 2 * 3_600_000),
+      label: "after-upgrade",
+    });
+    expect(booked).toMatchObject({ ok: true, value: { vms: ["vm-b", "vm-c"] } });
+    // The old checkout cannot be extended into nothing booked: vm-a is free of bookings, so it extends.
+    expect((await changeLease(core, { person: { slackUserId: "U0BOOK001" }, source: "slack" }, "vm-a", { by: 3_600_000 })).ok).toBe(true);
+    // And the sweep runs over old and new rows alike.
+    const report = await sweepLeases(core);
+    expect(report.ran).toBe(true);
   });
 });

@@ -43,6 +43,7 @@ export function coreFor(database: Pick<Database, "db">, opts: Partial<Omit<Core,
     leases: opts.leases ?? LEASE_DEFAULTS,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.observer ? { observer: opts.observer } : {}),
+    ...(opts.reservationReminderLeadsMs ? { reservationReminderLeadsMs: opts.reservationReminderLeadsMs } : {}),
   };
 }
 

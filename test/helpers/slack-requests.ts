@@ -5,7 +5,7 @@
  * overrides only what it is about.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import type { BlockAction, ButtonAction, EnvelopedEvent, SlashCommand, ViewOutput, types } from "@slack/bolt";
+import type { BlockAction, ButtonAction, EnvelopedEvent, SlashCommand, ViewOutput, ViewSubmitAction, types } from "@slack/bolt";
 import { FAKE_WORKSPACE, dmChannelFor } from "./fake-slack-methods.js";
 
 /** A request body exactly as Slack would send it, with the payload it encodes for assertions. */
@@ -165,6 +165,29 @@ export function blockActions(options: BlockActionsOptions): SlackRequest<BlockAc
   };
   const container = options.container ?? { type: "message", message_ts: message.ts, channel_id: channel.id, is_ephemeral: false };
   const payload = { ...base, container, channel, message, response_url: options.response_url ?? UNROUTED_RESPONSE_URL } as BlockAction<ButtonAction>;
+  return form({ payload: JSON.stringify(payload) }, payload);
+}
+
+/**
+ * A modal submitted (`view_submission`), as Slack sends it: the view that was
+ * opened (as views.open returned it) with the person's input in
+ * `view.state.values[block_id][action_id]`, sent as form field `payload=<json>`.
+ */
+export function viewSubmission(options: { view: ViewOutput | Record<string, unknown>; values: Record<string, Record<string, Record<string, unknown>>>; user?: string }): SlackRequest<ViewSubmitAction> {
+  const user = userRef(options.user);
+  const opened = options.view as ViewOutput;
+  const view: ViewOutput = { ...homeTabView({ id: opened.id }), ...opened, type: "modal", state: { values: options.values as unknown as ViewOutput["state"]["values"] } };
+  const payload = {
+    type: "view_submission",
+    team: { id: FAKE_WORKSPACE.teamId, domain: FAKE_WORKSPACE.teamDomain, enterprise_id: undefined, enterprise_name: undefined },
+    user: { id: user.id, name: user.name, team_id: FAKE_WORKSPACE.teamId },
+    api_app_id: FAKE_WORKSPACE.appId,
+    token: VERIFICATION_TOKEN,
+    trigger_id: triggerId(),
+    view,
+    response_urls: [],
+    is_enterprise_install: false,
+  } as unknown as ViewSubmitAction;
   return form({ payload: JSON.stringify(payload) }, payload);
 }
 

@@ -25,8 +25,8 @@ export interface Harness {
   database: Awaited<ReturnType<typeof freshDatabase>>;
   url: string;
   send(request: SlackRequest, options?: Partial<SendOptions>): Promise<Awaited<ReturnType<typeof sendSigned>>>;
-  /** Stops the service and starts a new one on the same database, as a deploy or a crash-and-restart would. */
-  restart(): Promise<void>;
+  /** Stops the service and starts a new one on the same database, as a deploy or a crash-and-restart would; `meanwhile` runs while it is down. */
+  restart(meanwhile?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,8 +72,9 @@ export async function startHarness(env: Record<string, string> = {}, fake?: Fake
     database,
     url: `http://127.0.0.1:${first.port}`,
     send: (request, options) => sendSigned(h.url, request, { secret: SECRET, ...options }),
-    async restart() {
+    async restart(meanwhile) {
       await h.service.stop();
+      await meanwhile?.();
       h.service = await startService(config, log);
       h.core = h.service.context.core;
       h.url = `http://127.0.0.1:${h.service.port}`;

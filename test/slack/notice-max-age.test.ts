@@ -322,6 +322,9 @@ describe("the kinds of notice summarised as admin alerts", () => {
       { kind: "cleanup_blocked", keyFile: "/k", error: "cleanup blocked: cannot read SSH private key file /k: ENOENT", vms: ["v"], waiting: 1, instance: "h:1" },
       { kind: "provision_failed", jobId: 1, job: "create", pool: "p", instance: "p-1", image: null, error: "e", attempts: 3, person: U1 },
       { kind: "unknown_instances", pool: "p", names: ["p-9"], deleted: false },
+      { kind: "reservation_reminder", reservationId: 1, person: U1, label: "l", pool: "p", count: 1, from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", vms: ["v"] },
+      { kind: "reservation_short", reservationId: 1, person: U1, label: "l", pool: "p", count: 2, missing: 1, given: ["v"], from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", reason: "no_vm" },
+      { kind: "reservation_cancelled", reservationId: 1, person: U1, label: "l", pool: "p", from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", by: U2, kept: [] },
     ];
     const ctx = { core: { admins: new Set<string>() } } as unknown as DeliveryContext;
     const alerting = samples.filter((n) => stepsFor(n, ctx).some((s) => s.once && s.audience.kind === "admins")).map((n) => n.kind);

@@ -36,7 +36,9 @@ describe("/vm text", () => {
 
   it("says what was wrong, and suggests the command meant", () => {
     expect(problem("chekout")).toBe("`chekout` is not a /vm command. Did you mean `/vm checkout`?");
-    expect(problem("dance")).toBe("`dance` is not a /vm command.");
+    // (`dance` now reads like `cancel`, a command since reservations: a word near none of them.)
+    expect(problem("xylophone")).toBe("`xylophone` is not a /vm command.");
+    expect(problem("dance")).toBe("`dance` is not a /vm command. Did you mean `/vm cancel`?");
     expect(problem("checkout gpu now please")).toBe("`/vm checkout` takes one pool name at most; you gave 3: “gpu now please”.");
     expect(problem("list everything")).toBe("`/vm list` takes nothing after it; you added “everything”.");
     expect(problem("admin drian vm-1")).toBe("`drian` is not an admin command. Did you mean `/vm admin drain`?");

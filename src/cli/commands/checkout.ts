@@ -140,6 +140,7 @@ export function describeCheckout(vm: CheckedOutVm, user: string): string {
   return [
     `Checked out ${vm.name} (pool ${vm.pool}, checkout ${vm.checkoutId}) for ${user} at ${when(vm.checkedOutAt)}.`,
     `Lease ends: ${endText(vm.endsAt)}.${vm.endsAt ? ` Extend it with npx vmres extend ${vm.name} --user ${user} [--by 2h]` : ""}`,
+    ...(vm.bookedFrom ? [`The lease is cut short: ${vm.name} is booked from ${endText(vm.bookedFrom)}, so it ends at the booking's start and cannot be extended past it.`] : []),
     sshLine(vm),
     `Check it in when done: npx vmres checkin ${vm.name} --user ${user}`,
   ].join("\n");

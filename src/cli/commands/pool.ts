@@ -5,7 +5,7 @@ import type { VmState } from "../../db/schema.js";
 import { UsageError } from "../args.js";
 import { outcomeOf, type Prepare } from "../command.js";
 import { words } from "../render.js";
-import { lengthText } from "../times.js";
+import { lengthText, localTime } from "../times.js";
 import { adminActor, hostKeyOption, ipArg, leaseOption, poolArg, poolOption, quotaOption, sshPortOption, sshUserOption, tagOptions, vmArg, userOf } from "../values.js";
 
 /** `vmres pool add NAME IP …`: one VM into a pool, created if new. Defaults match vms.yml's. */
@@ -154,5 +154,26 @@ export function transition(argument: string, load: () => Promise<Transition>): P
 }
 
 /** `vmres pool drain NAME` / `vmres pool repair NAME`. */
-export const preparePoolDrain = transition("NAME", async () => (await import("../../core/admin.js")).drainVm);
+export const preparePoolDrain: Prepare = (input) => {
+  const actor = adminActor(input);
+  const vm = vmArg(input, "NAME");
+  return async ({ core }) => {
+    const { drainVm } = await import("../../core/admin.js");
+    const { bookingsOfVm } = await import("../../core/reservations.js");
+    const result = await drainVm(core, actor, vm);
+    // Shown against the bookings it would break: they start on this VM unless it is repaired by then (else another VM, or the person and admins are told).
+    const bookings = result.ok ? await bookingsOfVm(core, vm) : [];
+    return outcomeOf(result, userOf(actor), (t) =>
+      [
+        `${t.vm}: ${words(t.from)} → ${words(t.to)}.`,
+        ...(bookings.length > 0
+          ? [
+              `Booked ${bookings.length === 1 ? "once" : `${bookings.length} times`} ahead; unless repaired by then, each booking gets another free VM at its start, or its person and the admins are told:`,
+              ...bookings.map((b) => `  ${b.label} (${b.person}): ${localTime(b.from)} to ${localTime(b.to)}`),
+            ]
+          : []),
+      ].join("\n"),
+    );
+  };
+};
 export const preparePoolRepair = transition("NAME", async () => (await import("../../core/admin.js")).repairVm);

@@ -27,6 +27,7 @@ interface CheckedOutBody {
   startedAt: Time;
   endsAt: Time | null;
   note: string | null;
+  bookedFrom: Time | null;
 }
 
 export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
@@ -39,6 +40,7 @@ export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
   checkedOutAt: date(b.startedAt),
   endsAt: maybeDate(b.endsAt),
   note: b.note,
+  bookedFrom: maybeDate(b.bookedFrom),
 });
 
 export const checkinDone = (b: {

@@ -1,3 +1,8 @@
+import { bookingsOfVm } from "../../core/reservations.js";
+import { readingOfSlackUser } from "../time-zone.js";
+import { section } from "../views/blocks.js";
+import { escape } from "../views/format.js";
+import { rangeWords } from "../views/reservation-messages.js";
 import { addVm, drainVm, removeVm, repairVm, retryCleanup, setPool, type PoolLeases } from "../../core/admin.js";
 import { vmHistory } from "../../core/queries.js";
 import type { Result } from "../../core/types.js";
@@ -55,7 +60,14 @@ export async function adminVm(deps: SlackDeps, caller: Caller, operation: VmOper
     case "remove":
       return acted(deps, caller, () => removeVm(deps.core, actor, vm), removedReply);
     case "drain":
-      return acted(deps, caller, () => drainVm(deps.core, actor, vm), (d) => transitionReply(d.vm, d.to));
+      return acted(deps, caller, () => drainVm(deps.core, actor, vm), (d) => transitionReply(d.vm, d.to)).then(async (reply) => {
+        // Shown against the bookings it would break.
+        const bookings = await bookingsOfVm(deps.core, vm);
+        if (bookings.length === 0 || !/maintenance/.test(reply.text)) return reply;
+        const reading = await readingOfSlackUser(deps.core, caller.userId);
+        const lines = bookings.map((b) => `• *${escape(b.label)}* (${escape(b.person)}): ${rangeWords(b.from, b.to, reading.timeZone)}`);
+        return { text: reply.text, blocks: [...reply.blocks, section(`:calendar: *${escape(vm)}* is booked ahead. Unless repaired by then, each booking gets another free VM at its start, or its person and the admins are told:\n${lines.join("\n")}`)] };
+      });
     case "repair":
       return acted(deps, caller, () => repairVm(deps.core, actor, vm), (d) => transitionReply(d.vm, d.to));
     case "retry-cleanup":

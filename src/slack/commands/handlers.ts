@@ -9,6 +9,7 @@ import { unwaitCommand, waitCommand } from "./waitlist.js";
 import { checkinCommand, checkinNamed } from "./checkin.js";
 import { checkoutCommand } from "./checkout.js";
 import { checkoutsCommand, listCommand, statusCommand } from "./list.js";
+import { cancelCommand, reservationsCommand, reserveCommand } from "./reservations.js";
 import type { SlackCommandId } from "./parse.js";
 import { shown } from "./parse.js";
 import { usageReply } from "./usage-reply.js";
@@ -47,6 +48,9 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
     if (vm === undefined) return usageReply(deps, caller.userId, "`--force` needs the VM's name, like `/vm checkin vm-07 --force`.", { admin: true, command: "checkin" });
     return checkinNamed(deps, caller, vm, { force: true, keep });
   },
+  reserve: (deps, caller, input) => reserveCommand(deps, caller, input),
+  reservations: (deps, caller, input) => reservationsCommand(deps, caller, input),
+  "reservation.cancel": (deps, caller, input) => cancelCommand(deps, caller, input.args["LABEL"] ?? ""),
   list: (deps, caller) => listCommand(deps, caller.userId),
   token: async (deps, caller, input) => {
     const expiresMs = duration(input, "expires");

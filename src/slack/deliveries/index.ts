@@ -4,6 +4,7 @@ import { leaseChangedSteps } from "./lease-changed.js";
 import { leaseExpiredSteps } from "./lease-expired.js";
 import { leaseReminderSteps } from "./lease-reminder.js";
 import { offerEndedSteps } from "./offer-ended.js";
+import { reservationCancelledSteps, reservationReminderSteps, reservationShortSteps } from "./reservations.js";
 import { vmOfferedSteps } from "./vm-offered.js";
 import { cleanupBlockedSteps } from "./cleanup-blocked.js";
 import { poolExhaustedSteps } from "./pool-exhausted.js";
@@ -45,6 +46,12 @@ export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
       return provisionFailedSteps(notice, ctx);
     case "unknown_instances":
       return unknownInstancesSteps(notice, ctx);
+    case "reservation_reminder":
+      return reservationReminderSteps(notice, ctx);
+    case "reservation_short":
+      return reservationShortSteps(notice, ctx);
+    case "reservation_cancelled":
+      return reservationCancelledSteps(notice, ctx);
   }
 }
 
@@ -61,6 +68,10 @@ export function orderKey(notice: ParsedNotice): string {
       return `job:${notice.jobId}`;
     case "unknown_instances":
       return `pool:${notice.pool}`;
+    case "reservation_reminder":
+    case "reservation_short":
+    case "reservation_cancelled":
+      return `reservation:${notice.reservationId}`;
     default:
       return `vm:${notice.vm}`;
   }
@@ -72,4 +83,4 @@ export function orderKey(notice: ParsedNotice): string {
  * docs/slack.md, "Old notices"); test/slack/notice-max-age.test.ts checks this
  * list against the steps.
  */
-export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined", "provision_failed", "unknown_instances"];
+export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined", "provision_failed", "unknown_instances", "reservation_short"];

@@ -20,8 +20,9 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
         if (user === null) return done();
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
         if (await hasCheckoutDm(ctx.core.db, n.checkoutId)) return done();
-        const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note };
-        const posted = await post.toUser(user, checkoutDm(vm, await readingOfPerson(ctx.core, n.holder.id)));
+        const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
+          bookedFrom: n.bookedFrom ? new Date(n.bookedFrom) : null };
+        const posted = await post.toUser(user, checkoutDm(vm, await readingOfPerson(ctx.core, n.holder.id), n.reservation ?? null));
         return done((tx) => recordMessage(tx, { vm: n.vm.name, user, ...posted, purpose: "checkout_dm", checkoutId: n.checkoutId }));
       },
     },

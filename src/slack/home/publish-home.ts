@@ -2,6 +2,7 @@ import { isAdmin } from "../../core/people.js";
 import { allVms, blockedCleanups, poolSummary, vmsOfPerson } from "../../core/queries.js";
 import { queueLengths, queuesOf } from "../../core/waitlist.js";
 import { listImages, listInstances, listJobs } from "../../core/provision/queries.js";
+import { listReservations, nextBookings } from "../../core/reservations.js";
 import { readingOfSlackUser } from "../time-zone.js";
 import type { Actor, Core } from "../../core/types.js";
 import type { WebClient } from "../slack-client.js";
@@ -19,7 +20,7 @@ async function provisionedOverview(core: Core) {
 export async function renderHome(core: Core, userId: string, banner?: SlackMessage) {
   const viewer: Actor = { person: { slackUserId: userId }, source: "slack" };
   const admin = await isAdmin(core, viewer);
-  const [mine, pools, attention, blocked, queues, held, lengths, reading, myImages, provisioned] = await Promise.all([
+  const [mine, pools, attention, blocked, queues, held, lengths, reading, myImages, provisioned, bookings, next] = await Promise.all([
     vmsOfPerson(core, viewer.person),
     poolSummary(core.db),
     admin ? allVms(core, viewer, { states: ["quarantined", "maintenance"] }) : Promise.resolve([]),
@@ -30,6 +31,8 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     readingOfSlackUser(core, userId),
     listImages(core, viewer.person),
     admin ? provisionedOverview(core) : Promise.resolve(undefined),
+    listReservations(core, viewer, { person: viewer.person }),
+    nextBookings(core, viewer),
   ]);
   // Longest holds: the open checkouts that started first.
   const longestHolds = held.filter((v) => v.checkedOutAt !== null).sort((a, b) => (a.checkedOutAt?.getTime() ?? 0) - (b.checkedOutAt?.getTime() ?? 0)).slice(0, 5);
@@ -46,6 +49,8 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     queueLengths: lengths,
     myImages: myImages.ok ? myImages.value : [],
     ...(provisioned ? { provisioned } : {}),
+    reservations: bookings.ok ? bookings.value : [],
+    nextBookings: next,
     ...(banner ? { banner } : {}),
   });
 }

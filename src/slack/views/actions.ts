@@ -4,6 +4,7 @@ import { z } from "zod";
 export const ACTION = {
   checkin: "vm_checkin",
   homeCheckout: "home_checkout",
+  homeReserve: "home_reserve",
   repair: "admin_repair",
   retryCleanup: "admin_retry_cleanup",
   drain: "admin_drain",

@@ -45,14 +45,20 @@ function details(vm: CheckedOutVm, r: EndReading): Block[] {
 }
 
 /** The DM a person gets on checkout: details, when the lease ends, SSH line, Extend and Check in buttons. */
-export function checkoutDm(vm: CheckedOutVm, r: EndReading = { timeZone: null, now: new Date() }): SlackMessage {
+export function checkoutDm(vm: CheckedOutVm, r: EndReading = { timeZone: null, now: new Date() }, reservation: string | null = null): SlackMessage {
   const ssh = sshLine(vm);
+  const why: Block[] = [];
+  if (reservation !== null) why.push(context(`:calendar: For your booking *${escape(reservation)}*: it is yours until the booking ends.`));
+  if (vm.bookedFrom) {
+    why.push(context(`:calendar: The lease is shorter than usual: it ends ${localTime(vm.bookedFrom, r.timeZone)}, when a booking of *${escape(vm.name)}* starts. It cannot be extended past that.`));
+  }
   const ends = vm.endsAt === null ? "" : ` until ${localTime(vm.endsAt, r.timeZone)}`;
   const extend = vm.endsAt === null ? [] : [button({ text: "Extend", actionId: ACTION.extend, value: extendValue({ vm: vm.name, checkout: vm.checkoutId }) })];
   return {
     text: `${vm.name} is yours${ends}: ${ssh}`,
     blocks: [
       section(`:computer: *${vm.name}* is yours${ends}.`),
+      ...why,
       ...details(vm, r),
       section("```" + ssh + "```"),
       actions([checkinButton(vm.name, vm.checkoutId), ...extend], "checkout_dm"),

@@ -5,6 +5,8 @@ import { ACTION, offerValue } from "./actions.js";
 import { actions, button, context, divider, header, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
 import type { QueuePlace } from "../../core/waitlist.js";
+import type { Reservation } from "../../core/reservations.js";
+import { rangeWords, reservationLine, reserveButton } from "./reservation-messages.js";
 import type { Reading } from "../time-zone.js";
 import { countsLine, endWords, escape, localTime, personMention, relativeWords, sshLine, truncate, when } from "./format.js";
 import { extendButton } from "./lease-dm.js";
@@ -34,6 +36,10 @@ export interface HomeData {
   provisioned?: { instances: InstanceSummary[]; images: ImageSummary[]; failedJobs: JobSummary[] };
   /** The reader's saved images. */
   myImages?: ImageSummary[];
+  /** The reader's bookings (booked or under way), soonest first. */
+  reservations?: Reservation[];
+  /** The next bookings of each pool, soonest first. */
+  nextBookings?: Reservation[];
 }
 
 // A Home view holds at most 100 blocks; these caps keep the worst case near 90 (and the view is cut at 100 regardless).
@@ -52,6 +58,7 @@ export function homeView(data: HomeData): types.HomeView {
   if (data.isAdmin && data.blocked.length > 0) blocks.push(...blockedCleanupBlocks(data.blocked), divider());
   blocks.push(...mineBlocks(data.mine, r));
   if ((data.queues ?? []).length > 0) blocks.push(divider(), ...queueBlocks(data.queues ?? [], r));
+  blocks.push(divider(), ...bookingBlocks(data.reservations ?? [], data.nextBookings ?? [], r, data.pools.length > 0));
   blocks.push(divider(), ...poolBlocks(data.pools));
   if ((data.myImages ?? []).length > 0) blocks.push(divider(), myImagesBlock(data.myImages ?? []));
   if (data.isAdmin) blocks.push(divider(), ...attentionBlocks(data.attention), ...leaseAdminBlocks(data.longestHolds ?? [], data.queueLengths ?? [], r));
@@ -110,6 +117,19 @@ function queueBlocks(queues: QueuePlace[], r: Reading): Block[] {
   });
   const more = queues.length > MAX_QUEUES ? [context(`…and ${queues.length - MAX_QUEUES} more queues.`)] : [];
   return [section(`*Your queues* (${queues.length})`), ...rows, ...more];
+}
+
+const MAX_BOOKINGS = 5;
+const MAX_NEXT = 10;
+
+/** The reader's bookings, the next bookings of each pool, and Book VMs (the form). */
+function bookingBlocks(mine: Reservation[], next: Reservation[], r: Reading, anyPool: boolean): Block[] {
+  const book = anyPool ? section("*Your bookings*" + (mine.length > 0 ? ` (${mine.length})` : "\nNone. Book VMs for later: a demo, a training, a release test."), reserveButton()) : section("*Your bookings*\nNone.");
+  const rows = mine.slice(0, MAX_BOOKINGS).map((b) => section(reservationLine(b, r)));
+  const more = mine.length > MAX_BOOKINGS ? [context(`…and ${mine.length - MAX_BOOKINGS} more: \`/vm reservations\` lists them.`)] : [];
+  const upcoming = next.slice(0, MAX_NEXT).map((b) => `*${escape(b.pool)}*: ${b.count} × ${rangeWords(b.from, b.to, r.timeZone)} · ${escape(b.label)}${b.state === "started" ? " (under way)" : ""}`);
+  const nextBlock = upcoming.length > 0 ? [section(`*Next bookings*\n${upcoming.join("\n")}`)] : [];
+  return [book, ...rows, ...more, ...nextBlock];
 }
 
 /** For admins: who has held a VM longest, and how many wait in each pool's queue. */

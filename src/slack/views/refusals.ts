@@ -3,7 +3,7 @@ import { formatDuration } from "../../duration.js";
 import { ACTION } from "./actions.js";
 import { actions, button, section, context, stripMrkdwn, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
-import { countsLine, endWords, escape, listWords, mention, personMention, stateWords } from "./format.js";
+import { countsLine, endWords, escape, listWords, localTime, mention, personMention, stateWords } from "./format.js";
 
 /** What a refusal message may need beyond the refusal itself. */
 export interface RefusalContext {
@@ -111,6 +111,13 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
         waiting: "it was withdrawn (you keep your place in the queue)",
       };
       return `:information_source: That offer in pool *${escape(refusal.pool)}* is over: ${why[refusal.state] ?? refusal.state}. Nothing changed. \`/vm checkout ${escape(refusal.pool)}\` or \`/vm wait ${escape(refusal.pool)}\` to get a VM.`;
+    }    case "not_enough_free": {
+      const tz = ctx.timeZone ?? null;
+      const free = refusal.free === 0 ? "none is" : `only ${refusal.free} ${refusal.free === 1 ? "is" : "are"}`;
+      const nearest = refusal.nearest
+        ? ` The nearest range that fits: *${localTime(refusal.nearest.from, tz)}* to *${localTime(refusal.nearest.to, tz)}*.`
+        : " No range of that length fits in sight (VMs pinned or out of service, or the pool is smaller): book fewer, or " + adminsWords(ctx.admins) + ".";
+      return `:calendar: Cannot book ${refusal.count} VM${refusal.count === 1 ? "" : "s"} of pool *${escape(refusal.pool)}* from ${localTime(refusal.from, tz)} to ${localTime(refusal.to, tz)}: ${free} free for that whole range.${nearest} \`/vm reservations\` shows the bookings. Nothing was booked.`;
     }
     case "unknown_token":
       return `:warning: There is no token ${refusal.id} of yours. Nothing changed.`;
@@ -130,5 +137,13 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:warning: You have no image *${escape(refusal.image)}*. \`/vm images\` lists yours.`;
     case "image_busy":
       return `:information_source: Image *${escape(refusal.image)}* is ${escape(refusal.state)}; only a ready or dirty image can be deleted. Nothing changed.`;
+    case "label_taken":
+      return `:warning: The label *${escape(refusal.label)}* is taken by another booking: choose another. Nothing was booked.`;
+    case "unknown_reservation":
+      return `:warning: No booking is labelled *${escape(refusal.label)}* (booked or under way). \`/vm reservations\` lists them.`;
+    case "not_your_reservation":
+      return `:no_entry: The booking *${escape(refusal.label)}* is ${refusal.person ? `${personMention(refusal.person)}'s` : "someone else's"}: only they (or an admin) may cancel it. Nothing changed.`;
+    case "vm_booked":
+      return `:calendar: *${escape(refusal.vm)}* is booked from ${endWords(refusal.from, ctx.timeZone ?? null, ctx.now ?? new Date())}${refusal.label ? ` (*${escape(refusal.label)}*)` : ""}, so its lease cannot run past that. Nothing changed; check it in before then, or take another VM.`;
   }
 }

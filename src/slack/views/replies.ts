@@ -16,6 +16,7 @@ export function checkedOutReply(vm: CheckedOutVm, r?: Reading): SlackMessage {
     text: `${vm.name} is yours${until}: ${sshLine(vm)}`,
     blocks: [
       section(`:white_check_mark: *${vm.name}* is yours${until} (pool *${vm.pool}*, \`${vm.ip}\`).\n\`\`\`${sshLine(vm)}\`\`\``),
+      ...(vm.bookedFrom ? [context(`:calendar: The lease is cut short: *${vm.name}* is booked from then, so it ends at the booking's start and cannot be extended past it.`)] : []),
       context("The details and a *Check in* button are in your DM from vmres."),
     ],
   };

@@ -9,6 +9,7 @@ import type { ButtonArgs } from "./button-args.js";
 import { adminVmButtonListener } from "./admin-vm.js";
 import { checkinButtonListener } from "./checkin.js";
 import { homeCheckoutListener } from "./home-checkout.js";
+import { homeReserveListener } from "./home-reserve.js";
 import { poolHoldersListener } from "./pool-holders.js";
 import { extendButtonListener } from "./extend.js";
 import { extendChoiceListener, type SelectArgs } from "./extend-choice.js";
@@ -31,6 +32,7 @@ export function register(app: App, deps: SlackDeps): void {
     app.action<BlockAction<ButtonAction>>(actionId, fromKnownUser(deps, listener));
   on(ACTION.checkin, checkinButtonListener(deps));
   on(ACTION.homeCheckout, homeCheckoutListener(deps));
+  on(ACTION.homeReserve, homeReserveListener(deps));
   on(ACTION.poolHolders, poolHoldersListener(deps));
   on(ACTION.extend, extendButtonListener(deps));
   on(ACTION.notifyMe, notifyMeListener(deps));

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import { parseVmCommand } from "../../commands/parse.js";
 import { runVmCommand } from "../../commands/run.js";
-import type { SlackDeps } from "../../deps.js";
+import type { ModalView, SlackDeps } from "../../deps.js";
 import { checkUserId } from "../../../core/validate.js";
 import type { SlackMessage } from "../../views/blocks.js";
 import { malformedRequestReply } from "../../views/replies.js";
@@ -12,7 +12,7 @@ import { answer, ephemeral } from "../answer.js";
  * called), then parse, act and answer through the response_url. The
  * trigger_id, unique per invocation, is the dedupe key.
  */
-export const vmCommandListener = (deps: SlackDeps) => async ({ ack, command, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+export const vmCommandListener = (deps: SlackDeps) => async ({ ack, command, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
   await ack();
   // Slack always sends these; a signed request without them is bad input, answered and not acted on.
   const text = typeof command.text === "string" ? command.text : "";
@@ -24,6 +24,7 @@ export const vmCommandListener = (deps: SlackDeps) => async ({ ack, command, res
     await send(malformedRequestReply());
     return;
   }
-  const caller = { userId, interactionKey: `command:${triggerId}` };
+  // A modal (the booking form) opens with this command's trigger_id, which Slack honours for 3 s.
+  const caller = { userId, interactionKey: `command:${triggerId}`, openView: async (view: ModalView) => void (await client.views.open({ trigger_id: triggerId, view })) };
   await answer(deps, { command: text.slice(0, 200), user: userId }, send, () => runVmCommand(deps, caller, parseVmCommand(text)));
 };

@@ -1,0 +1,380 @@
+import type postgres from "postgres";
+import type { ReservationState } from "../db/schema.js";
+import { clockAt, iso } from "./clock.js";
+import { leaseParams } from "./leases.js";
+import { isBootstrapAdmin, OPERATOR, resolvePerson } from "./people.js";
+import { holdersVisibleTo, knownPools } from "./queries.js";
+import { ok, refuse, type Actor, type Core, type PersonRef, type PersonTag, type Refusal, type Result } from "./types.js";
+import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
+import { checkLabel } from "./labels.js";
+
+export { checkLabel };
+import { insertNotices } from "./waitlist.js";
+
+/**
+ * Reservations: VMs of a pool booked for a time range under a label. Booking
+ * picks concrete VMs now (the answer is yes or no at once); each booked VM is a
+ * row of reservation_vms whose range PostgreSQL keeps from overlapping any other
+ * active booking of that VM (an exclusion constraint). Checkouts and extensions
+ * keep clear of bookings (checkout.ts, leases.ts); the start, reminders and the
+ * end are done by the sweep (sweep-reservations.ts).
+ */
+
+/** One booking as listings show it. */
+export interface Reservation {
+  id: number;
+  label: string;
+  /** Who booked; null when HIDE_HOLDERS hides it from this reader. */
+  person: PersonTag | null;
+  pool: string;
+  count: number;
+  from: Date;
+  to: Date;
+  note: string | null;
+  state: ReservationState;
+  /** The VMs it holds (booked, or given at the start). */
+  vms: string[];
+  /** Of those, the ones given as checkouts at the start. */
+  given: string[];
+  createdAt: Date;
+}
+
+/** What a booking asks for. */
+export interface ReserveRequest {
+  pool: string;
+  count: number;
+  from: Date;
+  to: Date;
+  label: string;
+  note?: string | undefined;
+}
+
+const MIN_BOOKING_MS = 60_000;
+/** How many times a booking picks again when a VM it chose was taken between its read and its lock. */
+const PICK_ATTEMPTS = 5;
+/** How many candidate starts the refusal tries for the nearest range that fits. */
+const NEAREST_TRIES = 100;
+const NEAREST_BATCH = 20;
+
+function checkRequest(req: ReserveRequest): Refusal | null {
+  const count =
+    Number.isSafeInteger(req.count) && req.count >= 1 && req.count <= 1000 ? null : ({ code: "invalid_input", field: "count", message: `${String(req.count)} is not a count: use a whole number from 1 to 1000` } as const);
+  const times =
+    !(req.from instanceof Date) || Number.isNaN(req.from.getTime()) || !(req.to instanceof Date) || Number.isNaN(req.to.getTime())
+      ? ({ code: "invalid_input", field: "from", message: "give the start and the end as times (ISO 8601, like 2026-12-07T09:00+01:00)" } as const)
+      : req.to.getTime() - req.from.getTime() < MIN_BOOKING_MS
+        ? ({ code: "invalid_input", field: "to", message: "the end must be at least a minute after the start" } as const)
+        : null;
+  return firstRefusal(checkLabel(req.label), checkPoolName(req.pool), count, times, req.note === undefined ? null : checkNote(req.note));
+}
+
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+/**
+ * The VMs of a pool free for the whole of `[from, to)`: in service or coming back by themselves
+ * (not in maintenance, quarantined or retired), no active booking overlapping, and no open
+ * checkout that may still run then (its end plus the grace, or pinned).
+ */
+const freeWhere = (sql: Sql, pool: string, from: string | postgres.PendingQuery<postgres.Row[]>, to: string | postgres.PendingQuery<postgres.Row[]>, graceS: number) => sql`
+  v.pool = ${pool} and v.state not in ('maintenance', 'quarantined', 'retired')
+  and not exists (select 1 from reservation_vms r where r.vm_id = v.id and r.active and r.during && tstzrange(${from}::timestamptz, ${to}::timestamptz))
+  and not exists (select 1 from checkouts c where c.vm_id = v.id and c.ended_at is null
+                  and (c.ends_at is null or c.ends_at + make_interval(secs => ${graceS}::int) > ${from}::timestamptz))`;
+
+/** How many VMs of the pool are free for the range. */
+async function freeCount(sql: Sql, pool: string, from: string, to: string, graceS: number): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from vms v where ${freeWhere(sql, pool, from, to, graceS)}`;
+  return row?.n ?? 0;
+}
+
+/**
+ * The closest range of the same length where `count` VMs would be free: tried at the times
+ * something frees up (a booking or a lease ends, or just before a booking starts), nearest first.
+ * Several statements, but each is small and the search stops at the first fit.
+ */
+async function nearestFit(sql: Sql, pool: string, count: number, from: Date, to: Date, at: Date, graceS: number): Promise<{ from: Date; to: Date } | null> {
+  const lengthS = (to.getTime() - from.getTime()) / 1000;
+  // Equally near before and after: the later one first (an earlier one may have passed by the time it is asked for).
+  const candidates = await sql<{ s: Date | string }[]>`
+    select s from (
+      select ${iso(at)}::timestamptz as s
+      union select upper(r.during) from reservation_vms r join vms v on v.id = r.vm_id where v.pool = ${pool} and r.active
+      union select lower(r.during) - make_interval(secs => ${lengthS}::float8) from reservation_vms r join vms v on v.id = r.vm_id where v.pool = ${pool} and r.active
+      union select c.ends_at + make_interval(secs => ${graceS}::int) from checkouts c join vms v on v.id = c.vm_id where v.pool = ${pool} and c.ended_at is null and c.ends_at is not null
+    ) x
+    where s >= ${iso(at)}::timestamptz and s <> ${iso(from)}::timestamptz
+    order by abs(extract(epoch from s - ${iso(from)}::timestamptz)), s desc
+    limit ${NEAREST_TRIES}`;
+  // Nearest first, a batch per statement: the first batch with a fit holds the answer, usually the first.
+  const starts = candidates.map((c) => new Date(c.s));
+  for (let i = 0; i < starts.length; i += NEAREST_BATCH) {
+    const batch = starts.slice(i, i + NEAREST_BATCH).map((d) => iso(d)!);
+    const [fit] = await sql<{ s: Date | string }[]>`
+      select cand.s from (select t::timestamptz as s, n from unnest(${batch}::text[]) with ordinality as u(t, n)) cand
+      where (select count(*) from vms v where ${freeWhere(sql, pool, sql`(cand.s)`, sql`(cand.s + make_interval(secs => ${lengthS}::float8))`, graceS)}) >= ${count}
+      order by cand.n limit 1`;
+    if (fit) {
+      const start = new Date(fit.s);
+      return { from: start, to: new Date(start.getTime() + lengthS * 1000) };
+    }
+  }
+  return null;
+}
+
+type BookedRow = { id: string; created_at: Date };
+
+/**
+ * Books `count` VMs of a pool for `[from, to)` under a label, or says why not:
+ * how many are free for that range and the nearest range that would fit.
+ *
+ * Bookings of one pool are serialised by an advisory lock, so two bookings never
+ * fight over a VM (the exclusion constraint is still there should code ever
+ * forget). The VMs chosen are locked before they are checked again with a fresh
+ * statement: a checkout in flight on one is waited for and then seen, and a
+ * checkout after this commit sees the booking (it reads bookings after its own lock).
+ */
+export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Promise<Result<Reservation>> {
+  const bad = checkRequest(req);
+  if (bad) return refuse(bad);
+  const me = await resolvePerson(core, actor.person);
+  if (!me.ok) return me;
+  const { maxS, graceS } = leaseParams(core);
+  const leadsS = (core.reservationReminderLeadsMs ?? []).map((ms) => Math.ceil(ms / 1000));
+  const from = iso(req.from)!;
+  const to = iso(req.to)!;
+  const outcome = await core.db.$client.begin(async (tx): Promise<Result<Reservation> | { short: { free: number; at: Date } }> => {
+    await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:book:" + req.pool}, 0))`;
+    const [pool] = await tx<{ max_s: number; at: Date }[]>`
+      select coalesce(max_lease_seconds, ${maxS}::int) as max_s, coalesce(${clockAt(core)}::timestamptz, now()) as at from pools where name = ${req.pool}`;
+    if (!pool) return refuse({ code: "unknown_pool", pool: req.pool, known: await knownPools(core.db) });
+    const at = new Date(pool.at);
+    if (req.from.getTime() < at.getTime()) {
+      return refuse({ code: "invalid_input", field: "from", message: "that start has passed: book from now on (and check VMs out now with checkout)" });
+    }
+    if (req.to.getTime() - req.from.getTime() > pool.max_s * 1000) {
+      return refuse({ code: "lease_too_long", pool: req.pool, maxMs: pool.max_s * 1000, latestEnd: new Date(req.from.getTime() + pool.max_s * 1000) });
+    }
+    const [taken] = await tx`select 1 from reservations where label = ${req.label} and state in ('booked', 'started')`;
+    if (taken) return refuse({ code: "label_taken", label: req.label });
+    let chosen: number[] = [];
+    const tried: number[] = [];
+    for (let attempt = 0; attempt < PICK_ATTEMPTS && chosen.length < req.count; attempt++) {
+      const want = req.count - chosen.length;
+      const candidates = await tx<{ id: number }[]>`
+        select v.id from vms v where ${freeWhere(tx, req.pool, from, to, graceS)} and v.id <> all(${[...tried, ...chosen]}::int[])
+        order by v.id limit ${want}`;
+      if (candidates.length < want) break;
+      const ids = candidates.map((c) => c.id);
+      tried.push(...ids);
+      // Lock, then look again with a new statement: what committed while we waited for a lock is seen now.
+      await tx`select id from vms where id = any(${ids}::int[]) order by id for no key update`;
+      const still = await tx<{ id: number }[]>`select v.id from vms v where ${freeWhere(tx, req.pool, from, to, graceS)} and v.id = any(${ids}::int[])`;
+      chosen = [...chosen, ...still.map((s) => s.id)];
+    }
+    if (chosen.length < req.count) return { short: { free: await freeCount(tx, req.pool, from, to, graceS), at } };
+    const [booked] = await tx<BookedRow[]>`
+      insert into reservations (label, person_id, pool, count, starts_at, ends_at, note, source, remind_at, created_at)
+      values (${req.label}, ${me.value.id}, ${req.pool}, ${req.count}, ${from}::timestamptz, ${to}::timestamptz, ${req.note ?? null}, ${actor.source}::event_source,
+              ${from}::timestamptz - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l where ${from}::timestamptz - make_interval(secs => l) > ${iso(at)}::timestamptz)),
+              ${iso(at)}::timestamptz)
+      returning id, created_at`;
+    const id = Number(booked!.id);
+    await tx`
+      with rows as (
+        insert into reservation_vms (reservation_id, vm_id, during)
+        select ${id}, unnest(${chosen}::int[]), tstzrange(${from}::timestamptz, ${to}::timestamptz)
+        returning vm_id
+      )
+      insert into events (vm_id, vm_name, actor, source, kind, detail)
+      select v.id, v.name, ${me.value.name}, ${actor.source}::event_source, 'booked',
+             jsonb_build_object('reservation', ${id}::bigint, 'label', ${req.label}::text, 'from', ${from}::text, 'to', ${to}::text)
+      from rows join vms v on v.id = rows.vm_id`;
+    const names = await tx<{ name: string }[]>`select name from vms where id = any(${chosen}::int[]) order by name`;
+    return ok({
+      id,
+      label: req.label,
+      person: me.value,
+      pool: req.pool,
+      count: req.count,
+      from: req.from,
+      to: req.to,
+      note: req.note ?? null,
+      state: "booked",
+      vms: names.map((n) => n.name),
+      given: [],
+      createdAt: new Date(booked!.created_at),
+    });
+  }).catch((err: unknown) => {
+    // Two bookings of one label racing: the partial unique index refuses the second.
+    if ((err as { code?: string; constraint_name?: string }).code === "23505" && (err as { constraint_name?: string }).constraint_name === "reservations_label_active") {
+      return refuse<Reservation>({ code: "label_taken", label: req.label });
+    }
+    throw err;
+  });
+  if (!("short" in outcome)) return outcome;
+  // Refusal details, read after the booking's lock is released: the nearest range that would fit.
+  const nearest = await nearestFit(core.db.$client, req.pool, req.count, req.from, req.to, outcome.short.at, graceS);
+  return refuse({ code: "not_enough_free", pool: req.pool, count: req.count, free: outcome.short.free, from: req.from, to: req.to, nearest });
+}
+
+type ListRow = {
+  id: string;
+  label: string;
+  person_id: number;
+  person_name: string;
+  slack: string | null;
+  display: string | null;
+  pool: string;
+  count: number;
+  starts_at: Date;
+  ends_at: Date;
+  note: string | null;
+  state: ReservationState;
+  vms: string[];
+  given: string[];
+  created_at: Date;
+};
+
+/** Which bookings to list: by default the active ones (booked or started), soonest first. */
+export interface ReservationFilter {
+  label?: string | undefined;
+  person?: PersonRef | undefined;
+  pool?: string | undefined;
+  /** Also those ended or cancelled (newest first then). */
+  all?: boolean | undefined;
+  limit?: number | undefined;
+}
+
+/** Bookings, soonest first; who booked is hidden by HIDE_HOLDERS from everyone but admins and the person. */
+export async function listReservations(core: Core, viewer: Actor, filter: ReservationFilter = {}): Promise<Result<Reservation[]>> {
+  const bad = firstRefusal(filter.label === undefined ? null : checkLabel(filter.label), filter.pool === undefined ? null : checkPoolName(filter.pool));
+  if (bad) return refuse(bad);
+  let personId: number | null = null;
+  if (filter.person !== undefined) {
+    const p = await resolvePerson(core, filter.person);
+    if (!p.ok) return p;
+    personId = p.value.id;
+  }
+  const sql = core.db.$client;
+  const rows = await sql<ListRow[]>`
+    select r.id, r.label, r.person_id, p.name as person_name, p.slack_user_id as slack, p.display_name as display, r.pool, r.count,
+           r.starts_at, r.ends_at, r.note, r.state, r.created_at,
+           coalesce((select array_agg(v.name order by v.name) from reservation_vms rv join vms v on v.id = rv.vm_id
+                     where rv.reservation_id = r.id and (rv.active or rv.checkout_id is not null)), '{}') as vms,
+           coalesce((select array_agg(v.name order by v.name) from reservation_vms rv join vms v on v.id = rv.vm_id
+                     where rv.reservation_id = r.id and rv.checkout_id is not null), '{}') as given
+    from reservations r join people p on p.id = r.person_id
+    where ${filter.all ? sql`true` : sql`r.state in ('booked', 'started')`}
+      ${filter.label === undefined ? sql`` : sql`and r.label = ${filter.label}`}
+      ${filter.pool === undefined ? sql`` : sql`and r.pool = ${filter.pool}`}
+      ${personId === null ? sql`` : sql`and r.person_id = ${personId}`}
+    order by ${filter.all ? sql`r.starts_at desc` : sql`r.starts_at`}, r.id
+    limit ${filter.limit ?? 200}`;
+  const visible = await holdersVisibleTo(core, viewer);
+  return ok(rows.map((r) => toReservation(r, visible)));
+}
+
+function toReservation(r: ListRow, visible: (p: PersonTag | null) => boolean): Reservation {
+  const person: PersonTag = { id: r.person_id, name: r.person_name, slackUserId: r.slack, displayName: r.display };
+  return {
+    id: Number(r.id),
+    label: r.label,
+    person: visible(person) ? person : null,
+    pool: r.pool,
+    count: r.count,
+    from: new Date(r.starts_at),
+    to: new Date(r.ends_at),
+    note: r.note,
+    state: r.state,
+    vms: r.vms,
+    given: r.given,
+    createdAt: new Date(r.created_at),
+  };
+}
+
+/** The next bookings of each pool (at most `perPool`), for overviews (the Home tab). */
+export async function nextBookings(core: Core, viewer: Actor, perPool = 3): Promise<Reservation[]> {
+  const all = await listReservations(core, viewer, { limit: 500 });
+  if (!all.ok) return [];
+  const seen = new Map<string, number>();
+  return all.value.filter((r) => {
+    const n = seen.get(r.pool) ?? 0;
+    seen.set(r.pool, n + 1);
+    return n < perPool;
+  });
+}
+
+/** Active bookings holding a VM (not yet given), soonest first: what draining it would break. */
+export async function bookingsOfVm(core: Core, vmName: string): Promise<{ label: string; person: string; from: Date; to: Date }[]> {
+  const rows = await core.db.$client<{ label: string; person: string; starts: Date; ends: Date }[]>`
+    select res.label, p.name as person, lower(rv.during) as starts, upper(rv.during) as ends
+    from reservation_vms rv join vms v on v.id = rv.vm_id join reservations res on res.id = rv.reservation_id join people p on p.id = res.person_id
+    where v.name = ${vmName} and rv.active and rv.checkout_id is null and upper(rv.during) > coalesce(${clockAt(core)}::timestamptz, now())
+    order by lower(rv.during) limit 20`;
+  return rows.map((r) => ({ label: r.label, person: r.person, from: new Date(r.starts), to: new Date(r.ends) }));
+}
+
+/** What a cancellation did. */
+export interface Cancelled {
+  reservation: Reservation;
+  /** Cancelled by an admin, not the person who booked (who is told). */
+  byAdmin: boolean;
+  /** VMs already given at the start: they stay checked out to the person (until checked in, or their lease ends). */
+  kept: string[];
+}
+
+/**
+ * Cancels a booking, before or during its range. The person who booked may;
+ * admins may cancel anyone's, on record, and the person is told. During the
+ * range, the VMs already given stay with the person: a cancellation never
+ * takes a VM from someone using it (they check it in, or the lease ends).
+ */
+export async function cancelReservation(core: Core, actor: Actor, label: string): Promise<Result<Cancelled>> {
+  const bad = checkLabel(label);
+  if (bad) return refuse(bad);
+  const me = await resolvePerson(core, actor.person);
+  if (!me.ok) return me;
+  return core.db.$client.begin(async (tx): Promise<Result<Cancelled>> => {
+    const [r] = await tx<(Omit<ListRow, "vms" | "given"> & { actor_admin: boolean; at: Date })[]>`
+      select r.id, r.label, r.person_id, p.name as person_name, p.slack_user_id as slack, p.display_name as display, r.pool, r.count,
+             r.starts_at, r.ends_at, r.note, r.state, r.created_at,
+             (select is_admin from people where id = ${me.value.id}) as actor_admin, coalesce(${clockAt(core)}::timestamptz, now()) as at
+      from reservations r join people p on p.id = r.person_id
+      where r.label = ${label} and r.state in ('booked', 'started')
+      for update of r`;
+    if (!r) return refuse({ code: "unknown_reservation", label });
+    const person: PersonTag = { id: r.person_id, name: r.person_name, slackUserId: r.slack, displayName: r.display };
+    const mine = person.id === me.value.id;
+    const admin = actor.person === OPERATOR || r.actor_admin || isBootstrapAdmin(core, me.value);
+    if (!mine && !admin) return refuse({ code: "not_your_reservation", label, person: core.hideHolders ? null : person });
+    await tx`update reservations set state = 'cancelled', ended_at = ${iso(r.at)}::timestamptz, cancelled_by = ${me.value.id} where id = ${r.id}`;
+    const rows = await tx<{ vm_id: number; name: string; given: boolean }[]>`
+      with freed as (update reservation_vms set active = false where reservation_id = ${r.id} and active returning vm_id, checkout_id)
+      select f.vm_id, v.name, (f.checkout_id is not null and exists (select 1 from checkouts c where c.id = f.checkout_id and c.ended_at is null)) as given
+      from freed f join vms v on v.id = f.vm_id order by v.name`;
+    await tx`
+      insert into events (vm_id, vm_name, actor, source, kind, detail)
+      select v.id, v.name, ${me.value.name}, ${actor.source}::event_source, 'booking_cancelled',
+             jsonb_build_object('reservation', ${Number(r.id)}::bigint, 'label', ${label}::text, 'person', ${person.name}::text)
+      from vms v where v.id = any(${rows.map((x) => x.vm_id)}::int[])`;
+    const kept = rows.filter((x) => x.given).map((x) => x.name);
+    if (!mine) {
+      await insertNotices(tx, [
+        {
+          kind: "reservation_cancelled",
+          reservationId: Number(r.id),
+          person: { id: person.id, name: person.name, slackUserId: person.slackUserId },
+          label,
+          pool: r.pool,
+          from: new Date(r.starts_at).toISOString(),
+          to: new Date(r.ends_at).toISOString(),
+          by: { id: me.value.id, name: me.value.name, slackUserId: me.value.slackUserId },
+          kept,
+        },
+      ]);
+    }
+    const reservation = toReservation({ ...r, state: "cancelled", vms: rows.map((x) => x.name), given: kept }, () => true);
+    return ok({ reservation, byAdmin: !mine, kept });
+  });
+}
+
