@@ -251,6 +251,36 @@ export const tokenRequest = z.strictObject({
 
 export const tokenRevoked = z.object({ id: z.number().int(), person: z.string(), alreadyRevoked: z.boolean() });
 
+export const reservation = z.object({
+  id: z.number().int(),
+  label: z.string(),
+  person: person.nullable().describe("who booked; null when HIDE_HOLDERS hides it from this reader"),
+  pool: z.string(),
+  count: z.number().int(),
+  from: time,
+  to: time,
+  note: z.string().nullable(),
+  state: z.enum(["booked", "started", "ended", "cancelled"]),
+  vms: z.array(z.string()).describe("the VMs it holds (booked, or given at the start)"),
+  given: z.array(z.string()).describe("of those, the ones given as checkouts at the start"),
+  createdAt: time,
+});
+
+export const reservationRequest = z.strictObject({
+  pool: name,
+  count: z.number().int().min(1).max(1000),
+  from: time.describe("the start (ISO 8601 with its zone)"),
+  to: time.describe("the end, after `from`"),
+  label: name.describe("unique while booked or under way; same rules as pool names"),
+  note: z.string().min(1).max(500).optional(),
+});
+
+export const reservationCancelled = z.object({
+  reservation,
+  byAdmin: z.boolean().describe("cancelled by an admin, not the person who booked (who is told)"),
+  kept: z.array(z.string()).describe("VMs already given at the start: they stay checked out to the person"),
+});
+
 export const nameParam = z.strictObject({ name: z.string().max(200) });
 export const idParam = z.strictObject({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 

@@ -14,6 +14,7 @@ import { poolRoutes } from "./pools.js";
 import { httpProblem, type Problem } from "./problems.js";
 import { sendProblem } from "./respond.js";
 import { queueRoutes } from "./queues.js";
+import { reservationRoutes } from "./reservations.js";
 import { tokenRoutes } from "./tokens.js";
 import { vmRoutes } from "./vms.js";
 import type { Api, ApiDeps } from "./types.js";
@@ -110,6 +111,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
       peopleRoutes(typed, deps);
       tokenRoutes(typed, deps);
       queueRoutes(typed, deps);
+      reservationRoutes(typed, deps);
     },
     { prefix: "/v1" },
   );

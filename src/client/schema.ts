@@ -179,6 +179,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reservations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bookings, soonest first (who booked is hidden by HIDE_HOLDERS but from admins and the person) */
+        get: operations["listReservations"];
+        put?: never;
+        /** Book VMs of a pool for a time range, under a label */
+        post: operations["reserve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reservations/{label}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel a booking (yours; admins: anyone's, on record, the person told). VMs already given stay with the person */
+        delete: operations["cancelReservation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -2484,6 +2519,550 @@ export interface operations {
             };
             /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    listReservations: {
+        parameters: {
+            query?: {
+                /** @description true: ended and cancelled ones too */
+                all?: "true" | "false";
+                label?: string;
+                pool?: string;
+                /** @description only this person's (name or Slack ID); `me` for yourself */
+                user?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        createdAt: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        from: string;
+                        /** @description of those, the ones given as checkouts at the start */
+                        given: string[];
+                        id: number;
+                        label: string;
+                        note: string | null;
+                        /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
+                        person: {
+                            displayName: string | null;
+                            id: number;
+                            name: string;
+                            slackUserId: string | null;
+                        } | null;
+                        pool: string;
+                        /** @enum {string} */
+                        state: "booked" | "started" | "ended" | "cancelled";
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        to: string;
+                        /** @description the VMs it holds (booked, or given at the start) */
+                        vms: string[];
+                    }[];
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    reserve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    count: number;
+                    /**
+                     * Format: date-time
+                     * @description the start (ISO 8601 with its zone)
+                     */
+                    from: string;
+                    /** @description unique while booked or under way; same rules as pool names */
+                    label: string;
+                    note?: string;
+                    /** @description lowercase letters, digits, '-' or '.' */
+                    pool: string;
+                    /**
+                     * Format: date-time
+                     * @description the end, after `from`
+                     */
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        createdAt: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        from: string;
+                        /** @description of those, the ones given as checkouts at the start */
+                        given: string[];
+                        id: number;
+                        label: string;
+                        note: string | null;
+                        /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
+                        person: {
+                            displayName: string | null;
+                            id: number;
+                            name: string;
+                            slackUserId: string | null;
+                        } | null;
+                        pool: string;
+                        /** @enum {string} */
+                        state: "booked" | "started" | "ended" | "cancelled";
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time
+                         */
+                        to: string;
+                        /** @description the VMs it holds (booked, or given at the start) */
+                        vms: string[];
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    cancelReservation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path: {
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description cancelled by an admin, not the person who booked (who is told) */
+                        byAdmin: boolean;
+                        /** @description VMs already given at the start: they stay checked out to the person */
+                        kept: string[];
+                        reservation: {
+                            count: number;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 time
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 time
+                             */
+                            from: string;
+                            /** @description of those, the ones given as checkouts at the start */
+                            given: string[];
+                            id: number;
+                            label: string;
+                            note: string | null;
+                            /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
+                            person: {
+                                displayName: string | null;
+                                id: number;
+                                name: string;
+                                slackUserId: string | null;
+                            } | null;
+                            pool: string;
+                            /** @enum {string} */
+                            state: "booked" | "started" | "ended" | "cancelled";
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 time
+                             */
+                            to: string;
+                            /** @description the VMs it holds (booked, or given at the start) */
+                            vms: string[];
+                        };
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "provision_failed" | "internal";
+                        detail: string;
+                        /** @description the request field at fault, when one is */
+                        field?: string;
+                        status: number;
+                        title: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; provision_failed → 502; internal → 500. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

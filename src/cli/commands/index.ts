@@ -53,9 +53,18 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
     load: async () => (await import("./checkouts.js")).prepareCheckouts,
     remote: async () => (await import("./checkouts.js")).remoteCheckouts,
   },
-  reserve: { load: async () => (await import("./reservations.js")).prepareReserve },
-  reservations: { load: async () => (await import("./reservations.js")).prepareReservations },
-  "reservation.cancel": { load: async () => (await import("./reservations.js")).prepareReservationCancel },
+  reserve: {
+    load: async () => (await import("./reservations.js")).prepareReserve,
+    remote: async () => (await import("./reservations.js")).remoteReserve,
+  },
+  reservations: {
+    load: async () => (await import("./reservations.js")).prepareReservations,
+    remote: async () => (await import("./reservations.js")).remoteReservations,
+  },
+  "reservation.cancel": {
+    load: async () => (await import("./reservations.js")).prepareReservationCancel,
+    remote: async () => (await import("./reservations.js")).remoteReservationCancel,
+  },
   "people.list": { load: async () => (await import("./people.js")).preparePeopleList },
   "people.add": { load: async () => (await import("./people.js")).preparePeopleAdd },
   "people.admin": { load: async () => (await import("./people.js")).preparePeopleAdmin },

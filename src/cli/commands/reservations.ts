@@ -1,7 +1,7 @@
 import { personText } from "../../core/people.js";
 import type { Cancelled, Reservation } from "../../core/reservations.js";
 import { UsageError } from "../args.js";
-import { outcomeOf, type Prepare } from "../command.js";
+import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { table } from "../table.js";
 import { localTime, timeText } from "../times.js";
 import { adminActor, countOption, flag, isoTimeOption, labelArg, labelOption, noteOption, optionalUser, poolOption, requiredUser, userActor, userOf } from "../values.js";
@@ -11,7 +11,30 @@ import { adminActor, countOption, flag, isoTimeOption, labelArg, labelOption, no
  * books VMs for later. Every value is checked before the database is opened.
  */
 export const prepareReserve: Prepare = (input) => {
-  const user = requiredUser(input);
+  const { user, request } = bookingOf(input, requiredUser(input));
+  return async ({ core }) => {
+    const { reserve } = await import("../../core/reservations.js");
+    const result = await reserve(core, userActor(user), request);
+    return outcomeOf(result, user, (r) => describeBooked(r, user));
+  };
+};
+
+/** Over the API: `POST /v1/reservations` as the token's person. */
+export const remoteReserve: RemotePrepare = (input) => {
+  const { request } = bookingOf(input, optionalUser(input) ?? "me");
+  const user = optionalUser(input);
+  return async (remote) => {
+    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const who = await actingAs(remote, user, { needName: true });
+    if ("kind" in who) return who;
+    const body = { ...request, from: request.from.toISOString(), to: request.to.toISOString(), ...(request.note === undefined ? {} : { note: request.note }) };
+    const booked = await call(remote, (init) => remote.client.POST("/v1/reservations", { ...init, body }), { changes: true });
+    return outcomeOfAnswer(booked, who.name, shapes.reservation, (r) => describeBooked(r, who.name ?? "you"));
+  };
+};
+
+/** The booking the options ask for, checked before anything is opened or sent. */
+function bookingOf(input: Parameters<Prepare>[0], user: string) {
   const pool = poolOption(input);
   const count = countOption(input);
   const from = isoTimeOption(input, "from");
@@ -23,12 +46,8 @@ export const prepareReserve: Prepare = (input) => {
     throw new UsageError(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} required: npx vmres reserve --user ${user} --pool gpu --count 3 --from 2026-12-07T09:00+01:00 --to 2026-12-07T17:00+01:00 --label release-4.2`);
   }
   if (to!.getTime() <= from!.getTime()) throw new UsageError(`--to must be after --from (${localTime(from!)}): a booking runs from its start to its end`);
-  return async ({ core }) => {
-    const { reserve } = await import("../../core/reservations.js");
-    const result = await reserve(core, userActor(user), { pool: pool!, count: count!, from: from!, to: to!, label: label!, note });
-    return outcomeOf(result, user, (r) => describeBooked(r, user));
-  };
-};
+  return { user, request: { pool: pool!, count: count!, from: from!, to: to!, label: label!, note } };
+}
 
 function describeBooked(r: Reservation, user: string): string {
   return [
@@ -51,6 +70,20 @@ export const prepareReservations: Prepare = (input) => {
   };
 };
 
+/** Over the API: `GET /v1/reservations` with the same filters, as the token's person may see them. */
+export const remoteReservations: RemotePrepare = (input) => {
+  const label = labelOption(input);
+  const user = optionalUser(input);
+  const pool = poolOption(input);
+  const all = flag(input, "all");
+  return async (remote) => {
+    const [{ call }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/shapes.js")]);
+    const query = { ...(label === undefined ? {} : { label }), ...(user === undefined ? {} : { user }), ...(pool === undefined ? {} : { pool }), ...(all ? { all: "true" as const } : {}) };
+    const list = await call(remote, (init) => remote.client.GET("/v1/reservations", { ...init, params: { query } }));
+    return outcomeOfAnswer(list, user ?? null, (l) => l.map(shapes.reservation), (l) => describeList(l, all));
+  };
+};
+
 function describeList(list: Reservation[], all: boolean): string {
   if (list.length === 0) return all ? "No bookings recorded." : "No bookings (booked or under way).";
   return table(
@@ -66,6 +99,19 @@ export const prepareReservationCancel: Prepare = (input) => {
   return async ({ core }) => {
     const { cancelReservation } = await import("../../core/reservations.js");
     return outcomeOf(await cancelReservation(core, actor, label), userOf(actor), describeCancelled);
+  };
+};
+
+/** Over the API: `DELETE /v1/reservations/{label}` as the token's person (an admin's token cancels anyone's). */
+export const remoteReservationCancel: RemotePrepare = (input) => {
+  const label = labelArg(input);
+  const user = optionalUser(input);
+  return async (remote) => {
+    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const who = await actingAs(remote, user);
+    if ("kind" in who) return who;
+    const cancelled = await call(remote, (init) => remote.client.DELETE("/v1/reservations/{label}", { ...init, params: { path: { label } } }), { changes: true });
+    return outcomeOfAnswer(cancelled, who.name, (c) => ({ ...c, reservation: shapes.reservation(c.reservation) }), describeCancelled);
   };
 };
 

@@ -3,6 +3,7 @@ import type { LeaseChange } from "../../core/leases.js";
 import type { CheckoutEntry, HistoryEntry, PoolSummary } from "../../core/queries.js";
 import type { CheckedOutVm, PersonTag, StateCounts, VmSummary } from "../../core/types.js";
 import type { QueuePlace } from "../../core/waitlist.js";
+import type { Reservation } from "../../core/reservations.js";
 import type { EventKind } from "../../core/events.js";
 import type { EventSource } from "../../db/schema.js";
 
@@ -140,6 +141,13 @@ export const queuePlace = (b: {
   offeredVm: b.offeredVm,
   offerExpiresAt: maybeDate(b.offerExpiresAt),
   joinedAt: date(b.joinedAt),
+});
+
+export const reservation = (b: Omit<Reservation, "from" | "to" | "createdAt"> & { from: Time; to: Time; createdAt: Time }): Reservation => ({
+  ...b,
+  from: date(b.from),
+  to: date(b.to),
+  createdAt: date(b.createdAt),
 });
 
 /** The service sends every state's count, in the core's order. */
