@@ -36,6 +36,8 @@ describe("the OpenAPI document", () => {
         "/v1/queues",
         "/v1/queues/{id}/pass",
         "/v1/queues/{id}/take",
+        "/v1/reservations",
+        "/v1/reservations/{label}",
         "/v1/tokens",
         "/v1/tokens/{id}",
         "/v1/vms",

@@ -325,7 +325,9 @@ describe("upgrading a database made by the release with leases (8 migrations)", 
       ('lease_reminder', ${json({ checkoutId: Number(c!.id), holder: { id: 1, name: "U0BOOK001", slackUserId: "U0BOOK001" }, vm: "vm-a", pool: "default", endsAt: "2026-12-02T12:00:00Z", extendByMs: 14400000, latestEnd: null })}::jsonb),
       ('vm_checked_out', ${json({ checkoutId: Number(c!.id), holder: { id: 1, name: "U0BOOK001", slackUserId: "U0BOOK001" }, vm: { name: "vm-a", ip: "198.51.100.31", sshUser: "root", sshPort: 22, pool: "default" }, startedAt: "2026-12-02T08:00:00Z", endsAt: "2026-12-02T12:00:00Z", note: "lease test" })}::jsonb)`;
     const tables = ["pools", "vms", "people", "checkouts", "waiters", "events", "outbox", "slack_messages"] as const;
-    const snapshot = async () => Promise.all(tables.map((t) => client.unsafe(`select * from ${t} order by 1`)));
+    // Pools gain columns in this release (provisioned pools): compare the ones they had.
+    const columns = (t: string) => (t === "pools" ? "name, quota, lease_seconds, max_lease_seconds, cleanup_command, ssh_private_key_file, trust_on_first_use, created_at" : "*");
+    const snapshot = async () => Promise.all(tables.map((t) => client.unsafe(`select ${columns(t)} from ${t} order by 1`)));
     const before = await snapshot();
 
     await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
