@@ -583,7 +583,8 @@ export const GRAMMAR = [
     },
     summary: "Use the vmres HTTP API from here: checks the token and keeps URL and token in ~/.config/vmres/config.json (mode 0600).",
     details:
-      "Afterwards checkout, checkin, extend, wait, unwait, list, status, history and checkouts\n" +
+      "Afterwards checkout, checkin, extend, wait, unwait, list, status, history, checkouts, reserve,\n" +
+      "reservations and reservation cancel " +
       "go through the API as the token's person, from any machine and any account, with the same\n" +
       "output and exit codes. VMRES_URL and VMRES_TOKEN, when set, are used instead of the file.",
     examples: ["login https://vmres.example.com < token.txt"],

@@ -37,7 +37,7 @@ export const prepareLogin: StandalonePrepare = (input) => {
     return done(
       { url, person, admin, file },
       `Logged in to ${url} as ${personText(person)}${admin ? " (an admin)" : ""}. Kept in ${file}; vmres logout forgets it.\n` +
-        "checkout, checkin, extend, wait, unwait, list, status, history and checkouts now go through the API.",
+        "checkout, checkin, extend, wait, unwait, list, status, history, checkouts, reserve, reservations and reservation cancel now go through the API.",
     );
   };
 };
