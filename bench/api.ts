@@ -17,10 +17,10 @@ import { createClient, idempotencyKey, type VmresClient } from "../src/client/in
 import { addVm } from "../src/core/admin.js";
 import { checkin } from "../src/core/checkin.js";
 import { checkout } from "../src/core/checkout.js";
-import { LEASE_DEFAULTS } from "../src/core/leases.js";
+import { benchCore } from "./bench-core.js";
 import { addPerson } from "../src/core/people.js";
 import { createToken } from "../src/core/tokens.js";
-import type { Core } from "../src/core/types.js";
+
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
 import { FakeSlack } from "../test/helpers/fake-slack.js";
@@ -46,16 +46,7 @@ export async function benchApi(): Promise<string[]> {
   try {
     database = await openDatabase({ embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: CONCURRENCY + 4, log });
     await migrateDatabase(database);
-    const core: Core = {
-      db: database.db,
-      people: new Map(),
-      bootstrapAdmins: new Set(),
-      exhaustedAlertIntervalMinutes: 60,
-      hideHolders: false,
-      leases: LEASE_DEFAULTS,
-      defaultPool: POOL,
-      defaultQuota: 1,
-    };
+    const core = benchCore(database, { defaultPool: POOL, defaultQuota: 1 });
     for (let i = 0; i < VMS; i++) {
       const r = await addVm(core, operator, { name: `${POOL}-${i}`, ip: `127.0.3.${i + 1}`, pool: POOL, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
       if (!r.ok) throw new Error(`could not add ${POOL}-${i}: ${JSON.stringify(r.refusal)}`);

@@ -17,7 +17,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkin } from "../src/core/checkin.js";
 import { checkout } from "../src/core/checkout.js";
-import { LEASE_DEFAULTS } from "../src/core/leases.js";
+import { benchCore } from "./bench-core.js";
 import { sweepLeases, type LeaseSweepReport } from "../src/core/sweep-leases.js";
 import type { Core } from "../src/core/types.js";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
@@ -41,16 +41,7 @@ export async function benchLeases(): Promise<string[]> {
     server = await openEmbedded(dir, { port: 0, log });
     database = await openDatabase({ databaseUrl: server.url, embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: CONCURRENCY + 4, log });
     await migrateDatabase(database);
-    const core: Core = {
-      db: database.db,
-      people: new Map(),
-      bootstrapAdmins: new Set(),
-      exhaustedAlertIntervalMinutes: 60,
-      hideHolders: false,
-      leases: LEASE_DEFAULTS,
-      defaultPool: "bench-cycle",
-      defaultQuota: 1,
-    };
+    const core = benchCore(database, { defaultPool: "bench-cycle", defaultQuota: 1 });
     const setupStarted = performance.now();
     await fill(database);
     const lines = [`${OPEN.toLocaleString("en")} open checkouts made in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s; node ${process.version}, load average ${loadavg().map((n) => n.toFixed(1)).join(" ")}`];

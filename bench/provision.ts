@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkin } from "../src/core/checkin.js";
-import { LEASE_DEFAULTS } from "../src/core/leases.js";
+import { benchCore } from "./bench-core.js";
 import { setProvisioning } from "../src/core/provision/configure.js";
 import { checkoutFromPool } from "../src/core/provision/request.js";
-import type { Actor, Core } from "../src/core/types.js";
+import type { Actor } from "../src/core/types.js";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { openEmbedded, type EmbeddedServer } from "../src/db/embedded.js";
 import { createLogger } from "../src/log.js";
@@ -43,16 +43,7 @@ export async function benchProvision(): Promise<string[]> {
     server = await openEmbedded(dir, { port: 0, log });
     database = await openDatabase({ databaseUrl: server.url, embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: 6, log });
     await migrateDatabase(database);
-    const core: Core = {
-      db: database.db,
-      people: new Map(),
-      bootstrapAdmins: new Set(),
-      exhaustedAlertIntervalMinutes: 60,
-      hideHolders: false,
-      leases: LEASE_DEFAULTS,
-      defaultPool: POOL,
-      defaultQuota: 1,
-    };
+    const core = benchCore(database, { defaultPool: POOL, defaultQuota: 1 });
     const operator: Actor = { person: "operator", source: "cli" };
     const settings = { socket: TEST_DOCKER.socket, imageRepository: repository };
     const set = await setProvisioning(core, operator, POOL, { provider: "docker", image: image.reference, maxSize: 4, minIdle: 0, providerSettings: settings }, providerSettingsProblem);

@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkin } from "../src/core/checkin.js";
 import { checkout } from "../src/core/checkout.js";
-import { LEASE_DEFAULTS } from "../src/core/leases.js";
+import { benchCore } from "./bench-core.js";
 import { reserve } from "../src/core/reservations.js";
 import type { Core } from "../src/core/types.js";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
@@ -46,17 +46,7 @@ export async function benchReservations(): Promise<string[]> {
     server = await openEmbedded(dir, { port: 0, log });
     database = await openDatabase({ databaseUrl: server.url, embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: CONCURRENCY + 4, log });
     await migrateDatabase(database);
-    const core: Core = {
-      db: database.db,
-      people: new Map(),
-      bootstrapAdmins: new Set(),
-      exhaustedAlertIntervalMinutes: 60,
-      hideHolders: false,
-      leases: LEASE_DEFAULTS,
-      defaultPool: "bench-cycle",
-      defaultQuota: 1,
-      reservationReminderLeadsMs: [86_400_000, H],
-    };
+    const core = benchCore(database, { defaultPool: "bench-cycle", defaultQuota: 1, reservationReminderLeadsMs: [86_400_000, H] });
     const sql = database.sql;
     await sql`insert into pools (name, quota) values ('bench-cycle', 1)`;
     await sql`insert into vms (name, ip, pool) select 'bc-' || g, '198.51.100.2', 'bench-cycle' from generate_series(1, ${VMS}::int) g`;

@@ -35,15 +35,13 @@ export const remoteCheckin: RemotePrepare = (input) => {
   const force = flag(input, "force");
   const keep = flag(input, "keep");
   return async (remote) => {
-    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const [{ call }, { actingAs, openCheckoutOf }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
     const who = await actingAs(remote, user);
     if ("kind" in who) return who;
-    const found = await call(remote, (init) => remote.client.GET("/v1/vms/{name}", { ...init, params: { path: { name: vm } } }));
+    const found = await openCheckoutOf(remote, vm);
     if ("kind" in found) return found;
-    if (!found.ok) return { ok: false, refusal: found.refusal, userId: who.name };
-    const id = found.value.checkoutId;
-    // Not checked out: the core's refusal says so in the same words as direct mode (the service answers it).
-    if (id === null) return { ok: false, refusal: { code: "not_checked_out", vm, state: found.value.state }, userId: who.name };
+    if ("refusal" in found) return { ok: false, refusal: found.refusal, userId: who.name };
+    const { id } = found;
     const done = await call(remote, (init) => remote.client.DELETE("/v1/checkouts/{id}", { ...init, params: { path: { id }, query: { ...(force ? { force: "true" as const } : {}), ...(keep ? { keep: "true" as const } : {}) } } }), { changes: true });
     // As in direct mode: a save that failed or is not done yet is said so (exit 3), not "saved".
     const saving = "kind" in done || !done.ok ? null : done.value.instance;

@@ -28,14 +28,13 @@ export const remoteExtend: RemotePrepare = (input) => {
   const request = leaseRequest(input);
   const by = stringValue(input, "by")?.trim();
   return async (remote) => {
-    const [{ call }, { actingAs }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
+    const [{ call }, { actingAs, openCheckoutOf }, shapes] = await Promise.all([import("../remote/api.js"), import("../remote/person.js"), import("../remote/shapes.js")]);
     const who = await actingAs(remote, user);
     if ("kind" in who) return who;
-    const found = await call(remote, (init) => remote.client.GET("/v1/vms/{name}", { ...init, params: { path: { name: vm } } }));
+    const found = await openCheckoutOf(remote, vm);
     if ("kind" in found) return found;
-    if (!found.ok) return { ok: false, refusal: found.refusal, userId: who.name };
-    const id = found.value.checkoutId;
-    if (id === null) return { ok: false, refusal: { code: "not_checked_out", vm, state: found.value.state }, userId: who.name };
+    if ("refusal" in found) return { ok: false, refusal: found.refusal, userId: who.name };
+    const { id } = found;
     const body = "pin" in request ? { pin: true as const } : "until" in request ? { until: request.until.toISOString() } : by === undefined ? {} : { by };
     const changed = await call(remote, (init) => remote.client.POST("/v1/checkouts/{id}/extend", { ...init, params: { path: { id } }, body }), { changes: true });
     return outcomeOfAnswer(changed, who.name, shapes.leaseChange, (change) => describeChange(change, request));

@@ -1,3 +1,4 @@
+import type { Refusal } from "../../core/types.js";
 import { EXIT, failure, type Failure } from "../failures.js";
 import { call, type Remote } from "./api.js";
 
@@ -23,4 +24,17 @@ export async function actingAs(remote: Remote, user: string | undefined, opts: {
     );
   }
   return { name: user ?? person.name };
+}
+
+/**
+ * The id of the VM's open checkout, for check-in and extend (the API names
+ * checkouts by id, the CLI VMs by name); a VM not checked out is the core's
+ * own refusal, in direct mode's words.
+ */
+export async function openCheckoutOf(remote: Remote, vm: string): Promise<{ id: number } | { refusal: Refusal } | Failure> {
+  const found = await call(remote, (init) => remote.client.GET("/v1/vms/{name}", { ...init, params: { path: { name: vm } } }));
+  if ("kind" in found) return found;
+  if (!found.ok) return { refusal: found.refusal };
+  const id = found.value.checkoutId;
+  return id === null ? { refusal: { code: "not_checked_out", vm, state: found.value.state } } : { id };
 }
