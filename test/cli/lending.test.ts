@@ -39,7 +39,7 @@ describe("vmres checkout", () => {
     expect(r.code).toBe(0);
     const vm = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(vm).toMatchObject({ pool: "default", sshUser: "root" });
-    expect(Object.keys(vm).sort()).toEqual(["checkedOutAt", "checkoutId", "endsAt", "ip", "name", "note", "pool", "sshPort", "sshUser"]);
+    expect(Object.keys(vm).sort()).toEqual(["bookedFrom", "checkedOutAt", "checkoutId", "endsAt", "ip", "name", "note", "pool", "sshPort", "sshUser"]);
     expect(await heldBy("UBOB0001")).toEqual([vm["name"]]);
   });
 

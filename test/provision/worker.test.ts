@@ -118,6 +118,10 @@ describe.skipIf(skipReason !== null)("the provisioner against the test dockerd",
     expect(outcome?.state).toBe("taken");
     expect(outcome?.checkout?.pool).toBe(name);
     expect(await lab.containers(name)).toEqual([outcome?.checkout?.name]);
+    // Given back, so the later tests' clock moves expire nothing of this one.
+    expect((await checkin(core, person(5), outcome!.checkout!.name)).ok).toBe(true);
+    await drain();
+    expect(await lab.containers(name)).toEqual([]);
   }, 180_000);
 
   it("retries a failing create, then undoes it and tells the person and the admins; an admin cannot revive it", async () => {
