@@ -124,6 +124,27 @@ describe.skipIf(skipReason !== null)("the provisioner against the test dockerd",
     expect(await lab.containers(name)).toEqual([]);
   }, 180_000);
 
+  it("with reuse on, a check-in cleans the instance and returns it to the pool instead of deleting it", async () => {
+    const name = await pool("reuse", { reuse: true });
+    const asked = await checkoutFromPool(core, person(6), { pool: name });
+    if (!asked.ok || asked.value.kind !== "creating") throw new Error("expected a create");
+    await drain();
+    const vm = asked.value.creating.instance;
+    const done = await checkin(core, person(6), vm);
+    expect(done).toMatchObject({ ok: true, value: { instance: { action: "clean" }, nextState: "cleaning" } });
+    await drain();
+    // Kept: the container is there and the VM is cleaned as a fixed one is (then available again); no delete job.
+    expect(await lab.containers(name)).toEqual([vm]);
+    const [row] = await rows<{ state: string; instance: string }>(sql`
+      select v.state::text, i.state::text as instance from vms v join instances i on i.name = v.name where v.name = ${vm}`);
+    expect(row).toEqual({ state: "cleaning", instance: "ready" });
+    expect(await rows(sql`select 1 from provider_jobs where pool = ${name} and kind = 'delete'`)).toHaveLength(0);
+    await rows(sql`update vms set state = 'available', cleanup_next_at = null where name = ${vm}`);
+    const again = await checkoutFromPool(core, person(7), { pool: name });
+    expect(again.ok && again.value.kind === "ready" && again.value.vm.name).toBe(vm);
+    expect((await checkin(core, person(7), vm)).ok).toBe(true);
+  }, 180_000);
+
   it("retries a failing create, then undoes it and tells the person and the admins; an admin cannot revive it", async () => {
     const name = await pool("fail");
     failing.add("create");
