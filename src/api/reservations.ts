@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cancelReservation, listReservations, reserve, type Reservation } from "../core/reservations.js";
+import { refuse } from "../core/types.js";
 import { actorOf, answer, isoNow, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
@@ -53,8 +54,10 @@ export function reservationRoutes(v1: V1, { core }: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const { pool, count, from, to, label, note } = req.body;
-      const booked = await reserve(core, actorOf(req), { pool, count, from: new Date(from), to: new Date(to), label, note });
+      const { pool, vms, from, to, label, note } = req.body;
+      const count = req.body.count ?? vms?.length;
+      if (count === undefined) return answer(req, reply, refuse({ code: "invalid_input", field: "count", message: "give how many VMs (count), or name them (vms)" }), () => null);
+      const booked = await reserve(core, actorOf(req), { pool, count, from: new Date(from), to: new Date(to), label, note, vms });
       return answer(req, reply, booked, reservationBody, 201);
     },
   );

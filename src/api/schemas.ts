@@ -268,7 +268,8 @@ export const reservation = z.object({
 
 export const reservationRequest = z.strictObject({
   pool: name,
-  count: z.number().int().min(1).max(1000),
+  count: z.number().int().min(1).max(1000).optional().describe("how many VMs; with `vms`, their number (may be left out)"),
+  vms: z.array(name).min(1).max(1000).optional().describe("book these VMs of the pool by name instead of any `count` of them"),
   from: time.describe("the start (ISO 8601 with its zone)"),
   to: time.describe("the end, after `from`"),
   label: name.describe("unique while booked or under way; same rules as pool names"),

@@ -200,6 +200,12 @@ export function poolArg(input: Input, name = "POOL"): string {
 }
 
 /** `--count N`: how many VMs, 1 to 1000. */
+/** `--vm NAME ...` (repeatable, each checked) when given, else undefined. */
+export function vmOptions(input: Input): string[] | undefined {
+  const vms = input.options["vm"];
+  return Array.isArray(vms) && vms.length > 0 ? vms.map((v) => checked("--vm", v, (x) => checkVmName(x))) : undefined;
+}
+
 export function countOption(input: Input): number | undefined {
   const text = stringOption(input, "count");
   if (text === undefined) return undefined;

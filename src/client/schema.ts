@@ -2733,7 +2733,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    count: number;
+                    /** @description how many VMs; with `vms`, their number (may be left out) */
+                    count?: number;
                     /**
                      * Format: date-time
                      * @description the start (ISO 8601 with its zone)
@@ -2749,6 +2750,8 @@ export interface operations {
                      * @description the end, after `from`
                      */
                     to: string;
+                    /** @description book these VMs of the pool by name instead of any `count` of them */
+                    vms?: string[];
                 };
             };
         };

@@ -181,7 +181,14 @@ export const GRAMMAR = [
     flags: {
       user: USER,
       pool: { type: "string", placeholder: "P", example: "gpu", required: true, help: "the pool to book VMs of" },
-      count: { type: "string", placeholder: "N", example: "3", required: true, help: "how many VMs (1 to 1000)" },
+      count: { type: "string", placeholder: "N", example: "3", required: true, help: "how many VMs (1 to 1000); with --vm, the number of VMs named (may be left out)" },
+      vm: {
+        type: "string",
+        placeholder: "NAME",
+        example: "gpu-01",
+        repeatable: true,
+        help: "book this VM of the pool by name (repeat for more) instead of any N of them",
+      },
       from: {
         type: "string",
         placeholder: "TIME",

@@ -5,7 +5,7 @@ import { leaseParams } from "./leases.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson } from "./people.js";
 import { holdersVisibleTo, knownPools } from "./queries.js";
 import { ok, refuse, type Actor, type Core, type PersonRef, type PersonTag, type Refusal, type Result } from "./types.js";
-import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
+import { checkNote, checkPoolName, checkVmName, firstRefusal } from "./validate.js";
 import { checkLabel } from "./labels.js";
 
 export { checkLabel };
@@ -47,6 +47,8 @@ export interface ReserveRequest {
   to: Date;
   label: string;
   note?: string | undefined;
+  /** These VMs of the pool, by name, instead of any `count` of them (`count` is then their number). */
+  vms?: string[] | undefined;
 }
 
 const MIN_BOOKING_MS = 60_000;
@@ -65,7 +67,15 @@ function checkRequest(req: ReserveRequest): Refusal | null {
       : req.to.getTime() - req.from.getTime() < MIN_BOOKING_MS
         ? ({ code: "invalid_input", field: "to", message: "the end must be at least a minute after the start" } as const)
         : null;
-  return firstRefusal(checkLabel(req.label), checkPoolName(req.pool), count, times, req.note === undefined ? null : checkNote(req.note));
+  const named =
+    req.vms === undefined
+      ? null
+      : req.vms.length === 0 || new Set(req.vms).size !== req.vms.length
+        ? ({ code: "invalid_input", field: "vms", message: "name each VM once, at least one" } as const)
+        : req.vms.length !== req.count
+          ? ({ code: "invalid_input", field: "count", message: `${req.count} VMs asked for but ${req.vms.length} named: give the count of the VMs named, or leave it out` } as const)
+          : firstRefusal(...req.vms.map((v) => checkVmName(v)));
+  return firstRefusal(checkLabel(req.label), checkPoolName(req.pool), count, times, req.note === undefined ? null : checkNote(req.note), named);
 }
 
 type Sql = postgres.Sql | postgres.TransactionSql;
@@ -75,15 +85,16 @@ type Sql = postgres.Sql | postgres.TransactionSql;
  * (not in maintenance, quarantined or retired), no active booking overlapping, and no open
  * checkout that may still run then (its end plus the grace, or pinned).
  */
-const freeWhere = (sql: Sql, pool: string, from: string | postgres.PendingQuery<postgres.Row[]>, to: string | postgres.PendingQuery<postgres.Row[]>, graceS: number) => sql`
+const freeWhere = (sql: Sql, pool: string, from: string | postgres.PendingQuery<postgres.Row[]>, to: string | postgres.PendingQuery<postgres.Row[]>, graceS: number, only: string[] | null = null) => sql`
   v.pool = ${pool} and v.state not in ('maintenance', 'quarantined', 'retired')
+  and (${only}::text[] is null or v.name = any(${only}::text[]))
   and not exists (select 1 from reservation_vms r where r.vm_id = v.id and r.active and r.during && tstzrange(${from}::timestamptz, ${to}::timestamptz))
   and not exists (select 1 from checkouts c where c.vm_id = v.id and c.ended_at is null
                   and (c.ends_at is null or c.ends_at + make_interval(secs => ${graceS}::int) > ${from}::timestamptz))`;
 
 /** How many VMs of the pool are free for the range. */
-async function freeCount(sql: Sql, pool: string, from: string, to: string, graceS: number): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from vms v where ${freeWhere(sql, pool, from, to, graceS)}`;
+async function freeCount(sql: Sql, pool: string, from: string, to: string, graceS: number, only: string[] | null = null): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from vms v where ${freeWhere(sql, pool, from, to, graceS, only)}`;
   return row?.n ?? 0;
 }
 
@@ -92,7 +103,7 @@ async function freeCount(sql: Sql, pool: string, from: string, to: string, grace
  * something frees up (a booking or a lease ends, or just before a booking starts), nearest first.
  * Several statements, but each is small and the search stops at the first fit.
  */
-async function nearestFit(sql: Sql, pool: string, count: number, from: Date, to: Date, at: Date, graceS: number): Promise<{ from: Date; to: Date } | null> {
+async function nearestFit(sql: Sql, pool: string, count: number, from: Date, to: Date, at: Date, graceS: number, only: string[] | null = null): Promise<{ from: Date; to: Date } | null> {
   const lengthS = (to.getTime() - from.getTime()) / 1000;
   // Equally near before and after: the later one first (an earlier one may have passed by the time it is asked for).
   const candidates = await sql<{ s: Date | string }[]>`
@@ -111,7 +122,7 @@ async function nearestFit(sql: Sql, pool: string, count: number, from: Date, to:
     const batch = starts.slice(i, i + NEAREST_BATCH).map((d) => iso(d)!);
     const [fit] = await sql<{ s: Date | string }[]>`
       select cand.s from (select t::timestamptz as s, n from unnest(${batch}::text[]) with ordinality as u(t, n)) cand
-      where (select count(*) from vms v where ${freeWhere(sql, pool, sql`(cand.s)`, sql`(cand.s + make_interval(secs => ${lengthS}::float8))`, graceS)}) >= ${count}
+      where (select count(*) from vms v where ${freeWhere(sql, pool, sql`(cand.s)`, sql`(cand.s + make_interval(secs => ${lengthS}::float8))`, graceS, only)}) >= ${count}
       order by cand.n limit 1`;
     if (fit) {
       const start = new Date(fit.s);
@@ -142,6 +153,7 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
   const leadsS = (core.reservationReminderLeadsMs ?? []).map((ms) => Math.ceil(ms / 1000));
   const from = iso(req.from)!;
   const to = iso(req.to)!;
+  const only = req.vms ?? null;
   const outcome = await core.db.$client.begin(async (tx): Promise<Result<Reservation> | { short: { free: number; at: Date } }> => {
     await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:book:" + req.pool}, 0))`;
     const [pool] = await tx<{ max_s: number; at: Date }[]>`
@@ -156,22 +168,27 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
     }
     const [taken] = await tx`select 1 from reservations where label = ${req.label} and state in ('booked', 'started')`;
     if (taken) return refuse({ code: "label_taken", label: req.label });
+    if (only) {
+      const known = new Set((await tx<{ name: string }[]>`select name from vms where pool = ${req.pool} and name = any(${only}::text[])`).map((r) => r.name));
+      const unknown = only.find((name) => !known.has(name));
+      if (unknown !== undefined) return refuse({ code: "unknown_vm", vm: unknown });
+    }
     let chosen: number[] = [];
     const tried: number[] = [];
     for (let attempt = 0; attempt < PICK_ATTEMPTS && chosen.length < req.count; attempt++) {
       const want = req.count - chosen.length;
       const candidates = await tx<{ id: number }[]>`
-        select v.id from vms v where ${freeWhere(tx, req.pool, from, to, graceS)} and v.id <> all(${[...tried, ...chosen]}::int[])
+        select v.id from vms v where ${freeWhere(tx, req.pool, from, to, graceS, only)} and v.id <> all(${[...tried, ...chosen]}::int[])
         order by v.id limit ${want}`;
       if (candidates.length < want) break;
       const ids = candidates.map((c) => c.id);
       tried.push(...ids);
       // Lock, then look again with a new statement: what committed while we waited for a lock is seen now.
       await tx`select id from vms where id = any(${ids}::int[]) order by id for no key update`;
-      const still = await tx<{ id: number }[]>`select v.id from vms v where ${freeWhere(tx, req.pool, from, to, graceS)} and v.id = any(${ids}::int[])`;
+      const still = await tx<{ id: number }[]>`select v.id from vms v where ${freeWhere(tx, req.pool, from, to, graceS, only)} and v.id = any(${ids}::int[])`;
       chosen = [...chosen, ...still.map((s) => s.id)];
     }
-    if (chosen.length < req.count) return { short: { free: await freeCount(tx, req.pool, from, to, graceS), at } };
+    if (chosen.length < req.count) return { short: { free: await freeCount(tx, req.pool, from, to, graceS, only), at } };
     const [booked] = await tx<BookedRow[]>`
       insert into reservations (label, person_id, pool, count, starts_at, ends_at, note, source, remind_at, created_at)
       values (${req.label}, ${me.value.id}, ${req.pool}, ${req.count}, ${from}::timestamptz, ${to}::timestamptz, ${req.note ?? null}, ${actor.source}::event_source,
@@ -213,7 +230,7 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
   });
   if (!("short" in outcome)) return outcome;
   // Refusal details, read after the booking's lock is released: the nearest range that would fit.
-  const nearest = await nearestFit(core.db.$client, req.pool, req.count, req.from, req.to, outcome.short.at, graceS);
+  const nearest = await nearestFit(core.db.$client, req.pool, req.count, req.from, req.to, outcome.short.at, graceS, only);
   return refuse({ code: "not_enough_free", pool: req.pool, count: req.count, free: outcome.short.free, from: req.from, to: req.to, nearest });
 }
 

@@ -81,5 +81,14 @@ describe("vmres reserve, reservations and reservation cancel over the API", { ti
     const cancelled = await vmres(["reservation", "cancel", "train-1"]);
     expect(cancelled.code, summary(cancelled)).toBe(0);
     expect(cancelled.stdout).toMatch(/^Cancelled the booking "train-1"/);
+    // Named VMs: --vm (repeatable) books those, the count being their number.
+    const named = await vmres(["reserve", "--pool", "gpu", "--vm", "gpu-2", "--from", at(60), "--to", at(61), "--label", "named-1", "--json"]);
+    expect(named.code, summary(named)).toBe(0);
+    expect(JSON.parse(named.stdout)).toMatchObject({ count: 1, vms: ["gpu-2"] });
+    const byDb = await direct(["reserve", "--user", "frank", "--pool", "gpu", "--vm", "gpu-1", "--vm", "gpu-2", "--from", at(60), "--to", at(61), "--label", "named-2"]);
+    expect(byDb.code).toBe(3);
+    expect(byDb.stderr).toContain("only 1 is free");
+    const mismatch = await vmres(["reserve", "--pool", "gpu", "--vm", "gpu-1", "--count", "2", "--from", at(60), "--to", at(61), "--label", "named-3"]);
+    expect(mismatch.code).toBe(2);
   });
 });

@@ -101,6 +101,32 @@ describe("booking", () => {
     expect(await book("U0BOB0001", { pool: "demo", label: "too-long", from: inH(3), to: inH(3 + 8 * 24) })).toMatchObject({ ok: false, refusal: { code: "lease_too_long" } });
   });
 
+  it("books named VMs: exactly those, or says how many of them are free and when they all are", async () => {
+    const [a, b, c] = await addPool("named", 3);
+    const r = await book("U0ALICE01", { pool: "named", count: 2, vms: [c!, a!], label: "named-1" });
+    expect(r).toMatchObject({ ok: true, value: { count: 2, vms: [a, c] } });
+    // One of the two named is booked then: refused with 1 free of them, and the range where both are.
+    const clash = await book("U0BOB0001", { pool: "named", count: 2, vms: [a!, b!], label: "named-2" });
+    if (clash.ok || clash.refusal.code !== "not_enough_free") throw new Error(JSON.stringify(clash));
+    expect(clash.refusal.free).toBe(1);
+    expect(clash.refusal.nearest?.from.getTime()).toBe(inH(4).getTime());
+    // b alone is free, though the pool's third VM is booked too.
+    expect(await book("U0BOB0001", { pool: "named", count: 1, vms: [b!], label: "named-3" })).toMatchObject({ ok: true, value: { vms: [b] } });
+    expect(await book("U0BOB0001", { pool: "named", count: 1, vms: ["demo-1"], label: "named-4", from: inH(20), to: inH(21) })).toMatchObject({
+      ok: false,
+      refusal: { code: "unknown_vm", vm: "demo-1" },
+    });
+    expect(await book("U0BOB0001", { pool: "named", count: 3, vms: [a!, b!], label: "named-5", from: inH(20), to: inH(21) })).toMatchObject({
+      ok: false,
+      refusal: { code: "invalid_input", field: "count" },
+    });
+    expect(await book("U0BOB0001", { pool: "named", count: 2, vms: [a!, a!], label: "named-6", from: inH(20), to: inH(21) })).toMatchObject({
+      ok: false,
+      refusal: { code: "invalid_input", field: "vms" },
+    });
+    expect(await overlaps()).toBe(0);
+  });
+
   it("PostgreSQL itself refuses two active bookings of one VM for overlapping times", async () => {
     const [row] = await database.sql<{ reservation_id: string; vm_id: number }[]>`select reservation_id, vm_id from reservation_vms where active limit 1`;
     await expect(

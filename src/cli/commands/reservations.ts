@@ -4,7 +4,7 @@ import { UsageError } from "../args.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { table } from "../table.js";
 import { localTime, timeText } from "../times.js";
-import { adminActor, countOption, flag, isoTimeOption, labelArg, labelOption, noteOption, optionalUser, poolOption, requiredUser, userActor, userOf } from "../values.js";
+import { adminActor, countOption, vmOptions, flag, isoTimeOption, labelArg, labelOption, noteOption, optionalUser, poolOption, requiredUser, userActor, userOf } from "../values.js";
 
 /**
  * `vmres reserve --user ID --pool P --count N --from ISO --to ISO --label L [--note TEXT]`:
@@ -36,7 +36,10 @@ export const remoteReserve: RemotePrepare = (input) => {
 /** The booking the options ask for, checked before anything is opened or sent. */
 function bookingOf(input: Parameters<Prepare>[0], user: string) {
   const pool = poolOption(input);
-  const count = countOption(input);
+  const vms = vmOptions(input);
+  const count = countOption(input) ?? vms?.length;
+  if (vms !== undefined && count !== vms.length) throw new UsageError(`--count ${count} but ${vms.length} VM${vms.length === 1 ? "" : "s"} named with --vm: give the number of VMs named, or leave --count out`);
+  if (vms !== undefined && new Set(vms).size !== vms.length) throw new UsageError("--vm: name each VM once");
   const from = isoTimeOption(input, "from");
   const to = isoTimeOption(input, "to");
   const label = labelOption(input);
@@ -46,7 +49,7 @@ function bookingOf(input: Parameters<Prepare>[0], user: string) {
     throw new UsageError(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} required: npx vmres reserve --user ${user} --pool gpu --count 3 --from 2026-12-07T09:00+01:00 --to 2026-12-07T17:00+01:00 --label release-4.2`);
   }
   if (to!.getTime() <= from!.getTime()) throw new UsageError(`--to must be after --from (${localTime(from!)}): a booking runs from its start to its end`);
-  return { user, request: { pool: pool!, count: count!, from: from!, to: to!, label: label!, note } };
+  return { user, request: { pool: pool!, count: count!, from: from!, to: to!, label: label!, note, ...(vms === undefined ? {} : { vms }) } };
 }
 
 function describeBooked(r: Reservation, user: string): string {

@@ -23,7 +23,8 @@ const text = (input: Input, name: string) => (typeof input.options[name] === "st
  */
 export async function reserveCommand(deps: SlackDeps, caller: Caller, input: Input): Promise<SlackMessage> {
   if (Object.values(input.options).every((v) => v === undefined)) return openReserveForm(deps, caller);
-  let count = text(input, "count");
+  const vms = Array.isArray(input.options["vm"]) ? (input.options["vm"] as string[]) : undefined;
+  let count = text(input, "count") ?? (vms ? String(vms.length) : undefined);
   let pool = text(input, "pool");
   // `/vm reserve gpu from …`: one VM of gpu.
   if (count !== undefined && pool === undefined && !/^\d+$/.test(count)) [pool, count] = [count, "1"];
@@ -37,7 +38,7 @@ export async function reserveCommand(deps: SlackDeps, caller: Caller, input: Inp
   const reading = await readingOfSlackUser(deps.core, caller.userId);
   const range = parseNaturalRange(from!, to!, reading.timeZone ?? "UTC", reading.now);
   if (!range.ok) return usageReply(deps, caller.userId, `\`${range.field}\`: ${range.problem}.`, { command: "reserve" });
-  const request = { pool: pool!, count: Number(count ?? "1"), from: range.from, to: range.to, label: label!, note: text(input, "note") };
+  const request = { pool: pool!, count: Number(count ?? "1"), from: range.from, to: range.to, label: label!, note: text(input, "note"), vms };
   const once = await actOnce(deps.core, caller.interactionKey, () => reserve(deps.core, slackActor(caller.userId), request));
   if (once.duplicate) return alreadyHandledReply();
   return once.value.ok ? bookedReply(once.value.value, reading) : refusalReply(deps, caller.userId, once.value.refusal);
