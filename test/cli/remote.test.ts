@@ -77,6 +77,8 @@ describe("person-level commands over the API", { timeout: 120_000 }, () => {
       expect(d.code, summary(d)).toBe(0);
       expect(JSON.parse(a.stdout), args.join(" ")).toEqual(JSON.parse(d.stdout));
       const [at, dt] = [await remote(admin)(args), await direct(args)];
+      expect(at.code, summary(at)).toBe(0);
+      expect(dt.code, summary(dt)).toBe(0);
       // The words too, but for the clock: the two runs are a moment apart (times in minutes, holds' lengths in seconds).
       const clockless = (text: string) => text.replace(/\d\d:\d\d/g, "hh:mm").replace(/\b\d+ ?(min|h|[smhd])\b/g, "n").replace(/ +/g, " ");
       expect(clockless(at.stdout), args.join(" ")).toBe(clockless(dt.stdout));
