@@ -36,7 +36,7 @@ async function add(name: string, n: number, pool: string): Promise<void> {
 
 beforeAll(async () => {
   h = await startApiHarness({ DEFAULT_POOL: "default" });
-  direct = cliFor({ databaseUrl: h.database.url, env: { HOME: home } });
+  direct = cliFor({ databaseUrl: h.database.url, env: { HOME: home }, timeoutMs: 120_000 });
   alice = (await personWithToken(h.core, "alice", { slackId: "UALICE01" })).token;
   bob = (await personWithToken(h.core, "bob")).token;
   admin = (await personWithToken(h.core, "root-admin", { admin: true })).token;
