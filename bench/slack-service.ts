@@ -1,14 +1,16 @@
 /** The vmres service as the Slack bench runs it: dist/main.js in a process of its own, HTTP mode. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+let started = 0;
 
 /**
  * Runs the compiled service (dist/main.js, built by `npm run bench`) with a clean
  * environment (no .env or vms.yml is read: the working folder is the temp folder)
- * and resolves its port from the "vmres is running" log line. Several replicas
+ * and resolves its port from the "vmres is running" line of its log (service-N.log in `dir`). Several replicas
  * may share one database: each is started the same way.
  */
 export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, secret: string, more: Record<string, string> = {}): { child: ChildProcess; port: Promise<number> } {
@@ -28,26 +30,27 @@ export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, 
     // OUTBOX_POLL_INTERVAL_MS is left at its default (1000 ms), as deployed.
     ...more,
   };
-  const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+  // The log goes to a file, as a deployed service's goes to journald or a container's log: read by
+  // nobody in the way. Piped to this process instead, which is busy running the clients, the
+  // service's synchronous log writes stalled on a full pipe (a third of its time in the API part).
+  const logFile = join(dir, `service-${++started}.log`);
+  const logFd = openSync(logFile, "a");
+  const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
+  closeSync(logFd);
   const port = new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    const timer = setTimeout(() => reject(new Error("vmres did not start within 60 s")), 60_000);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        const entry = parseJson(line);
-        if (entry?.msg === "vmres is running" && typeof entry.port === "number") {
-          clearTimeout(timer);
-          resolve(entry.port);
-        }
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`vmres exited with code ${code} before it was running`));
-    });
+    const deadline = Date.now() + 60_000;
+    const poll = setInterval(() => {
+      const running = runningPort(logFile);
+      if (running !== null) finish(() => resolve(running));
+      else if (Date.now() > deadline) finish(() => reject(new Error(`vmres did not start within 60 s; its log: ${logFile}`)));
+    }, 50);
+    const exited = (code: number | null) => finish(() => reject(new Error(`vmres exited with code ${code} before it was running: ${tail(logFile)}`)));
+    const finish = (settle: () => void) => {
+      clearInterval(poll);
+      child.off("exit", exited);
+      settle();
+    };
+    child.once("exit", exited);
   });
   return { child, port };
 }
@@ -70,4 +73,18 @@ export function parseJson(line: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+/** The port of the "vmres is running" line of a service's log, or null before it is there. */
+function runningPort(logFile: string): number | null {
+  for (const line of readFileSync(logFile, "utf8").split("\n")) {
+    const entry = parseJson(line);
+    if (entry?.msg === "vmres is running" && typeof entry.port === "number") return entry.port;
+  }
+  return null;
+}
+
+/** The end of a service's log, for an error that says why it stopped. */
+function tail(logFile: string): string {
+  return readFileSync(logFile, "utf8").slice(-2000);
 }
