@@ -12,12 +12,17 @@ const skipReason = labSkipReason();
 /** Each test starts service processes (a few seconds each on a busy machine) and waits out stale claims. */
 const PROCESS_TEST_TIMEOUT_MS = 180_000;
 
-/** A claim is stale after connect + command timeout + margin = 1 + 4 + 1 s. */
+/**
+ * A claim is stale after connect + command timeout + margin = 3 + 4 + 1 s. These tests are about
+ * crashes and restarts, not failures: a loaded machine's slow SSH handshakes (8 at once) get
+ * 3 s and 10 attempts, so none of them ends in quarantine (CI saw 1 s and 3 attempts do that).
+ */
 const SERVICE_SETTINGS = {
   PORT: "0",
   LOG_LEVEL: "info",
   VMS_FILE: "/nonexistent/vmres-test-vms.yml",
-  CLEANUP_CONNECT_TIMEOUT_MS: "1000",
+  CLEANUP_CONNECT_TIMEOUT_MS: "3000",
+  CLEANUP_MAX_ATTEMPTS: "10",
   CLEANUP_COMMAND_TIMEOUT_MS: "4000",
   CLEANUP_CLAIM_MARGIN_MS: "1000",
   CLEANUP_POLL_INTERVAL_MS: "100",
@@ -55,6 +60,11 @@ describe.skipIf(skipReason !== null)("cleanup across service processes, crashes 
     return service;
   }
 
+  /** The VMs not available, with their last cleanup error: what a failed expectation shows. */
+  const notAvailable = async () =>
+    core.db.execute<{ name: string; state: string; attempts: number; error: string | null }>(
+      sql`select name, state::text, cleanup_attempts as attempts, cleanup_last_error as error from vms where state <> 'available' order by name`,
+    );
   const countIn = async (state: string) =>
     (await core.db.execute<{ n: number }>(sql`select count(*)::int as n from vms where state = ${state}::vm_state`))[0]?.n ?? -1;
   const cleanedBy = async (name: string) =>
@@ -80,7 +90,7 @@ describe.skipIf(skipReason !== null)("cleanup across service processes, crashes 
     await startService();
     await waitUntil("no VM left in cleaning", 60_000, async () => (await countIn("cleaning")) === 0);
 
-    expect(await countIn("available")).toBe(names.length);
+    expect(await notAvailable()).toEqual([]);
     for (const host of hosts) {
       const runs = await cleanupRuns(host);
       expect(overlaps(runs), `${host.name}: ${JSON.stringify(runs, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`).toEqual([]);
@@ -103,6 +113,7 @@ describe.skipIf(skipReason !== null)("cleanup across service processes, crashes 
     await borrowAndReturnAll(core, "pair");
     await waitUntil("no VM left in cleaning", 60_000, async () => (await countIn("cleaning")) === 0);
 
+    expect(await notAvailable()).toEqual([]);
     expect(await countIn("available")).toBe(20);
     for (const host of hosts) {
       const runs = await cleanupRuns(host);

@@ -163,8 +163,10 @@ describe.each(RELEASES)("upgrading a database made by the release $name", ({ mig
     expect(again).toMatchObject({ ok: false, refusal: { code: "not_checked_out" } });
 
     // The wake-up triggers work on the old rows.
-    const wake = new Promise<string>((resolve) => void client.listen("vmres_cleanup", (payload) => resolve(`woken${payload}`)));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Listening for sure before the update: a fixed pause was not always long enough on a loaded machine (CI timed out waiting).
+    let woken: (payload: string) => void = () => undefined;
+    const wake = new Promise<string>((resolve) => (woken = resolve));
+    await client.listen("vmres_cleanup", (payload) => woken(`woken${payload}`));
     await drizzle(client).execute(sql`update vms set cleanup_next_at = now() where name = 'vm-dirty'`);
     expect(await wake).toBe("woken");
   });
