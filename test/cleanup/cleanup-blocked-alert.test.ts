@@ -79,7 +79,7 @@ describe.skipIf(skipReason !== null)("admins told once when vmres cannot read it
   /** Waits until every named VM has met the missing key, then lets the worker retry them many more times. */
   async function blockedAndRetried(names: string[]): Promise<void> {
     for (const name of names) {
-      await waitUntil(`${name} to be blocked`, 5000, async () => (await vmRow(core.db, name)).cleanup_last_error?.startsWith("cleanup blocked: ") === true);
+      await waitUntil(`${name} to be blocked`, 20_000, async () => (await vmRow(core.db, name)).cleanup_last_error?.startsWith("cleanup blocked: ") === true);
     }
     await sleep(1000);
   }

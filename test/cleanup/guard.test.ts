@@ -68,7 +68,7 @@ describe.skipIf(skipReason !== null)("a cleanup's remote command ends with its a
     // The VM's own kill starts counting when the command starts there, after the worker's clock
     // (later still on a loaded machine): wait for it, bounded; without it the command never dies.
     const pid = (await host.exec(["cat", "/root/cleanup.pid"])).stdout.trim();
-    await waitUntil("the timed-out command to be killed on the VM", 10_000, async () => (await host.exec(["sh", "-c", `kill -0 ${pid}`])).code !== 0);
+    await waitUntil("the timed-out command to be killed on the VM", 30_000, async () => (await host.exec(["sh", "-c", `kill -0 ${pid}`])).code !== 0);
     await sleep(300);
     const afterKill = await ticks(host, "/root/ticks");
     await sleep(1000);
@@ -91,7 +91,7 @@ describe.skipIf(skipReason !== null)("a cleanup's remote command ends with its a
     await borrowAndReturnAll(core, "escapee");
     startWorker({ maxAttempts: 20, ssh: { commandTimeoutMs: 1000 }, backoff: { baseMs: 0, maxMs: 0 } });
     await waitForState(core.db, name!, "available");
-    await waitUntil("the escaped process to end", 10_000, async () => (await host.exec(["test", "-e", "/root/escapee-done"])).code === 0);
+    await waitUntil("the escaped process to end", 30_000, async () => (await host.exec(["test", "-e", "/root/escapee-done"])).code === 0);
 
     const [retried] = await ticks(host, "/root/retries");
     const escapee = await ticks(host, "/root/ticks");

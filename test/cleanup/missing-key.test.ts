@@ -78,7 +78,7 @@ describe.skipIf(skipReason !== null)("cleanup when vmres's own SSH private key i
     expect(await cleanupHealth(port)).toEqual(blocked);
 
     await borrowAndReturnAll(core, "keyless");
-    await waitUntil(`${name} to be blocked`, 5000, async () => (await eventsOf(core.db, name!)).some((e) => e.kind === "cleanup_blocked"));
+    await waitUntil(`${name} to be blocked`, 20_000, async () => (await eventsOf(core.db, name!)).some((e) => e.kind === "cleanup_blocked"));
     // Many polls later: still waiting, nothing counted, nobody told to fix the VM.
     await sleep(1000);
     const row = await vmRow(core.db, name!);
@@ -108,7 +108,7 @@ describe.skipIf(skipReason !== null)("cleanup when vmres's own SSH private key i
     const port = await http.listen(0, "127.0.0.1");
     expect(await cleanupHealth(port)).toEqual({ ready: false, detail: expect.stringMatching(new RegExp(`^cleanup blocked: cannot use SSH private key file ${keyFile}: `)) });
     await borrowAndReturnAll(core, "badkey");
-    await waitUntil(`${name} to be blocked`, 5000, async () => (await vmRow(core.db, name!)).cleanup_last_error !== null);
+    await waitUntil(`${name} to be blocked`, 20_000, async () => (await vmRow(core.db, name!)).cleanup_last_error !== null);
     await sleep(500);
     expect(await vmRow(core.db, name!)).toMatchObject({ state: "cleaning", cleanup_attempts: 0 });
   });

@@ -77,7 +77,7 @@ describe.skipIf(skipReason !== null)("cleanup across service processes, crashes 
     await setPoolCleanup(core.db, "crash", { command: loggingCommand(2.5) });
     const first = await startService({ CLEANUP_CONCURRENCY: "4" });
     await borrowAndReturnAll(core, "crash");
-    await waitUntil("4 cleanups to be running on the hosts", 10_000, async () => {
+    await waitUntil("4 cleanups to be running on the hosts", 30_000, async () => {
       const started = await Promise.all(hosts.map(async (h) => (await cleanupRuns(h)).length));
       return started.filter((n) => n > 0).length >= 4;
     });
@@ -136,7 +136,7 @@ describe.skipIf(skipReason !== null)("cleanup across service processes, crashes 
     await setPoolCleanup(core.db, "term", { command: loggingCommand(1) });
     const service = await startService();
     await borrowAndReturnAll(core, "term");
-    await waitUntil("both cleanups to be running", 10_000, async () => (await Promise.all(hosts.map(cleanupRuns))).every((runs) => runs.length === 1));
+    await waitUntil("both cleanups to be running", 30_000, async () => (await Promise.all(hosts.map(cleanupRuns))).every((runs) => runs.length === 1));
     service.kill("SIGTERM");
     expect(await service.exited).toEqual({ code: 0, signal: null });
     for (const name of names) expect(await cleanedBy(name)).toHaveLength(1);

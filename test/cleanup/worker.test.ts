@@ -218,7 +218,7 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
     await borrowAndReturnAll(core, "default-key");
     startWorker({ privateKeyFile: "/nonexistent/vmres-test-key", maxAttempts: 1 });
     await waitForState(core.db, good!, "available");
-    await waitUntil(`${bad} to be blocked`, 5000, async () => (await vmRow(core.db, bad!)).cleanup_last_error !== null);
+    await waitUntil(`${bad} to be blocked`, 20_000, async () => (await vmRow(core.db, bad!)).cleanup_last_error !== null);
     // vmres's own missing key is not the VM's fault: it waits in cleaning, with nothing counted against it.
     expect(await vmRow(core.db, bad!)).toMatchObject({ state: "cleaning", cleanup_attempts: 0 });
     expect((await vmRow(core.db, bad!)).cleanup_last_error).toMatch(/^cleanup blocked: cannot read SSH private key file \/nonexistent\/vmres-test-key: ENOENT/);
@@ -263,7 +263,7 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
     await setPoolCleanup(core.db, "drain", { command: "sleep 1" });
     await borrowAndReturnAll(core, "drain");
     const draining = startWorker({ concurrency: 1 });
-    await waitUntil("a cleanup to start", 5000, async () => (await vmRow(core.db, first!)).claimed_by !== null);
+    await waitUntil("a cleanup to start", 20_000, async () => (await vmRow(core.db, first!)).claimed_by !== null);
     expect(await draining.stop(5000)).toEqual({ finished: 1, leftForReconciler: 0 });
     expect((await vmRow(core.db, first!)).state).toBe("available");
     expect(await vmRow(core.db, second!)).toMatchObject({ state: "cleaning", claimed_by: null });
@@ -275,7 +275,7 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
     await setPoolCleanup(core.db, "slow", { command: "sleep 1" });
     await borrowAndReturnAll(core, "slow");
     const slow = startWorker();
-    await waitUntil("the cleanup to start", 5000, async () => (await vmRow(core.db, name!)).claimed_by !== null);
+    await waitUntil("the cleanup to start", 20_000, async () => (await vmRow(core.db, name!)).claimed_by !== null);
     expect(await slow.stop(100)).toEqual({ finished: 0, leftForReconciler: 1 });
     // The abandoned cleanup ends meanwhile; its outcome is not written, the claim stays.
     await new Promise((resolve) => setTimeout(resolve, 1500));

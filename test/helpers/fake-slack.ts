@@ -163,7 +163,7 @@ export class FakeSlack {
    * so a missing call fails with a reason instead of a bare timeout.
    */
   async waitFor(predicate: string | ((call: SlackCall) => boolean), options: WaitForOptions = {}): Promise<SlackCall[]> {
-    const { timeoutMs = 5000, count = 1 } = options;
+    const { timeoutMs = 15_000, count = 1 } = options;
     const match = typeof predicate === "string" ? (c: SlackCall) => c.method === predicate : predicate;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

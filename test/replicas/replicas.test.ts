@@ -166,15 +166,20 @@ describe("several replicas on one PostgreSQL", () => {
   // The advisory lock alone let a second replica run right after the first one's commit in the
   // same tick (8 runs in 5 ticks were seen); the sweep_runs record makes it once per tick.
   it("runs the reconciler once per tick across the replicas", async () => {
+    const t0 = Date.now();
     const before = await Promise.all(replicas.map(reconcilerRuns));
     await sleep(8_000);
     const after = await Promise.all(replicas.map(reconcilerRuns));
+    const seconds = (Date.now() - t0) / 1000;
     const ran = after.reduce((n, r, i) => n + r.ran - before[i]!.ran, 0);
     const tried = after.reduce((n, r, i) => n + r.ran + r.skipped - before[i]!.ran - before[i]!.skipped, 0);
-    // About eight ticks, each tried by every replica and run by one.
-    expect(tried).toBeGreaterThanOrEqual(REPLICAS * 7);
-    expect(ran).toBeGreaterThanOrEqual(7);
-    expect(ran).toBeLessThanOrEqual(tried / REPLICAS + 1);
+    // About eight ticks, each tried by every replica and run by one. A loaded machine may make a
+    // replica miss a tick (node-cron skips a late one), so the floor is loose; the ceiling is the point:
+    // never more runs than the one-second ticks that fit between the two readings.
+    expect(tried).toBeGreaterThanOrEqual(REPLICAS * 3);
+    expect(ran).toBeGreaterThanOrEqual(3);
+    expect(ran).toBeLessThan(tried);
+    expect(ran).toBeLessThanOrEqual(Math.floor(seconds) + 1);
   }, 30_000);
 
   it("loses nothing when one replica is killed (kill -9) mid-traffic: its notice claims are taken over", async () => {

@@ -101,7 +101,7 @@ export async function addVms(core: Core, pool: string, count: number, prefix = p
 }
 
 /** Polls `check` until it holds, failing with `what` after the timeout. */
-export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
@@ -110,7 +110,7 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
 }
 
 /** Waits until every queued notice is delivered (so "exactly once" can be counted). */
-export async function outboxDrained(core: Core, timeoutMs = 10_000): Promise<void> {
+export async function outboxDrained(core: Core, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await core.db.execute<{ n: number; errors: string | null }>(
