@@ -90,7 +90,7 @@ describe.skipIf(skipReason !== null)("admins told once when vmres cannot read it
     await borrowAndReturnAll(core, "keyless");
     await blockedAndRetried(names);
 
-    const [alert] = await slack.waitFor(blockedAlert, { timeoutMs: 10_000 });
+    const [alert] = await slack.waitFor(blockedAlert, { timeoutMs: 20_000 });
     expect(alert?.body.text).toMatch(
       new RegExp(
         `^Cleanup is blocked: vmres cannot read its SSH private key file ${keyFile} \\(ENOENT[^)]*\\)\\. Nothing is wrong with the VMs: [12] VMs? waits? in cleaning and will be cleaned as soon as the file can be read; no restart needed\\.$`,
@@ -107,7 +107,7 @@ describe.skipIf(skipReason !== null)("admins told once when vmres cannot read it
     // The alert republishes admins' Homes, which read the waiting VMs from the database.
     const [home] = await slack.waitFor(
       (c) => c.method === "views.publish" && c.body.user_id === ADMIN && JSON.stringify(c.body.view).includes("2 VMs wait in cleaning"),
-      { timeoutMs: 10_000 },
+      { timeoutMs: 20_000 },
     );
     const view = JSON.stringify(home?.body.view);
     expect(view).toContain("Cleanup is blocked");
@@ -119,7 +119,7 @@ describe.skipIf(skipReason !== null)("admins told once when vmres cannot read it
     await startService();
     await borrowAndReturnAll(core, "flaky");
     await blockedAndRetried([name!]);
-    await slack.waitFor(blockedAlert, { timeoutMs: 10_000 });
+    await slack.waitFor(blockedAlert, { timeoutMs: 20_000 });
 
     // Put back: the VM is cleaned, the outage is over.
     copyFileSync(lab.clientKeyPath, keyFile);
@@ -130,7 +130,7 @@ describe.skipIf(skipReason !== null)("admins told once when vmres cannot read it
     rmSync(keyFile);
     await borrowAndReturnAll(core, "flaky");
     await blockedAndRetried([name!]);
-    await slack.waitFor(blockedAlert, { timeoutMs: 10_000, count: 2 });
+    await slack.waitFor(blockedAlert, { timeoutMs: 20_000, count: 2 });
     await sleep(500);
     expect(slack.calls("chat.postMessage").filter(blockedAlert)).toHaveLength(2);
     expect(await outboxOf(core.db, "cleanup_blocked")).toHaveLength(2);

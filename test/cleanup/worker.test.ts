@@ -131,7 +131,7 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
       ]);
 
       const toAdmins = (c: { method: string; body: Record<string, unknown> }) => c.method === "chat.postMessage" && c.body.channel === adminChannel;
-      const [alert] = await slack.waitFor((c) => toAdmins(c) && String(c.body.text).includes("quarantined"), { timeoutMs: 10_000 });
+      const [alert] = await slack.waitFor((c) => toAdmins(c) && String(c.body.text).includes("quarantined"), { timeoutMs: 20_000 });
       expect(alert?.body.text).toBe(`${name} is quarantined: cleanup failed 3 times`);
       const buttons = JSON.stringify(alert?.body.blocks);
       expect(buttons).toContain('"Retry cleanup"');

@@ -276,7 +276,7 @@ export async function sendSigned(appUrl: string, request: SlackRequest, options:
     method: "POST",
     headers,
     body: request.rawBody,
-    signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
   });
   return { status: response.status, body: await response.text(), headers: Object.fromEntries(response.headers) };
 }

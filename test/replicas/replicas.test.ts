@@ -78,7 +78,7 @@ async function checkoutOnNextReplica(): Promise<{ user: string; lent: boolean; a
   try {
     const res = await sendSigned(`http://127.0.0.1:${replica.port}`, slashCommand({ text: "checkout", user_id: user, response_url: fake.responseUrl(responseId) }), { secret: SECRET });
     if (res.status !== 200) return { user, lent: false, answer: `HTTP ${res.status} from port ${replica.port}` };
-    const [reply] = await fake.waitFor((c) => c.method === RESPONSE_URL && c.responseId === responseId && c.failure === undefined, { timeoutMs: 8000 });
+    const [reply] = await fake.waitFor((c) => c.method === RESPONSE_URL && c.responseId === responseId && c.failure === undefined, { timeoutMs: 20_000 });
     const text = textOf(reply?.body ?? {});
     return { user, lent: /\brep-\d+\b/.test(text), answer: text };
   } catch (err) {
@@ -110,7 +110,7 @@ const dmCount = (user: string) => fake.messages(dmChannelFor(user)).length;
 /** The replica's /readyz status, or what went wrong asking (with whether the process is gone and its last log lines). */
 async function readyz(replica: Replica): Promise<number | string> {
   try {
-    const res = await fetch(`http://127.0.0.1:${replica.port}/readyz`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`http://127.0.0.1:${replica.port}/readyz`, { signal: AbortSignal.timeout(10_000) });
     return res.status;
   } catch (err) {
     const exited = await Promise.race([replica.process.exited.then((e) => `exited ${e.code ?? e.signal}`), sleep(10).then(() => "running")]);
@@ -130,7 +130,7 @@ async function expectNothingLost(results: { user: string; lent: boolean }[], dra
 }
 
 async function reconcilerRuns(replica: Replica): Promise<{ ran: number; skipped: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+  const text = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   const count = (outcome: string) => Number(new RegExp(`vmres_reconciler_runs_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
   return { ran: count("ran"), skipped: count("skipped") };
 }

@@ -240,7 +240,7 @@ describe("with a NOTICE_MAX_AGE of seconds", () => {
     h.fake.failNext("chat.postMessage", 1, { kind: "late", delayMs: 3000 });
     h.fake.setMode("conversations.history", { kind: "http", status: 503 });
     expect((await checkout(h.core, { person: { slackUserId: p }, source: "cli" }, { pool: "found" })).ok).toBe(true);
-    await h.fake.waitFor("conversations.history", { timeoutMs: 10_000 });
+    await h.fake.waitFor("conversations.history", { timeoutMs: 20_000 });
     await eventually("the notice is older than NOTICE_MAX_AGE", async () => {
       const [row] = await h.core.db.execute<{ n: number }>(sql`select count(*)::int as n from outbox where created_at < now() - interval '3 seconds'`);
       return row?.n === 1;
