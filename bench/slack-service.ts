@@ -30,9 +30,9 @@ export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, 
     // OUTBOX_POLL_INTERVAL_MS is left at its default (1000 ms), as deployed.
     ...more,
   };
-  // The log goes to a file, as a deployed service's goes to journald or a container's log: read by
-  // nobody in the way. Piped to this process instead, which is busy running the clients, the
-  // service's synchronous log writes stalled on a full pipe (a third of its time in the API part).
+  // The log goes to a file, as a deployed service's goes to journald or a container's log, so the
+  // service's synchronous log writes never wait on this process, which is busy running the clients
+  // (before, it read and parsed every line through a pipe).
   const logFile = join(dir, `service-${++started}.log`);
   const logFd = openSync(logFile, "a");
   const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
