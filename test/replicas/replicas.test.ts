@@ -175,11 +175,12 @@ describe("several replicas on one PostgreSQL", () => {
     const tried = after.reduce((n, r, i) => n + r.ran + r.skipped - before[i]!.ran - before[i]!.skipped, 0);
     // About eight ticks, each tried by every replica and run by one. A loaded machine may make a
     // replica miss a tick (node-cron skips a late one), so the floor is loose; the ceiling is the point:
-    // never more runs than the one-second ticks that fit between the two readings.
+    // never more runs than the one-second ticks that fit between the two readings (plus one tick
+    // due before the first reading and run late). Running twice per tick, as before, doubles it.
     expect(tried).toBeGreaterThanOrEqual(REPLICAS * 3);
     expect(ran).toBeGreaterThanOrEqual(3);
     expect(ran).toBeLessThan(tried);
-    expect(ran).toBeLessThanOrEqual(Math.floor(seconds) + 1);
+    expect(ran).toBeLessThanOrEqual(Math.floor(seconds) + 2);
   }, 30_000);
 
   it("loses nothing when one replica is killed (kill -9) mid-traffic: its notice claims are taken over", async () => {
