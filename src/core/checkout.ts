@@ -124,29 +124,39 @@ async function attemptCheckout(
                          (select count(*)::int from waiters w where w.pool = p.name and w.state = 'waiting') as waiting,
                  coalesce(${at}::timestamptz, now()) as at
           from pools p where p.name = ${pool}
-        ), soon as (
-          -- Is any VM of the pool booked within the lease asked for? Usually not: then the pick below
-          -- reads no booking per VM at all.
-          select exists (select 1 from reservation_vms r join vms v on v.id = r.vm_id
-                         where v.pool = ${pool} and r.active and r.checkout_id is null
-                           and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) as any
-          from quota q
-        ), picked as (
-          -- Bookings: a VM booked to start before the lease would end comes after the others (the one
-          -- booked latest first), and a VM booked within the minute not at all. Only bookings inside
-          -- the lease's window are looked at (&& on (vm_id, during): the exclusion constraint's gist
-          -- index finds them), so bookings further ahead cost nothing here. This read is only a preference: the end is
-          -- decided below, after the row's lock, with a fresh look.
-          select v.id from vms v, quota q, soon
+        ), near as (
+          -- The pool's VMs booked within the lease asked for, with the first such booking's start: few (only
+          -- bookings inside this one window, found by the exclusion constraint's gist index on during), so
+          -- bookings further ahead cost nothing here, and neither does the size of the pool.
+          select r.vm_id, min(lower(r.during)) as starts
+          from quota q, reservation_vms r join vms v on v.id = r.vm_id
+          where v.pool = ${pool} and r.active and r.checkout_id is null
+            and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))
+          group by r.vm_id
+        ), free_pick as (
+          -- Usually: the least recently returned available VM that no booking wants within the lease, read
+          -- in the order of vms_pick_available, so the pick stops at the first unlocked one (O(1) in the pool).
+          select v.id from vms v, quota q
           where v.state = 'available' and v.pool = ${pool}
             and cardinality(q.held) < q.quota and q.lease_s <= q.max_s and q.waiting = 0
-            and not (soon.any and exists (select 1 from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
-                                          and r.during && tstzrange(q.at, q.at + interval '1 minute', '[]')))
-          order by case when soon.any then (select min(lower(r.during)) from reservation_vms r where r.vm_id = v.id and r.active and r.checkout_id is null
-                    and r.during && tstzrange(q.at, q.at + make_interval(secs => q.lease_s))) end desc nulls first,
-                   v.state_changed_at, v.id
+            and not exists (select 1 from near n where n.vm_id = v.id)
+          order by v.state_changed_at, v.id
           limit 1
           for no key update of v skip locked
+        ), booked_pick as (
+          -- Only when every free VM is booked within the lease: the one booked latest first, never one
+          -- booked within the minute. O(bookings near). This read is only a preference: the end is decided
+          -- below, after the row's lock, with a fresh look.
+          select v.id from near n join vms v on v.id = n.vm_id, quota q
+          where not exists (select 1 from free_pick)
+            and v.state = 'available' and v.pool = ${pool}
+            and cardinality(q.held) < q.quota and q.lease_s <= q.max_s and q.waiting = 0
+            and n.starts > q.at + interval '1 minute'
+          order by n.starts desc, v.state_changed_at, v.id
+          limit 1
+          for no key update of v skip locked
+        ), picked as (
+          select id from free_pick union all select id from booked_pick
         ), ends as (
           -- After the lock: vmres_next_booking (VOLATILE) reads with a new snapshot, so a booking
           -- committed since this statement began is seen, and the lease stops at its start.
