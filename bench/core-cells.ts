@@ -10,12 +10,13 @@ import type { Core } from "../src/core/types.js";
 import type { Database } from "../src/db/client.js";
 import type { CpuSnapshot, CpuUsed } from "./cpu.js";
 import type { PgbenchRun } from "./pgbench.js";
+import type { StatementPlan } from "./statement-plan.js";
 import { nowMs, Samples, sleep } from "./stats.js";
 
 export const CONCURRENCIES = [1, 8, 32] as const;
 export const POOLS = [
   { name: "bench-100", size: 100, firstNumber: 1 },
-  { name: "bench-100000", size: 100_000, firstNumber: 101 },
+  { name: "bench-1000000", size: 1_000_000, firstNumber: 101 },
 ] as const;
 export type Pool = (typeof POOLS)[number];
 /** Each measured cell: this many cycles or this long, whichever first. */
@@ -53,6 +54,12 @@ export interface Cell {
   sameSql: MeasuredPgbench | null;
 }
 
+/** The checkout statement as the core sent it, EXPLAINed on one fresh pool. */
+export interface PoolPlan extends StatementPlan {
+  pool: Pool;
+  deadRows: number;
+}
+
 /** CPU accounting bound to the bench's server (see cpu.ts). */
 export interface CpuMeter {
   snapshot(): CpuSnapshot;
@@ -63,7 +70,7 @@ export async function addPool(database: Database, pool: Pool): Promise<void> {
   await database.sql`insert into pools (name, quota) values (${pool.name}, 1) on conflict (name) do nothing`;
   await database.sql`
     insert into vms (name, ip, pool)
-    select 'vm-' || lpad(i::text, 6, '0'), '198.51.100.0'::inet + (i % 256), ${pool.name}
+    select 'vm-' || lpad(i::text, 7, '0'), '198.51.100.0'::inet + (i % 256), ${pool.name}
     from generate_series(${pool.firstNumber}::int, ${pool.firstNumber + pool.size - 1}::int) as i`;
 }
 
@@ -180,30 +187,4 @@ async function runCycles(
     stopReturner.abort();
     await returner;
   }
-}
-
-/** EXPLAIN ANALYZE of the pick (locks one row for an instant; nothing else runs then) plus dead-row counts. */
-export async function pickPlan(database: Database, pool: string, when: string): Promise<string[]> {
-  const plan = await database.sql.unsafe<{ "QUERY PLAN": string }[]>(
-    `explain (analyze, buffers, costs off, timing off, summary off)
-     select id from vms where state = 'available' and pool = $1
-     order by state_changed_at, id limit 1 for update skip locked`,
-    [pool],
-  );
-  const [stats] = await database.sql<{ live: number; dead: number }[]>`
-    select n_live_tup::int as live, n_dead_tup::int as dead from pg_stat_user_tables where relname = 'vms'`;
-  return [
-    `  ${pool}, ${when}: vms rows live ${stats?.live ?? "?"} / dead ${stats?.dead ?? "?"} (statistics, approximate)`,
-    ...plan
-      .map((r) => r["QUERY PLAN"])
-      .slice(0, Math.max(0, plan.findIndex((r) => r["QUERY PLAN"].startsWith("Planning"))) || plan.length)
-      .map((line) => `      ${line}`),
-  ];
-}
-
-/** The plan's nodes only (no counts, no pool name): equal shapes = the same plan at both pool sizes. */
-export function planShape(lines: string[], pool: string): string[] {
-  return lines
-    .filter((l) => /^\s+(->\s+)?[A-Z][A-Za-z ]+ (using|on|\()/.test(l))
-    .map((l) => l.replace(/\(actual[^)]*\)/, "").replaceAll(pool, "<pool>").trim());
 }

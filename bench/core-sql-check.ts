@@ -1,5 +1,6 @@
 /**
- * Keeps bench/cycle.pgbench.sql in step with the core: before the cells, one
+ * Captures what the core sends, and checks the pgbench script generated from it
+ * (core-pgbench-script.ts) against it: before the cells, one
  * checkout + check-in runs through src/core on a client of its own whose
  * postgres.js `debug` hook records every statement as sent (text with $n, the
  * bound values, and the event-loop turn it went out in). The script is read the
@@ -8,6 +9,7 @@
  * statement, and so are the round trips: statements the core sends in one turn
  * (pipelined) must be one \startpipeline … \endpipeline group in the script.
  *
+ * `--` comments are left out on both sides (the script does not carry them).
  * A parameter the core bound as NULL may be written `null` in the script
  * (pgbench cannot bind NULL: its variables are strings, NULL becomes 'NULL').
  * The only other difference allowed is a declared stand-in (STAND_INS).
@@ -19,6 +21,7 @@ import { checkin } from "../src/core/checkin.js";
 import { checkout } from "../src/core/checkout.js";
 import type { Core } from "../src/core/types.js";
 import * as schema from "../src/db/schema.js";
+import type { CaptureFacts } from "./core-pgbench-script.js";
 
 export interface SentStatement {
   text: string;
@@ -57,9 +60,12 @@ export interface SqlCheck {
  * person's open checkout in the same statement (no extra round trip; one more
  * index lookup, checkouts_open_by_person, for the server).
  */
+/** The stand-in for the check-in's lock by VM name, as the generated script writes it. */
+export const VM_NAME_STAND_IN = "v.id = (select o.vm_id from checkouts o where o.person_id = :person_id and o.ended_at is null)";
+
 const STAND_INS = [
   {
-    script: "v.id = (select o.vm_id from checkouts o where o.person_id = ? and o.ended_at is null)",
+    script: VM_NAME_STAND_IN.replace(":person_id", "?"),
     scriptVars: 1,
     core: "v.name = ?",
     coreVar: "co_name",
@@ -81,8 +87,15 @@ function withStandIns(s: ScriptStatement): ScriptStatement & { standIns: number 
   return { ...s, text, vars, standIns };
 }
 
-/** Runs two cycles on a one-connection client (the first prepares the statements) and returns the second's statements. */
-export async function captureCoreSql(url: string, pool: string): Promise<SentStatement[]> {
+/** The capture's person and first checkout id: apart from every VM id and from each other, so each bound value has one role. */
+const CAPTURE_PERSON = { id: 900_001, slackUserId: "UBENCHSQL" } as const;
+const CAPTURE_CHECKOUTS_FROM = 5_000_000;
+
+/**
+ * Runs two cycles on a one-connection client (the first prepares the statements) and returns the
+ * second's statements as sent, with what the cycle knew of its values (for the script's variables).
+ */
+export async function captureCoreSql(url: string, pool: string): Promise<{ sent: SentStatement[]; facts: CaptureFacts }> {
   let sent: SentStatement[] = [];
   let turn = 0;
   let ticking = true;
@@ -98,16 +111,29 @@ export async function captureCoreSql(url: string, pool: string): Promise<SentSta
     debug: (_connection, text, params) => sent.push({ text, params: [...(params as unknown[])], turn }),
   });
   try {
+    await client`insert into people (id, name, slack_user_id) values (${CAPTURE_PERSON.id}, ${CAPTURE_PERSON.slackUserId}, ${CAPTURE_PERSON.slackUserId}) on conflict do nothing`;
+    await client`select setval(pg_get_serial_sequence('checkouts', 'id'), greatest((select last_value from checkouts_id_seq), ${CAPTURE_CHECKOUTS_FROM}))`;
     const core: Core = { db: drizzle(client, { schema }), people: new Map(), bootstrapAdmins: new Set(), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: pool, defaultQuota: 1 };
-    const actor = { person: { slackUserId: "UBENCHSQL" }, source: "slack" } as const;
+    const actor = { person: { slackUserId: CAPTURE_PERSON.slackUserId }, source: "slack" } as const;
+    let facts: CaptureFacts | null = null;
     for (let i = 0; i < 2; i++) {
       sent = [];
       const out = await checkout(core, actor, { pool });
       if (!out.ok) throw new Error(`SQL check: checkout refused: ${JSON.stringify(out.refusal)}`);
       const back = await checkin(core, actor, out.value.name);
       if (!back.ok) throw new Error(`SQL check: checkin refused: ${JSON.stringify(back.refusal)}`);
+      const captured = sent;
+      const [vm] = await client<{ id: number }[]>`select id from vms where name = ${out.value.name}`;
+      sent = captured;
+      facts = {
+        person: { id: CAPTURE_PERSON.id, name: CAPTURE_PERSON.slackUserId, slackUserId: CAPTURE_PERSON.slackUserId },
+        lockKey: `vmres:person:${CAPTURE_PERSON.id}`,
+        pool,
+        vm: { id: vm!.id, name: out.value.name },
+        checkoutId: out.value.checkoutId,
+      };
     }
-    return sent;
+    return { sent, facts: facts! };
   } finally {
     ticking = false;
     await client.end({ timeout: 5 });
@@ -166,7 +192,7 @@ export function compareSql(core: SentStatement[], script: ScriptStatement[]): Sq
       );
       break;
     }
-    const coreText = normalise(c.text.replace(/\$(\d+)/g, (_, k: string) => (c.params[Number(k) - 1] === null ? "null" : "?")));
+    const coreText = normalise(withoutComments(c.text).replace(/\$(\d+)/g, (_, k: string) => (c.params[Number(k) - 1] === null ? "null" : "?")));
     if (coreText !== s.text) {
       const at = [...coreText].findIndex((ch, k) => ch !== s.text[k]);
       const from = Math.max(0, (at < 0 ? coreText.length : at) - 60);
@@ -228,6 +254,11 @@ function substituteVariables(sql: string): { text: string; vars: string[] } {
     }
   }
   return { text, vars };
+}
+
+/** The statement without its `--` comments, as the script carries it. */
+export function withoutComments(sql: string): string {
+  return sql.split("\n").map(stripComment).join("\n");
 }
 
 /** Drops a `--` comment that is outside single quotes. */

@@ -55,13 +55,13 @@ async function main(): Promise<number> {
   const started = Date.now();
 
   print("=== Core: checkout + check-in ===");
-  let core: CoreBenchResult | null = { report: [`skipped (BENCH_SKIP=${process.env.BENCH_SKIP})`], targets: ["SKIP  core (BENCH_SKIP=core)"] };
+  let core: CoreBenchResult | null = { report: [`skipped (BENCH_SKIP=${process.env.BENCH_SKIP})`], targets: ["SKIP  core (BENCH_SKIP=core)"], failed: false };
   if (!SKIP.has("core")) core = await runCore();
   if (!core) return controller.signal.aborted ? 130 : 1;
   print();
   for (const line of core.report) print(line);
 
-  let failed = false;
+  let failed = core.failed;
   for (const part of OTHER_PARTS) {
     if (controller.signal.aborted) return 130;
     print();

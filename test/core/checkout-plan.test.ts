@@ -6,7 +6,7 @@ import { checkout } from "../../src/core/checkout.js";
 import { LEASE_DEFAULTS } from "../../src/core/leases.js";
 import type { Core } from "../../src/core/types.js";
 import * as schema from "../../src/db/schema.js";
-import { planOutline, type PlanNode } from "../helpers/plans.js";
+import { explainStatement, planOutline } from "../../bench/statement-plan.js";
 import { freshDatabase } from "../helpers/db.js";
 
 /*
@@ -71,44 +71,16 @@ async function captureCheckout(person: string): Promise<{ text: string; params: 
   return statement;
 }
 
-/**
- * Runs the statement under EXPLAIN (ANALYZE, BUFFERS) inside a transaction that is rolled
- * back, so nothing it writes stays, and counts the blocks it fetched from the project's
- * tables and indexes (triggers included) with the transaction's own statistics counters:
- * EXPLAIN's per-node counts repeat a CTE's buffers under every node that reads it.
- */
-async function explain(statement: { text: string; params: unknown[] }): Promise<{ buffers: number; plan: PlanNode }> {
-  let measured: { buffers: number; plan: PlanNode } | undefined;
-  const rollback = new Error("rolled back on purpose");
-  const blocks = async (tx: postgres.TransactionSql) => {
-    const [row] = await tx<{ n: string }[]>`select coalesce(sum(pg_stat_get_xact_blocks_fetched(oid)), 0) as n from pg_class where relnamespace = 'public'::regnamespace`;
-    return Number(row?.n ?? 0);
-  };
-  await database.sql
-    .begin(async (tx) => {
-      const before = await blocks(tx);
-      const [row] = await tx.unsafe<{ "QUERY PLAN": [{ Plan: PlanNode }] }[]>(`explain (analyze, buffers, format json) ${statement.text}`, statement.params as never[]);
-      const after = await blocks(tx);
-      if (row) measured = { buffers: after - before, plan: row["QUERY PLAN"][0].Plan };
-      throw rollback;
-    })
-    .catch((err: unknown) => {
-      if (err !== rollback) throw err;
-    });
-  if (!measured) throw new Error("EXPLAIN returned nothing");
-  return measured;
-}
-
 describe("the checkout's plan in a pool of 100,000 VMs", () => {
   it("reads a bounded number of buffers when no VM is booked", async () => {
-    const { buffers, plan } = await explain(await captureCheckout("UPLAN0001"));
-    expect(buffers, planOutline(plan)).toBeLessThanOrEqual(MAX_BUFFERS);
+    const { blocks, plan } = await explainStatement(database.sql, await captureCheckout("UPLAN0001"));
+    expect(blocks, planOutline(plan).join("\n")).toBeLessThanOrEqual(MAX_BUFFERS);
   });
 
   it("reads a bounded number of buffers with 10,000 bookings far ahead", async () => {
     await bookAhead(10_000, "2 days");
-    const { buffers, plan } = await explain(await captureCheckout("UPLAN0002"));
-    expect(buffers, planOutline(plan)).toBeLessThanOrEqual(MAX_BUFFERS);
+    const { blocks, plan } = await explainStatement(database.sql, await captureCheckout("UPLAN0002"));
+    expect(blocks, planOutline(plan).join("\n")).toBeLessThanOrEqual(MAX_BUFFERS);
   });
 
   it("reads a bounded number of buffers when the VMs next in line are booked within the lease", async () => {
@@ -119,8 +91,8 @@ describe("the checkout's plan in a pool of 100,000 VMs", () => {
       insert into reservation_vms (reservation_id, vm_id, during)
       select r.id, v.id, tstzrange(now() + interval '1 hour', now() + interval '2 hours')
       from r, (select id from vms where pool = ${POOL} and state = 'available' order by state_changed_at, id limit 20) v`;
-    const { buffers, plan } = await explain(await captureCheckout("UPLAN0003"));
-    expect(buffers, planOutline(plan)).toBeLessThanOrEqual(MAX_BUFFERS);
+    const { blocks, plan } = await explainStatement(database.sql, await captureCheckout("UPLAN0003"));
+    expect(blocks, planOutline(plan).join("\n")).toBeLessThanOrEqual(MAX_BUFFERS);
   });
 });
 

@@ -1,0 +1,87 @@
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of a statement exactly as the core sent it (text and bound values,
+ * captured by postgres.js's debug hook), in a transaction that is rolled back, so nothing it writes
+ * stays. Used by the bench's diagnostics and by the plan test (test/core/checkout-plan.test.ts).
+ */
+import type postgres from "postgres";
+
+/** A node of `EXPLAIN (FORMAT JSON)`, with the fields read here. */
+export interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "CTE Name"?: string;
+  "Subplan Name"?: string;
+  "Actual Rows"?: number;
+  "Actual Loops"?: number;
+  "Shared Hit Blocks"?: number;
+  "Shared Read Blocks"?: number;
+  "Temp Read Blocks"?: number;
+  "Temp Written Blocks"?: number;
+  Plans?: PlanNode[];
+}
+
+export interface StatementPlan {
+  /**
+   * Blocks the statement fetched from the database's own tables and indexes (triggers included),
+   * from the transaction's statistics counters: EXPLAIN's per-node counts repeat a CTE's buffers
+   * under every node that reads it, so they do not add up to the statement's.
+   */
+  blocks: number;
+  /** Blocks written to temporary files (a sort or hash that spilled). */
+  tempBlocks: number;
+  plan: PlanNode;
+}
+
+const ROLLBACK = new Error("rolled back on purpose");
+
+export async function explainStatement(sql: postgres.Sql, statement: { text: string; params: unknown[] }): Promise<StatementPlan> {
+  let measured: StatementPlan | undefined;
+  const blocks = async (tx: postgres.TransactionSql) => {
+    const [row] = await tx<{ n: string }[]>`
+      select coalesce(sum(pg_stat_get_xact_blocks_fetched(oid)), 0) as n from pg_class where relnamespace = 'public'::regnamespace`;
+    return Number(row?.n ?? 0);
+  };
+  await sql
+    .begin(async (tx) => {
+      const before = await blocks(tx);
+      const [row] = await tx.unsafe<{ "QUERY PLAN": [{ Plan: PlanNode }] }[]>(`explain (analyze, buffers, format json) ${statement.text}`, statement.params as never[]);
+      const after = await blocks(tx);
+      if (row) {
+        const plan = row["QUERY PLAN"][0].Plan;
+        measured = { blocks: after - before, tempBlocks: sumTemp(plan), plan };
+      }
+      throw ROLLBACK;
+    })
+    .catch((err: unknown) => {
+      if (err !== ROLLBACK) throw err;
+    });
+  if (!measured) throw new Error("EXPLAIN returned no plan");
+  return measured;
+}
+
+function sumTemp(plan: PlanNode): number {
+  const own = (plan["Temp Read Blocks"] ?? 0) + (plan["Temp Written Blocks"] ?? 0);
+  return Math.max(own, (plan.Plans ?? []).reduce((n, child) => n + sumTemp(child), 0));
+}
+
+/** The plan as indented lines (node, relation or CTE, rows, loops, buffers), for a person to read. */
+export function planOutline(plan: PlanNode, depth = 0): string[] {
+  const where = [plan["Subplan Name"], plan["CTE Name"], plan["Relation Name"], plan["Index Name"]].filter(Boolean).join(" ");
+  const buffers = (plan["Shared Hit Blocks"] ?? 0) + (plan["Shared Read Blocks"] ?? 0) + (plan["Temp Read Blocks"] ?? 0) + (plan["Temp Written Blocks"] ?? 0);
+  const line = `${"  ".repeat(depth)}${plan["Node Type"]}${where ? ` (${where})` : ""} rows=${plan["Actual Rows"] ?? "?"} loops=${plan["Actual Loops"] ?? "?"} buffers=${buffers}`;
+  return [line, ...(plan.Plans ?? []).flatMap((child) => planOutline(child, depth + 1))];
+}
+
+/** The nodes that read the most rows (rows × loops), for a "why" computed from the plan. */
+export function heaviestNodes(plan: PlanNode, count = 2): string[] {
+  const all: { text: string; rows: number }[] = [];
+  const walk = (node: PlanNode) => {
+    const rows = (node["Actual Rows"] ?? 0) * (node["Actual Loops"] ?? 1);
+    const where = [node["CTE Name"], node["Relation Name"], node["Index Name"]].filter(Boolean).join(" ");
+    all.push({ text: `${node["Node Type"]}${where ? ` on ${where}` : ""} (${rows.toLocaleString("en")} rows${(node["Actual Loops"] ?? 1) > 1 ? `, ${node["Actual Loops"]} loops` : ""})`, rows });
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(plan);
+  return all.sort((a, b) => b.rows - a.rows).slice(0, count).map((n) => n.text);
+}
