@@ -35,8 +35,8 @@ const checkoutPath = (w: ApiWorld) => `/v1/checkouts/${w.victim.checkoutId}`;
 /** Seeing is fine when holders are shown; when hidden, refused (403/404) or blanked (200, which the leak scan checks). */
 const readable = (hidden: boolean) => (hidden ? [200, 403, 404] : [200]);
 
-/** A Slack ID no one has used: a lookup must not make them a person. */
-const NOBODY = "UZZZ00001";
+/** A Slack ID no one has used (another in each mode): a lookup must not make them a person. */
+const nobody = (hidden: boolean) => (hidden ? "UZZZ00002" : "UZZZ00001");
 
 export const OTHERS_CASES: ApiCase[] = [
   aimed("check in someone else's checkout by its id", (w) => [{ method: "DELETE", path: checkoutPath(w), ok: [403] }]),
@@ -77,10 +77,10 @@ export const OTHERS_CASES: ApiCase[] = [
       if (still.status !== 200) misses.push(`the victim's own token now answers ${still.status}`);
     },
   ),
-  aimed("filter by a Slack ID nobody has used (checkouts, bookings, queues, tokens)", () => [
-    { method: "GET", path: `/v1/checkouts?user=${NOBODY}`, ok: [200, 404] },
-    { method: "GET", path: `/v1/reservations?user=${NOBODY}`, ok: [200, 404] },
-    { method: "GET", path: `/v1/tokens?user=${NOBODY}`, ok: [403, 404] },
+  aimed("filter by a Slack ID nobody has used (checkouts, bookings, tokens)", (_w, hidden) => [
+    { method: "GET", path: `/v1/checkouts?user=${nobody(hidden)}`, ok: [200, 404] },
+    { method: "GET", path: `/v1/reservations?user=${nobody(hidden)}`, ok: [200, 404] },
+    { method: "GET", path: `/v1/tokens?user=${nobody(hidden)}`, ok: [403, 404] },
   ]),
   aimed("list VMs and read the quarantined one (its cleanup output is for admins)", (w) => [
     { method: "GET", path: "/v1/vms", ok: [200] },

@@ -6,7 +6,7 @@
  * and booking over the API with the victim's own token).
  */
 import { LEASE_DEFAULTS } from "../src/core/leases.js";
-import { OPERATOR, resolvePerson } from "../src/core/people.js";
+import { addPerson, OPERATOR } from "../src/core/people.js";
 import { createToken } from "../src/core/tokens.js";
 import type { Core } from "../src/core/types.js";
 import type { Database } from "../src/db/client.js";
@@ -86,7 +86,7 @@ export interface ApiWorld {
   /** Every token value made in the soak, and whose it is: none may show up where it should not. */
   secrets: Map<string, string>;
   /** A new person (Slack ID U0API<n>) with a token of their own, made by the operator. */
-  person(label: string, expiresMs?: number): Promise<Holder>;
+  person(label: string, expiresMs?: number, name?: { name: string; displayName: string }): Promise<Holder>;
   /** Shared between cases (the rate-limit key and when its window ends). */
   notes: Map<string, unknown>;
 }
@@ -100,10 +100,10 @@ export async function makeWorld(database: Database, url: () => string): Promise<
   const core: Core = { db: database.db, people: new Map(), bootstrapAdmins: new Set([ADMIN]), exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS, defaultPool: VICTIM_POOL, defaultQuota: 1 };
   const secrets = new Map<string, string>();
   let people = 0;
-  const person = async (label: string, expiresMs?: number): Promise<Holder> => {
+  const person = async (label: string, expiresMs?: number, named?: { name: string; displayName: string }): Promise<Holder> => {
     const slackId = `U0API${String(++people).padStart(3, "0")}`;
-    // First seen as Slack sees people: the Slack path creates them, whatever lookups do.
-    const made = await resolvePerson(core, { slackUserId: slackId });
+    // Added as an admin adds people (`vmres people add`): lookups may not create anyone.
+    const made = await addPerson(core, { person: OPERATOR, source: "cli" }, { name: named?.name ?? slackId, slackUserId: slackId, kind: "person", admin: false, displayName: named?.displayName });
     if (!made.ok) throw new Error(`setup: person ${slackId} refused: ${made.refusal.code}`);
     const token = await createToken(core, { person: OPERATOR, source: "cli" }, { user: slackId, label, expiresMs });
     if (!token.ok) throw new Error(`setup: token for ${slackId} refused: ${token.refusal.code}`);
@@ -111,11 +111,10 @@ export async function makeWorld(database: Database, url: () => string): Promise<
     return { slackId, token: token.value.token, tokenId: token.value.id };
   };
 
-  const v = await person("victim");
   // A name and a display name that no request of the attacker contains, so finding them in an answer is a leak, not an echo.
   const name = "victoria-api";
   const displayName = "Victoria Hidden-Holder";
-  await database.sql`update people set name = ${name}, display_name = ${displayName} where slack_user_id = ${v.slackId}`;
+  const v = await person("victim", undefined, { name, displayName });
   const note = "victim-note-7f3a: release candidate for ACME";
   const out = await call(url(), v.token, "POST", "/v1/checkouts", { body: { pool: VICTIM_POOL, note } });
   const checkout = out.json as { id?: number; vm?: string } | null;

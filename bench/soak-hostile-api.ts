@@ -97,7 +97,8 @@ function unexpectedChanges(c: ApiCase, a: Footprint, b: Footprint): string {
     const delta = b[key] - a[key];
     const allowed = c.changes?.[key] ?? 0;
     const [min, max] = Array.isArray(allowed) ? allowed : [allowed, allowed];
-    if (delta < min || delta > max) parts.push(`${key} ${delta >= 0 ? "+" : ""}${delta}`);
+    const sign = (x: number) => `${x >= 0 ? "+" : ""}${x}`;
+    if (delta < min || delta > max) parts.push(`${key} ${sign(delta)} (expected ${min === max ? sign(min) : `${sign(min)} to ${sign(max)}`})`);
   }
   const acts = c.acts === true || Object.values(c.changes ?? {}).some((v) => (Array.isArray(v) ? v[1] !== 0 : v !== 0));
   if (!acts) {

@@ -70,6 +70,9 @@ export function summary(
   if (api) {
     const failed = apiProperties(api.results);
     lines.push(`4. hostile API requests: ${n(api.results.length)} cases (${n(api.results.filter((r) => r.hidden).length)} with HIDE_HOLDERS on)`);
+    const unprepared = api.results.filter((r) => r.setupFailed !== "");
+    lines.push(`   cases prepared: ${unprepared.length === 0 ? "PASS" : `FAIL in ${n(unprepared.length)} (${unprepared.map((r) => `${r.name}: ${r.setupFailed}`).join("; ")})`}`);
+    if (unprepared.length > 0) violations.push(`API cases that could not be prepared: ${n(unprepared.length)}`);
     for (const p of failed) {
       lines.push(`   ${p.what}: ${p.failed.length === 0 ? "PASS" : `FAIL in ${n(p.failed.length)} (${p.failed.join("; ")})`}`);
       if (p.failed.length > 0) violations.push(`API cases where ${p.short}: ${n(p.failed.length)}`);
@@ -79,10 +82,10 @@ export function summary(
   return { lines, clean: violations.length === 0 };
 }
 
-/** Phase 4's four properties, each with the cases that broke it (a case whose setup failed breaks them all: nothing was shown). */
+/** Phase 4's four properties, each with the cases that broke it (a case whose setup failed is counted above, not here). */
 function apiProperties(results: ApiResult[]): { what: string; short: string; failed: string[] }[] {
   const named = (r: ApiResult) => `${r.name}${r.hidden ? " [hidden]" : ""}`;
-  const which = (broke: (r: ApiResult) => boolean) => results.filter((r) => r.setupFailed !== "" || broke(r)).map(named);
+  const which = (broke: (r: ApiResult) => boolean) => results.filter((r) => r.setupFailed === "" && broke(r)).map(named);
   return [
     { what: "answers what a correct service says (status, code, headers)", short: "the answer was wrong", failed: which((r) => r.misses.length > 0) },
     { what: "database changed only as the case may change it", short: "the database changed", failed: which((r) => r.changed !== "") },
