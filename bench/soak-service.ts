@@ -44,6 +44,9 @@ export class ServiceRig {
   readonly errors = new Map<string, number>();
   private tail: string[] = [];
   readonly startTimes: number[] = [];
+  /** Settings that replace the defaults below at the next start (the API phase turns HIDE_HOLDERS on). */
+  readonly settings = new Map<string, string>();
+  private readonly logWatchers = new Set<(line: string) => void>();
 
   private constructor(
     private readonly env: SoakEnv,
@@ -119,6 +122,12 @@ export class ServiceRig {
   /** The last lines the service wrote, for a failure report. */
   lastLines(n = 20): string[] {
     return this.tail.slice(-n);
+  }
+
+  /** Calls `watch` with every line the service writes from now on, until the returned function is called. */
+  watchLog(watch: (line: string) => void): () => void {
+    this.logWatchers.add(watch);
+    return () => this.logWatchers.delete(watch);
   }
 
   /** A response_url of the fake whose post this rig will hand back with the delivery. */
@@ -202,6 +211,7 @@ export class ServiceRig {
       SSH_PRIVATE_KEY_FILE: "/nonexistent/id_ed25519",
       CLEANUP_POLL_INTERVAL_MS: "600000",
       RECONCILE_CRON: "0 0 1 1 *",
+      ...Object.fromEntries(this.settings),
     };
   }
 
@@ -216,6 +226,7 @@ export class ServiceRig {
         const lines = buffered.split("\n");
         buffered = lines.pop() ?? "";
         for (const line of lines) {
+          for (const watch of this.logWatchers) watch(line);
           this.tail.push(line.slice(0, 1000));
           if (this.tail.length > 200) this.tail = this.tail.slice(-100);
           const entry = parseJson(line);

@@ -1,16 +1,25 @@
 /**
- * The final block: every figure of the three phases in one place, and which
+ * The final block: every figure of the four phases in one place, and which
  * of them break an invariant (those decide the exit code). Duplicate DMs
  * after kill -9 are measured and shown, not judged: a fix is under way.
+ * Phase 4 is judged per property (answers, database, process, leaks), each
+ * PASS or FAIL with the cases that failed it.
  */
 import type { ContentionFigures } from "./soak-contention.js";
 import { codes } from "./soak-contention.js";
+import type { ApiFigures, ApiResult } from "./soak-hostile-api.js";
 import type { HostileFigures } from "./soak-hostile.js";
 import type { KillFigures } from "./soak-kill.js";
 
 const n = (value: number) => value.toLocaleString("en-US");
 
-export function summary(contention: ContentionFigures | null, kills: KillFigures | null, hostile: HostileFigures | null, seconds: number): { lines: string[]; clean: boolean } {
+export function summary(
+  contention: ContentionFigures | null,
+  kills: KillFigures | null,
+  hostile: HostileFigures | null,
+  api: ApiFigures | null,
+  seconds: number,
+): { lines: string[]; clean: boolean } {
   const lines: string[] = [`=== Summary (whole soak ${seconds.toFixed(0)} s) ===`];
   const violations: string[] = [];
   const judge = (what: string, count: number) => {
@@ -58,6 +67,29 @@ export function summary(contention: ContentionFigures | null, kills: KillFigures
         `'unexpected error' replies ${judge("'unexpected error' replies (phase 3)", h.unexpectedReplies)}; live mentions from the input echoed ${judge("echoed mentions", h.mentionLeaks)}`,
     );
   }
+  if (api) {
+    const failed = apiProperties(api.results);
+    lines.push(`4. hostile API requests: ${n(api.results.length)} cases (${n(api.results.filter((r) => r.hidden).length)} with HIDE_HOLDERS on)`);
+    const unprepared = api.results.filter((r) => r.setupFailed !== "");
+    lines.push(`   cases prepared: ${unprepared.length === 0 ? "PASS" : `FAIL in ${n(unprepared.length)} (${unprepared.map((r) => `${r.name}: ${r.setupFailed}`).join("; ")})`}`);
+    if (unprepared.length > 0) violations.push(`API cases that could not be prepared: ${n(unprepared.length)}`);
+    for (const p of failed) {
+      lines.push(`   ${p.what}: ${p.failed.length === 0 ? "PASS" : `FAIL in ${n(p.failed.length)} (${p.failed.join("; ")})`}`);
+      if (p.failed.length > 0) violations.push(`API cases where ${p.short}: ${n(p.failed.length)}`);
+    }
+  }
   lines.push(violations.length === 0 ? "RESULT: every invariant held." : `RESULT: invariants broken: ${violations.join("; ")}`);
   return { lines, clean: violations.length === 0 };
+}
+
+/** Phase 4's four properties, each with the cases that broke it (a case whose setup failed is counted above, not here). */
+function apiProperties(results: ApiResult[]): { what: string; short: string; failed: string[] }[] {
+  const named = (r: ApiResult) => `${r.name}${r.hidden ? " [hidden]" : ""}`;
+  const which = (broke: (r: ApiResult) => boolean) => results.filter((r) => r.setupFailed === "" && broke(r)).map(named);
+  return [
+    { what: "answers what a correct service says (status, code, headers)", short: "the answer was wrong", failed: which((r) => r.misses.length > 0) },
+    { what: "database changed only as the case may change it", short: "the database changed", failed: which((r) => r.changed !== "") },
+    { what: "process survived and answered /healthz", short: "the service crashed", failed: which((r) => r.crashed) },
+    { what: "nothing leaked (token values, hidden names and notes, cleanup output)", short: "something leaked", failed: which((r) => r.leaks.length > 0) },
+  ];
 }
