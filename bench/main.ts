@@ -16,6 +16,7 @@ import { benchCore, type CoreBenchResult } from "./core.js";
 import { benchLeases } from "./leases.js";
 import { benchReservations } from "./reservations.js";
 import { benchSlack } from "./slack.js";
+import { benchSync } from "./sync.js";
 import { benchProvision } from "./provision.js";
 import { sleep } from "./stats.js";
 
@@ -31,8 +32,9 @@ const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }
   { name: "api", title: "HTTP API: checkout + check-in cycles against the core called directly, and p99 at 32 clients", run: benchApi },
   { name: "provision", title: "Provisioned pools: checkout from a warm pool vs a create from the image (docker)", run: benchProvision },
   { name: "reservations", title: "Reservations: booking throughput, and checkout latency with 10,000 future bookings", run: benchReservations },
+  { name: "sync", title: "Inventory: vmres pool sync of 100,100 VMs, into an empty database and again unchanged", run: benchSync },
 ];
-/** BENCH_SKIP=slack,cleanup,cli,leases,api,provision,reservations runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, api, provision, reservations). */
+/** BENCH_SKIP=slack,cleanup,cli,leases,api,provision,reservations,sync runs the core part only; BENCH_SKIP=core skips it (names: core, slack, cleanup, cli, leases, api, provision, reservations, sync). */
 const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").map((s) => s.trim()));
 
 const controller = new AbortController();

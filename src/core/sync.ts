@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/client.js";
 import type { VmState } from "../db/schema.js";
-import { checkVmSpec, retireInTx, textArray, type VmSpec } from "./admin.js";
-import { recordEvent } from "./events.js";
+import { checkVmSpec, retireInTx, type VmSpec } from "./admin.js";
+import { recordEvent, recordEvents, type EventRecord } from "./events.js";
 import type { PendingUpdate } from "./checkin.js";
 import { asAdmin } from "./people.js";
 import { ok, refuse, type Actor, type Core, type Result } from "./types.js";
@@ -57,6 +57,9 @@ type Step =
   | { kind: "hold"; changes: PendingUpdate }
   | { kind: "retire" };
 
+/** VMs per insert, update or event statement: large enough to make round trips rare, small enough for one bind message. */
+const BATCH = 2000;
+
 /** Any constant: two syncs (start-up and CLI, two replicas) never interleave. */
 const SYNC_LOCK_KEY = 0x73796e63;
 
@@ -92,22 +95,27 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
     const toChange = [...seen.values()].filter((vm) => stepFor(vm, listed.get(vm.name)).kind !== "none").map((vm) => vm.name);
     const report: SyncReport = { added: [], updated: [], pending: [], restored: [], retired: [], unchanged: 0 };
     const by = me.value.name;
-    for (const spec of specs) {
-      if (seen.has(spec.name)) continue;
-      const [row] = await tx.execute<{ id: number }>(sql`
-        insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
-        values (${spec.name}, ${spec.ip}::inet, ${spec.pool}, ${spec.sshUser}, ${spec.sshPort}, ${spec.hostKeyFingerprint}, ${textArray(spec.tags)})
-        on conflict (name) do nothing
-        returning id`);
+    // New VMs: one insert and one event statement per batch (a first sync of 100,000 VMs is ~100 statements).
+    const added = new Map<string, number>();
+    const fresh = specs.filter((spec) => !seen.has(spec.name));
+    for (let i = 0; i < fresh.length; i += BATCH) {
+      const batch = fresh.slice(i, i + BATCH);
+      for (const row of await insertVms(tx, batch)) added.set(row.name, row.id);
+      await recordEvents(
+        tx,
+        batch.filter((spec) => added.has(spec.name)).map((spec) => ({ vmId: added.get(spec.name)!, vmName: spec.name, actor: by, source: actor.source, kind: "added", detail: spec })),
+      );
+    }
+    for (const spec of fresh) {
       // Added by `pool add` since the read: handled below as an existing VM.
-      if (!row) toChange.push(spec.name);
-      else {
-        await recordEvent(tx, { vmId: row.id, vmName: spec.name, actor: by, source: actor.source, kind: "added", detail: spec });
-        report.added.push(spec.name);
-      }
+      if (added.has(spec.name)) report.added.push(spec.name);
+      else toChange.push(spec.name);
     }
     const locked = await lockVms(tx, toChange);
     const inFileOrder = [...specs.flatMap((s) => locked.get(s.name) ?? []), ...[...locked.values()].filter((vm) => !listed.has(vm.name))];
+    // Updates and restores (the common changes) are written in batches; the rare ones row by row.
+    const rewrites: { vm: CurrentVm; spec: VmSpec; restore: boolean }[] = [];
+    const events: EventRecord[] = [];
     for (const vm of inFileOrder) {
       const step = stepFor(vm, listed.get(vm.name));
       const event = { vmId: vm.id, vmName: vm.name, actor: by, source: actor.source };
@@ -118,13 +126,13 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
           await tx.execute(sql`update vms set retire_on_checkin = false where id = ${vm.id}`);
           break;
         case "restore":
-          await writeSpec(tx, vm.id, listed.get(vm.name)!, sql`, state = 'available', state_changed_at = now(), retire_on_checkin = false`);
-          await recordEvent(tx, { ...event, kind: "restored", detail: step.changes });
+          rewrites.push({ vm, spec: listed.get(vm.name)!, restore: true });
+          events.push({ ...event, kind: "restored", detail: step.changes });
           report.restored.push(vm.name);
           break;
         case "update":
-          await writeSpec(tx, vm.id, listed.get(vm.name)!, sql`, retire_on_checkin = false`);
-          await recordEvent(tx, { ...event, kind: "updated", detail: step.changes });
+          rewrites.push({ vm, spec: listed.get(vm.name)!, restore: false });
+          events.push({ ...event, kind: "updated", detail: step.changes });
           report.updated.push(vm.name);
           break;
         case "hold": {
@@ -141,6 +149,8 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
           break;
       }
     }
+    for (let i = 0; i < rewrites.length; i += BATCH) await writeSpecs(tx, rewrites.slice(i, i + BATCH));
+    for (let i = 0; i < events.length; i += BATCH) await recordEvents(tx, events.slice(i, i + BATCH));
     report.unchanged = specs.length - report.added.length - report.updated.length - report.pending.length - report.restored.length;
     return ok(report);
   });
@@ -227,11 +237,35 @@ async function upsertPool(tx: Executor, p: PoolSpec): Promise<void> {
       lease_seconds = excluded.lease_seconds, max_lease_seconds = excluded.max_lease_seconds`);
 }
 
-async function writeSpec(tx: Executor, id: number, spec: VmSpec, extra: ReturnType<typeof sql>): Promise<void> {
+/** The file's VMs as rows for jsonb_to_recordset (tags as a JSON array). */
+function specRows(specs: VmSpec[]) {
+  return specs.map((s) => ({ name: s.name, ip: s.ip, pool: s.pool, ssh_user: s.sshUser, ssh_port: s.sshPort, host_key_fingerprint: s.hostKeyFingerprint, tags: s.tags }));
+}
+
+/** Inserts new VMs in one statement; a name taken meanwhile (`pool add`) is skipped and not returned. */
+async function insertVms(tx: Executor, specs: VmSpec[]): Promise<{ id: number; name: string }[]> {
+  return tx.execute<{ id: number; name: string }>(sql`
+    insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
+    select s.name, s.ip::inet, s.pool, s.ssh_user, s.ssh_port, s.host_key_fingerprint, array(select jsonb_array_elements_text(s.tags))
+    from jsonb_to_recordset(${JSON.stringify(specRows(specs).map((row, n) => ({ ...row, n })))}::jsonb)
+      as s(name text, ip text, pool text, ssh_user text, ssh_port int, host_key_fingerprint text, tags jsonb, n bigint)
+    order by s.n
+    on conflict (name) do nothing
+    returning id, name`);
+}
+
+/** Writes the file's fields over locked VMs in one statement; a restored VM is available again. */
+async function writeSpecs(tx: Executor, rewrites: { vm: CurrentVm; spec: VmSpec; restore: boolean }[]): Promise<void> {
+  const rows = rewrites.map(({ vm, spec, restore }, i) => ({ ...specRows([spec])[0], id: vm.id, restore, n: i }));
   await tx.execute(sql`
-    update vms set ip = ${spec.ip}::inet, pool = ${spec.pool}, ssh_user = ${spec.sshUser}, ssh_port = ${spec.sshPort},
-      host_key_fingerprint = coalesce(${spec.hostKeyFingerprint}, host_key_fingerprint), tags = ${textArray(spec.tags)} ${extra}
-    where id = ${id}`);
+    update vms v set ip = s.ip::inet, pool = s.pool, ssh_user = s.ssh_user, ssh_port = s.ssh_port,
+      host_key_fingerprint = coalesce(s.host_key_fingerprint, v.host_key_fingerprint), tags = array(select jsonb_array_elements_text(s.tags)),
+      retire_on_checkin = false,
+      state = case when s.restore then 'available'::vm_state else v.state end,
+      state_changed_at = case when s.restore then now() else v.state_changed_at end
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as s(id int, ip text, pool text, ssh_user text, ssh_port int, host_key_fingerprint text, tags jsonb, restore boolean, n int)
+    where v.id = s.id`);
 }
 
 /** The fields of `spec` that differ from the stored VM, in PendingUpdate form. */
