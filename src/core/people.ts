@@ -33,7 +33,8 @@ export function personText(p: Pick<PersonTag, "name" | "slackUserId" | "displayN
  * a request Slack signed) becomes a person on the spot, named by their Slack ID
  * until an operator names them. A `lookup` (a name or Slack ID someone typed:
  * an API filter, a CLI --user) only finds: it never writes, so reading
- * `?user=UZZZ00001` creates nobody. A caller that may create a Slack user
+ * `?user=UZZZ00001` creates nobody (SLACK_ADMINS excepted: they
+ * exist by configuration). A caller that may create a Slack user
  * someone names (an admin giving them something) passes `{ slackUserId }`.
  */
 export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<PersonTag>> {
@@ -63,7 +64,11 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
     core.people.set(ref.slackUserId, found);
     return ok(found);
   }
-  return lookup(sql, ref.lookup);
+  const found = await lookup(sql, ref.lookup);
+  // SLACK_ADMINS are people by configuration (the service records them at start): a CLI run before
+  // the service ever started may name one, who is then recorded as the service would.
+  if (!found.ok && found.refusal.code === "unknown_person" && core.bootstrapAdmins.has(ref.lookup)) return resolvePerson(core, { slackUserId: ref.lookup });
+  return found;
 }
 
 async function named(sql: postgres.Sql, name: string): Promise<Result<PersonTag>> {
