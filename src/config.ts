@@ -148,6 +148,10 @@ export const configSchema = z.object({
     .transform((text) => parseRate(text) ?? { max: 60, windowMs: 60_000 }),
   /** Largest API request body in bytes; a larger one gets 413. */
   API_BODY_LIMIT: int(1024, 10_485_760).default(65_536),
+  /** Longest life of an API token (and the life of one asked for without `--expires`); a longer one is refused. */
+  MAX_TOKEN_LIFETIME: duration("365d", false).refine((ms) => ms >= 60_000 && ms <= 3650 * 86_400_000, "expected a lifetime from 1m to 3650d, like 365d or 90d"),
+  /** Live (unrevoked, unexpired) API tokens one person or service may hold: each token has its own API_RATE_LIMIT. */
+  MAX_TOKENS_PER_PERSON: int(1, 1000).default(5),
   /** `off`: this process runs no provisioner (provider jobs, top-up, image sweep, provider listing); another replica must. */
   PROVISION_WORKER: z.enum(["on", "off"]).default("on"),
   /** Provider jobs (create, save, delete) one process runs at once. */

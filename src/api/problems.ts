@@ -28,6 +28,7 @@ export const REFUSAL_STATUS = {
   not_your_offer: { status: 403, title: "The offer is not yours" },
   offer_over: { status: 410, title: "The offer is over" },
   unknown_token: { status: 404, title: "No such token" },
+  too_many_tokens: { status: 409, title: "The person holds as many live tokens as MAX_TOKENS_PER_PERSON allows" },
   pool_full: { status: 409, title: "The provisioned pool is at its size limit" },
   no_image: { status: 404, title: "No saved image to restore" },
   not_provisioned: { status: 409, title: "The pool's VMs are fixed machines" },
@@ -127,6 +128,8 @@ function refusalDetail(r: Refusal): string {
       return `that offer in pool "${r.pool}" is over (${r.state})`;
     case "unknown_token":
       return `there is no token ${r.id} of yours`;
+    case "too_many_tokens":
+      return `${r.person} holds ${r.limit} live tokens, the most one person may (MAX_TOKENS_PER_PERSON): revoke one (DELETE /v1/tokens/{id}; GET /v1/tokens lists them) first`;
     case "pool_full":
       return `pool "${r.pool}" is at its size limit: ${r.live} of at most ${r.maxSize} instances exist or are being created; retry once one is checked in, or send {"wait": "5m"}`;
     case "no_image":

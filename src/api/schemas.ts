@@ -239,6 +239,7 @@ export const tokenInfo = z.object({
   expiresAt: time.nullable(),
   revokedAt: time.nullable(),
   lastUsedAt: time.nullable(),
+  parentId: z.number().int().nullable().describe("the token this one was made with (POST /v1/tokens): it expires no later and is revoked with it"),
 });
 
 export const newToken = tokenInfo.extend({ token: z.string().describe("the token itself: shown this once, stored only hashed") });
@@ -246,10 +247,17 @@ export const newToken = tokenInfo.extend({ token: z.string().describe("the token
 export const tokenRequest = z.strictObject({
   user: z.string().min(1).max(200).optional().describe("for whom (admins); default: yourself"),
   label: z.string().min(1).max(100).optional(),
-  expires: duration.optional().describe("lifetime, like 90d; default: never expires"),
+  expires: duration
+    .optional()
+    .describe("lifetime, like 90d, at most MAX_TOKEN_LIFETIME (default 365d); default: that longest lifetime. Never later than the token making the request expires"),
 });
 
-export const tokenRevoked = z.object({ id: z.number().int(), person: z.string(), alreadyRevoked: z.boolean() });
+export const tokenRevoked = z.object({
+  id: z.number().int(),
+  person: z.string(),
+  alreadyRevoked: z.boolean(),
+  alsoRevoked: z.array(z.number().int()).describe("tokens made with this one (directly or not), revoked with it now"),
+});
 
 export const reservation = z.object({
   id: z.number().int(),

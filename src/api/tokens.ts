@@ -36,19 +36,20 @@ export function tokenRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "Make a token (for yourself; admins: for anyone); its value is in this answer only",
         tags: ["tokens"],
         body: s.tokenRequest,
-        response: responses({ 201: s.newToken }, [403, 404, 422]),
+        response: responses({ 201: s.newToken }, [403, 404, 409, 422]),
       },
     },
     async (req, reply) => {
       const expiresMs = req.body.expires === undefined ? undefined : parseDuration(req.body.expires);
       if (expiresMs === null) return answer(req, reply, refuse({ code: "invalid_input", field: "expires", message: "a duration like 90d, 12h or 30m" }), () => null);
-      const made = await createToken(core, actorOf(req), { user: req.body.user, label: req.body.label, expiresMs });
+      // The token asking is the new one's parent: the new one expires no later and is revoked with it.
+      const made = await createToken(core, actorOf(req), { user: req.body.user, label: req.body.label, expiresMs, parentTokenId: req.holder?.tokenId });
       return answer(req, reply, made, (t) => ({ ...tokenBody(t), token: t.token }), 201);
     },
   );
   v1.delete(
     "/tokens/:id",
-    { schema: { operationId: "revokeToken", summary: "Revoke a token (one's own; admins: any)", tags: ["tokens"], params: s.idParam, response: responses({ 200: s.tokenRevoked }, [404]) } },
+    { schema: { operationId: "revokeToken", summary: "Revoke a token (one's own; admins: any), and the tokens made with it", tags: ["tokens"], params: s.idParam, response: responses({ 200: s.tokenRevoked }, [404]) } },
     async (req, reply) => answer(req, reply, await revokeToken(core, actorOf(req), req.params.id), (r) => r),
   );
 }

@@ -64,6 +64,8 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `That offer in pool "${refusal.pool}" is over (${words(refusal.state)}).`;
     case "unknown_token":
       return `There is no token ${refusal.id}. npx vmres token list shows them.`;
+    case "too_many_tokens":
+      return `${refusal.person} holds ${refusal.limit} live tokens, the most one person may (MAX_TOKENS_PER_PERSON). Revoke one first: npx vmres token list --user ${refusal.person}, then npx vmres token revoke ID.`;
     case "pool_full":
       return `Pool "${refusal.pool}" is at its size limit: ${refusal.live} of at most ${refusal.maxSize} instances exist or are being created, so no new VM can be created now. Try again once one is checked in, or wait: npx vmres checkout --user ${userId ?? "ID"} --pool ${refusal.pool} --wait`;
     case "no_image":

@@ -34,11 +34,23 @@ export function requiredUser(input: Input): string {
   return user;
 }
 
-/** The person `--user` names, acting from the CLI. */
+/** The person `--user` names, acting from the CLI: found, never created (an unknown one is refused as unknown). */
 export const userActor = (user: string): Actor => ({ person: { lookup: user }, source: "cli" });
 
+/**
+ * The person `--user` names, for a command that gives them something (checkout,
+ * wait, reserve): a Slack user ID vmres has not met yet becomes that person, as
+ * their first Slack request would make them; the operator is an admin. Read
+ * commands use userActor, or a lookup, which never create anyone.
+ */
+export const recipientActor = (user: string): Actor => ({ person: checkUserId(user) === null ? { slackUserId: user } : { lookup: user }, source: "cli" });
+
 /** Whom the refusal's words address: the --user given, or null for the operator. */
-export const userOf = (actor: Actor): string | null => (typeof actor.person === "object" && "lookup" in actor.person ? actor.person.lookup : null);
+export function userOf(actor: Actor): string | null {
+  const person = actor.person;
+  if (typeof person !== "object") return null;
+  return "lookup" in person ? person.lookup : "slackUserId" in person ? person.slackUserId : null;
+}
 
 /** The `--user` when given, else the local operator, who acts as an admin (see people.ts). */
 export function adminActor(input: Input): Actor {

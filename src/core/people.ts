@@ -29,9 +29,13 @@ export function personText(p: Pick<PersonTag, "name" | "slackUserId" | "displayN
 }
 
 /**
- * The person an actor stands for. Someone first seen in Slack becomes a
- * person on the spot (named by their Slack ID until an operator names them);
- * so does a Slack user ID typed by an operator; a name must exist.
+ * The person an actor stands for. Someone first seen in Slack (`slackUserId`:
+ * a request Slack signed) becomes a person on the spot, named by their Slack ID
+ * until an operator names them. A `lookup` (a name or Slack ID someone typed:
+ * an API filter, a CLI --user) only finds: it never writes, so reading
+ * `?user=UZZZ00001` creates nobody (SLACK_ADMINS excepted: they
+ * exist by configuration). A caller that may create a Slack user
+ * someone names (an admin giving them something) passes `{ slackUserId }`.
  */
 export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<PersonTag>> {
   const sql = core.db.$client;
@@ -61,8 +65,9 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
     return ok(found);
   }
   const found = await lookup(sql, ref.lookup);
-  // A Slack user ID nobody has named yet is that Slack user, as if they had used Slack (what --user always meant).
-  if (!found.ok && found.refusal.code === "unknown_person" && checkUserId(ref.lookup) === null) return resolvePerson(core, { slackUserId: ref.lookup });
+  // SLACK_ADMINS are people by configuration (the service records them at start): a CLI run before
+  // the service ever started may name one, who is then recorded as the service would.
+  if (!found.ok && found.refusal.code === "unknown_person" && core.bootstrapAdmins.has(ref.lookup)) return resolvePerson(core, { slackUserId: ref.lookup });
   return found;
 }
 

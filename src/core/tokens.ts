@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
+import { formatDuration } from "../duration.js";
 import { clockAt } from "./clock.js";
 import { asAdmin, isBootstrapAdmin, OPERATOR, resolvePerson, SYSTEM } from "./people.js";
-import { ok, refuse, type Actor, type Core, type PersonTag, type Result } from "./types.js";
-import { checkNote, firstRefusal } from "./validate.js";
+import { ok, refuse, type Actor, type Core, type PersonTag, type Result, type TokenSettings } from "./types.js";
+import { checkNote, checkUserId, firstRefusal } from "./validate.js";
 
 /**
  * API tokens. A token is `vmres_` and 43 base64url characters (32 random
@@ -27,6 +28,8 @@ export interface TokenInfo {
   expiresAt: Date | null;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  /** The token it was made with (over the API): it dies with that one. */
+  parentId: number | null;
 }
 
 /** A token just made: its value, shown once. */
@@ -49,49 +52,83 @@ export interface TokenRequest {
   /** For whom; unset: the actor themselves. Someone else needs an admin. */
   user?: string | undefined;
   label?: string | undefined;
-  /** Lifetime in ms; unset: never expires. */
+  /** Lifetime in ms, at most MAX_TOKEN_LIFETIME; unset: that longest lifetime. */
   expiresMs?: number | undefined;
+  /**
+   * The token the request came with (the API). The new token expires no later
+   * than it and is revoked with it, so a short-lived or revoked token cannot
+   * leave a longer-lived one behind.
+   */
+  parentTokenId?: number | undefined;
 }
 
+/** MAX_TOKEN_LIFETIME and MAX_TOKENS_PER_PERSON when the core is given none (src/config.ts has the same defaults). */
+export const TOKEN_DEFAULTS: TokenSettings = { maxLifetimeMs: 365 * 86_400_000, maxPerPerson: 5 };
 const MIN_LIFETIME_MS = 60_000;
-const MAX_LIFETIME_MS = 3650 * 86_400_000;
+
+const tokenSettings = (core: Core): TokenSettings => core.tokens ?? TOKEN_DEFAULTS;
 
 /**
  * Makes a token for a person: anyone for themselves (Slack's `/vm token`),
  * admins for anyone (`vmres token create --user`, services for CI). The
- * built-in `system` never gets one: it is vmres itself.
+ * built-in `system` never gets one: it is vmres itself. Every token expires
+ * (MAX_TOKEN_LIFETIME at most), and one person holds at most
+ * MAX_TOKENS_PER_PERSON live tokens: each has its own rate limit.
  */
 export async function createToken(core: Core, actor: Actor, request: TokenRequest = {}): Promise<Result<NewToken>> {
+  const { maxLifetimeMs, maxPerPerson } = tokenSettings(core);
   const bad = firstRefusal(
     request.label === undefined ? null : checkNote(request.label, "label"),
     request.label !== undefined && request.label.length > 100 ? { code: "invalid_input", field: "label", message: "keep a label to 100 characters" } : null,
-    request.expiresMs === undefined || (Number.isSafeInteger(request.expiresMs) && request.expiresMs >= MIN_LIFETIME_MS && request.expiresMs <= MAX_LIFETIME_MS)
+    request.expiresMs === undefined || (Number.isSafeInteger(request.expiresMs) && request.expiresMs >= MIN_LIFETIME_MS && request.expiresMs <= maxLifetimeMs)
       ? null
-      : { code: "invalid_input", field: "expires", message: "a token lives at least 1m and at most 3650d (written like 90d, 12h or 30m)" },
+      : { code: "invalid_input", field: "expires", message: `a token lives at least 1m and at most ${formatDuration(maxLifetimeMs)} (MAX_TOKEN_LIFETIME), written like 90d, 12h or 30m` },
   );
   if (bad) return refuse(bad);
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
-  let person = me.value;
-  if (request.user !== undefined) {
-    const named = await resolvePerson(core, { lookup: request.user });
-    if (!named.ok) return named;
-    person = named.value;
-  }
-  if (person.id !== me.value.id) {
-    const admin = await asAdmin(core, actor, "make a token for someone else");
-    if (!admin.ok) return admin;
-  }
-  if (person.name === SYSTEM) return refuse({ code: "invalid_input", field: "user", message: "system is vmres itself and gets no token: make one for a person or a service (vmres people add NAME --service)" });
+  const person = request.user === undefined ? me : await tokenHolder(core, actor, me.value, request.user);
+  if (!person.ok) return person;
+  if (person.value.name === SYSTEM) return refuse({ code: "invalid_input", field: "user", message: "system is vmres itself and gets no token: make one for a person or a service (vmres people add NAME --service)" });
   const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-  const [row] = await core.db.$client<TokenRow[]>`
-    insert into api_tokens (person_id, token_hash, prefix, label, created_by, created_at, expires_at)
-    values (${person.id}, ${hashToken(token)}, ${token.slice(0, SHOWN)}, ${request.label ?? null}, ${me.value.id},
-            coalesce(${clockAt(core)}::timestamptz, now()),
-            coalesce(${clockAt(core)}::timestamptz, now()) + make_interval(secs => ${request.expiresMs === undefined ? null : Math.ceil(request.expiresMs / 1000)}::int))
-    returning id, prefix, label, created_at, expires_at, revoked_at, last_used_at`;
-  if (!row) throw new Error(`token for ${person.name} not stored`);
-  return ok({ ...infoOf(row, person, me.value.name), token });
+  const lifetimeS = Math.ceil((request.expiresMs ?? maxLifetimeMs) / 1000);
+  const parentId = request.parentTokenId ?? null;
+  return core.db.$client.begin(async (tx) => {
+    // One person's token requests one at a time, so two at once cannot both pass the count.
+    await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:tokens:" + person.value.id}, 0))`;
+    const [held] = await tx<{ n: number }[]>`
+      select count(*)::int as n from api_tokens
+      where person_id = ${person.value.id} and revoked_at is null and (expires_at is null or expires_at > coalesce(${clockAt(core)}::timestamptz, now()))`;
+    if ((held?.n ?? 0) >= maxPerPerson) return refuse<NewToken>({ code: "too_many_tokens", person: person.value.name, limit: maxPerPerson });
+    // FOR SHARE waits for a revocation of the parent under way, and a revocation waits for this
+    // insert: either way the child is revoked with its parent. A parent revoked in between makes
+    // a child born revoked (authentication refuses it), never a live orphan.
+    const [parent] = parentId === null ? [] : await tx<{ expires_at: Date | null; revoked_at: Date | null }[]>`select expires_at, revoked_at from api_tokens where id = ${parentId} for share`;
+    if (parentId !== null && !parent) throw new Error(`token ${parentId}, which asks for a new token, is not in api_tokens`);
+    const [row] = await tx<TokenRow[]>`
+      insert into api_tokens (person_id, token_hash, prefix, label, created_by, created_at, expires_at, parent_id, revoked_at)
+      values (${person.value.id}, ${hashToken(token)}, ${token.slice(0, SHOWN)}, ${request.label ?? null}, ${me.value.id},
+              coalesce(${clockAt(core)}::timestamptz, now()),
+              least(coalesce(${clockAt(core)}::timestamptz, now()) + make_interval(secs => ${lifetimeS}::int), ${parent?.expires_at ?? null}::timestamptz),
+              ${parentId}, ${parent?.revoked_at ?? null}::timestamptz)
+      returning id, prefix, label, created_at, expires_at, revoked_at, last_used_at, parent_id`;
+    if (!row) throw new Error(`token for ${person.value.name} not stored`);
+    return ok({ ...infoOf(row, person.value, me.value.name), token });
+  });
+}
+
+/**
+ * Whom `user` names, for a token: oneself, or (admins only) anyone. An admin
+ * may name a Slack user vmres has not met yet, who becomes a person as their
+ * first Slack request would make them; nobody else's request creates anyone.
+ */
+async function tokenHolder(core: Core, actor: Actor, me: PersonTag, user: string): Promise<Result<PersonTag>> {
+  const named = await resolvePerson(core, { lookup: user });
+  if (named.ok && named.value.id === me.id) return named;
+  const admin = await asAdmin(core, actor, "make a token for someone else");
+  if (!admin.ok) return admin;
+  if (!named.ok && named.refusal.code === "unknown_person" && checkUserId(user) === null) return resolvePerson(core, { slackUserId: user });
+  return named;
 }
 
 type TokenRow = {
@@ -102,6 +139,7 @@ type TokenRow = {
   expires_at: Date | string | null;
   revoked_at: Date | string | null;
   last_used_at: Date | string | null;
+  parent_id: number | null;
 };
 
 type ListedRow = TokenRow & { person_id: number; name: string; slack_user_id: string | null; display_name: string | null; created_by: string };
@@ -119,6 +157,7 @@ function infoOf(r: TokenRow, person: PersonTag, createdBy: string): TokenInfo {
     expiresAt: date(r.expires_at),
     revokedAt: date(r.revoked_at),
     lastUsedAt: date(r.last_used_at),
+    parentId: r.parent_id,
   };
 }
 
@@ -135,7 +174,7 @@ export async function listTokens(core: Core, actor: Actor, filter: { user?: stri
     personId = named.value.id;
   }
   const rows = await core.db.$client<ListedRow[]>`
-    select t.id, t.prefix, t.label, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
+    select t.id, t.prefix, t.label, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.parent_id,
            p.id as person_id, p.name, p.slack_user_id, p.display_name, c.name as created_by
     from api_tokens t join people p on p.id = t.person_id join people c on c.id = t.created_by
     where ${personId === null ? core.db.$client`true` : core.db.$client`t.person_id = ${personId}`}
@@ -143,26 +182,58 @@ export async function listTokens(core: Core, actor: Actor, filter: { user?: stri
   return ok(rows.map((r) => infoOf(r, { id: r.person_id, name: r.name, slackUserId: r.slack_user_id, displayName: r.display_name }, r.created_by)));
 }
 
+/** A revocation: the token, and the tokens made with it (and with those), revoked with it now. */
+export interface TokenRevoked {
+  id: number;
+  person: string;
+  alreadyRevoked: boolean;
+  /** Tokens made with this one, directly or not, that this revocation revoked. */
+  alsoRevoked: number[];
+}
+
 /**
  * Revokes a token at once (every replica reads the row at each request): its
- * holder, or an admin. Revoking a revoked token says so and changes nothing.
+ * holder, or an admin. The tokens made with it (over the API, with it or with
+ * one of them) are revoked with it, on record: a leaked token cannot leave
+ * heirs. Revoking a revoked token revokes any heir still live and says the
+ * token itself was revoked already.
  */
-export async function revokeToken(core: Core, actor: Actor, id: number): Promise<Result<{ id: number; person: string; alreadyRevoked: boolean }>> {
+export async function revokeToken(core: Core, actor: Actor, id: number): Promise<Result<TokenRevoked>> {
   if (!Number.isSafeInteger(id) || id < 1 || id > 2_147_483_647) return refuse({ code: "invalid_input", field: "id", message: "a token id is a whole number, as vmres token list shows" });
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
-  const [row] = await core.db.$client<{ person_id: number; name: string; revoked_at: Date | null }[]>`
-    select t.person_id, p.name, t.revoked_at from api_tokens t join people p on p.id = t.person_id where t.id = ${id}`;
   const admin = actor.person === OPERATOR || isBootstrapAdmin(core, me.value) || (await asAdmin(core, actor, "revoke a token")).ok;
-  // Someone else's token is, to a non-admin, no token at all: they learn nothing of its existence.
-  if (!row || (row.person_id !== me.value.id && !admin)) return refuse({ code: "unknown_token", id });
-  const changed = await core.db.$client`update api_tokens set revoked_at = coalesce(${clockAt(core)}::timestamptz, now()) where id = ${id} and revoked_at is null`;
-  return ok({ id, person: row.name, alreadyRevoked: changed.count === 0 });
+  return core.db.$client.begin(async (tx) => {
+    // FOR UPDATE: a token being made with this one (it holds FOR SHARE) is committed first, so it is found below.
+    const [row] = await tx<{ person_id: number; name: string; revoked_at: Date | null }[]>`
+      select t.person_id, p.name, t.revoked_at from api_tokens t join people p on p.id = t.person_id where t.id = ${id} for update of t`;
+    // Someone else's token is, to a non-admin, no token at all: they learn nothing of its existence.
+    if (!row || (row.person_id !== me.value.id && !admin)) return refuse<TokenRevoked>({ code: "unknown_token", id });
+    const at = clockAt(core);
+    const changed = await tx`update api_tokens set revoked_at = coalesce(${at}::timestamptz, now()) where id = ${id} and revoked_at is null`;
+    // Each statement sees what was committed when it began: a grandchild made while the first
+    // pass waited on its parent shows up in the next. Parents are older (a CHECK), so chains end.
+    const alsoRevoked: number[] = [];
+    for (let more = true; more; ) {
+      const heirs = await tx<{ id: number }[]>`
+        with recursive heirs as (
+          select id from api_tokens where parent_id = ${id}
+          union all
+          select t.id from api_tokens t join heirs h on t.parent_id = h.id)
+        update api_tokens set revoked_at = coalesce(${at}::timestamptz, now())
+        where id in (select id from heirs) and revoked_at is null returning id`;
+      alsoRevoked.push(...heirs.map((h) => h.id));
+      more = heirs.length > 0;
+    }
+    return ok({ id, person: row.name, alreadyRevoked: changed.count === 0, alsoRevoked: alsoRevoked.sort((a, b) => a - b) });
+  });
 }
 
 /**
  * The person a token acts as, or why it is refused. Read at every request
- * (nothing cached), so a revocation applies at once on every replica.
+ * (nothing cached), so a revocation applies at once on every replica. A token
+ * made with another is refused once any token it was made from is revoked or
+ * expired, whatever its own row says (the record catches up at revocation).
  * `last_used_at` is written at most once a minute per token, to keep
  * requests from all writing the same row.
  */
@@ -171,8 +242,13 @@ export async function authenticateToken(core: Core, token: string): Promise<{ ho
   const [row] = await core.db.$client<
     { id: number; person_id: number; name: string; slack_user_id: string | null; display_name: string | null; revoked: boolean; expired: boolean; stale: boolean }[]
   >`
-    select t.id, t.person_id, p.name, p.slack_user_id, p.display_name, t.revoked_at is not null as revoked,
-           coalesce(t.expires_at <= coalesce(${clockAt(core)}::timestamptz, now()), false) as expired,
+    with recursive line as (
+      select id, parent_id, revoked_at, expires_at from api_tokens where token_hash = ${hashToken(token)}
+      union all
+      select t.id, t.parent_id, t.revoked_at, t.expires_at from api_tokens t join line l on t.id = l.parent_id)
+    select t.id, t.person_id, p.name, p.slack_user_id, p.display_name,
+           exists (select 1 from line where revoked_at is not null) as revoked,
+           exists (select 1 from line where expires_at <= coalesce(${clockAt(core)}::timestamptz, now())) as expired,
            coalesce(t.last_used_at < now() - interval '1 minute', true) as stale
     from api_tokens t join people p on p.id = t.person_id
     where t.token_hash = ${hashToken(token)}`;

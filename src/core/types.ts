@@ -28,6 +28,16 @@ export interface Core {
   reservationReminderLeadsMs?: number[];
   /** Told of every checkout and check-in, whichever adapter asked (the service counts them for /metrics). */
   observer?: CoreObserver;
+  /** API token limits (MAX_TOKEN_LIFETIME, MAX_TOKENS_PER_PERSON); unset: the defaults of src/core/tokens.ts. */
+  tokens?: TokenSettings;
+}
+
+/** API token limits. */
+export interface TokenSettings {
+  /** Longest lifetime of a token, and the lifetime of one that asks for none. */
+  maxLifetimeMs: number;
+  /** Live tokens one person may hold: each has its own rate limit, so this bounds what minting more can buy. */
+  maxPerPerson: number;
 }
 
 export interface LeaseSettings {
@@ -148,6 +158,8 @@ export type Refusal =
   | { code: "offer_over"; pool: string; state: string }
   /** An API token id that names no token the caller may see (or revoke). */
   | { code: "unknown_token"; id: number }
+  /** The person holds `limit` live tokens already (MAX_TOKENS_PER_PERSON): revoke one first. */
+  | { code: "too_many_tokens"; person: string; limit: number }
   /** A provisioned pool is at its `max_size`: `live` instances exist or are on their way. */
   | { code: "pool_full"; pool: string; maxSize: number; live: number }
   /** `checkout --restore` with no saved image of this person in the pool (or none of that name). */

@@ -397,14 +397,23 @@ export const apiTokens = pgTable(
       .notNull()
       .references(() => people.id),
     createdAt: ts("created_at").notNull().defaultNow(),
-    /** null: never expires. */
+    /** null: never expires (tokens made before MAX_TOKEN_LIFETIME; new ones always expire). */
     expiresAt: ts("expires_at"),
     revokedAt: ts("revoked_at"),
     lastUsedAt: ts("last_used_at"),
+    /**
+     * The token this one was made with (POST /v1/tokens); null when made in Slack or by the CLI.
+     * It expires no later than its parent and is revoked with it (src/core/tokens.ts).
+     */
+    parentId: integer("parent_id"),
   },
   (t) => [
     uniqueIndex("api_tokens_hash_unique").on(t.tokenHash),
     index("api_tokens_person").on(t.personId),
+    index("api_tokens_parent").on(t.parentId),
+    foreignKey({ name: "api_tokens_parent_token", columns: [t.parentId], foreignColumns: [t.id] }),
+    // A parent is made before its child, so the chain of parents ends: revocation and authentication walk it.
+    check("api_tokens_parent_older", sql`${t.parentId} is null or ${t.parentId} < ${t.id}`),
     check("api_tokens_hash_format", sql`${t.tokenHash} ~ '^[0-9a-f]{64}$'`),
     check("api_tokens_label_length", sql`${t.label} is null or length(${t.label}) between 1 and 100`),
   ],

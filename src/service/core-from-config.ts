@@ -20,5 +20,6 @@ export function coreFromConfig(config: Config, database: Pick<Database, "db">): 
       claimWindowMs: config.CLAIM_WINDOW,
     },
     reservationReminderLeadsMs: config.RESERVATION_REMINDER,
+    tokens: { maxLifetimeMs: config.MAX_TOKEN_LIFETIME, maxPerPerson: config.MAX_TOKENS_PER_PERSON },
   };
 }

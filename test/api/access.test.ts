@@ -219,7 +219,7 @@ describe("everyone's endpoints", () => {
     expect(mine.body.every((t: { person: { name: string } }) => t.person.name === "alice")).toBe(true);
     expect(mine.body.map((t: { id: number }) => t.id)).toContain(made.body.id);
     const revoked = await call(h, "DELETE", `/v1/tokens/${made.body.id}`, { token: alice.token });
-    expect(revoked.body).toEqual({ id: made.body.id, person: "alice", alreadyRevoked: false });
+    expect(revoked.body).toEqual({ id: made.body.id, person: "alice", alreadyRevoked: false, alsoRevoked: [] });
     const twice = await call(h, "DELETE", `/v1/tokens/${made.body.id}`, { token: alice.token });
     expect(twice.body.alreadyRevoked).toBe(true);
     expect((await call(h, "GET", "/v1/me", { token: made.body.token })).status).toBe(401);

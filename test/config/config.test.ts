@@ -47,4 +47,12 @@ describe("paths in the configuration", () => {
     expect(() => loadConfig({ RECONCILE_CRON: "every minute" }, null)).toThrow(/RECONCILE_CRON.*not a cron expression/s);
     expect(loadConfig({ RECONCILE_CRON: "*/5 * * * *" }, null).RECONCILE_CRON).toBe("*/5 * * * *");
   });
+
+  it("token limits default to 365d and 5 tokens, and a bad one names the setting and what it expects", () => {
+    const config = loadConfig({}, null);
+    expect([config.MAX_TOKEN_LIFETIME, config.MAX_TOKENS_PER_PERSON]).toEqual([365 * 86_400_000, 5]);
+    expect(() => loadConfig({ MAX_TOKEN_LIFETIME: "3651d" }, null)).toThrow(/MAX_TOKEN_LIFETIME.*from 1m to 3650d/s);
+    expect(() => loadConfig({ MAX_TOKEN_LIFETIME: "forever" }, null)).toThrow(/MAX_TOKEN_LIFETIME.*duration/s);
+    expect(() => loadConfig({ MAX_TOKENS_PER_PERSON: "0" }, null)).toThrow(/MAX_TOKENS_PER_PERSON/);
+  });
 });

@@ -44,6 +44,7 @@ export function coreFor(database: Pick<Database, "db">, opts: Partial<Omit<Core,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.observer ? { observer: opts.observer } : {}),
     ...(opts.reservationReminderLeadsMs ? { reservationReminderLeadsMs: opts.reservationReminderLeadsMs } : {}),
+    ...(opts.tokens ? { tokens: opts.tokens } : {}),
   };
 }
 

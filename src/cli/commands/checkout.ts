@@ -6,7 +6,7 @@ import { done, outcomeOf, type Context, type Outcome, type Prepare, type RemoteP
 import { EXIT, failure, temporaryFailure, type Failure } from "../failures.js";
 import { when } from "../table.js";
 import { endText, lengthText } from "../times.js";
-import { flag, leaseOption, noteOption, optionalUser, poolOption, requiredUser, stringValue, timeoutOption, userActor } from "../values.js";
+import { flag, leaseOption, noteOption, optionalUser, poolOption, requiredUser, stringValue, timeoutOption, recipientActor } from "../values.js";
 
 /** How often a waiting CLI looks (and sweeps): once a second. */
 const POLL_MS = 1000;
@@ -28,7 +28,7 @@ export const prepareCheckout: Prepare = (input) => {
   if (restore !== undefined && wait) throw new UsageError("--restore creates a VM for you, there is no queue to wait in: leave out --wait");
   return async (ctx) => {
     const { checkoutFromPool } = await import("../../core/provision/request.js");
-    const actor = userActor(user);
+    const actor = recipientActor(user);
     const result = await checkoutFromPool(ctx.core, actor, { pool, note, forMs, restore });
     if (wait && !result.ok && (result.refusal.code === "no_vm_free" || result.refusal.code === "pool_full")) {
       return waitForVm(ctx, user, { pool: result.refusal.pool, note, forMs, timeoutMs });
@@ -168,7 +168,7 @@ interface WaitRequest {
 async function waitForVm({ core }: Context, user: string, request: WaitRequest): Promise<Outcome | Failure> {
   const { joinQueue, leaveQueue, takeOffer, waitOutcome } = await import("../../core/waitlist.js");
   const { sweepLeases } = await import("../../core/sweep-leases.js");
-  const actor = userActor(user);
+  const actor = recipientActor(user);
   const joined = await joinQueue(core, actor, { pool: request.pool, autoTake: true, forMs: request.forMs, note: request.note });
   if (!joined.ok) return { ok: false, refusal: joined.refusal, userId: user };
   const place = joined.value;

@@ -4,7 +4,7 @@ import { UsageError } from "../args.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { table } from "../table.js";
 import { localTime, timeText } from "../times.js";
-import { adminActor, countOption, vmOptions, flag, isoTimeOption, labelArg, labelOption, noteOption, optionalUser, poolOption, requiredUser, userActor, userOf } from "../values.js";
+import { adminActor, countOption, vmOptions, flag, isoTimeOption, labelArg, labelOption, noteOption, optionalUser, poolOption, recipientActor, requiredUser, userOf } from "../values.js";
 
 /**
  * `vmres reserve --user ID --pool P --count N --from ISO --to ISO --label L [--note TEXT]`:
@@ -14,7 +14,7 @@ export const prepareReserve: Prepare = (input) => {
   const { user, request } = bookingOf(input, requiredUser(input));
   return async ({ core }) => {
     const { reserve } = await import("../../core/reservations.js");
-    const result = await reserve(core, userActor(user), request);
+    const result = await reserve(core, recipientActor(user), request);
     return outcomeOf(result, user, (r) => describeBooked(r, user));
   };
 };

@@ -9,7 +9,7 @@ import { optionalUser, requiredUser, stringValue } from "../values.js";
 // database's credentials); --user names whom the token is for, not who acts.
 const OPERATOR = { person: "operator", source: "cli" } as const;
 
-/** `vmres token create --user NAME [--label L] [--expires 90d]`: prints the token, once. */
+/** `vmres token create --user NAME [--label L] [--expires 90d]`: prints the token, once (MAX_TOKEN_LIFETIME bounds --expires and is the default). */
 export const prepareTokenCreate: Prepare = (input) => {
   const user = requiredUser(input);
   const label = stringValue(input, "label");
@@ -50,9 +50,11 @@ export const prepareTokenRevoke: Prepare = (input) => {
   const id = Number(text);
   return async ({ core }) => {
     const { revokeToken } = await import("../../core/tokens.js");
-    return outcomeOf(await revokeToken(core, OPERATOR, id), null, (r) =>
-      r.alreadyRevoked ? `Token ${r.id} of ${r.person} was already revoked; nothing changed.` : `Revoked token ${r.id} of ${r.person}: it is refused from now on.`,
-    );
+    return outcomeOf(await revokeToken(core, OPERATOR, id), null, (r) => {
+      const heirs = r.alsoRevoked.length === 0 ? "" : ` Also revoked, as made with it: token${r.alsoRevoked.length === 1 ? "" : "s"} ${r.alsoRevoked.join(", ")}.`;
+      if (r.alreadyRevoked) return r.alsoRevoked.length === 0 ? `Token ${r.id} of ${r.person} was already revoked; nothing changed.` : `Token ${r.id} of ${r.person} was already revoked.${heirs}`;
+      return `Revoked token ${r.id} of ${r.person}: it is refused from now on.${heirs}`;
+    });
   };
 };
 

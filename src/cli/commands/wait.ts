@@ -1,7 +1,7 @@
 import type { QueuePlace } from "../../core/waitlist.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { timeText } from "../times.js";
-import { optionalUser, poolOption, requiredUser, userActor } from "../values.js";
+import { optionalUser, poolOption, recipientActor, requiredUser, userActor } from "../values.js";
 
 /**
  * `vmres wait --user ID [--pool P]`: joins the pool's queue. When a VM is
@@ -13,7 +13,7 @@ export const prepareWait: Prepare = (input) => {
   const pool = poolOption(input);
   return async ({ core }) => {
     const { joinQueue } = await import("../../core/waitlist.js");
-    return outcomeOf(await joinQueue(core, userActor(user), { pool }), user, (place) => joinedText(user, place));
+    return outcomeOf(await joinQueue(core, recipientActor(user), { pool }), user, (place) => joinedText(user, place));
   };
 };
 
