@@ -83,6 +83,26 @@ describe.skipIf(skipReason !== null)("two vmres installations on one Docker daem
     }
   }, 120_000);
 
+  it("what a vmres made before installation ids is deleted when named by the id it recorded, but never adopted by name", async () => {
+    const pool = lab.pool("legacy");
+    const name = `${pool}-1`;
+    // As the previous release made them: the vmres labels, no installation id.
+    const id = (await lab.docker.dockerOrThrow(["create", "--name", name, "--label", `vmres.instance=${name}`, "--label", `vmres.pool=${pool}`, lab.image.reference])).trim();
+    const b = providerOf(second);
+    await expect(b.create({ name, source: lab.image.reference, pool })).rejects.toThrow(/has no vmres.installation label .*; vmres refuses to lend/);
+    await expect(b.delete(name)).rejects.toThrow(/refuses to delete it/);
+    await b.stop(id);
+    const image = await b.saveImage(id, `${pool}-old-1`);
+    // An image the previous release committed: the container's vmres labels, no installation id.
+    const older = `${lab.settings.imageRepository}:${pool}-old-0`;
+    await lab.docker.dockerOrThrow(["commit", id, older]);
+    await b.delete(id);
+    expect(await containerLabels(name)).toBeNull();
+    await b.deleteImage(older);
+    await b.deleteImage(image);
+    expect(await lab.savedImages(pool)).toEqual([]);
+  }, 120_000);
+
   describe("the provisioner of the second installation", () => {
     let database: Awaited<ReturnType<typeof freshDatabase>>;
     let core: Core;
