@@ -15,6 +15,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
   customType,
   type PgTableExtraConfigValue,
 } from "drizzle-orm/pg-core";
@@ -561,6 +562,24 @@ export const providerJobs = pgTable(
     check("provider_jobs_finished", sql`(${t.state} = 'queued') = (${t.finishedAt} is null)`),
     check("provider_jobs_target", sql`(${t.kind} = 'delete_image') = (${t.imageId} is not null and ${t.instanceId} is null) or ${t.kind} = 'save'`),
   ],
+);
+
+/**
+ * This installation of vmres: one row, made by its migration, whose random id
+ * labels what the providers create (`vmres.installation`), so two
+ * installations sharing a Docker daemon never lend, save over or delete each
+ * other's containers and images. Kept with the data, so a restored backup is
+ * the same installation.
+ */
+export const installation = pgTable(
+  "installation",
+  {
+    /** Always true: the primary key and the CHECK keep it to one row. */
+    singleton: boolean("singleton").primaryKey().default(true),
+    id: uuid("id").notNull().default(sql`gen_random_uuid()`),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [check("installation_one_row", sql`${t.singleton}`)],
 );
 
 /** A range of times, `[from, to)`, as PostgreSQL's tstzrange (text in and out: `["2026-12-07 08:00:00+00","2026-12-07 16:00:00+00")`). */

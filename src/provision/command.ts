@@ -36,7 +36,8 @@ const listedSchema = z.array(z.object({ name: z.string().min(1), ref: z.string()
 
 /**
  * Each step runs the operator's executable (no shell), with the arguments of
- * docs/provisioned-pools.md, killed after the timeout. Exit 0 is success; the
+ * docs/provisioned-pools.md, in its own process group, killed (the whole
+ * group) after the timeout. Exit 0 is success; the
  * steps that answer print one JSON value on stdout. The scripts must be
  * idempotent, as vmres repeats a step that a crash interrupted.
  */
@@ -48,24 +49,7 @@ export function commandProvider(settings: CommandSettings, timeoutMs: number): P
       if (step === "start") return "{}"; // optional: create starts
       throw new ProviderError(`no executable for step ${step}`);
     }
-    return new Promise((resolve, reject) => {
-      const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-1_000_000)));
-      child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-      child.once("error", (e) => {
-        clearTimeout(timer);
-        reject(new ProviderError(`${step}: cannot run ${argv[0]}: ${e.message}`, { cause: e }));
-      });
-      child.once("close", (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolve(out);
-        else if (signal === "SIGKILL") reject(new ProviderError(`${step} (${argv[0]}) did not finish within ${timeoutMs} ms`));
-        else reject(new ProviderError(`${step} (${argv.join(" ")}) exited with ${code ?? signal}: ${err.trim().slice(-1000) || "(no stderr)"}`));
-      });
-    });
+    return runStep(step, argv as [string, ...string[]], timeoutMs);
   }
   function parse<T>(step: Step, out: string, schema: z.ZodType<T>): T {
     let value: unknown;
@@ -90,4 +74,60 @@ export function commandProvider(settings: CommandSettings, timeoutMs: number): P
     deleteImage: async (ref) => void (await run("delete_image", [ref])),
     list: async (pool): Promise<ListedMachine[]> => parse("list", await run("list", [pool]), listedSchema),
   };
+}
+
+/** How long the output of a step whose executable has exited may keep coming (from what it left running, killed by then). */
+const DRAIN_MS = 2000;
+
+/**
+ * Runs one step as the leader of its own process group (`detached`: setsid),
+ * and settles when the executable exits, not when its pipes close: a script
+ * that runs `sleep`, `curl` or `terraform` passes its pipes to them, so waiting
+ * for the pipes would wait for those too. At the timeout the whole group is
+ * killed; when the executable exits, whatever it left in its group is killed
+ * too (it would hold the pipes open, and a step is over when its executable
+ * is). Output is decoded as UTF-8 across chunk boundaries.
+ */
+function runStep(step: Step, argv: [string, ...string[]], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => (out = (out + d).slice(-1_000_000)));
+    child.stderr.on("data", (d: string) => (err = (err + d).slice(-4000)));
+    let timedOut = false;
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // ESRCH: the group is empty already.
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(new ProviderError(`${step}: cannot run ${argv[0]}: ${e.message}`, { cause: e }));
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      killGroup();
+      // What the executable wrote before it exited may still be in the pipes: read it, but for a bounded time
+      // (a process that left the group with setsid could hold them open for ever).
+      const drained = Promise.all([child.stdout, child.stderr].map((stream) => (stream.readableEnded || stream.destroyed ? null : new Promise((r) => stream.once("close", r)))));
+      let drainTimer: NodeJS.Timeout | undefined;
+      void Promise.race([drained, new Promise((r) => (drainTimer = setTimeout(r, DRAIN_MS)))]).then(() => {
+        clearTimeout(drainTimer);
+        child.stdout.destroy();
+        child.stderr.destroy();
+        if (timedOut) reject(new ProviderError(`${step} (${argv[0]}) did not finish within ${timeoutMs} ms; its process group was killed`));
+        else if (code === 0) resolve(out);
+        else reject(new ProviderError(`${step} (${argv.join(" ")}) exited with ${code ?? signal}: ${err.trim().slice(-1000) || "(no stderr)"}`));
+      });
+    });
+  });
 }

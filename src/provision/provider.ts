@@ -16,7 +16,7 @@ export interface Provider {
   saveImage(ref: string, name: string): Promise<string>;
   /** Deletes an image; a missing one is fine. */
   deleteImage(ref: string): Promise<void>;
-  /** The instances of this pool the provider has (by the vmres label). */
+  /** The instances of this pool the provider has (by the vmres labels; docker: this installation's only). */
   list(pool: string): Promise<ListedMachine[]>;
 }
 
@@ -33,15 +33,18 @@ export interface ListedMachine {
   ref: string;
 }
 
-/** The labels every instance carries. */
-export const LABELS = { instance: "vmres.instance", pool: "vmres.pool" } as const;
+/** The labels every instance carries (and saved images: `installation`); `installation` is the id in the database's `installation` row. */
+export const LABELS = { instance: "vmres.instance", pool: "vmres.pool", installation: "vmres.installation" } as const;
 
 /** A provider call that went wrong, with the step and instance in its message. */
 export class ProviderError extends Error {
   readonly code = "provider_failed";
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** A repeat would fail the same way (a refusal to touch what is not ours): the job fails at once instead of after its retries. */
+  readonly permanent: boolean;
+  constructor(message: string, options?: { cause?: unknown; permanent?: boolean }) {
     super(message, options);
     this.name = "ProviderError";
+    this.permanent = options?.permanent ?? false;
   }
 }
 

@@ -1,10 +1,11 @@
 import { sql } from "drizzle-orm";
+import { installationId } from "../core/provision/installation.js";
 import { claimDueJobs, failJob, resetStaleJobClaims, type JobClaim } from "../core/provision/jobs.js";
 import { reportUnknownInstances, sweepImages, topUpPools, unknownInstances } from "../core/provision/maintain.js";
 import { provisionedPools } from "../core/provision/pools.js";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
-import type { Provider } from "./provider.js";
+import { ProviderError, type Provider } from "./provider.js";
 import { providerFor } from "./providers.js";
 import { runJob } from "./run-job.js";
 import type { ProvisionSettings } from "./settings.js";
@@ -26,6 +27,7 @@ export class ProvisionWorker {
   private stopped = false;
   private lastListing = 0;
   private reported = new Set<string>();
+  private installation: Promise<string> | null = null;
   pollError: string | null = null;
 
   constructor(
@@ -34,8 +36,8 @@ export class ProvisionWorker {
       log: Logger;
       instanceId: string;
       settings: ProvisionSettings;
-      /** Tests wrap providers (to fail or stall a step); default: the pool's own. */
-      providerFor?: (claim: Pick<JobClaim, "pool" | "provider" | "providerSettings">) => Provider;
+      /** Tests wrap providers (to fail or stall a step); default: the pool's own. `installation`: this installation's id. */
+      providerFor?: (claim: Pick<JobClaim, "pool" | "provider" | "providerSettings">, installation: string) => Provider;
       onOutcome?: (claim: JobClaim, outcome: JobOutcome) => void;
     },
   ) {}
@@ -44,8 +46,14 @@ export class ProvisionWorker {
     return this.running.size;
   }
 
-  private provider(claim: Pick<JobClaim, "pool" | "provider" | "providerSettings">): Provider {
-    return this.opts.providerFor?.(claim) ?? providerFor(claim.pool, claim.provider, claim.providerSettings, this.opts.settings.providerTimeoutMs);
+  private async provider(claim: Pick<JobClaim, "pool" | "provider" | "providerSettings">): Promise<Provider> {
+    // Read once per process (it never changes); a failed read is tried again next time.
+    this.installation ??= installationId(this.opts.core.db).catch((err: unknown) => {
+      this.installation = null;
+      throw err;
+    });
+    const installation = await this.installation;
+    return this.opts.providerFor?.(claim, installation) ?? providerFor(claim.pool, claim.provider, claim.providerSettings, this.opts.settings.providerTimeoutMs, installation);
   }
 
   /** Claims what is due (up to the free concurrency) and runs it; resolves when those jobs end. Returns how many ran. */
@@ -71,7 +79,7 @@ export class ProvisionWorker {
     const renewal = renewClaim(core, claim, settings.claimTimeoutMs);
     let outcome: JobOutcome;
     try {
-      const provider = this.provider(claim);
+      const provider = await this.provider(claim);
       const result = await runJob(core, provider, claim, settings).finally(() => renewal.stop());
       outcome = result;
       if (result === "lost") log.warn(context, "provider job done, but its claim was taken over meanwhile");
@@ -79,7 +87,9 @@ export class ProvisionWorker {
     } catch (err) {
       await renewal.stop();
       const error = err instanceof Error ? err.message : String(err);
-      const failure = await failJob(core.db, claim, error, { maxAttempts: settings.maxAttempts, backoffMs: settings.backoffMs });
+      // A refusal (what the provider met is not ours) would be refused again: it fails now and the admins hear of it now.
+      const maxAttempts = err instanceof ProviderError && err.permanent ? claim.attempts + 1 : settings.maxAttempts;
+      const failure = await failJob(core.db, claim, error, { maxAttempts, backoffMs: settings.backoffMs });
       outcome = "lost" in failure ? "lost" : failure.retried ? "retry" : "failed";
       if (outcome === "failed") log.error({ ...context, err }, "provider job failed for good; the person and the admins are told");
       else log.warn({ ...context, err, outcome }, "provider job attempt failed");
@@ -115,14 +125,14 @@ export class ProvisionWorker {
     }
   }
 
-  /** Every PROVIDER_LIST_INTERVAL_MS: instances with our label that vmres has no live row for are reported (and deleted with PROVIDER_ORPHANS=delete). */
+  /** Every PROVIDER_LIST_INTERVAL_MS: instances with our labels (docker: this installation's) that vmres has no live row for are reported (and deleted with PROVIDER_ORPHANS=delete). */
   async listProviders(force = false): Promise<string[]> {
     const { core, log, settings } = this.opts;
     if (!force && Date.now() - this.lastListing < settings.listIntervalMs) return [];
     this.lastListing = Date.now();
     const found: string[] = [];
     for (const pool of await provisionedPools(core.db)) {
-      const provider = this.provider({ pool: pool.name, provider: pool.provider, providerSettings: pool.providerSettings });
+      const provider = await this.provider({ pool: pool.name, provider: pool.provider, providerSettings: pool.providerSettings });
       const listed = await provider.list(pool.name);
       const unknown = new Set(await unknownInstances(core, pool.name, listed.map((m) => m.name)));
       const strays = listed.filter((m) => unknown.has(m.name));

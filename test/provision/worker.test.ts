@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkin } from "../../src/core/checkin.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
 import { abandonJob, retryJob } from "../../src/core/provision/admin.js";
+import { installationId } from "../../src/core/provision/installation.js";
 import { setProvisioning } from "../../src/core/provision/configure.js";
 import { checkoutFromPool } from "../../src/core/provision/request.js";
 import type { Actor, Core } from "../../src/core/types.js";
@@ -63,8 +64,8 @@ describe.skipIf(skipReason !== null)("the provisioner against the test dockerd",
       log: testLog,
       instanceId: "test-worker",
       settings: SETTINGS,
-      providerFor: (claim) => {
-        const real = providerFor(claim.pool, claim.provider, claim.providerSettings, SETTINGS.providerTimeoutMs);
+      providerFor: (claim, installation) => {
+        const real = providerFor(claim.pool, claim.provider, claim.providerSettings, SETTINGS.providerTimeoutMs, installation);
         const guarded = (step: keyof Provider) => (failing.has(step) ? Promise.reject(new ProviderError(`docker ${step}: daemon unreachable (test)`)) : null);
         return {
           ...real,
@@ -237,7 +238,8 @@ describe.skipIf(skipReason !== null)("the provisioner against the test dockerd",
 
   it("finds a labelled container that vmres has no record of, deletes it and tells the admins", async () => {
     const name = await pool("stray");
-    await lab.docker.dockerOrThrow(["create", "--name", `${name}-999`, "--label", `vmres.pool=${name}`, "--label", `vmres.instance=${name}-999`, lab.image.reference]);
+    const ours = await installationId(core.db);
+    await lab.docker.dockerOrThrow(["create", "--name", `${name}-999`, "--label", `vmres.pool=${name}`, "--label", `vmres.instance=${name}-999`, "--label", `vmres.installation=${ours}`, lab.image.reference]);
     expect(await worker.listProviders(true)).toContain(`${name}-999`);
     expect(await lab.containers(name)).toEqual([]);
     const [notice] = await rows<{ payload: { names: string[]; deleted: boolean } }>(sql`select payload from outbox where kind = 'unknown_instances' and payload->>'pool' = ${name}`);
