@@ -605,6 +605,26 @@ export const GRAMMAR = [
     summary: "Forget what vmres login kept: commands use the database again (unless VMRES_URL/VMRES_TOKEN are set).",
   }),
   command({
+    id: "slack.manifest",
+    words: ["slack", "manifest"],
+    adapters: ["cli"],
+    positionals: [],
+    flags: {
+      url: {
+        type: "string",
+        placeholder: "URL",
+        example: "https://vmres.example.com",
+        help: "HTTP mode: the https:// address vmres answers at; Slack then posts commands, clicks and events to URL/slack/events",
+      },
+      socket: { type: "boolean", help: "Socket Mode, no public URL (the default without --url)" },
+    },
+    summary: "Print the Slack app's manifest (YAML) for this vmres: Socket Mode, or HTTP with --url.",
+    details:
+      "Paste it at https://api.slack.com/apps → Create New App → From an app manifest (docs/slack.md).\n" +
+      "The /vm usage hint comes from the same table as /vm help; the scopes are those vmres calls.",
+    examples: ["slack manifest > manifest.yml", "slack manifest --url https://vmres.example.com > manifest.yml"],
+  }),
+  command({
     id: "help",
     words: ["help"],
     adapters: ["slack", "cli"],

@@ -8,7 +8,7 @@ import { register as registerActions } from "./listeners/actions/index.js";
 import { register as registerCommands } from "./listeners/commands/index.js";
 import { register as registerEvents } from "./listeners/events/index.js";
 import { register as registerViews } from "./listeners/views/index.js";
-import type { SlackSettings } from "./settings.js";
+import { EVENTS_PATH, type SlackSettings } from "./settings.js";
 import { readBody, shapeProblem } from "./request-body.js";
 import { webClientOptions, type SlackCallObserver } from "./slack-client.js";
 
@@ -49,7 +49,7 @@ export function createBoltApp(
     ? new SocketModeReceiver({ appToken: settings.appToken ?? "", logger, installerOptions: { clientOptions: { ...clientOptions } } })
     : new HTTPReceiver({
         signingSecret: settings.signingSecret ?? "",
-        endpoints: "/slack/events",
+        endpoints: EVENTS_PATH,
         logger,
         // Ack is sent the moment a listener calls ack(); the work goes on after.
         processBeforeResponse: false,
@@ -122,7 +122,7 @@ function mountable(receiver: HTTPReceiver, log: Logger) {
         }
       }
     };
-    if (req.method !== "POST" || (req.url ?? "").split("?")[0] !== "/slack/events") return handOver();
+    if (req.method !== "POST" || (req.url ?? "").split("?")[0] !== EVENTS_PATH) return handOver();
     // Read here, checked for a shape Bolt can take, then handed over already buffered.
     readBody(req, BODY_LIMIT_BYTES).then(
       (raw) => {

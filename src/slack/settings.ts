@@ -1,5 +1,8 @@
 import type { Config } from "../config.js";
 
+/** Where Bolt serves Slack's requests in HTTP mode: slash commands, interactivity and events alike (the manifest's request URLs). */
+export const EVENTS_PATH = "/slack/events";
+
 /** How the bot receives Slack's requests: HTTP at POST /slack/events, or a Socket Mode connection. */
 export type SlackMode = "http" | "socket";
 

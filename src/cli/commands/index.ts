@@ -87,6 +87,7 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   "db.migrate": { migrates: true, load: async () => (await import("./db.js")).prepareDbMigrate },
   login: { standalone: async () => (await import("./login.js")).prepareLogin },
   logout: { standalone: async () => (await import("./login.js")).prepareLogout },
+  "slack.manifest": { standalone: async () => (await import("./slack-manifest.js")).prepareSlackManifest },
 };
 
 const HELP: CliHandler = {
