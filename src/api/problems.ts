@@ -99,8 +99,11 @@ function refusalDetail(r: Refusal): string {
       return `${r.vm} is not checked out (it is ${r.state})`;
     case "not_holder":
       return r.holder ? `${r.vm} is held by ${r.holder.name}; an admin may force the check-in with ?force=true` : `${r.vm} is held by someone else`;
-    case "checkout_ended":
-      return `the checkout named has ended; ${r.vm} was checked out again since`;
+    case "checkout_ended": {
+      const ended = `the checkout named has ended${r.endedAt ? ` at ${new Date(r.endedAt).toISOString()}` : ""}${r.endedBy ? ` by ${r.endedBy.name}` : ""}${r.endReason ? ` (${r.endReason.replace("_", " ")})` : ""}`;
+      if (r.yoursAgain) return `${ended}; you hold ${r.vm} again under a newer checkout`;
+      return r.state === "checked_out" ? `${ended}; ${r.vm} was checked out again since` : r.state === null ? ended : `${ended}; ${r.vm} is ${r.state.replace("_", " ")} now`;
+    }
     case "not_admin":
       return `only admins may ${r.operation}`;
     case "wrong_state":

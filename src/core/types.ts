@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.js";
-import type { EventSource, VmState } from "../db/schema.js";
+import type { EndReason, EventSource, VmState } from "../db/schema.js";
 
 /** What the core needs from its caller: the database and the rules' settings. */
 export interface Core {
@@ -128,8 +128,22 @@ export type Refusal =
   | { code: "unknown_vm"; vm: string }
   | { code: "not_checked_out"; vm: string; state: VmState }
   | { code: "not_holder"; vm: string; holder: PersonTag | null }
-  /** The check-in named a checkout (a Slack button's) that has ended; the VM was checked out again since. */
-  | { code: "checkout_ended"; vm: string }
+  /**
+   * The request named a checkout (an API id, a Slack button's) that has ended: when, by whom
+   * (null when HIDE_HOLDERS hides it from this reader) and how; the VM's state now (null: that
+   * checkout was not found on the VM) and whether the asker holds the VM again. All but `vm`
+   * are null when the checkout cannot be found.
+   */
+  | {
+      code: "checkout_ended";
+      vm: string;
+      checkoutId: number | null;
+      endedAt: Date | null;
+      endedBy: PersonTag | null;
+      endReason: EndReason | null;
+      state: VmState | null;
+      yoursAgain: boolean;
+    }
   | { code: "not_admin"; operation: string }
   | { code: "wrong_state"; vm: string; state: VmState; allowed: VmState[] }
   | { code: "name_taken"; vm: string }
