@@ -30,6 +30,7 @@ export interface Reservation {
   count: number;
   from: Date;
   to: Date;
+  /** Why, in the booker's words; null when none, or hidden with who booked (HIDE_HOLDERS). */
   note: string | null;
   state: ReservationState;
   /** The VMs it holds (booked, or given at the start). */
@@ -262,14 +263,20 @@ export interface ReservationFilter {
   limit?: number | undefined;
 }
 
-/** Bookings, soonest first; who booked is hidden by HIDE_HOLDERS from everyone but admins and the person. */
+/**
+ * Bookings, soonest first. With HIDE_HOLDERS, who booked and their note are hidden from everyone
+ * but admins and the person, and a filter by someone else finds nothing: the filter itself would
+ * say whose bookings they are.
+ */
 export async function listReservations(core: Core, viewer: Actor, filter: ReservationFilter = {}): Promise<Result<Reservation[]>> {
   const bad = firstRefusal(filter.label === undefined ? null : checkLabel(filter.label), filter.pool === undefined ? null : checkPoolName(filter.pool));
   if (bad) return refuse(bad);
+  const visible = await holdersVisibleTo(core, viewer);
   let personId: number | null = null;
   if (filter.person !== undefined) {
     const p = await resolvePerson(core, filter.person);
     if (!p.ok) return p;
+    if (!visible(p.value)) return ok([]);
     personId = p.value.id;
   }
   const sql = core.db.$client;
@@ -287,21 +294,21 @@ export async function listReservations(core: Core, viewer: Actor, filter: Reserv
       ${personId === null ? sql`` : sql`and r.person_id = ${personId}`}
     order by ${filter.all ? sql`r.starts_at desc` : sql`r.starts_at`}, r.id
     limit ${filter.limit ?? 200}`;
-  const visible = await holdersVisibleTo(core, viewer);
   return ok(rows.map((r) => toReservation(r, visible)));
 }
 
 function toReservation(r: ListRow, visible: (p: PersonTag | null) => boolean): Reservation {
   const person: PersonTag = { id: r.person_id, name: r.person_name, slackUserId: r.slack, displayName: r.display };
+  const seen = visible(person);
   return {
     id: Number(r.id),
     label: r.label,
-    person: visible(person) ? person : null,
+    person: seen ? person : null,
     pool: r.pool,
     count: r.count,
     from: new Date(r.starts_at),
     to: new Date(r.ends_at),
-    note: r.note,
+    note: seen ? r.note : null,
     state: r.state,
     vms: r.vms,
     given: r.given,

@@ -112,6 +112,7 @@ export interface VmSummary {
   /** While held for a waiter: for whom (null when hidden from this reader) and until when. */
   heldFor: { person: PersonTag | null; until: Date } | null;
   stateChangedAt: Date;
+  /** The last cleanup's error output; null when none, or for readers who are not admins. */
   cleanupLastError: string | null;
   tags: string[];
 }

@@ -158,6 +158,25 @@ describe("booking", () => {
   });
 });
 
+describe("who may read whose bookings (HIDE_HOLDERS)", () => {
+  it("a filter by someone else finds nothing, and others' bookings show neither who booked nor their note; the person and admins see all", async () => {
+    await addPool("private", 2);
+    const hidden: Core = { ...core, hideHolders: true };
+    const booked = await reserve(hidden, as("U0ALICE77"), { pool: "private", count: 1, from: inH(2), to: inH(3), label: "alice-secret", note: "interview prep" });
+    expect(booked.ok).toBe(true);
+
+    const byAlice = await listReservations(hidden, as("U0BOB0077"), { person: { slackUserId: "U0ALICE77" } });
+    expect(byAlice).toEqual({ ok: true, value: [] });
+    const all = await listReservations(hidden, as("U0BOB0077"), { pool: "private" });
+    expect(all.ok && all.value.map((r) => ({ label: r.label, person: r.person, note: r.note }))).toEqual([{ label: "alice-secret", person: null, note: null }]);
+
+    const own = await listReservations(hidden, as("U0ALICE77"), { person: { slackUserId: "U0ALICE77" } });
+    expect(own.ok && own.value.map((r) => r.note)).toEqual(["interview prep"]);
+    const admin = await listReservations(hidden, as("UADMIN01"), { person: { slackUserId: "U0ALICE77" } });
+    expect(admin.ok && admin.value.map((r) => [r.person?.slackUserId, r.note])).toEqual([["U0ALICE77", "interview prep"]]);
+  });
+});
+
 describe("checkouts and leases keep clear of bookings", () => {
   it("a checkout takes an unbooked VM when there is one", async () => {
     const [a, b] = await addPool("pick", 2);
