@@ -45,7 +45,8 @@ export interface LeaseSettings {
 
 /** What the core reports as it decides; `outcome` is "ok" or the refusal's code. */
 export interface CoreObserver {
-  checkout(event: { pool: string; outcome: string; seconds: number }): void;
+  /** `pool`: the pool the checkout was decided in; null when the pool asked for is not one vmres knows. */
+  checkout(event: { pool: string | null; outcome: string; seconds: number }): void;
   checkin(event: { outcome: string }): void;
 }
 
