@@ -97,6 +97,10 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `The booking "${refusal.label}" is ${refusal.person ? `${personText(refusal.person)}'s` : "someone else's"}: only they (or an admin) may cancel it.`;
     case "vm_booked":
       return `${refusal.vm} is booked from ${timeText(refusal.from)}${refusal.label ? ` ("${refusal.label}")` : ""}: its lease cannot run into the booking. Check it in before then, or take another VM.`;
+    case "booking_too_far":
+      return `Pool "${refusal.pool}" takes bookings at most ${lengthText(refusal.maxAheadMs)} ahead: start by ${timeText(refusal.latestStart)}. An admin sets the limit (npx vmres pool set ${refusal.pool} --max-booking-ahead D, or MAX_BOOKING_AHEAD). Nothing was booked.`;
+    case "booking_too_long":
+      return `Pool "${refusal.pool}" takes bookings of at most ${lengthText(refusal.maxMs)}: from that start, end by ${timeText(refusal.latestEnd)}. An admin sets the limit (npx vmres pool set ${refusal.pool} --max-booking-length D, or MAX_BOOKING_LENGTH). Nothing was booked.`;
   }
 }
 

@@ -26,6 +26,8 @@ export interface Core {
   clock?: () => Date;
   /** Reservations: reminders before a booking starts (RESERVATION_REMINDER), longest lead first, in milliseconds. */
   reservationReminderLeadsMs?: number[];
+  /** Limits of bookings where the pool sets none (MAX_BOOKING_AHEAD, MAX_BOOKING_LENGTH); unset: 90 days ahead, the pool's maximum lease long. */
+  bookingLimits?: BookingLimits;
   /** Told of every checkout and check-in, whichever adapter asked (the service counts them for /metrics). */
   observer?: CoreObserver;
 }
@@ -42,6 +44,17 @@ export interface LeaseSettings {
   /** How long a VM is held for the first waiter. */
   claimWindowMs: number;
 }
+
+/** How far ahead and how long a booking may be, in milliseconds. */
+export interface BookingLimits {
+  /** The latest start, counted from now. */
+  maxAheadMs: number;
+  /** The longest booking; null: the pool's maximum lease. */
+  maxLengthMs: number | null;
+}
+
+/** MAX_BOOKING_AHEAD's default: a quarter of a year. */
+export const DEFAULT_BOOKING_AHEAD_MS = 90 * 86_400_000;
 
 /** What the core reports as it decides; `outcome` is "ok" or the refusal's code. */
 export interface CoreObserver {
@@ -187,6 +200,10 @@ export type Refusal =
   | { code: "unknown_reservation"; label: string }
   /** Someone else's booking, and the actor is no admin. */
   | { code: "not_your_reservation"; label: string; person: PersonTag | null }
+  /** A booking starting later than the pool allows (`maxAheadMs` from now: the latest start is `latestStart`). */
+  | { code: "booking_too_far"; pool: string; maxAheadMs: number; latestStart: Date }
+  /** A booking longer than the pool allows (`maxMs`: from its start it may run until `latestEnd`). */
+  | { code: "booking_too_long"; pool: string; maxMs: number; latestEnd: Date }
   /** A lease change that would run into a booking of the VM starting at `from`. */
   | { code: "vm_booked"; vm: string; from: Date; label: string | null };
 

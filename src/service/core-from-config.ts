@@ -20,5 +20,6 @@ export function coreFromConfig(config: Config, database: Pick<Database, "db">): 
       claimWindowMs: config.CLAIM_WINDOW,
     },
     reservationReminderLeadsMs: config.RESERVATION_REMINDER,
+    bookingLimits: { maxAheadMs: config.MAX_BOOKING_AHEAD, maxLengthMs: config.MAX_BOOKING_LENGTH },
   };
 }

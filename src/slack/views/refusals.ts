@@ -160,5 +160,9 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:no_entry: The booking *${escape(refusal.label)}* is ${refusal.person ? `${personMention(refusal.person)}'s` : "someone else's"}: only they (or an admin) may cancel it. Nothing changed.`;
     case "vm_booked":
       return `:calendar: *${escape(refusal.vm)}* is booked from ${endWords(refusal.from, ctx.timeZone ?? null, ctx.now ?? new Date())}${refusal.label ? ` (*${escape(refusal.label)}*)` : ""}, so its lease cannot run past that. Nothing changed; check it in before then, or take another VM.`;
+    case "booking_too_far":
+      return `:calendar: Pool *${escape(refusal.pool)}* takes bookings at most ${formatDuration(refusal.maxAheadMs, 2)} ahead: start by ${localTime(new Date(refusal.latestStart), ctx.timeZone ?? null)}. Nothing was booked; ${adminsWords(ctx.admins)} if you need to book further ahead.`;
+    case "booking_too_long":
+      return `:calendar: Pool *${escape(refusal.pool)}* takes bookings of at most ${formatDuration(refusal.maxMs, 2)}: from that start, end by ${localTime(new Date(refusal.latestEnd), ctx.timeZone ?? null)}. Nothing was booked; ${adminsWords(ctx.admins)} for a longer one.`;
   }
 }
