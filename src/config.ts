@@ -97,6 +97,15 @@ export const configSchema = z.object({
   DEFAULT_LEASE: duration("8h", false),
   /** Longest lease (counted from the checkout's start), where the pool sets none. */
   MAX_LEASE: duration("7d", false),
+  /** Latest start of a booking, counted from now, where the pool sets none (someone booked a whole pool for the year 9999). */
+  MAX_BOOKING_AHEAD: duration("90d", false),
+  /** Longest booking, where the pool sets none; unset: the pool's maximum lease. */
+  MAX_BOOKING_LENGTH: z
+    .string()
+    .trim()
+    .optional()
+    .refine((text) => text === undefined || text === "" || (parseDuration(text) ?? 0) > 0, `${DURATION_SHAPE}, more than zero (or unset: each pool's maximum lease)`)
+    .transform((text) => (text === undefined || text === "" ? null : (parseDuration(text) ?? 0))),
   /** Reminders before a lease ends, by DM: a comma-separated list of durations (empty: none). */
   REMINDER_LEADS: z
     .string()

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { checkin } from "../core/checkin.js";
+import { openCheckoutById } from "../core/checkout-ended.js";
 import { checkoutFromPool, type CreatingVm } from "../core/provision/request.js";
 import { jobState, openCheckoutOf } from "../core/provision/queries.js";
 import { changeLease, type LeaseRequest } from "../core/leases.js";
@@ -129,7 +130,7 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
     },
     async (req, reply) => {
       const actor = actorOf(req);
-      const found = await openCheckout(core, actor, req.params.id);
+      const found = await openCheckoutById(core, actor, req.params.id);
       if (!found.ok) return answer(req, reply, found, () => null);
       const result = await checkin(core, actor, found.value.vm, { checkoutId: found.value.id, force: req.query.force ?? false, keep: req.query.keep ?? false });
       // Keep: the image is what the caller wants next (a restore right after must find it), so answer once it is saved.
@@ -180,7 +181,7 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       }
       const request: LeaseRequest = pin ? { pin: true } : until !== undefined ? { until: new Date(until) } : { by: by.value };
       const actor = actorOf(req);
-      const found = await openCheckout(core, actor, req.params.id);
+      const found = await openCheckoutById(core, actor, req.params.id);
       if (!found.ok) return answer(req, reply, found, () => null);
       const result = await changeLease(core, actor, found.value.vm, request, { checkoutId: found.value.id });
       return answer(req, reply, result, (c) => ({
@@ -216,23 +217,6 @@ async function untilJobEnds(core: Core, jobId: number, gone: AbortSignal): Promi
     await sleep(WAIT_POLL_MS, undefined, { signal: gone }).catch(() => undefined);
   }
   return { state: "pending", error: null };
-}
-
-/**
- * The checkout an id names, for check-in and extend. An ended one is `checkout_ended`; one the
- * caller may not see (HIDE_HOLDERS) is looked up by the core's own rules in checkin/changeLease,
- * which refuse with not_holder; so an unseen id still reaches them through its VM.
- */
-async function openCheckout(core: Core, actor: Actor, id: number): Promise<Result<{ id: number; vm: string }>> {
-  const [row] = await core.db.$client<{ vm: string; ended: boolean }[]>`
-    select v.name as vm, c.ended_at is not null as ended from checkouts c join vms v on v.id = c.vm_id where c.id = ${id}`;
-  if (!row) return refuse({ code: "unknown_checkout", id });
-  if (row.ended) {
-    const seen = await checkoutById(core, actor, id);
-    if (!seen.ok) return refuse({ code: "unknown_checkout", id });
-    return refuse({ code: "checkout_ended", vm: row.vm });
-  }
-  return { ok: true, value: { id, vm: row.vm } };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { formatDuration } from "../duration.js";
 import type { Refusal } from "../core/types.js";
 
 /**
@@ -41,6 +42,8 @@ export const REFUSAL_STATUS = {
   unknown_reservation: { status: 404, title: "No such booking" },
   not_your_reservation: { status: 403, title: "Someone else's booking" },
   vm_booked: { status: 409, title: "The VM is booked" },
+  booking_too_far: { status: 422, title: "The booking starts later than the pool allows" },
+  booking_too_long: { status: 422, title: "The booking is longer than the pool allows" },
 } as const satisfies Record<Refusal["code"], { status: number; title: string }>;
 
 /** Problems the HTTP layer itself answers (not the core's decisions). */
@@ -100,8 +103,11 @@ function refusalDetail(r: Refusal): string {
       return `${r.vm} is not checked out (it is ${r.state})`;
     case "not_holder":
       return r.holder ? `${r.vm} is held by ${r.holder.name}; an admin may force the check-in with ?force=true` : `${r.vm} is held by someone else`;
-    case "checkout_ended":
-      return `the checkout named has ended; ${r.vm} was checked out again since`;
+    case "checkout_ended": {
+      const ended = `the checkout named has ended${r.endedAt ? ` at ${new Date(r.endedAt).toISOString()}` : ""}${r.endedBy ? ` by ${r.endedBy.name}` : ""}${r.endReason ? ` (${r.endReason.replace("_", " ")})` : ""}`;
+      if (r.yoursAgain) return `${ended}; you hold ${r.vm} again under a newer checkout`;
+      return r.state === "checked_out" ? `${ended}; ${r.vm} was checked out again since` : r.state === null ? ended : `${ended}; ${r.vm} is ${r.state.replace("_", " ")} now`;
+    }
     case "not_admin":
       return `only admins may ${r.operation}`;
     case "wrong_state":
@@ -154,5 +160,9 @@ function refusalDetail(r: Refusal): string {
       return `the booking "${r.label}" is someone else's: only they (or an admin) may cancel it`;
     case "vm_booked":
       return `${r.vm} is booked from ${new Date(r.from).toISOString()}${r.label ? ` ("${r.label}")` : ""}: its lease cannot run into the booking`;
+    case "booking_too_far":
+      return `pool "${r.pool}" takes bookings starting at most ${formatDuration(r.maxAheadMs)} ahead (MAX_BOOKING_AHEAD, or the pool's own): start by ${new Date(r.latestStart).toISOString()}`;
+    case "booking_too_long":
+      return `pool "${r.pool}" takes bookings of at most ${formatDuration(r.maxMs)} (MAX_BOOKING_LENGTH, or the pool's own): end by ${new Date(r.latestEnd).toISOString()}`;
   }
 }

@@ -25,7 +25,7 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
     case "not_checked_out":
       return `${refusal.vm} is not checked out (it is ${words(refusal.state)}).`;
     case "checkout_ended":
-      return `The checkout of ${refusal.vm} you named has ended; the VM has been checked out again since.`;
+      return checkoutEndedText(refusal);
     case "not_holder":
       // The core names the holder unless HIDE_HOLDERS hides it from this person.
       return refusal.holder
@@ -99,6 +99,10 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `The booking "${refusal.label}" is ${refusal.person ? `${personText(refusal.person)}'s` : "someone else's"}: only they (or an admin) may cancel it.`;
     case "vm_booked":
       return `${refusal.vm} is booked from ${timeText(refusal.from)}${refusal.label ? ` ("${refusal.label}")` : ""}: its lease cannot run into the booking. Check it in before then, or take another VM.`;
+    case "booking_too_far":
+      return `Pool "${refusal.pool}" takes bookings at most ${lengthText(refusal.maxAheadMs)} ahead: start by ${timeText(refusal.latestStart)}. An admin sets the limit (npx vmres pool set ${refusal.pool} --max-booking-ahead D, or MAX_BOOKING_AHEAD). Nothing was booked.`;
+    case "booking_too_long":
+      return `Pool "${refusal.pool}" takes bookings of at most ${lengthText(refusal.maxMs)}: from that start, end by ${timeText(refusal.latestEnd)}. An admin sets the limit (npx vmres pool set ${refusal.pool} --max-booking-length D, or MAX_BOOKING_LENGTH). Nothing was booked.`;
   }
 }
 
@@ -121,3 +125,18 @@ export function describeCounts(counts: StateCounts): string {
 
 /** `checked_out` → `checked out`. */
 export const words = (state: string) => state.replace(/_/g, " ");
+
+const END_WORDS = { checked_in: "checked in", forced: "taken back (forced check-in)", expired: "its lease ran out", retired: "the VM was retired" } as const;
+
+/** What became of the checkout named: when it ended, by whom and how, and what its VM is now. */
+function checkoutEndedText(refusal: Extract<Refusal, { code: "checkout_ended" }>): string {
+  const named = refusal.checkoutId === null ? `The checkout of ${refusal.vm} you named` : `Checkout ${refusal.checkoutId} (${refusal.vm})`;
+  const when = refusal.endedAt ? ` at ${timeText(refusal.endedAt)}` : "";
+  const by = refusal.endedBy ? ` by ${personText(refusal.endedBy)}` : "";
+  const how = refusal.endReason ? `: ${END_WORDS[refusal.endReason]}` : "";
+  const ended = `${named} has ended${when}${by}${how}.`;
+  if (refusal.yoursAgain) return `${ended} You hold ${refusal.vm} again under a newer checkout (npx vmres list).`;
+  if (refusal.state === "checked_out") return `${ended} ${refusal.vm} has been checked out again since.`;
+  if (refusal.state !== null) return `${ended} ${refusal.vm} is ${words(refusal.state)} now. Nothing changed.`;
+  return ended;
+}

@@ -428,6 +428,8 @@ export const GRAMMAR = [
     flags: {
       lease: { type: "string", placeholder: "D", example: "8h", help: `lease of a checkout that asks for none, ${DURATION} (default: DEFAULT_LEASE)` },
       "max-lease": { type: "string", placeholder: "D", example: "3d", help: `longest lease from a checkout's start, ${DURATION} (default: MAX_LEASE)` },
+      "max-booking-ahead": { type: "string", placeholder: "D", example: "30d", help: `latest start of a booking, counted from now, ${DURATION} (default: MAX_BOOKING_AHEAD)` },
+      "max-booking-length": { type: "string", placeholder: "D", example: "2d", help: `longest booking, ${DURATION} (default: MAX_BOOKING_LENGTH, else the longest lease)` },
       quota: { type: "string", placeholder: "N", example: "2", help: "VMs one person may hold at once in this pool" },
       kind: { type: "string", placeholder: "K", example: "provisioned", help: "provisioned: VMs created on demand by --provider (the pool is created if new)" },
       provider: { type: "string", placeholder: "P", example: "docker", help: "provisioned: docker or command" },

@@ -85,23 +85,31 @@ export interface PoolSettings {
   /** null: DEFAULT_LEASE, MAX_LEASE. */
   leaseMs: number | null;
   maxLeaseMs: number | null;
+  /** How far ahead a booking may start and how long it may be; null: MAX_BOOKING_AHEAD, MAX_BOOKING_LENGTH (else the maximum lease). */
+  maxBookingAheadMs: number | null;
+  maxBookingLengthMs: number | null;
 }
 
-/** Admin: change a pool's default lease, maximum lease or quota (open checkouts keep their ends). */
-export async function setPool(core: Core, actor: Actor, pool: string, change: PoolLeases & { quota?: number | undefined }): Promise<Result<PoolSettings>> {
+/** A change to a pool's settings, in ms; unset: unchanged. */
+export type PoolChange = PoolLeases & { quota?: number | undefined; maxBookingAheadMs?: number | undefined; maxBookingLengthMs?: number | undefined };
+
+/** Admin: change a pool's default lease, maximum lease, quota or booking limits (open checkouts and made bookings keep theirs). */
+export async function setPool(core: Core, actor: Actor, pool: string, change: PoolChange): Promise<Result<PoolSettings>> {
   const me = await asAdmin(core, actor, "change a pool");
   if (!me.ok) return me;
   const bad = firstRefusal(
     checkPoolName(pool),
     change.leaseMs === undefined ? null : checkLease(change.leaseMs, "lease"),
     change.maxLeaseMs === undefined ? null : checkLease(change.maxLeaseMs, "max-lease"),
+    change.maxBookingAheadMs === undefined ? null : checkLease(change.maxBookingAheadMs, "max-booking-ahead"),
+    change.maxBookingLengthMs === undefined ? null : checkLease(change.maxBookingLengthMs, "max-booking-length"),
     change.quota === undefined || (Number.isInteger(change.quota) && change.quota >= 1 && change.quota <= 1000)
       ? null
       : { code: "invalid_input", field: "quota", message: "a quota is a whole number from 1 to 1000" },
   );
   if (bad) return refuse(bad);
-  if (change.leaseMs === undefined && change.maxLeaseMs === undefined && change.quota === undefined) {
-    return refuse({ code: "invalid_input", field: "pool set", message: "say what to change: --lease, --max-lease or --quota" });
+  if (Object.values(change).every((v) => v === undefined)) {
+    return refuse({ code: "invalid_input", field: "pool set", message: "say what to change: --lease, --max-lease, --quota, --max-booking-ahead or --max-booking-length" });
   }
   const [current] = await core.db.execute<{ lease_seconds: number | null; max_lease_seconds: number | null }>(
     sql`select lease_seconds, max_lease_seconds from pools where name = ${pool}`,
@@ -112,14 +120,17 @@ export async function setPool(core: Core, actor: Actor, pool: string, change: Po
     const tooLong = leaseOverMax(core, leaseMs, maxMs);
     if (tooLong) return refuse(tooLong);
   }
-  const [row] = await core.db.execute<{ name: string; quota: number; lease_seconds: number | null; max_lease_seconds: number | null }>(sql`
+  const [row] = await core.db.execute<{ quota: number; lease_seconds: number | null; max_lease_seconds: number | null; ahead: number | null; length: number | null }>(sql`
     update pools set quota = coalesce(${change.quota ?? null}::int, quota),
       lease_seconds = coalesce(${seconds(change.leaseMs)}::int, lease_seconds),
-      max_lease_seconds = coalesce(${seconds(change.maxLeaseMs)}::int, max_lease_seconds)
+      max_lease_seconds = coalesce(${seconds(change.maxLeaseMs)}::int, max_lease_seconds),
+      max_booking_ahead_seconds = coalesce(${seconds(change.maxBookingAheadMs)}::int, max_booking_ahead_seconds),
+      max_booking_length_seconds = coalesce(${seconds(change.maxBookingLengthMs)}::int, max_booking_length_seconds)
     where name = ${pool}
-    returning name, quota, lease_seconds, max_lease_seconds`);
+    returning quota, lease_seconds, max_lease_seconds, max_booking_ahead_seconds as ahead, max_booking_length_seconds as length`);
   if (!row) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
-  return ok({ pool, quota: row.quota, leaseMs: row.lease_seconds === null ? null : row.lease_seconds * 1000, maxLeaseMs: row.max_lease_seconds === null ? null : row.max_lease_seconds * 1000 });
+  const ms = (s: number | null) => (s === null ? null : s * 1000);
+  return ok({ pool, quota: row.quota, leaseMs: ms(row.lease_seconds), maxLeaseMs: ms(row.max_lease_seconds), maxBookingAheadMs: ms(row.ahead), maxBookingLengthMs: ms(row.length) });
 }
 
 /** Adds a VM to a pool (creating the pool if new, with `newPool`'s leases). */

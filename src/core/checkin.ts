@@ -7,6 +7,8 @@ import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
 import { clockAt } from "./clock.js";
+import { checkoutEnded } from "./checkout-ended.js";
+import { holdersVisibleTo } from "./queries.js";
 import { releaseInstance, type InstanceRelease } from "./provision/release.js";
 
 /** A check-in that happened. `previousHolder` differs from the actor when forced. */
@@ -89,6 +91,10 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
       where v.name = ${vmName} for update of v`;
     const admin = operator || row?.actor_admin === true || isBootstrapAdmin(core, me.value);
     const refusal = refusalFor(row, vmName, me.value, admin, !core.hideHolders || admin, opts);
+    if (refusal === STALE) {
+      const named = opts.checkoutId !== undefined ? { checkoutId: opts.checkoutId } : { checkoutAt: opts.checkoutAt ?? new Date(0) };
+      return refuse(await checkoutEnded(tx, vmName, named, me.value, await holdersVisibleTo(core, actor)));
+    }
     if (refusal) return refuse(refusal);
     if (!row || row.checkout_id === null || row.holder_id === null || row.holder_name === null) return refuse({ code: "unknown_vm", vm: vmName });
     const previousHolder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
@@ -110,20 +116,25 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
   });
 }
 
+/** The request named a checkout that is not the VM's open one: `checkoutEnded` says what became of it. */
+const STALE = Symbol("stale checkout");
+
 /** Checked under the row lock, so a decision cannot go stale before the update. */
-function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: boolean, showHolder: boolean, opts: CheckinOptions): Refusal | null {
+function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: boolean, showHolder: boolean, opts: CheckinOptions): Refusal | typeof STALE | null {
   if (!row) return { code: "unknown_vm", vm };
   if (opts.force && !admin) return { code: "not_admin", operation: "force check-in" };
-  if (row.state !== "checked_out" || row.holder_id === null) return { code: "not_checked_out", vm, state: row.state };
+  const held = row.state === "checked_out" && row.holder_id !== null;
   // Holder first: a stale button pressed by someone who does not hold the VM now must hear that
   // someone else holds it, not that it "is already checked in".
-  if (row.holder_id !== me.id && !opts.force) {
-    const holder = { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display };
+  if (held && row.holder_id !== me.id && !opts.force) {
+    const holder = { id: row.holder_id!, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display };
     return { code: "not_holder", vm, holder: showHolder ? holder : null };
   }
-  if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) return { code: "checkout_ended", vm };
+  // A named checkout that is not the open one has ended (a second click, a stale button): say how, whatever the VM does now.
+  if (opts.checkoutId !== undefined && (!held || Number(row.checkout_id) !== opts.checkoutId)) return STALE;
   // PostgreSQL keeps microseconds, an old button's value milliseconds: within 1 ms is the same checkout.
-  if (opts.checkoutAt && Math.abs((row.started_ms ?? 0) - opts.checkoutAt.getTime()) >= 1) return { code: "checkout_ended", vm };
+  if (opts.checkoutAt && (!held || Math.abs((row.started_ms ?? 0) - opts.checkoutAt.getTime()) >= 1)) return STALE;
+  if (!held) return { code: "not_checked_out", vm, state: row.state };
   return null;
 }
 

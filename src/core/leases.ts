@@ -6,6 +6,8 @@ import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./peo
 import { ok, refuse, type Actor, type Core, type LeaseSettings, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
 import { bookingInTheWay } from "./booking-in-the-way.js";
+import { checkoutEnded } from "./checkout-ended.js";
+import { holdersVisibleTo } from "./queries.js";
 
 /** The settings' defaults (DEFAULT_LEASE, MAX_LEASE, REMINDER_LEADS, LEASE_GRACE, CLAIM_WINDOW). */
 export const LEASE_DEFAULTS: LeaseSettings = {
@@ -105,7 +107,9 @@ export async function changeLease(
       return refuse({ code: "not_checked_out", vm: vmName, state: row.state });
     }
     // A button names the checkout it was made for: a later checkout of the VM is not extended by it.
-    if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) return refuse({ code: "checkout_ended", vm: vmName });
+    if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) {
+      return refuse(await checkoutEnded(tx, vmName, { checkoutId: opts.checkoutId }, me.value, await holdersVisibleTo(core, actor)));
+    }
     const admin = actor.person === OPERATOR || row.actor_admin || isBootstrapAdmin(core, me.value);
     const holder: PersonTag = { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display };
     const mine = holder.id === me.value.id;

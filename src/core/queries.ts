@@ -62,22 +62,39 @@ const summaries = (db: Executor) =>
     .leftJoin(waiters, eq(waiters.id, vms.heldFor))
     .leftJoin(heldPerson, eq(heldPerson.id, waiters.personId));
 
+/** What one reader may see, decided once per listing (see `readerRights`). */
+export interface ReaderRights {
+  /** Admins see everything: holders, others' notes, a VM's cleanup output. */
+  admin: boolean;
+  /** Whether this reader may see that this person holds (or booked, or waits for) something, and their notes. */
+  seesPerson: (person: PersonTag | null) => boolean;
+}
+
 /**
- * The rule for who sees who holds what: everyone (a team tool: you need to
- * know whom to ask), unless HIDE_HOLDERS; then admins, and each holder their own.
+ * The rule for who sees what. Holders: everyone (a team tool: you need to know
+ * whom to ask), unless HIDE_HOLDERS; then admins, and each person their own.
+ * A VM's cleanup output (its last error, which may name files its last holder
+ * left): admins only, as it is for the operator to act on.
  */
-export async function holdersVisibleTo(core: Core, viewer: Actor): Promise<(holder: PersonTag | null) => boolean> {
-  if (!core.hideHolders || (await isAdmin(core, viewer))) return () => true;
+export async function readerRights(core: Core, viewer: Actor): Promise<ReaderRights> {
+  const admin = await isAdmin(core, viewer);
+  if (!core.hideHolders || admin) return { admin, seesPerson: () => true };
   const me = await resolvePerson(core, viewer.person);
-  return (holder) => me.ok && holder?.id === me.value.id;
+  return { admin, seesPerson: (person) => me.ok && person?.id === me.value.id };
+}
+
+/** `readerRights(…).seesPerson`, for listings that need only that. */
+export async function holdersVisibleTo(core: Core, viewer: Actor): Promise<(holder: PersonTag | null) => boolean> {
+  return (await readerRights(core, viewer)).seesPerson;
 }
 
 async function redacted(core: Core, viewer: Actor, rows: SummaryRow[]): Promise<VmSummary[]> {
-  const visible = await holdersVisibleTo(core, viewer);
+  const { admin, seesPerson: visible } = await readerRights(core, viewer);
   return rows
     .map(summaryOf)
     .map((v) => (visible(v.holder) ? v : { ...v, holder: null }))
-    .map((v) => (v.heldFor && !visible(v.heldFor.person) ? { ...v, heldFor: { ...v.heldFor, person: null } } : v));
+    .map((v) => (v.heldFor && !visible(v.heldFor.person) ? { ...v, heldFor: { ...v.heldFor, person: null } } : v))
+    .map((v) => (admin ? v : { ...v, cleanupLastError: null }));
 }
 
 export async function knownPools(db: Executor): Promise<string[]> {

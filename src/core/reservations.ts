@@ -4,7 +4,7 @@ import { clockAt, iso } from "./clock.js";
 import { leaseParams } from "./leases.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson } from "./people.js";
 import { holdersVisibleTo, knownPools } from "./queries.js";
-import { ok, refuse, type Actor, type Core, type PersonRef, type PersonTag, type Refusal, type Result } from "./types.js";
+import { DEFAULT_BOOKING_AHEAD_MS, ok, refuse, type Actor, type Core, type PersonRef, type PersonTag, type Refusal, type Result } from "./types.js";
 import { checkNote, checkPoolName, checkVmName, firstRefusal } from "./validate.js";
 import { checkLabel } from "./labels.js";
 
@@ -30,6 +30,7 @@ export interface Reservation {
   count: number;
   from: Date;
   to: Date;
+  /** Why, in the booker's words; null when none, or hidden with who booked (HIDE_HOLDERS). */
   note: string | null;
   state: ReservationState;
   /** The VMs it holds (booked, or given at the start). */
@@ -150,21 +151,29 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
   const { maxS, graceS } = leaseParams(core);
+  const aheadS = Math.ceil((core.bookingLimits?.maxAheadMs ?? DEFAULT_BOOKING_AHEAD_MS) / 1000);
+  const lengthS = core.bookingLimits?.maxLengthMs == null ? null : Math.ceil(core.bookingLimits.maxLengthMs / 1000);
   const leadsS = (core.reservationReminderLeadsMs ?? []).map((ms) => Math.ceil(ms / 1000));
   const from = iso(req.from)!;
   const to = iso(req.to)!;
   const only = req.vms ?? null;
   const outcome = await core.db.$client.begin(async (tx): Promise<Result<Reservation> | { short: { free: number; at: Date } }> => {
     await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:book:" + req.pool}, 0))`;
-    const [pool] = await tx<{ max_s: number; at: Date }[]>`
-      select coalesce(max_lease_seconds, ${maxS}::int) as max_s, coalesce(${clockAt(core)}::timestamptz, now()) as at from pools where name = ${req.pool}`;
+    // A booking's limits: the pool's own, else MAX_BOOKING_AHEAD and MAX_BOOKING_LENGTH (else the pool's maximum lease).
+    const [pool] = await tx<{ ahead_s: number; length_s: number; at: Date }[]>`
+      select coalesce(max_booking_ahead_seconds, ${aheadS}::int) as ahead_s,
+             coalesce(max_booking_length_seconds, ${lengthS}::int, max_lease_seconds, ${maxS}::int) as length_s,
+             coalesce(${clockAt(core)}::timestamptz, now()) as at from pools where name = ${req.pool}`;
     if (!pool) return refuse({ code: "unknown_pool", pool: req.pool, known: await knownPools(core.db) });
     const at = new Date(pool.at);
     if (req.from.getTime() < at.getTime()) {
       return refuse({ code: "invalid_input", field: "from", message: "that start has passed: book from now on (and check VMs out now with checkout)" });
     }
-    if (req.to.getTime() - req.from.getTime() > pool.max_s * 1000) {
-      return refuse({ code: "lease_too_long", pool: req.pool, maxMs: pool.max_s * 1000, latestEnd: new Date(req.from.getTime() + pool.max_s * 1000) });
+    if (req.from.getTime() > at.getTime() + pool.ahead_s * 1000) {
+      return refuse({ code: "booking_too_far", pool: req.pool, maxAheadMs: pool.ahead_s * 1000, latestStart: new Date(at.getTime() + pool.ahead_s * 1000) });
+    }
+    if (req.to.getTime() - req.from.getTime() > pool.length_s * 1000) {
+      return refuse({ code: "booking_too_long", pool: req.pool, maxMs: pool.length_s * 1000, latestEnd: new Date(req.from.getTime() + pool.length_s * 1000) });
     }
     const [taken] = await tx`select 1 from reservations where label = ${req.label} and state in ('booked', 'started')`;
     if (taken) return refuse({ code: "label_taken", label: req.label });
@@ -262,14 +271,20 @@ export interface ReservationFilter {
   limit?: number | undefined;
 }
 
-/** Bookings, soonest first; who booked is hidden by HIDE_HOLDERS from everyone but admins and the person. */
+/**
+ * Bookings, soonest first. With HIDE_HOLDERS, who booked and their note are hidden from everyone
+ * but admins and the person, and a filter by someone else finds nothing: the filter itself would
+ * say whose bookings they are.
+ */
 export async function listReservations(core: Core, viewer: Actor, filter: ReservationFilter = {}): Promise<Result<Reservation[]>> {
   const bad = firstRefusal(filter.label === undefined ? null : checkLabel(filter.label), filter.pool === undefined ? null : checkPoolName(filter.pool));
   if (bad) return refuse(bad);
+  const visible = await holdersVisibleTo(core, viewer);
   let personId: number | null = null;
   if (filter.person !== undefined) {
     const p = await resolvePerson(core, filter.person);
     if (!p.ok) return p;
+    if (!visible(p.value)) return ok([]);
     personId = p.value.id;
   }
   const sql = core.db.$client;
@@ -287,21 +302,21 @@ export async function listReservations(core: Core, viewer: Actor, filter: Reserv
       ${personId === null ? sql`` : sql`and r.person_id = ${personId}`}
     order by ${filter.all ? sql`r.starts_at desc` : sql`r.starts_at`}, r.id
     limit ${filter.limit ?? 200}`;
-  const visible = await holdersVisibleTo(core, viewer);
   return ok(rows.map((r) => toReservation(r, visible)));
 }
 
 function toReservation(r: ListRow, visible: (p: PersonTag | null) => boolean): Reservation {
   const person: PersonTag = { id: r.person_id, name: r.person_name, slackUserId: r.slack, displayName: r.display };
+  const seen = visible(person);
   return {
     id: Number(r.id),
     label: r.label,
-    person: visible(person) ? person : null,
+    person: seen ? person : null,
     pool: r.pool,
     count: r.count,
     from: new Date(r.starts_at),
     to: new Date(r.ends_at),
-    note: r.note,
+    note: seen ? r.note : null,
     state: r.state,
     vms: r.vms,
     given: r.given,

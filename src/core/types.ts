@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.js";
-import type { EventSource, VmState } from "../db/schema.js";
+import type { EndReason, EventSource, VmState } from "../db/schema.js";
 
 /** What the core needs from its caller: the database and the rules' settings. */
 export interface Core {
@@ -26,6 +26,8 @@ export interface Core {
   clock?: () => Date;
   /** Reservations: reminders before a booking starts (RESERVATION_REMINDER), longest lead first, in milliseconds. */
   reservationReminderLeadsMs?: number[];
+  /** Limits of bookings where the pool sets none (MAX_BOOKING_AHEAD, MAX_BOOKING_LENGTH); unset: 90 days ahead, the pool's maximum lease long. */
+  bookingLimits?: BookingLimits;
   /** Told of every checkout and check-in, whichever adapter asked (the service counts them for /metrics). */
   observer?: CoreObserver;
   /** API token limits (MAX_TOKEN_LIFETIME, MAX_TOKENS_PER_PERSON); unset: the defaults of src/core/tokens.ts. */
@@ -53,9 +55,21 @@ export interface LeaseSettings {
   claimWindowMs: number;
 }
 
+/** How far ahead and how long a booking may be, in milliseconds. */
+export interface BookingLimits {
+  /** The latest start, counted from now. */
+  maxAheadMs: number;
+  /** The longest booking; null: the pool's maximum lease. */
+  maxLengthMs: number | null;
+}
+
+/** MAX_BOOKING_AHEAD's default: a quarter of a year. */
+export const DEFAULT_BOOKING_AHEAD_MS = 90 * 86_400_000;
+
 /** What the core reports as it decides; `outcome` is "ok" or the refusal's code. */
 export interface CoreObserver {
-  checkout(event: { pool: string; outcome: string; seconds: number }): void;
+  /** `pool`: the pool the checkout was decided in; null when the pool asked for is not one vmres knows. */
+  checkout(event: { pool: string | null; outcome: string; seconds: number }): void;
   checkin(event: { outcome: string }): void;
 }
 
@@ -122,6 +136,7 @@ export interface VmSummary {
   /** While held for a waiter: for whom (null when hidden from this reader) and until when. */
   heldFor: { person: PersonTag | null; until: Date } | null;
   stateChangedAt: Date;
+  /** The last cleanup's error output; null when none, or for readers who are not admins. */
   cleanupLastError: string | null;
   tags: string[];
 }
@@ -138,8 +153,22 @@ export type Refusal =
   | { code: "unknown_vm"; vm: string }
   | { code: "not_checked_out"; vm: string; state: VmState }
   | { code: "not_holder"; vm: string; holder: PersonTag | null }
-  /** The check-in named a checkout (a Slack button's) that has ended; the VM was checked out again since. */
-  | { code: "checkout_ended"; vm: string }
+  /**
+   * The request named a checkout (an API id, a Slack button's) that has ended: when, by whom
+   * (null when HIDE_HOLDERS hides it from this reader) and how; the VM's state now (null: that
+   * checkout was not found on the VM) and whether the asker holds the VM again. All but `vm`
+   * are null when the checkout cannot be found.
+   */
+  | {
+      code: "checkout_ended";
+      vm: string;
+      checkoutId: number | null;
+      endedAt: Date | null;
+      endedBy: PersonTag | null;
+      endReason: EndReason | null;
+      state: VmState | null;
+      yoursAgain: boolean;
+    }
   | { code: "not_admin"; operation: string }
   | { code: "wrong_state"; vm: string; state: VmState; allowed: VmState[] }
   | { code: "name_taken"; vm: string }
@@ -183,6 +212,10 @@ export type Refusal =
   | { code: "unknown_reservation"; label: string }
   /** Someone else's booking, and the actor is no admin. */
   | { code: "not_your_reservation"; label: string; person: PersonTag | null }
+  /** A booking starting later than the pool allows (`maxAheadMs` from now: the latest start is `latestStart`). */
+  | { code: "booking_too_far"; pool: string; maxAheadMs: number; latestStart: Date }
+  /** A booking longer than the pool allows (`maxMs`: from its start it may run until `latestEnd`). */
+  | { code: "booking_too_long"; pool: string; maxMs: number; latestEnd: Date }
   /** A lease change that would run into a booking of the VM starting at `from`. */
   | { code: "vm_booked"; vm: string; from: Date; label: string | null };
 

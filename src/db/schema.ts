@@ -60,6 +60,10 @@ export const pools = pgTable(
     leaseSeconds: integer("lease_seconds"),
     /** Longest lease, counted from the checkout's start, in seconds; null: MAX_LEASE. */
     maxLeaseSeconds: integer("max_lease_seconds"),
+    /** Latest start of a booking, counted from now, in seconds; null: MAX_BOOKING_AHEAD. */
+    maxBookingAheadSeconds: integer("max_booking_ahead_seconds"),
+    /** Longest booking, in seconds; null: MAX_BOOKING_LENGTH, else the pool's maximum lease. */
+    maxBookingLengthSeconds: integer("max_booking_length_seconds"),
     kind: poolKind("kind").notNull().default("static"),
     /** Provisioned: instances kept ready (created in the background). */
     minIdle: integer("min_idle").notNull().default(0),
@@ -91,6 +95,8 @@ export const pools = pgTable(
     check("pools_quota_positive", sql`${t.quota} between 1 and 1000`),
     check("pools_lease_positive", sql`${t.leaseSeconds} is null or ${t.leaseSeconds} > 0`),
     check("pools_max_lease_positive", sql`${t.maxLeaseSeconds} is null or ${t.maxLeaseSeconds} > 0`),
+    check("pools_max_booking_ahead_positive", sql`${t.maxBookingAheadSeconds} is null or ${t.maxBookingAheadSeconds} > 0`),
+    check("pools_max_booking_length_positive", sql`${t.maxBookingLengthSeconds} is null or ${t.maxBookingLengthSeconds} > 0`),
   ],
 );
 

@@ -12,6 +12,12 @@ import type { Db } from "../db/client.js";
  *   take `max` across replicas, not `sum`.
  * docs/operations.md lists every metric with the query to graph it.
  */
+/**
+ * The pool label of checkouts asking for a pool vmres does not know: only known pools become
+ * labels (the core says which), so input cannot add series. Parentheses: no pool can be named so.
+ */
+export const UNKNOWN_POOL = "(unknown)";
+
 export class Metrics {
   readonly registry = new Registry();
   readonly checkouts: Counter<"pool" | "outcome">;
@@ -30,7 +36,7 @@ export class Metrics {
     collectDefaultMetrics({ register: registry, prefix: "vmres_process_" });
     this.checkouts = new Counter({
       name: "vmres_checkouts_total",
-      help: "Checkouts served by this process, by pool and outcome (ok, or the refusal code: no_vm_free, quota_reached, …)",
+      help: "Checkouts served by this process, by pool (\"(unknown)\" for a pool vmres does not know) and outcome (ok, or the refusal code: no_vm_free, quota_reached, …)",
       labelNames: ["pool", "outcome"],
       registers: [registry],
     });
@@ -138,7 +144,7 @@ export class Metrics {
   observer(): CoreObserver {
     return {
       checkout: ({ pool, outcome, seconds }) => {
-        this.checkouts.inc({ pool, outcome });
+        this.checkouts.inc({ pool: pool ?? UNKNOWN_POOL, outcome });
         this.checkoutSeconds.observe({ outcome }, seconds);
       },
       checkin: ({ outcome }) => this.checkins.inc({ outcome }),

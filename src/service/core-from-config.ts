@@ -21,5 +21,6 @@ export function coreFromConfig(config: Config, database: Pick<Database, "db">): 
     },
     reservationReminderLeadsMs: config.RESERVATION_REMINDER,
     tokens: { maxLifetimeMs: config.MAX_TOKEN_LIFETIME, maxPerPerson: config.MAX_TOKENS_PER_PERSON },
+    bookingLimits: { maxAheadMs: config.MAX_BOOKING_AHEAD, maxLengthMs: config.MAX_BOOKING_LENGTH },
   };
 }

@@ -155,7 +155,11 @@ describe("POST /v1/checkouts/{id}/extend and DELETE /v1/checkouts/{id}", () => {
     expect(mine.body).toMatchObject({ id: c.body.id, vm: c.body.vm, forced: false, nextState: "cleaning", previousHolder: { name: "bob" } });
     const again = await call(h, "DELETE", `/v1/checkouts/${c.body.id}`, { token: bob.token });
     expect(again.status).toBe(410);
-    expect(again.body.code).toBe("checkout_ended");
+    // It says what happened to that checkout, not that the VM (only being cleaned) went to someone else.
+    expect(again.body).toMatchObject({ code: "checkout_ended", vm: c.body.vm, checkoutId: c.body.id, endedBy: { name: "bob" }, endReason: "checked_in", state: "cleaning", yoursAgain: false });
+    expect(Date.parse(again.body.endedAt)).not.toBeNaN();
+    expect(again.body.detail).not.toContain("checked out again");
+    expect(again.body.detail).toContain("by bob (checked in)");
     const [vm] = await h.core.db.execute<{ state: string }>(sql`select state from vms where name = ${c.body.vm}`);
     expect(vm?.state).toBe("cleaning");
   });

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { addVms, call, personWithToken, startApiHarness, type Harness } from "./helpers.js";
 
@@ -27,4 +28,37 @@ it("with HIDE_HOLDERS, a token sees its own checkouts and holders but not others
   const notHers = await call(h, "DELETE", `/v1/checkouts/${c.body.id}`, { token: bob.token });
   expect(notHers.status).toBe(403);
   expect(notHers.body).toMatchObject({ code: "not_holder", holder: null });
+});
+
+it("with HIDE_HOLDERS, ?user=someone-else lists none of their bookings, and others' bookings carry no name or note", async () => {
+  const carol = await personWithToken(h.core, "carol");
+  const dave = await personWithToken(h.core, "dave");
+  const admin = await personWithToken(h.core, "root-books", { admin: true });
+  const from = new Date(Date.now() + 2 * 3_600_000).toISOString();
+  const to = new Date(Date.now() + 3 * 3_600_000).toISOString();
+  const booked = await call(h, "POST", "/v1/reservations", { token: carol.token, body: { pool: "default", count: 1, from, to, label: "carol-demo", note: "customer demo" } });
+  expect(booked.status).toBe(201);
+
+  const filtered = await call(h, "GET", "/v1/reservations?user=carol", { token: dave.token });
+  expect(filtered.status).toBe(200);
+  expect(filtered.body).toEqual([]);
+  const listed = await call(h, "GET", "/v1/reservations", { token: dave.token });
+  expect(listed.body.find((r: { label: string }) => r.label === "carol-demo")).toMatchObject({ person: null, note: null });
+  expect((await call(h, "GET", "/v1/reservations?user=me", { token: carol.token })).body).toMatchObject([{ label: "carol-demo", note: "customer demo", person: { name: "carol" } }]);
+  expect((await call(h, "GET", "/v1/reservations?user=carol", { token: admin.token })).body).toMatchObject([{ label: "carol-demo", note: "customer demo" }]);
+  await call(h, "DELETE", "/v1/reservations/carol-demo", { token: carol.token });
+});
+
+it("a VM's cleanup output is shown to admins only", async () => {
+  const erin = await personWithToken(h.core, "erin");
+  const admin = await personWithToken(h.core, "root-cleanup", { admin: true });
+  await h.core.db.execute(sql`update vms set state = 'quarantined', cleanup_last_error = 'rm: cannot remove /tmp/alice-keys' where name = 'default-2'`);
+  try {
+    const list = await call(h, "GET", "/v1/vms?state=quarantined", { token: erin.token });
+    expect(list.body).toMatchObject([{ name: "default-2", state: "quarantined", cleanupLastError: null }]);
+    expect((await call(h, "GET", "/v1/vms/default-2", { token: erin.token })).body.cleanupLastError).toBeNull();
+    expect((await call(h, "GET", "/v1/vms/default-2", { token: admin.token })).body.cleanupLastError).toBe("rm: cannot remove /tmp/alice-keys");
+  } finally {
+    await h.core.db.execute(sql`update vms set state = 'available', cleanup_last_error = null where name = 'default-2'`);
+  }
 });

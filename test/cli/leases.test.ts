@@ -100,7 +100,7 @@ describe("checkout --for and the lease's end", { timeout: 180_000 }, () => {
     [["extend", "vm-01", "--until", "2020-01-01T00:00Z"], '--until: "2020-01-01T00:00Z" has passed'],
     [["extend", "vm-01", "--until", "2099-02-30T10:00Z"], "is not a real date and time"],
     [["extend", "vm-01", "--by", "2h", "--pin"], "--by and --pin say different things: give one"],
-    [["pool", "set", "short"], "say what to change: --lease D, --max-lease D or --quota N"],
+    [["pool", "set", "short"], "say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D or --max-booking-length D"],
     [["pool", "set", "short", "--quota", "0"], '--quota: "0" is not a quota'],
     [["pool", "set", "short", "--lease", "2d", "--max-lease", "1d"], "--lease 2d is longer than --max-lease 1d"],
     [["pool", "add", "vm-09", "198.51.100.9", "--lease", "forever"], '--lease: "forever" is not a duration'],
@@ -359,7 +359,9 @@ describe("pool settings", { timeout: 180_000 }, () => {
   it("pool set changes a pool's lease, maximum and quota; a checkout then gets the new lease", async () => {
     const r = await vmres(["pool", "set", "w", "--lease", "2h", "--max-lease", "1d", "--quota", "2"]);
     expect(r.code, summary(r)).toBe(0);
-    expect(r.stdout.trim()).toBe("Pool w: lease 2h, at most 1d from a checkout's start, quota 2 per person. Open checkouts keep their ends.");
+    expect(r.stdout.trim()).toBe(
+      "Pool w: lease 2h, at most 1d from a checkout's start, quota 2 per person; bookings start at most MAX_BOOKING_AHEAD ahead and last at most MAX_BOOKING_LENGTH, else the longest lease. Open checkouts keep their ends.",
+    );
     const [row] = await database.sql`select quota, lease_seconds, max_lease_seconds from pools where name = 'w'`;
     expect(row).toEqual({ quota: 2, lease_seconds: 7200, max_lease_seconds: 86400 });
     await add("w-05", 45, "w");
@@ -371,10 +373,18 @@ describe("pool settings", { timeout: 180_000 }, () => {
 
   it("pool set --json, and an unknown pool is refused", async () => {
     const r = await vmres(["pool", "set", "w", "--quota", "1", "--json"]);
-    expect(json(r)).toEqual({ pool: "w", quota: 1, leaseMs: 2 * HOUR, maxLeaseMs: 24 * HOUR });
+    expect(json(r)).toEqual({ pool: "w", quota: 1, leaseMs: 2 * HOUR, maxLeaseMs: 24 * HOUR, maxBookingAheadMs: null, maxBookingLengthMs: null });
     const none = await vmres(["pool", "set", "nope", "--lease", "1h"]);
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('There is no pool "nope"');
+  });
+
+  it("pool set --max-booking-ahead and --max-booking-length set the pool's booking limits", async () => {
+    const r = await vmres(["pool", "set", "w", "--max-booking-ahead", "30d", "--max-booking-length", "2h", "--json"]);
+    expect(json(r)).toMatchObject({ pool: "w", maxBookingAheadMs: 30 * 24 * HOUR, maxBookingLengthMs: 2 * HOUR });
+    const bad = await vmres(["pool", "set", "w", "--max-booking-ahead", "soon"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--max-booking-ahead");
   });
 
   it("pool set by someone who is not an admin is refused", async () => {

@@ -226,12 +226,28 @@ describe("a check-in that names its checkout", () => {
     expect(second.ok && second.value.checkoutId).not.toBe(first.value.checkoutId);
 
     const late = await checkin(core, as("USTALE01"), vm, { checkoutId: first.value.checkoutId });
-    expect(late).toEqual({ ok: false, refusal: { code: "checkout_ended", vm } });
+    const ended = { code: "checkout_ended", vm, checkoutId: first.value.checkoutId, endedBy: expect.objectContaining({ slackUserId: "USTALE01" }), endReason: "checked_in", state: "checked_out", yoursAgain: true };
+    expect(late).toMatchObject({ ok: false, refusal: ended });
     // A button of the previous release names its checkout by start time: the same answer.
     const lateOld = await checkin(core, as("USTALE01"), vm, { checkoutAt: first.value.checkedOutAt });
-    expect(lateOld).toEqual({ ok: false, refusal: { code: "checkout_ended", vm } });
+    expect(lateOld).toMatchObject({ ok: false, refusal: ended });
     const [row] = await core.db.execute(sql`select state, (select p.slack_user_id from checkouts c join people p on p.id = c.person_id where c.id = vms.checkout_id) as holder from vms where name = ${vm}`);
     expect(row).toEqual({ state: "checked_out", holder: "USTALE01" });
     if (second.ok) expect((await checkin(core, as("USTALE01"), vm, { checkoutId: second.value.checkoutId })).ok).toBe(true);
+  });
+
+  it("a check-in of a checkout an admin took back says when, by whom and how it ended, and that the VM is being cleaned, not that it went to someone else", async () => {
+    await addPool("taken", 1);
+    const mine = await checkout(core, as("UTAKEN01"), { pool: "taken" });
+    if (!mine.ok) throw new Error("no VM");
+    const forced = await checkin(core, as("UADMIN01"), mine.value.name, { force: true });
+    expect(forced.ok).toBe(true);
+
+    const late = await checkin(core, as("UTAKEN01"), mine.value.name, { checkoutId: mine.value.checkoutId });
+    expect(late).toMatchObject({
+      ok: false,
+      refusal: { code: "checkout_ended", vm: mine.value.name, checkoutId: mine.value.checkoutId, endedBy: { name: "UADMIN01" }, endReason: "forced", state: "cleaning", yoursAgain: false },
+    });
+    if (!late.ok && late.refusal.code === "checkout_ended") expect(late.refusal.endedAt).toBeInstanceOf(Date);
   });
 });

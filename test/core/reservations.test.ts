@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addVm, drainVm } from "../../src/core/admin.js";
+import { addVm, drainVm, setPool } from "../../src/core/admin.js";
 import { checkin } from "../../src/core/checkin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { changeLease } from "../../src/core/leases.js";
@@ -98,7 +98,34 @@ describe("booking", () => {
     expect(await book("U0BOB0001", { pool: "demo", label: "past", from: inH(-1), to: inH(1) })).toMatchObject({ ok: false, refusal: { code: "invalid_input", field: "from" } });
     expect(await book("U0BOB0001", { pool: "demo", label: "backwards", from: inH(3), to: inH(2) })).toMatchObject({ ok: false, refusal: { code: "invalid_input", field: "to" } });
     expect(await book("U0BOB0001", { pool: "nope", label: "nope", from: inH(3), to: inH(4) })).toMatchObject({ ok: false, refusal: { code: "unknown_pool" } });
-    expect(await book("U0BOB0001", { pool: "demo", label: "too-long", from: inH(3), to: inH(3 + 8 * 24) })).toMatchObject({ ok: false, refusal: { code: "lease_too_long" } });
+    expect(await book("U0BOB0001", { pool: "demo", label: "too-long", from: inH(3), to: inH(3 + 8 * 24) })).toMatchObject({ ok: false, refusal: { code: "booking_too_long", pool: "demo", maxMs: 7 * 24 * H } });
+  });
+
+  it("refuses a booking starting later than MAX_BOOKING_AHEAD (90 days unless set), or longer than MAX_BOOKING_LENGTH, naming the limit; a pool's own limits win", async () => {
+    await addPool("ahead", 1);
+    const year9999 = new Date("9999-01-01T00:00:00Z");
+    const far = await book("U0FAR0001", { pool: "ahead", label: "forever", from: year9999, to: new Date(year9999.getTime() + H) });
+    expect(far).toMatchObject({ ok: false, refusal: { code: "booking_too_far", pool: "ahead", maxAheadMs: 90 * 24 * H } });
+    if (!far.ok && far.refusal.code === "booking_too_far") expect(far.refusal.latestStart.getTime()).toBe(clock.now().getTime() + 90 * 24 * H);
+    expect((await book("U0FAR0001", { pool: "ahead", label: "in-89-days", from: inH(89 * 24), to: inH(89 * 24 + 1) })).ok).toBe(true);
+
+    const limited: Core = { ...core, bookingLimits: { maxAheadMs: 10 * 24 * H, maxLengthMs: 2 * H } };
+    expect(await reserve(limited, as("U0FAR0001"), { pool: "ahead", count: 1, from: inH(11 * 24), to: inH(11 * 24 + 1), label: "eleven-days" })).toMatchObject({
+      ok: false,
+      refusal: { code: "booking_too_far", maxAheadMs: 10 * 24 * H },
+    });
+    expect(await reserve(limited, as("U0FAR0001"), { pool: "ahead", count: 1, from: inH(2), to: inH(5), label: "three-hours" })).toMatchObject({
+      ok: false,
+      refusal: { code: "booking_too_long", maxMs: 2 * H },
+    });
+
+    const set = await setPool(limited, operator, "ahead", { maxBookingAheadMs: 200 * 24 * H, maxBookingLengthMs: 4 * H });
+    expect(set).toMatchObject({ ok: true, value: { maxBookingAheadMs: 200 * 24 * H, maxBookingLengthMs: 4 * H } });
+    expect((await reserve(limited, as("U0FAR0001"), { pool: "ahead", count: 1, from: inH(150 * 24), to: inH(150 * 24 + 3), label: "pool-allows" })).ok).toBe(true);
+    expect(await reserve(limited, as("U0FAR0001"), { pool: "ahead", count: 1, from: inH(2), to: inH(7), label: "five-hours" })).toMatchObject({
+      ok: false,
+      refusal: { code: "booking_too_long", maxMs: 4 * H },
+    });
   });
 
   it("books named VMs: exactly those, or says how many of them are free and when they all are", async () => {
@@ -155,6 +182,25 @@ describe("booking", () => {
     }
     // Every refusal after the last success saw the pool as it ended: 5 minus what was booked.
     expect(await overlaps()).toBe(0);
+  });
+});
+
+describe("who may read whose bookings (HIDE_HOLDERS)", () => {
+  it("a filter by someone else finds nothing, and others' bookings show neither who booked nor their note; the person and admins see all", async () => {
+    await addPool("private", 2);
+    const hidden: Core = { ...core, hideHolders: true };
+    const booked = await reserve(hidden, as("U0ALICE77"), { pool: "private", count: 1, from: inH(2), to: inH(3), label: "alice-secret", note: "interview prep" });
+    expect(booked.ok).toBe(true);
+
+    const byAlice = await listReservations(hidden, as("U0BOB0077"), { person: { slackUserId: "U0ALICE77" } });
+    expect(byAlice).toEqual({ ok: true, value: [] });
+    const all = await listReservations(hidden, as("U0BOB0077"), { pool: "private" });
+    expect(all.ok && all.value.map((r) => ({ label: r.label, person: r.person, note: r.note }))).toEqual([{ label: "alice-secret", person: null, note: null }]);
+
+    const own = await listReservations(hidden, as("U0ALICE77"), { person: { slackUserId: "U0ALICE77" } });
+    expect(own.ok && own.value.map((r) => r.note)).toEqual(["interview prep"]);
+    const admin = await listReservations(hidden, as("UADMIN01"), { person: { slackUserId: "U0ALICE77" } });
+    expect(admin.ok && admin.value.map((r) => [r.person?.slackUserId, r.note])).toEqual([["U0ALICE77", "interview prep"]]);
   });
 });
 
@@ -382,6 +428,8 @@ describe("time zones and DST", () => {
     // Europe/Berlin leaves summer time on 2027-10-31 at 03:00 CEST (01:00 UTC): 00:00 to 06:00 local is 7 hours.
     const from = new Date("2027-10-30T22:00:00Z"); // 00:00 CEST
     const to = new Date("2027-10-31T05:00:00Z"); // 06:00 CET
+    // Months ahead, past MAX_BOOKING_AHEAD's default: this pool allows it.
+    expect((await setPool(core, operator, "dst", { maxBookingAheadMs: 3650 * 24 * H })).ok).toBe(true);
     const r = await reserve(core, as("U0ALICE01"), { pool: "dst", count: 1, from, to, label: "dst-1" });
     expect(r.ok).toBe(true);
     const [row] = await database.sql<{ hours: number }[]>`select extract(epoch from upper(during) - lower(during))::float8 / 3600 as hours from reservation_vms rv join reservations r on r.id = rv.reservation_id where r.label = 'dst-1'`;

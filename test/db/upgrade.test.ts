@@ -160,7 +160,7 @@ describe.each(RELEASES)("upgrading a database made by the release $name", ({ mig
     const done = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
     expect(done.ok).toBe(true);
     const again = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
-    expect(again).toMatchObject({ ok: false, refusal: { code: "not_checked_out" } });
+    expect(again).toMatchObject({ ok: false, refusal: { code: "checkout_ended", vm: "vm-held", endReason: "checked_in", state: "cleaning" } });
 
     // The wake-up triggers work on the old rows.
     // Listening for sure before the update: a fixed pause was not always long enough on a loaded machine (CI timed out waiting).

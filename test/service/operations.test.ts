@@ -42,6 +42,18 @@ describe("/metrics and /readyz", () => {
     expect(text).toMatch(/vmres_reconciler_runs_total\{outcome="ran"\} [1-9]/);
   });
 
+  it("labels checkouts asking for a pool vmres does not know as one (unknown) pool, never with what was typed", async () => {
+    const { core } = running.context;
+    const actor = { person: { slackUserId: "U0METRIC3" }, source: "cli" } as const;
+    expect(await checkout(core, actor, { pool: "nope" })).toMatchObject({ ok: false, refusal: { code: "unknown_pool" } });
+    expect(await checkout(core, actor, { pool: "Not A Pool!" })).toMatchObject({ ok: false, refusal: { code: "invalid_input" } });
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain('vmres_checkouts_total{pool="(unknown)",outcome="unknown_pool"} 1');
+    expect(text).toContain('vmres_checkouts_total{pool="(unknown)",outcome="invalid_input"} 1');
+    expect(text).not.toContain("nope");
+    expect(text).not.toContain("Not A Pool");
+  });
+
   it("serves metrics to a relayed request only with the bearer token", async () => {
     const relayed = { "x-forwarded-for": "203.0.113.9" };
     expect((await fetch(`${base}/metrics`, { headers: relayed })).status).toBe(401);

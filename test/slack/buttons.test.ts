@@ -99,7 +99,7 @@ describe("Check in button", () => {
     await checkoutWithDm("U0DAVE001", "delta");
     const reply = await press("vm_checkin", old.value, "U0DAVE001");
 
-    expect(textOf(reply.body)).toContain("That button belongs to an earlier checkout of *delta-1*");
+    expect(textOf(reply.body)).toMatch(/That checkout of \*delta-1\* ended at .+ by <@U0DAVE001> \(checked in\)\. You hold \*delta-1\* again now/);
     expect(await vmRow(h.core, "delta-1")).toEqual({ state: "checked_out", holder: "U0DAVE001" });
   });
 

@@ -33,11 +33,19 @@ export const preparePoolAdd: Prepare = (input, config) => {
 export const preparePoolSet: Prepare = (input) => {
   const actor = adminActor(input);
   const pool = poolArg(input);
-  const change = { leaseMs: leaseOption(input, "lease"), maxLeaseMs: leaseOption(input, "max-lease"), quota: quotaOption(input) };
+  const change = {
+    leaseMs: leaseOption(input, "lease"),
+    maxLeaseMs: leaseOption(input, "max-lease"),
+    quota: quotaOption(input),
+    maxBookingAheadMs: leaseOption(input, "max-booking-ahead"),
+    maxBookingLengthMs: leaseOption(input, "max-booking-length"),
+  };
   const provisioning = provisioningOptions(input);
-  const leases = change.leaseMs !== undefined || change.maxLeaseMs !== undefined || change.quota !== undefined;
+  const leases = Object.values(change).some((v) => v !== undefined);
   if (!leases && provisioning === null) {
-    throw new UsageError("say what to change: --lease D, --max-lease D or --quota N (like npx vmres pool set gpu --lease 4h --max-lease 3d), or --kind provisioned …");
+    throw new UsageError(
+      "say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D or --max-booking-length D (like npx vmres pool set gpu --lease 4h --max-lease 3d), or --kind provisioned …",
+    );
   }
   checkLeaseOrder(change.leaseMs, change.maxLeaseMs);
   return async ({ core }) => {
@@ -110,7 +118,9 @@ function checkLeaseOrder(leaseMs: number | undefined, maxLeaseMs: number | undef
 function describeSettings(s: PoolSettings, defaults: { defaultMs: number; maxMs: number }): string {
   const lease = s.leaseMs === null ? `${lengthText(defaults.defaultMs)} (DEFAULT_LEASE)` : lengthText(s.leaseMs);
   const max = s.maxLeaseMs === null ? `${lengthText(defaults.maxMs)} (MAX_LEASE)` : lengthText(s.maxLeaseMs);
-  return `Pool ${s.pool}: lease ${lease}, at most ${max} from a checkout's start, quota ${s.quota} per person. Open checkouts keep their ends.`;
+  const ahead = s.maxBookingAheadMs === null ? "MAX_BOOKING_AHEAD" : lengthText(s.maxBookingAheadMs);
+  const length = s.maxBookingLengthMs === null ? "MAX_BOOKING_LENGTH, else the longest lease" : lengthText(s.maxBookingLengthMs);
+  return `Pool ${s.pool}: lease ${lease}, at most ${max} from a checkout's start, quota ${s.quota} per person; bookings start at most ${ahead} ahead and last at most ${length}. Open checkouts keep their ends.`;
 }
 
 /** `vmres pool remove NAME`: retires the VM, keeping its history. */

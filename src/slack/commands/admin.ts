@@ -3,7 +3,7 @@ import { readingOfSlackUser } from "../time-zone.js";
 import { section } from "../views/blocks.js";
 import { escape } from "../views/format.js";
 import { rangeWords } from "../views/reservation-messages.js";
-import { addVm, drainVm, removeVm, repairVm, retryCleanup, setPool, type PoolLeases } from "../../core/admin.js";
+import { addVm, drainVm, removeVm, repairVm, retryCleanup, setPool, type PoolChange, type PoolLeases } from "../../core/admin.js";
 import { vmHistory } from "../../core/queries.js";
 import type { Result } from "../../core/types.js";
 import { actOnce } from "../act-once.js";
@@ -46,8 +46,8 @@ export async function adminAdd(deps: SlackDeps, caller: Caller, spec: AddSpec): 
   return acted(deps, caller, () => addVm(deps.core, slackActor(caller.userId), full, spec.leases ?? {}), () => addedReply(full));
 }
 
-/** `/vm pool set POOL [--lease D] [--max-lease D] [--quota N]`; the core checks the values and that the caller is an admin. */
-export async function adminPoolSet(deps: SlackDeps, caller: Caller, pool: string, change: PoolLeases & { quota?: number | undefined }): Promise<SlackMessage> {
+/** `/vm pool set POOL [--lease D] [--max-lease D] [--quota N] [--max-booking-ahead D] [--max-booking-length D]`; the core checks the values and that the caller is an admin. */
+export async function adminPoolSet(deps: SlackDeps, caller: Caller, pool: string, change: PoolChange): Promise<SlackMessage> {
   return acted(deps, caller, () => setPool(deps.core, slackActor(caller.userId), pool, change), poolSetReply);
 }
 

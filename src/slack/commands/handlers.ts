@@ -66,12 +66,16 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
   "pool.set": async (deps, caller, input) => {
     const lease = duration(input, "lease");
     const maxLease = duration(input, "max-lease");
+    const ahead = duration(input, "max-booking-ahead");
+    const length = duration(input, "max-booking-length");
     const quota = text(input, "quota");
-    const problem = [lease, maxLease].find((d) => typeof d === "string") ?? (quota !== undefined && !/^\d{1,4}$/.test(quota) ? `\`${shown(quota)}\` is not a quota: use a whole number, like \`--quota 2\`.` : undefined);
+    const problem = [lease, maxLease, ahead, length].find((d) => typeof d === "string") ?? (quota !== undefined && !/^\d{1,4}$/.test(quota) ? `\`${shown(quota)}\` is not a quota: use a whole number, like \`--quota 2\`.` : undefined);
     if (typeof problem === "string") return usageReply(deps, caller.userId, problem, { admin: true, command: "pool.set" });
     return adminPoolSet(deps, caller, input.args["POOL"] ?? "", {
       leaseMs: lease as number | undefined,
       maxLeaseMs: maxLease as number | undefined,
+      maxBookingAheadMs: ahead as number | undefined,
+      maxBookingLengthMs: length as number | undefined,
       quota: quota === undefined ? undefined : Number(quota),
     });
   },

@@ -13,6 +13,6 @@ export async function refusalReply(deps: SlackDeps, userId: string, refusal: Ref
     held = mine.ok ? mine.value.flatMap((v) => (v.checkoutId !== null && refusal.held.includes(v.name) ? [{ name: v.name, checkoutId: v.checkoutId }] : [])) : [];
   }
   // Times in the answer (the latest end of a lease) read in the person's own zone.
-  const reading = ["lease_too_long", "lease_not_extended", "vm_booked", "not_enough_free"].includes(refusal.code) ? await readingOfSlackUser(deps.core, userId) : null;
+  const reading = ["lease_too_long", "lease_not_extended", "vm_booked", "not_enough_free", "checkout_ended", "booking_too_far", "booking_too_long"].includes(refusal.code) ? await readingOfSlackUser(deps.core, userId) : null;
   return refusalMessage(refusal, { admins: await adminSlackIds(deps.core), held, ...(reading ? { timeZone: reading.timeZone, now: reading.now } : {}) });
 }

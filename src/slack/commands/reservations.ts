@@ -109,7 +109,10 @@ function fieldOf(refusal: Refusal): FormField {
     case "label_taken":
       return FIELD.label;
     case "lease_too_long":
+    case "booking_too_long":
       return FIELD.to;
+    case "booking_too_far":
+      return FIELD.from;
     default:
       return FIELD.count;
   }

@@ -61,7 +61,11 @@ export function unwaitReply(left: string[]): SlackMessage {
 export function poolSetReply(s: PoolSettings): SlackMessage {
   const lease = s.leaseMs === null ? "the default (DEFAULT_LEASE)" : formatDuration(s.leaseMs, 2);
   const max = s.maxLeaseMs === null ? "the default (MAX_LEASE)" : formatDuration(s.maxLeaseMs, 2);
-  return plain(`:white_check_mark: Pool *${escape(s.pool)}*: lease ${lease}, longest lease ${max}, quota ${s.quota} per person. Open checkouts keep their ends.`);
+  const ahead = s.maxBookingAheadMs === null ? "the default (MAX_BOOKING_AHEAD)" : formatDuration(s.maxBookingAheadMs, 2);
+  const length = s.maxBookingLengthMs === null ? "the default (MAX_BOOKING_LENGTH, else the longest lease)" : formatDuration(s.maxBookingLengthMs, 2);
+  return plain(
+    `:white_check_mark: Pool *${escape(s.pool)}*: lease ${lease}, longest lease ${max}, quota ${s.quota} per person; bookings at most ${ahead} ahead, at most ${length} long. Open checkouts keep their ends.`,
+  );
 }
 
 /** After Take it: the checkout, its end; details come by DM as for any checkout. */

@@ -34,6 +34,21 @@ export function refusalMessage(refusal: Refusal, ctx: RefusalContext): SlackMess
   return { text: stripMrkdwn(text), blocks };
 }
 
+const END_WORDS = { checked_in: "checked in", forced: "taken back", expired: "its lease ran out", retired: "the VM was retired" } as const;
+
+/** What became of a checkout a button or an id named: when it ended, by whom and how, and what the VM is now. */
+function checkoutEndedText(refusal: Extract<Refusal, { code: "checkout_ended" }>, ctx: RefusalContext): string {
+  const vm = `*${escape(refusal.vm)}*`;
+  const when = refusal.endedAt ? ` at ${localTime(new Date(refusal.endedAt), ctx.timeZone ?? null)}` : "";
+  const by = refusal.endedBy ? ` by ${personMention(refusal.endedBy)}` : "";
+  const how = refusal.endReason ? ` (${END_WORDS[refusal.endReason]})` : "";
+  const ended = `That checkout of ${vm} ended${when}${by}${how}.`;
+  if (refusal.yoursAgain) return `${ended} You hold ${vm} again now: use the Check in button on your newest message or \`/vm checkin ${refusal.vm}\`.`;
+  if (refusal.state === "checked_out") return `${ended} ${vm} has been checked out again since.`;
+  if (refusal.state !== null) return `${ended} ${vm} is already checked in; it is ${stateWords(refusal.state)} now.`;
+  return ended;
+}
+
 function adminsWords(admins: readonly string[]): string {
   const list = [...admins].slice(0, 5).map(mention);
   return list.length > 0 ? `ask ${listWords(list)}` : "ask whoever runs vmres (admins are listed in SLACK_ADMINS)";
@@ -65,7 +80,7 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
     case "not_checked_out":
       return `:information_source: *${escape(refusal.vm)}* is not checked out (it is ${stateWords(refusal.state)}), so there is nothing to check in or extend.`;
     case "checkout_ended":
-      return `:information_source: That button belongs to an earlier checkout of *${escape(refusal.vm)}*, which has ended. Nothing changed.`;
+      return `:information_source: ${checkoutEndedText(refusal, ctx)} Nothing changed.`;
     case "not_holder":
       return refusal.holder !== null
         ? `:no_entry: *${escape(refusal.vm)}* is held by ${personMention(refusal.holder)}, not you. Ask them to check it in; an admin can take it back with \`/vm checkin ${refusal.vm} --force\`.`
@@ -147,5 +162,9 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:no_entry: The booking *${escape(refusal.label)}* is ${refusal.person ? `${personMention(refusal.person)}'s` : "someone else's"}: only they (or an admin) may cancel it. Nothing changed.`;
     case "vm_booked":
       return `:calendar: *${escape(refusal.vm)}* is booked from ${endWords(refusal.from, ctx.timeZone ?? null, ctx.now ?? new Date())}${refusal.label ? ` (*${escape(refusal.label)}*)` : ""}, so its lease cannot run past that. Nothing changed; check it in before then, or take another VM.`;
+    case "booking_too_far":
+      return `:calendar: Pool *${escape(refusal.pool)}* takes bookings at most ${formatDuration(refusal.maxAheadMs, 2)} ahead: start by ${localTime(new Date(refusal.latestStart), ctx.timeZone ?? null)}. Nothing was booked; ${adminsWords(ctx.admins)} if you need to book further ahead.`;
+    case "booking_too_long":
+      return `:calendar: Pool *${escape(refusal.pool)}* takes bookings of at most ${formatDuration(refusal.maxMs, 2)}: from that start, end by ${localTime(new Date(refusal.latestEnd), ctx.timeZone ?? null)}. Nothing was booked; ${adminsWords(ctx.admins)} for a longer one.`;
   }
 }

@@ -111,16 +111,12 @@ export function alreadyHandledReply(): SlackMessage {
 }
 
 /**
- * A stale button pressed by the VM's holder or on a VM nobody holds (the core
- * answers `not_holder` first when someone else holds it). Says what happened
- * instead of failing.
+ * A stale button on a VM nobody holds, when the checkout it named cannot be told
+ * (the core answers `checkout_ended`, with how it ended, when it can; and
+ * `not_holder` first when someone else holds it). Says what happened instead of failing.
  */
-export function staleCheckinReply(refusal: Extract<Refusal, { code: "not_checked_out" | "checkout_ended" }>): SlackMessage {
-  const vm = refusal.vm;
-  if (refusal.code === "checkout_ended") {
-    return plain(`:information_source: That button belongs to an earlier checkout of *${vm}*. You hold it again now; use the Check in button on your newest message or \`/vm checkin ${vm}\`.`);
-  }
-  return plain(`:information_source: *${vm}* is already checked in; that button is from a checkout that is over. Nothing changed.`);
+export function staleCheckinReply(refusal: Extract<Refusal, { code: "not_checked_out" }>): SlackMessage {
+  return plain(`:information_source: *${refusal.vm}* is already checked in; that button is from a checkout that is over. Nothing changed.`);
 }
 
 /** A signed request missing what Slack always sends (who sent it). */

@@ -36,6 +36,6 @@ async function checkinFromButton(deps: SlackDeps, caller: Caller, value: string 
     deps.noticeQueued();
     return checkedInReply(result.value);
   }
-  if (result.refusal.code === "not_checked_out" || result.refusal.code === "checkout_ended") return staleCheckinReply(result.refusal);
+  if (result.refusal.code === "not_checked_out") return staleCheckinReply(result.refusal);
   return refusalReply(deps, caller.userId, result.refusal);
 }
