@@ -8,4 +8,4 @@ CREATE INDEX "checkouts_open_pool_started" ON "checkouts" USING btree ("pool","s
 CREATE INDEX "checkouts_pool_ended" ON "checkouts" USING btree ("pool","ended_at") WHERE "checkouts"."ended_at" is not null;--> statement-breakpoint
 CREATE INDEX "provider_jobs_failed_at" ON "provider_jobs" USING btree ("finished_at") WHERE "provider_jobs"."state" = 'failed';--> statement-breakpoint
 CREATE INDEX "vms_quarantined_since" ON "vms" USING btree ("state_changed_at") WHERE "vms"."state" = 'quarantined';--> statement-breakpoint
-CREATE INDEX "waiters_pool_offered" ON "waiters" USING btree ("pool","offered_at") WHERE "waiters"."offered_at" is not null;
+CREATE INDEX "waiters_pool_taken" ON "waiters" USING btree ("pool","ended_at") WHERE "waiters"."state" = 'taken';

@@ -283,8 +283,8 @@ export const waiters = pgTable(
     uniqueIndex("waiters_one_per_person_pool").on(t.pool, t.personId).where(sql`${t.state} in ('waiting', 'offered')`),
     index("waiters_queue").on(t.pool, t.id).where(sql`${t.state} = 'waiting'`),
     index("waiters_offer_due").on(t.offerExpiresAt).where(sql`${t.state} = 'offered'`),
-    // The admin report's waits: a pool's offers of the last days.
-    index("waiters_pool_offered").on(t.pool, t.offeredAt).where(sql`${t.offeredAt} is not null`),
+    // The admin report's waits: the waits of a pool that ended with a VM, by when.
+    index("waiters_pool_taken").on(t.pool, t.endedAt).where(sql`${t.state} = 'taken'`),
     check("waiters_offer_complete", sql`${t.state} <> 'offered' or (${t.offeredVmId} is not null and ${t.offerExpiresAt} is not null)`),
     check("waiters_ended", sql`(${t.state} in ('waiting', 'offered')) = (${t.endedAt} is null)`),
     check("waiters_note_length", sql`${t.note} is null or length(${t.note}) between 1 and 500`),
