@@ -147,6 +147,17 @@ export const configSchema = z.object({
     .default("* * * * *")
     // node-cron is loaded only to check a schedule other than the default: every CLI call parses this schema.
     .refine((expr) => expr === "* * * * *" || (createRequire(import.meta.url)("node-cron") as typeof import("node-cron")).validate(expr), "not a cron expression (5 fields, or 6 with seconds first, e.g. \"* * * * *\")"),
+  /**
+   * The admin digest: when to post the admin report to SLACK_ADMIN_CHANNEL (a node-cron
+   * expression, in the service's time zone, like "0 9 * * 1-5"); unset or `off`: never.
+   */
+  DIGEST_CRON: optionalText
+    .transform((expr) => (expr === undefined || expr === "off" ? undefined : expr))
+    // node-cron is loaded only when a schedule is set: every CLI call parses this schema.
+    .refine(
+      (expr) => expr === undefined || (createRequire(import.meta.url)("node-cron") as typeof import("node-cron")).validate(expr),
+      'not a cron expression (5 fields, or 6 with seconds first, e.g. "0 9 * * 1-5" for 09:00 on weekdays), or off',
+    ),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   /** Requests per API token per window, like 60/min (units: s, min, h): beyond it, 429 with Retry-After. Per replica. */
   API_RATE_LIMIT: z

@@ -567,6 +567,30 @@ export const GRAMMAR = [
     examples: ["jobs abandon 42"],
   }),
   command({
+    id: "report",
+    words: ["report"],
+    adapters: ["slack", "cli"],
+    admin: true,
+    positionals: [],
+    flags: {
+      days: { type: "string", placeholder: "N", example: "7", help: "list bookings starting in the next N days, 1 to 30 (default 3)" },
+      user: ADMIN_USER,
+    },
+    summary: {
+      slack: "the admin report: long holds, idle VMs, queues, quarantines, bookings ahead, provider failures",
+      cli: "Admin report: longest holds, holds past their pool's usual length, idle VMs, queue waits, quarantined VMs, bookings ahead, provider failures.",
+    },
+    details: {
+      slack: "The report DIGEST_CRON posts to the admin channel, shown to you alone.",
+      cli:
+        "The same report DIGEST_CRON posts to the admin channel. A pool's usual length is the 90th\n" +
+        "percentile of its last checkouts (at most 1,000 of the last 30 days), or its lease with fewer\n" +
+        "than 10; idle VMs are available ones untouched for 7 days. It reads the database: over the API\n" +
+        "(vmres login) run it on the vmres machine.",
+    },
+    examples: ["report", { slack: "report --days 7", cli: "report --days 7 --json" }],
+  }),
+  command({
     id: "db.migrate",
     words: ["db", "migrate"],
     adapters: ["cli"],

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Executor } from "../db/client.js";
 import { outbox } from "../db/schema.js";
+import { adminReportSchema } from "./report-schema.js";
 import type { StateCounts } from "./types.js";
 
 /**
@@ -187,6 +188,8 @@ export const noticeSchema = z.discriminatedUnion("kind", [
   }),
   /** The provider's listing found instances with the vmres label that vmres has no live row for; `deleted`: they were deleted. */
   z.object({ kind: z.literal("unknown_instances"), pool: z.string(), names: z.array(z.string()), deleted: z.boolean() }),
+  /** The admin digest (DIGEST_CRON) of the scheduled time `period`: the admin report as it stood then (src/core/digest.ts). */
+  z.object({ kind: z.literal("admin_digest"), period: z.string(), report: adminReportSchema }),
 ]);
 
 export type Notice = z.infer<typeof noticeSchema>;

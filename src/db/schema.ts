@@ -140,6 +140,10 @@ export const vms = pgTable(
     index("vms_cleanup_due")
       .on(t.cleanupNextAt)
       .where(sql`${t.state} = 'cleaning'`),
+    // The admin report's quarantined VMs, longest first, without reading every VM.
+    index("vms_quarantined_since")
+      .on(t.stateChangedAt)
+      .where(sql`${t.state} = 'quarantined'`),
     check("vms_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
     check("vms_ssh_port_range", sql`${t.sshPort} between 1 and 65535`),
     check("vms_ssh_user_format", sql`${t.sshUser} ~ '^[a-z_][a-z0-9_.-]{0,31}$'`),
@@ -237,6 +241,9 @@ export const checkouts = pgTable(
     // The lease sweep: open checkouts by end, and by next reminder.
     index("checkouts_open_ends").on(t.endsAt).where(sql`${t.endedAt} is null`),
     index("checkouts_remind_due").on(t.remindAt).where(sql`${t.endedAt} is null`),
+    // The admin report (src/core/report.ts): a pool's longest open holds, and its recent checkouts' lengths.
+    index("checkouts_open_pool_started").on(t.pool, t.startedAt).where(sql`${t.endedAt} is null`),
+    index("checkouts_pool_ended").on(t.pool, t.endedAt).where(sql`${t.endedAt} is not null`),
     check("checkouts_end_complete", sql`(${t.endedAt} is null) = (${t.endReason} is null) and (${t.endedAt} is not null or ${t.endedBy} is null)`),
     check("checkouts_end_after_start", sql`${t.endedAt} is null or ${t.endedAt} >= ${t.startedAt}`),
     check("checkouts_note_length", sql`${t.note} is null or length(${t.note}) between 1 and 500`),
@@ -283,6 +290,8 @@ export const waiters = pgTable(
     uniqueIndex("waiters_one_per_person_pool").on(t.pool, t.personId).where(sql`${t.state} in ('waiting', 'offered')`),
     index("waiters_queue").on(t.pool, t.id).where(sql`${t.state} = 'waiting'`),
     index("waiters_offer_due").on(t.offerExpiresAt).where(sql`${t.state} = 'offered'`),
+    // The admin report's waits: the waits of a pool that ended with a VM, by when.
+    index("waiters_pool_taken").on(t.pool, t.endedAt).where(sql`${t.state} = 'taken'`),
     check("waiters_offer_complete", sql`${t.state} <> 'offered' or (${t.offeredVmId} is not null and ${t.offerExpiresAt} is not null)`),
     check("waiters_ended", sql`(${t.state} in ('waiting', 'offered')) = (${t.endedAt} is null)`),
     check("waiters_note_length", sql`${t.note} is null or length(${t.note}) between 1 and 500`),
@@ -382,6 +391,18 @@ export const poolAlerts = pgTable("pool_alerts", {
 export const sweepRuns = pgTable("sweep_runs", {
   name: text("name").primaryKey(),
   lastRunAt: ts("last_run_at").notNull(),
+});
+
+/**
+ * Admin digests queued (DIGEST_CRON), one per scheduled time: the primary key
+ * makes a second replica, or a restart within the same minute, send nothing.
+ */
+export const digests = pgTable("digests", {
+  /** The schedule's time this digest answers (ISO 8601, UTC), the same on every replica whatever its clock's skew. */
+  period: text("period").primaryKey(),
+  /** The process that queued it (host and pid). */
+  sentBy: text("sent_by").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
 });
 
 /**
@@ -563,6 +584,8 @@ export const providerJobs = pgTable(
   },
   (t) => [
     index("provider_jobs_due").on(t.nextAt).where(sql`${t.state} = 'queued'`),
+    // The admin report's provider failures of the last day.
+    index("provider_jobs_failed_at").on(t.finishedAt).where(sql`${t.state} = 'failed'`),
     check("provider_jobs_claim_pair", sql`(${t.claimedBy} is null) = (${t.claimedAt} is null)`),
     check("provider_jobs_claim_only_queued", sql`${t.claimedBy} is null or ${t.state} = 'queued'`),
     check("provider_jobs_finished", sql`(${t.state} = 'queued') = (${t.finishedAt} is null)`),

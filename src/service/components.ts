@@ -2,11 +2,12 @@ import { startApi } from "../api/component.js";
 import { startCleanup } from "../cleanup/component.js";
 import { startSlack } from "../slack/index.js";
 import type { ComponentFactory } from "./context.js";
+import { startDigest } from "./digest.js";
 import { startLeaseSweeper } from "./lease-sweeper.js";
 import { startProvisioner } from "../provision/component.js";
 
 /** The parts that join the service after the database is ready, started in this order. */
-export const components: ComponentFactory[] = [cleanupUnlessOff, startLeaseSweeper, startProvisioner, startSlack, startApi];
+export const components: ComponentFactory[] = [cleanupUnlessOff, startLeaseSweeper, startProvisioner, startSlack, startApi, startDigest];
 
 /** CLEANUP_WORKER=off leaves cleanups to other replicas: VMs checked in here wait in `cleaning` for them. */
 async function cleanupUnlessOff(ctx: Parameters<ComponentFactory>[0]) {

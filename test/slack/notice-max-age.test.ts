@@ -325,6 +325,21 @@ describe("the kinds of notice summarised as admin alerts", () => {
       { kind: "reservation_reminder", reservationId: 1, person: U1, label: "l", pool: "p", count: 1, from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", vms: ["v"] },
       { kind: "reservation_short", reservationId: 1, person: U1, label: "l", pool: "p", count: 2, missing: 1, given: ["v"], from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", reason: "no_vm" },
       { kind: "reservation_cancelled", reservationId: 1, person: U1, label: "l", pool: "p", from: "2024-01-01T00:00:00Z", to: "2024-01-01T01:00:00Z", by: U2, kept: [] },
+      {
+        kind: "admin_digest",
+        period: "2024-01-01T09:00:00.000Z",
+        report: {
+          at: new Date("2024-01-01T09:00:00Z"),
+          days: 3,
+          longestHolds: [],
+          pastUsual: { pools: [], holds: [], total: 0 },
+          idle: { total: 0, vms: [] },
+          queues: [],
+          quarantined: { total: 0, vms: [] },
+          bookings: { total: 0, list: [] },
+          providerFailures: { total: 0, jobs: [] },
+        },
+      },
     ];
     const ctx = { core: { admins: new Set<string>() } } as unknown as DeliveryContext;
     const alerting = samples.filter((n) => stepsFor(n, ctx).some((s) => s.once && s.audience.kind === "admins")).map((n) => n.kind);

@@ -84,6 +84,7 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   jobs: { load: async () => (await import("./provision.js")).prepareJobs },
   "jobs.retry": { load: async () => (await import("./provision.js")).prepareJobsRetry },
   "jobs.abandon": { load: async () => (await import("./provision.js")).prepareJobsAbandon },
+  report: { load: async () => (await import("./report.js")).prepareReport },
   "db.migrate": { migrates: true, load: async () => (await import("./db.js")).prepareDbMigrate },
   login: { standalone: async () => (await import("./login.js")).prepareLogin },
   logout: { standalone: async () => (await import("./login.js")).prepareLogout },

@@ -14,6 +14,7 @@ import type { SlackCommandId } from "./parse.js";
 import { shown } from "./parse.js";
 import { usageReply } from "./usage-reply.js";
 import { tokenCommand } from "./token.js";
+import { reportCommand } from "./report.js";
 import { imagesCommand, imagesDeleteCommand, instancesCommand, jobActionCommand, jobsCommand } from "./provision.js";
 
 /** Runs one `/vm` command whose words fit the grammar, and returns the ephemeral answer. */
@@ -89,6 +90,7 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
   jobs: (deps, caller, input) => jobsCommand(deps, caller, input.options["failed"] === true),
   "jobs.retry": (deps, caller, input) => jobActionCommand(deps, caller, "retry", input.args["ID"] ?? ""),
   "jobs.abandon": (deps, caller, input) => jobActionCommand(deps, caller, "abandon", input.args["ID"] ?? ""),
+  report: (deps, caller, input) => reportCommand(deps, caller, text(input, "days")),
 };
 
 function text(input: Input, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
+import { adminDigestSteps } from "./admin-digest.js";
 import { checkinForcedSteps } from "./checkin-forced.js";
 import { leaseChangedSteps } from "./lease-changed.js";
 import { leaseExpiredSteps } from "./lease-expired.js";
@@ -52,6 +53,8 @@ export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
       return reservationShortSteps(notice, ctx);
     case "reservation_cancelled":
       return reservationCancelledSteps(notice, ctx);
+    case "admin_digest":
+      return adminDigestSteps(notice, ctx);
   }
 }
 
@@ -72,6 +75,8 @@ export function orderKey(notice: ParsedNotice): string {
     case "reservation_short":
     case "reservation_cancelled":
       return `reservation:${notice.reservationId}`;
+    case "admin_digest":
+      return `digest:${notice.period}`;
     default:
       return `vm:${notice.vm}`;
   }
@@ -83,4 +88,4 @@ export function orderKey(notice: ParsedNotice): string {
  * docs/slack.md, "Old notices"); test/slack/notice-max-age.test.ts checks this
  * list against the steps.
  */
-export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined", "provision_failed", "unknown_instances", "reservation_short"];
+export const ALERT_KINDS: readonly ParsedNotice["kind"][] = ["checkin_forced", "cleanup_blocked", "pool_exhausted", "vm_quarantined", "provision_failed", "unknown_instances", "reservation_short", "admin_digest"];
