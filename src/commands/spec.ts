@@ -108,6 +108,7 @@ export function command<const I extends string, const A extends readonly Adapter
 /** Flags every command takes, in the adapters named. */
 export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
   json: { type: "boolean", help: "print the result (or the refusal) as JSON on stdout", adapters: ["cli"] },
+  insecure: { type: "boolean", help: "allow an http:// VMRES_URL or login on another machine (the API token then travels unencrypted)", adapters: ["cli"] },
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 

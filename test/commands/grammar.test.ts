@@ -173,7 +173,7 @@ describe("the old Slack forms keep working", () => {
 
 describe("bad input is answered, never guessed at", () => {
   it("names the flags a command accepts when one is unknown, in both adapters", () => {
-    expect(cli(["status", "--colour"])).toEqual({ usage: "Unknown option '--colour'. vmres status takes --json, --help." });
+    expect(cli(["status", "--colour"])).toEqual({ usage: "Unknown option '--colour'. vmres status takes --json, --insecure, --help." });
     expect(parseVmCommand("checkin vm-1 --colour red")).toMatchObject({ problem: "`--colour` is not an option of `/vm checkin`; it takes `--force`, `--keep`." });
   });
 
