@@ -34,7 +34,10 @@ COPY scripts/build.js scripts/build.js
 COPY src src
 # `npm run build` is what `prepare` runs on a plain `npm ci`; then only the
 # runtime dependencies stay for the next stage.
+# dist is a link to the build (dist-<hash>, see scripts/build.js); the image
+# gets the build itself as a plain dist/ folder, as nothing rebuilds there.
 RUN npm run build \
+ && cp -RL dist /tmp/dist && rm -rf dist dist-* && mv /tmp/dist dist \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${BASE_IMAGE} AS runtime
