@@ -8,10 +8,10 @@
 /** Where a command can be typed. */
 export type Adapter = "slack" | "cli";
 
-/** Text that reads differently in Slack and in a terminal (`/vm checkout gpu` vs `npx vmres checkout --user …`). */
+/** Text that reads differently in Slack and in a terminal (`/vm checkout gpu` vs `vmres checkout --user …`). */
 export type Text = string | Readonly<Record<Adapter, string>>;
 
-/** An example invocation, written without the `/vm ` or `npx vmres ` in front; per adapter when they differ. */
+/** An example invocation, written without the `/vm ` or `vmres ` in front; per adapter when they differ. */
 export type Example = string | Readonly<Partial<Record<Adapter, string>>>;
 
 /** A `--name` a command accepts. */

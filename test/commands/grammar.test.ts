@@ -180,7 +180,7 @@ describe("bad input is answered, never guessed at", () => {
   it("tells Slack users --user and --json are the command line's", () => {
     expect(parseVmCommand("checkout --user U0BOB0001")).toMatchObject({
       kind: "usage",
-      problem: "`--user` works only on the command line (`npx vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`, `--note`, `--for`, `--restore`.",
+      problem: "`--user` works only on the command line (`vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`, `--note`, `--for`, `--restore`.",
     });
     expect(parseVmCommand("status --json")).toMatchObject({ kind: "usage", problem: expect.stringMatching(/^`--json` works only on the command line.*`\/vm status` takes no options\.$/) });
   });
