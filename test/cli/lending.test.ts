@@ -49,7 +49,7 @@ describe("vmres checkout", () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(`quota 1): ${held}.`);
-    expect(r.stderr).toContain(`vmres checkin ${held} --user UALICE01`);
+    expect(r.stderr).toContain(`/bin/vmres.js checkin ${held} --user UALICE01`);
     expect(await heldBy("UALICE01")).toEqual([held]);
   });
 
