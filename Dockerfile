@@ -34,7 +34,10 @@ COPY scripts/build.js scripts/build.js
 COPY src src
 # `npm run build` is what `prepare` runs on a plain `npm ci`; then only the
 # runtime dependencies stay for the next stage.
+# dist is a link to the build (dist-<hash>, see scripts/build.js); the image
+# gets the build itself as a plain dist/ folder, as nothing rebuilds there.
 RUN npm run build \
+ && cp -RL dist /tmp/dist && rm -rf dist dist-* && mv /tmp/dist dist \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${BASE_IMAGE} AS runtime
@@ -65,8 +68,9 @@ EXPOSE 3000
 # Node itself asks (the slim image has no curl), at PORT as the service reads
 # it. /readyz rather than /healthz: once vmres has started, both answer 200
 # exactly while the database answers; during start-up /healthz already
-# answers 200 ("alive") before the database is even open, and Docker would
-# call the container healthy, and compose start what depends on it, too early.
+# answers 200 once the database answers, before migrations and the components
+# are done, and Docker would call the container healthy, and compose start what
+# depends on it, too early.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # CMD rather than ENTRYPOINT, so `docker run IMAGE node bin/vmres.js status`

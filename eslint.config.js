@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "drizzle/", ".data/", "coverage/", "dist/"] },
+  { ignores: ["node_modules/", "drizzle/", ".data/", "coverage/", "dist/", "dist-*/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Plain JavaScript entry points (bin/, scripts/) run on Node.

@@ -1,21 +1,111 @@
 #!/usr/bin/env node
-// Compiles src/ to dist/ (one JavaScript file per TypeScript file, same layout),
-// so the bot and the CLI start without transpiling at every run. esbuild only
-// strips types; `npm run typecheck` is where types are checked. dist/ is not
-// emptied first: a test run building while another one runs the CLI must not
-// find it missing.
+// Compiles src/ to JavaScript (one file per TypeScript file, same layout), so
+// the bot and the CLI start without transpiling at every run. esbuild only
+// strips types; `npm run typecheck` is where types are checked.
+//
+// `npm start` runs this on every start, while CLI commands (and other replicas
+// started from the same folder) may be loading the compiled files. So no file
+// anyone can read is ever written in place:
+//   1. the build goes to dist-<hash of the sources and options>, named by what it holds;
+//      when that folder exists already (sources unchanged), nothing is built at all;
+//   2. else it is compiled into a private dist-<hash>.<pid>.tmp and renamed into place
+//      whole (a replica that lost the race drops its own copy);
+//   3. `dist` is a symbolic link to the current build, replaced with rename(2), which is
+//      atomic: a process sees the old build or the new one, never half of one. Node
+//      resolves the link when it loads a module, so a running process keeps reading
+//      the build it started with;
+//   4. builds older than the newest KEPT are removed, except the current one.
+// `node dist/main.js`, bin/vmres.js and package.json's "exports" keep working through the link.
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, version as esbuildVersion } from "esbuild";
+
+/** Builds kept besides the current one, for processes still running from them (their lazy imports). */
+const KEPT = 3;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-await build({
+const options = {
   absWorkingDir: root,
   entryPoints: ["src/**/*.ts"],
-  outdir: "dist",
   outbase: "src",
   platform: "node",
   format: "esm",
   target: "node22",
   sourcemap: true,
   logLevel: "warning",
-});
+};
+
+const name = `dist-${sourceHash()}`;
+const target = join(root, name);
+if (!existsSync(target)) {
+  const temporary = `${target}.${process.pid}.tmp`;
+  rmSync(temporary, { recursive: true, force: true });
+  await build({ ...options, outdir: temporary });
+  try {
+    renameSync(temporary, target);
+  } catch (err) {
+    // Another replica built the same sources at the same moment and renamed first: use its copy.
+    if (!["ENOTEMPTY", "EEXIST"].includes(/** @type {NodeJS.ErrnoException} */ (err).code ?? "")) throw err;
+    rmSync(temporary, { recursive: true, force: true });
+  }
+} else {
+  // Marks it as the newest use, so pruning keeps it.
+  const now = new Date();
+  utimesSync(target, now, now);
+}
+pointDistAt(name);
+prune(name);
+
+/** A hash of everything the output depends on: each source file's path and content, esbuild's version and the options. */
+function sourceHash() {
+  const hash = createHash("sha256").update(JSON.stringify({ options, esbuildVersion }));
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".ts")) files.push(path);
+    }
+  };
+  walk(join(root, "src"));
+  for (const file of files.sort()) hash.update(relative(root, file)).update("\0").update(readFileSync(file)).update("\0");
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** Replaces `dist` with a link to `name` in one rename(2). */
+function pointDistAt(name) {
+  const dist = join(root, "dist");
+  const current = lstatSync(dist, { throwIfNoEntry: false });
+  if (current?.isSymbolicLink() && readlinkSync(dist) === name) return;
+  if (current && !current.isSymbolicLink()) {
+    // A dist/ folder from before builds were swapped in (once per installation): move it
+    // aside; it is removed with the other old builds. Only here is dist briefly absent.
+    renameSync(dist, join(root, `dist-old-${process.pid}`));
+  }
+  const link = join(root, `dist.${process.pid}.tmp`);
+  rmSync(link, { force: true });
+  symlinkSync(name, link);
+  renameSync(link, dist);
+}
+
+/** Removes old builds and leftovers of builds that died, keeping the current one and the KEPT newest others. */
+function prune(current) {
+  const hour = 60 * 60 * 1000;
+  const builds = [];
+  for (const entry of readdirSync(root)) {
+    if (!entry.startsWith("dist-") || entry === current) continue;
+    const path = join(root, entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) continue;
+    // A temporary folder of a build still under way in another process is young: leave it.
+    if (entry.endsWith(".tmp")) {
+      if (Date.now() - stat.mtimeMs > hour) rmSync(path, { recursive: true, force: true });
+      continue;
+    }
+    builds.push({ path, mtime: stat.mtimeMs });
+  }
+  builds.sort((a, b) => b.mtime - a.mtime);
+  for (const old of builds.slice(KEPT)) rmSync(old.path, { recursive: true, force: true });
+}

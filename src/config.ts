@@ -5,6 +5,7 @@ import { parse as parseDotenv } from "dotenv";
 import { createRequire } from "node:module";
 import { z } from "zod";
 import { DURATION_SHAPE, parseDuration } from "./duration.js";
+import { parseTrustProxy } from "./service/proxy-trust.js";
 
 /**
  * Every setting vmres reads, in one schema. Nothing else in the code reads
@@ -53,6 +54,21 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default("0.0.0.0"),
   /** Bearer token that lets other machines read /metrics (this machine always may). */
   METRICS_TOKEN: optionalText,
+  /**
+   * Reverse proxies whose X-Forwarded-For names the client, in Fastify's trustProxy sense: false
+   * (none), true (every hop), a hop count, or addresses/CIDR ranges (loopback for a proxy on this host).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default("false")
+    .transform((text, ctx) => {
+      const trust = parseTrustProxy(text);
+      if (typeof trust === "object" && !Array.isArray(trust)) {
+        ctx.addIssue({ code: "custom", message: `expected false, true, a hop count, or a comma-separated list of proxy addresses or CIDR ranges (like loopback or 10.0.0.0/8): ${trust.problem}` });
+        return z.NEVER;
+      }
+      return trust;
+    }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   VMS_FILE: z.string().min(1).default("vms.yml"),
   DEFAULT_POOL: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("default"),

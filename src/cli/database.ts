@@ -8,6 +8,7 @@ import { EXIT, failure, type Failure } from "./failures.js";
 import { lazyLogger } from "./log.js";
 import { notAllowed, permissionFailure } from "./permissions.js";
 import { INSTALL_ROOT } from "./settings.js";
+import { vmresCommand } from "./invocation.js";
 
 /**
  * Opens the database the way the bot does (DATABASE_URL, or the shared embedded
@@ -60,7 +61,7 @@ export function cliLogLevel(level: Config["LOG_LEVEL"]): Config["LOG_LEVEL"] {
   return level === "info" ? "warn" : level;
 }
 
-const MIGRATE_HINT = `Run \`npx vmres db migrate\` in the vmres folder (${INSTALL_ROOT})`;
+const MIGRATE_HINT = `Run \`${vmresCommand()} db migrate\` in the vmres folder (${INSTALL_ROOT})`;
 
 /** Why the schema is not the one this vmres ships, and what to do about it (exit 5). */
 export function schemaFailure(version: Exclude<SchemaVersion, { state: "current" }>): Failure {

@@ -1,4 +1,5 @@
 import { isRetryableDatabaseError } from "../db/errors.js";
+import { vmresCommand } from "./invocation.js";
 
 /** The exit codes, as docs/cli.md documents them. */
 export const EXIT = {
@@ -70,7 +71,7 @@ export function temporaryFailure(err: unknown): Failure | null {
         EXIT.temporary,
         "database_connection_lost",
         `lost the connection to the database (${detail}) before the command finished; it may or may not have been applied ` +
-          "(npx vmres list shows the VMs and their holders). Try again in a moment.",
+          `(${vmresCommand()} list shows the VMs and their holders). Try again in a moment.`,
         { retryable: true },
       );
     }

@@ -1,6 +1,7 @@
 import { positionalsIn, examplesIn, isAdminIn, textIn, type CommandSpec } from "../commands/spec.js";
 import { columns, flagHelp, positionalLabel, usageWords } from "../commands/usage.js";
 import type { Command } from "./command.js";
+import { vmresCommand } from "./invocation.js";
 
 /** `vmres …` help, generated from the shared grammar (src/commands/grammar.ts) so it cannot drift from what is parsed. */
 
@@ -19,7 +20,7 @@ export function commandHelp(command: CommandSpec): string {
   const lines = [`Usage: ${usageLine(command)}`, "", summary(command)];
   if (command.details) lines.push("", textIn(command.details, "cli"));
   const examples = examplesIn(command, "cli");
-  if (examples.length > 0) lines.push("", examples.length === 1 ? "Example:" : "Examples:", ...examples.map((e) => `  npx vmres ${e}`));
+  if (examples.length > 0) lines.push("", examples.length === 1 ? "Example:" : "Examples:", ...examples.map((e) => `  ${vmresCommand()} ${e}`));
   lines.push("", "Options:", ...columns(flagHelp(command, "cli", { admin: true })));
   return lines.join("\n");
 }
@@ -27,7 +28,7 @@ export function commandHelp(command: CommandSpec): string {
 /** Help for `vmres pool`, `vmres cleanup`, `vmres db`: their subcommands. */
 export function groupHelp(group: string, commands: Command[]): string {
   const members = commands.filter((c) => c.words[0] === group && c.words.length === 2);
-  return [`Usage: vmres ${group} <command> ...`, "", ...listing(members), "", `npx vmres ${group} <command> --help shows a command's options.`].join("\n");
+  return [`Usage: vmres ${group} <command> ...`, "", ...listing(members), "", `${vmresCommand()} ${group} <command> --help shows a command's options.`].join("\n");
 }
 
 export function generalHelp(commands: Command[]): string {
@@ -39,11 +40,11 @@ export function generalHelp(commands: Command[]): string {
     "Commands:",
     ...listing(commands),
     "",
-    "npx vmres help COMMAND (or npx vmres COMMAND --help) shows a command's options and examples.",
+    `${vmresCommand()} help COMMAND (or ${vmresCommand()} COMMAND --help) shows a command's options and examples.`,
     "Every command takes --json (machine-readable output on stdout) and --help.",
     "Exit codes: 0 done; 1 unexpected error; 2 usage error; 3 refused by a rule (no VM free, quota, lease too long, …)",
     "or checkout --wait ended without a VM (--timeout, Ctrl-C);",
-    "4 database busy or unreachable, try again; 5 the database needs `npx vmres db migrate` (or an operator).",
+    `4 database busy or unreachable, try again; 5 the database needs \`${vmresCommand()} db migrate\` (or an operator).`,
     "Configuration comes from the environment and the vmres folder's .env (DATABASE_URL, SLACK_ADMINS, …); see docs/cli.md.",
     "The same commands work in Slack as /vm …, except pool sync and db migrate (see docs/slack.md).",
   ].join("\n");

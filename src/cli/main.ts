@@ -1,6 +1,6 @@
 import * as nodeModule from "node:module";
 
-/** `vmres` (bin/vmres.js, or `npx vmres`): wiring only, see run.ts. */
+/** `vmres` (bin/vmres.js, on the PATH after `npm install -g .`): wiring only, see run.ts. */
 
 // Node 22.1 and later can keep the compiled code of the modules a call loads, so the
 // next call skips compiling them (npm does the same); Node 20 lacks it and just compiles.

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { causes, EXIT, failure, type Failure } from "./failures.js";
+import { vmresCommand } from "./invocation.js";
 
 /**
  * "Permission denied" explained: which file, whose it is, who we are, and
@@ -19,7 +20,7 @@ export function permissionFailure(err: unknown, remedy = defaultRemedy): Failure
 
 /** The account that owns the vmres files: run as it, or use a server this user may log in to. */
 export const defaultRemedy = (owner: string) =>
-  `Run vmres as ${owner} (the account that runs the bot, e.g. sudo -u ${owner} npx vmres …), ` +
+  `Run vmres as ${owner} (the account that runs the bot, e.g. sudo -u ${owner} ${vmresCommand()} …), ` +
   "or set DATABASE_URL to a PostgreSQL server this user may log in to.";
 
 export function notAllowed(path: string, remedy: (owner: string) => string = defaultRemedy): Failure {

@@ -40,7 +40,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   if (command.remote) {
     // Over the API when one is set (VMRES_URL/VMRES_TOKEN, or vmres login): no database, no .env needed.
     const { remoteTarget } = await import("./remote/target.js");
-    const target = remoteTarget();
+    const target = remoteTarget(process.env, input.options["insecure"] === true);
     if (target !== null) {
       if ("kind" in target) return report.failure(target);
       const run = await checked(report, command, () => command.remote!().then((p) => p(input)));

@@ -4,6 +4,7 @@ import { parseDuration } from "../duration.js";
 import { checkLabel } from "../core/labels.js";
 import { quoted, UsageError } from "./args.js";
 import type { Input } from "./command.js";
+import { vmresCommand } from "./invocation.js";
 
 /**
  * Typed, checked values from the command line. The checks are the core's own
@@ -30,7 +31,7 @@ export function optionalUser(input: Input): string | undefined {
 /** The `--user` this command requires. */
 export function requiredUser(input: Input): string {
   const user = optionalUser(input);
-  if (user === undefined) throw new UsageError("--user ID is required: the name or Slack user ID of the person acting (npx vmres people list shows them)");
+  if (user === undefined) throw new UsageError(`--user ID is required: the name or Slack user ID of the person acting (${vmresCommand()} people list shows them)`);
   return user;
 }
 

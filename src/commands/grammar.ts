@@ -314,7 +314,7 @@ export const GRAMMAR = [
       cli: "List checkouts, newest first: id, VM, person, start, end, how it ended, note.",
     },
     examples: [{ slack: "checkouts --open", cli: "checkouts --open" }, { slack: "checkouts --vm vm-01", cli: "checkouts --vm vm-01" }],
-    details: { slack: "Everyone's checkouts; the command line's `--user` narrows them to one person.", cli: "Also: npx vmres checkouts --user alice --json" },
+    details: { slack: "Everyone's checkouts; the command line's `--user` narrows them to one person.", cli: "Also: vmres checkouts --user alice --json" },
   }),
   command({
     id: "people.list",
@@ -372,7 +372,7 @@ export const GRAMMAR = [
     admin: true,
     positionals: [],
     flags: {
-      user: { type: "string", placeholder: "NAME", required: true, help: "whom the token acts as: a person or a service (npx vmres people add ci-nightly --service)" },
+      user: { type: "string", placeholder: "NAME", required: true, help: "whom the token acts as: a person or a service (vmres people add ci-nightly --service)" },
       label: { type: "string", placeholder: "TEXT", example: "ci-nightly", help: "what the token is for, shown in listings" },
       expires: { type: "string", placeholder: "D", example: "90d", help: `its lifetime, ${DURATION} (default: never expires)` },
     },

@@ -8,10 +8,10 @@
 /** Where a command can be typed. */
 export type Adapter = "slack" | "cli";
 
-/** Text that reads differently in Slack and in a terminal (`/vm checkout gpu` vs `npx vmres checkout --user …`). */
+/** Text that reads differently in Slack and in a terminal (`/vm checkout gpu` vs `vmres checkout --user …`). */
 export type Text = string | Readonly<Record<Adapter, string>>;
 
-/** An example invocation, written without the `/vm ` or `npx vmres ` in front; per adapter when they differ. */
+/** An example invocation, written without the `/vm ` or `vmres ` in front; per adapter when they differ. */
 export type Example = string | Readonly<Partial<Record<Adapter, string>>>;
 
 /** A `--name` a command accepts. */
@@ -108,6 +108,7 @@ export function command<const I extends string, const A extends readonly Adapter
 /** Flags every command takes, in the adapters named. */
 export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
   json: { type: "boolean", help: "print the result (or the refusal) as JSON on stdout", adapters: ["cli"] },
+  insecure: { type: "boolean", help: "allow an http:// VMRES_URL or login on another machine (the API token then travels unencrypted)", adapters: ["cli"] },
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 

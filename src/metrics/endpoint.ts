@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { Logger } from "../log.js";
-import { isLocalRequest, type RequestHandler } from "../service/http.js";
+import type { RequestHandler } from "../service/http.js";
 import type { Metrics } from "./metrics.js";
 
 /**
@@ -8,14 +9,14 @@ import type { Metrics } from "./metrics.js";
  * read it; from the network only with `Authorization: Bearer <METRICS_TOKEN>`,
  * since pool names, counts and backlog are not for whoever can reach the port.
  */
-export function metricsHandler(metrics: Metrics, token: string | undefined, log: Logger): RequestHandler {
+export function metricsHandler(metrics: Metrics, token: string | undefined, log: Logger, isLocal: (req: IncomingMessage) => boolean): RequestHandler {
   const expected = token === undefined ? undefined : digest(token);
   return (req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "application/json" }).end(JSON.stringify({ error: "use GET" }));
       return;
     }
-    if (!isLocalRequest(req) && !bearerMatches(req.headers.authorization, expected)) {
+    if (!isLocal(req) && !bearerMatches(req.headers.authorization, expected)) {
       const hint = expected === undefined ? "set METRICS_TOKEN and send it as a bearer token" : "send METRICS_TOKEN as a bearer token";
       res.writeHead(401, { "www-authenticate": "Bearer", "content-type": "application/json" }).end(JSON.stringify({ error: `metrics are served to this machine only; ${hint}` }));
       return;

@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../log.js";
+import { isLocalRequest, type TrustProxy } from "./proxy-trust.js";
+
+export { isLocalRequest } from "./proxy-trust.js";
 
 /** A part of the service that can report whether it is ready (database, Slack, …). */
 export interface HealthCheck {
@@ -22,10 +25,19 @@ export class HttpService {
   private readonly checks: HealthCheck[] = [];
   private started = false;
 
-  constructor(private readonly log: Logger) {
+  /** `trustProxy`: TRUST_PROXY, which peers' X-Forwarded-For says who the client is (see proxy-trust.ts). */
+  constructor(
+    private readonly log: Logger,
+    private readonly trustProxy: TrustProxy = false,
+  ) {
     this.server = createServer((req, res) => this.route(req, res));
     // Keep-alive sockets would hold close() open until their timeout.
     this.server.keepAliveTimeout = 5000;
+  }
+
+  /** Whether a request comes from this machine itself (not relayed by a proxy), as TRUST_PROXY says. */
+  isLocal(req: IncomingMessage): boolean {
+    return isLocalRequest(req, this.trustProxy);
   }
 
   addHealthCheck(check: HealthCheck): void {
@@ -103,22 +115,11 @@ export class HttpService {
     const healthy = !starting && results.every((r) => r.ready || !r.critical);
     const status = starting ? "starting" : healthy ? "ok" : "unavailable";
     // The details name the workspace, the bot user and the outbox backlog: only for whoever is on this machine.
-    const body = isLocalRequest(req)
+    const body = this.isLocal(req)
       ? { status, checks: Object.fromEntries(results.map((r) => [r.name, { ready: r.ready, detail: r.detail }])) }
       : { status };
     res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(body));
   }
-}
-
-/**
- * A request from this machine itself, not relayed: a reverse proxy on the same
- * host connects from loopback too, but says whom it relays for in a forwarding header.
- */
-export function isLocalRequest(req: Pick<IncomingMessage, "headers"> & { socket: { remoteAddress?: string | undefined } }): boolean {
-  const relayed = req.headers["x-forwarded-for"] !== undefined || req.headers["forwarded"] !== undefined || req.headers["x-real-ip"] !== undefined;
-  const peer = req.socket.remoteAddress ?? "";
-  const loopback = peer === "::1" || /^(::ffff:)?127\./.test(peer);
-  return loopback && !relayed;
 }
 
 /** Start-up cannot go on for a reason the operator fixes in the configuration; the message says what to set. */

@@ -26,12 +26,24 @@ export interface RunningService {
  * then each component. `stop()` undoes it in reverse order.
  */
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
-  const http = new HttpService(log);
+  const http = new HttpService(log, config.TRUST_PROXY);
+  // Before the port opens: /healthz says ok only once a query has succeeded, not while an
+  // embedded database is still being created (initdb) or started.
+  const open: { database?: Database } = {};
+  http.addHealthCheck({
+    name: "database",
+    critical: true,
+    check: async () => {
+      if (!open.database) return { ready: false, detail: "not open yet (starting, or creating the embedded database)" };
+      await open.database.db.execute(sql`select 1`);
+      return { ready: true, detail: "answers" };
+    },
+  });
   // The port first: a second vmres on a busy port stops here, before it syncs or claims anything.
   const port = await http.listen(config.PORT, config.HOST);
-  let database: Database;
+  let opened: Database;
   try {
-    database = await openDatabase({
+    opened = await openDatabase({
       databaseUrl: config.DATABASE_URL,
       embeddedDir: config.EMBEDDED_PG_DIR,
       embeddedPort: config.EMBEDDED_PG_PORT,
@@ -43,23 +55,16 @@ export async function startService(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const started: Component[] = [];
+  open.database = opened;
   try {
-    http.addHealthCheck({
-      name: "database",
-      critical: true,
-      check: async () => {
-        await database.db.execute(sql`select 1`);
-        return { ready: true, detail: "answers" };
-      },
-    });
-    await migrateDatabase(database);
-    const metrics = new Metrics(database.db);
-    http.mount("/metrics", metricsHandler(metrics, config.METRICS_TOKEN, log));
-    const core: Core = { ...coreFromConfig(config, database), observer: metrics.observer() };
+    await migrateDatabase(opened);
+    const metrics = new Metrics(opened.db);
+    http.mount("/metrics", metricsHandler(metrics, config.METRICS_TOKEN, log, (req) => http.isLocal(req)));
+    const core: Core = { ...coreFromConfig(config, opened), observer: metrics.observer() };
     // SLACK_ADMINS is the bootstrap: those people are admins from now on (people admin NAME off revokes, until they are listed again).
     await applyAdminBootstrap(core, config.SLACK_ADMINS);
     await syncAtStart(config, core, log);
-    const context: ServiceContext = { config, log, database, core, http, metrics, instanceId: `${hostname()}:${process.pid}` };
+    const context: ServiceContext = { config, log, database: opened, core, http, metrics, instanceId: `${hostname()}:${process.pid}` };
     for (const factory of components) {
       const component = await factory(context);
       if (component) started.push(component);
@@ -69,10 +74,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
     return {
       port,
       context,
-      stop: () => stopAll(log, http, started, database),
+      stop: () => stopAll(log, http, started, opened),
     };
   } catch (err) {
-    await stopAll(log, http, started, database);
+    await stopAll(log, http, started, opened);
     throw err;
   }
 }

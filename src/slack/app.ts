@@ -9,7 +9,7 @@ import { register as registerCommands } from "./listeners/commands/index.js";
 import { register as registerEvents } from "./listeners/events/index.js";
 import { register as registerViews } from "./listeners/views/index.js";
 import { EVENTS_PATH, type SlackSettings } from "./settings.js";
-import { readBody, shapeProblem } from "./request-body.js";
+import { readBody, refuseTooLarge, shapeProblem } from "./request-body.js";
 import { webClientOptions, type SlackCallObserver } from "./slack-client.js";
 
 /** Slack's payloads are small; a view with 100 blocks is well under this. */
@@ -126,10 +126,7 @@ function mountable(receiver: HTTPReceiver, log: Logger) {
     // Read here, checked for a shape Bolt can take, then handed over already buffered.
     readBody(req, BODY_LIMIT_BYTES).then(
       (raw) => {
-        if (raw === null) {
-          res.writeHead(413, { connection: "close", "content-type": "application/json" }).end(JSON.stringify({ error: "request body too large" }));
-          return;
-        }
+        if (raw === null) return refuseTooLarge(res, BODY_LIMIT_BYTES);
         const problem = shapeProblem(raw, req.headers["content-type"]);
         if (problem) {
           log.warn({ problem }, "refused a malformed request to /slack/events");

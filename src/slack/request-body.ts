@@ -1,20 +1,37 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseQuery } from "node:querystring";
 
-/** Reads a request body up to `limit` bytes; null when it is longer. */
+/**
+ * Reads a request body up to `limit` bytes; null as soon as it is longer (at
+ * once when its Content-Length says so). The rest is never read: the caller
+ * answers with `refuseTooLarge`, which closes the connection.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  if (Number(req.headers["content-length"] ?? 0) > limit) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) over = true;
-      else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(over ? null : Buffer.concat(chunks)));
-    req.on("error", reject);
+      if (size <= limit) return void chunks.push(chunk);
+      // Stop here: reading on to the end would let anyone make us swallow gigabytes.
+      req.off("data", onData).off("end", onEnd);
+      req.pause();
+      resolve(null);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on("data", onData).on("end", onEnd).on("error", reject);
   });
+}
+
+/**
+ * Answers 413 to a body over the limit and closes the connection once the
+ * answer is out, so the client cannot keep sending the rest (Node would
+ * otherwise read it all to reuse the connection).
+ */
+export function refuseTooLarge(res: ServerResponse, limit: number): void {
+  res.once("finish", () => res.socket?.destroy());
+  res.writeHead(413, { connection: "close", "content-type": "application/json" }).end(JSON.stringify({ error: `request body too large (at most ${limit} bytes)` }));
 }
 
 /** Interactive payloads: Slack always says who acted. */

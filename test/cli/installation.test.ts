@@ -41,7 +41,7 @@ describe("the CLI run from another folder finds the bot's data", { timeout: 400_
     const r = await vmres(["status"]);
     expect(r.code).toBe(5);
     expect(r.stderr).toBe(
-      `vmres: there is no vmres database in ${dataDir()} (EMBEDDED_PG_DIR). Run \`npx vmres db migrate\` in the vmres folder (${install}) ` +
+      `vmres: there is no vmres database in ${dataDir()} (EMBEDDED_PG_DIR). Run \`${install}/bin/vmres.js db migrate\` in the vmres folder (${install}) ` +
         "to create it, or start the bot there; if the bot keeps its data elsewhere, set EMBEDDED_PG_DIR (or DATABASE_URL) as the bot has it. Nothing was created.\n",
     );
     expect(existsSync(join(install, ".data"))).toBe(false);
@@ -103,7 +103,7 @@ describe.skipIf(!isRoot && !inCi)("the CLI run as another OS user", { timeout: 4
     expect(r.stderr).toMatch(
       new RegExp(
         `^vmres: permission denied: ${escape(dataDir())} belongs to root \\(mode 0710\\), and you are nobody \\(uid 65534\\)\\. ` +
-          "Run vmres as root \\(the account that runs the bot, e\\.g\\. sudo -u root npx vmres …\\), or set DATABASE_URL to a PostgreSQL server this user may log in to\\.\\n$",
+          "Run vmres as root \\(the account that runs the bot, e\\.g\\. sudo -u root \\S+/bin/vmres\\.js …\\), or set DATABASE_URL to a PostgreSQL server this user may log in to\\.\\n$",
       ),
     );
     expect(r.stderr).not.toContain("unexpected");

@@ -49,14 +49,14 @@ describe("vmres checkout", () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(`quota 1): ${held}.`);
-    expect(r.stderr).toContain(`vmres checkin ${held} --user UALICE01`);
+    expect(r.stderr).toContain(`/bin/vmres.js checkin ${held} --user UALICE01`);
     expect(await heldBy("UALICE01")).toEqual([held]);
   });
 
   it("says no VM is free with the counts by state, in words and in JSON", async () => {
     const r = await vmres(["checkout", "--user", "UCAROL01", "--json"]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/No VM is free in pool "default" \(2 checked out\)\. Try again later, or wait for one: npx vmres checkout --user UCAROL01 --pool default --wait/);
+    expect(r.stderr).toMatch(/No VM is free in pool "default" \(2 checked out\)\. Try again later, or wait for one: \S+\/bin\/vmres\.js checkout --user UCAROL01 --pool default --wait/);
     const { error } = JSON.parse(r.stdout) as { error: { code: string; counts: Record<string, number> } };
     expect(error.code).toBe("no_vm_free");
     expect(error.counts).toMatchObject({ available: 0, checked_out: 2 });
@@ -86,7 +86,7 @@ describe("vmres checkin", () => {
     const before = await databaseSnapshot(database.sql);
     const r = await vmres(["checkin", vm!, "--user", "UBOB0001", "--force"]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/UBOB0001 is not an admin: only admins \(npx vmres people list; SLACK_ADMINS at start\) may force check-in/);
+    expect(r.stderr).toMatch(/UBOB0001 is not an admin: only admins \(\S+\/bin\/vmres\.js people list; SLACK_ADMINS at start\) may force check-in/);
     expect(await databaseSnapshot(database.sql)).toBe(before);
   });
 

@@ -138,7 +138,7 @@ describe("pool administration", () => {
     const before = await databaseSnapshot(sql);
     const r = await vmres(["pool", "drain", "gpu-01", "--user", "UBOB0001"]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/UBOB0001 is not an admin: only admins \(npx vmres people list; SLACK_ADMINS at start\) may drain a VM/);
+    expect(r.stderr).toMatch(/UBOB0001 is not an admin: only admins \(\S+\/bin\/vmres\.js people list; SLACK_ADMINS at start\) may drain a VM/);
     expect(await databaseSnapshot(sql)).toBe(before);
   });
 

@@ -110,7 +110,7 @@ describe("person-level commands over the API", { timeout: 240_000 }, () => {
     expect(JSON.parse(json.stdout)).toEqual({ error: { code: "not_holder", vm: held, holder: { id: expect.any(Number), name: "alice", slackUserId: "UALICE01", displayName: null } } });
     const unknown = await remote(bob)(["history", "vm-99"]);
     expect(unknown.code).toBe(3);
-    expect(unknown.stderr).toBe('There is no VM "vm-99". npx vmres list shows every VM.\n');
+    expect(unknown.stderr).toMatch(/^There is no VM "vm-99"\. \S+\/bin\/vmres\.js list shows every VM\.\n$/);
     expect(await snapshot(h.core)).toBe(before);
   });
 

@@ -45,7 +45,7 @@ describe("vmres reserve", { timeout: 120_000 }, () => {
     expect(r.code, summary(r)).toBe(0);
     expect(r.stdout).toContain('Booked "release-4.2" for alice: 2 VMs of pool gpu');
     expect(r.stdout).toContain("Held: gpu-1, gpu-2.");
-    expect(r.stdout).toContain("npx vmres reservation cancel release-4.2 --user alice");
+    expect(r.stdout).toContain("/bin/vmres.js reservation cancel release-4.2 --user alice");
   });
 
   it("refuses what does not fit (exit 3): how many are free, and the nearest range, as flags to paste", async () => {

@@ -57,7 +57,7 @@ async function everything(sql: postgres.Sql): Promise<string> {
 }
 
 describe("a database behind the migrations this vmres ships", () => {
-  it("is refused before anything runs: exit 5, says to run npx vmres db migrate, and changes nothing", { timeout: 400_000 }, async () => {
+  it("is refused before anything runs: exit 5, says to run vmres db migrate, and changes nothing", { timeout: 400_000 }, async () => {
     const database = await databaseBehind();
     const vmres = vmresFor(database.url);
     const before = await everything(database.sql);
@@ -67,14 +67,14 @@ describe("a database behind the migrations this vmres ships", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       `vmres: the database is behind this vmres: ${SHIPPED - 1} of its ${SHIPPED} migrations are applied. ` +
-        `Run \`npx vmres db migrate\` in the vmres folder (${vmres.installation}), or start the bot, which migrates at start; then try again. Nothing was changed.\n`,
+        `Run \`${vmres.installation}/bin/vmres.js db migrate\` in the vmres folder (${vmres.installation}), or start the bot, which migrates at start; then try again. Nothing was changed.\n`,
     );
     expect(await everything(database.sql)).toBe(before);
 
     const json = await vmres(["status", "--json"]);
     expect(json.code).toBe(5);
     expect(JSON.parse(json.stdout)).toEqual({
-      error: { code: "schema_behind", message: expect.stringContaining("npx vmres db migrate"), applied: SHIPPED - 1, shipped: SHIPPED },
+      error: { code: "schema_behind", message: expect.stringContaining("/bin/vmres.js db migrate"), applied: SHIPPED - 1, shipped: SHIPPED },
     });
     expect(await everything(database.sql)).toBe(before);
   });
@@ -92,12 +92,12 @@ describe("a database behind the migrations this vmres ships", () => {
 });
 
 describe("a new, empty database", { timeout: 400_000 }, () => {
-  it("is refused with exit 5 and told to run npx vmres db migrate; no table is created behind the operator's back", async () => {
+  it("is refused with exit 5 and told to run vmres db migrate; no table is created behind the operator's back", async () => {
     const database = await emptyDatabase();
     const vmres = vmresFor(database.url);
     const r = await vmres(["list", "--json"]);
     expect(r.code).toBe(5);
-    expect(r.stderr).toMatch(/^vmres: the database has no vmres tables yet\. Run `npx vmres db migrate` in the vmres folder/);
+    expect(r.stderr).toMatch(/^vmres: the database has no vmres tables yet\. Run `\S+\/bin\/vmres\.js db migrate` in the vmres folder/);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: "schema_missing", applied: 0, shipped: SHIPPED } });
     const [tables] = await database.sql<{ n: number }[]>`
       select count(*)::int as n from pg_tables where schemaname not in ('pg_catalog', 'information_schema')`;

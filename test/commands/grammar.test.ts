@@ -173,14 +173,14 @@ describe("the old Slack forms keep working", () => {
 
 describe("bad input is answered, never guessed at", () => {
   it("names the flags a command accepts when one is unknown, in both adapters", () => {
-    expect(cli(["status", "--colour"])).toEqual({ usage: "Unknown option '--colour'. vmres status takes --json, --help." });
+    expect(cli(["status", "--colour"])).toEqual({ usage: "Unknown option '--colour'. vmres status takes --json, --insecure, --help." });
     expect(parseVmCommand("checkin vm-1 --colour red")).toMatchObject({ problem: "`--colour` is not an option of `/vm checkin`; it takes `--force`, `--keep`." });
   });
 
   it("tells Slack users --user and --json are the command line's", () => {
     expect(parseVmCommand("checkout --user U0BOB0001")).toMatchObject({
       kind: "usage",
-      problem: "`--user` works only on the command line (`npx vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`, `--note`, `--for`, `--restore`.",
+      problem: "`--user` works only on the command line (`vmres`): in Slack you act as yourself and get a message back. `/vm checkout` takes `--pool`, `--note`, `--for`, `--restore`.",
     });
     expect(parseVmCommand("status --json")).toMatchObject({ kind: "usage", problem: expect.stringMatching(/^`--json` works only on the command line.*`\/vm status` takes no options\.$/) });
   });

@@ -20,7 +20,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export function copyInstallation(): string {
   const dir = temporaryFolder("vmres-install-");
   chmodSync(dir, 0o755);
-  for (const part of ["dist", "bin", "drizzle", "package.json"]) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  for (const part of ["dist", "bin", "drizzle", "package.json"]) cpSync(join(ROOT, part), join(dir, part), { recursive: true, dereference: true }); // dist is a link to the current build
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   return dir;
 }

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ALICE, blockActions, slashCommand, urlVerification } from "../helpers/slack-requests.js";
@@ -52,6 +53,44 @@ describe("requests not from Slack", () => {
     const before = await footprint();
     const res = await h.send(slashCommand({ text: `checkout ${"x".repeat(2 * 1024 * 1024)}` }));
     expect(res.status).toBe(413);
+    expect(await footprint()).toEqual(before);
+  });
+
+  it("stops reading a body at the size limit: the sender gets 413 and the connection closes while it is still sending", async () => {
+    const { hostname, port } = new URL(h.url);
+    const socket = connect(Number(port), hostname);
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on("error", () => undefined); // writing on after the server closed: EPIPE or ECONNRESET, expected
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    let isClosed = false;
+    void closed.then(() => (isClosed = true));
+    socket.write("POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\r\n");
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    let sent = 0;
+    // A body with no end, 64 KiB at a time, up to 64 MiB: far past the 1 MiB limit.
+    while (!isClosed && sent < 64 * 1024 * 1024) {
+      const flushed = socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString()}\r\n`);
+      sent += chunk.length;
+      if (!flushed) await Promise.race([new Promise((resolve) => socket.once("drain", resolve)), closed]);
+    }
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    socket.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(isClosed).toBe(true);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("refuses a body whose declared length is over the limit before it is sent", async () => {
+    const before = await footprint();
+    const { hostname, port } = new URL(h.url);
+    const socket = connect(Number(port), hostname);
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write(`POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${100 * 1024 * 1024}\r\n\r\ncommand=%2Fvm`);
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(await footprint()).toEqual(before);
   });
 

@@ -3,6 +3,7 @@ import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "..
 import { EXIT, failure } from "../failures.js";
 import { personText } from "../../core/people.js";
 import { flag, optionalUser, requiredUser, userActor, vmArg } from "../values.js";
+import { vmresCommand } from "../invocation.js";
 
 /** `vmres checkin VM --user ID [--force]`: gives a VM back (only its holder, or an admin with --force). */
 export const prepareCheckin: Prepare = (input) => {
@@ -58,7 +59,7 @@ function describeCheckin(done: CheckinDone): string {
   const forced = done.forced ? ` (taken back from ${personText(done.previousHolder)})` : "";
   const next =
     done.instance?.action === "save"
-      ? `It was saved as image ${done.instance.image} and deleted; npx vmres checkout --pool ${done.pool} --restore brings it back.`
+      ? `It was saved as image ${done.instance.image} and deleted; ${vmresCommand()} checkout --pool ${done.pool} --restore brings it back.`
       : done.instance?.action === "delete"
         ? "It is being deleted (a new one is created for the next person)."
         : done.nextState === "retired"

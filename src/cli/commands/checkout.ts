@@ -7,6 +7,7 @@ import { EXIT, failure, temporaryFailure, type Failure } from "../failures.js";
 import { when } from "../table.js";
 import { endText, lengthText } from "../times.js";
 import { flag, leaseOption, noteOption, optionalUser, poolOption, requiredUser, stringValue, timeoutOption, recipientActor } from "../values.js";
+import { vmresCommand } from "../invocation.js";
 
 /** How often a waiting CLI looks (and sweeps): once a second. */
 const POLL_MS = 1000;
@@ -23,7 +24,7 @@ export const prepareCheckout: Prepare = (input) => {
   const forMs = leaseOption(input, "for");
   const wait = flag(input, "wait");
   const timeoutMs = timeoutOption(input);
-  if (timeoutMs !== undefined && !wait) throw new UsageError("--timeout goes with --wait: npx vmres checkout --user ID --wait --timeout 30m");
+  if (timeoutMs !== undefined && !wait) throw new UsageError(`--timeout goes with --wait: ${vmresCommand()} checkout --user ID --wait --timeout 30m`);
   const restore = restoreOption(input);
   if (restore !== undefined && wait) throw new UsageError("--restore creates a VM for you, there is no queue to wait in: leave out --wait");
   return async (ctx) => {
@@ -120,7 +121,7 @@ function restoreOption(input: Parameters<Prepare>[0]): true | string | undefined
   const value = input.options.restore;
   if (value === undefined || value === true) return value === true ? true : undefined;
   if (typeof value === "string" && /^[a-z0-9][a-z0-9.-]{0,127}$/.test(value)) return value;
-  throw new UsageError(`--restore: ${JSON.stringify(value)} is not an image name (like cloud-alice-12; npx vmres images --user ID lists yours)`);
+  throw new UsageError(`--restore: ${JSON.stringify(value)} is not an image name (like cloud-alice-12; ${vmresCommand()} images --user ID lists yours)`);
 }
 
 /** A VM being created for this caller: say so, run the create (or let the service), then print it like any checkout. */
@@ -139,10 +140,10 @@ async function created(ctx: Context, user: string, creating: CreatingVm): Promis
 export function describeCheckout(vm: CheckedOutVm, user: string): string {
   return [
     `Checked out ${vm.name} (pool ${vm.pool}, checkout ${vm.checkoutId}) for ${user} at ${when(vm.checkedOutAt)}.`,
-    `Lease ends: ${endText(vm.endsAt)}.${vm.endsAt ? ` Extend it with npx vmres extend ${vm.name} --user ${user} [--by 2h]` : ""}`,
+    `Lease ends: ${endText(vm.endsAt)}.${vm.endsAt ? ` Extend it with ${vmresCommand()} extend ${vm.name} --user ${user} [--by 2h]` : ""}`,
     ...(vm.bookedFrom ? [`The lease is cut short: ${vm.name} is booked from ${endText(vm.bookedFrom)}, so it ends at the booking's start and cannot be extended past it.`] : []),
     sshLine(vm),
-    `Check it in when done: npx vmres checkin ${vm.name} --user ${user}`,
+    `Check it in when done: ${vmresCommand()} checkin ${vm.name} --user ${user}`,
   ].join("\n");
 }
 
@@ -212,7 +213,7 @@ async function waitForVm({ core }: Context, user: string, request: WaitRequest):
     const code = stop.signal !== null ? "wait_interrupted" : "wait_timeout";
     const queue =
       leaving === null
-        ? `${user} keeps the place in the queue of pool "${place.pool}" taken before (npx vmres unwait --user ${user} --pool ${place.pool} leaves it)`
+        ? `${user} keeps the place in the queue of pool "${place.pool}" taken before (${vmresCommand()} unwait --user ${user} --pool ${place.pool} leaves it)`
         : leaving.ok
           ? `${user} left the queue of pool "${place.pool}"`
           : `${user} is no longer in the queue of pool "${place.pool}"`;
@@ -244,7 +245,7 @@ function granted(vm: CheckedOutVm, user: string): Outcome {
 function waitEnded(state: string, place: QueuePlace): Failure {
   const because: Record<string, string> = {
     gave_up: "its turn came but the person already holds as many VMs as the pool's quota allows",
-    left: "the person left the queue (npx vmres unwait, or /vm unwait in Slack)",
+    left: `the person left the queue (${vmresCommand()} unwait, or /vm unwait in Slack)`,
     passed: "the person passed on the VM offered",
     lapsed: "the VM offered was not taken within the claim window",
   };

@@ -7,6 +7,7 @@ import { table, when } from "../table.js";
 import { endText, localTime } from "../times.js";
 import { optionalUser } from "../values.js";
 import { placeText } from "./wait.js";
+import { vmresCommand } from "../invocation.js";
 
 /**
  * `vmres list [--user ID]`: every VM, or the ones a person holds and their
@@ -50,7 +51,7 @@ export const remoteList: RemotePrepare = (input) => {
   };
 };
 
-const everyVm = (vms: VmSummary[]) => done(vms, vms.length > 0 ? vmTable(vms) : "No VMs yet: add some with npx vmres pool add or npx vmres pool sync.");
+const everyVm = (vms: VmSummary[]) => done(vms, vms.length > 0 ? vmTable(vms) : `No VMs yet: add some with ${vmresCommand()} pool add or ${vmresCommand()} pool sync.`);
 
 function personVms(user: string, vms: VmSummary[], queues: QueuePlace[]) {
   const lines = [vms.length > 0 ? vmTable(vms) : `${user} holds no VM.`];

@@ -2,11 +2,11 @@ import { personText } from "../../core/people.js";
 import { UsageError } from "../args.js";
 import { done, type StandalonePrepare } from "../command.js";
 import { EXIT, failure } from "../failures.js";
-import { checkUrl, configFile, forgetLogin, saveLogin } from "../remote/target.js";
+import { checkTransport, checkUrl, configFile, forgetLogin, saveLogin } from "../remote/target.js";
 import { stringValue } from "../values.js";
 
 /**
- * `vmres login URL [--token TOKEN]`: checks the token against the service
+ * `vmres login URL [--token TOKEN] [--insecure]`: checks the token against the service
  * (`GET /v1/me`) and keeps URL and token in ~/.config/vmres/config.json, mode
  * 0600, for the person-level commands to go through the API. The token comes
  * from --token, else VMRES_TOKEN, else standard input (asked for without echo
@@ -15,6 +15,9 @@ import { stringValue } from "../values.js";
 export const prepareLogin: StandalonePrepare = (input) => {
   const url = checkUrl(input.args["URL"] ?? "", "URL");
   if (typeof url !== "string") throw new UsageError(url.message);
+  const insecure = input.options["insecure"] === true;
+  const refused = checkTransport(url, "URL", insecure, `add --insecure (vmres login ${url} --insecure)`);
+  if (refused) throw new UsageError(refused.message);
   const given = stringValue(input, "token");
   return async () => {
     const { call, remoteOf } = await import("../remote/api.js");
@@ -32,7 +35,7 @@ export const prepareLogin: StandalonePrepare = (input) => {
     if ("kind" in me) return me;
     if (!me.ok) return failure(EXIT.unexpected, me.refusal.code, `the vmres API at ${url} could not say whose token this is (${me.refusal.code})`);
     const file = configFile();
-    saveLogin(file, { url, token });
+    saveLogin(file, { url, token, ...(insecure && url.startsWith("http:") ? { insecure: true as const } : {}) });
     const { person, admin } = me.value;
     return done(
       { url, person, admin, file },

@@ -3,6 +3,7 @@ import { outcomeOf, done, type Prepare } from "../command.js";
 import { UsageError } from "../args.js";
 import { table } from "../table.js";
 import { adminActor, flag, personNameArg, slackIdOption, userOf } from "../values.js";
+import { vmresCommand } from "../invocation.js";
 
 /** `vmres people list`: everyone vmres knows, admins first. */
 export const preparePeopleList: Prepare = () => async ({ core }) => {
@@ -32,7 +33,7 @@ export const preparePeopleAdd: Prepare = (input) => {
 export const preparePeopleAdmin: Prepare = (input) => {
   const who = input.args["NAME"] ?? "";
   const setting = input.args["SETTING"];
-  if (setting !== "on" && setting !== "off") throw new UsageError(`say on or off, not ${JSON.stringify(setting ?? "")}: npx vmres people admin NAME on|off`);
+  if (setting !== "on" && setting !== "off") throw new UsageError(`say on or off, not ${JSON.stringify(setting ?? "")}: ${vmresCommand()} people admin NAME on|off`);
   const actor = adminActor(input);
   return async ({ core }) => {
     const { setAdmin } = await import("../../core/people.js");

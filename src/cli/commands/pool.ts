@@ -7,6 +7,7 @@ import { outcomeOf, type Prepare } from "../command.js";
 import { words } from "../render.js";
 import { lengthText, localTime } from "../times.js";
 import { adminActor, hostKeyOption, ipArg, leaseOption, poolArg, poolOption, quotaOption, sshPortOption, sshUserOption, tagOptions, vmArg, userOf } from "../values.js";
+import { vmresCommand } from "../invocation.js";
 
 /** `vmres pool add NAME IP …`: one VM into a pool, created if new. Defaults match vms.yml's. */
 export const preparePoolAdd: Prepare = (input, config) => {
@@ -44,7 +45,7 @@ export const preparePoolSet: Prepare = (input) => {
   const leases = Object.values(change).some((v) => v !== undefined);
   if (!leases && provisioning === null) {
     throw new UsageError(
-      "say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D or --max-booking-length D (like npx vmres pool set gpu --lease 4h --max-lease 3d), or --kind provisioned …",
+      `say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D or --max-booking-length D (like ${vmresCommand()} pool set gpu --lease 4h --max-lease 3d), or --kind provisioned …`,
     );
   }
   checkLeaseOrder(change.leaseMs, change.maxLeaseMs);

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Context } from "../command.js";
 import { EXIT, failure, type Failure } from "../failures.js";
 import { lazyLogger } from "../log.js";
+import { vmresCommand } from "../invocation.js";
 
 /**
  * Waits for a provider job (a create for this caller, a save) and runs due
@@ -34,7 +35,7 @@ export async function waitForJob(ctx: Context, jobId: number, pool: string, say:
       say(`attempt ${attempts} failed (${state.lastError}); retrying…`);
     }
     if (Date.now() > deadline) {
-      return failure(EXIT.refused, "job_pending", `provider job ${jobId} is not done yet; vmres goes on with it (npx vmres jobs shows it)`, { jobId });
+      return failure(EXIT.refused, "job_pending", `provider job ${jobId} is not done yet; vmres goes on with it (${vmresCommand()} jobs shows it)`, { jobId });
     }
     const ran = await worker.runDue(pool);
     if (ran === 0) await new Promise((r) => setTimeout(r, 250));

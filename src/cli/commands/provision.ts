@@ -3,6 +3,7 @@ import { UsageError } from "../args.js";
 import { done, outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { adminActor, flag, optionalUser, requiredUser, userActor, userOf } from "../values.js";
+import { vmresCommand } from "../invocation.js";
 
 /** `vmres images [--user ID]`: saved images, newest first. */
 export const prepareImages: Prepare = (input) => {
@@ -25,7 +26,7 @@ function describeImages(images: ImageSummary[]): string {
 export const prepareImagesDelete: Prepare = (input) => {
   const user = requiredUser(input);
   const name = String(input.args.NAME ?? "");
-  if (!/^[a-z0-9][a-z0-9.-]{0,127}$/.test(name)) throw new UsageError(`NAME: "${name}" is not an image name (like cloud-alice-12; npx vmres images lists them)`);
+  if (!/^[a-z0-9][a-z0-9.-]{0,127}$/.test(name)) throw new UsageError(`NAME: "${name}" is not an image name (like cloud-alice-12; ${vmresCommand()} images lists them)`);
   return async ({ core }) => {
     const { deleteImage } = await import("../../core/provision/admin.js");
     return outcomeOf(await deleteImage(core, userActor(user), name), user, (d) => `Deleting image ${d.image} (pool ${d.pool}).`);
@@ -70,7 +71,7 @@ function describeJobs(rows: JobSummary[], failed: boolean): string {
 
 function jobId(input: Parameters<Prepare>[0]): number {
   const raw = String(input.args.ID ?? "");
-  if (!/^\d{1,15}$/.test(raw)) throw new UsageError(`ID: "${raw}" is not a job id (a number; npx vmres jobs lists them)`);
+  if (!/^\d{1,15}$/.test(raw)) throw new UsageError(`ID: "${raw}" is not a job id (a number; ${vmresCommand()} jobs lists them)`);
   return Number(raw);
 }
 

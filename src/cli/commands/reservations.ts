@@ -5,6 +5,7 @@ import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "..
 import { table } from "../table.js";
 import { localTime, timeText } from "../times.js";
 import { adminActor, countOption, vmOptions, flag, isoTimeOption, labelArg, labelOption, noteOption, optionalUser, poolOption, recipientActor, requiredUser, userOf } from "../values.js";
+import { vmresCommand } from "../invocation.js";
 
 /**
  * `vmres reserve --user ID --pool P --count N --from ISO --to ISO --label L [--note TEXT]`:
@@ -46,7 +47,7 @@ function bookingOf(input: Parameters<Prepare>[0], user: string) {
   const note = noteOption(input);
   const missing = [pool === undefined && "--pool P", count === undefined && "--count N", from === undefined && "--from TIME", to === undefined && "--to TIME", label === undefined && "--label L"].filter(Boolean);
   if (missing.length > 0) {
-    throw new UsageError(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} required: npx vmres reserve --user ${user} --pool gpu --count 3 --from 2026-12-07T09:00+01:00 --to 2026-12-07T17:00+01:00 --label release-4.2`);
+    throw new UsageError(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} required: ${vmresCommand()} reserve --user ${user} --pool gpu --count 3 --from 2026-12-07T09:00+01:00 --to 2026-12-07T17:00+01:00 --label release-4.2`);
   }
   if (to!.getTime() <= from!.getTime()) throw new UsageError(`--to must be after --from (${localTime(from!)}): a booking runs from its start to its end`);
   return { user, request: { pool: pool!, count: count!, from: from!, to: to!, label: label!, note, ...(vms === undefined ? {} : { vms }) } };
@@ -55,8 +56,8 @@ function bookingOf(input: Parameters<Prepare>[0], user: string) {
 function describeBooked(r: Reservation, user: string): string {
   return [
     `Booked "${r.label}" for ${user}: ${r.count} VM${r.count === 1 ? "" : "s"} of pool ${r.pool}, from ${timeText(r.from)} to ${localTime(r.to)}.`,
-    `Held: ${r.vms.join(", ")}. At the start they become ${user}'s checkouts until the end (the IPs by DM in Slack; npx vmres list --user ${user} shows them).`,
-    `Cancel it with: npx vmres reservation cancel ${r.label} --user ${user}`,
+    `Held: ${r.vms.join(", ")}. At the start they become ${user}'s checkouts until the end (the IPs by DM in Slack; ${vmresCommand()} list --user ${user} shows them).`,
+    `Cancel it with: ${vmresCommand()} reservation cancel ${r.label} --user ${user}`,
   ].join("\n");
 }
 

@@ -4,6 +4,7 @@ import { personText } from "../../core/people.js";
 import { done, type Prepare, type RemotePrepare } from "../command.js";
 import { table, when } from "../table.js";
 import { endText, lengthText, localTime, relativeTime } from "../times.js";
+import { vmresCommand } from "../invocation.js";
 
 /** How many of the longest holds status shows. */
 const LONGEST = 5;
@@ -48,7 +49,7 @@ function statusOf(pools: PoolSummary[], queues: QueueLength[], out: VmSummary[])
 };
 
 function describeStatus(pools: PoolSummary[], queues: QueueLength[], held: VmSummary[], longest: VmSummary[], quarantined: VmSummary[]): string {
-  if (pools.length === 0) return "No pools yet: add VMs with npx vmres pool add or npx vmres pool sync.";
+  if (pools.length === 0) return `No pools yet: add VMs with ${vmresCommand()} pool add or ${vmresCommand()} pool sync.`;
   const now = new Date();
   const waiting = new Map(queues.map((q) => [q.pool, q.waiting + q.offered]));
   const lines = [
@@ -93,7 +94,7 @@ function describeStatus(pools: PoolSummary[], queues: QueueLength[], held: VmSum
   if (quarantined.length > 0) {
     lines.push(
       "",
-      "Quarantined (cleanup failed; fix the VM, then npx vmres cleanup retry VM or npx vmres pool repair VM):",
+      `Quarantined (cleanup failed; fix the VM, then ${vmresCommand()} cleanup retry VM or ${vmresCommand()} pool repair VM):`,
       table(
         ["NAME", "POOL", "SINCE", "LAST ERROR"],
         quarantined.map((v) => [v.name, v.pool, when(v.stateChangedAt), v.cleanupLastError ?? "-"]),

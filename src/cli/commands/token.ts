@@ -4,6 +4,7 @@ import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { parseDuration } from "../../duration.js";
 import { optionalUser, requiredUser, stringValue } from "../values.js";
+import { vmresCommand } from "../invocation.js";
 
 // The token commands run as the local operator (an admin: whoever can run the CLI here holds the
 // database's credentials); --user names whom the token is for, not who acts.
@@ -28,7 +29,7 @@ export const prepareTokenCreate: Prepare = (input) => {
         `  ${t.token}`,
         "",
         "It is shown this once (vmres keeps only its hash). Use it as: Authorization: Bearer <token>, or VMRES_TOKEN.",
-        `Revoke it with: npx vmres token revoke ${t.id}`,
+        `Revoke it with: ${vmresCommand()} token revoke ${t.id}`,
       ].join("\n"),
     );
   };
@@ -46,7 +47,7 @@ export const prepareTokenList: Prepare = (input) => {
 /** `vmres token revoke ID`. */
 export const prepareTokenRevoke: Prepare = (input) => {
   const text = input.args["ID"] ?? "";
-  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new UsageError(`${JSON.stringify(text)} is not a token id: a whole number, as npx vmres token list shows`);
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new UsageError(`${JSON.stringify(text)} is not a token id: a whole number, as ${vmresCommand()} token list shows`);
   const id = Number(text);
   return async ({ core }) => {
     const { revokeToken } = await import("../../core/tokens.js");
@@ -59,7 +60,7 @@ export const prepareTokenRevoke: Prepare = (input) => {
 };
 
 function describe(tokens: TokenInfo[]): string {
-  if (tokens.length === 0) return "No API tokens yet: npx vmres token create --user NAME makes one.";
+  if (tokens.length === 0) return `No API tokens yet: ${vmresCommand()} token create --user NAME makes one.`;
   return table(
     ["ID", "PERSON", "PREFIX", "LABEL", "CREATED", "EXPIRES", "REVOKED", "LAST USED"],
     tokens.map((t) => [String(t.id), t.person.name, `${t.prefix}…`, t.label ?? "-", when(t.createdAt), t.expiresAt ? when(t.expiresAt) : "never", t.revokedAt ? when(t.revokedAt) : "-", t.lastUsedAt ? when(t.lastUsedAt) : "-"]),

@@ -22,8 +22,12 @@ export function configFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, "vmres", "config.json");
 }
 
-/** The API to use, null for the database (direct mode), or why the settings are unusable (nothing is sent then). */
-export function remoteTarget(env: NodeJS.ProcessEnv = process.env): Target | null | Failure {
+/**
+ * The API to use, null for the database (direct mode), or why the settings are
+ * unusable (nothing is sent then). `insecure`: --insecure was given, so an
+ * http:// URL to another machine is allowed (see `checkTransport`).
+ */
+export function remoteTarget(env: NodeJS.ProcessEnv = process.env, insecure = false): Target | null | Failure {
   const url = env["VMRES_URL"]?.trim() || undefined;
   const token = env["VMRES_TOKEN"]?.trim() || undefined;
   if (url !== undefined || token !== undefined) {
@@ -32,9 +36,32 @@ export function remoteTarget(env: NodeJS.ProcessEnv = process.env): Target | nul
       return failure(EXIT.usage, "remote_settings", "VMRES_URL is set but VMRES_TOKEN is not: set both to use the API (an admin makes tokens with `vmres token create`; in Slack, `/vm token`), or neither to use the database.");
     }
     const checked = checkUrl(url, "VMRES_URL");
-    return typeof checked === "string" ? { url: checked, token, from: "VMRES_URL/VMRES_TOKEN" } : checked;
+    if (typeof checked !== "string") return checked;
+    return checkTransport(checked, "VMRES_URL", insecure, "add --insecure to the command") ?? { url: checked, token, from: "VMRES_URL/VMRES_TOKEN" };
   }
-  return readLogin(configFile(env));
+  return readLogin(configFile(env), insecure);
+}
+
+/** localhost, 127.0.0.0/8 and ::1: a token sent there over http:// never leaves this machine. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Refuses to send a token over plain http:// to another machine, where anyone
+ * on the path could read it and act as its person, unless the person said
+ * --insecure (as gh and kubectl ask). null when the URL may be used.
+ */
+export function checkTransport(url: string, what: string, insecure: boolean, howToAllow: string): Failure | null {
+  const parsed = new URL(url);
+  if (parsed.protocol !== "http:" || insecure || isLoopbackHost(parsed.hostname)) return null;
+  return failure(
+    EXIT.usage,
+    "insecure_url",
+    `${what} is ${url}: plain http:// to another machine would send the API token unencrypted, for anyone on the network to read. ` +
+      `Use https:// (a TLS reverse proxy in front of vmres), or, if the network is trusted, ${howToAllow}.`,
+  );
 }
 
 /** A base URL the API can be reached at (no trailing slash), or why not. */
@@ -56,7 +83,7 @@ export function checkUrl(raw: string, what: string): string | Failure {
  * in a home it cannot enter, or another account's (HOME kept by `sudo -u`), is
  * not its login. A file others may read is refused, as ssh refuses such a key.
  */
-function readLogin(file: string): Target | null | Failure {
+function readLogin(file: string, insecure: boolean): Target | null | Failure {
   let stat;
   try {
     stat = statSync(file);
@@ -79,16 +106,19 @@ function readLogin(file: string): Target | null | Failure {
   } catch {
     return failure(EXIT.notReady, "remote_settings", `${file} is not JSON: run vmres login URL again, or vmres logout to use the database.`);
   }
-  const { url, token } = (kept ?? {}) as { url?: unknown; token?: unknown };
+  const { url, token, insecure: keptInsecure } = (kept ?? {}) as { url?: unknown; token?: unknown; insecure?: unknown };
   if (typeof url !== "string" || typeof token !== "string" || token === "") {
     return failure(EXIT.notReady, "remote_settings", `${file} lacks "url" or "token": run vmres login URL again, or vmres logout to use the database.`);
   }
   const checked = checkUrl(url, `"url" in ${file}`);
-  return typeof checked === "string" ? { url: checked, token, from: file } : checked;
+  if (typeof checked !== "string") return checked;
+  // `vmres login URL --insecure` keeps the consent with the URL it was given for.
+  const refused = checkTransport(checked, `"url" in ${file}`, insecure || keptInsecure === true, `run vmres login ${checked} --insecure`);
+  return refused ?? { url: checked, token, from: file };
 }
 
 /** Keeps the login for later calls: the folder 0700, the file 0600 from its first byte, replaced atomically. */
-export function saveLogin(file: string, login: { url: string; token: string }): void {
+export function saveLogin(file: string, login: { url: string; token: string; insecure?: true }): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(login, null, 2) + "\n", { mode: 0o600 });

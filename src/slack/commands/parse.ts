@@ -91,7 +91,7 @@ function inputProblem(found: Found, problem: InputProblem): string {
       const options = takes.length > 0 ? `takes ${takes.join(", ")}` : "takes no options";
       // `--user` and `--json` are real flags, of the CLI: say so rather than "not an option".
       if (name in found.spec.flags || name in COMMON_FLAGS) {
-        return `\`${shown(problem.flag)}\` works only on the command line (\`npx vmres\`): in Slack you act as yourself and get a message back. \`${typed}\` ${options}.`;
+        return `\`${shown(problem.flag)}\` works only on the command line (\`vmres\`): in Slack you act as yourself and get a message back. \`${typed}\` ${options}.`;
       }
       return `\`${shown(problem.flag)}\` is not an option of \`${typed}\`; it ${options}.`;
     }
