@@ -7,7 +7,7 @@ import { schemaVersion, type SchemaVersion } from "../db/schema-version.js";
 import { EXIT, failure, type Failure } from "./failures.js";
 import { lazyLogger } from "./log.js";
 import { notAllowed, permissionFailure } from "./permissions.js";
-import { INSTALL_ROOT } from "./settings.js";
+import { INSTALL_ROOT } from "./install-root.js";
 import { vmresCommand } from "./invocation.js";
 
 /**

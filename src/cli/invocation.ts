@@ -1,6 +1,6 @@
 import { realpathSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { INSTALL_ROOT } from "./settings.js";
+import { INSTALL_ROOT } from "./install-root.js";
 
 let cached: string | undefined;
 

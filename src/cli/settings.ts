@@ -1,17 +1,9 @@
 import { accessSync, constants, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Config } from "../config.js";
 import { EXIT, failure, type Failure } from "./failures.js";
+import { INSTALL_ROOT } from "./install-root.js";
 import { notAllowed } from "./permissions.js";
-
-/**
- * The vmres installation folder: the package root, found from this file
- * (dist/cli/settings.js or src/cli/settings.ts, two levels down), not from
- * the folder the CLI is run in. The bot runs there (`npm start`), so its
- * `.env`, its embedded database and its vms.yml are found there.
- */
-export const INSTALL_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 /**
  * The configuration as the bot has it, wherever the CLI is run from: `.env`

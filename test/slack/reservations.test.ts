@@ -68,7 +68,11 @@ describe("/vm reserve in one line", () => {
   });
 
   it("refuses plainly what does not fit: how many are free, and the nearest range", async () => {
-    const reply = await vm('reserve 2 gpu from "mon 10:00" to "mon 12:00" label overlap', BOB);
+    // Inside release-4.2's range, written as instants: Bob's "mon" is read in his own zone and,
+    // on a Monday morning, can be today while Alice's "mon 9:00" already meant next week.
+    const taken = await stored("release-4.2");
+    const inside = (hours: number) => new Date(taken.from.getTime() + hours * H).toISOString();
+    const reply = await vm(`reserve 2 gpu from "${inside(1)}" to "${inside(3)}" label overlap`, BOB);
     const words = textOf(reply.body);
     expect(words).toContain("Cannot book 2 VMs of pool *gpu*");
     expect(words).toContain("only 1 is free for that whole range");
