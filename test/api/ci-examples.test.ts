@@ -11,7 +11,7 @@ import { checkin } from "../../src/core/checkin.js";
 import { personWithToken, startApiHarness, type Harness } from "./helpers.js";
 
 /**
- * The README's CI examples (examples/ci/), run for real against the service:
+ * The CI examples docs/api.md shows (examples/ci/), run for real against the service:
  * the shell job with curl and trap, and the GitHub Actions job's steps as the
  * runner would run them (bash -eo pipefail, $GITHUB_OUTPUT, `if: always()`).
  * `ssh` is the job's own work; here a stand-in on PATH records how it was
@@ -149,7 +149,7 @@ describe("examples/ci/github-actions.yml, run step by step as the runner does", 
   });
 });
 
-it("the README shows the examples as they are in examples/ci/", () => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  for (const file of [JOB, WORKFLOW]) expect(readme).toContain(readFileSync(file, "utf8").trim());
+it("docs/api.md shows the examples as they are in examples/ci/", () => {
+  const doc = readFileSync(join(ROOT, "docs", "api.md"), "utf8");
+  for (const file of [JOB, WORKFLOW]) expect(doc).toContain(readFileSync(file, "utf8").trim());
 });
