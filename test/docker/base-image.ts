@@ -118,13 +118,20 @@ async function nodeBinary(): Promise<{ path: string; version: string }> {
   return { path, version };
 }
 
-/** The CA file and registry this machine's npm uses, when they differ from npm's own defaults. */
+/**
+ * The CA file and registry this machine's npm uses, when they differ from npm's own defaults:
+ * npm's `cafile`, else the NODE_EXTRA_CA_CERTS Node itself trusts. The second matters when npm
+ * runs under a Node installed elsewhere (CI's Node 22 in /opt/vmres-ci): npm then reads its
+ * global npmrc from that Node's prefix, not the one that names the machine's CA, and only the
+ * environment still says which CA a TLS-inspecting proxy on the way to the registry needs.
+ */
 async function npmTrustSettings(): Promise<{ ca: string; registry: string } | undefined> {
   const setting = async (name: string) => (await runOrThrow("npm", ["config", "get", name], { timeoutMs: 30_000 })).trim();
-  const cafile = await setting("cafile");
-  const registry = await setting("registry");
-  if (cafile === "null" || cafile === "undefined" || cafile === "" || !existsSync(cafile)) return undefined;
-  return { ca: readFileSync(cafile, "utf8"), registry };
+  const usable = (file: string | undefined): file is string => file !== undefined && file !== "null" && file !== "undefined" && file !== "" && existsSync(file);
+  const configured = await setting("cafile");
+  const cafile = usable(configured) ? configured : process.env["NODE_EXTRA_CA_CERTS"];
+  if (!usable(cafile)) return undefined;
+  return { ca: readFileSync(cafile, "utf8"), registry: await setting("registry") };
 }
 
 async function buildBase(
