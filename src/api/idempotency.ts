@@ -9,11 +9,31 @@ import { sendProblem } from "./respond.js";
 export const IDEMPOTENCY_TTL_HOURS = 24;
 const PRUNE_EVERY_MS = 3_600_000;
 
+/** An Idempotency-Key this request claimed: its answer is stored for retries. */
+export interface IdempotencyClaim {
+  tokenId: number;
+  key: string;
+}
+
 declare module "fastify" {
   interface FastifyRequest {
     /** Set when this request owns an Idempotency-Key: its answer is stored for retries. */
-    idempotencyKey: { tokenId: number; key: string } | null;
+    idempotencyKey: IdempotencyClaim | null;
   }
+}
+
+/**
+ * Gives up the Idempotency-Key this request claimed, before it answers, so a
+ * retry with the same key runs the request again (e.g. a waiting checkout cut
+ * short by a shutdown: nothing was decided). Its answer is then not stored.
+ * Returns whether a claim still in progress was released.
+ */
+export async function releaseClaim(core: Core, req: FastifyRequest): Promise<boolean> {
+  const owned = req.idempotencyKey;
+  if (!owned) return false;
+  req.idempotencyKey = null;
+  const done = await core.db.$client`delete from idempotency_keys where token_id = ${owned.tokenId} and key = ${owned.key} and status is null`;
+  return done.count > 0;
 }
 
 /**
