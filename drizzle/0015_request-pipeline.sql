@@ -19,3 +19,7 @@ UPDATE "idempotency_keys" SET "body" = "body" - 'token', "secret_withheld" = tru
 --> statement-breakpoint
 -- Requests in progress when the release before this one stopped: their heartbeat is their start.
 UPDATE "idempotency_keys" SET "heartbeat_at" = "created_at" WHERE "status" IS NULL;
+--> statement-breakpoint
+-- Counts are worth nothing after a crash (a window lasts an hour at most): unlogged, a request's
+-- count writes no WAL and its commit waits for no disk flush. A crash or a failover empties it.
+ALTER TABLE "api_request_counts" SET UNLOGGED;

@@ -489,7 +489,9 @@ export const idempotencyKeys = pgTable(
  * API requests counted per fixed window, per token and per person, so the
  * rate limit holds across a person's tokens and across replicas. One row per
  * subject and window, upserted by the statement that authenticates the token
- * (src/core/tokens.ts); windows older than an hour are pruned.
+ * (src/core/tokens.ts); windows older than an hour are pruned. UNLOGGED (set
+ * in drizzle/0015): a count writes no WAL, so counting costs a request about
+ * nothing; a crash or failover empties the table, which only restarts windows.
  */
 export const apiRequestCounts = pgTable(
   "api_request_counts",
