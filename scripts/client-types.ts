@@ -12,7 +12,7 @@ export const CLIENT_TYPES_FILE = "src/client/schema.ts";
 /** The document, built from the routes' schemas; no database is touched (no request is served). */
 export async function openApiDocument(): Promise<Record<string, unknown>> {
   const core = { db: null, people: new Map(), bootstrapAdmins: new Set(), defaultPool: "default", defaultQuota: 1, exhaustedAlertIntervalMinutes: 60, hideHolders: false, leases: LEASE_DEFAULTS } as unknown as Core;
-  const { app } = await buildApi({ core, log: createLogger("silent"), rateLimit: { max: 60, windowMs: 60_000 }, bodyLimit: 65_536, version: "0.0.0" });
+  const { app } = await buildApi({ core, log: createLogger("silent"), rateLimit: { token: { max: 60, windowMs: 60_000 }, person: { max: 60, windowMs: 60_000 } }, claimTimeoutMs: 30_000, bodyLimit: 65_536, version: "0.0.0" });
   try {
     // The version is the package's at serve time; the types do not depend on it.
     return JSON.parse(JSON.stringify(app.swagger())) as Record<string, unknown>;

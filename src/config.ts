@@ -43,6 +43,8 @@ function duration(fallback: string, zero: boolean) {
     .transform((text) => parseDuration(text) ?? 0);
 }
 
+const RATE_SHAPE = "expected requests per time like 60/min, 10/s or 1000/h (a whole number from 1, then /s, /min or /h)";
+
 export const configSchema = z.object({
   DATABASE_URL: optionalText.pipe(
     z.url({ protocol: /^postgres(ql)?$/, error: "expected a PostgreSQL URL like postgres://user:password@host:5432/database" }).optional(),
@@ -175,18 +177,28 @@ export const configSchema = z.object({
       'not a cron expression (5 fields, or 6 with seconds first, e.g. "0 9 * * 1-5" for 09:00 on weekdays), or off',
     ),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
-  /** Requests per API token per window, like 60/min (units: s, min, h): beyond it, 429 with Retry-After. Per replica. */
+  /** Requests per API token per window, like 60/min (units: s, min, h): beyond it, 429 with Retry-After. Counted in PostgreSQL: it holds across replicas. */
   API_RATE_LIMIT: z
     .string()
     .trim()
     .default("60/min")
-    .refine((text) => parseRate(text) !== null, "expected requests per time like 60/min, 10/s or 1000/h (a whole number from 1, then /s, /min or /h)")
+    .refine((text) => parseRate(text) !== null, RATE_SHAPE)
     .transform((text) => parseRate(text) ?? { max: 60, windowMs: 60_000 }),
+  /** Requests per person (all their tokens together) per window; unset: the same as API_RATE_LIMIT. */
+  API_PERSON_RATE_LIMIT: optionalText
+    .refine((text) => text === undefined || parseRate(text) !== null, RATE_SHAPE)
+    .transform((text) => (text === undefined ? undefined : (parseRate(text) ?? undefined))),
+  /**
+   * An Idempotency-Key's claim is renewed every third of this while its request runs; a claim
+   * without an answer whose last renewal is older was left by a stopped process, and the next
+   * retry with the key runs the request instead of being told it is still running.
+   */
+  IDEMPOTENCY_CLAIM_TIMEOUT_MS: int(500, 3_600_000).default(30_000),
   /** Largest API request body in bytes; a larger one gets 413. */
   API_BODY_LIMIT: int(1024, 10_485_760).default(65_536),
   /** Longest life of an API token (and the life of one asked for without `--expires`); a longer one is refused. */
   MAX_TOKEN_LIFETIME: duration("365d", false).refine((ms) => ms >= 60_000 && ms <= 3650 * 86_400_000, "expected a lifetime from 1m to 3650d, like 365d or 90d"),
-  /** Live (unrevoked, unexpired) API tokens one person or service may hold: each token has its own API_RATE_LIMIT. */
+  /** Live (unrevoked, unexpired) API tokens one person or service may hold. */
   MAX_TOKENS_PER_PERSON: int(1, 1000).default(5),
   /** `off`: this process runs no provisioner (provider jobs, top-up, image sweep, provider listing); another replica must. */
   PROVISION_WORKER: z.enum(["on", "off"]).default("on"),

@@ -10,20 +10,24 @@ const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.me
  * /metrics and /slack/), so it needs no port of its own.
  */
 export async function startApi(ctx: ServiceContext): Promise<Component> {
-  const { app, handler, idempotency } = await buildApi({
+  const { app, handler, idempotency, rateLimit } = await buildApi({
     core: ctx.core,
     log: ctx.log,
-    rateLimit: ctx.config.API_RATE_LIMIT,
+    rateLimit: { token: ctx.config.API_RATE_LIMIT, person: ctx.config.API_PERSON_RATE_LIMIT ?? ctx.config.API_RATE_LIMIT },
+    claimTimeoutMs: ctx.config.IDEMPOTENCY_CLAIM_TIMEOUT_MS,
     bodyLimit: ctx.config.API_BODY_LIMIT,
     version: VERSION,
   });
   for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs"]) ctx.http.mount(prefix, handler);
   idempotency.start();
+  rateLimit.start();
   return {
     name: "api",
     async stop() {
-      idempotency.stop();
+      // Requests still running keep renewing their claims until they have answered.
       await app.close();
+      idempotency.stop();
+      rateLimit.stop();
     },
   };
 }

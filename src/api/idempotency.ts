@@ -1,35 +1,82 @@
-import { createHash } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import { createHash, randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
-import { httpProblem } from "./problems.js";
+import { httpProblem, REFUSAL_STATUS } from "./problems.js";
 import { sendProblem } from "./respond.js";
 
 /** How long a key's first answer is kept, and so replayed. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
 const PRUNE_EVERY_MS = 3_600_000;
 
+/** An Idempotency-Key this request claimed: its answer is stored for retries. */
+export interface IdempotencyClaim {
+  tokenId: number;
+  key: string;
+  /** The process that claimed it (`claimed_by`): only it renews, answers or releases the claim. */
+  owner: string;
+}
+
+/** A route whose answer holds a secret: those fields are never stored, so a retry is told instead of replayed. */
+export interface SecretAnswer {
+  fields: readonly string[];
+  /** What to do when the first answer was lost, said to the retry (e.g. revoke what was made). */
+  ifLost: string;
+}
+
 declare module "fastify" {
   interface FastifyRequest {
-    /** Set when this request owns an Idempotency-Key: its answer is stored for retries. */
-    idempotencyKey: { tokenId: number; key: string } | null;
+    /** Set while this request owns an Idempotency-Key: its answer is stored for retries. */
+    idempotencyKey: IdempotencyClaim | null;
+  }
+  interface FastifyContextConfig {
+    /** Set on routes whose answer holds a secret (POST /v1/tokens): see SecretAnswer. */
+    secretAnswer?: SecretAnswer;
   }
 }
 
 /**
+ * Gives up the Idempotency-Key this request claimed, before it answers, so a
+ * retry with the same key runs the request again (e.g. a waiting checkout cut
+ * short by a shutdown: nothing was decided). Its answer is then not stored.
+ * Returns whether a claim still in progress was released.
+ */
+export async function releaseClaim(core: Core, req: FastifyRequest): Promise<boolean> {
+  const owned = req.idempotencyKey;
+  if (!owned) return false;
+  req.idempotencyKey = null;
+  const done = await core.db.$client`
+    delete from idempotency_keys where token_id = ${owned.tokenId} and key = ${owned.key} and claimed_by = ${owned.owner} and status is null`;
+  return done.count > 0;
+}
+
+/**
  * `Idempotency-Key` on POST and DELETE, stored in PostgreSQL per token, so a
- * retry reaching another replica gets the same first answer. The first request
- * claims the key with one insert (the primary key decides between two at once);
- * a retry while it runs gets 409, after it the stored answer; the same key
- * with another method, path or body gets 422. An answer of 5xx is not kept:
- * nothing was decided, so a retry may run again.
+ * retry reaching another replica gets the same first answer. It runs as the
+ * last step before the route (preHandler): authentication, the rate limit and
+ * validation answer first, so their refusals are never stored. The first
+ * request claims the key with one insert (the primary key decides between two
+ * at once) naming this process, and renews the claim's heartbeat while it
+ * runs; a retry meanwhile gets 409, after it the stored answer; the same key
+ * with another method, path or body gets 422. Only answers the route decided
+ * are kept: a success, or the core's refusal. Anything else (5xx, a problem of
+ * the HTTP layer) drops the claim, so a retry runs again. A claim whose
+ * heartbeat is older than `claimTimeoutMs` was left by a stopped process: the
+ * next retry takes it over.
  */
 export class Idempotency {
   private timer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  /** Requests of this process holding a claim: their heartbeats are renewed. */
+  private readonly running = new Set<FastifyRequest>();
+  /** This process, as `claimed_by`: host, pid and random bits (pids repeat across restarts and containers). */
+  readonly owner = `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
 
   constructor(
     private readonly core: Core,
     private readonly log: Logger,
+    private readonly claimTimeoutMs: number,
   ) {}
 
   register(app: FastifyInstance): void {
@@ -45,27 +92,37 @@ export class Idempotency {
       const tokenId = req.holder.tokenId;
       const hash = requestHash(req);
       const sql = this.core.db.$client;
-      const [claimed] = await sql<{ mine: boolean }[]>`
-        insert into idempotency_keys (token_id, key, request_hash) values (${tokenId}, ${key}, ${hash})
-        on conflict (token_id, key) do update set request_hash = excluded.request_hash, status = null, body = null, created_at = now()
+      // Claimed anew when the key expired, or taken over when its claim has no answer and no
+      // heartbeat for the timeout (its process stopped), for the same request only.
+      const [claimed] = await sql<{ previous: string | null }[]>`
+        with previous as (select claimed_by, status from idempotency_keys where token_id = ${tokenId} and key = ${key})
+        insert into idempotency_keys (token_id, key, request_hash, claimed_by, heartbeat_at) values (${tokenId}, ${key}, ${hash}, ${this.owner}, now())
+        on conflict (token_id, key) do update
+          set request_hash = excluded.request_hash, status = null, body = null, secret_withheld = false, created_at = now(),
+              claimed_by = excluded.claimed_by, heartbeat_at = now()
           where idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})
-        returning true as mine`;
+             or (idempotency_keys.status is null and idempotency_keys.request_hash = excluded.request_hash
+                 and coalesce(idempotency_keys.heartbeat_at, idempotency_keys.created_at) < now() - make_interval(secs => ${this.claimTimeoutMs / 1000}::float8))
+        returning (select coalesce(claimed_by, 'a process of an earlier release') from previous where status is null) as previous`;
       if (claimed) {
-        req.idempotencyKey = { tokenId, key };
+        if (claimed.previous) this.log.warn({ key, tokenId, previous: claimed.previous }, "took over an Idempotency-Key whose request stopped without an answer; running it again");
+        req.idempotencyKey = { tokenId, key, owner: this.owner };
+        this.running.add(req);
         return;
       }
-      const [first] = await sql<{ request_hash: string; status: number | null; body: unknown }[]>`
-        select request_hash, status, body from idempotency_keys where token_id = ${tokenId} and key = ${key}`;
-      if (!first || first.status === null) {
-        void reply.header("retry-after", "1");
-        return sendProblem(reply, httpProblem("idempotency_in_progress", "the first request with this Idempotency-Key is still running: retry in a moment for its answer", { field: "Idempotency-Key" }));
-      }
-      if (first.request_hash !== hash) {
+      const [first] = await sql<{ request_hash: string; status: number | null; body: unknown; secret_withheld: boolean }[]>`
+        select request_hash, status, body, secret_withheld from idempotency_keys where token_id = ${tokenId} and key = ${key}`;
+      if (first && first.request_hash !== hash) {
         return sendProblem(
           reply,
           httpProblem("idempotency_key_reused", "this Idempotency-Key was sent before with another method, path or body; nothing was done: use a new key for a new request", { field: "Idempotency-Key" }),
         );
       }
+      if (!first || first.status === null) {
+        void reply.header("retry-after", "1");
+        return sendProblem(reply, httpProblem("idempotency_in_progress", "the first request with this Idempotency-Key is still running: retry in a moment for its answer", { field: "Idempotency-Key" }));
+      }
+      if (first.secret_withheld) return sendWithheld(req, reply, first.status, first.body);
       return reply
         .code(first.status)
         .header("idempotent-replayed", "true")
@@ -76,35 +133,91 @@ export class Idempotency {
     app.addHook("onSend", async (req, reply, payload) => {
       const owned = req.idempotencyKey;
       if (!owned) return payload;
+      req.idempotencyKey = null;
+      this.running.delete(req);
       const sql = this.core.db.$client;
-      if (reply.statusCode >= 500) {
-        await sql`delete from idempotency_keys where token_id = ${owned.tokenId} and key = ${owned.key} and status is null`;
+      const status = reply.statusCode;
+      const body = typeof payload === "string" ? safeJson(payload) : null;
+      // Only what the route decided is kept; `claimed_by` guards against a claim taken over meanwhile.
+      if (!decidedByRoute(status, body)) {
+        await sql`delete from idempotency_keys where token_id = ${owned.tokenId} and key = ${owned.key} and claimed_by = ${owned.owner} and status is null`;
         return payload;
       }
-      const body = typeof payload === "string" ? safeJson(payload) : null;
-      await sql`update idempotency_keys set status = ${reply.statusCode}, body = ${JSON.stringify(body)}::jsonb where token_id = ${owned.tokenId} and key = ${owned.key}`;
+      const secret = status < 300 ? req.routeOptions.config.secretAnswer : undefined;
+      const kept = secret ? withoutFields(body, secret.fields) : body;
+      await sql`
+        update idempotency_keys set status = ${status}, body = ${JSON.stringify(kept)}::jsonb, secret_withheld = ${secret !== undefined}
+        where token_id = ${owned.tokenId} and key = ${owned.key} and claimed_by = ${owned.owner} and status is null`;
       return payload;
+    });
+    // A request that ended without passing onSend (its connection closed) no longer holds a heartbeat.
+    app.addHook("onResponse", async (req) => {
+      this.running.delete(req);
     });
   }
 
-  /** Forgets answers older than the TTL, now and every hour (every replica; deleting twice is harmless). */
+  /** Forgets answers older than the TTL, now and every hour (every replica; deleting twice is harmless), and renews claims of running requests. */
   start(): void {
     const prune = () =>
       this.prune().catch((err: unknown) => this.log.warn({ err }, "pruning old Idempotency-Key answers failed; next try in an hour"));
     void prune();
     this.timer = setInterval(prune, PRUNE_EVERY_MS);
     this.timer.unref();
+    const beat = () =>
+      this.renewClaims().catch((err: unknown) => this.log.warn({ err }, "renewing Idempotency-Key claims failed; next try soon (a retry may take over a claim not renewed within IDEMPOTENCY_CLAIM_TIMEOUT_MS)"));
+    this.heartbeat = setInterval(beat, Math.max(100, Math.floor(this.claimTimeoutMs / 3)));
+    this.heartbeat.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.timer = null;
+    this.heartbeat = null;
   }
 
   async prune(): Promise<number> {
     const done = await this.core.db.$client`delete from idempotency_keys where created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`;
     return done.count;
   }
+
+  /** Renews the heartbeat of every claim this process's running requests hold; returns how many. */
+  async renewClaims(): Promise<number> {
+    const claims = [...this.running].map((req) => req.idempotencyKey).filter((c): c is IdempotencyClaim => c !== null);
+    if (claims.length === 0) return 0;
+    const done = await this.core.db.$client`
+      update idempotency_keys set heartbeat_at = now()
+      where claimed_by = ${this.owner} and status is null
+        and (token_id, key) in (select * from unnest(${claims.map((c) => c.tokenId)}::int[], ${claims.map((c) => c.key)}::text[]))`;
+    return done.count;
+  }
+}
+
+/** A success, or a refusal of the core (its code is one of REFUSAL_STATUS): what a retry may be given again. */
+function decidedByRoute(status: number, body: unknown): boolean {
+  if (status >= 200 && status < 300) return true;
+  if (status < 400 || status >= 500 || typeof body !== "object" || body === null) return false;
+  const code = (body as { code?: unknown }).code;
+  return typeof code === "string" && Object.hasOwn(REFUSAL_STATUS, code);
+}
+
+function withoutFields(body: unknown, fields: readonly string[]): unknown {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
+  return Object.fromEntries(Object.entries(body).filter(([k]) => !fields.includes(k)));
+}
+
+/** A retry of a request whose answer held a secret: it is told what was made, without the secret, and is not replayed. */
+function sendWithheld(req: FastifyRequest, reply: FastifyReply, status: number, kept: unknown): FastifyReply {
+  const secret = req.routeOptions.config.secretAnswer;
+  const fields = secret?.fields.join(", ") ?? "a secret";
+  return sendProblem(
+    reply,
+    httpProblem(
+      "idempotency_answer_withheld",
+      `the first request with this Idempotency-Key succeeded (${status}), but its answer held ${fields}, which is shown once and never stored, so it is not replayed and nothing more was done${secret ? `; if that answer was lost, ${secret.ifLost}` : ""}`,
+      { field: "Idempotency-Key", firstStatus: status, first: kept },
+    ),
+  );
 }
 
 function requestHash(req: FastifyRequest): string {

@@ -52,10 +52,11 @@ export const HTTP_PROBLEMS = {
   unauthorized: { status: 401, title: "A valid API token is needed" },
   not_found: { status: 404, title: "No such endpoint" },
   idempotency_in_progress: { status: 409, title: "A request with this Idempotency-Key is still running" },
+  idempotency_answer_withheld: { status: 409, title: "The first answer to this Idempotency-Key held a secret and is not replayed" },
   payload_too_large: { status: 413, title: "The request body is too large" },
   unsupported_media_type: { status: 415, title: "Send JSON (Content-Type: application/json)" },
   idempotency_key_reused: { status: 422, title: "This Idempotency-Key was used for another request" },
-  rate_limited: { status: 429, title: "Too many requests for this token" },
+  rate_limited: { status: 429, title: "Too many requests for this token or person" },
   provision_failed: { status: 502, title: "The provider failed to create the VM" },
   internal: { status: 500, title: "vmres failed unexpectedly" },
 } as const;

@@ -1,4 +1,3 @@
-import fastifyRateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
@@ -14,6 +13,7 @@ import { poolRoutes } from "./pools.js";
 import { httpProblem, type Problem } from "./problems.js";
 import { sendProblem } from "./respond.js";
 import { queueRoutes } from "./queues.js";
+import { RateLimit } from "./rate-limit.js";
 import { reservationRoutes } from "./reservations.js";
 import { tokenRoutes } from "./tokens.js";
 import { vmRoutes } from "./vms.js";
@@ -29,7 +29,9 @@ declare module "fastify" {
 }
 
 /** A Fastify app whose handler the service's HTTP listener mounts; it never listens itself. */
-export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req: IncomingMessage, res: ServerResponse) => void; idempotency: Idempotency }> {
+export async function buildApi(
+  deps: ApiDeps,
+): Promise<{ app: Api; handler: (req: IncomingMessage, res: ServerResponse) => void; idempotency: Idempotency; rateLimit: RateLimit }> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   const app = Fastify({
     logger: false,
@@ -81,26 +83,23 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  const idempotency = new Idempotency(deps.core, log);
+  const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);
+  const rateLimit = new RateLimit(deps.core, log, deps.rateLimit);
   await app.register(
     async (v1) => {
+      // The request pipeline, in this order: authentication and the rate limit (one statement,
+      // before the body is read), then validation, then the Idempotency-Key claim (preHandler),
+      // then the route. So a 401, 429, 400 or 413 is answered before any key is claimed and is
+      // never stored as a key's answer.
       v1.addHook("onRequest", async (req, reply) => {
         const header = req.headers.authorization;
         const token = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
         if (!token) return unauthorized(reply, "send the header Authorization: Bearer <token> (vmres token create, or /vm token in Slack)");
-        const found = await authenticateToken(deps.core, token);
+        const found = await authenticateToken(deps.core, token, rateLimit.windows);
         if ("rejected" in found) return unauthorized(reply, rejectionText[found.rejected], found.rejected);
         req.holder = found.holder;
-      });
-      await v1.register(fastifyRateLimit, {
-        hook: "preHandler",
-        max: deps.rateLimit.max,
-        timeWindow: deps.rateLimit.windowMs,
-        keyGenerator: (req) => `token:${req.holder?.tokenId ?? "none"}`,
-        errorResponseBuilder: (_req, context) => ({
-          ...httpProblem("rate_limited", `at most ${context.max} requests per ${Math.round(deps.rateLimit.windowMs / 1000)} s per token (API_RATE_LIMIT); retry after ${Math.ceil(context.ttl / 1000)} s`),
-          statusCode: 429,
-        }),
+        const limited = rateLimit.check(reply, found.counts);
+        if (limited) return sendProblem(reply, limited);
       });
       idempotency.register(v1);
       const typed = v1.withTypeProvider<ZodTypeProvider>();
@@ -117,7 +116,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
   );
   await app.ready();
   if (!handler) throw new Error("Fastify did not hand over its request handler");
-  return { app, handler, idempotency };
+  return { app, handler, idempotency, rateLimit };
 }
 
 const rejectionText = {
@@ -152,10 +151,6 @@ function problemOfError(err: FastifyError & { statusCode?: number; code?: string
   if ("code" in err && err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return httpProblem("unsupported_media_type", "send the body as JSON with Content-Type: application/json", { field: "body" });
   if ("code" in err && (err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (err as { statusCode?: number }).statusCode === 400)) {
     return httpProblem("bad_request", `the body is not valid JSON: ${err.message}`, { field: "body" });
-  }
-  if (err.statusCode === 429 && typeof (err as unknown as Problem).code === "string") {
-    const { statusCode: _s, ...problem } = err as unknown as Problem & { statusCode: number };
-    return problem as Problem;
   }
   log.error({ err, method: req.method, route: req.routeOptions.url, person: req.holder?.person.name }, "api request failed");
   return httpProblem("internal", "vmres failed unexpectedly; the error is in its log");

@@ -38,6 +38,8 @@ export function tokenRoutes(v1: V1, { core }: ApiDeps): void {
         body: s.tokenRequest,
         response: responses({ 201: s.newToken }, [403, 404, 409, 422]),
       },
+      // The value is shown in this answer only: an Idempotency-Key keeps the answer without it.
+      config: { secretAnswer: { fields: ["token"], ifLost: "revoke that token (DELETE /v1/tokens/{id}, its id is in `first`) and make a new one with a new Idempotency-Key" } },
     },
     async (req, reply) => {
       const expiresMs = req.body.expires === undefined ? undefined : parseDuration(req.body.expires);

@@ -3,13 +3,16 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
+import type { RateLimits } from "./rate-limit.js";
 
 /** What the API needs: the core, the log, and its limits. */
 export interface ApiDeps {
   core: Core;
   log: Logger;
-  /** Requests per window per token (API_RATE_LIMIT). */
-  rateLimit: { max: number; windowMs: number };
+  /** Requests per window per token (API_RATE_LIMIT) and per person (API_PERSON_RATE_LIMIT). */
+  rateLimit: RateLimits;
+  /** IDEMPOTENCY_CLAIM_TIMEOUT_MS: an Idempotency-Key claim not renewed for this long is taken over. */
+  claimTimeoutMs: number;
   /** Largest request body, in bytes. */
   bodyLimit: number;
   version: string;

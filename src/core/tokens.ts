@@ -229,6 +229,24 @@ export async function revokeToken(core: Core, actor: Actor, id: number): Promise
   });
 }
 
+/** The fixed windows API requests are counted in, per token and per person (API_RATE_LIMIT, API_PERSON_RATE_LIMIT). */
+export interface CountWindows {
+  tokenMs: number;
+  personMs: number;
+}
+
+/** Requests counted in the current window, this one included, and when that window ends. */
+export interface WindowCount {
+  requests: number;
+  resetMs: number;
+}
+
+/** An accepted token's holder, and (when asked to count) its requests so far per token and per person. */
+export interface Authenticated {
+  holder: TokenHolder;
+  counts: { token: WindowCount; person: WindowCount } | null;
+}
+
 /**
  * The person a token acts as, or why it is refused. Read at every request
  * (nothing cached), so a revocation applies at once on every replica. A token
@@ -236,25 +254,77 @@ export async function revokeToken(core: Core, actor: Actor, id: number): Promise
  * expired, whatever its own row says (the record catches up at revocation).
  * `last_used_at` is written at most once a minute per token, to keep
  * requests from all writing the same row.
+ *
+ * With `count`, the same statement counts the request for the token and for
+ * its person in `api_request_counts` (one row per subject and fixed window),
+ * so the API's rate limit costs no extra round trip and holds across a
+ * person's tokens and across replicas. Refused tokens are not counted.
  */
-export async function authenticateToken(core: Core, token: string): Promise<{ holder: TokenHolder } | { rejected: TokenRejection }> {
+export async function authenticateToken(core: Core, token: string, count?: CountWindows): Promise<Authenticated | { rejected: TokenRejection }> {
   if (!TOKEN_SHAPE.test(token)) return { rejected: "malformed" };
-  const [row] = await core.db.$client<
-    { id: number; person_id: number; name: string; slack_user_id: string | null; display_name: string | null; revoked: boolean; expired: boolean; stale: boolean }[]
+  const sql = core.db.$client;
+  const hash = hashToken(token);
+  // Window starts are aligned on the epoch, so every replica puts a request in the same row.
+  const windowOf = (ms: number) => sql`to_timestamp(floor(extract(epoch from now()) * 1000 / ${ms}::float8) * ${ms}::float8 / 1000)`;
+  const [row] = await sql<
+    {
+      id: number;
+      person_id: number;
+      name: string;
+      slack_user_id: string | null;
+      display_name: string | null;
+      revoked: boolean;
+      expired: boolean;
+      token_requests: number | null;
+      token_reset_ms: number | null;
+      person_requests: number | null;
+      person_reset_ms: number | null;
+    }[]
   >`
     with recursive line as (
-      select id, parent_id, revoked_at, expires_at from api_tokens where token_hash = ${hashToken(token)}
+      select id, parent_id, revoked_at, expires_at from api_tokens where token_hash = ${hash}
       union all
-      select t.id, t.parent_id, t.revoked_at, t.expires_at from api_tokens t join line l on t.id = l.parent_id)
-    select t.id, t.person_id, p.name, p.slack_user_id, p.display_name,
-           exists (select 1 from line where revoked_at is not null) as revoked,
-           exists (select 1 from line where expires_at <= coalesce(${clockAt(core)}::timestamptz, now())) as expired,
-           coalesce(t.last_used_at < now() - interval '1 minute', true) as stale
-    from api_tokens t join people p on p.id = t.person_id
-    where t.token_hash = ${hashToken(token)}`;
+      select t.id, t.parent_id, t.revoked_at, t.expires_at from api_tokens t join line l on t.id = l.parent_id),
+    found as (
+      select t.id, t.person_id, p.name, p.slack_user_id, p.display_name,
+             exists (select 1 from line where revoked_at is not null) as revoked,
+             exists (select 1 from line where expires_at <= coalesce(${clockAt(core)}::timestamptz, now())) as expired,
+             coalesce(t.last_used_at < now() - interval '1 minute', true) as stale
+      from api_tokens t join people p on p.id = t.person_id
+      where t.token_hash = ${hash}),
+    touched as (
+      update api_tokens set last_used_at = now()
+      where id = (select id from found where stale and not revoked and not expired)),
+    counted as (
+      insert into api_request_counts (scope, subject_id, window_start)
+      select s.scope, s.subject_id, s.window_start
+      from found, lateral (values ('token', found.id, ${count ? windowOf(count.tokenMs) : sql`null::timestamptz`}),
+                                  ('person', found.person_id, ${count ? windowOf(count.personMs) : sql`null::timestamptz`})) as s(scope, subject_id, window_start)
+      where ${count !== undefined} and not found.revoked and not found.expired
+      on conflict (scope, subject_id, window_start) do update set requests = api_request_counts.requests + 1
+      returning scope, requests, window_start)
+    select found.id, found.person_id, found.name, found.slack_user_id, found.display_name, found.revoked, found.expired,
+           (select requests from counted where scope = 'token') as token_requests,
+           (select extract(epoch from window_start - now())::float8 * 1000 + ${count?.tokenMs ?? 0}::float8 from counted where scope = 'token') as token_reset_ms,
+           (select requests from counted where scope = 'person') as person_requests,
+           (select extract(epoch from window_start - now())::float8 * 1000 + ${count?.personMs ?? 0}::float8 from counted where scope = 'person') as person_reset_ms
+    from found`;
   if (!row) return { rejected: "unknown" };
   if (row.revoked) return { rejected: "revoked" };
   if (row.expired) return { rejected: "expired" };
-  if (row.stale) await core.db.$client`update api_tokens set last_used_at = now() where id = ${row.id}`;
-  return { holder: { tokenId: row.id, person: { id: row.person_id, name: row.name, slackUserId: row.slack_user_id, displayName: row.display_name } } };
+  const holder = { tokenId: row.id, person: { id: row.person_id, name: row.name, slackUserId: row.slack_user_id, displayName: row.display_name } };
+  const counts =
+    count && row.token_requests !== null && row.person_requests !== null
+      ? {
+          token: { requests: row.token_requests, resetMs: Math.max(0, row.token_reset_ms ?? 0) },
+          person: { requests: row.person_requests, resetMs: Math.max(0, row.person_reset_ms ?? 0) },
+        }
+      : null;
+  return { holder, counts };
+}
+
+/** Forgets request counts of windows that ended more than an hour ago (the longest window is an hour). */
+export async function pruneRequestCounts(core: Core): Promise<number> {
+  const done = await core.db.$client`delete from api_request_counts where window_start < now() - interval '2 hours'`;
+  return done.count;
 }

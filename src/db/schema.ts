@@ -463,12 +463,49 @@ export const idempotencyKeys = pgTable(
     requestHash: text("request_hash").notNull(),
     status: integer("status"),
     body: jsonb("body"),
+    /**
+     * The answer held a secret (a new token's value): it is stored without it
+     * and a retry is told so instead of replayed (src/api/idempotency.ts).
+     */
+    secretWithheld: boolean("secret_withheld").notNull().default(false),
     createdAt: ts("created_at").notNull().defaultNow(),
+    /** The process running the request (host/pid/random); null on rows from before 0015. */
+    claimedBy: text("claimed_by"),
+    /**
+     * Renewed while the request runs. A claim without an answer whose heartbeat is
+     * older than IDEMPOTENCY_CLAIM_TIMEOUT_MS was left by a process that stopped:
+     * the next retry takes it over (null: treat `created_at` as the heartbeat).
+     */
+    heartbeatAt: ts("heartbeat_at"),
   },
   (t) => [
     uniqueIndex("idempotency_keys_pk").on(t.tokenId, t.key),
     index("idempotency_keys_created").on(t.createdAt),
     check("idempotency_keys_key_length", sql`length(${t.key}) between 1 and 200`),
+  ],
+);
+
+/**
+ * API requests counted per fixed window, per token and per person, so the
+ * rate limit holds across a person's tokens and across replicas. One row per
+ * subject and window, upserted by the statement that authenticates the token
+ * (src/core/tokens.ts); windows older than an hour are pruned. UNLOGGED (set
+ * in drizzle/0015): a count writes no WAL, so counting costs a request about
+ * nothing; a crash or failover empties the table, which only restarts windows.
+ */
+export const apiRequestCounts = pgTable(
+  "api_request_counts",
+  {
+    /** `token` (subject = api_tokens.id) or `person` (subject = people.id). */
+    scope: text("scope").notNull(),
+    subjectId: integer("subject_id").notNull(),
+    windowStart: ts("window_start").notNull(),
+    requests: integer("requests").notNull().default(1),
+  },
+  (t) => [
+    uniqueIndex("api_request_counts_pk").on(t.scope, t.subjectId, t.windowStart),
+    index("api_request_counts_window").on(t.windowStart),
+    check("api_request_counts_scope", sql`${t.scope} in ('token', 'person')`),
   ],
 );
 

@@ -115,7 +115,7 @@ describe("Idempotency-Key", () => {
     expect(r.headers.get("idempotent-replayed")).toBeNull();
     await h.core.db.execute(sql`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'k-2'`);
     const { Idempotency } = await import("../../src/api/idempotency.js");
-    const pruned = await new Idempotency(h.core, h.service.context.log).prune();
+    const pruned = await new Idempotency(h.core, h.service.context.log, 30_000).prune();
     expect(pruned).toBe(1);
   });
 

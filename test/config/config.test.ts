@@ -55,4 +55,12 @@ describe("paths in the configuration", () => {
     expect(() => loadConfig({ MAX_TOKEN_LIFETIME: "forever" }, null)).toThrow(/MAX_TOKEN_LIFETIME.*duration/s);
     expect(() => loadConfig({ MAX_TOKENS_PER_PERSON: "0" }, null)).toThrow(/MAX_TOKENS_PER_PERSON/);
   });
+
+  it("the per-person rate limit defaults to the per-token one, the claim timeout to 30 s, and a bad one names the setting", () => {
+    const config = loadConfig({ API_RATE_LIMIT: "10/s" }, null);
+    expect([config.API_PERSON_RATE_LIMIT ?? config.API_RATE_LIMIT, config.IDEMPOTENCY_CLAIM_TIMEOUT_MS]).toEqual([{ max: 10, windowMs: 1000 }, 30_000]);
+    expect(loadConfig({ API_PERSON_RATE_LIMIT: "100/h" }, null).API_PERSON_RATE_LIMIT).toEqual({ max: 100, windowMs: 3_600_000 });
+    expect(() => loadConfig({ API_PERSON_RATE_LIMIT: "lots" }, null)).toThrow(/API_PERSON_RATE_LIMIT.*60\/min/s);
+    expect(() => loadConfig({ IDEMPOTENCY_CLAIM_TIMEOUT_MS: "10" }, null)).toThrow(/IDEMPOTENCY_CLAIM_TIMEOUT_MS/);
+  });
 });

@@ -355,3 +355,30 @@ describe("upgrading a database made by the release with leases (8 migrations)", 
     expect(report.ran).toBe(true);
   });
 });
+
+describe("upgrading a database made by the release before the request pipeline (15 migrations)", () => {
+  it("drops the token values stored as Idempotency-Key answers, keeps every other answer, and gives claims in progress their start as heartbeat", async () => {
+    const client = await schemaOfRelease(15);
+    const [p] = await client<{ id: number }[]>`insert into people (name, kind) values ('ci-upgrade', 'service') returning id`;
+    const [t] = await client<{ id: number }[]>`
+      insert into api_tokens (person_id, token_hash, prefix, created_by) values (${p!.id}, ${"a".repeat(64)}, 'vmres_abcdef', ${p!.id}) returning id`;
+    const value = "vmres_" + "S".repeat(43);
+    const json = (v: unknown) => JSON.stringify(v);
+    await client`insert into idempotency_keys (token_id, key, request_hash, status, body, created_at) values
+      (${t!.id}, 'made-token', 'h1', 201, ${json({ id: 9, prefix: value.slice(0, 12), label: "ci", token: value })}::jsonb, now() - interval '1 hour'),
+      (${t!.id}, 'checkout', 'h2', 201, ${json({ id: 3, vm: "vm-a", note: "token: keep this text" })}::jsonb, now() - interval '1 hour'),
+      (${t!.id}, 'refused', 'h3', 409, ${json({ code: "quota_reached", token: "not a token value" })}::jsonb, now() - interval '1 hour')`;
+    await client`insert into idempotency_keys (token_id, key, request_hash, created_at) values (${t!.id}, 'running', 'h4', now() - interval '5 minutes')`;
+
+    await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
+
+    const rows = await client<{ key: string; status: number | null; body: unknown; secret_withheld: boolean; heartbeat_at: Date | null; created_at: Date }[]>`
+      select key, status, body, secret_withheld, heartbeat_at, created_at from idempotency_keys order by key`;
+    const byKey = Object.fromEntries(rows.map((r) => [r.key, r]));
+    expect(byKey["made-token"]).toMatchObject({ status: 201, secret_withheld: true, body: { id: 9, prefix: value.slice(0, 12), label: "ci" } });
+    expect(JSON.stringify(rows)).not.toContain(value);
+    expect(byKey["checkout"]).toMatchObject({ secret_withheld: false, body: { id: 3, vm: "vm-a", note: "token: keep this text" } });
+    expect(byKey["refused"]).toMatchObject({ secret_withheld: false, body: { code: "quota_reached", token: "not a token value" } });
+    expect(byKey["running"]?.heartbeat_at).toEqual(byKey["running"]?.created_at);
+  });
+});
