@@ -197,7 +197,7 @@ export const REQUEST_CASES: ApiCase[] = [
   },
 ];
 
-/** Last of the first run (the counter lives in the service's memory, so no restart in between): the key over the limit, after its window. */
+/** Last of the first run: the key over the limit, after its window (the counts live in PostgreSQL per window, so the case waits for the window to pass, not for a restart). */
 export const AFTER_WINDOW_CASE: ApiCase = {
   name: "the key sent over the limit, retried after its window",
   family: "rate limit",
