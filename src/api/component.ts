@@ -10,18 +10,25 @@ const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.me
  * /metrics and /slack/), so it needs no port of its own.
  */
 export async function startApi(ctx: ServiceContext): Promise<Component> {
+  const shutdown = new AbortController();
   const { app, handler, idempotency } = await buildApi({
     core: ctx.core,
     log: ctx.log,
     rateLimit: ctx.config.API_RATE_LIMIT,
     bodyLimit: ctx.config.API_BODY_LIMIT,
     version: VERSION,
+    shutdown: shutdown.signal,
   });
   for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs"]) ctx.http.mount(prefix, handler);
   idempotency.start();
   return {
     name: "api",
+    // Before the listener closes (it waits for open requests): waiting checkouts answer 503 and leave their queues.
+    drain() {
+      shutdown.abort();
+    },
     async stop() {
+      shutdown.abort();
       idempotency.stop();
       await app.close();
     },
