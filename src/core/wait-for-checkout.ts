@@ -100,7 +100,6 @@ export async function waitForCheckout(core: Core, actor: Actor, request: WaitReq
   const waitId = started.value;
   const wait = room.add(waitId, request.pool);
   let place: (QueuePlace & { already: boolean }) | null = null;
-  let inQueue = false;
   try {
     const joined = await joinQueue(core, actor, { pool: request.pool, autoTake: true, forMs: request.forMs, note: request.note });
     if (!joined.ok) return joined;
@@ -145,7 +144,7 @@ export async function waitForCheckout(core: Core, actor: Actor, request: WaitReq
       }
       await wait.sleep(deadline - Date.now(), opts.signal);
     }
-    inQueue = await finish(core, sql, me.value, waitId, place.pool, actor);
+    const inQueue = await finish(core, sql, me.value, waitId, place.pool, actor);
     if (end.kind !== "granted") {
       // The VM may have come between the last look and leaving: then it is the answer.
       const last = await waitOutcome(core, place.waiterId);
