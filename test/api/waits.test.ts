@@ -131,6 +131,28 @@ describe("waiting checkouts", { timeout: 180_000 }, () => {
     expect(got.body).toMatchObject({ vm: "solo-2", pool: "solo" });
   });
 
+  it("a waiting request stays alive while it waits: its process renews it, and it still gets the VM", async () => {
+    await add("r-1", 31, "r");
+    expect((await vmres(["checkout", "--user", "UKEEP001", "--pool", "r"])).code).toBe(0);
+    const frank = await personWithToken(core, "frank");
+    const run = post("/v1/checkouts", frank.token, { pool: "r", wait: "2m" });
+    await until("frank waits", async () => (await liveWaits("r")) === 1);
+    const [first] = await database.sql<{ t: number }[]>`select extract(epoch from alive_until)::float8 as t from waits where pool = 'r'`;
+    await until(
+      "the wait is renewed (every 10 s)",
+      async () => {
+        probes++;
+        const [now] = await database.sql<{ t: number }[]>`select extract(epoch from alive_until)::float8 as t from waits where pool = 'r'`;
+        return now !== undefined && now.t > first!.t;
+      },
+      30_000,
+    );
+    await add("r-2", 32, "r");
+    const got = await run;
+    expect(got.status).toBe(201);
+    expect(got.body).toMatchObject({ vm: "r-2", pool: "r" });
+  });
+
   it("a place whose waiting process was killed (kill -9) gets no VM: it leaves the queue and the VM goes to the next in line", async () => {
     await add("k-1", 11, "k");
     expect((await vmres(["checkout", "--user", "UKEEP001", "--pool", "k"])).code).toBe(0);
