@@ -200,6 +200,12 @@ export const configSchema = z.object({
   MAX_TOKEN_LIFETIME: duration("365d", false).refine((ms) => ms >= 60_000 && ms <= 3650 * 86_400_000, "expected a lifetime from 1m to 3650d, like 365d or 90d"),
   /** Live (unrevoked, unexpired) API tokens one person or service may hold. */
   MAX_TOKENS_PER_PERSON: int(1, 1000).default(5),
+  /**
+   * Requests one person may have waiting for a VM at once (API checkouts with `wait`, CLI `checkout --wait`),
+   * counted across replicas; one more is refused (429 too_many_waits). Each waiting request holds a connection's
+   * worth of attention: a cap keeps one person's scripts from multiplying it.
+   */
+  API_WAITS_PER_PERSON: int(1, 1000).default(4),
   /** `off`: this process runs no provisioner (provider jobs, top-up, image sweep, provider listing); another replica must. */
   PROVISION_WORKER: z.enum(["on", "off"]).default("on"),
   /** Provider jobs (create, save, delete) one process runs at once. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import { checkin } from "../core/checkin.js";
 import { openCheckoutById } from "../core/checkout-ended.js";
@@ -7,9 +8,8 @@ import { jobState, openCheckoutOf } from "../core/provision/queries.js";
 import { changeLease, type LeaseRequest } from "../core/leases.js";
 import { checkoutById } from "../core/pool-details.js";
 import { listCheckouts, type CheckoutEntry } from "../core/queries.js";
-import { sweepLeases } from "../core/sweep-leases.js";
-import { refuse, type Actor, type CheckedOutVm, type Core, type Result } from "../core/types.js";
-import { joinQueue, leaveQueue, takeOffer, waitOutcome } from "../core/waitlist.js";
+import { refuse, type CheckedOutVm, type Core } from "../core/types.js";
+import { waitForCheckout } from "../core/wait-for-checkout.js";
 import { durationMs } from "./durations.js";
 import { httpProblem } from "./problems.js";
 import { actorOf, answer, iso, isoNow, responses, sendProblem } from "./respond.js";
@@ -18,8 +18,12 @@ import * as s from "./schemas.js";
 
 /** The longest `wait` a checkout may ask for: beyond it, proxies and clients give up on the request anyway. */
 export const MAX_WAIT_MS = 30 * 60_000;
-/** How often a waiting request looks whether its VM came (and sweeps, as the CLI's --wait does). */
+/** How often a request waiting for a provider job looks at it. */
 const WAIT_POLL_MS = 500;
+/** Retry-After of a wait refused by API_WAITS_PER_PERSON: a waiting request lasts minutes. */
+const TOO_MANY_WAITS_RETRY_S = 30;
+/** Retry-After of a wait ended by the service stopping: a restart, or another replica, takes the retry. */
+const SHUTDOWN_RETRY_S = 5;
 
 export function checkedOutBody(vm: CheckedOutVm): z.infer<typeof s.checkedOut> {
   return {
@@ -43,7 +47,7 @@ export function checkoutBody(c: CheckoutEntry): z.infer<typeof s.checkout> {
 
 const duration = durationMs;
 
-export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
+export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortController().signal }: ApiDeps): void {
   v1.post(
     "/checkouts",
     {
@@ -55,7 +59,7 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
           `A create taking longer than ${CREATE_WAIT_MS / 60_000} min answers 202 with the instance and its job: the VM is yours once ready (GET /v1/checkouts?open=true&user=me). A create that fails for good answers 502.`,
         tags: ["checkouts"],
         body: s.checkoutRequest,
-        response: responses({ 201: s.checkedOut, 202: s.creating }, [404, 409, 422, 502]),
+        response: responses({ 201: s.checkedOut, 202: s.creating }, [404, 409, 422, 502, 503]),
       },
     },
     async (req, reply) => {
@@ -67,15 +71,25 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       const opts = { pool: req.body.pool, note: req.body.note, forMs: forMs.value };
       const gone = new AbortController();
       reply.raw.once("close", () => gone.abort());
+      const ends = AbortSignal.any([gone.signal, shutdown]);
       const result = await checkoutFromPool(core, actor, { ...opts, restore: req.body.restore });
       if (!result.ok && (result.refusal.code === "no_vm_free" || result.refusal.code === "pool_full") && waitMs.value !== undefined) {
-        const waited = await waitForVm(core, actor, { ...opts, pool: result.refusal.pool }, waitMs.value, gone.signal);
-        return answer(req, reply, waited ?? result, checkedOutBody, 201);
+        if (shutdown.aborted) return stopping(reply);
+        const waited = await waitForCheckout(core, actor, { ...opts, pool: result.refusal.pool }, { timeoutMs: waitMs.value, signal: ends, log });
+        if (!waited.ok) {
+          if (waited.refusal.code === "too_many_waits") void reply.header("retry-after", String(TOO_MANY_WAITS_RETRY_S));
+          return answer(req, reply, waited, () => null);
+        }
+        const { end } = waited.value;
+        if (end.kind === "granted") return reply.code(201).send(checkedOutBody(end.vm));
+        // Out of the queue already (finished by the core); the retry, with the same Idempotency-Key too, runs anew.
+        if (end.kind === "stopped" && shutdown.aborted) return stopping(reply);
+        return answer(req, reply, result, () => null);
       }
       if (!result.ok) return answer(req, reply, result, () => null);
       if (result.value.kind === "ready") return reply.code(201).send(checkedOutBody(result.value.vm));
       const { creating } = result.value;
-      const made = await untilCreated(core, creating, gone.signal);
+      const made = await untilCreated(core, creating, ends);
       if (made.vm) return reply.code(201).send(checkedOutBody(made.vm));
       if (made.failed !== null) {
         return sendProblem(reply, httpProblem("provision_failed", `creating ${creating.instance} in pool "${creating.pool}" failed for good: ${made.failed}; the person and the admins were told`, { jobId: creating.jobId }));
@@ -138,7 +152,7 @@ export function checkoutRoutes(v1: V1, { core }: ApiDeps): void {
       if (result.ok && result.value.instance?.action === "save") {
         const gone = new AbortController();
         reply.raw.once("close", () => gone.abort());
-        job = await untilJobEnds(core, result.value.instance.jobId, gone.signal);
+        job = await untilJobEnds(core, result.value.instance.jobId, AbortSignal.any([gone.signal, shutdown]));
       }
       return answer(req, reply, result, (done) => ({
         id: done.checkoutId,
@@ -219,40 +233,8 @@ async function untilJobEnds(core: Core, jobId: number, gone: AbortSignal): Promi
   return { state: "pending", error: null };
 }
 
-/**
- * Waits in the pool's queue (taking the VM as soon as it is this person's,
- * as the CLI's --wait does) until a VM is granted, the time is up or the
- * client goes away; then leaves the queue, unless the place was taken before
- * this request. A VM granted meanwhile is never left unsaid: it is the answer.
- * null: no VM came (the caller answers with the first refusal).
- */
-async function waitForVm(
-  core: Core,
-  actor: Actor,
-  opts: { pool: string; note: string | undefined; forMs: number | undefined },
-  waitMs: number,
-  gone: AbortSignal,
-): Promise<Result<CheckedOutVm> | null> {
-  const joined = await joinQueue(core, actor, { ...opts, autoTake: true });
-  if (!joined.ok) return joined;
-  const place = joined.value;
-  const deadline = Date.now() + waitMs;
-  try {
-    while (Date.now() < deadline && !gone.aborted) {
-      await sweepLeases(core).catch(() => undefined);
-      const now = await waitOutcome(core, place.waiterId);
-      if (now.state === "taken" && now.checkout) return { ok: true, value: now.checkout };
-      if (now.state === "offered") {
-        const taken = await takeOffer(core, actor, place.waiterId);
-        if (taken.ok || taken.refusal.code !== "offer_over") return taken;
-        continue;
-      }
-      if (now.state !== "waiting") return null;
-      await sleep(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal: gone }).catch(() => undefined);
-    }
-  } finally {
-    if (!place.already) await leaveQueue(core, actor, { pool: place.pool }).catch(() => undefined);
-  }
-  const last = await waitOutcome(core, place.waiterId);
-  return last.state === "taken" && last.checkout ? { ok: true, value: last.checkout } : null;
+/** A waiting request ended because the service stops: 503, retry shortly (elsewhere or after the restart). */
+function stopping(reply: FastifyReply): FastifyReply {
+  void reply.header("retry-after", String(SHUTDOWN_RETRY_S));
+  return sendProblem(reply, httpProblem("shutting_down", `the service is stopping: this request stopped waiting and left the queue; nothing was checked out. Retry in ${SHUTDOWN_RETRY_S} s (the same Idempotency-Key runs anew)`));
 }

@@ -10,6 +10,7 @@ const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.me
  * /metrics and /slack/), so it needs no port of its own.
  */
 export async function startApi(ctx: ServiceContext): Promise<Component> {
+  const shutdown = new AbortController();
   const { app, handler, idempotency, rateLimit } = await buildApi({
     core: ctx.core,
     log: ctx.log,
@@ -17,13 +18,19 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
     claimTimeoutMs: ctx.config.IDEMPOTENCY_CLAIM_TIMEOUT_MS,
     bodyLimit: ctx.config.API_BODY_LIMIT,
     version: VERSION,
+    shutdown: shutdown.signal,
   });
   for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs"]) ctx.http.mount(prefix, handler);
   idempotency.start();
   rateLimit.start();
   return {
     name: "api",
+    // Before the listener closes (it waits for open requests): waiting checkouts answer 503 and leave their queues.
+    drain() {
+      shutdown.abort();
+    },
     async stop() {
+      shutdown.abort();
       // Requests still running keep renewing their claims until they have answered.
       await app.close();
       idempotency.stop();

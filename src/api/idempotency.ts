@@ -193,10 +193,14 @@ export class Idempotency {
   }
 }
 
-/** A success, or a refusal of the core (its code is one of REFUSAL_STATUS): what a retry may be given again. */
+/**
+ * A success, or a refusal of the core (its code is one of REFUSAL_STATUS): what a retry may be
+ * given again. Never a 429, even the core's (`too_many_waits`): it says "not now", and a retry
+ * after its Retry-After must run.
+ */
 function decidedByRoute(status: number, body: unknown): boolean {
   if (status >= 200 && status < 300) return true;
-  if (status < 400 || status >= 500 || typeof body !== "object" || body === null) return false;
+  if (status < 400 || status === 429 || status >= 500 || typeof body !== "object" || body === null) return false;
   const code = (body as { code?: unknown }).code;
   return typeof code === "string" && Object.hasOwn(REFUSAL_STATUS, code);
 }

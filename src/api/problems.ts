@@ -30,6 +30,7 @@ export const REFUSAL_STATUS = {
   offer_over: { status: 410, title: "The offer is over" },
   unknown_token: { status: 404, title: "No such token" },
   too_many_tokens: { status: 409, title: "The person holds as many live tokens as MAX_TOKENS_PER_PERSON allows" },
+  too_many_waits: { status: 429, title: "The person has as many requests waiting for a VM as API_WAITS_PER_PERSON allows" },
   pool_full: { status: 409, title: "The provisioned pool is at its size limit" },
   no_image: { status: 404, title: "No saved image to restore" },
   not_provisioned: { status: 409, title: "The pool's VMs are fixed machines" },
@@ -57,6 +58,7 @@ export const HTTP_PROBLEMS = {
   unsupported_media_type: { status: 415, title: "Send JSON (Content-Type: application/json)" },
   idempotency_key_reused: { status: 422, title: "This Idempotency-Key was used for another request" },
   rate_limited: { status: 429, title: "Too many requests for this token or person" },
+  shutting_down: { status: 503, title: "The service is stopping" },
   provision_failed: { status: 502, title: "The provider failed to create the VM" },
   internal: { status: 500, title: "vmres failed unexpectedly" },
 } as const;
@@ -137,6 +139,8 @@ function refusalDetail(r: Refusal): string {
       return `there is no token ${r.id} of yours`;
     case "too_many_tokens":
       return `${r.person} holds ${r.limit} live tokens, the most one person may (MAX_TOKENS_PER_PERSON): revoke one (DELETE /v1/tokens/{id}; GET /v1/tokens lists them) first`;
+    case "too_many_waits":
+      return `${r.person} has ${r.limit} requests waiting for a VM already, the most one person may (API_WAITS_PER_PERSON); nothing was done: retry once one of them has ended, or without "wait"`;
     case "pool_full":
       return `pool "${r.pool}" is at its size limit: ${r.live} of at most ${r.maxSize} instances exist or are being created; retry once one is checked in, or send {"wait": "5m"}`;
     case "no_image":

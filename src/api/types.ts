@@ -16,6 +16,11 @@ export interface ApiDeps {
   /** Largest request body, in bytes. */
   bodyLimit: number;
   version: string;
+  /**
+   * Aborted when the service stops: waiting requests answer 503 with Retry-After (their
+   * Idempotency-Key released, as for every 5xx) and leave the queue; a create being waited for answers 202.
+   */
+  shutdown?: AbortSignal;
 }
 
 export type Api = FastifyInstance;

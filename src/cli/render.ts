@@ -67,6 +67,8 @@ export function describeRefusal(refusal: Refusal, userId: string | null): string
       return `There is no token ${refusal.id}. ${vmresCommand()} token list shows them.`;
     case "too_many_tokens":
       return `${refusal.person} holds ${refusal.limit} live tokens, the most one person may (MAX_TOKENS_PER_PERSON). Revoke one first: ${vmresCommand()} token list --user ${refusal.person}, then ${vmresCommand()} token revoke ID.`;
+    case "too_many_waits":
+      return `${refusal.person} has ${refusal.limit} requests waiting for a VM already, the most one person may (API_WAITS_PER_PERSON). Nothing was done: try again once one of them has ended (Ctrl-C stops a waiting ${vmresCommand()} checkout --wait).`;
     case "pool_full":
       return `Pool "${refusal.pool}" is at its size limit: ${refusal.live} of at most ${refusal.maxSize} instances exist or are being created, so no new VM can be created now. Try again once one is checked in, or wait: ${vmresCommand()} checkout --user ${userId ?? "ID"} --pool ${refusal.pool} --wait`;
     case "no_image":

@@ -171,18 +171,32 @@ async function lapseOffers(core: Core): Promise<number> {
 }
 
 /**
+ * The match step of the sweep for one pool, for a request waiting in its queue
+ * (src/core/wait-for-checkout.ts) that was woken because a VM of the pool may
+ * have become free: one read when nothing is free or nobody waits, else the
+ * same matches as the sweep's, in queue order.
+ */
+export async function matchQueue(core: Core, pool: string): Promise<{ offered: number; granted: number }> {
+  return offerFreeVms(core, pool);
+}
+
+/**
  * Holds each free VM of a pool with people waiting for the first of them, in
  * queue order, one transaction per VM under the pool's queue lock: the first
  * waiter's row and a free VM's row locked, then the offer (or, for a waiter who asked to take
- * one at once, the checkout) recorded with its DM.
+ * one at once, the checkout) recorded with its DM. An auto-take place whose
+ * waiting request is gone (no live `waits` row: its process stopped or died)
+ * gets no VM: nobody would see it. It leaves the queue instead (state `left`,
+ * by `system`), and the VM goes to the next in line.
  */
-async function offerFreeVms(core: Core): Promise<{ offered: number; granted: number }> {
+async function offerFreeVms(core: Core, onlyPool?: string): Promise<{ offered: number; granted: number }> {
   const sql = core.db.$client;
   const { windowS } = leaseParams(core);
   const at = clockAt(core);
   const pools = await sql<{ pool: string }[]>`
     select distinct w.pool from waiters w
-    where w.state = 'waiting' and exists (select 1 from vms v where v.pool = w.pool and v.state = 'available')`;
+    where w.state = 'waiting' ${onlyPool === undefined ? sql`` : sql`and w.pool = ${onlyPool}`}
+      and exists (select 1 from vms v where v.pool = w.pool and v.state = 'available')`;
   let offered = 0;
   let granted = 0;
   for (const { pool } of pools) {
@@ -191,14 +205,20 @@ async function offerFreeVms(core: Core): Promise<{ offered: number; granted: num
         // One match per pool at a time, whoever sweeps (CLIs waiting with --wait sweep too): two
         // matches at once could give the second waiter a VM while the first one's is being chosen.
         await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:queue:" + pool}, 0))`;
-        const [w] = await tx<(OfferRow & { name: string; slack: string | null; display: string | null })[]>`
+        // Liveness by the database's own clock, as the waiting processes renew it (not core.clock).
+        const [w] = await tx<(OfferRow & { name: string; slack: string | null; display: string | null; gone: boolean })[]>`
           select w.id, w.pool, w.person_id, w.state, w.offered_vm_id, w.offer_expires_at, w.lease_seconds, w.note, w.auto_take,
-                 coalesce(${at}::timestamptz, now()) as at, p.name, p.slack_user_id as slack, p.display_name as display
+                 coalesce(${at}::timestamptz, now()) as at, p.name, p.slack_user_id as slack, p.display_name as display,
+                 w.auto_take and not exists (select 1 from waits l where l.person_id = w.person_id and l.pool = w.pool and l.alive_until > now()) as gone
           from waiters w join people p on p.id = w.person_id
           where w.pool = ${pool} and w.state = 'waiting'
           order by w.id limit 1
           for no key update of w`;
         if (!w) return null;
+        if (w.gone) {
+          await endWait(tx, core, Number(w.id), "left", { name: SYSTEM, source: "reconciler" });
+          return "skipped";
+        }
         const [vm] = await tx<{ id: number; name: string }[]>`
           select id, name from vms where pool = ${pool} and state = 'available'
           order by state_changed_at, id limit 1 for no key update skip locked`;

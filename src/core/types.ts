@@ -32,6 +32,8 @@ export interface Core {
   observer?: CoreObserver;
   /** API token limits (MAX_TOKEN_LIFETIME, MAX_TOKENS_PER_PERSON); unset: the defaults of src/core/tokens.ts. */
   tokens?: TokenSettings;
+  /** Requests one person may have waiting for a VM at once (API_WAITS_PER_PERSON), across replicas; unset: 4. */
+  waitsPerPerson?: number;
 }
 
 /** API token limits. */
@@ -189,6 +191,8 @@ export type Refusal =
   | { code: "unknown_token"; id: number }
   /** The person holds `limit` live tokens already (MAX_TOKENS_PER_PERSON): revoke one first. */
   | { code: "too_many_tokens"; person: string; limit: number }
+  /** The person has `limit` requests waiting for a VM already (API_WAITS_PER_PERSON): one must end first. */
+  | { code: "too_many_waits"; person: string; limit: number }
   /** A provisioned pool is at its `max_size`: `live` instances exist or are on their way. */
   | { code: "pool_full"; pool: string; maxSize: number; live: number }
   /** `checkout --restore` with no saved image of this person in the pool (or none of that name). */

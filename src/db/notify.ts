@@ -5,6 +5,11 @@ import type { Logger } from "../log.js";
 export const OUTBOX_CHANNEL = "vmres_outbox";
 /** Notified at the commit of any transaction that made a cleanup due now. */
 export const CLEANUP_CHANNEL = "vmres_cleanup";
+/**
+ * Notified (by the triggers in drizzle/0016) with a pool's name at the commit of a change that may
+ * end or move a wait in that pool's queue: a VM of it became available, or a place changed state.
+ */
+export const QUEUE_CHANNEL = "vmres_queue";
 
 /**
  * Stops waking. It does not wait for the server: with the database down the
@@ -15,15 +20,16 @@ export type StopListening = () => void;
 
 /**
  * Calls `wake` whenever `channel` is notified, whichever process committed the
- * change, and also each time listening (re)starts: notifications sent while
- * the connection was down are lost, so a reconnect wakes once to catch up.
+ * change (with the notification's payload), and also each time listening
+ * (re)starts (with no payload: notifications sent while the connection was
+ * down are lost, so a reconnect wakes once to catch up on everything).
  *
  * postgres.js keeps one extra connection per pool for all its channels and,
  * when that connection drops (PostgreSQL restarted), opens it again with
  * backoff and listens again by itself. A failure to listen at start is
  * logged, not thrown: polling still finds the work, only later.
  */
-export async function listenForWakeups(sql: postgres.Sql, channel: string, wake: () => void, log: Logger): Promise<StopListening> {
+export async function listenForWakeups(sql: postgres.Sql, channel: string, wake: (payload?: string) => void, log: Logger): Promise<StopListening> {
   let listening = false;
   const onListen = () => {
     if (listening) log.info({ channel }, "listening for wake-ups again after a lost database connection");
@@ -31,7 +37,7 @@ export async function listenForWakeups(sql: postgres.Sql, channel: string, wake:
     wake();
   };
   try {
-    const { unlisten } = await sql.listen(channel, () => wake(), onListen);
+    const { unlisten } = await sql.listen(channel, (payload) => wake(payload), onListen);
     return () => void unlisten().catch((err: unknown) => log.debug({ err, channel }, "unlisten failed; the connection closes anyway"));
   } catch (err) {
     log.warn({ err, channel }, "cannot listen for wake-ups; relying on polling until the connection is back");

@@ -298,6 +298,32 @@ export const waiters = pgTable(
   ],
 );
 
+/**
+ * A request waiting for a VM right now (an API checkout with `wait`, a CLI
+ * `checkout --wait`), kept alive by its process: the process renews
+ * `alive_until` while it waits and deletes the row when the wait ends. It
+ * counts against API_WAITS_PER_PERSON, and it is what makes an auto-take place
+ * in a queue (`waiters.auto_take`) live: a match never grants a VM to an
+ * auto-take place of (person, pool) without a live row, since nobody would
+ * see the VM (its process stopped or died). Keyed by person and pool, not by
+ * the place, so the row exists before the place does.
+ */
+export const waits = pgTable(
+  "waits",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    personId: integer("person_id")
+      .notNull()
+      .references(() => people.id),
+    pool: text("pool").notNull(),
+    /** The waiting process (host:pid:random): its heartbeat renews all its rows in one statement. */
+    owner: text("owner").notNull(),
+    startedAt: ts("started_at").notNull().defaultNow(),
+    aliveUntil: ts("alive_until").notNull(),
+  },
+  (t) => [index("waits_person").on(t.personId, t.aliveUntil), index("waits_owner").on(t.owner)],
+);
+
 /** Append-only audit log: one row per transition (UPDATE/DELETE are refused by a trigger). */
 export const events = pgTable(
   "events",

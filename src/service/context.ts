@@ -25,6 +25,11 @@ export interface ServiceContext {
 /** A part that joins the service (Slack bot, cleanup worker, …) and can be stopped. */
 export interface Component {
   name: string;
+  /**
+   * Called on every component first when the service stops, before the HTTP listener closes
+   * (which waits for the requests under way): ends what would hold a request open (a waiting checkout).
+   */
+  drain?(): void;
   stop(): Promise<void>;
 }
 

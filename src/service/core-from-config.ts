@@ -20,6 +20,7 @@ export function coreFromConfig(config: Config, database: Pick<Database, "db">): 
       claimWindowMs: config.CLAIM_WINDOW,
     },
     reservationReminderLeadsMs: config.RESERVATION_REMINDER,
+    waitsPerPerson: config.API_WAITS_PER_PERSON,
     tokens: { maxLifetimeMs: config.MAX_TOKEN_LIFETIME, maxPerPerson: config.MAX_TOKENS_PER_PERSON },
     bookingLimits: { maxAheadMs: config.MAX_BOOKING_AHEAD, maxLengthMs: config.MAX_BOOKING_LENGTH },
   };

@@ -95,6 +95,13 @@ async function syncAtStart(config: Config, core: Core, log: Logger): Promise<voi
 }
 
 async function stopAll(log: Logger, http: HttpService, started: Component[], database: Database): Promise<void> {
+  for (const component of started) {
+    try {
+      component.drain?.();
+    } catch (err) {
+      log.error({ err, component: component.name }, "draining component failed");
+    }
+  }
   await http.close().catch((err: unknown) => log.error({ err }, "closing HTTP listener failed"));
   for (const component of [...started].reverse()) {
     await component.stop().catch((err: unknown) => log.error({ err, component: component.name }, "stopping component failed"));

@@ -10,7 +10,8 @@ import { coreFor, freshDatabase } from "../helpers/db.js";
 /**
  * Leases and the waitlist through the real CLI process against a real
  * database: lease ends, extension and its limits, admin set and pin, queues,
- * and `checkout --wait`, which with no service running must sweep by itself.
+ * and `checkout --wait`, which with no service running gets a VM returned or added (woken by
+ * the database, it tries the pool's match itself).
  */
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let core: Core;

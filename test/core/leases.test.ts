@@ -15,7 +15,7 @@ import type { Core } from "../../src/core/types.js";
 import { joinQueue, leaveQueue, passOffer, queuesOf, takeOffer, waitOutcome } from "../../src/core/waitlist.js";
 import { connect } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
-import { coreFor, freshDatabase, testLog, TestClock } from "../helpers/db.js";
+import { coreFor, freshDatabase, liveWait, testLog, TestClock } from "../helpers/db.js";
 
 const H = 3_600_000;
 const M = 60_000;
@@ -334,7 +334,7 @@ describe("waitlist", () => {
     expect(await newNotices()).toContainEqual(expect.objectContaining({ kind: "vm_offered", vm: next, person: expect.objectContaining({ slackUserId: "UDRAIN01" }) }));
   });
 
-  it("gives a freed VM to the first in line even when several sweeps run at once (CLIs waiting sweep too)", async () => {
+  it("gives a freed VM to the first in line even when several sweeps run at once (and waiting requests match too)", async () => {
     const other = connect(database.url, { lockTimeoutMs: 5000, poolSize: 6, log: testLog });
     try {
       const core2 = coreFor({ db: drizzle(other, { schema }) }, { clock: clock.now });
@@ -342,7 +342,11 @@ describe("waitlist", () => {
         const pool = `fifo-${round}`;
         const [vm] = await addPool(pool, 1);
         await drainVm(core, operator, vm!);
-        for (const u of [`UFIFO${round}A1`, `UFIFO${round}B1`, `UFIFO${round}C1`]) expect((await joinQueue(core, as(u), { pool, autoTake: true })).ok).toBe(true);
+        for (const u of [`UFIFO${round}A1`, `UFIFO${round}B1`, `UFIFO${round}C1`]) {
+          const joined = await joinQueue(core, as(u), { pool, autoTake: true });
+          if (!joined.ok) throw new Error(`not queued: ${JSON.stringify(joined.refusal)}`);
+          await liveWait(core, joined.value.waiterId);
+        }
         await repairVm(core, operator, vm!);
         await Promise.all([sweepLeases(core), sweepLeases(core2), sweepLeases(core), sweepLeases(core2), sweepLeases(core2)]);
         expect(await queuesOf(core, { slackUserId: `UFIFO${round}A1` })).toEqual({ ok: true, value: [] });
@@ -361,6 +365,7 @@ describe("waitlist", () => {
     expect(joined).toMatchObject({ ok: false, refusal: { code: "unknown_person" } });
     const place = await joinQueue(core, as("UAUTO001"), { pool: "wait-f", autoTake: true, forMs: 2 * H, note: "nightly" });
     if (!place.ok) throw new Error("not queued");
+    await liveWait(core, place.value.waiterId);
     expect(await waitOutcome(core, place.value.waiterId)).toMatchObject({ state: "waiting", position: 1, checkout: null });
     await repairVm(core, operator, vm!);
     expect(await sweepLeases(core)).toMatchObject({ granted: 1, offered: 0 });
@@ -368,5 +373,21 @@ describe("waitlist", () => {
     expect(outcome).toMatchObject({ state: "taken", checkout: { name: vm, note: "nightly" } });
     expect(outcome.checkout!.endsAt!.getTime() - outcome.checkout!.checkedOutAt.getTime()).toBe(2 * H);
     expect((await newNotices()).map((n) => n.kind)).toContain("vm_checked_out");
+  });
+
+  it("gives no VM to an auto-take place whose waiting request is gone: it leaves the queue and the VM goes to the next", async () => {
+    const [vm] = await addPool("wait-g", 1);
+    await drainVm(core, operator, vm!);
+    const gone = await joinQueue(core, as("UGONE001"), { pool: "wait-g", autoTake: true });
+    const next = await joinQueue(core, as("UNEXT001"), { pool: "wait-g", autoTake: true });
+    if (!gone.ok || !next.ok) throw new Error("not queued");
+    // The first one's process stopped renewing it: its wait ran out.
+    await liveWait(core, gone.value.waiterId);
+    await database.sql`update waits set alive_until = now() - interval '1 second' where person_id = (select person_id from waiters where id = ${gone.value.waiterId})`;
+    await liveWait(core, next.value.waiterId);
+    await repairVm(core, operator, vm!);
+    expect(await sweepLeases(core)).toMatchObject({ granted: 1, offered: 0 });
+    expect(await waitOutcome(core, gone.value.waiterId)).toMatchObject({ state: "left", checkout: null });
+    expect(await waitOutcome(core, next.value.waiterId)).toMatchObject({ state: "taken", checkout: { name: vm } });
   });
 });

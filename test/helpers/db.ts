@@ -63,3 +63,12 @@ export class TestClock {
     this.ms += ms;
   }
 }
+
+/**
+ * Makes a queue place's waiting request alive, as a waiting `checkout --wait` or API `wait` keeps
+ * it while it runs (src/core/wait-for-checkout.ts): an auto-take place gets a VM only while alive.
+ */
+export async function liveWait(core: Core, waiterId: number): Promise<void> {
+  await core.db.$client`insert into waits (person_id, pool, owner, alive_until)
+                        select person_id, pool, 'test', now() + interval '1 hour' from waiters where id = ${waiterId}`;
+}

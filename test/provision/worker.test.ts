@@ -12,7 +12,7 @@ import { ProviderError, type Provider } from "../../src/provision/provider.js";
 import type { ProvisionSettings } from "../../src/provision/settings.js";
 import { ProvisionWorker } from "../../src/provision/worker.js";
 import { dockerSkipReason } from "../docker/prerequisites.js";
-import { coreFor, freshDatabase, TestClock, testLog } from "../helpers/db.js";
+import { coreFor, freshDatabase, liveWait, TestClock, testLog } from "../helpers/db.js";
 import { openDockerLab, type DockerLab } from "./docker-lab.js";
 
 const skipReason = dockerSkipReason();
@@ -106,6 +106,7 @@ describe.skipIf(skipReason !== null)("the provisioner against the test dockerd",
     const { joinQueue, waitOutcome } = await import("../../src/core/waitlist.js");
     const joined = await joinQueue(core, person(5), { pool: name, autoTake: true });
     expect(joined.ok).toBe(true);
+    if (joined.ok) await liveWait(core, joined.value.waiterId);
     await worker.maintain();
     expect((await rows(sql`select 1 from instances where pool = ${name} and state = 'creating'`)).length).toBe(0);
     // The first instance goes (a plain check-in deletes it): the waiter's instance is created and lent to them.

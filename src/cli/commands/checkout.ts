@@ -1,16 +1,13 @@
-import type { CheckedOutVm, Core } from "../../core/types.js";
+import type { CheckedOutVm } from "../../core/types.js";
 import type { QueuePlace } from "../../core/waitlist.js";
 import type { CreatingVm } from "../../core/provision/request.js";
 import { UsageError } from "../args.js";
 import { done, outcomeOf, type Context, type Outcome, type Prepare, type RemotePrepare } from "../command.js";
-import { EXIT, failure, temporaryFailure, type Failure } from "../failures.js";
+import { EXIT, failure, type Failure } from "../failures.js";
 import { when } from "../table.js";
 import { endText, lengthText } from "../times.js";
 import { flag, leaseOption, noteOption, optionalUser, poolOption, requiredUser, stringValue, timeoutOption, recipientActor } from "../values.js";
 import { vmresCommand } from "../invocation.js";
-
-/** How often a waiting CLI looks (and sweeps): once a second. */
-const POLL_MS = 1000;
 
 /**
  * `vmres checkout --user ID [--pool P] [--for D] [--note TEXT] [--wait [--timeout D]]`:
@@ -158,82 +155,49 @@ interface WaitRequest {
 }
 
 /**
- * Joins the pool's queue to take the VM at once when it is this person's turn
- * (auto-take), then polls until the wait ends. The grant is the lease sweep's
- * (the service runs it every LEASE_SWEEP_INTERVAL_MS); so that a CLI waits
- * just as well with no service running, it runs the sweep itself at each poll
- * (an advisory lock keeps it to one sweeper at a time, and every step stands on
- * row locks). On timeout, SIGINT or SIGTERM it leaves the queue, unless the VM
- * came first, which it then prints: a VM granted is never left behind unsaid.
+ * Waits in the pool's queue for the first VM that comes to this person
+ * (`waitForCheckout`, the same as the API's `wait`): woken by the database when
+ * a VM of the pool may have become free, never sweeping itself. The VM comes
+ * from the match it then tries (a returned or added VM), so a VM freed by a
+ * lease that ended or by a cleanup needs the service (which runs both) running.
+ * On timeout, SIGINT or SIGTERM it leaves the queue, unless the VM came first,
+ * which it then prints: a VM granted is never left behind unsaid.
  */
-async function waitForVm({ core }: Context, user: string, request: WaitRequest): Promise<Outcome | Failure> {
-  const { joinQueue, leaveQueue, takeOffer, waitOutcome } = await import("../../core/waitlist.js");
-  const { sweepLeases } = await import("../../core/sweep-leases.js");
+async function waitForVm({ core, config }: Context, user: string, request: WaitRequest): Promise<Outcome | Failure> {
+  const { waitForCheckout } = await import("../../core/wait-for-checkout.js");
+  const { lazyLogger } = await import("../log.js");
   const actor = recipientActor(user);
-  const joined = await joinQueue(core, actor, { pool: request.pool, autoTake: true, forMs: request.forMs, note: request.note });
-  if (!joined.ok) return { ok: false, refusal: joined.refusal, userId: user };
-  const place = joined.value;
   const say = (text: string) => process.stderr.write(`${text}\n`);
-  say(
-    `No VM is free in pool "${place.pool}": ${joined.value.already ? `${user} was already in its queue` : `${user} joined its queue`}, ` +
-      `at position ${place.position}. Waiting${request.timeoutMs === undefined ? "" : ` up to ${lengthText(request.timeoutMs)}`} (Ctrl-C leaves the queue)…`,
-  );
-
   const stop = stopSignal();
-  const deadline = request.timeoutMs === undefined ? Infinity : Date.now() + request.timeoutMs;
-  let position = place.position;
   try {
-    for (;;) {
-      await sweep(core, sweepLeases);
-      const now = await waitOutcome(core, place.waiterId);
-      if (now.state === "taken" && now.checkout) return granted(now.checkout, user);
-      // Joined earlier without auto-take (in Slack, or `vmres wait`): the VM is offered; take it, as this caller asked for one.
-      if (now.state === "offered") {
-        const taken = await takeOffer(core, actor, place.waiterId);
-        if (taken.ok) return granted(taken.value, user);
-        if (taken.refusal.code !== "offer_over") return { ok: false, refusal: taken.refusal, userId: user };
-        continue;
-      }
-      if (now.state !== "waiting") return waitEnded(now.state, place);
-      if (now.position !== null && now.position !== position) {
-        position = now.position;
-        say(`Now at position ${position} in the queue of pool "${place.pool}"…`);
-      }
-      const left = deadline - Date.now();
-      if (stop.signal !== null || left <= 0) break;
-      await stop.sleep(Math.min(POLL_MS, left));
-      if (stop.signal !== null || Date.now() >= deadline) break;
-    }
-    // Timed out or interrupted: leave the queue (a held VM goes to the next), unless the VM came in the meantime.
-    // A place taken before this call (in Slack, or with `vmres wait`) is theirs to keep: it stays.
-    const leaving = place.already ? null : await leaveQueue(core, actor, { pool: place.pool });
-    const last = await waitOutcome(core, place.waiterId);
-    if (last.state === "taken" && last.checkout) return granted(last.checkout, user);
-    const why = stop.signal !== null ? `interrupted (${stop.signal})` : `no VM came within ${lengthText(request.timeoutMs ?? 0)}`;
-    const code = stop.signal !== null ? "wait_interrupted" : "wait_timeout";
-    const queue =
-      leaving === null
-        ? `${user} keeps the place in the queue of pool "${place.pool}" taken before (${vmresCommand()} unwait --user ${user} --pool ${place.pool} leaves it)`
-        : leaving.ok
-          ? `${user} left the queue of pool "${place.pool}"`
-          : `${user} is no longer in the queue of pool "${place.pool}"`;
-    return failure(EXIT.refused, code, `${why}: ${queue}; nothing was checked out.`, { pool: place.pool, position, inQueue: leaving === null });
-  } catch (err) {
-    // The database failed mid-wait (exit 4 or 1 follows): try not to leave a place behind that
-    // would later hand a VM to a caller that is gone. Best effort: the database may be away.
-    if (!place.already) await leaveQueue(core, actor, { pool: place.pool }).catch(() => undefined);
-    throw err;
+    const waited = await waitForCheckout(
+      core,
+      actor,
+      { pool: request.pool, note: request.note, forMs: request.forMs },
+      {
+        timeoutMs: request.timeoutMs ?? Infinity,
+        signal: stop.abort,
+        log: lazyLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL, "vmres-cli"),
+        onJoined: (place) =>
+          say(
+            `No VM is free in pool "${place.pool}": ${place.already ? `${user} was already in its queue` : `${user} joined its queue`}, ` +
+              `at position ${place.position}. Waiting${request.timeoutMs === undefined ? "" : ` up to ${lengthText(request.timeoutMs)}`} (Ctrl-C leaves the queue)…`,
+          ),
+        onPosition: (position) => say(`Now at position ${position} in the queue of pool "${request.pool}"…`),
+      },
+    );
+    if (!waited.ok) return { ok: false, refusal: waited.refusal, userId: user };
+    const { end, place, position, inQueue } = waited.value;
+    if (end.kind === "granted") return granted(end.vm, user);
+    if (end.kind === "ended") return waitEnded(end.state, place);
+    const why = end.kind === "stopped" ? `interrupted (${stop.signal ?? "SIGTERM"})` : `no VM came within ${lengthText(request.timeoutMs ?? 0)}`;
+    const code = end.kind === "stopped" ? "wait_interrupted" : "wait_timeout";
+    const queue = inQueue
+      ? `${user} keeps the place in the queue of pool "${place.pool}" taken before (${vmresCommand()} unwait --user ${user} --pool ${place.pool} leaves it)`
+      : `${user} left the queue of pool "${place.pool}"`;
+    return failure(EXIT.refused, code, `${why}: ${queue}; nothing was checked out.`, { pool: place.pool, position, inQueue });
   } finally {
     stop.dispose();
-  }
-}
-
-/** One sweep; a busy database only delays it to the next poll. */
-async function sweep(core: Core, sweepLeases: (core: Core) => Promise<unknown>): Promise<void> {
-  try {
-    await sweepLeases(core);
-  } catch (err) {
-    if (!temporaryFailure(err)) throw err;
   }
 }
 
@@ -255,23 +219,13 @@ function waitEnded(state: string, place: QueuePlace): Failure {
   });
 }
 
-/** SIGINT/SIGTERM while waiting: noted (so the queue is left cleanly), and any sleep cut short. */
+/** SIGINT/SIGTERM while waiting: noted (so the queue is left cleanly), and the wait aborted. */
 function stopSignal() {
-  let wake: (() => void) | null = null;
+  const aborter = new AbortController();
   const state = {
     signal: null as NodeJS.Signals | null,
-    sleep: (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          wake = null;
-          resolve();
-        }, ms);
-        wake = () => {
-          clearTimeout(timer);
-          wake = null;
-          resolve();
-        };
-      }),
+    /** Aborted at the first signal. */
+    abort: aborter.signal,
     dispose: () => {
       process.off("SIGINT", on);
       process.off("SIGTERM", on);
@@ -281,7 +235,7 @@ function stopSignal() {
     // A second Ctrl-C while leaving the queue: the default, end at once.
     if (state.signal !== null) process.exit(130);
     state.signal = signal;
-    wake?.();
+    aborter.abort();
   };
   process.on("SIGINT", on);
   process.on("SIGTERM", on);

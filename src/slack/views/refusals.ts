@@ -138,6 +138,8 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `:warning: There is no token ${refusal.id} of yours. Nothing changed.`;
     case "too_many_tokens":
       return `:no_entry: You hold ${refusal.limit} live API tokens, the most one person may. Revoke one you no longer use first (\`DELETE /v1/tokens/{id}\`, or ask an admin: \`vmres token revoke ID\`). No token was made.`;
+    case "too_many_waits":
+      return `:no_entry: You have ${refusal.limit} requests waiting for a VM already (API or \`vmres checkout --wait\`), the most one person may. Nothing was done: try again once one of them has ended.`;
     case "pool_full":
       return `:no_entry: Pool *${escape(refusal.pool)}* is at its size limit (${refusal.live} of at most ${refusal.maxSize} VMs exist or are being created), so no new VM can be created now. Try again once someone checks one in, or \`/vm wait ${escape(refusal.pool)}\`.`;
     case "no_image":
