@@ -17,7 +17,8 @@ export function prettyLogs(format: LogFormat, stderrIsTerminal: boolean = proces
  */
 export function loggerOn(pino: typeof Pino, options: LoggerOptions & { format: LogFormat }): Logger {
   const { format, ...rest } = options;
-  if (!prettyLogs(format)) return pino(rest, pino.destination(2));
+  // A silent logger writes nothing: no worker thread for it.
+  if (!prettyLogs(format) || rest.level === "silent") return pino(rest, pino.destination(2));
   const transport = pino.transport({
     target: "pino-pretty",
     options: {
