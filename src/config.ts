@@ -72,6 +72,8 @@ export const configSchema = z.object({
       return trust;
     }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** How logs are written on stderr: `json` lines, `pretty` (for people), or `auto`: pretty when stderr is a terminal, else JSON. */
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   VMS_FILE: z.string().min(1).default("vms.yml"),
   DEFAULT_POOL: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("default"),
   DEFAULT_POOL_QUOTA: int(1, 1000).default(1),

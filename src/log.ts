@@ -1,8 +1,13 @@
 import { pino, type Logger } from "pino";
+import { loggerOn, type LogFormat } from "./log-format.js";
 
 export type { Logger };
+export type { LogFormat };
 
-/** One JSON logger per process, to stderr so CLI output on stdout stays clean. */
-export function createLogger(level: string, name = "vmres"): Logger {
-  return pino({ name, level }, pino.destination(2));
+/**
+ * One logger per process, to stderr so CLI output on stdout stays clean: JSON
+ * lines, or human-readable lines when stderr is a terminal (LOG_FORMAT).
+ */
+export function createLogger(level: string, name = "vmres", format: LogFormat = "auto"): Logger {
+  return loggerOn(pino, { name, level, format });
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig, withInstallPaths } from "./config.js";
 import { createLogger } from "./log.js";
 import { StartupError } from "./service/http.js";
-import { startService } from "./service/service.js";
+import { logNextSteps, startService } from "./service/service.js";
 
 /** The vmres installation folder (this file is dist/main.js or src/main.ts, one level down). */
 const INSTALL_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, "vmres", config.LOG_FORMAT);
   const service = await startService(config, log);
   let stopping = false;
   const stop = (signal: string) => {
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  await logNextSteps(service);
 }
 
 main().catch((err: unknown) => {

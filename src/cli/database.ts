@@ -39,7 +39,7 @@ export async function withDatabase<T>(
     // One command at a time; migrating holds one connection for its lock and uses another.
     // postgres.js opens the second only when it is needed.
     poolSize: 2,
-    log: lazyLogger(cliLogLevel(config.LOG_LEVEL), "vmres-cli"),
+    log: lazyLogger(cliLogLevel(config.LOG_LEVEL), "vmres-cli", config.LOG_FORMAT),
   });
   try {
     if (!opts.migrates) {

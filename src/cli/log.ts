@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { Logger } from "../log.js";
+import { loggerOn, type LogFormat } from "../log-format.js";
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
 const noop = () => {};
@@ -9,16 +10,16 @@ const noop = () => {};
  * milliseconds, and at the CLI's default level (warn) a call that goes well
  * logs nothing: a message below the level is dropped without loading it, and
  * anything else gets the real logger, made as src/log.ts makes the service's
- * (JSON on stderr). pino is CommonJS, so it can be required synchronously
+ * (on stderr, JSON or for people as LOG_FORMAT says). pino is CommonJS, so it can be required synchronously
  * at the first message.
  */
-export function lazyLogger(level: string, name: string): Logger {
+export function lazyLogger(level: string, name: string, format: LogFormat = "auto"): Logger {
   let real: Logger | undefined;
   const threshold = level === "silent" ? LEVELS.length : LEVELS.indexOf(level);
   const load = (): Logger => {
     if (!real) {
       const { pino } = createRequire(import.meta.url)("pino") as typeof import("pino");
-      real = pino({ name, level }, pino.destination(2));
+      real = loggerOn(pino, { name, level, format });
     }
     return real;
   };

@@ -14,6 +14,7 @@ import { coreFromConfig } from "./core-from-config.js";
 import { metricsHandler } from "../metrics/endpoint.js";
 import { Metrics } from "../metrics/metrics.js";
 import { HttpService } from "./http.js";
+import { describeNextSteps, nextSteps, reachableUrl } from "./next-steps.js";
 
 export interface RunningService {
   port: number;
@@ -70,7 +71,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       if (component) started.push(component);
     }
     http.markStarted();
-    log.info({ port, host: config.HOST }, "vmres is running");
+    log.info({ port, host: config.HOST, url: reachableUrl(config.HOST, port) }, "vmres is running");
     return {
       port,
       context,
@@ -80,6 +81,19 @@ export async function startService(config: Config, log: Logger): Promise<Running
     await stopAll(log, http, started, opened);
     throw err;
   }
+}
+
+/**
+ * Logs, once, what the person who just started the service does next: the URLs, how to add VMs
+ * and make a token, what is off (src/service/next-steps.ts). `npm start` calls it once it handles
+ * SIGTERM, so whoever reads it may stop the service cleanly. Never fails the service.
+ */
+export async function logNextSteps(service: RunningService): Promise<void> {
+  const { config, log, database } = service.context;
+  await nextSteps(config, service.port, database.db).then(
+    (steps) => log.info(describeNextSteps(steps)),
+    (err: unknown) => log.warn({ err }, "could not work out the start-up summary (what next); the service runs regardless"),
+  );
 }
 
 async function syncAtStart(config: Config, core: Core, log: Logger): Promise<void> {

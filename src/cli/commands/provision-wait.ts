@@ -17,7 +17,7 @@ export async function waitForJob(ctx: Context, jobId: number, pool: string, say:
   const settings = provisionSettingsFrom(ctx.config);
   const worker = new ProvisionWorker({
     core: ctx.core,
-    log: lazyLogger(ctx.config.LOG_LEVEL === "info" ? "warn" : ctx.config.LOG_LEVEL, "vmres-cli"),
+    log: lazyLogger(ctx.config.LOG_LEVEL === "info" ? "warn" : ctx.config.LOG_LEVEL, "vmres-cli", ctx.config.LOG_FORMAT),
     instanceId: `cli:${hostname()}:${process.pid}`,
     settings,
   });
