@@ -16,6 +16,7 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
     rateLimit: ctx.config.API_RATE_LIMIT,
     bodyLimit: ctx.config.API_BODY_LIMIT,
     version: VERSION,
+    ...(ctx.metrics ? { observeRequest: ctx.metrics.http.observe } : {}),
   });
   for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs"]) ctx.http.mount(prefix, handler);
   idempotency.start();

@@ -14,6 +14,7 @@ import { poolRoutes } from "./pools.js";
 import { httpProblem, type Problem } from "./problems.js";
 import { sendProblem } from "./respond.js";
 import { queueRoutes } from "./queues.js";
+import { countRequests } from "./request-metrics.js";
 import { reservationRoutes } from "./reservations.js";
 import { tokenRoutes } from "./tokens.js";
 import { vmRoutes } from "./vms.js";
@@ -51,6 +52,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: Api; handler: (req
   app.addHook("onResponse", async (req, reply) => {
     log.info({ method: req.method, route: req.routeOptions.url ?? "-", status: reply.statusCode, person: req.holder?.person.name, ms: Math.round(reply.elapsedTime) }, "api request");
   });
+  if (deps.observeRequest) countRequests(app, deps.observeRequest);
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
+import type { RequestObserver } from "./request-metrics.js";
 
 /** What the API needs: the core, the log, and its limits. */
 export interface ApiDeps {
@@ -13,6 +14,8 @@ export interface ApiDeps {
   /** Largest request body, in bytes. */
   bodyLimit: number;
   version: string;
+  /** Told of every answered request (the service's /metrics); none in tests that build the API alone. */
+  observeRequest?: RequestObserver;
 }
 
 export type Api = FastifyInstance;
