@@ -140,6 +140,13 @@ describe("/metrics, read by Prometheus' own tools", () => {
     expect(named.size).toBeGreaterThan(10);
     expect([...named].filter((name) => !served.has(name))).toEqual([]);
   });
+
+  it("documents every metric /metrics declares in the metrics reference", async () => {
+    const reference = readFileSync(join(MONITORING, "README.md"), "utf8");
+    const declared = [...metricNames(await scrape())].filter((name) => !name.startsWith("vmres_process_") && !/_(bucket|sum|count)$/.test(name));
+    expect(declared.length).toBeGreaterThan(15);
+    expect(declared.filter((name) => !reference.includes(`| \`${name}\` |`))).toEqual([]);
+  });
 });
 
 /** Every PromQL query of the shipped dashboard: its panels' targets and its variables. */
