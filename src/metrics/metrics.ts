@@ -13,7 +13,7 @@ import { HttpMetrics } from "./http-metrics.js";
  *   VMs by pool and state, the outbox backlog, and the counts of events and
  *   refusals of every process and of the CLI); every replica reports the same
  *   values, so take `max` across replicas, not `sum`.
- * docs/metrics.md lists every metric, its labels and its meaning.
+ * docs/monitoring/README.md lists every metric, its labels and its meaning.
  */
 export { UNKNOWN_POOL };
 
