@@ -4,6 +4,8 @@ import type { Db } from "../db/client.js";
 import { registerDatabaseMetrics, UNKNOWN_POOL } from "./database-metrics.js";
 import { HttpMetrics } from "./http-metrics.js";
 
+export { UNKNOWN_POOL };
+
 /**
  * The service's Prometheus metrics (`GET /metrics`). Two kinds:
  * - what this process did (counters and histograms: checkouts it served and
@@ -15,8 +17,6 @@ import { HttpMetrics } from "./http-metrics.js";
  *   values, so take `max` across replicas, not `sum`.
  * docs/monitoring/README.md lists every metric, its labels and its meaning.
  */
-export { UNKNOWN_POOL };
-
 export class Metrics {
   readonly registry = new Registry();
   readonly checkouts: Counter<"pool" | "outcome">;
