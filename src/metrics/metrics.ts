@@ -4,8 +4,6 @@ import type { Db } from "../db/client.js";
 import { registerDatabaseMetrics, UNKNOWN_POOL } from "./database-metrics.js";
 import { HttpMetrics } from "./http-metrics.js";
 
-export { UNKNOWN_POOL };
-
 /**
  * The service's Prometheus metrics (`GET /metrics`). Two kinds:
  * - what this process did (counters and histograms: checkouts it served and
