@@ -19,6 +19,7 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
     bodyLimit: ctx.config.API_BODY_LIMIT,
     version: VERSION,
     shutdown: shutdown.signal,
+    ...(ctx.metrics ? { observeRequest: ctx.metrics.http.observe } : {}),
   });
   for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs"]) ctx.http.mount(prefix, handler);
   idempotency.start();

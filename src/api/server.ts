@@ -14,6 +14,7 @@ import { httpProblem, type Problem } from "./problems.js";
 import { sendProblem } from "./respond.js";
 import { queueRoutes } from "./queues.js";
 import { RateLimit } from "./rate-limit.js";
+import { countRequests } from "./request-metrics.js";
 import { reservationRoutes } from "./reservations.js";
 import { tokenRoutes } from "./tokens.js";
 import { vmRoutes } from "./vms.js";
@@ -53,6 +54,7 @@ export async function buildApi(
   app.addHook("onResponse", async (req, reply) => {
     log.info({ method: req.method, route: req.routeOptions.url ?? "-", status: reply.statusCode, person: req.holder?.person.name, ms: Math.round(reply.elapsedTime) }, "api request");
   });
+  if (deps.observeRequest) countRequests(app, deps.observeRequest);
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
 import type { RateLimits } from "./rate-limit.js";
+import type { RequestObserver } from "./request-metrics.js";
 
 /** What the API needs: the core, the log, and its limits. */
 export interface ApiDeps {
@@ -21,6 +22,8 @@ export interface ApiDeps {
    * Idempotency-Key released, as for every 5xx) and leave the queue; a create being waited for answers 202.
    */
   shutdown?: AbortSignal;
+  /** Told of every answered request (the service's /metrics); none in tests that build the API alone. */
+  observeRequest?: RequestObserver;
 }
 
 export type Api = FastifyInstance;

@@ -7,6 +7,7 @@ import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
 import { clockAt } from "./clock.js";
+import { countRefusal } from "./count-refusal.js";
 import { checkoutEnded } from "./checkout-ended.js";
 import { holdersVisibleTo } from "./queries.js";
 import { releaseInstance, type InstanceRelease } from "./provision/release.js";
@@ -71,6 +72,7 @@ export interface CheckinOptions {
 export async function checkin(core: Core, actor: Actor, vmName: string, opts: CheckinOptions = {}): Promise<Result<CheckinDone>> {
   const result = await decideCheckin(core, actor, vmName, opts);
   core.observer?.checkin({ outcome: result.ok ? "ok" : result.refusal.code });
+  if (!result.ok) await countRefusal(core.db, "checkin", actor, result.refusal);
   return result;
 }
 

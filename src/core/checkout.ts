@@ -1,10 +1,11 @@
 import { isConnectionLost } from "../db/errors.js";
 import { clockAt } from "./clock.js";
+import { poolKnownBy } from "./count-refusal.js";
 import { checkLease, leaseParams } from "./leases.js";
 import { enqueuePoolExhausted } from "./notices.js";
 import { resolvePerson, type PersonTag } from "./people.js";
 import { countStates, knownPools } from "./queries.js";
-import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Refusal, type Result } from "./types.js";
+import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "./types.js";
 import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
 
 export interface CheckoutOptions {
@@ -41,15 +42,6 @@ export async function checkout(core: Core, actor: Actor, opts: CheckoutOptions =
     seconds: (performance.now() - started) / 1000,
   });
   return result;
-}
-
-/**
- * The pool a refused checkout was decided in, or null when the pool asked for was never found
- * (unknown, malformed, or the refusal came first): what the person typed must not become a
- * metric's label, or anyone could add series at will.
- */
-function poolKnownBy(refusal: Refusal): string | null {
-  return "pool" in refusal && refusal.code !== "unknown_pool" ? refusal.pool : null;
 }
 
 async function decideCheckout(core: Core, actor: Actor, opts: CheckoutOptions): Promise<Result<CheckedOutVm>> {

@@ -11,6 +11,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   serial,
   text,
   timestamp,
@@ -339,6 +340,41 @@ export const events = pgTable(
   },
   (t) => [index("events_vm_at").on(t.vmId, t.at)],
 );
+
+/**
+ * How many events of each kind (and refusals of each code) there have been, by pool and source:
+ * what /metrics serves as counters, so every replica and the CLI count the same things. Rows of
+ * `event_count_deltas` are rolled up into it (see src/metrics/database-counts.ts); the total is
+ * this table plus the deltas not yet rolled up, read in one snapshot.
+ */
+export const eventCounts = pgTable(
+  "event_counts",
+  {
+    /** An event kind (src/core/events.ts), or `checkout_refused` / `checkin_refused`. */
+    kind: text("kind").notNull(),
+    /** The refusal's code for a refusal, '' for an event. */
+    code: text("code").notNull().default(""),
+    /** The VM's pool when the event was written; '' when none is known. */
+    pool: text("pool").notNull(),
+    source: eventSource("source").notNull(),
+    n: bigint("n", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.code, t.pool, t.source] })],
+);
+
+/**
+ * Counts not yet rolled up into `event_counts`: appended by the trigger on `events` (one row per
+ * kind, pool and source of each insert statement) and by the refusal counter. Appending, never
+ * updating, keeps concurrent checkouts from queueing on one hot counter row.
+ */
+export const eventCountDeltas = pgTable("event_count_deltas", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  kind: text("kind").notNull(),
+  code: text("code").notNull().default(""),
+  pool: text("pool").notNull(),
+  source: eventSource("source").notNull(),
+  n: bigint("n", { mode: "number" }).notNull(),
+});
 
 /**
  * Notifications to deliver (Slack DMs, admin alerts), written in the same

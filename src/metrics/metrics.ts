@@ -1,23 +1,20 @@
-import { sql } from "drizzle-orm";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CoreObserver } from "../core/types.js";
 import type { Db } from "../db/client.js";
+import { registerDatabaseMetrics, UNKNOWN_POOL } from "./database-metrics.js";
+import { HttpMetrics } from "./http-metrics.js";
 
 /**
  * The service's Prometheus metrics (`GET /metrics`). Two kinds:
- * - what this process did (counters and histograms: checkouts it served,
- *   cleanups it ran, Slack calls it made); sum them across replicas;
- * - what the database holds (gauges read at scrape time: VMs by pool and
- *   state, the outbox backlog); every replica reports the same values, so
- *   take `max` across replicas, not `sum`.
- * docs/operations.md lists every metric with the query to graph it.
+ * - what this process did (counters and histograms: checkouts it served and
+ *   how long they took, API requests, cleanups it ran, Slack calls it made);
+ *   sum them across replicas;
+ * - what the database holds, read at scrape time (src/metrics/database-metrics.ts:
+ *   VMs by pool and state, the outbox backlog, and the counts of events and
+ *   refusals of every process and of the CLI); every replica reports the same
+ *   values, so take `max` across replicas, not `sum`.
+ * docs/monitoring/README.md lists every metric, its labels and its meaning.
  */
-/**
- * The pool label of checkouts asking for a pool vmres does not know: only known pools become
- * labels (the core says which), so input cannot add series. Parentheses: no pool can be named so.
- */
-export const UNKNOWN_POOL = "(unknown)";
-
 export class Metrics {
   readonly registry = new Registry();
   readonly checkouts: Counter<"pool" | "outcome">;
@@ -30,10 +27,15 @@ export class Metrics {
   readonly leaseSweeps: Counter<"outcome">;
   readonly leaseSweepSeconds: Histogram;
   readonly leaseActions: Counter<"action">;
+  /** The HTTP API's requests by route template (src/api/http-metrics.ts counts them). */
+  readonly http: HttpMetrics;
 
   constructor(db: Db) {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry, prefix: "vmres_process_" });
+    // prom-client names three gauges *_total (the sums of the same gauges by type), which
+    // Prometheus reserves for counters: `promtool check metrics` fails on them. sum() gives them.
+    for (const name of ["active_handles", "active_requests", "active_resources"]) registry.removeSingleMetric(`vmres_process_nodejs_${name}_total`);
     this.checkouts = new Counter({
       name: "vmres_checkouts_total",
       help: "Checkouts served by this process, by pool (\"(unknown)\" for a pool vmres does not know) and outcome (ok, or the refusal code: no_vm_free, quota_reached, …)",
@@ -96,48 +98,8 @@ export class Metrics {
       labelNames: ["action"],
       registers: [registry],
     });
-    const waiting = new Gauge({
-      name: "vmres_queue_waiting",
-      help: "People in each pool's queue, waiting or offered a VM (same on every replica)",
-      labelNames: ["pool"],
-      registers: [registry],
-      async collect() {
-        const rows = await db.execute<{ pool: string; n: number }>(sql`
-          select pool, count(*)::int as n from waiters where state in ('waiting', 'offered') group by pool`);
-        this.reset();
-        for (const r of rows) this.set({ pool: r.pool }, r.n);
-      },
-    });
-    void waiting;
-    const vms = new Gauge({
-      name: "vmres_vms",
-      help: "VMs by pool and state, as the database holds them now (same on every replica)",
-      labelNames: ["pool", "state"],
-      registers: [registry],
-      async collect() {
-        const rows = await db.execute<{ pool: string; state: string; n: number }>(sql`
-          select pool, state::text as state, count(*)::int as n from vms group by pool, state`);
-        this.reset();
-        for (const r of rows) this.set({ pool: r.pool, state: r.state }, r.n);
-      },
-    });
-    const backlog = new Gauge({
-      name: "vmres_outbox_backlog",
-      help: "Notices waiting to be delivered to Slack (same on every replica)",
-      registers: [registry],
-      async collect() {
-        this.set((await outboxState(db)).backlog);
-      },
-    });
-    const age = new Gauge({
-      name: "vmres_outbox_oldest_age_seconds",
-      help: "Age of the oldest notice waiting to be delivered, 0 when none waits (same on every replica)",
-      registers: [registry],
-      async collect() {
-        this.set((await outboxState(db)).oldestSeconds);
-      },
-    });
-    void [vms, backlog, age];
+    registerDatabaseMetrics(registry, db);
+    this.http = new HttpMetrics(registry);
   }
 
   /** The core's hook: every checkout and check-in, whichever adapter asked. */
@@ -150,11 +112,4 @@ export class Metrics {
       checkin: ({ outcome }) => this.checkins.inc({ outcome }),
     };
   }
-}
-
-async function outboxState(db: Db): Promise<{ backlog: number; oldestSeconds: number }> {
-  const [row] = await db.execute<{ backlog: number; oldest: number | null }>(sql`
-    select count(*)::int as backlog, extract(epoch from now() - min(created_at))::float8 as oldest
-    from outbox where delivered_at is null`);
-  return { backlog: row?.backlog ?? 0, oldestSeconds: Math.max(0, row?.oldest ?? 0) };
 }

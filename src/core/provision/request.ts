@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { checkout, type CheckoutOptions } from "../checkout.js";
+import { countRefusal } from "../count-refusal.js";
 import { leaseParams } from "../leases.js";
 import { resolvePerson, type PersonTag } from "../people.js";
 import { knownPools } from "../queries.js";
@@ -31,6 +32,13 @@ export type PoolCheckout = { kind: "ready"; vm: CheckedOutVm } | { kind: "creati
  * a new instance from the person's saved image.
  */
 export async function checkoutFromPool(core: Core, actor: Actor, opts: PoolCheckoutOptions = {}): Promise<Result<PoolCheckout>> {
+  const result = await decideCheckoutFromPool(core, actor, opts);
+  // Counted here, where every adapter enters: a provisioned pool's "no VM free" that creates one is no refusal.
+  if (!result.ok) await countRefusal(core.db, "checkout", actor, result.refusal);
+  return result;
+}
+
+async function decideCheckoutFromPool(core: Core, actor: Actor, opts: PoolCheckoutOptions): Promise<Result<PoolCheckout>> {
   const pool = opts.pool ?? core.defaultPool;
   if (opts.restore === undefined) {
     const taken = await checkout(core, actor, opts);
