@@ -64,7 +64,7 @@ describe("NOTICE_MAX_AGE", () => {
   it("stops start-up on a malformed value, naming the variable and the shape it expects", () => {
     expect(() => loadConfig({ NOTICE_MAX_AGE: "1 hour" }, null)).toThrow(ConfigError);
     expect(() => loadConfig({ NOTICE_MAX_AGE: "1 hour" }, null)).toThrow(
-      'NOTICE_MAX_AGE ("1 hour"): expected a duration like 90m, 4h, 2d or 1d12h (whole numbers, units d, h, m, s, largest first), or 0 to send notices however old',
+      'NOTICE_MAX_AGE must be a duration like 90m, 4h, 2d or 1d12h (whole numbers, units d, h, m, s, largest first), or 0 to send notices however old, not "1 hour".',
     );
   });
 });
