@@ -68,3 +68,13 @@ describe("NOTICE_MAX_AGE", () => {
     );
   });
 });
+
+describe("durations in messages are written as people write them", () => {
+  it("the pool-exhausted alert says how often it may come as 1d, not 1440 minutes", async () => {
+    const { poolExhaustedAlert } = await import("../src/slack/views/admin-alerts.js");
+    const counts = { available: 0, checked_out: 2, cleaning: 0, maintenance: 0, quarantined: 0, retired: 0, held: 0 } as unknown as Parameters<typeof poolExhaustedAlert>[1];
+    const text = JSON.stringify(poolExhaustedAlert("gpu", counts, 1440).blocks);
+    expect(text).toContain("At most one such alert per pool every 1d.");
+    expect(JSON.stringify(poolExhaustedAlert("gpu", counts, 90).blocks)).toContain("every 1h30m.");
+  });
+});

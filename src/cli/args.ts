@@ -65,7 +65,7 @@ function helpTopic(topic: string | undefined, commands: Command[]): Invocation {
   if (found.ok && found.found.rest.length === 0) return { kind: "help", command: found.found.spec as Command, group: null };
   if (!found.ok && found.problem.code === "needs_subcommand") return { kind: "help", command: null, group: found.problem.group };
   const guess = found.ok ? null : suggestion(found.problem, topic.split(" "), commands);
-  throw new UsageError(`no help on ${quoted(topic)}: it is not a vmres command.${guess ? ` Did you mean \`${vmresCommand()} help ${guess}\`?` : ""}`, generalPointer());
+  throw new UsageError(`no help on ${quoted(topic)}: it is not a vmres command${guess ? `. Did you mean \`${vmresCommand()} help ${guess}\`?` : ""}`, generalPointer());
 }
 
 function groupOf(problem: CommandProblem): string | null {
