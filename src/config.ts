@@ -18,13 +18,29 @@ const slackUserIds = z
     const ids = s.split(/[\s,]+/).filter(Boolean);
     for (const id of ids) {
       if (!/^[UW][A-Z0-9]{2,31}$/.test(id)) {
-        ctx.addIssue({ code: "custom", message: `"${id}" is not a Slack user ID (like U012ABCDEF)` });
+        ctx.addIssue({ code: "custom", message: `Slack user IDs separated by commas or spaces (like U012ABCDEF,U034GHIJKL); "${id}" is not one` });
       }
     }
     return ids;
   });
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * Every setting's error is "NAME must be <words>", the words saying what it takes (loadConfig);
+ * zod's own texts ("expected number, received NaN") never reach a person. A whole number: any
+ * mistake in it (not a number, a fraction, out of range) gets the same words, with the range.
+ */
+const int = (min: number, max: number, words = `a whole number from ${n(min)} to ${n(max)}`) =>
+  z.coerce.number({ error: words }).int({ error: words }).min(min, { error: words }).max(max, { error: words });
+/** A time in milliseconds, for the *_MS settings. */
+const ms = (min: number, max: number) => int(min, max, `a number of milliseconds from ${n(min)} to ${n(max)}, like ${n(Math.min(max, Math.max(min, 5000)))}`);
+/** A TCP port; 0 asks the system for any free one. */
+const port = () => int(0, 65535, "a port number, 1–65535 (or 0 for any free port)");
+/** 600000 → "600,000". */
+function n(value: number): string {
+  return value.toLocaleString("en-US");
+}
+/** A path that may not be empty. */
+const path = (what: string) => z.string().min(1, { error: `${what} (not empty)` });
 const optionalText = z
   .string()
   .optional()
@@ -43,17 +59,18 @@ function duration(fallback: string, zero: boolean) {
     .transform((text) => parseDuration(text) ?? 0);
 }
 
-const RATE_SHAPE = "expected requests per time like 60/min, 10/s or 1000/h (a whole number from 1, then /s, /min or /h)";
+const RATE_SHAPE = "requests per time like 60/min, 10/s or 1000/h (a whole number from 1, then /s, /min or /h)";
+const RECONCILE_WORDS = 'a cron expression (5 fields, or 6 with seconds first, like "* * * * *")';
 
 export const configSchema = z.object({
   DATABASE_URL: optionalText.pipe(
     z.url({ protocol: /^postgres(ql)?$/, error: "expected a PostgreSQL URL like postgres://user:password@host:5432/database" }).optional(),
   ),
-  EMBEDDED_PG_DIR: z.string().min(1).default(".data/postgres"),
-  EMBEDDED_PG_PORT: int(0, 65535).default(0),
-  PORT: int(0, 65535).default(3000),
+  EMBEDDED_PG_DIR: path("a folder path").default(".data/postgres"),
+  EMBEDDED_PG_PORT: port().default(0),
+  PORT: port().default(3000),
   /** Address the HTTP listener binds; 0.0.0.0 so a container's port mapping reaches it. */
-  HOST: z.string().min(1).default("0.0.0.0"),
+  HOST: z.string().min(1, { error: "an address to listen on, like 0.0.0.0 (every interface) or 127.0.0.1" }).default("0.0.0.0"),
   /** Bearer token that lets other machines read /metrics (this machine always may). */
   METRICS_TOKEN: optionalText,
   /**
@@ -71,13 +88,16 @@ export const configSchema = z.object({
       }
       return trust;
     }),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   /** How logs are written on stderr: `json` lines, `pretty` (for people), or `auto`: pretty when stderr is a terminal, else JSON. */
-  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
-  VMS_FILE: z.string().min(1).default("vms.yml"),
-  DEFAULT_POOL: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("default"),
-  DEFAULT_POOL_QUOTA: int(1, 1000).default(1),
-  LOCK_TIMEOUT_MS: int(100, 600_000).default(5000),
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"], { error: "one of auto, json, pretty" }).default("auto"),
+  VMS_FILE: path("a file path").default("vms.yml"),
+  DEFAULT_POOL: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, { error: "a pool name: lowercase letters, digits, . and -, starting with a letter or digit (like default or gpu)" })
+    .default("default"),
+  DEFAULT_POOL_QUOTA: int(1, 1000, "a number of VMs from 1 to 1,000").default(1),
+  LOCK_TIMEOUT_MS: ms(100, 600_000).default(5000),
   SLACK_ADMINS: slackUserIds,
   /** Only admins (and each holder) see who holds a VM and read histories. */
   HIDE_HOLDERS: z
@@ -90,19 +110,19 @@ export const configSchema = z.object({
   SLACK_API_URL: optionalText.pipe(z.url({ error: "expected an http(s) URL like https://slack.com/api/" }).optional()),
   SLACK_ADMIN_CHANNEL: optionalText,
   /** One Slack Web API call slower than this counts as failed (and is retried later). */
-  SLACK_API_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  SLACK_API_TIMEOUT_MS: ms(100, 120_000).default(10_000),
   /** First wait before retrying to reach Slack at start (doubles up to a minute). */
-  SLACK_CONNECT_RETRY_BASE_MS: int(10, 600_000).default(1000),
+  SLACK_CONNECT_RETRY_BASE_MS: ms(10, 600_000).default(1000),
   /** How often the outbox dispatcher looks for notices queued by other processes (CLI, cleanup worker). */
-  OUTBOX_POLL_INTERVAL_MS: int(10, 600_000).default(1000),
+  OUTBOX_POLL_INTERVAL_MS: ms(10, 600_000).default(1000),
   /** First wait after a failed delivery; doubles per attempt up to OUTBOX_BACKOFF_MAX_MS. */
-  OUTBOX_BACKOFF_BASE_MS: int(10, 3_600_000).default(5000),
-  OUTBOX_BACKOFF_MAX_MS: int(10, 86_400_000).default(900_000),
+  OUTBOX_BACKOFF_BASE_MS: ms(10, 3_600_000).default(5000),
+  OUTBOX_BACKOFF_MAX_MS: ms(10, 86_400_000).default(900_000),
   /** A delivery claimed longer ago than this belongs to a process that died; another takes it over. */
-  OUTBOX_CLAIM_TIMEOUT_MS: int(1000, 86_400_000).default(300_000),
+  OUTBOX_CLAIM_TIMEOUT_MS: ms(1000, 86_400_000).default(300_000),
   /** How often the bot looks for people whose Slack name is unknown or older than a day (users.info). */
-  SLACK_PROFILE_SWEEP_INTERVAL_MS: int(10, 86_400_000).default(600_000),
-  POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES: int(0, 10_080).default(60),
+  SLACK_PROFILE_SWEEP_INTERVAL_MS: ms(10, 86_400_000).default(600_000),
+  POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES: int(0, 10_080, "a number of minutes from 0 (every time) to 10,080 (a week)").default(60),
   /**
    * A notice older than this (in ms; written 90m, 4h, 2d, 1d12h) is no longer sent: a DM is recorded as
    * expired, admin alerts are summarised in one message. 0: notices are sent however old.
@@ -145,28 +165,28 @@ export const configSchema = z.object({
   /** How long a VM is held for the first person in its pool's queue. */
   CLAIM_WINDOW: duration("10m", false),
   /** How often leases, reminders and claim windows are swept (one replica at a time). */
-  LEASE_SWEEP_INTERVAL_MS: int(100, 60_000).default(15_000),
-  SSH_PRIVATE_KEY_FILE: z.string().min(1).default(join(homedir(), ".ssh", "id_ed25519")),
+  LEASE_SWEEP_INTERVAL_MS: ms(100, 60_000).default(15_000),
+  SSH_PRIVATE_KEY_FILE: path("a file path").default(join(homedir(), ".ssh", "id_ed25519")),
   /** `off`: this process runs no cleanup worker or reconciler (another replica does; tests of other parts). */
-  CLEANUP_WORKER: z.enum(["on", "off"]).default("on"),
+  CLEANUP_WORKER: z.enum(["on", "off"], { error: "on or off" }).default("on"),
   CLEANUP_CONCURRENCY: int(1, 256).default(8),
   CLEANUP_MAX_ATTEMPTS: int(1, 100).default(3),
-  CLEANUP_CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
-  CLEANUP_COMMAND_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
-  CLEANUP_BACKOFF_BASE_MS: int(0, 3_600_000).default(30_000),
-  CLEANUP_BACKOFF_MAX_MS: int(0, 86_400_000).default(600_000),
-  CLEANUP_KEEPALIVE_INTERVAL_MS: int(0, 600_000).default(10_000),
+  CLEANUP_CONNECT_TIMEOUT_MS: ms(100, 600_000).default(10_000),
+  CLEANUP_COMMAND_TIMEOUT_MS: ms(100, 3_600_000).default(120_000),
+  CLEANUP_BACKOFF_BASE_MS: ms(0, 3_600_000).default(30_000),
+  CLEANUP_BACKOFF_MAX_MS: ms(0, 86_400_000).default(600_000),
+  CLEANUP_KEEPALIVE_INTERVAL_MS: ms(0, 600_000).default(10_000),
   /** Added to connect + command timeout: a claim older than that belongs to a worker that died. */
-  CLEANUP_CLAIM_MARGIN_MS: int(0, 3_600_000).default(30_000),
-  CLEANUP_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
+  CLEANUP_CLAIM_MARGIN_MS: ms(0, 3_600_000).default(30_000),
+  CLEANUP_POLL_INTERVAL_MS: ms(50, 600_000).default(2000),
   /** Running cleanups get this long to finish on SIGTERM; keep it below SHUTDOWN_TIMEOUT_MS. */
-  CLEANUP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(7000),
+  CLEANUP_SHUTDOWN_GRACE_MS: ms(0, 600_000).default(7000),
   RECONCILE_CRON: z
     .string()
-    .min(1)
+    .min(1, { error: RECONCILE_WORDS })
     .default("* * * * *")
     // node-cron is loaded only to check a schedule other than the default: every CLI call parses this schema.
-    .refine((expr) => expr === "* * * * *" || (createRequire(import.meta.url)("node-cron") as typeof import("node-cron")).validate(expr), "not a cron expression (5 fields, or 6 with seconds first, e.g. \"* * * * *\")"),
+    .refine((expr) => expr === "* * * * *" || (createRequire(import.meta.url)("node-cron") as typeof import("node-cron")).validate(expr), RECONCILE_WORDS),
   /**
    * The admin digest: when to post the admin report to SLACK_ADMIN_CHANNEL (a node-cron
    * expression, in the service's time zone, like "0 9 * * 1-5"); unset or `off`: never.
@@ -176,9 +196,9 @@ export const configSchema = z.object({
     // node-cron is loaded only when a schedule is set: every CLI call parses this schema.
     .refine(
       (expr) => expr === undefined || (createRequire(import.meta.url)("node-cron") as typeof import("node-cron")).validate(expr),
-      'not a cron expression (5 fields, or 6 with seconds first, e.g. "0 9 * * 1-5" for 09:00 on weekdays), or off',
+      'a cron expression (5 fields, or 6 with seconds first, like "0 9 * * 1-5" for 09:00 on weekdays), or off',
     ),
-  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: ms(100, 600_000).default(10_000),
   /** Requests per API token per window, like 60/min (units: s, min, h): beyond it, 429 with Retry-After. Counted in PostgreSQL: it holds across replicas. */
   API_RATE_LIMIT: z
     .string()
@@ -195,9 +215,9 @@ export const configSchema = z.object({
    * without an answer whose last renewal is older was left by a stopped process, and the next
    * retry with the key runs the request instead of being told it is still running.
    */
-  IDEMPOTENCY_CLAIM_TIMEOUT_MS: int(500, 3_600_000).default(30_000),
+  IDEMPOTENCY_CLAIM_TIMEOUT_MS: ms(500, 3_600_000).default(30_000),
   /** Largest API request body in bytes; a larger one gets 413. */
-  API_BODY_LIMIT: int(1024, 10_485_760).default(65_536),
+  API_BODY_LIMIT: int(1024, 10_485_760, "a number of bytes from 1,024 to 10,485,760").default(65_536),
   /** Longest life of an API token (and the life of one asked for without `--expires`); a longer one is refused. */
   MAX_TOKEN_LIFETIME: duration("365d", false).refine((ms) => ms >= 60_000 && ms <= 3650 * 86_400_000, "expected a lifetime from 1m to 3650d, like 365d or 90d"),
   /** Live (unrevoked, unexpired) API tokens one person or service may hold. */
@@ -207,26 +227,26 @@ export const configSchema = z.object({
    * counted across replicas; one more is refused (429 too_many_waits). Each waiting request holds a connection's
    * worth of attention: a cap keeps one person's scripts from multiplying it.
    */
-  API_WAITS_PER_PERSON: int(1, 1000).default(4),
+  API_WAITS_PER_PERSON: int(1, 1000, "a number of waiting requests from 1 to 1,000").default(4),
   /** `off`: this process runs no provisioner (provider jobs, top-up, image sweep, provider listing); another replica must. */
-  PROVISION_WORKER: z.enum(["on", "off"]).default("on"),
+  PROVISION_WORKER: z.enum(["on", "off"], { error: "on or off" }).default("on"),
   /** Provider jobs (create, save, delete) one process runs at once. */
   PROVISION_CONCURRENCY: int(1, 64).default(4),
   /** Attempts of a provider job before it fails for good (the person and admins told; an admin retries or abandons it). */
   PROVISION_MAX_ATTEMPTS: int(1, 100).default(3),
   /** First retry delay of a provider job, doubled per attempt. */
-  PROVISION_BACKOFF_BASE_MS: int(0, 3_600_000).default(10_000),
+  PROVISION_BACKOFF_BASE_MS: ms(0, 3_600_000).default(10_000),
   /** Longest one provider call (create, stop, commit…) may take. */
-  PROVIDER_TIMEOUT_MS: int(100, 3_600_000).default(300_000),
+  PROVIDER_TIMEOUT_MS: ms(100, 3_600_000).default(300_000),
   /** How long a created instance has to answer SSH. */
-  PROVISION_SSH_TIMEOUT_MS: int(100, 3_600_000).default(180_000),
-  PROVISION_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
+  PROVISION_SSH_TIMEOUT_MS: ms(100, 3_600_000).default(180_000),
+  PROVISION_POLL_INTERVAL_MS: ms(50, 600_000).default(2000),
   /** A provider job's claim, renewed every quarter of this while it runs; older: its process died, and the job is due again. */
-  PROVISION_CLAIM_TIMEOUT_MS: int(200, 3_600_000).default(60_000),
+  PROVISION_CLAIM_TIMEOUT_MS: ms(200, 3_600_000).default(60_000),
   /** How often providers are listed for instances with the vmres label that vmres has no record of. */
-  PROVIDER_LIST_INTERVAL_MS: int(100, 86_400_000).default(300_000),
+  PROVIDER_LIST_INTERVAL_MS: ms(100, 86_400_000).default(300_000),
   /** What to do with such instances: `report` (to the admin channel) or `delete` (and report). */
-  PROVIDER_ORPHANS: z.enum(["report", "delete"]).default("report"),
+  PROVIDER_ORPHANS: z.enum(["report", "delete"], { error: "report or delete" }).default("report"),
   /** How long an image replaced by a newer save of the same person and pool (dirty) is kept before it is deleted. */
   IMAGE_RETENTION: duration("7d", true),
 });
@@ -269,9 +289,17 @@ export function loadConfig(
   const merged = { ...fromFile, ...env };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+    // One line per variable (its first problem): "PORT must be a port number, 1–65535 (…), not "abc"".
+    const seen = new Set<string>();
+    const lines = parsed.error.issues.flatMap((issue) => {
       const name = issue.path.join(".");
-      return `  ${name} (${describeValue(name, merged[name])}): ${issue.message}`;
+      if (seen.has(name)) return [];
+      seen.add(name);
+      const words = issue.message.replace(/^expected /, "");
+      // A message that quotes the value already ("alice" is not one) needs no ", not "alice"".
+      const value = merged[name];
+      const quoted = value !== undefined && !SECRET_BEARING.has(name) && words.includes(JSON.stringify(value));
+      return [`  ${name} must be ${words}${quoted ? "" : shownValue(name, value)}.`];
     });
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
@@ -290,4 +318,11 @@ export function describeValue(name: string, value: string | undefined): string {
   if (value === undefined) return "unset";
   if (SECRET_BEARING.has(name)) return `value not shown: it may hold a secret; ${value.length} characters`;
   return JSON.stringify(value.length > 60 ? value.slice(0, 60) + "…" : value);
+}
+
+/** `, not "abc"` after what a setting must be; a value that may be secret is described, never shown. */
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return " (it is unset)";
+  if (SECRET_BEARING.has(name)) return ` (its value is not shown, as it may hold a secret: ${value.length} character${value.length === 1 ? "" : "s"})`;
+  return `, not ${describeValue(name, value)}`;
 }

@@ -64,7 +64,17 @@ describe("NOTICE_MAX_AGE", () => {
   it("stops start-up on a malformed value, naming the variable and the shape it expects", () => {
     expect(() => loadConfig({ NOTICE_MAX_AGE: "1 hour" }, null)).toThrow(ConfigError);
     expect(() => loadConfig({ NOTICE_MAX_AGE: "1 hour" }, null)).toThrow(
-      'NOTICE_MAX_AGE ("1 hour"): expected a duration like 90m, 4h, 2d or 1d12h (whole numbers, units d, h, m, s, largest first), or 0 to send notices however old',
+      'NOTICE_MAX_AGE must be a duration like 90m, 4h, 2d or 1d12h (whole numbers, units d, h, m, s, largest first), or 0 to send notices however old, not "1 hour".',
     );
+  });
+});
+
+describe("durations in messages are written as people write them", () => {
+  it("the pool-exhausted alert says how often it may come as 1d, not 1440 minutes", async () => {
+    const { poolExhaustedAlert } = await import("../src/slack/views/admin-alerts.js");
+    const counts = { available: 0, checked_out: 2, cleaning: 0, maintenance: 0, quarantined: 0, retired: 0, held: 0 } as unknown as Parameters<typeof poolExhaustedAlert>[1];
+    const text = JSON.stringify(poolExhaustedAlert("gpu", counts, 1440).blocks);
+    expect(text).toContain("At most one such alert per pool every 1d.");
+    expect(JSON.stringify(poolExhaustedAlert("gpu", counts, 90).blocks)).toContain("every 1h30m.");
   });
 });

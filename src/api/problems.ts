@@ -126,7 +126,7 @@ function refusalDetail(r: Refusal): string {
     case "unknown_checkout":
       return `there is no checkout ${r.id}`;
     case "lease_too_long":
-      return `longer than pool "${r.pool}" allows (at most ${Math.round(r.maxMs / 60000)} minutes from the checkout's start)`;
+      return `longer than pool "${r.pool}" allows (at most ${formatDuration(r.maxMs)} from the checkout's start)`;
     case "lease_not_extended":
       return r.endsAt === null ? `${r.vm} is pinned: it has no end to extend` : `that would not move the end of ${r.vm} later`;
     case "not_waiting":

@@ -25,6 +25,25 @@ export function commandHelp(command: CommandSpec): string {
   return lines.join("\n");
 }
 
+/**
+ * What a usage error prints under its message: the command's usage line and
+ * where its whole help is, rather than the whole help, so the line that was
+ * wrong stays in sight.
+ */
+export function commandPointer(command: CommandSpec): string {
+  return `Usage: ${usageLine(command)}\n${vmresCommand()} help ${command.words.join(" ")} shows its options and examples.`;
+}
+
+/** Under a mistake in a group's words: where the group's commands are listed. */
+export function groupPointer(group: string): string {
+  return `${vmresCommand()} help ${group} lists its commands.`;
+}
+
+/** Under a mistake in the command word: where every command is listed. */
+export function generalPointer(): string {
+  return `${vmresCommand()} help lists every command.`;
+}
+
 /** Help for `vmres pool`, `vmres cleanup`, `vmres db`: their subcommands. */
 export function groupHelp(group: string, commands: Command[]): string {
   const members = commands.filter((c) => c.words[0] === group && c.words.length === 2);
@@ -41,7 +60,8 @@ export function generalHelp(commands: Command[]): string {
     ...listing(commands),
     "",
     `${vmresCommand()} help COMMAND (or ${vmresCommand()} COMMAND --help) shows a command's options and examples.`,
-    "Every command takes --json (machine-readable output on stdout) and --help.",
+    "Every command takes --json (machine-readable output on stdout; a refusal or an error is {\"error\": {\"code\", \"message\", …}}) and --help.",
+    `${vmresCommand()} --version prints the version; ${vmresCommand()} completion bash|zsh|fish prints a Tab-completion script.`,
     "Exit codes: 0 done; 1 unexpected error; 2 usage error; 3 refused by a rule (no VM free, quota, lease too long, …)",
     "or checkout --wait ended without a VM (--timeout, Ctrl-C);",
     `4 database busy or unreachable, try again; 5 the database needs \`${vmresCommand()} db migrate\` (or an operator).`,

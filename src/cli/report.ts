@@ -1,6 +1,14 @@
+import type { Refusal } from "../core/types.js";
 import type { Outcome } from "./command.js";
 import { EXIT, type Failure } from "./failures.js";
 import { describeRefusal } from "./render.js";
+
+/** The refusal's facts besides its code; an `invalid_input`'s own message is in the words already ("field: message"). */
+function withoutCode(refusal: Refusal): Record<string, unknown> {
+  const { code: _code, ...facts } = refusal as Refusal & { message?: string };
+  delete facts.message;
+  return facts;
+}
 
 /** Where the CLI writes: stdout for results, stderr for people. */
 export interface Io {
@@ -21,14 +29,16 @@ export class Reporter {
       this.io.out((this.json ? JSON.stringify(outcome.value, null, 2) : outcome.text) + "\n");
       return EXIT.done;
     }
-    this.io.err(describeRefusal(outcome.refusal, outcome.userId) + "\n");
-    if (this.json) this.io.out(JSON.stringify({ error: outcome.refusal }, null, 2) + "\n");
+    // The same words on stderr and in the JSON: a script that logs `.error.message` tells people what happened.
+    const message = describeRefusal(outcome.refusal, outcome.userId);
+    this.io.err(message + "\n");
+    if (this.json) this.io.out(JSON.stringify({ error: { code: outcome.refusal.code, message, ...withoutCode(outcome.refusal) } }, null, 2) + "\n");
     return EXIT.refused;
   }
 
-  /** `help`, when given, follows the message on stderr only: JSON carries the message alone. */
+  /** `help` (a usage line, where to read on), when given, follows the message on stderr only: JSON carries the message alone. */
   failure(failure: Failure, help?: string): number {
-    this.io.err(`vmres: ${failure.message}${help ? `\n\n${help}` : ""}\n`);
+    this.io.err(`vmres: ${failure.message}${help ? `\n${help}` : ""}\n`);
     if (this.json) this.io.out(JSON.stringify({ error: { code: failure.code, message: failure.message, ...failure.fields } }, null, 2) + "\n");
     return failure.exit;
   }

@@ -3,7 +3,7 @@ import { parseInvocation, UsageError, wantsJson } from "./args.js";
 import type { Command } from "./command.js";
 import { commands } from "./commands/index.js";
 import { EXIT, failure, temporaryFailure, unexpectedFailure } from "./failures.js";
-import { commandHelp, generalHelp, groupHelp } from "./help.js";
+import { commandHelp, commandPointer, generalHelp, generalPointer, groupHelp } from "./help.js";
 import { permissionFailure } from "./permissions.js";
 import { Reporter, type Io } from "./report.js";
 import { loadSettings } from "./settings.js";
@@ -24,7 +24,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   try {
     invocation = parseInvocation(argv, commands);
   } catch (err) {
-    if (err instanceof UsageError) return report.failure(failure(EXIT.usage, err.code, err.message), err.help ?? generalHelp(commands));
+    if (err instanceof UsageError) return report.failure(failure(EXIT.usage, err.code, err.message), err.help ?? generalPointer());
     throw err;
   }
   if (invocation.kind === "help") {
@@ -73,7 +73,7 @@ async function checked<R>(report: Reporter, command: Command, prepare: () => Pro
   try {
     return await prepare();
   } catch (err) {
-    if (err instanceof UsageError) return report.failure(failure(EXIT.usage, err.code, err.message), err.help ?? commandHelp(command));
+    if (err instanceof UsageError) return report.failure(failure(EXIT.usage, err.code, err.message), err.help ?? commandPointer(command));
     if (err instanceof InventoryError) return report.failure(failure(EXIT.usage, err.code, `${err.message}\nNothing was changed.`));
     throw err;
   }

@@ -59,6 +59,15 @@ export function adminActor(input: Input): Actor {
   return user === undefined ? { person: "operator", source: "cli" } : userActor(user);
 }
 
+/**
+ * After an admin's change to someone else's checkout or booking made without
+ * --user: the change is recorded as the operator's, and the words say so, so
+ * whoever typed it knows their own name is not on it.
+ */
+export function operatorNote(actor: Actor | null, onSomeoneElses: boolean): string {
+  return actor?.person === "operator" && onSomeoneElses ? " Done as the operator, on record (--user NAME puts your own name on it)." : "";
+}
+
 export function vmArg(input: Input, name = "VM"): string {
   return checked(name, input.args[name] ?? "", (v) => checkVmName(v));
 }

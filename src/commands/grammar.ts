@@ -651,6 +651,28 @@ export const GRAMMAR = [
     examples: ["slack manifest > manifest.yml", "slack manifest --url https://vmres.example.com > manifest.yml"],
   }),
   command({
+    id: "completion",
+    words: ["completion"],
+    adapters: ["cli"],
+    positionals: [{ name: "SHELL", noun: "shell", example: "bash", values: ["bash", "zsh", "fish"] }],
+    flags: {},
+    summary: "Print a completion script for bash, zsh or fish: commands, subcommands and options complete with Tab.",
+    details:
+      "Generated from the same table as this help. Load it in the shell's start-up file:\n" +
+      "  bash: source <(vmres completion bash)        (in ~/.bashrc)\n" +
+      "  zsh:  source <(vmres completion zsh)         (in ~/.zshrc, after compinit)\n" +
+      "  fish: vmres completion fish | source         (in ~/.config/fish/config.fish)",
+    examples: ["completion bash > /etc/bash_completion.d/vmres"],
+  }),
+  command({
+    id: "version",
+    words: ["version"],
+    adapters: ["cli"],
+    positionals: [],
+    flags: {},
+    summary: "Print this vmres's version (the same as vmres --version).",
+  }),
+  command({
     id: "help",
     words: ["help"],
     adapters: ["slack", "cli"],

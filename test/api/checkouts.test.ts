@@ -54,6 +54,8 @@ describe("POST /v1/checkouts", () => {
     const tooLong = await call(h, "POST", "/v1/checkouts", { token: alice.token, body: { pool: "gpu", for: "3d" } });
     expect(tooLong.status).toBe(422);
     expect(tooLong.body).toMatchObject({ code: "lease_too_long", pool: "gpu", maxMs: 86_400_000 });
+    // As people write durations (1d), not "1440 minutes".
+    expect(tooLong.body.detail).toBe(`longer than pool "gpu" allows (at most 1d from the checkout's start)`);
     expect(await snapshot(h.core)).toBe(before);
   });
 

@@ -167,6 +167,7 @@ describe("vmres extend", { timeout: 180_000 }, () => {
     const r = await vmres(["extend", vm, "--user", "UADMIN01", "--until", until.toISOString()]);
     expect(r.code, summary(r)).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^End set: ${vm} \\(held by UBOB0001, who is told\\) now ends .* \\(in (9 d 23 h|10 d)\\)`));
+    expect(r.stdout).not.toContain("as the operator");
     expect((await checkoutOf(vm))!.ends_at!.toISOString()).toBe(until.toISOString());
     const [event] = await database.sql`select actor, kind from events where vm_name = ${vm} order by id desc limit 1`;
     expect(event).toEqual({ actor: "UADMIN01", kind: "lease_set" });
@@ -177,6 +178,7 @@ describe("vmres extend", { timeout: 180_000 }, () => {
     const r = await vmres(["extend", vm, "--pin"]);
     expect(r.code, summary(r)).toBe(0);
     expect(r.stdout).toContain(`${vm} (held by UBOB0001, who is told) is pinned`);
+    expect(r.stdout).toMatch(/ Done as the operator, on record \(--user NAME puts your own name on it\)\.\n$/);
     expect((await checkoutOf(vm))!.ends_at).toBeNull();
     const list = await vmres(["list", "--user", "UBOB0001"]);
     expect(list.stdout.split("\n")[1]).toMatch(new RegExp(`^${vm}\\s+short\\s+checked out\\s+UBOB0001\\s+\\S+ \\S+\\s+pinned\\s+root@`));

@@ -107,7 +107,7 @@ describe("person-level commands over the API", { timeout: 240_000 }, () => {
     expect(r.stderr).toBe(`${held} is held by alice / UALICE01, not by you. An admin can take it back with --force.\n`);
     const json = await remote(bob)(["checkin", held, "--json"]);
     expect(json.code).toBe(3);
-    expect(JSON.parse(json.stdout)).toEqual({ error: { code: "not_holder", vm: held, holder: { id: expect.any(Number), name: "alice", slackUserId: "UALICE01", displayName: null } } });
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: "not_holder", message: r.stderr.trimEnd(), vm: held, holder: { id: expect.any(Number), name: "alice", slackUserId: "UALICE01", displayName: null } } });
     const unknown = await remote(bob)(["history", "vm-99"]);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toMatch(/^There is no VM "vm-99"\. \S+\/bin\/vmres\.js list shows every VM\.\n$/);

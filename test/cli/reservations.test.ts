@@ -124,6 +124,16 @@ describe("vmres reservations and reservation cancel", { timeout: 120_000 }, () =
     expect(again.stderr).toContain('No booking is labelled "release-4.2"');
   });
 
+  it("the local operator (no --user) cancelling someone's booking is told it is on record as the operator", async () => {
+    const b = await vmres(["reserve", "--user", "alice", "--pool", "gpu", "--count", "1", "--from", iso(5 * H), "--to", iso(6 * H), "--label", "ops-cancel"]);
+    expect(b.code, summary(b)).toBe(0);
+    const r = await vmres(["reservation", "cancel", "ops-cancel"]);
+    expect(r.code, summary(r)).toBe(0);
+    expect(r.stdout).toMatch(/^Cancelled the booking "ops-cancel" \(alice's, who is told\): .* Done as the operator, on record \(--user NAME puts your own name on it\)\.\n$/);
+    const [logged] = await database.sql<{ actor: string }[]>`select actor from events where kind = 'booking_cancelled' order by id desc limit 1`;
+    expect(logged!.actor).toBe("operator");
+  });
+
   it("a checkout of a VM booked soon gets a lease cut at the booking's start, and says so", async () => {
     const b = await vmres(["reserve", "--user", "alice", "--pool", "solo", "--count", "1", "--from", iso(2 * H), "--to", iso(3 * H), "--label", "solo-1"]);
     expect(b.code, summary(b)).toBe(0);

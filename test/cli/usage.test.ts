@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addVm } from "../../src/core/admin.js";
 import { checkout } from "../../src/core/checkout.js";
@@ -19,22 +21,30 @@ beforeAll(async () => {
 });
 afterAll(async () => database.close());
 
-describe("a mistake on the command line exits 2 with help on stderr and changes nothing", () => {
+describe("a mistake on the command line exits 2 with the line that was wrong and where to read on, and changes nothing", () => {
   const cases: [string, string[], RegExp][] = [
-    ["an unknown command", ["frobnicate"], /^vmres: unknown command "frobnicate"\n\nUsage: vmres <command>/],
-    ["a checkout without --user", ["checkout"], /^vmres: --user ID is required.*\n\nUsage: vmres checkout --user ID \[--pool P\]/],
-    ["a port that is not a number", ["pool", "add", "vm-09", "198.51.100.9", "--ssh-port", "22x"], /--ssh-port: "22x" is not a TCP port/],
+    ["an unknown command", ["frobnicate"], /^vmres: unknown command "frobnicate"\n\S+ help lists every command\.\n$/],
+    ["a mistyped command", ["chekout", "--user", "alice"], /^vmres: unknown command "chekout"\. Did you mean `\S+ checkout`\?\n\S+ help lists every command\.\n$/],
+    ["a mistyped group word", ["pol", "drain", "vm-01"], /^vmres: unknown command "pol"\. Did you mean `\S+ pool drain`\?\n/],
+    ["a mistyped subcommand", ["pool", "drian", "vm-01"], /^vmres: unknown pool command "drian"\. Did you mean `\S+ pool drain`\?\n\S+ help pool lists its commands\.\n$/],
+    ["a mistyped help topic", ["help", "chekout"], /^vmres: no help on "chekout": it is not a vmres command\. Did you mean `\S+ help checkout`\?\n/],
+    ["a checkout without --user", ["checkout"], /^vmres: --user ID is required.*\nUsage: vmres checkout --user ID \[--pool P\].*\n\S+ help checkout shows its options and examples\.\n$/],
+    ["a port that is not a number", ["pool", "add", "vm-09", "198.51.100.9", "--ssh-port", "22x"], /--ssh-port: "22x" is not a TCP port.*\nUsage: vmres pool add NAME IP/],
     ["an IP address out of range", ["pool", "add", "vm-09", "999.1.1.1"], /IP: "999\.1\.1\.1" is not an IPv4 or IPv6 address/],
     ["a VM name with a space", ["pool", "add", "vm 09", "198.51.100.9"], /NAME: "vm 09" is not a VM name/],
     ["a VM name carrying SQL", ["checkin", "vm-01'; drop table vms; --", "--user", "UALICE01"], /VM: "vm-01'; drop table vms; --" is not a VM name/],
-    ["an unknown option", ["status", "--colour"], /^vmres: Unknown option '--colour'/],
+    ["an unknown option", ["status", "--colour"], /^vmres: Unknown option '--colour'\. vmres status takes --json, --insecure, --help\.\nUsage: vmres status\n\S+ help status shows its options and examples\.\n$/],
+    ["a mistyped option", ["checkout", "--user", "alice", "--pol", "gpu"], /^vmres: Unknown option '--pol'\. Did you mean `--pool`\? vmres checkout takes /],
   ];
 
   it.each(cases)("%s", async (_, args, message) => {
     const r = await vmres(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
-    expect(r.stderr).toContain("Usage: vmres");
+    // The line that was wrong stays in sight: no command listing, no option table.
+    expect(r.stderr).not.toContain("Commands:");
+    expect(r.stderr).not.toContain("Options:");
+    expect(r.stderr.split("\n").length).toBeLessThanOrEqual(4);
     expect(r.stdout).toBe("");
     expect(await databaseSnapshot(database.sql)).toBe(snapshot);
   });
@@ -51,7 +61,7 @@ describe("a mistake on the command line exits 2 with help on stderr and changes 
   it("a bad setting names the variable and exits 2", async () => {
     const r = await vmres(["status"], { env: { DEFAULT_POOL_QUOTA: "lots" } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/invalid configuration:\n\s+DEFAULT_POOL_QUOTA \("lots"\)/);
+    expect(r.stderr).toBe('vmres: invalid configuration:\n  DEFAULT_POOL_QUOTA must be a number of VMs from 1 to 1,000, not "lots".\n');
   });
 });
 
@@ -64,5 +74,33 @@ describe("--help", () => {
     for (const option of ["--pool P", "--ssh-user U", "--ssh-port N", "--host-key FP", "--tag T", "--user ID", "--json", "-h, --help"]) {
       expect(r.stdout).toContain(`  ${option} `);
     }
+  });
+});
+
+describe("--version and --json", () => {
+  it("vmres --version and vmres version print the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(join(vmres.installation, "package.json"), "utf8")) as { version: string };
+    for (const args of [["--version"], ["version"]]) {
+      const r = await vmres(args, { viaLauncher: true });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+      expect(r.stderr).toBe("");
+    }
+    expect(JSON.parse((await vmres(["version", "--json"])).stdout)).toEqual({ version });
+  });
+
+  it("a refusal with --json carries the words stderr shows, beside its code and facts", async () => {
+    const r = await vmres(["pool", "drain", "vm-01", "--json"]);
+    expect(r.code).toBe(3);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; vm: string } };
+    expect(error.code).toBe("wrong_state");
+    expect(error.vm).toBe("vm-01");
+    expect(`${error.message}\n`).toBe(r.stderr);
+  });
+
+  it("a usage error with --json is an error object with code and message on stdout, and the pointer on stderr only", async () => {
+    const r = await vmres(["chekout", "--json"]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: "usage", message: expect.stringMatching(/^unknown command "chekout"\. Did you mean `\S+ checkout`\?$/) } });
   });
 });

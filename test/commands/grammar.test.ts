@@ -39,10 +39,10 @@ describe("the grammar table", () => {
     }
   });
 
-  it("offers Slack every CLI command but those that act on the server's files, on people, on others' tokens, on the terminal's login or on the Slack app itself", () => {
+  it("offers Slack every CLI command but those that act on the server's files, on people, on others' tokens, on the terminal's login, on the Slack app itself, or on the shell (completion, version)", () => {
     const cliOnly = GRAMMAR.filter((c) => offers(c, "cli") && !offers(c, "slack")).map((c) => c.id);
     // Slack's /vm token makes the caller a token of their own; managing everyone's tokens is the CLI's (and the API's, for admins).
-    expect(cliOnly).toEqual(["people.list", "people.add", "people.admin", "token.create", "token.list", "token.revoke", "pool.sync", "db.migrate", "login", "logout", "slack.manifest"]);
+    expect(cliOnly).toEqual(["people.list", "people.add", "people.admin", "token.create", "token.list", "token.revoke", "pool.sync", "db.migrate", "login", "logout", "slack.manifest", "completion", "version"]);
   });
 
   it("gives every shared command an example or usage both parsers read as the same command", () => {

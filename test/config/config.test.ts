@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, configSchema, loadConfig } from "../../src/config.js";
 
 function configErrorOf(env: Record<string, string>): string {
   try {
@@ -31,7 +31,47 @@ describe("configuration errors", () => {
     expect(message).not.toContain("hunter2");
     expect(message).not.toContain("xoxb-leaked-token");
     // Ordinary values are still shown, as they help to spot the typo.
-    expect(message).toContain('PORT ("not-a-port")');
+    expect(message).toContain('PORT must be a port number, 1–65535 (or 0 for any free port), not "not-a-port".');
+  });
+});
+
+describe("a bad setting is told in words: the variable, what it takes, and the value given", () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ PORT: "abc" }, 'PORT must be a port number, 1–65535 (or 0 for any free port), not "abc".'],
+    [{ PORT: "70000" }, 'PORT must be a port number, 1–65535 (or 0 for any free port), not "70000".'],
+    [{ LOCK_TIMEOUT_MS: "1.5" }, 'LOCK_TIMEOUT_MS must be a number of milliseconds from 100 to 600,000, like 5,000, not "1.5".'],
+    [{ DEFAULT_POOL_QUOTA: "lots" }, 'DEFAULT_POOL_QUOTA must be a number of VMs from 1 to 1,000, not "lots".'],
+    [{ CLEANUP_CONCURRENCY: "0" }, 'CLEANUP_CONCURRENCY must be a whole number from 1 to 256, not "0".'],
+    [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, not "loud".'],
+    [{ CLEANUP_WORKER: "yes" }, 'CLEANUP_WORKER must be on or off, not "yes".'],
+    [{ HIDE_HOLDERS: "maybe" }, 'HIDE_HOLDERS must be true or false, not "maybe".'],
+    [{ DEFAULT_POOL: "GPU pool" }, 'DEFAULT_POOL must be a pool name: lowercase letters, digits, . and -, starting with a letter or digit (like default or gpu), not "GPU pool".'],
+    [{ SLACK_ADMINS: "U012ABCDEF,alice" }, 'SLACK_ADMINS must be Slack user IDs separated by commas or spaces (like U012ABCDEF,U034GHIJKL); "alice" is not one, not "U012ABCDEF,alice".'],
+    [{ DEFAULT_LEASE: "1 hour" }, 'DEFAULT_LEASE must be a duration like 90m, 4h, 2d or 1d12h (whole numbers, units d, h, m, s, largest first), more than zero, not "1 hour".'],
+    [{ RECONCILE_CRON: "often" }, 'RECONCILE_CRON must be a cron expression (5 fields, or 6 with seconds first, like "* * * * *"), not "often".'],
+    [{ API_RATE_LIMIT: "lots" }, 'API_RATE_LIMIT must be requests per time like 60/min, 10/s or 1000/h (a whole number from 1, then /s, /min or /h), not "lots".'],
+    [{ HOST: "" }, 'HOST must be an address to listen on, like 0.0.0.0 (every interface) or 127.0.0.1, not "".'],
+    [{ SLACK_API_URL: "x" }, "SLACK_API_URL must be an http(s) URL like https://slack.com/api/ (its value is not shown, as it may hold a secret: 1 character)."],
+  ];
+
+  it.each(cases)("%o", (env, line) => {
+    expect(configErrorOf(env)).toBe(`invalid configuration:\n  ${line}`);
+  });
+
+  it("every setting given a value it cannot take says what it takes, never in zod's words", () => {
+    for (const name of Object.keys(configSchema.shape)) {
+      for (const bad of ["???", "", "-1"]) {
+        let message: string;
+        try {
+          loadConfig({ [name]: bad }, null);
+          continue; // a free text setting (a token, a channel) takes it
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        expect(message, `${name}=${bad}`).toMatch(new RegExp(`^invalid configuration:\n  ${name} must be \\S`));
+        expect(message, `${name}=${bad}`).not.toMatch(/Invalid input|received|Too (small|big)|expected (number|string|one of)|Invalid (string|option|URL)/);
+      }
+    }
   });
 });
 
@@ -44,7 +84,7 @@ describe("paths in the configuration", () => {
   });
 
   it("a schedule other than the default is still checked", () => {
-    expect(() => loadConfig({ RECONCILE_CRON: "every minute" }, null)).toThrow(/RECONCILE_CRON.*not a cron expression/s);
+    expect(() => loadConfig({ RECONCILE_CRON: "every minute" }, null)).toThrow(/RECONCILE_CRON must be a cron expression/s);
     expect(loadConfig({ RECONCILE_CRON: "*/5 * * * *" }, null).RECONCILE_CRON).toBe("*/5 * * * *");
   });
 

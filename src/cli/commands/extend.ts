@@ -3,7 +3,7 @@ import { personText } from "../../core/people.js";
 import { UsageError } from "../args.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { endText, lengthText } from "../times.js";
-import { adminActor, flag, leaseOption, optionalUser, stringValue, untilOption, userOf, vmArg } from "../values.js";
+import { adminActor, flag, leaseOption, operatorNote, optionalUser, stringValue, untilOption, userOf, vmArg } from "../values.js";
 
 /**
  * `vmres extend VM --user ID [--by D]`: the holder keeps the VM longer (by the
@@ -17,7 +17,7 @@ export const prepareExtend: Prepare = (input) => {
   const request = leaseRequest(input);
   return async ({ core }) => {
     const { changeLease } = await import("../../core/leases.js");
-    return outcomeOf(await changeLease(core, actor, vm, request), userOf(actor), (change) => describeChange(change, request));
+    return outcomeOf(await changeLease(core, actor, vm, request), userOf(actor), (change) => describeChange(change, request, operatorNote(actor, change.byAdmin)));
   };
 };
 
@@ -51,10 +51,10 @@ function leaseRequest(input: Parameters<Prepare>[0]): LeaseRequest {
   return pin ? { pin: true } : until !== undefined ? { until } : { by };
 }
 
-function describeChange(change: LeaseChange, request: LeaseRequest): string {
+function describeChange(change: LeaseChange, request: LeaseRequest, note = ""): string {
   const whose = change.byAdmin ? ` (held by ${personText(change.holder)}, who is told)` : "";
   const before = change.previousEndsAt === null ? "pinned" : endText(change.previousEndsAt);
-  if (change.endsAt === null) return `${change.vm}${whose} is pinned: its checkout has no end now (it was to end ${before}). Check it in when done.`;
+  if (change.endsAt === null) return `${change.vm}${whose} is pinned: its checkout has no end now (it was to end ${before}). Check it in when done.${note}`;
   const how = "by" in request && request.by !== undefined ? `Extended by ${lengthText(request.by)}` : "until" in request ? "End set" : "Extended by the pool's lease";
-  return `${how}: ${change.vm}${whose} now ends ${endText(change.endsAt)} (was ${before}).`;
+  return `${how}: ${change.vm}${whose} now ends ${endText(change.endsAt)} (was ${before}).${note}`;
 }

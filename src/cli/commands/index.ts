@@ -89,6 +89,8 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   login: { standalone: async () => (await import("./login.js")).prepareLogin },
   logout: { standalone: async () => (await import("./login.js")).prepareLogout },
   "slack.manifest": { standalone: async () => (await import("./slack-manifest.js")).prepareSlackManifest },
+  completion: { standalone: async () => (await import("./completion.js")).prepareCompletion },
+  version: { standalone: async () => (await import("./version.js")).prepareVersion },
 };
 
 const HELP: CliHandler = {

@@ -4,7 +4,7 @@ import { UsageError } from "../args.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
 import { table } from "../table.js";
 import { localTime, timeText } from "../times.js";
-import { adminActor, countOption, vmOptions, flag, isoTimeOption, labelArg, labelOption, noteOption, optionalUser, poolOption, recipientActor, requiredUser, userOf } from "../values.js";
+import { adminActor, countOption, vmOptions, flag, isoTimeOption, labelArg, labelOption, noteOption, operatorNote, optionalUser, poolOption, recipientActor, requiredUser, userOf } from "../values.js";
 import { vmresCommand } from "../invocation.js";
 
 /**
@@ -102,7 +102,7 @@ export const prepareReservationCancel: Prepare = (input) => {
   const actor = adminActor(input);
   return async ({ core }) => {
     const { cancelReservation } = await import("../../core/reservations.js");
-    return outcomeOf(await cancelReservation(core, actor, label), userOf(actor), describeCancelled);
+    return outcomeOf(await cancelReservation(core, actor, label), userOf(actor), (c) => describeCancelled(c, operatorNote(actor, c.byAdmin)));
   };
 };
 
@@ -119,9 +119,9 @@ export const remoteReservationCancel: RemotePrepare = (input) => {
   };
 };
 
-function describeCancelled(c: Cancelled): string {
+function describeCancelled(c: Cancelled, note = ""): string {
   const r = c.reservation;
   const whose = c.byAdmin && r.person ? ` (${personText(r.person)}'s, who is told)` : "";
   const kept = c.kept.length > 0 ? ` ${c.kept.join(", ")} already given stay checked out to ${r.person ? personText(r.person) : "the person"} until checked in or the lease ends.` : "";
-  return `Cancelled the booking "${r.label}"${whose}: pool ${r.pool}, ${localTime(r.from)} to ${localTime(r.to)}.${kept}`;
+  return `Cancelled the booking "${r.label}"${whose}: pool ${r.pool}, ${localTime(r.from)} to ${localTime(r.to)}.${kept}${note}`;
 }

@@ -8,6 +8,7 @@
 import type { CommandIdIn } from "../../commands/grammar.js";
 import { findCommand, parseInput, type CommandProblem, type Found, type Input, type InputProblem } from "../../commands/parse.js";
 import { COMMON_FLAGS, described, flagsIn, isAdminIn, isOptional, type CommandSpec } from "../../commands/spec.js";
+import { nearest } from "../../commands/suggest.js";
 import { tokenize, unescapeSlack } from "../../commands/tokenize.js";
 import { escape } from "../views/format.js";
 
@@ -135,25 +136,6 @@ export function shown(word: string): string {
 
 /** " Did you mean `/vm checkout`?" for a near miss, else nothing. */
 function suggest(word: string, known: string[], prefix: string): string {
-  const w = word.toLowerCase();
-  const best = known.map((k) => ({ k, d: distance(w, k) })).sort((a, b) => a.d - b.d)[0];
-  return best && best.d <= Math.max(1, Math.floor(best.k.length / 3)) ? ` Did you mean \`${prefix}${best.k}\`?` : "";
-}
-
-/** Edit distance counting a swap of two neighbours as one edit ("drian" → "drain"), for typo suggestions. */
-function distance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return Infinity;
-  let before: number[] = [];
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      let d = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (before[j - 2] ?? 0) + 1);
-      cur[j] = d;
-    }
-    before = prev;
-    prev = cur;
-  }
-  return prev[b.length] ?? Infinity;
+  const best = nearest(word, known);
+  return best === null ? "" : ` Did you mean \`${prefix}${best}\`?`;
 }

@@ -37,7 +37,7 @@ export function resolvedQuarantineAlert(vm: string, state: string, by: Who, at: 
 }
 
 export function poolExhaustedAlert(pool: string, counts: StateCounts, intervalMinutes: number): SlackMessage {
-  const every = intervalMinutes > 0 ? `At most one such alert per pool every ${intervalMinutes} minutes.` : "";
+  const every = intervalMinutes > 0 ? `At most one such alert per pool every ${formatDuration(intervalMinutes * 60_000)}.` : "";
   return {
     text: `Pool ${pool} ran out of free VMs`,
     blocks: [
