@@ -131,7 +131,7 @@ export const checkinDone = z.object({
     .describe("a provisioned pool's instance: saved as an image then deleted (keep=true), deleted, or cleaned and returned (the pool reuses them); null for a fixed VM"),
   forced: z.boolean(),
   previousHolder: person,
-  nextState: z.enum(["cleaning", "retired"]),
+  nextState: z.enum(["cleaning", "available", "retired"]),
 });
 
 export const vmState = z.enum(VM_STATES);
@@ -194,6 +194,8 @@ export const vmRemoved = z.object({ vm: z.string(), retired: z.enum(["now", "at_
 export const pool = z.object({
   name: z.string(),
   quota: z.number().int().describe("VMs one person may hold at once"),
+  cleanup: z.enum(["ssh", "none"]).describe("ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once"),
+  cleanupBlocked: z.boolean().describe("the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none"),
   counts: z.record(vmState, z.number().int()),
   total: z.number().int().describe("VMs not retired"),
   leaseMs: z.number().int().describe("lease of a checkout that asks for none"),

@@ -854,7 +854,7 @@ export interface operations {
                             saved: boolean | null;
                         } | null;
                         /** @enum {string} */
-                        nextState: "cleaning" | "retired";
+                        nextState: "cleaning" | "available" | "retired";
                         pool: string;
                         previousHolder: {
                             displayName: string | null;
@@ -1654,6 +1654,13 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * @description ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once
+                         * @enum {string}
+                         */
+                        cleanup: "ssh" | "none";
+                        /** @description the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         counts: {
                             [key: string]: number;
                         };
@@ -1753,6 +1760,13 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * @description ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once
+                         * @enum {string}
+                         */
+                        cleanup: "ssh" | "none";
+                        /** @description the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         counts: {
                             [key: string]: number;
                         };

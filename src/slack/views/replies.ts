@@ -24,7 +24,12 @@ export function checkedOutReply(vm: CheckedOutVm, r?: Reading): SlackMessage {
 
 export function checkedInReply(done: CheckinDone): SlackMessage {
   const next =
-    instanceReleaseWords(done) ?? (done.nextState === "retired" ? "It was removed from the pool, so it is retired now." : "vmres is wiping /tmp; then it goes back to the pool.");
+    instanceReleaseWords(done) ??
+    (done.nextState === "retired"
+      ? "It was removed from the pool, so it is retired now."
+      : done.nextState === "available"
+        ? `It is back in the pool at once: pool *${done.pool}* has no cleanup, so nothing was wiped.`
+        : "vmres is wiping /tmp; then it goes back to the pool.");
   if (done.forced) return plain(`:white_check_mark: Took *${done.vm}* back from ${personMention(done.previousHolder)}; they have been told by DM. ${next}`);
   return plain(`:white_check_mark: *${done.vm}* is checked in. ${next}`);
 }
@@ -54,12 +59,19 @@ export function listReply(vms: VmSummary[]): SlackMessage {
 
 export function statusReply(pools: PoolSummary[]): SlackMessage {
   if (pools.length === 0) return plain(":information_source: There are no pools yet. An admin adds VMs with `/vm admin add` or lists them in vms.yml.");
-  const lines = pools.slice(0, 45).map((p) => `*${p.pool}* — ${countsLine(p.counts)}`);
+  const lines = pools.slice(0, 45).map((p) => `*${p.pool}* — ${countsLine(p.counts)}${cleanupWords(p)}`);
   const more = pools.length > 45 ? [context(`…and ${pools.length - 45} more pools.`)] : [];
   return {
     text: pools.map((p) => `${p.pool}: ${countsLine(p.counts)}`).join("; "),
     blocks: [section(`*Pools*\n${lines.join("\n")}`), ...more, context("`/vm checkout [pool]` borrows a free VM.")],
   };
+}
+
+/** A pool's cleanup, where it is not the usual SSH wipe that works. */
+function cleanupWords(p: PoolSummary): string {
+  if (p.cleanup === "none") return " · no cleanup (check-ins come back at once)";
+  if (p.cleanupBlocked !== null) return " · :warning: cleanup blocked: check-ins stay in cleaning until an admin runs `/vm cleanup done VM reason` or sets `--cleanup none`";
+  return "";
 }
 
 export function historyReply(vm: string, entries: HistoryEntry[]): SlackMessage {
