@@ -58,6 +58,9 @@ export const checkedOut = z.object({
   endsAt: time.nullable().describe("the lease's end; null: pinned"),
   note: z.string().nullable(),
   bookedFrom: time.nullable().describe("set when the lease was cut short to end where a booking of this VM starts"),
+  cleanupBlocked: z
+    .boolean()
+    .describe("the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none"),
 });
 
 /** A VM still being created for the caller (a provisioned pool): it is theirs once ready. */
@@ -274,6 +277,10 @@ export const reservation = z.object({
   vms: z.array(z.string()).describe("the VMs it holds (booked, or given at the start)"),
   given: z.array(z.string()).describe("of those, the ones given as checkouts at the start"),
   createdAt: time,
+  cleanupBlocked: z
+    .boolean()
+    .optional()
+    .describe("on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short"),
 });
 
 export const reservationRequest = z.strictObject({

@@ -514,6 +514,8 @@ export interface operations {
                     "application/json": {
                         /** @description set when the lease was cut short to end where a booking of this VM starts */
                         bookedFrom: string | null;
+                        /** @description the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         /** @description the lease's end; null: pinned */
                         endsAt: string | null;
                         /** @description the checkout's id */
@@ -2431,6 +2433,8 @@ export interface operations {
                     "application/json": {
                         /** @description set when the lease was cut short to end where a booking of this VM starts */
                         bookedFrom: string | null;
+                        /** @description the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         /** @description the lease's end; null: pinned */
                         endsAt: string | null;
                         /** @description the checkout's id */
@@ -2596,6 +2600,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
+                        cleanupBlocked?: boolean;
                         count: number;
                         /**
                          * Format: date-time
@@ -2777,6 +2783,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
+                        cleanupBlocked?: boolean;
                         count: number;
                         /**
                          * Format: date-time
@@ -2961,6 +2969,8 @@ export interface operations {
                         /** @description VMs already given at the start: they stay checked out to the person */
                         kept: string[];
                         reservation: {
+                            /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
+                            cleanupBlocked?: boolean;
                             count: number;
                             /**
                              * Format: date-time

@@ -29,6 +29,7 @@ interface CheckedOutBody {
   endsAt: Time | null;
   note: string | null;
   bookedFrom: Time | null;
+  cleanupBlocked: boolean;
 }
 
 export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
@@ -42,6 +43,7 @@ export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
   endsAt: maybeDate(b.endsAt),
   note: b.note,
   bookedFrom: maybeDate(b.bookedFrom),
+  cleanupBlocked: b.cleanupBlocked,
 });
 
 export const checkinDone = (b: {

@@ -5,6 +5,7 @@ import type { HistoryEntry, PoolSummary, CheckoutEntry } from "../../core/querie
 import type { CheckedOutVm, Refusal, VmSummary } from "../../core/types.js";
 import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
+import { cleanupBlockedContext } from "./cleanup-blocked-words.js";
 import type { Reading } from "../time-zone.js";
 import { countsLine, endWords, escape, mention, personMention, sshLine, truncate, when } from "./format.js";
 
@@ -18,6 +19,7 @@ export function checkedOutReply(vm: CheckedOutVm, r?: Reading): SlackMessage {
       section(`:white_check_mark: *${vm.name}* is yours${until} (pool *${vm.pool}*, \`${vm.ip}\`).\n\`\`\`${sshLine(vm)}\`\`\``),
       ...(vm.bookedFrom ? [context(`:calendar: The lease is cut short: *${vm.name}* is booked from then, so it ends at the booking's start and cannot be extended past it.`)] : []),
       context("The details and a *Check in* button are in your DM from vmres."),
+      ...(vm.cleanupBlocked ? [cleanupBlockedContext(vm.pool)] : []),
     ],
   };
 }
@@ -91,6 +93,13 @@ export function checkoutsReply(entries: CheckoutEntry[], open: boolean): SlackMe
     return `#${c.id} *${c.vm}* (${escape(c.pool)}) · ${personMention(c.person)} · ${when(c.startedAt)} ${end}${note}`;
   });
   return { text: `${entries.length} checkouts`, blocks: [section(`*Checkouts* (newest first)`), section(truncate(lines.join("\n"), 2900))] };
+}
+
+/** An admin ended a cleanup by hand. */
+export function cleanupDoneReply(done: { vm: string; to: "available" | "retired"; reason: string }): SlackMessage {
+  return done.to === "retired"
+    ? plain(`:white_check_mark: Ended *${done.vm}*'s cleanup by hand; it was removed from the inventory, so it is retired now.`)
+    : plain(`:white_check_mark: Ended *${done.vm}*'s cleanup by hand; it is available again. On record: _${escape(done.reason)}_.`);
 }
 
 export function addedReply(spec: { name: string; ip: string; pool: string }): SlackMessage {
