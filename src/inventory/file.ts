@@ -45,7 +45,7 @@ const poolEntry = z.strictObject({
         trust_on_first_use: z.boolean().optional(),
         ssh_private_key_file: z.string().min(1).max(4096).nullable().optional(),
       }),
-    ])
+    ], { error: "use none (no cleanup: VMs come back at check-in), ssh, or the SSH cleanup's settings (command, trust_on_first_use, ssh_private_key_file)" })
     .optional(),
   vms: z.array(vmEntry).max(200_000).default([]),
 });

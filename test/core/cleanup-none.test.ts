@@ -107,7 +107,7 @@ describe("a pool with no cleanup", () => {
     const synced = await syncInventory(core, operator, { pools: inventory.pools, vms: [...inventory.vms, ...(await everyVmSpec())] });
     expect(synced.ok).toBe(true);
     expect((await poolOf("yaml-trial"))?.cleanup).toBe("none");
-    expect(() => parseInventory("pools:\n  p:\n    cleanup: never\n    vms: []\n", "vms.yml", 1)).toThrow(/pools\.p\.cleanup/);
+    expect(() => parseInventory("pools:\n  p:\n    cleanup: never\n    vms: []\n", "vms.yml", 1)).toThrow(/pools\.p\.cleanup: use none \(no cleanup/);
     const ssh = parseInventory("pools:\n  p:\n    cleanup:\n      trust_on_first_use: true\n", "vms.yml", 1);
     expect(ssh.pools[0]).toMatchObject({ cleanup: "ssh", trustOnFirstUse: true });
   });
