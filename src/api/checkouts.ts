@@ -38,6 +38,7 @@ export function checkedOutBody(vm: CheckedOutVm): z.infer<typeof s.checkedOut> {
     endsAt: iso(vm.endsAt),
     note: vm.note,
     bookedFrom: iso(vm.bookedFrom ?? null),
+    cleanupBlocked: vm.cleanupBlocked ?? false,
   };
 }
 

@@ -7,6 +7,8 @@ import * as s from "./schemas.js";
 const poolBody = (p: PoolDetails): z.infer<typeof s.pool> => ({
   name: p.pool,
   quota: p.quota,
+  cleanup: p.cleanup,
+  cleanupBlocked: p.cleanupBlocked !== null,
   counts: p.counts,
   total: p.total,
   leaseMs: p.leaseMs,

@@ -58,6 +58,9 @@ export const checkedOut = z.object({
   endsAt: time.nullable().describe("the lease's end; null: pinned"),
   note: z.string().nullable(),
   bookedFrom: time.nullable().describe("set when the lease was cut short to end where a booking of this VM starts"),
+  cleanupBlocked: z
+    .boolean()
+    .describe("the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none"),
 });
 
 /** A VM still being created for the caller (a provisioned pool): it is theirs once ready. */
@@ -131,7 +134,7 @@ export const checkinDone = z.object({
     .describe("a provisioned pool's instance: saved as an image then deleted (keep=true), deleted, or cleaned and returned (the pool reuses them); null for a fixed VM"),
   forced: z.boolean(),
   previousHolder: person,
-  nextState: z.enum(["cleaning", "retired"]),
+  nextState: z.enum(["cleaning", "available", "retired"]),
 });
 
 export const vmState = z.enum(VM_STATES);
@@ -194,6 +197,8 @@ export const vmRemoved = z.object({ vm: z.string(), retired: z.enum(["now", "at_
 export const pool = z.object({
   name: z.string(),
   quota: z.number().int().describe("VMs one person may hold at once"),
+  cleanup: z.enum(["ssh", "none"]).describe("ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once"),
+  cleanupBlocked: z.boolean().describe("the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none"),
   counts: z.record(vmState, z.number().int()),
   total: z.number().int().describe("VMs not retired"),
   leaseMs: z.number().int().describe("lease of a checkout that asks for none"),
@@ -272,6 +277,10 @@ export const reservation = z.object({
   vms: z.array(z.string()).describe("the VMs it holds (booked, or given at the start)"),
   given: z.array(z.string()).describe("of those, the ones given as checkouts at the start"),
   createdAt: time,
+  cleanupBlocked: z
+    .boolean()
+    .optional()
+    .describe("on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short"),
 });
 
 export const reservationRequest = z.strictObject({

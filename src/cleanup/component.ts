@@ -1,6 +1,7 @@
+import { recordKeyFileChecks } from "../core/cleanup/blocked-pools.js";
 import { keyFilesInUse } from "../core/cleanup/key-files-in-use.js";
 import type { Component, ServiceContext } from "../service/context.js";
-import { cleanupBlockedBy } from "./private-keys.js";
+import { cleanupBlockedBy, expandHome, type BlockedKey } from "./private-keys.js";
 import { startReconciler } from "./reconciler.js";
 import { cleanupSettingsFrom } from "./settings.js";
 import { CleanupWorker } from "./worker.js";
@@ -41,7 +42,16 @@ export async function startCleanup(ctx: ServiceContext): Promise<Component> {
     return [settings.privateKeyFile];
   });
   // A key that cannot be used is logged by the worker's PrivateKeys, once per file.
-  await worker.keys.check(keyFiles);
+  // Recorded on the pools too, so checkouts and bookings warn before the first check-in waits.
+  const record = (blocked: BlockedKey[]) => {
+    const errors = new Map(blocked.map((b) => [b.file, b.error]));
+    const checks = keyFiles.map((file) => {
+      const error = errors.get(expandHome(file));
+      return { file, error: error === undefined ? null : cleanupBlockedBy(error) };
+    });
+    return recordKeyFileChecks(db, settings.privateKeyFile, checks).catch((err: unknown) => log.warn({ err }, "could not record on the pools whether their cleanup is blocked"));
+  };
+  await record(await worker.keys.check(keyFiles));
   worker.start();
   ctx.http.addHealthCheck({
     name: "cleanup",
@@ -51,7 +61,9 @@ export async function startCleanup(ctx: ServiceContext): Promise<Component> {
       const error = worker.pollError;
       if (error) problems.push(`cannot claim cleanups: ${error}`);
       // Read again: a key fixed while no cleanup was due shows as fixed at once.
-      for (const blocked of await worker.keys.recheck()) problems.push(cleanupBlockedBy(blocked.error));
+      const blocked = await worker.keys.recheck();
+      await record(blocked);
+      for (const key of blocked) problems.push(cleanupBlockedBy(key.error));
       if (problems.length > 0) return { ready: false, detail: problems.join("; ") };
       return { ready: true, detail: `${worker.runningCount} of ${settings.concurrency} cleanups running` };
     },

@@ -514,6 +514,8 @@ export interface operations {
                     "application/json": {
                         /** @description set when the lease was cut short to end where a booking of this VM starts */
                         bookedFrom: string | null;
+                        /** @description the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         /** @description the lease's end; null: pinned */
                         endsAt: string | null;
                         /** @description the checkout's id */
@@ -874,7 +876,7 @@ export interface operations {
                             saved: boolean | null;
                         } | null;
                         /** @enum {string} */
-                        nextState: "cleaning" | "retired";
+                        nextState: "cleaning" | "available" | "retired";
                         pool: string;
                         previousHolder: {
                             displayName: string | null;
@@ -1674,6 +1676,13 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * @description ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once
+                         * @enum {string}
+                         */
+                        cleanup: "ssh" | "none";
+                        /** @description the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         counts: {
                             [key: string]: number;
                         };
@@ -1773,6 +1782,13 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * @description ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once
+                         * @enum {string}
+                         */
+                        cleanup: "ssh" | "none";
+                        /** @description the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         counts: {
                             [key: string]: number;
                         };
@@ -2437,6 +2453,8 @@ export interface operations {
                     "application/json": {
                         /** @description set when the lease was cut short to end where a booking of this VM starts */
                         bookedFrom: string | null;
+                        /** @description the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none */
+                        cleanupBlocked: boolean;
                         /** @description the lease's end; null: pinned */
                         endsAt: string | null;
                         /** @description the checkout's id */
@@ -2602,6 +2620,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
+                        cleanupBlocked?: boolean;
                         count: number;
                         /**
                          * Format: date-time
@@ -2783,6 +2803,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
+                        cleanupBlocked?: boolean;
                         count: number;
                         /**
                          * Format: date-time
@@ -2967,6 +2989,8 @@ export interface operations {
                         /** @description VMs already given at the start: they stay checked out to the person */
                         kept: string[];
                         reservation: {
+                            /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
+                            cleanupBlocked?: boolean;
                             count: number;
                             /**
                              * Format: date-time

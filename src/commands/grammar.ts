@@ -431,6 +431,12 @@ export const GRAMMAR = [
       "max-booking-ahead": { type: "string", placeholder: "D", example: "30d", help: `latest start of a booking, counted from now, ${DURATION} (default: MAX_BOOKING_AHEAD)` },
       "max-booking-length": { type: "string", placeholder: "D", example: "2d", help: `longest booking, ${DURATION} (default: MAX_BOOKING_LENGTH, else the longest lease)` },
       quota: { type: "string", placeholder: "N", example: "2", help: "VMs one person may hold at once in this pool" },
+      cleanup: {
+        type: "string",
+        placeholder: "none|ssh",
+        example: "none",
+        help: "none: a checked-in VM is available again at once (nothing wiped, on record); ssh (default): cleaned over SSH first",
+      },
       kind: { type: "string", placeholder: "K", example: "provisioned", help: "provisioned: VMs created on demand by --provider (the pool is created if new)" },
       provider: { type: "string", placeholder: "P", example: "docker", help: "provisioned: docker or command" },
       image: { type: "string", placeholder: "I", example: "debian-sshd:12", help: "provisioned: what new instances are created from" },
@@ -446,8 +452,11 @@ export const GRAMMAR = [
       },
       user: ADMIN_USER,
     },
-    summary: { slack: "change a pool's lease, maximum lease or quota, or make it provisioned", cli: "Change a pool's lease, maximum lease or quota, or make it provisioned (see docs/provisioned-pools.md)." },
-    examples: ["pool set gpu --lease 4h --max-lease 3d", "pool set cloud --kind provisioned --provider docker --image debian-sshd:12 --max-size 10 --min-idle 1"],
+    summary: {
+      slack: "change a pool's lease, maximum lease, quota or cleanup, or make it provisioned",
+      cli: "Change a pool's lease, maximum lease, quota or cleanup, or make it provisioned (see docs/provisioned-pools.md).",
+    },
+    examples: ["pool set gpu --lease 4h --max-lease 3d", "pool set trial --cleanup none", "pool set cloud --kind provisioned --provider docker --image debian-sshd:12 --max-size 10 --min-idle 1"],
   }),
   command({
     id: "pool.remove",
@@ -505,6 +514,25 @@ export const GRAMMAR = [
     positionals: [VM],
     flags: { user: ADMIN_USER },
     summary: { slack: "clean a quarantined VM again", cli: "Queue the cleanup of a quarantined VM again, attempts reset." },
+  }),
+  command({
+    id: "cleanup.done",
+    words: ["cleanup", "done"],
+    adapters: ["slack", "cli"],
+    admin: true,
+    positionals: [VM, { name: "REASON", noun: "reason", example: "wiped by hand", optional: true, adapters: ["slack"], variadic: true, flag: "reason" }],
+    flags: {
+      reason: { type: "string", placeholder: "TEXT", example: '"wiped by hand"', required: true, help: "why the cleanup is ended by hand, kept on record (quote it)" },
+      user: ADMIN_USER,
+    },
+    summary: {
+      slack: "end a VM's cleanup by hand (it is back in the pool at once), on record with your reason",
+      cli: "End a VM's cleanup by hand: it is available again at once, on record with who and why.",
+    },
+    details:
+      "For a VM stuck in cleaning (vmres cannot use its SSH key, or the VM needs no wipe).\n" +
+      "Only a VM in cleaning; make sure nothing of its last holder is left on it first.",
+    examples: [{ slack: "cleanup done vm-07 wiped /tmp by hand", cli: 'cleanup done vm-07 --reason "wiped /tmp by hand"' }],
   }),
   command({
     id: "images",

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { formatDuration } from "../duration.js";
 import type { Executor } from "../db/client.js";
-import type { VmState } from "../db/schema.js";
+import { POOL_CLEANUPS, type PoolCleanup, type VmState } from "../db/schema.js";
 import { recordEvent, type EventKind } from "./events.js";
 import { enqueueNotices } from "./notices.js";
 import { asAdmin } from "./people.js";
@@ -82,6 +82,8 @@ const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.ceil
 export interface PoolSettings {
   pool: string;
   quota: number;
+  /** `none`: a check-in returns the VM at once (on record); `ssh`: it is cleaned first. */
+  cleanup: PoolCleanup;
   /** null: DEFAULT_LEASE, MAX_LEASE. */
   leaseMs: number | null;
   maxLeaseMs: number | null;
@@ -91,9 +93,19 @@ export interface PoolSettings {
 }
 
 /** A change to a pool's settings, in ms; unset: unchanged. */
-export type PoolChange = PoolLeases & { quota?: number | undefined; maxBookingAheadMs?: number | undefined; maxBookingLengthMs?: number | undefined };
+export type PoolChange = PoolLeases & {
+  quota?: number | undefined;
+  maxBookingAheadMs?: number | undefined;
+  maxBookingLengthMs?: number | undefined;
+  /** `none`: check-ins return VMs at once; `ssh`: cleaned first (the default). */
+  cleanup?: string | undefined;
+};
 
-/** Admin: change a pool's default lease, maximum lease, quota or booking limits (open checkouts and made bookings keep theirs). */
+/**
+ * Admin: change a pool's default lease, maximum lease, quota, booking limits or cleanup (open
+ * checkouts and made bookings keep theirs; VMs already in cleaning stay there until cleaned or
+ * ended by hand with cleanupDone).
+ */
 export async function setPool(core: Core, actor: Actor, pool: string, change: PoolChange): Promise<Result<PoolSettings>> {
   const me = await asAdmin(core, actor, "change a pool");
   if (!me.ok) return me;
@@ -106,10 +118,13 @@ export async function setPool(core: Core, actor: Actor, pool: string, change: Po
     change.quota === undefined || (Number.isInteger(change.quota) && change.quota >= 1 && change.quota <= 1000)
       ? null
       : { code: "invalid_input", field: "quota", message: "a quota is a whole number from 1 to 1000" },
+    change.cleanup === undefined || (POOL_CLEANUPS as readonly string[]).includes(change.cleanup)
+      ? null
+      : { code: "invalid_input", field: "cleanup", message: `"${change.cleanup}" is not a cleanup: use none (VMs come back at check-in) or ssh (cleaned over SSH first, the default)` },
   );
   if (bad) return refuse(bad);
   if (Object.values(change).every((v) => v === undefined)) {
-    return refuse({ code: "invalid_input", field: "pool set", message: "say what to change: --lease, --max-lease, --quota, --max-booking-ahead or --max-booking-length" });
+    return refuse({ code: "invalid_input", field: "pool set", message: "say what to change: --lease, --max-lease, --quota, --max-booking-ahead, --max-booking-length or --cleanup" });
   }
   const [current] = await core.db.execute<{ lease_seconds: number | null; max_lease_seconds: number | null }>(
     sql`select lease_seconds, max_lease_seconds from pools where name = ${pool}`,
@@ -120,17 +135,18 @@ export async function setPool(core: Core, actor: Actor, pool: string, change: Po
     const tooLong = leaseOverMax(core, leaseMs, maxMs);
     if (tooLong) return refuse(tooLong);
   }
-  const [row] = await core.db.execute<{ quota: number; lease_seconds: number | null; max_lease_seconds: number | null; ahead: number | null; length: number | null }>(sql`
+  const [row] = await core.db.execute<{ quota: number; cleanup: PoolCleanup; lease_seconds: number | null; max_lease_seconds: number | null; ahead: number | null; length: number | null }>(sql`
     update pools set quota = coalesce(${change.quota ?? null}::int, quota),
+      cleanup = coalesce(${change.cleanup ?? null}::text, cleanup),
       lease_seconds = coalesce(${seconds(change.leaseMs)}::int, lease_seconds),
       max_lease_seconds = coalesce(${seconds(change.maxLeaseMs)}::int, max_lease_seconds),
       max_booking_ahead_seconds = coalesce(${seconds(change.maxBookingAheadMs)}::int, max_booking_ahead_seconds),
       max_booking_length_seconds = coalesce(${seconds(change.maxBookingLengthMs)}::int, max_booking_length_seconds)
     where name = ${pool}
-    returning quota, lease_seconds, max_lease_seconds, max_booking_ahead_seconds as ahead, max_booking_length_seconds as length`);
+    returning quota, cleanup, lease_seconds, max_lease_seconds, max_booking_ahead_seconds as ahead, max_booking_length_seconds as length`);
   if (!row) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
   const ms = (s: number | null) => (s === null ? null : s * 1000);
-  return ok({ pool, quota: row.quota, leaseMs: ms(row.lease_seconds), maxLeaseMs: ms(row.max_lease_seconds), maxBookingAheadMs: ms(row.ahead), maxBookingLengthMs: ms(row.length) });
+  return ok({ pool, quota: row.quota, cleanup: row.cleanup, leaseMs: ms(row.lease_seconds), maxLeaseMs: ms(row.max_lease_seconds), maxBookingAheadMs: ms(row.ahead), maxBookingLengthMs: ms(row.length) });
 }
 
 /** Adds a VM to a pool (creating the pool if new, with `newPool`'s leases). */

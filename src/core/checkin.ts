@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import type { EndReason, VmState } from "../db/schema.js";
+import type { EndReason, PoolCleanup, VmState } from "../db/schema.js";
 import type { EventKind } from "./events.js";
 import { noticeSchema, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
@@ -12,6 +12,14 @@ import { checkoutEnded } from "./checkout-ended.js";
 import { holdersVisibleTo } from "./queries.js";
 import { releaseInstance, type InstanceRelease } from "./provision/release.js";
 
+/** Where a checked-in VM goes. */
+export type CheckinNextState = "cleaning" | "available" | "retired";
+
+/** Where a VM goes at check-in: cleaned first, or (a pool with no cleanup) back at once; retired instead if it was removed while held. */
+export function stateAfterCheckin(poolCleanup: PoolCleanup, retireMarked: boolean): CheckinNextState {
+  return stateWhenFree(poolCleanup === "none" ? "available" : "cleaning", retireMarked);
+}
+
 /** A check-in that happened. `previousHolder` differs from the actor when forced. */
 export interface CheckinDone {
   vm: string;
@@ -19,8 +27,12 @@ export interface CheckinDone {
   checkoutId: number;
   previousHolder: PersonTag;
   forced: boolean;
-  /** `cleaning` normally; `retired` when the VM was removed from the inventory while held, or is a provisioned instance going away. */
-  nextState: "cleaning" | "retired";
+  /**
+   * `cleaning` normally; `available` at once in a pool with no cleanup (`cleanup: none`, on record
+   * as `cleanup_skipped`); `retired` when the VM was removed from the inventory while held, or is a
+   * provisioned instance going away.
+   */
+  nextState: CheckinNextState;
   /** A provisioned instance: saved as an image then deleted (`keep`), deleted, or cleaned and returned (`reuse: true`). */
   instance?: InstanceRelease;
 }
@@ -42,6 +54,7 @@ type HeldRow = {
   pool: string;
   instance_id: number | null;
   reuse: boolean;
+  cleanup: PoolCleanup;
 };
 
 /** Inventory changes that arrived while the VM was held (see inventory sync). */
@@ -88,7 +101,8 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
              (extract(epoch from c.started_at) * 1000)::float8 as started_ms, v.retire_on_checkin, v.pending_update,
              (select is_admin from people where id = ${me.value.id}) as actor_admin,
              v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id,
-             (select pl.reuse from pools pl where pl.name = v.pool) as reuse
+             (select pl.reuse from pools pl where pl.name = v.pool) as reuse,
+             (select pl.cleanup from pools pl where pl.name = v.pool) as cleanup
       from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
       where v.name = ${vmName} for update of v`;
     const admin = operator || row?.actor_admin === true || isBootstrapAdmin(core, me.value);
@@ -110,7 +124,7 @@ async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: Che
       checkoutId: Number(row.checkout_id),
       previousHolder,
       forced,
-      nextState: goes ? "retired" : stateWhenFree("cleaning", row.retire_on_checkin),
+      nextState: goes ? "retired" : stateAfterCheckin(row.cleanup, row.retire_on_checkin),
     };
     await endCheckout(tx, core, row, done, me.value, actor.source, forced ? "forced" : "checked_in");
     if (row.instance_id !== null) done.instance = await releaseInstance(tx, { instanceId: row.instance_id, pool: row.pool, owner: previousHolder, keep: opts.keep === true, reuse: row.reuse });
@@ -166,6 +180,11 @@ export async function endCheckout(
     notices.push({ kind: "lease_expired", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, endsAt: (leaseEnd ?? new Date()).toISOString(), nextState: done.nextState });
   }
   const detail = { checkout: done.checkoutId, previousHolder: done.previousHolder.name, nextState: done.nextState, pendingUpdate: row.pending_update };
+  // A pool with no cleanup returns the VM at once; the log says the wipe was skipped and why.
+  const events = [
+    { kind: EVENT_OF[reason], detail, n: 1 },
+    ...(done.nextState === "available" ? [{ kind: "cleanup_skipped" satisfies EventKind, detail: { checkout: done.checkoutId, pool: done.pool, setting: "cleanup: none" }, n: 2 }] : []),
+  ];
   await tx`
     with ended as (
       update checkouts set ended_at = coalesce(${clockAt(core)}::timestamptz, now()), ended_by = ${by.id}, end_reason = ${reason}::checkout_end_reason
@@ -189,8 +208,9 @@ export async function endCheckout(
       returning vms.id, vms.name
     ), logged as (
       insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select id, name, ${by.name}, ${source}::event_source, ${EVENT_OF[reason]}, ${JSON.stringify(detail)}::jsonb
-      from returned
+      select id, name, ${by.name}, ${source}::event_source, e.kind, e.detail
+      from returned, jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(kind text, detail jsonb, n int)
+      order by e.n
     )
     insert into outbox (kind, payload)
     select n.kind, n.payload from returned,

@@ -40,6 +40,8 @@ export const EVENT_KINDS = [
   "quarantined",
   "cleanup_made_due",
   "cleanup_blocked",
+  "cleanup_done_by_hand",
+  "cleanup_skipped",
   "cleanup_claim_reset",
   "host_key_recorded",
   // Provisioned pools

@@ -50,7 +50,7 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     holder: person,
     vm: z.string(),
     forcedBy: person.nullable(),
-    nextState: z.enum(["cleaning", "retired"]),
+    nextState: z.enum(["cleaning", "available", "retired"]),
     /** How it ended; absent in notices of earlier releases (checked in, or forced when forcedBy is set). */
     endReason: z.enum(["checked_in", "forced", "expired"]).optional(),
   }),
@@ -61,7 +61,7 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     holder: person,
     vm: z.string(),
     endsAt: z.string(),
-    nextState: z.enum(["cleaning", "retired"]),
+    nextState: z.enum(["cleaning", "available", "retired"]),
   }),
   /**
    * The lease ends soon: `endsAt`; the holder may extend by `extendByMs` (the pool's default lease)

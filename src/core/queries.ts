@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Executor } from "../db/client.js";
-import { checkouts, events, people, pools, vms, waiters, type EndReason, type EventSource, type VmState } from "../db/schema.js";
+import { checkouts, events, people, pools, vms, waiters, type EndReason, type EventSource, type PoolCleanup, type VmState } from "../db/schema.js";
 import type { EventKind } from "./events.js";
 import { isAdmin, resolvePerson, type PersonTag } from "./people.js";
 import { emptyCounts, ok, refuse, type Actor, type Core, type PersonRef, type Result, type StateCounts, type VmSummary } from "./types.js";
@@ -144,6 +144,10 @@ export async function adminSlackIds(core: Core): Promise<string[]> {
 export interface PoolSummary {
   pool: string;
   quota: number;
+  /** `none`: check-ins return VMs at once; `ssh`: they are cleaned first. */
+  cleanup: PoolCleanup;
+  /** Why the pool's cleanups cannot run now (check-ins wait in cleaning), or null; always null with no cleanup. */
+  cleanupBlocked: string | null;
   counts: StateCounts;
   total: number;
 }
@@ -151,14 +155,14 @@ export interface PoolSummary {
 /** Counts per state for every pool (pools with no VMs included). */
 export async function poolSummary(db: Executor): Promise<PoolSummary[]> {
   const rows = await db
-    .select({ pool: pools.name, quota: pools.quota, state: vms.state, n: sql<number>`count(${vms.id})::int` })
+    .select({ pool: pools.name, quota: pools.quota, cleanup: pools.cleanup, blocked: pools.cleanupBlocked, state: vms.state, n: sql<number>`count(${vms.id})::int` })
     .from(pools)
     .leftJoin(vms, eq(vms.pool, pools.name))
-    .groupBy(pools.name, pools.quota, vms.state)
+    .groupBy(pools.name, pools.quota, pools.cleanup, pools.cleanupBlocked, vms.state)
     .orderBy(asc(pools.name));
   const byPool = new Map<string, PoolSummary>();
   for (const r of rows) {
-    const entry = byPool.get(r.pool) ?? { pool: r.pool, quota: r.quota, counts: emptyCounts(), total: 0 };
+    const entry = byPool.get(r.pool) ?? { pool: r.pool, quota: r.quota, cleanup: r.cleanup, cleanupBlocked: r.cleanup === "ssh" ? r.blocked : null, counts: emptyCounts(), total: 0 };
     if (r.state) {
       entry.counts[r.state] = r.n;
       if (r.state !== "retired") entry.total += r.n;

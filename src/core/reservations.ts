@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { cleanupBlockedIn } from "./cleanup/blocked-pools.js";
 import type { ReservationState } from "../db/schema.js";
 import { clockAt, iso } from "./clock.js";
 import { leaseParams } from "./leases.js";
@@ -38,6 +39,12 @@ export interface Reservation {
   /** Of those, the ones given as checkouts at the start. */
   given: string[];
   createdAt: Date;
+  /**
+   * Set on a booking just made when the pool's cleanup cannot run now: VMs checked in there stay
+   * in cleaning (until an admin ends the cleanup or sets the pool's cleanup to none), so the
+   * booking may come up short; the adapters warn.
+   */
+  cleanupBlocked?: boolean;
 }
 
 /** What a booking asks for. */
@@ -237,7 +244,7 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
     }
     throw err;
   });
-  if (!("short" in outcome)) return outcome;
+  if (!("short" in outcome)) return outcome.ok ? ok({ ...outcome.value, cleanupBlocked: await cleanupBlockedIn(core.db, req.pool) }) : outcome;
   // Refusal details, read after the booking's lock is released: the nearest range that would fit.
   const nearest = await nearestFit(core.db.$client, req.pool, req.count, req.from, req.to, outcome.short.at, graceS, only);
   return refuse({ code: "not_enough_free", pool: req.pool, count: req.count, free: outcome.short.free, from: req.from, to: req.to, nearest });

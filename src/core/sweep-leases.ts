@@ -1,9 +1,9 @@
-import { endCheckout } from "./checkin.js";
+import { endCheckout, stateAfterCheckin } from "./checkin.js";
 import { releaseInstance } from "./provision/release.js";
 import { clockAt, iso } from "./clock.js";
 import { leaseParams } from "./leases.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
-import { stateWhenFree } from "./retire.js";
+import type { PoolCleanup } from "../db/schema.js";
 import type { Core } from "./types.js";
 import { sweepReservations, type ReservationSweepReport } from "./sweep-reservations.js";
 import { endWait, grant, insertNotices, type OfferRow } from "./waitlist.js";
@@ -84,10 +84,11 @@ async function expireLeases(core: Core): Promise<string[]> {
     const vm = await sql.begin(async (tx) => {
       // Skip a VM whose lock is taken (an extension or a check-in in flight): decided again at the next sweep.
       const [row] = await tx<
-        { id: number; name: string; checkout_id: string; ends_at: Date; holder_id: number; holder_name: string; holder_slack: string | null; holder_display: string | null; retire_on_checkin: boolean; pending_update: Record<string, unknown> | null; pool: string; instance_id: number | null }[]
+        { id: number; name: string; checkout_id: string; ends_at: Date; holder_id: number; holder_name: string; holder_slack: string | null; holder_display: string | null; retire_on_checkin: boolean; pending_update: Record<string, unknown> | null; pool: string; instance_id: number | null; cleanup: PoolCleanup }[]
       >`
         select v.id, v.name, v.checkout_id, c.ends_at, p.id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
-               v.retire_on_checkin, v.pending_update, v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id
+               v.retire_on_checkin, v.pending_update, v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id,
+               (select pl.cleanup from pools pl where pl.name = v.pool) as cleanup
         from vms v join checkouts c on c.id = v.checkout_id join people p on p.id = c.person_id
         where v.id = ${vm_id} and v.state = 'checked_out'
           and c.ends_at <= coalesce(${at}::timestamptz, now()) - make_interval(secs => ${graceS}::int)
@@ -95,7 +96,7 @@ async function expireLeases(core: Core): Promise<string[]> {
       if (!row) return null;
       const holder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
       // A provisioned instance whose lease ended is saved for its holder (checkout --restore brings it back), never lost.
-      const nextState = row.instance_id !== null ? "retired" : stateWhenFree("cleaning", row.retire_on_checkin);
+      const nextState = row.instance_id !== null ? "retired" : stateAfterCheckin(row.cleanup, row.retire_on_checkin);
       const done = { vm: row.name, pool: row.pool, checkoutId: Number(row.checkout_id), previousHolder: holder, forced: false, nextState };
       await endCheckout(tx, core, row, done, by, "reconciler", "expired", new Date(row.ends_at));
       if (row.instance_id !== null) await releaseInstance(tx, { instanceId: row.instance_id, pool: row.pool, owner: holder, keep: true, reuse: false });

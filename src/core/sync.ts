@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/client.js";
-import type { VmState } from "../db/schema.js";
+import type { PoolCleanup, VmState } from "../db/schema.js";
 import { checkVmSpec, retireInTx, type VmSpec } from "./admin.js";
 import { recordEvent, recordEvents, type EventRecord } from "./events.js";
 import type { PendingUpdate } from "./checkin.js";
@@ -12,6 +12,8 @@ import { checkPoolName, firstRefusal } from "./validate.js";
 export interface PoolSpec {
   name: string;
   quota: number;
+  /** `none`: a check-in returns the VM at once; `ssh`: it is cleaned first. */
+  cleanup: PoolCleanup;
   cleanupCommand: string | null;
   trustOnFirstUse: boolean;
   sshPrivateKeyFile: string | null;
@@ -202,6 +204,7 @@ async function withCanonicalIps(db: Db, specs: VmSpec[]): Promise<VmSpec[]> {
 type CurrentPool = {
   name: string;
   quota: number;
+  cleanup: PoolCleanup;
   cleanup_command: string | null;
   trust_on_first_use: boolean;
   ssh_private_key_file: string | null;
@@ -212,13 +215,14 @@ type CurrentPool = {
 /** Writes only new or changed pools: an upsert locks the pool row even when it changes nothing. */
 async function syncPools(tx: Executor, pools: PoolSpec[]): Promise<void> {
   const current = new Map(
-    (await tx.execute<CurrentPool>(sql`select name, quota, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds from pools`)).map((p) => [p.name, p]),
+    (await tx.execute<CurrentPool>(sql`select name, quota, cleanup, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds from pools`)).map((p) => [p.name, p]),
   );
   for (const p of pools) {
     const now = current.get(p.name);
     const same =
       now &&
       now.quota === p.quota &&
+      now.cleanup === p.cleanup &&
       now.cleanup_command === p.cleanupCommand &&
       now.trust_on_first_use === p.trustOnFirstUse &&
       now.ssh_private_key_file === p.sshPrivateKeyFile &&
@@ -230,9 +234,9 @@ async function syncPools(tx: Executor, pools: PoolSpec[]): Promise<void> {
 
 async function upsertPool(tx: Executor, p: PoolSpec): Promise<void> {
   await tx.execute(sql`
-    insert into pools (name, quota, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds)
-    values (${p.name}, ${p.quota}, ${p.cleanupCommand}, ${p.trustOnFirstUse}, ${p.sshPrivateKeyFile}, ${p.leaseSeconds}, ${p.maxLeaseSeconds})
-    on conflict (name) do update set quota = excluded.quota, cleanup_command = excluded.cleanup_command,
+    insert into pools (name, quota, cleanup, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds)
+    values (${p.name}, ${p.quota}, ${p.cleanup}, ${p.cleanupCommand}, ${p.trustOnFirstUse}, ${p.sshPrivateKeyFile}, ${p.leaseSeconds}, ${p.maxLeaseSeconds})
+    on conflict (name) do update set quota = excluded.quota, cleanup = excluded.cleanup, cleanup_command = excluded.cleanup_command,
       trust_on_first_use = excluded.trust_on_first_use, ssh_private_key_file = excluded.ssh_private_key_file,
       lease_seconds = excluded.lease_seconds, max_lease_seconds = excluded.max_lease_seconds`);
 }

@@ -119,6 +119,12 @@ export interface CheckedOutVm {
   note: string | null;
   /** Set when the lease was cut short to end where a booking of this VM starts (said so to the person). */
   bookedFrom?: Date | null;
+  /**
+   * Set (by `checkoutFromPool`, the adapters' entry) when the pool's cleanup cannot run now: at
+   * check-in this VM will stay in cleaning until an admin ends the cleanup or sets the pool's
+   * cleanup to none. The adapters warn.
+   */
+  cleanupBlocked?: boolean;
 }
 
 /** One VM as listings show it. */

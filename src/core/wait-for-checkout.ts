@@ -4,6 +4,7 @@ import type postgres from "postgres";
 import { listenForWakeups, QUEUE_CHANNEL, type StopListening } from "../db/notify.js";
 import type { WaiterState } from "../db/schema.js";
 import { createLogger, type Logger } from "../log.js";
+import { cleanupBlockedIn } from "./cleanup/blocked-pools.js";
 import { resolvePerson } from "./people.js";
 import { matchQueue } from "./sweep-leases.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "./types.js";
@@ -150,6 +151,8 @@ export async function waitForCheckout(core: Core, actor: Actor, request: WaitReq
       const last = await waitOutcome(core, place.waiterId);
       if (last.state === "taken" && last.checkout) end = { kind: "granted", vm: last.checkout };
     }
+    // Warned as a checkout that did not wait is: once checked in, the VM may stay in cleaning.
+    if (end.kind === "granted") end = { kind: "granted", vm: { ...end.vm, cleanupBlocked: await cleanupBlockedIn(core.db, end.vm.pool) } };
     return ok({ end, place, position, inQueue });
   } catch (err) {
     // The database failed mid-wait: try not to leave a place behind (best effort: it may be away;

@@ -46,11 +46,24 @@ export const poolKind = pgEnum("pool_kind", ["static", "provisioned"]);
 export type PoolKind = (typeof poolKind.enumValues)[number];
 
 /** A pool: a named group of VMs with its own quota and cleanup settings. */
+/** How a pool's VMs come back after a check-in: cleaned over SSH, or at once. */
+export const POOL_CLEANUPS = ["ssh", "none"] as const;
+export type PoolCleanup = (typeof POOL_CLEANUPS)[number];
+
 export const pools = pgTable(
   "pools",
   {
     name: text("name").primaryKey(),
     quota: integer("quota").notNull().default(1),
+    /** How a checked-in VM comes back: `ssh` (cleaned over SSH first) or `none` (available at once, on record). */
+    cleanup: text("cleanup", { enum: POOL_CLEANUPS }).notNull().default("ssh"),
+    /**
+     * Why this pool's cleanups cannot run now (vmres cannot use the pool's SSH key), in the words of
+     * the VMs' last error; null when nothing is known to block them. Written by the cleanup worker
+     * (at start, and when an attempt meets the key), cleared by a successful cleanup; checkouts and
+     * bookings read it to warn that check-ins will wait in cleaning.
+     */
+    cleanupBlocked: text("cleanup_blocked"),
     /** Shell command run over SSH at cleanup; null means the built-in /tmp wipe. */
     cleanupCommand: text("cleanup_command"),
     /** Record the first host key seen for VMs with no pinned fingerprint. */
@@ -93,6 +106,7 @@ export const pools = pgTable(
       "pools_provisioned_complete",
       sql`${t.kind} = 'static' or (${t.image} is not null and ${t.provider} is not null and ${t.maxSize} is not null and ${t.minIdle} <= ${t.maxSize})`,
     ),
+    check("pools_cleanup_kind", sql`${t.cleanup} in ('ssh', 'none')`),
     check("pools_quota_positive", sql`${t.quota} between 1 and 1000`),
     check("pools_lease_positive", sql`${t.leaseSeconds} is null or ${t.leaseSeconds} > 0`),
     check("pools_max_lease_positive", sql`${t.maxLeaseSeconds} is null or ${t.maxLeaseSeconds} > 0`),

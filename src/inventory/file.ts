@@ -36,12 +36,16 @@ const poolEntry = z.strictObject({
   quota: z.number().int().min(1).max(1000).optional(),
   lease: lease.optional(),
   max_lease: lease.optional(),
+  // `none`: VMs come back at check-in without a cleanup (no SSH); `ssh` or the settings object: cleaned over SSH.
   cleanup: z
-    .strictObject({
-      command: z.string().min(1).max(8192).nullable().optional(),
-      trust_on_first_use: z.boolean().optional(),
-      ssh_private_key_file: z.string().min(1).max(4096).nullable().optional(),
-    })
+    .union([
+      z.enum(["none", "ssh"]),
+      z.strictObject({
+        command: z.string().min(1).max(8192).nullable().optional(),
+        trust_on_first_use: z.boolean().optional(),
+        ssh_private_key_file: z.string().min(1).max(4096).nullable().optional(),
+      }),
+    ], { error: "use none (no cleanup: VMs come back at check-in), ssh, or the SSH cleanup's settings (command, trust_on_first_use, ssh_private_key_file)" })
     .optional(),
   vms: z.array(vmEntry).max(200_000).default([]),
 });
@@ -101,12 +105,14 @@ function inventoryOf(file: z.infer<typeof inventoryFile>, defaultQuota: number):
   const pools: PoolSpec[] = [];
   const vms: VmSpec[] = [];
   for (const [pool, entry] of Object.entries(file.pools)) {
+    const ssh = typeof entry.cleanup === "object" ? entry.cleanup : undefined;
     pools.push({
       name: pool,
       quota: entry.quota ?? file.defaults?.quota ?? defaultQuota,
-      cleanupCommand: entry.cleanup?.command ?? null,
-      trustOnFirstUse: entry.cleanup?.trust_on_first_use ?? false,
-      sshPrivateKeyFile: entry.cleanup?.ssh_private_key_file ?? null,
+      cleanup: entry.cleanup === "none" ? "none" : "ssh",
+      cleanupCommand: ssh?.command ?? null,
+      trustOnFirstUse: ssh?.trust_on_first_use ?? false,
+      sshPrivateKeyFile: ssh?.ssh_private_key_file ?? null,
       leaseSeconds: entry.lease ?? file.defaults?.lease ?? null,
       maxLeaseSeconds: entry.max_lease ?? file.defaults?.max_lease ?? null,
     });

@@ -39,7 +39,7 @@ describe("vmres checkout", () => {
     expect(r.code).toBe(0);
     const vm = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(vm).toMatchObject({ pool: "default", sshUser: "root" });
-    expect(Object.keys(vm).sort()).toEqual(["bookedFrom", "checkedOutAt", "checkoutId", "endsAt", "ip", "name", "note", "pool", "sshPort", "sshUser"]);
+    expect(Object.keys(vm).sort()).toEqual(["bookedFrom", "checkedOutAt", "checkoutId", "cleanupBlocked", "endsAt", "ip", "name", "note", "pool", "sshPort", "sshUser"]);
     expect(await heldBy("UBOB0001")).toEqual([vm["name"]]);
   });
 
@@ -127,7 +127,7 @@ describe("vmres list and status", () => {
     const r = await vmres(["status"]);
     expect(r.code).toBe(0);
     const [header, line] = r.stdout.trim().split("\n");
-    expect(header).toMatch(/^POOL\s+QUOTA\s+TOTAL\s+AVAILABLE\s+HELD\s+CHECKED OUT\s+CLEANING\s+QUARANTINED\s+MAINTENANCE\s+RETIRED\s+WAITING$/);
-    expect(line!.split(/\s+/)).toEqual(["default", "1", "2", "0", "0", "1", "1", "0", "0", "0", "0"]);
+    expect(header).toMatch(/^POOL\s+QUOTA\s+CLEANUP\s+TOTAL\s+AVAILABLE\s+HELD\s+CHECKED OUT\s+CLEANING\s+QUARANTINED\s+MAINTENANCE\s+RETIRED\s+WAITING$/);
+    expect(line!.split(/\s+/)).toEqual(["default", "1", "ssh", "2", "0", "0", "1", "1", "0", "0", "0", "0"]);
   });
 });

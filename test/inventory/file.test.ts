@@ -38,8 +38,8 @@ describe("parseInventory", () => {
       5,
     );
     expect(inventory.pools).toEqual([
-      { name: "default", quota: 3, cleanupCommand: null, trustOnFirstUse: false, sshPrivateKeyFile: null, leaseSeconds: null, maxLeaseSeconds: null },
-      { name: "gpu", quota: 1, cleanupCommand: "rm -rf /scratch/*", trustOnFirstUse: true, sshPrivateKeyFile: null, leaseSeconds: null, maxLeaseSeconds: null },
+      { name: "default", quota: 3, cleanup: "ssh", cleanupCommand: null, trustOnFirstUse: false, sshPrivateKeyFile: null, leaseSeconds: null, maxLeaseSeconds: null },
+      { name: "gpu", quota: 1, cleanup: "ssh", cleanupCommand: "rm -rf /scratch/*", trustOnFirstUse: true, sshPrivateKeyFile: null, leaseSeconds: null, maxLeaseSeconds: null },
     ]);
     expect(inventory.vms).toEqual([
       { name: "vm-01", ip: "198.51.100.1", pool: "default", sshUser: "ubuntu", sshPort: 22, hostKeyFingerprint: null, tags: [] },

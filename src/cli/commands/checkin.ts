@@ -64,6 +64,8 @@ function describeCheckin(done: CheckinDone): string {
         ? "It is being deleted (a new one is created for the next person)."
         : done.nextState === "retired"
           ? "It was removed from the inventory, so it is now retired."
-          : "It is being cleaned and goes back to the pool after that.";
+          : done.nextState === "available"
+            ? `It is available again at once: pool ${done.pool} has no cleanup, so nothing was wiped.`
+            : "It is being cleaned and goes back to the pool after that.";
   return `Checked in ${done.vm}${forced}, ending checkout ${done.checkoutId}. ${next}`;
 }

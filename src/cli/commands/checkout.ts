@@ -141,7 +141,16 @@ export function describeCheckout(vm: CheckedOutVm, user: string): string {
     ...(vm.bookedFrom ? [`The lease is cut short: ${vm.name} is booked from ${endText(vm.bookedFrom)}, so it ends at the booking's start and cannot be extended past it.`] : []),
     sshLine(vm),
     `Check it in when done: ${vmresCommand()} checkin ${vm.name} --user ${user}`,
+    ...(vm.cleanupBlocked ? [cleanupBlockedWarning(vm.pool)] : []),
   ].join("\n");
+}
+
+/** Said at checkout and booking while the pool's cleanup cannot run: what a check-in will do then, and the way out. */
+export function cleanupBlockedWarning(pool: string): string {
+  return (
+    `Warning: cleanup is blocked in pool ${pool} (vmres cannot use its SSH key): VMs checked in there stay in cleaning ` +
+    `until an admin runs ${vmresCommand()} cleanup done VM --reason "…" or ${vmresCommand()} pool set ${pool} --cleanup none.`
+  );
 }
 
 /** The line to paste into a terminal. */

@@ -78,6 +78,7 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   "pool.repair": { load: async () => (await import("./pool.js")).preparePoolRepair },
   "pool.sync": { load: async () => (await import("./pool-sync.js")).preparePoolSync },
   "cleanup.retry": { load: async () => (await import("./cleanup.js")).prepareCleanupRetry },
+  "cleanup.done": { load: async () => (await import("./cleanup.js")).prepareCleanupDone },
   images: { load: async () => (await import("./provision.js")).prepareImages },
   "images.delete": { load: async () => (await import("./provision.js")).prepareImagesDelete },
   instances: { load: async () => (await import("./provision.js")).prepareInstances },

@@ -40,12 +40,13 @@ export const preparePoolSet: Prepare = (input) => {
     quota: quotaOption(input),
     maxBookingAheadMs: leaseOption(input, "max-booking-ahead"),
     maxBookingLengthMs: leaseOption(input, "max-booking-length"),
+    cleanup: cleanupOption(input),
   };
   const provisioning = provisioningOptions(input);
   const leases = Object.values(change).some((v) => v !== undefined);
   if (!leases && provisioning === null) {
     throw new UsageError(
-      `say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D or --max-booking-length D (like ${vmresCommand()} pool set gpu --lease 4h --max-lease 3d), or --kind provisioned …`,
+      `say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D, --max-booking-length D or --cleanup none|ssh (like ${vmresCommand()} pool set gpu --lease 4h --max-lease 3d), or --kind provisioned …`,
     );
   }
   checkLeaseOrder(change.leaseMs, change.maxLeaseMs);
@@ -67,6 +68,15 @@ export const preparePoolSet: Prepare = (input) => {
     return outcomeOf(await setPool(core, actor, pool, change), userOf(actor), (settings) => [...lines, describeSettings(settings, core.leases)].join("\n"));
   };
 };
+
+/** `--cleanup none|ssh`, checked before the database is opened. */
+function cleanupOption(input: Parameters<Prepare>[0]): "none" | "ssh" | undefined {
+  const value = input.options["cleanup"];
+  if (typeof value !== "string") return undefined;
+  const word = value.trim().toLowerCase();
+  if (word === "none" || word === "ssh") return word;
+  throw new UsageError(`--cleanup: ${JSON.stringify(value)}: use none (a checked-in VM is available again at once) or ssh (cleaned over SSH first, the default)`);
+}
 
 /** The provisioned-pool flags of `pool set`, checked before the database is opened; null when none is given. */
 function provisioningOptions(input: Parameters<Prepare>[0]): ProvisioningChange | null {
@@ -121,7 +131,8 @@ function describeSettings(s: PoolSettings, defaults: { defaultMs: number; maxMs:
   const max = s.maxLeaseMs === null ? `${lengthText(defaults.maxMs)} (MAX_LEASE)` : lengthText(s.maxLeaseMs);
   const ahead = s.maxBookingAheadMs === null ? "MAX_BOOKING_AHEAD" : lengthText(s.maxBookingAheadMs);
   const length = s.maxBookingLengthMs === null ? "MAX_BOOKING_LENGTH, else the longest lease" : lengthText(s.maxBookingLengthMs);
-  return `Pool ${s.pool}: lease ${lease}, at most ${max} from a checkout's start, quota ${s.quota} per person; bookings start at most ${ahead} ahead and last at most ${length}. Open checkouts keep their ends.`;
+  const cleanup = s.cleanup === "none" ? "no cleanup: a checked-in VM is available again at once, nothing wiped" : "cleaned over SSH after each check-in";
+  return `Pool ${s.pool}: lease ${lease}, at most ${max} from a checkout's start, quota ${s.quota} per person; bookings start at most ${ahead} ahead and last at most ${length}; ${cleanup}. Open checkouts keep their ends.`;
 }
 
 /** `vmres pool remove NAME`: retires the VM, keeping its history. */

@@ -6,6 +6,7 @@ import { table } from "../table.js";
 import { localTime, timeText } from "../times.js";
 import { adminActor, countOption, vmOptions, flag, isoTimeOption, labelArg, labelOption, noteOption, operatorNote, optionalUser, poolOption, recipientActor, requiredUser, userOf } from "../values.js";
 import { vmresCommand } from "../invocation.js";
+import { cleanupBlockedWarning } from "./checkout.js";
 
 /**
  * `vmres reserve --user ID --pool P --count N --from ISO --to ISO --label L [--note TEXT]`:
@@ -58,6 +59,7 @@ function describeBooked(r: Reservation, user: string): string {
     `Booked "${r.label}" for ${user}: ${r.count} VM${r.count === 1 ? "" : "s"} of pool ${r.pool}, from ${timeText(r.from)} to ${localTime(r.to)}.`,
     `Held: ${r.vms.join(", ")}. At the start they become ${user}'s checkouts until the end (the IPs by DM in Slack; ${vmresCommand()} list --user ${user} shows them).`,
     `Cancel it with: ${vmresCommand()} reservation cancel ${r.label} --user ${user}`,
+    ...(r.cleanupBlocked ? [cleanupBlockedWarning(r.pool)] : []),
   ].join("\n");
 }
 

@@ -54,16 +54,28 @@ function describeStatus(pools: PoolSummary[], queues: QueueLength[], held: VmSum
   const waiting = new Map(queues.map((q) => [q.pool, q.waiting + q.offered]));
   const lines = [
     table(
-      ["POOL", "QUOTA", "TOTAL", "AVAILABLE", "HELD", "CHECKED OUT", "CLEANING", "QUARANTINED", "MAINTENANCE", "RETIRED", "WAITING"],
+      ["POOL", "QUOTA", "CLEANUP", "TOTAL", "AVAILABLE", "HELD", "CHECKED OUT", "CLEANING", "QUARANTINED", "MAINTENANCE", "RETIRED", "WAITING"],
       pools.map((p) => [
         p.pool,
         String(p.quota),
+        p.cleanupBlocked !== null ? "blocked" : p.cleanup,
         String(p.total),
         ...[p.counts.available, p.counts.held, p.counts.checked_out, p.counts.cleaning, p.counts.quarantined, p.counts.maintenance, p.counts.retired].map(String),
         String(waiting.get(p.pool) ?? 0),
       ]),
     ),
   ];
+  const blocked = pools.filter((p) => p.cleanupBlocked !== null);
+  if (blocked.length > 0) {
+    lines.push(
+      "",
+      `Cleanup blocked (VMs checked in stay in cleaning until an admin runs ${vmresCommand()} cleanup done VM --reason "…" or ${vmresCommand()} pool set POOL --cleanup none):`,
+      table(
+        ["POOL", "CLEANING", "WHY"],
+        blocked.map((p) => [p.pool, String(p.counts.cleaning), p.cleanupBlocked ?? "-"]),
+      ),
+    );
+  }
   if (held.length > 0) {
     lines.push(
       "",

@@ -29,6 +29,7 @@ interface CheckedOutBody {
   endsAt: Time | null;
   note: string | null;
   bookedFrom: Time | null;
+  cleanupBlocked: boolean;
 }
 
 export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
@@ -42,6 +43,7 @@ export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
   endsAt: maybeDate(b.endsAt),
   note: b.note,
   bookedFrom: maybeDate(b.bookedFrom),
+  cleanupBlocked: b.cleanupBlocked,
 });
 
 export const checkinDone = (b: {
@@ -50,7 +52,7 @@ export const checkinDone = (b: {
   pool: string;
   forced: boolean;
   previousHolder: PersonTag;
-  nextState: "cleaning" | "retired";
+  nextState: "cleaning" | "available" | "retired";
   instance: { action: "save" | "delete" | "clean"; image: string | null; jobId: number | null } | null;
 }): CheckinDone => ({
   vm: b.vm,
@@ -151,9 +153,15 @@ export const reservation = (b: Omit<Reservation, "from" | "to" | "createdAt"> & 
 });
 
 /** The service sends every state's count, in the core's order. */
-export const poolSummary = (b: { name: string; quota: number; counts: Partial<StateCounts>; total: number }): PoolSummary => ({
+/** What a blocked pool's reason reads as over the API, which says only that it is blocked. */
+export const CLEANUP_BLOCKED_OVER_API = "cleanup blocked: the service cannot run this pool's cleanups (its admins see why in /healthz)";
+
+export const poolSummary = (b: { name: string; quota: number; cleanup: "ssh" | "none"; cleanupBlocked: boolean; counts: Partial<StateCounts>; total: number }): PoolSummary => ({
   pool: b.name,
   quota: b.quota,
+  cleanup: b.cleanup,
+  // The API says whether, not why (the reason names the service's key file, which is for its admins).
+  cleanupBlocked: b.cleanupBlocked ? CLEANUP_BLOCKED_OVER_API : null,
   counts: b.counts as StateCounts,
   total: b.total,
 });

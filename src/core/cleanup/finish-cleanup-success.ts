@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { recordEvent } from "../events.js";
 import { becomeFree } from "../retire.js";
 import type { Tx } from "../../db/client.js";
+import { markPoolUnblocked } from "./blocked-pools.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
 
 /**
@@ -23,6 +24,8 @@ export async function finishCleanupSuccess(
     where ${stillClaimed(claim)}
     returning state`);
   if (!row) return null;
+  // The pool's key works again: checkouts stop warning.
+  await markPoolUnblocked(tx, claim.pool);
   await recordEvent(tx, {
     vmId: claim.vmId,
     vmName: claim.vm,

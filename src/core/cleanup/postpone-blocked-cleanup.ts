@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { recordEvent } from "../events.js";
 import { enqueueNotices } from "../notices.js";
 import type { Tx } from "../../db/client.js";
+import { markPoolBlocked } from "./blocked-pools.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
 
 /** How many of the waiting VMs the admin alert names; the rest are counted. */
@@ -28,6 +29,8 @@ export async function postponeBlockedCleanup(tx: Tx, claim: CleanupClaim, blocke
     where ${stillClaimed(claim)}
     returning (select cleanup_last_error from before) as previous_error, cleanup_next_at::text as retry_at`);
   if (!row) return false;
+  // Checkouts and bookings in this pool now warn that check-ins will wait here.
+  await markPoolBlocked(tx, claim.pool, blocked.error);
   if (row.previous_error !== blocked.error) {
     await recordEvent(tx, {
       vmId: claim.vmId,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { checkout, type CheckoutOptions } from "../checkout.js";
 import { countRefusal } from "../count-refusal.js";
+import { cleanupBlockedIn } from "../cleanup/blocked-pools.js";
 import { leaseParams } from "../leases.js";
 import { resolvePerson, type PersonTag } from "../people.js";
 import { knownPools } from "../queries.js";
@@ -42,7 +43,7 @@ async function decideCheckoutFromPool(core: Core, actor: Actor, opts: PoolChecko
   const pool = opts.pool ?? core.defaultPool;
   if (opts.restore === undefined) {
     const taken = await checkout(core, actor, opts);
-    if (taken.ok) return ok({ kind: "ready", vm: taken.value });
+    if (taken.ok) return ok({ kind: "ready", vm: await withCleanupWarning(core, taken.value) });
     if (taken.refusal.code !== "no_vm_free" || taken.refusal.waiting > 0) return taken;
     const settings = await provisionedPool(core.db, pool);
     if (!settings) return taken;
@@ -56,6 +57,14 @@ async function decideCheckoutFromPool(core: Core, actor: Actor, opts: PoolChecko
     return known.includes(pool) ? refuse({ code: "not_provisioned", pool, operation: "restore" }) : refuse({ code: "unknown_pool", pool, known });
   }
   return requestInstance(core, actor, settings, opts);
+}
+
+/**
+ * The VM with `cleanupBlocked` set as its pool is now (read after the checkout's commit, off its
+ * hot statement: it is for the person, not for the decision). Every adapter that lends a VM passes it here.
+ */
+export async function withCleanupWarning(core: Core, vm: CheckedOutVm): Promise<CheckedOutVm> {
+  return { ...vm, cleanupBlocked: await cleanupBlockedIn(core.db, vm.pool) };
 }
 
 export function checkImageName(value: string, field = "image") {

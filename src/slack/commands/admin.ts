@@ -4,12 +4,13 @@ import { section } from "../views/blocks.js";
 import { escape } from "../views/format.js";
 import { rangeWords } from "../views/reservation-messages.js";
 import { addVm, drainVm, removeVm, repairVm, retryCleanup, setPool, type PoolChange, type PoolLeases } from "../../core/admin.js";
+import { cleanupDone } from "../../core/cleanup/cleanup-done.js";
 import { vmHistory } from "../../core/queries.js";
 import type { Result } from "../../core/types.js";
 import { actOnce } from "../act-once.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
-import { addedReply, alreadyHandledReply, historyReply, removedReply, transitionReply } from "../views/replies.js";
+import { addedReply, alreadyHandledReply, cleanupDoneReply, historyReply, removedReply, transitionReply } from "../views/replies.js";
 import { checkinNamed } from "./checkin.js";
 import { poolSetReply } from "../views/lease-replies.js";
 import { refusalReply } from "./refusal-reply.js";
@@ -75,6 +76,11 @@ export async function adminVm(deps: SlackDeps, caller: Caller, operation: VmOper
     case "history":
       return history(deps, caller.userId, vm);
   }
+}
+
+/** `/vm cleanup done VM reason…`: the core decides who may and which VM; once per interaction. */
+export async function adminCleanupDone(deps: SlackDeps, caller: Caller, vm: string, reason: string): Promise<SlackMessage> {
+  return acted(deps, caller, () => cleanupDone(deps.core, slackActor(caller.userId), vm, reason), cleanupDoneReply);
 }
 
 /** Reads need no dedupe; who may read a history is the core's rule. */

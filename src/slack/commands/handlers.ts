@@ -3,7 +3,7 @@ import type { Caller, SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
 import type { LeaseRequest } from "../../core/leases.js";
 import { parseDuration } from "../../duration.js";
-import { adminAdd, adminPoolSet, adminVm, type AddSpec } from "./admin.js";
+import { adminAdd, adminCleanupDone, adminPoolSet, adminVm, type AddSpec } from "./admin.js";
 import { extendCommand } from "./extend.js";
 import { unwaitCommand, waitCommand } from "./waitlist.js";
 import { checkinCommand, checkinNamed } from "./checkin.js";
@@ -78,12 +78,22 @@ export const SLACK_HANDLERS: Record<Exclude<SlackCommandId, "help">, SlackHandle
       maxBookingAheadMs: ahead as number | undefined,
       maxBookingLengthMs: length as number | undefined,
       quota: quota === undefined ? undefined : Number(quota),
+      // The core checks the word (none or ssh) and says what would be right.
+      cleanup: text(input, "cleanup")?.toLowerCase(),
     });
   },
   "pool.remove": (deps, caller, input) => adminVm(deps, caller, "remove", input.args["NAME"] ?? ""),
   "pool.drain": (deps, caller, input) => adminVm(deps, caller, "drain", input.args["NAME"] ?? ""),
   "pool.repair": (deps, caller, input) => adminVm(deps, caller, "repair", input.args["NAME"] ?? ""),
   "cleanup.retry": (deps, caller, input) => adminVm(deps, caller, "retry-cleanup", input.args["VM"] ?? ""),
+  "cleanup.done": async (deps, caller, input) => {
+    const reason = text(input, "reason");
+    const vm = input.args["VM"] ?? "";
+    if (reason === undefined || reason.trim() === "") {
+      return usageReply(deps, caller.userId, `Say why, it is kept on record: \`/vm cleanup done ${shown(vm)} wiped /tmp by hand\`.`, { admin: true, command: "cleanup.done" });
+    }
+    return adminCleanupDone(deps, caller, vm, reason);
+  },
   images: (deps, caller) => imagesCommand(deps, caller),
   "images.delete": (deps, caller, input) => imagesDeleteCommand(deps, caller, input.args["NAME"] ?? ""),
   instances: (deps, caller) => instancesCommand(deps, caller),

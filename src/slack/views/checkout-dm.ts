@@ -11,7 +11,7 @@ export interface CheckoutEnd {
   forcedBy: NoticePerson | null;
   /** Absent in notices of earlier releases. */
   endReason?: "checked_in" | "forced" | "expired" | undefined;
-  nextState: "cleaning" | "retired";
+  nextState: "cleaning" | "available" | "retired";
 }
 
 /** The Check in button of one checkout; its value lets a late click be recognised as stale. */
@@ -82,9 +82,14 @@ export function endedCheckoutDm(vm: { name: string; checkedOutAt: Date }, end: C
     : forced
     ? `:warning: *${vm.name}* was checked in by ${end.forcedBy ? personMention(end.forcedBy) : "an admin"} (forced).`
     : `:white_check_mark: *${vm.name}* is checked in.`;
-  const next = end.nextState === "retired" ? "It has been retired from the pool." : "It is being cleaned and then goes back to the pool.";
+  const next =
+    end.nextState === "retired"
+      ? "It has been retired from the pool."
+      : end.nextState === "available"
+        ? "It is back in the pool (its pool has no cleanup, so nothing was wiped)."
+        : "It is being cleaned and then goes back to the pool.";
   return {
-    text: expired ? `${vm.name}'s lease ended; vmres checked it in` : forced ? `${vm.name} was checked in by an admin (forced)` : `${vm.name} checked in — ${end.nextState === "retired" ? "retired" : "being cleaned"}`,
+    text: expired ? `${vm.name}'s lease ended; vmres checked it in` : forced ? `${vm.name} was checked in by an admin (forced)` : `${vm.name} checked in — ${end.nextState === "retired" ? "retired" : end.nextState === "available" ? "back in the pool" : "being cleaned"}`,
     blocks: [
       section(headline),
       context(`Checked out ${when(vm.checkedOutAt)} · checked in ${when(endedAt)}. ${next}`),

@@ -71,7 +71,12 @@ type Expired = Extract<Notice, { kind: "lease_expired" }>;
 /** After the automatic check-in: what happened, when, what becomes of the VM, how to get one again. */
 export function expiredDm(n: Expired, pool: string | null, r: Reading): SlackMessage {
   const endsAt = new Date(n.endsAt);
-  const next = n.nextState === "retired" ? "It has been retired from the pool." : "It is being cleaned (/tmp wiped) and goes back to the pool; anything left on it is gone.";
+  const next =
+    n.nextState === "retired"
+      ? "It has been retired from the pool."
+      : n.nextState === "available"
+        ? "It is back in the pool (its pool has no cleanup, so nothing was wiped; the next person may find what you left)."
+        : "It is being cleaned (/tmp wiped) and goes back to the pool; anything left on it is gone.";
   const p = pool === null ? "POOL" : escape(pool);
   return {
     text: `Your lease of ${n.vm} ended; vmres checked it in`,

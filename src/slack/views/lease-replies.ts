@@ -58,13 +58,16 @@ export function unwaitReply(left: string[]): SlackMessage {
   return plain(`:white_check_mark: You left the queue of ${left.length === 1 ? "pool" : "pools"} ${pools}. A VM held for you goes to the next in line.`);
 }
 
+const cleanupWords = (s: PoolSettings) =>
+  s.cleanup === "none" ? "no cleanup (a checked-in VM is available again at once, nothing wiped)" : "cleaned over SSH after each check-in";
+
 export function poolSetReply(s: PoolSettings): SlackMessage {
   const lease = s.leaseMs === null ? "the default (DEFAULT_LEASE)" : formatDuration(s.leaseMs, 2);
   const max = s.maxLeaseMs === null ? "the default (MAX_LEASE)" : formatDuration(s.maxLeaseMs, 2);
   const ahead = s.maxBookingAheadMs === null ? "the default (MAX_BOOKING_AHEAD)" : formatDuration(s.maxBookingAheadMs, 2);
   const length = s.maxBookingLengthMs === null ? "the default (MAX_BOOKING_LENGTH, else the longest lease)" : formatDuration(s.maxBookingLengthMs, 2);
   return plain(
-    `:white_check_mark: Pool *${escape(s.pool)}*: lease ${lease}, longest lease ${max}, quota ${s.quota} per person; bookings at most ${ahead} ahead, at most ${length} long. Open checkouts keep their ends.`,
+    `:white_check_mark: Pool *${escape(s.pool)}*: lease ${lease}, longest lease ${max}, quota ${s.quota} per person; bookings at most ${ahead} ahead, at most ${length} long; ${cleanupWords(s)}. Open checkouts keep their ends.`,
   );
 }
 

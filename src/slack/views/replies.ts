@@ -5,6 +5,7 @@ import type { HistoryEntry, PoolSummary, CheckoutEntry } from "../../core/querie
 import type { CheckedOutVm, Refusal, VmSummary } from "../../core/types.js";
 import { context, plain, section, type Block, type SlackMessage } from "./blocks.js";
 import { checkinButton } from "./checkout-dm.js";
+import { cleanupBlockedContext } from "./cleanup-blocked-words.js";
 import type { Reading } from "../time-zone.js";
 import { countsLine, endWords, escape, mention, personMention, sshLine, truncate, when } from "./format.js";
 
@@ -18,13 +19,19 @@ export function checkedOutReply(vm: CheckedOutVm, r?: Reading): SlackMessage {
       section(`:white_check_mark: *${vm.name}* is yours${until} (pool *${vm.pool}*, \`${vm.ip}\`).\n\`\`\`${sshLine(vm)}\`\`\``),
       ...(vm.bookedFrom ? [context(`:calendar: The lease is cut short: *${vm.name}* is booked from then, so it ends at the booking's start and cannot be extended past it.`)] : []),
       context("The details and a *Check in* button are in your DM from vmres."),
+      ...(vm.cleanupBlocked ? [cleanupBlockedContext(vm.pool)] : []),
     ],
   };
 }
 
 export function checkedInReply(done: CheckinDone): SlackMessage {
   const next =
-    instanceReleaseWords(done) ?? (done.nextState === "retired" ? "It was removed from the pool, so it is retired now." : "vmres is wiping /tmp; then it goes back to the pool.");
+    instanceReleaseWords(done) ??
+    (done.nextState === "retired"
+      ? "It was removed from the pool, so it is retired now."
+      : done.nextState === "available"
+        ? `It is back in the pool at once: pool *${done.pool}* has no cleanup, so nothing was wiped.`
+        : "vmres is wiping /tmp; then it goes back to the pool.");
   if (done.forced) return plain(`:white_check_mark: Took *${done.vm}* back from ${personMention(done.previousHolder)}; they have been told by DM. ${next}`);
   return plain(`:white_check_mark: *${done.vm}* is checked in. ${next}`);
 }
@@ -54,12 +61,19 @@ export function listReply(vms: VmSummary[]): SlackMessage {
 
 export function statusReply(pools: PoolSummary[]): SlackMessage {
   if (pools.length === 0) return plain(":information_source: There are no pools yet. An admin adds VMs with `/vm admin add` or lists them in vms.yml.");
-  const lines = pools.slice(0, 45).map((p) => `*${p.pool}* — ${countsLine(p.counts)}`);
+  const lines = pools.slice(0, 45).map((p) => `*${p.pool}* — ${countsLine(p.counts)}${cleanupWords(p)}`);
   const more = pools.length > 45 ? [context(`…and ${pools.length - 45} more pools.`)] : [];
   return {
     text: pools.map((p) => `${p.pool}: ${countsLine(p.counts)}`).join("; "),
     blocks: [section(`*Pools*\n${lines.join("\n")}`), ...more, context("`/vm checkout [pool]` borrows a free VM.")],
   };
+}
+
+/** A pool's cleanup, where it is not the usual SSH wipe that works. */
+function cleanupWords(p: PoolSummary): string {
+  if (p.cleanup === "none") return " · no cleanup (check-ins come back at once)";
+  if (p.cleanupBlocked !== null) return " · :warning: cleanup blocked: check-ins stay in cleaning until an admin runs `/vm cleanup done VM reason` or sets `--cleanup none`";
+  return "";
 }
 
 export function historyReply(vm: string, entries: HistoryEntry[]): SlackMessage {
@@ -79,6 +93,13 @@ export function checkoutsReply(entries: CheckoutEntry[], open: boolean): SlackMe
     return `#${c.id} *${c.vm}* (${escape(c.pool)}) · ${personMention(c.person)} · ${when(c.startedAt)} ${end}${note}`;
   });
   return { text: `${entries.length} checkouts`, blocks: [section(`*Checkouts* (newest first)`), section(truncate(lines.join("\n"), 2900))] };
+}
+
+/** An admin ended a cleanup by hand. */
+export function cleanupDoneReply(done: { vm: string; to: "available" | "retired"; reason: string }): SlackMessage {
+  return done.to === "retired"
+    ? plain(`:white_check_mark: Ended *${done.vm}*'s cleanup by hand; it was removed from the inventory, so it is retired now.`)
+    : plain(`:white_check_mark: Ended *${done.vm}*'s cleanup by hand; it is available again. On record: _${escape(done.reason)}_.`);
 }
 
 export function addedReply(spec: { name: string; ip: string; pool: string }): SlackMessage {

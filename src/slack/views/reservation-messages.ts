@@ -3,6 +3,7 @@ import type { Cancelled, Reservation } from "../../core/reservations.js";
 import type { Reading } from "../time-zone.js";
 import { ACTION } from "./actions.js";
 import { actions, button, context, section, type Block, type SlackMessage } from "./blocks.js";
+import { cleanupBlockedContext } from "./cleanup-blocked-words.js";
 import { escape, listWords, localTime, personMention, relativeWords } from "./format.js";
 
 /** `Mon 7 Dec, 09:00 (Europe/Berlin) to 17:00`: a booking's range in the reader's zone (the end's date said only when it differs). */
@@ -28,6 +29,7 @@ export function bookedReply(r: Reservation, reading: Reading): SlackMessage {
         `At the start they become your checkouts until the end, with their IPs by DM; you get reminders before. ${r.note ? `Note: ${escape(r.note)}. ` : ""}` +
           `\`/vm cancel ${r.label}\` gives them back.`,
       ),
+      ...(r.cleanupBlocked ? [cleanupBlockedContext(r.pool)] : []),
     ],
   };
 }
