@@ -11,6 +11,7 @@ import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
 import { describeSlackError } from "../slack-errors.js";
 import { claimNotices, type StaleAlerts } from "./claim-notices.js";
+import { DeliveryTrace, traceLogger, traceNow, withTrace, type WakeSource } from "./delivery-trace.js";
 import { completeNotice } from "./complete-notice.js";
 import { expiryNote, isRecorded, notPostedEntry } from "./expiry.js";
 import { failNotices } from "./fail-notice.js";
@@ -65,9 +66,14 @@ export class OutboxDispatcher {
   private pausedUntil = 0;
   private lastPrune = 0;
   private listening: Promise<StopListening> | undefined;
+  /** The first wake-up not yet followed by a claim: the trace's start of the wait for a claim. */
+  private pendingWake: { at: number; source: WakeSource } | undefined;
+  private readonly traces = new Map<number, DeliveryTrace>();
+  private readonly traceLog: Logger;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.dms = new DmChannels(opts.client);
+    this.traceLog = traceLogger(opts.log, opts.settings.outbox.trace);
   }
 
   /**
@@ -75,13 +81,14 @@ export class OutboxDispatcher {
    * replica, the CLI) commits a notice; the poll stays as the safety net.
    */
   start(): void {
-    this.listening = listenForWakeups(this.opts.core.db.$client, OUTBOX_CHANNEL, () => this.wake(), this.opts.log);
+    this.listening = listenForWakeups(this.opts.core.db.$client, OUTBOX_CHANNEL, () => this.wake("listen"), this.opts.log);
     this.schedule(0);
   }
 
   /** Delivers now: a notice was just queued (by this process, or any, when notified). */
-  wake(): void {
+  wake(source: WakeSource = "local"): void {
     if (this.stopped) return;
+    this.pendingWake ??= { at: traceNow(), source };
     if (this.running) this.again = true;
     else this.schedule(0);
   }
@@ -150,6 +157,9 @@ export class OutboxDispatcher {
     const which: StaleAlerts = this.summarising() ? { kinds: ALERT_KINDS, claim: staleAlerts } : null;
     // Taken before the query: the claim's age is over-estimated, never under.
     const at = Date.now();
+    const claimStart = traceNow();
+    const woke = this.pendingWake ?? { at: claimStart, source: "poll" as const };
+    this.pendingWake = undefined;
     return claimNotices(this.opts.core.db, {
       claimer: this.opts.claimer,
       limit,
@@ -158,7 +168,15 @@ export class OutboxDispatcher {
       maxAgeMs: this.opts.settings.outbox.noticeMaxAgeMs,
       staleAlerts: which,
     }).then((rows) => {
-      for (const row of rows) this.claimedAt.set(row.id, at);
+      const claimed = traceNow();
+      for (const row of rows) {
+        this.claimedAt.set(row.id, at);
+        const trace = new DeliveryTrace(row.id, row.kind, Number(row.queuedAt) * 1000);
+        trace.mark(`woken:${woke.source}`, woke.at);
+        trace.mark("claim>", claimStart);
+        trace.mark("claim<", claimed);
+        this.traces.set(row.id, trace);
+      }
       return rows;
     });
   }
@@ -178,6 +196,7 @@ export class OutboxDispatcher {
         if (kept.has(row.id)) continue;
         this.inFlight.delete(row.id);
         this.claimedAt.delete(row.id);
+        this.traces.delete(row.id);
       }
     }
     await this.deliverBatch(onward);
@@ -203,23 +222,37 @@ export class OutboxDispatcher {
   }
 
   private async deliverOne(row: NoticeRow, notice: ParsedNotice | null, problem: string | undefined): Promise<void> {
+    const trace = this.traces.get(row.id) ?? new DeliveryTrace(row.id, row.kind, Number(row.queuedAt) * 1000);
+    trace.mark("deliver>");
+    let outcome = "failed";
+    try {
+      await withTrace(trace, async () => (outcome = await this.attempt(row, notice, problem)));
+    } finally {
+      this.inFlight.delete(row.id);
+      this.claimedAt.delete(row.id);
+      this.traces.delete(row.id);
+      trace.mark("end");
+      this.traceLog.debug(trace.fields(outcome), "notice delivery trace");
+    }
+  }
+
+  /** One attempt at a notice: how it ended, for the trace. */
+  private async attempt(row: NoticeRow, notice: ParsedNotice | null, problem: string | undefined): Promise<string> {
     const { core, claimer, log, settings } = this.opts;
     try {
       if (this.stopped || Date.now() < this.pausedUntil) {
         await releaseNotices(core.db, [row.id], claimer, Math.max(0, this.pausedUntil - Date.now()), null);
-        return;
+        return "released";
       }
       if (notice === null) {
         log.error({ notice: row.id, kind: row.kind, problem }, "outbox notice cannot be read; kept and retried at the backoff ceiling");
         await failNotices(core.db, [row.id], claimer, settings.outbox.backoffMaxMs, problem ?? "unreadable notice");
-        return;
+        return "unreadable";
       }
-      await this.runSteps(row, notice);
+      return await this.runSteps(row, notice);
     } catch (err) {
       await this.failed([row], err);
-    } finally {
-      this.inFlight.delete(row.id);
-      this.claimedAt.delete(row.id);
+      return "failed";
     }
   }
 
@@ -228,13 +261,16 @@ export class OutboxDispatcher {
     return { client, core, settings, log, dms: this.dms, noticeId: row.id };
   }
 
-  private async runSteps(row: NoticeRow, notice: ParsedNotice): Promise<void> {
+  private async runSteps(row: NoticeRow, notice: ParsedNotice): Promise<string> {
     const { core, claimer, log, settings } = this.opts;
     const maxAgeMs = settings.outbox.noticeMaxAgeMs;
     const recorded = [...row.deliveredSteps];
+    const trace = this.traces.get(row.id);
     for (const step of stepsFor(notice, this.contextFor(row))) {
       if (isRecorded(recorded, step.name)) continue;
+      trace?.mark(`${step.name}>`);
       const outcome = await this.runStep(row, step);
+      trace?.mark(`${step.name}<`);
       if (outcome === null) return this.claimLost(row, step);
       if (outcome === "expired") {
         // Recorded like a posted step, so no retry ever sends it; last_error says why (expiry.ts).
@@ -249,7 +285,7 @@ export class OutboxDispatcher {
       }
       if (outcome.kind === "defer") {
         await releaseNotices(core.db, [row.id], claimer, outcome.ms, outcome.reason);
-        return;
+        return "deferred";
       }
       if (!step.once && !outcome.record) continue;
       // Right after Slack answered: the shorter this gap, the smaller the chance of a repeat after a crash.
@@ -258,9 +294,12 @@ export class OutboxDispatcher {
         return recordStep(tx, row.id, claimer, step.name);
       });
       if (!stillOurs) return this.claimLost(row, step);
+      trace?.mark(`${step.name}:recorded`);
       recorded.push(step.name);
     }
-    if (await completeNotice(core.db, row.id, claimer, expiryNote(recorded, row.ageMs, maxAgeMs))) log.debug({ notice: row.id, kind: notice.kind }, "notice delivered");
+    if (!(await completeNotice(core.db, row.id, claimer, expiryNote(recorded, row.ageMs, maxAgeMs)))) return "claim lost";
+    log.debug({ notice: row.id, kind: notice.kind }, "notice delivered");
+    return "delivered";
   }
 
   /** Runs one step: its outcome, "expired" when it was too old to post, or null when the claim was lost. */
@@ -321,8 +360,9 @@ export class OutboxDispatcher {
     };
   }
 
-  private claimLost(row: NoticeRow, step: Step): void {
+  private claimLost(row: NoticeRow, step: Step): string {
     this.opts.log.warn({ notice: row.id, step: step.name }, "outbox claim was taken over mid-delivery; leaving the rest to its new owner");
+    return "claim lost";
   }
 
   /** Counts a failed attempt; notices that failed together (one summary) are due again together. */
