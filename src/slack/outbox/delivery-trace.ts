@@ -52,3 +52,8 @@ export function markInTrace(what: string): void {
 export function traceLogger(log: Logger, always: boolean): Logger {
   return always ? log.child({ trace: "outbox" }, { level: "debug" }) : log;
 }
+
+/** Runs `work` outside any notice's trace: work shared by several notices (a Home publish) belongs to none. */
+export function untraced<T>(work: () => Promise<T>): Promise<T> {
+  return current.exit(work);
+}
