@@ -13,7 +13,7 @@ let started = 0;
  * and resolves its port from the "vmres is running" line of its log (service-N.log in `dir`). Several replicas
  * may share one database: each is started the same way.
  */
-export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, secret: string, more: Record<string, string> = {}): { child: ChildProcess; port: Promise<number> } {
+export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, secret: string, more: Record<string, string> = {}): { child: ChildProcess; port: Promise<number>; logFile: string } {
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? dir,
@@ -52,7 +52,7 @@ export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, 
     };
     child.once("exit", exited);
   });
-  return { child, port };
+  return { child, port, logFile };
 }
 
 /** SIGTERM (a graceful stop), then SIGKILL if it is still there after 15 s. */

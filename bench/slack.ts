@@ -27,7 +27,9 @@ import { FakeSlack, RESPONSE_URL, dmChannelFor } from "../test/helpers/fake-slac
 import { slashCommand } from "../test/helpers/slack-requests.js";
 import { bareBaseline, fire, type Burst } from "./slack-client.js";
 import { startApp, stopApp } from "./slack-service.js";
+import { explainDms, readTraces, splitDm } from "./slack-trace.js";
 import { fmt, percentile } from "./stats.js";
+import { sql } from "drizzle-orm";
 
 const REQUESTS = 50;
 const WARMUP = 20;
@@ -48,6 +50,10 @@ interface Measured {
   replies: number;
   /** Web API calls the app made during the burst and its DMs, by method. */
   apiCalls: Map<string, number>;
+  /** Where the DMs' time went (from the services' traces), computed after the burst. */
+  why: string;
+  /** Load average (1 min) when the burst's DMs were in. */
+  load: number;
 }
 
 export async function benchSlack(): Promise<string[]> {
@@ -56,6 +62,7 @@ export async function benchSlack(): Promise<string[]> {
   const fake = await FakeSlack.start();
   let database: Database | undefined;
   const apps: ChildProcess[] = [];
+  const logFiles: string[] = [];
   try {
     database = await openDatabase({ embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, log });
     await migrateDatabase(database);
@@ -74,8 +81,10 @@ export async function benchSlack(): Promise<string[]> {
     }
     const start = async () => {
       fake.reset();
-      const started = startApp(dir, database!.url, fake.url, SECRET);
+      // Each delivered notice's trace goes to the log, so a MISS can say where the time went.
+      const started = startApp(dir, database!.url, fake.url, SECRET, { OUTBOX_TRACE: "true" });
       apps.push(started.child);
+      logFiles.push(started.logFile);
       const url = `http://127.0.0.1:${await started.port}/slack/events`;
       await fake.waitFor("auth.test", { timeoutMs: 30_000 });
       await warm(fake, url, apps.length);
@@ -83,9 +92,9 @@ export async function benchSlack(): Promise<string[]> {
     };
 
     const first = await start();
-    const one = await measure(fake, [first], "A");
+    const one = await measure(fake, database, logFiles, [first], "A");
     const second = await start();
-    const two = await measure(fake, [first, second], "B");
+    const two = await measure(fake, database, logFiles, [first, second], "B");
 
     const acks = one.burst.results.map((a) => a.ms);
     const p99 = percentile(acks, 99);
@@ -123,7 +132,7 @@ async function warm(fake: FakeSlack, url: string, replica: number): Promise<void
 }
 
 /** One burst of REQUESTS checkouts of pool bench<replicas>, alternating over the urls, then the DMs it caused. */
-async function measure(fake: FakeSlack, urls: string[], tag: string): Promise<Measured> {
+async function measure(fake: FakeSlack, database: Database, logFiles: string[], urls: string[], tag: string): Promise<Measured> {
   const pool = `bench${urls.length}`;
   const users = Array.from({ length: REQUESTS }, (_, i) => `U0BENCH${tag}${String(i).padStart(3, "0")}`);
   const requests = users.map((user) => slashCommand({ text: `checkout ${pool}`, user_id: user, user_name: user.toLowerCase(), response_url: fake.responseUrl(user) }));
@@ -133,11 +142,30 @@ async function measure(fake: FakeSlack, urls: string[], tag: string): Promise<Me
   const replies = await fake.waitFor(RESPONSE_URL, { count: REQUESTS, timeoutMs: 10_000 }).catch(() => fake.calls(RESPONSE_URL));
   const posts = fake.calls("chat.postMessage").filter((c) => c.failure === undefined);
   const dms = users.map((u) => posts.filter((c) => c.body.channel === dmChannelFor(u)));
+  const load = loadavg()[0] ?? 0;
+  const dmMs = dms.map((calls, i) => (calls[0] ? calls[0].at.getTime() - (burst.results[i]?.sentAt ?? Number.NaN) : Number.NaN));
+  // Each trace is logged once its notice is done (its Home published too): wait for them before reading.
+  await outboxDone(database);
+  const traces = readTraces(logFiles);
+  const noticeOf = new Map(
+    (await database.db.execute<{ id: string | number; user: string }>(sql`select id, payload->'holder'->>'slackUserId' as user from outbox where kind = 'vm_checked_out'`)).map((r) => [r.user, Number(r.id)]),
+  );
+  const why = explainDms(
+    users.flatMap((user, i) => {
+      const dm = dms[i]?.[0];
+      const trace = traces.get(noticeOf.get(user) ?? -1);
+      const sentAt = burst.results[i]?.sentAt;
+      if (!dm || sentAt === undefined) return [];
+      return [{ ms: dmMs[i] ?? Number.NaN, split: trace ? splitDm(sentAt, dm.at.getTime(), trace) : null }];
+    }),
+  );
   return {
+    why,
+    load,
     replicas: urls.length,
     users,
     burst,
-    dmMs: dms.map((calls, i) => (calls[0] ? calls[0].at.getTime() - (burst.results[i]?.sentAt ?? Number.NaN) : Number.NaN)),
+    dmMs,
     dmsOnce: dms.filter((calls) => calls.length === 1).length,
     replies: new Set(replies.map((r) => r.responseId)).size,
     apiCalls: fake.calls().reduce((by, c) => by.set(c.method, (by.get(c.method) ?? 0) + 1), new Map<string, number>()),
@@ -151,7 +179,17 @@ function dmLine(m: Measured): string {
   const p99 = percentile(all, 99);
   return (
     `  ${p99 < TARGET_DM_P99_MS ? "PASS" : "MISS"} ${m.replicas} replica(s)${m.replicas > 1 ? ", requests alternating" : ""}: ` +
-    `first ${fmt(Math.min(...arrived))} ms, p50 ${fmt(percentile(all, 50))} ms, p99 ${fmt(p99)} ms, max ${fmt(Math.max(...arrived))} ms (${arrived.length}/${REQUESTS} DMs; target p99 < ${TARGET_DM_P99_MS} ms)\n` +
+    `first ${fmt(Math.min(...arrived))} ms, p50 ${fmt(percentile(all, 50))} ms, p99 ${fmt(p99)} ms, max ${fmt(Math.max(...arrived))} ms (${arrived.length}/${REQUESTS} DMs; target p99 < ${TARGET_DM_P99_MS} ms; load average ${fmt(m.load, 1)})\n` +
+    `      ${p99 < TARGET_DM_P99_MS ? "" : "why: "}${m.why}\n` +
     `      Slack calls meanwhile: ${[...m.apiCalls].map(([method, count]) => `${method} ${count}`).join(", ")}`
   );
+}
+
+/** Waits (up to 30 s) until every notice is delivered, so each has logged its trace. */
+async function outboxDone(database: Database): Promise<void> {
+  for (let i = 0; i < 1500; i++) {
+    const [row] = await database.db.execute<{ n: number }>(sql`select count(*)::int as n from outbox where delivered_at is null`);
+    if (row?.n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

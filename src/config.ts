@@ -120,6 +120,11 @@ export const configSchema = z.object({
   OUTBOX_BACKOFF_MAX_MS: ms(10, 86_400_000).default(900_000),
   /** A delivery claimed longer ago than this belongs to a process that died; another takes it over. */
   OUTBOX_CLAIM_TIMEOUT_MS: ms(1000, 86_400_000).default(300_000),
+  /** Log one line per delivered notice with when each part of its way to Slack happened (otherwise only at LOG_LEVEL=debug). */
+  OUTBOX_TRACE: z
+    .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], { error: "expected true or false" })
+    .default("false")
+    .transform((v) => ["true", "1", "yes", "on"].includes(v)),
   /** How often the bot looks for people whose Slack name is unknown or older than a day (users.info). */
   SLACK_PROFILE_SWEEP_INTERVAL_MS: ms(10, 86_400_000).default(600_000),
   POOL_EXHAUSTED_ALERT_INTERVAL_MINUTES: int(0, 10_080, "a number of minutes from 0 (every time) to 10,080 (a week)").default(60),

@@ -43,6 +43,8 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
     log,
     sweepIntervalMs: settings.profileSweepIntervalMs,
     canCall: () => connection.identity !== undefined,
+    // Names are learned after the DMs are out, never in their way.
+    quiet: () => outbox.whenIdle(),
   });
   const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake(), personSeen: (id) => profiles.personSeen(id) };
   const bolt = createBoltApp(settings, deps, () => connection.identity, log, observe);

@@ -14,6 +14,8 @@ export interface OutboxSettings {
   claimTimeoutMs: number;
   /** NOTICE_MAX_AGE: a notice queued longer ago is recorded, not sent (DMs), or summarised (admin alerts); 0: never. */
   noticeMaxAgeMs: number;
+  /** OUTBOX_TRACE: each delivered notice's trace is logged whatever LOG_LEVEL says (see delivery-trace.ts). */
+  trace: boolean;
 }
 
 /** Everything the Slack adapter reads from the configuration, checked once at start. */
@@ -70,6 +72,7 @@ export function slackSettings(config: Config): { settings: SlackSettings } | { o
         backoffMaxMs: Math.max(config.OUTBOX_BACKOFF_MAX_MS, config.OUTBOX_BACKOFF_BASE_MS),
         claimTimeoutMs,
         noticeMaxAgeMs: config.NOTICE_MAX_AGE,
+        trace: config.OUTBOX_TRACE,
       },
     },
   };

@@ -1,6 +1,7 @@
 import { webApi } from "@slack/bolt";
 import type { Logger } from "../log.js";
 import { boltLogger } from "./bolt-logger.js";
+import { markInTrace } from "./outbox/delivery-trace.js";
 import type { SlackSettings } from "./settings.js";
 
 export type WebClient = webApi.WebClient;
@@ -41,11 +42,15 @@ export function botClient(settings: SlackSettings, log: Logger, observe?: SlackC
 function fetchWithTimeout(timeoutMs: number, observe?: SlackCallObserver): webApi.FetchFunction {
   return async (url, init) => {
     const method = methodOf(url);
+    // Inside a notice's delivery, its trace gets when the call went out and when Slack answered.
+    markInTrace(`${method}>`);
     try {
       const res = await fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+      markInTrace(`${method}<`);
       observe?.(method, res.status === 429 ? "rate_limited" : res.ok ? "answered" : "http_error");
       return res;
     } catch (err) {
+      markInTrace(`${method}!`);
       observe?.(method, "network_error");
       throw err;
     }

@@ -102,6 +102,7 @@ export class FakeSlack {
   private readonly modes = new Map<string, FailureMode>();
   private readonly users = new Map<string, FakeUser>();
   private readonly channels = new FakeChannels(FAKE_WORKSPACE);
+  private readonly holds = new Map<string, { held: Promise<void>; release: () => void }>();
   private lastMicros = 0;
 
   private constructor(
@@ -187,6 +188,23 @@ export class FakeSlack {
     this.modes.set(method, mode);
   }
 
+  /**
+   * Calls to `method` are recorded when they arrive but neither acted on nor
+   * answered until the returned function is called (as a Slack that is slow to
+   * answer one method): a test can see what the app does meanwhile, without
+   * timing anything.
+   */
+  hold(method: string): () => void {
+    let resolve!: () => void;
+    const held = new Promise<void>((r) => (resolve = r));
+    const release = () => {
+      if (this.holds.get(method)?.held === held) this.holds.delete(method);
+      resolve();
+    };
+    this.holds.set(method, { held, release });
+    return release;
+  }
+
   clearFailures(): void {
     this.once.clear();
     this.modes.clear();
@@ -208,6 +226,7 @@ export class FakeSlack {
     this.users.clear();
     this.channels.clear();
     this.clearFailures();
+    for (const { release } of [...this.holds.values()]) release();
   }
 
   /** Slack unreachable: stops listening and drops open connections, so calls get ECONNREFUSED. */
@@ -269,6 +288,8 @@ export class FakeSlack {
     const failure = this.takeFailure(method);
     if (failure !== undefined) call.failure = failure.kind;
     this.recorded.push(call);
+    const hold = this.holds.get(method);
+    if (hold) await hold.held;
 
     if (failure !== undefined && failure.kind !== "late") {
       this.fail(res, failure);

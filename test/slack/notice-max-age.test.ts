@@ -140,8 +140,9 @@ describe("with NOTICE_MAX_AGE at its default of an hour", () => {
       null,
     ]);
     expect(rows.every((r) => r.delivered)).toBe(true);
-    // The admins' Home tabs, which list quarantined VMs with their buttons, are still republished.
-    expect(h.fake.calls("views.publish").filter((c) => c.body.user_id === ADMIN.id).length).toBeGreaterThanOrEqual(3);
+    // The admins' Home tabs, which list quarantined VMs with their buttons, are still republished
+    // (notices delivered together share a publish: it renders the database as it is by then).
+    expect(h.fake.calls("views.publish").filter((c) => c.body.user_id === ADMIN.id).length).toBeGreaterThanOrEqual(1);
   });
 
   it("does not DM the previous holder of a stale forced check-in, and tells the admins in the summary", async () => {

@@ -12,24 +12,31 @@ import { done, type DeliveryContext, type Poster, type Step } from "./step.js";
  */
 const HOME_CANNOT_PUBLISH = new Set(["user_not_found", "not_enabled", "invalid_arguments", "cannot_dm_bot", "user_disabled"]);
 
-/** Republishes people's Home tabs; transient failures retry the notice, hopeless ones are logged. */
+/**
+ * Republishes people's Home tabs, after the DMs and joined with other notices'
+ * publishes for the same person (see HomePublishes); transient failures retry
+ * the notice, hopeless ones are logged.
+ */
 export function homeStep(ctx: DeliveryContext, users: Iterable<string | null> | "admins", name = "home"): Step {
+  const publish = (user: string) => async () => {
+    try {
+      await publishHome(ctx.client, ctx.core, user);
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (code === undefined || !HOME_CANNOT_PUBLISH.has(code)) throw err;
+      ctx.log.warn({ user, error: code }, "cannot publish this user's Home tab; skipped");
+    }
+  };
   return {
     name,
     once: false,
+    home: true,
     run: async () => {
       // Admins are read when the step runs: who is an admin lives in the database.
-      for (const user of users === "admins" ? await adminSlackIds(ctx.core) : users) {
-        if (user === null) continue; // someone Slack cannot reach (a service) has no Home
-
-        try {
-          await publishHome(ctx.client, ctx.core, user);
-        } catch (err) {
-          const code = slackErrorCode(err);
-          if (code === undefined || !HOME_CANNOT_PUBLISH.has(code)) throw err;
-          ctx.log.warn({ user, error: code }, "cannot publish this user's Home tab; skipped");
-        }
-      }
+      const all = users === "admins" ? await adminSlackIds(ctx.core) : [...users];
+      // Someone Slack cannot reach (a service) has no Home.
+      const reachable = [...new Set(all.filter((user): user is string => user !== null))];
+      await Promise.all(reachable.map((user) => ctx.homes.publish(user, publish(user))));
       return done();
     },
   };

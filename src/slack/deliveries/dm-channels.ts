@@ -9,22 +9,40 @@ export interface Posted {
 }
 
 /**
- * The DM channel (D…) of each user: conversations.open gives it, chat.update
- * and conversations.history need it, and it never changes for a user, so it
- * is remembered.
+ * The DM channel (D…) of each user: conversations.open gives it, and chat.update
+ * and conversations.history need it. It never changes for a bot and a user, so
+ * it is kept per person for the life of the process: a person's first DM costs
+ * one conversations.open, later ones none, and DMs to one person sent side by
+ * side share one call. A channel Slack says it no longer knows is forgotten
+ * (`forget`) and opened again.
  */
 export class DmChannels {
-  private readonly channels = new Map<string, string>();
+  private readonly channels = new Map<string, Promise<string>>();
 
   constructor(private readonly client: WebClient) {}
 
-  async channelOf(user: string): Promise<string> {
+  channelOf(user: string): Promise<string> {
     const known = this.channels.get(user);
     if (known) return known;
+    const opening = this.open(user);
+    this.channels.set(user, opening);
+    // A failed open is not kept: the next DM asks again.
+    opening.catch(() => {
+      if (this.channels.get(user) === opening) this.channels.delete(user);
+    });
+    return opening;
+  }
+
+  /** Slack answered channel_not_found for `channel`: the next DM to `user` opens it again. */
+  async forget(user: string, channel: string): Promise<void> {
+    const known = this.channels.get(user);
+    if (known && (await known.catch(() => null)) === channel && this.channels.get(user) === known) this.channels.delete(user);
+  }
+
+  private async open(user: string): Promise<string> {
     const opened = await this.client.conversations.open({ users: user });
     const id = opened.channel?.id;
     if (!id) throw new Error(`conversations.open gave no channel for ${user}`);
-    this.channels.set(user, id);
     return id;
   }
 }

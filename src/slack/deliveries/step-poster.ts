@@ -3,6 +3,7 @@ import type { WebClient } from "../slack-client.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { postMessage, type DmChannels, type Posted } from "./dm-channels.js";
 import { findTagged, type NoticeTag } from "./notice-tag.js";
+import { slackErrorCode } from "../slack-errors.js";
 import { ClaimLostError, NotPostedError, type Poster } from "./step.js";
 
 /** What a step's Poster needs from the dispatcher. */
@@ -48,7 +49,16 @@ export function stepPoster(opts: PosterOptions): Poster {
   return {
     toUser: async (user, message) => {
       nothingToFind();
-      return post(await opts.dms.channelOf(user), message);
+      const channel = await opts.dms.channelOf(user);
+      try {
+        return await post(channel, message);
+      } catch (err) {
+        // The DM channel kept for this person is gone for Slack (nothing was posted): open it again, once.
+        if (slackErrorCode(err) !== "channel_not_found") throw err;
+        await opts.dms.forget(user, channel);
+        opts.log.info({ user, channel, notice: opts.tag.noticeId }, "Slack no longer knows this person's DM channel; opening it again");
+        return post(await opts.dms.channelOf(user), message);
+      }
     },
     toChannel: post,
   };

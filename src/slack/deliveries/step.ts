@@ -4,6 +4,7 @@ import type { Logger } from "../../log.js";
 import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
 import type { SlackMessage } from "../views/blocks.js";
+import type { HomePublishes } from "../outbox/home-publishes.js";
 import type { DmChannels, Posted } from "./dm-channels.js";
 
 /** What delivering a notice may use. */
@@ -13,6 +14,8 @@ export interface DeliveryContext {
   settings: SlackSettings;
   log: Logger;
   dms: DmChannels;
+  /** Home tab publishes, scheduled after the DMs (home-publishes.ts). */
+  homes: HomePublishes;
   /** The outbox row being delivered: a notice may wait for an earlier one. */
   noticeId: number;
 }
@@ -41,6 +44,12 @@ export type Audience = { kind: "person" } | { kind: "admins"; staleLine: string 
 interface StepBase {
   name: string;
   run(post: Poster): Promise<StepOutcome>;
+  /**
+   * A Home tab publish. It comes after the notice's messages, and the notice
+   * gives up its place among the deliveries before it runs, so the next
+   * notice's DM (this VM's, or anyone's) does not wait for it.
+   */
+  home?: true;
 }
 
 /**

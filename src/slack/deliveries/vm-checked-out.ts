@@ -18,11 +18,13 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
       run: async (post) => {
         // Someone Slack cannot reach (a service using the CLI or the API) got the details where they asked.
         if (user === null) return done();
+        // Both reads at once: they are all that stands between the claim and the post.
+        const [recorded, reading] = await Promise.all([hasCheckoutDm(ctx.core.db, n.checkoutId), readingOfPerson(ctx.core, n.holder.id)]);
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
-        if (await hasCheckoutDm(ctx.core.db, n.checkoutId)) return done();
+        if (recorded) return done();
         const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
           bookedFrom: n.bookedFrom ? new Date(n.bookedFrom) : null };
-        const posted = await post.toUser(user, checkoutDm(vm, await readingOfPerson(ctx.core, n.holder.id), n.reservation ?? null));
+        const posted = await post.toUser(user, checkoutDm(vm, reading, n.reservation ?? null));
         return done((tx) => recordMessage(tx, { vm: n.vm.name, user, ...posted, purpose: "checkout_dm", checkoutId: n.checkoutId }));
       },
     },

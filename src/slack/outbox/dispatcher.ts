@@ -11,6 +11,9 @@ import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
 import { describeSlackError } from "../slack-errors.js";
 import { claimNotices, type StaleAlerts } from "./claim-notices.js";
+import { HomePublishes } from "./home-publishes.js";
+import { Slots } from "./slots.js";
+import { DeliveryTrace, traceLogger, traceNow, withTrace, type WakeSource } from "./delivery-trace.js";
 import { completeNotice } from "./complete-notice.js";
 import { expiryNote, isRecorded, notPostedEntry } from "./expiry.js";
 import { failNotices } from "./fail-notice.js";
@@ -25,8 +28,14 @@ import { summariseStaleAlerts } from "./stale-alerts.js";
 const BATCH = 32;
 /** Stale alerts told in one summary message at most; a longer backlog takes one message per this many. */
 const STALE_BATCH = 200;
-/** Deliveries in flight at once; notices about one VM still go one at a time (see orderKey). */
+/** Notices sending their messages at once; notices about one VM still go one at a time (see orderKey). */
 const CONCURRENCY = 8;
+/** Notices claimed by this dispatcher and not done yet (sending, waiting their turn, or their Home publish). */
+const MAX_IN_FLIGHT = 64;
+/** Home publishes at once; they run when no DM is being sent or waits (HomePublishes). */
+const HOME_CONCURRENCY = 2;
+/** The longest a Home publish waits for the DMs to be out. */
+const HOME_MAX_WAIT_MS = 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface DispatcherOptions {
@@ -65,9 +74,25 @@ export class OutboxDispatcher {
   private pausedUntil = 0;
   private lastPrune = 0;
   private listening: Promise<StopListening> | undefined;
+  /** The first wake-up not yet followed by a claim: the trace's start of the wait for a claim. */
+  private pendingWake: { at: number; source: WakeSource } | undefined;
+  private readonly traces = new Map<number, DeliveryTrace>();
+  private readonly traceLog: Logger;
+  /** The notices' message steps (DMs, alerts, updates): CONCURRENCY at a time. */
+  private readonly sending: Slots;
+  private readonly homes: HomePublishes;
+  /** Per order key (a VM…), the end of the messages of the last notice started for it: the next one waits for it. */
+  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly deliveries = new Set<Promise<void>>();
+  /** MAX_IN_FLIGHT was reached: a delivery that ends claims again. */
+  private full = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: DispatcherOptions) {
     this.dms = new DmChannels(opts.client);
+    this.traceLog = traceLogger(opts.log, opts.settings.outbox.trace);
+    this.sending = new Slots(CONCURRENCY, () => this.homes.pump());
+    this.homes = new HomePublishes({ concurrency: HOME_CONCURRENCY, maxWaitMs: HOME_MAX_WAIT_MS, messagesBusy: () => !this.stopped && this.sending.busy() });
   }
 
   /**
@@ -75,12 +100,19 @@ export class OutboxDispatcher {
    * replica, the CLI) commits a notice; the poll stays as the safety net.
    */
   start(): void {
-    this.listening = listenForWakeups(this.opts.core.db.$client, OUTBOX_CHANNEL, () => this.wake(), this.opts.log);
+    this.listening = listenForWakeups(this.opts.core.db.$client, OUTBOX_CHANNEL, () => this.wake("listen"), this.opts.log);
     this.schedule(0);
   }
 
   /** Delivers now: a notice was just queued (by this process, or any, when notified). */
-  wake(): void {
+  wake(source: WakeSource = "local"): void {
+    if (this.stopped) return;
+    this.pendingWake ??= { at: traceNow(), source };
+    this.claimSoon();
+  }
+
+  /** Claims as soon as the claim under way (if any) is done. */
+  private claimSoon(): void {
     if (this.stopped) return;
     if (this.running) this.again = true;
     else this.schedule(0);
@@ -92,6 +124,31 @@ export class OutboxDispatcher {
     clearTimeout(this.timer);
     (await this.listening)?.();
     await this.running;
+    // Deliveries not started yet release their claims; Home publishes stop waiting for DMs.
+    this.homes.pump();
+    await Promise.allSettled([...this.deliveries]);
+    this.tellIfIdle();
+  }
+
+  /**
+   * Resolves when nothing is being claimed or delivered here and no wake-up
+   * waits for a claim: work that can wait (learning names) goes then, not
+   * while DMs are on their way.
+   */
+  whenIdle(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private idle(): boolean {
+    return this.stopped || (this.deliveries.size === 0 && this.running === undefined && this.pendingWake === undefined);
+  }
+
+  private tellIfIdle(): void {
+    if (!this.idle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   pendingCount(): Promise<number> {
@@ -107,6 +164,7 @@ export class OutboxDispatcher {
         const next = this.again ? 0 : this.opts.settings.outbox.pollIntervalMs;
         this.again = false;
         this.schedule(Math.max(next, this.pausedUntil - Date.now()));
+        this.tellIfIdle();
       });
     }, ms);
   }
@@ -122,13 +180,19 @@ export class OutboxDispatcher {
         if (rows.length > 0) await this.deliverStaleAlerts(rows);
         more = rows.length === STALE_BATCH;
       }
-      // Drain the backlog in batches; a full batch means there may be more.
+      // Claim and start delivering, without waiting for the deliveries under way: a notice
+      // queued while others are being sent is claimed at once, and a full batch means there may be more.
       for (;;) {
         if (this.stopped || Date.now() < this.pausedUntil) return;
-        const rows = await this.claim(BATCH, "none");
+        const room = Math.min(BATCH, MAX_IN_FLIGHT - this.inFlight.size);
+        if (room <= 0) {
+          this.full = true;
+          return;
+        }
+        const rows = await this.claim(room, "none");
         if (rows.length === 0) return;
-        await this.deliverBatch(rows);
-        if (rows.length < BATCH) return;
+        this.startDeliveries(rows);
+        if (rows.length < room) return;
       }
     } catch (err) {
       // The database being away must not end the loop: the next tick tries again.
@@ -150,6 +214,9 @@ export class OutboxDispatcher {
     const which: StaleAlerts = this.summarising() ? { kinds: ALERT_KINDS, claim: staleAlerts } : null;
     // Taken before the query: the claim's age is over-estimated, never under.
     const at = Date.now();
+    const claimStart = traceNow();
+    const woke = this.pendingWake ?? { at: claimStart, source: "poll" as const };
+    this.pendingWake = undefined;
     return claimNotices(this.opts.core.db, {
       claimer: this.opts.claimer,
       limit,
@@ -158,7 +225,15 @@ export class OutboxDispatcher {
       maxAgeMs: this.opts.settings.outbox.noticeMaxAgeMs,
       staleAlerts: which,
     }).then((rows) => {
-      for (const row of rows) this.claimedAt.set(row.id, at);
+      const claimed = traceNow();
+      for (const row of rows) {
+        this.claimedAt.set(row.id, at);
+        const trace = new DeliveryTrace(row.id, row.kind, Number(row.queuedAt) * 1000);
+        trace.mark(`woken:${woke.source}`, woke.at);
+        trace.mark("claim>", claimStart);
+        trace.mark("claim<", claimed);
+        this.traces.set(row.id, trace);
+      }
       return rows;
     });
   }
@@ -178,63 +253,111 @@ export class OutboxDispatcher {
         if (kept.has(row.id)) continue;
         this.inFlight.delete(row.id);
         this.claimedAt.delete(row.id);
+        this.traces.delete(row.id);
       }
     }
-    await this.deliverBatch(onward);
+    this.startDeliveries(onward);
   }
 
-  /** Groups by VM or pool so one VM's notices keep their order, and runs the groups side by side. */
-  private async deliverBatch(rows: NoticeRow[]): Promise<void> {
-    const groups = new Map<string, { row: NoticeRow; notice: ParsedNotice | null; problem?: string }[]>();
+  /**
+   * Starts each notice's delivery. Notices about one VM (or pool…) keep their
+   * order: each waits until the one before it has sent its messages (not its
+   * Home publish). Others go side by side, CONCURRENCY sending at a time.
+   */
+  private startDeliveries(rows: NoticeRow[]): void {
     for (const row of rows) {
       this.inFlight.add(row.id);
       const parsed = parseNotice(row.kind, row.payload);
-      const entry = "notice" in parsed ? { row, notice: parsed.notice } : { row, notice: null, problem: parsed.problem };
-      const key = entry.notice ? orderKey(entry.notice) : `row:${row.id}`;
-      groups.set(key, [...(groups.get(key) ?? []), entry]);
+      const notice = "notice" in parsed ? parsed.notice : null;
+      const key = notice ? orderKey(notice) : `row:${row.id}`;
+      const before = this.lanes.get(key);
+      let sent!: () => void;
+      const lane = new Promise<void>((resolve) => (sent = resolve));
+      this.lanes.set(key, lane);
+      const delivery = (async () => {
+        try {
+          await before;
+          await this.deliverOne(row, notice, "problem" in parsed ? parsed.problem : undefined, sent);
+        } finally {
+          sent();
+          if (this.lanes.get(key) === lane) this.lanes.delete(key);
+        }
+      })().catch((err: unknown) => this.opts.log.error({ err, notice: row.id }, "outbox delivery failed unexpectedly"));
+      this.deliveries.add(delivery);
+      void delivery.finally(() => {
+        this.deliveries.delete(delivery);
+        if (this.full) {
+          this.full = false;
+          this.claimSoon();
+        }
+        this.tellIfIdle();
+      });
     }
-    const queue = [...groups.values()];
-    const worker = async () => {
-      for (let group = queue.shift(); group; group = queue.shift()) {
-        for (const entry of group) await this.deliverOne(entry.row, entry.notice, entry.problem);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
   }
 
-  private async deliverOne(row: NoticeRow, notice: ParsedNotice | null, problem: string | undefined): Promise<void> {
+  /**
+   * Delivers one notice, holding one of the CONCURRENCY places while it sends
+   * its messages; `sent` (called when its messages are out, before its Home
+   * publish) lets this VM's next notice start.
+   */
+  private async deliverOne(row: NoticeRow, notice: ParsedNotice | null, problem: string | undefined, sent: () => void): Promise<void> {
+    const trace = this.traces.get(row.id) ?? new DeliveryTrace(row.id, row.kind, Number(row.queuedAt) * 1000);
+    let outcome = "failed";
+    const release = await this.sending.acquire();
+    trace.mark("deliver>");
+    const messagesSent = () => {
+      release();
+      sent();
+    };
+    try {
+      await withTrace(trace, async () => (outcome = await this.attempt(row, notice, problem, messagesSent)));
+    } finally {
+      messagesSent();
+      this.inFlight.delete(row.id);
+      this.claimedAt.delete(row.id);
+      this.traces.delete(row.id);
+      trace.mark("end");
+      this.traceLog.debug(trace.fields(outcome), "notice delivery trace");
+    }
+  }
+
+  /** One attempt at a notice: how it ended, for the trace. */
+  private async attempt(row: NoticeRow, notice: ParsedNotice | null, problem: string | undefined, messagesSent: () => void): Promise<string> {
     const { core, claimer, log, settings } = this.opts;
     try {
       if (this.stopped || Date.now() < this.pausedUntil) {
         await releaseNotices(core.db, [row.id], claimer, Math.max(0, this.pausedUntil - Date.now()), null);
-        return;
+        return "released";
       }
       if (notice === null) {
         log.error({ notice: row.id, kind: row.kind, problem }, "outbox notice cannot be read; kept and retried at the backoff ceiling");
         await failNotices(core.db, [row.id], claimer, settings.outbox.backoffMaxMs, problem ?? "unreadable notice");
-        return;
+        return "unreadable";
       }
-      await this.runSteps(row, notice);
+      return await this.runSteps(row, notice, messagesSent);
     } catch (err) {
       await this.failed([row], err);
-    } finally {
-      this.inFlight.delete(row.id);
-      this.claimedAt.delete(row.id);
+      return "failed";
     }
   }
 
   private contextFor(row: NoticeRow): DeliveryContext {
     const { client, core, settings, log } = this.opts;
-    return { client, core, settings, log, dms: this.dms, noticeId: row.id };
+    return { client, core, settings, log, dms: this.dms, homes: this.homes, noticeId: row.id };
   }
 
-  private async runSteps(row: NoticeRow, notice: ParsedNotice): Promise<void> {
+  private async runSteps(row: NoticeRow, notice: ParsedNotice, messagesSent: () => void): Promise<string> {
     const { core, claimer, log, settings } = this.opts;
     const maxAgeMs = settings.outbox.noticeMaxAgeMs;
     const recorded = [...row.deliveredSteps];
+    const trace = this.traces.get(row.id);
     for (const step of stepsFor(notice, this.contextFor(row))) {
       if (isRecorded(recorded, step.name)) continue;
+      // Home publishes come last: from here on this notice holds up no other's messages.
+      if (step.home) messagesSent();
+      trace?.mark(`${step.name}>`);
       const outcome = await this.runStep(row, step);
+      trace?.mark(`${step.name}<`);
       if (outcome === null) return this.claimLost(row, step);
       if (outcome === "expired") {
         // Recorded like a posted step, so no retry ever sends it; last_error says why (expiry.ts).
@@ -249,7 +372,7 @@ export class OutboxDispatcher {
       }
       if (outcome.kind === "defer") {
         await releaseNotices(core.db, [row.id], claimer, outcome.ms, outcome.reason);
-        return;
+        return "deferred";
       }
       if (!step.once && !outcome.record) continue;
       // Right after Slack answered: the shorter this gap, the smaller the chance of a repeat after a crash.
@@ -258,9 +381,12 @@ export class OutboxDispatcher {
         return recordStep(tx, row.id, claimer, step.name);
       });
       if (!stillOurs) return this.claimLost(row, step);
+      trace?.mark(`${step.name}:recorded`);
       recorded.push(step.name);
     }
-    if (await completeNotice(core.db, row.id, claimer, expiryNote(recorded, row.ageMs, maxAgeMs))) log.debug({ notice: row.id, kind: notice.kind }, "notice delivered");
+    if (!(await completeNotice(core.db, row.id, claimer, expiryNote(recorded, row.ageMs, maxAgeMs)))) return "claim lost";
+    log.debug({ notice: row.id, kind: notice.kind }, "notice delivered");
+    return "delivered";
   }
 
   /** Runs one step: its outcome, "expired" when it was too old to post, or null when the claim was lost. */
@@ -321,8 +447,9 @@ export class OutboxDispatcher {
     };
   }
 
-  private claimLost(row: NoticeRow, step: Step): void {
+  private claimLost(row: NoticeRow, step: Step): string {
     this.opts.log.warn({ notice: row.id, step: step.name }, "outbox claim was taken over mid-delivery; leaving the rest to its new owner");
+    return "claim lost";
   }
 
   /** Counts a failed attempt; notices that failed together (one summary) are due again together. */

@@ -18,6 +18,8 @@ const PAUSE_AFTER_REFUSAL_MS = 3_600_000;
 const WORKSPACE_REFUSALS = new Set(["missing_scope", "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "no_permission"]);
 /** A 429 without a usable Retry-After still pauses lookups this long. */
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 60_000;
+/** The longest a lookup after a request waits for the outbox to be quiet (a steady stream of DMs must not starve it). */
+const QUIET_MAX_WAIT_MS = 5000;
 /** Bounds the per-process memory of who was asked about; past it, the memory starts over (costing a database read each). */
 const MAX_REMEMBERED = 10_000;
 
@@ -30,14 +32,21 @@ export interface ProfileLearnerOptions {
   sweepIntervalMs: number;
   /** False until Slack accepted the token: nothing is asked before. */
   canCall(): boolean;
+  /**
+   * Resolves when this process has no notice being delivered: lookups after
+   * requests wait for it, so users.info and its database reads never compete
+   * with the DMs those requests caused. Unset: they go at once.
+   */
+  quiet?(): Promise<void>;
 }
 
 /**
  * Learns how Slack names people (users.info) and caches it in `people`, so
  * listings and messages say who instead of `U0…`; their time zone (`user.tz`)
- * with it, so DMs and the Home tab give times in it. Two ways: right after a
- * person's request has been answered (personSeen, which never waits), and a
- * periodic sweep over people whose name is unknown or older than a day.
+ * with it, so DMs and the Home tab give times in it. Two ways: after a
+ * person's request has been answered and the DMs it caused are out (personSeen,
+ * which never waits; one person at a time), and a periodic sweep over people
+ * whose name is unknown or older than a day.
  * At most one lookup per person at a time in this process; a 429 pauses every
  * lookup for Slack's Retry-After; a failure is logged and never thrown.
  */
@@ -49,6 +58,11 @@ export class ProfileLearner {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
+  /** People seen in requests, to look up once the outbox is quiet. */
+  private readonly seen = new Set<string>();
+  private draining: Promise<void> | undefined;
+  /** Ends the waits for the outbox to be quiet when the learner stops. */
+  private readonly quietWaits = new Set<() => void>();
 
   constructor(private readonly opts: ProfileLearnerOptions) {}
 
@@ -56,7 +70,39 @@ export class ProfileLearner {
   personSeen(slackUserId: unknown): void {
     if (typeof slackUserId !== "string" || checkUserId(slackUserId) !== null) return;
     if (this.stopped || !this.opts.canCall() || this.waiting(slackUserId)) return;
-    void this.learn(slackUserId, false);
+    this.seen.add(slackUserId);
+    this.drain();
+  }
+
+  /** Looks up the people seen, one at a time, each once the outbox is quiet. */
+  private drain(): void {
+    if (this.draining || this.seen.size === 0) return;
+    this.draining = (async () => {
+      for (const id of this.seen) {
+        if (this.stopped) return;
+        await this.whenQuiet();
+        this.seen.delete(id);
+        if (!this.stopped && !this.waiting(id)) await this.learn(id, false);
+      }
+    })().finally(() => {
+      this.draining = undefined;
+      // Someone seen while the last lookup ended.
+      if (!this.stopped) this.drain();
+    });
+  }
+
+  private async whenQuiet(): Promise<void> {
+    if (!this.opts.quiet) return;
+    let timer: NodeJS.Timeout | undefined;
+    let end!: () => void;
+    const given = new Promise<void>((resolve) => {
+      end = resolve;
+      timer = setTimeout(resolve, QUIET_MAX_WAIT_MS);
+    });
+    this.quietWaits.add(end);
+    await Promise.race([this.opts.quiet(), given]);
+    clearTimeout(timer);
+    this.quietWaits.delete(end);
   }
 
   /** Starts the periodic sweep (its first run one interval from now). */
@@ -69,8 +115,9 @@ export class ProfileLearner {
   /** Stops the sweep and waits for the lookups under way (each is bounded by SLACK_API_TIMEOUT_MS). */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const end of this.quietWaits) end();
     clearInterval(this.timer);
-    await Promise.allSettled([...this.inFlight.values(), this.sweeping]);
+    await Promise.allSettled([...this.inFlight.values(), this.sweeping, this.draining]);
   }
 
   /** One sweep: up to SWEEP_BATCH people whose name is unknown or older than a day, one after the other. */
