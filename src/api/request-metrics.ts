@@ -1,7 +1,4 @@
-import type { Api } from "./types.js";
-
-/** Told of every answered API request (the service counts them for /metrics). */
-export type RequestObserver = (request: { route: string; method: string; status: number; seconds: number }) => void;
+import type { Api, RequestObserver } from "./types.js";
 
 /** Methods kept as labels as they are; anything else is one "OTHER", so a client cannot add series. */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -4,7 +4,9 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
 import type { RateLimits } from "./rate-limit.js";
-import type { RequestObserver } from "./request-metrics.js";
+
+/** Told of every answered API request (the service counts them for /metrics). */
+export type RequestObserver = (request: { route: string; method: string; status: number; seconds: number }) => void;
 
 /** What the API needs: the core, the log, and its limits. */
 export interface ApiDeps {

@@ -82,7 +82,7 @@ describe("which requests count as local", () => {
   });
 
   it("refuses a TRUST_PROXY that is not false, true, a hop count or addresses, naming the variable", () => {
-    expect(() => loadConfig({ TRUST_PROXY: "nginx" }, null)).toThrow(/TRUST_PROXY \("nginx"\): expected false, true, a hop count, or a comma-separated list .*"nginx" is not an IP address/);
+    expect(() => loadConfig({ TRUST_PROXY: "nginx" }, null)).toThrow(/TRUST_PROXY must be false, true, a hop count, or a comma-separated list .*"nginx" is not an IP address/);
     expect(() => loadConfig({ TRUST_PROXY: "10.0.0.0/33" }, null)).toThrow(/TRUST_PROXY .*"10\.0\.0\.0\/33" is not an IP address/);
     expect(loadConfig({}, null).TRUST_PROXY).toBe(false);
   });
