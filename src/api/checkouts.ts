@@ -12,7 +12,7 @@ import { refuse, type CheckedOutVm, type Core } from "../core/types.js";
 import { waitForCheckout } from "../core/wait-for-checkout.js";
 import { durationMs } from "./durations.js";
 import { httpProblem } from "./problems.js";
-import { actorOf, answer, iso, isoNow, responses, sendProblem } from "./respond.js";
+import { actorOf, answer, iso, isoNow, json, responses, sendProblem } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
@@ -60,7 +60,7 @@ export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortControll
           `A create taking longer than ${CREATE_WAIT_MS / 60_000} min answers 202 with the instance and its job: the VM is yours once ready (GET /v1/checkouts?open=true&user=me). A create that fails for good answers 502.`,
         tags: ["checkouts"],
         body: s.checkoutRequest,
-        response: responses({ 201: s.checkedOut, 202: s.creating }, [404, 409, 422, 502, 503]),
+        response: responses({ 201: json("the VM lent to you: how to reach it, and the lease", s.checkedOut), 202: json("the VM is still being created; it is yours once ready", s.creating) }, [404, 409, 422, 502, 503]),
       },
     },
     async (req, reply) => {
@@ -112,7 +112,7 @@ export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortControll
           vm: z.string().max(63).optional(),
           limit: z.coerce.number().int().min(1).max(1000).optional(),
         }),
-        response: responses({ 200: z.array(s.checkout) }, [404, 422]),
+        response: responses({ 200: json("checkouts, newest first", z.array(s.checkout)) }, [404, 422]),
       },
     },
     async (req, reply) => {
@@ -126,7 +126,7 @@ export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortControll
   v1.get(
     "/checkouts/:id",
     {
-      schema: { operationId: "getCheckout", summary: "One checkout", tags: ["checkouts"], params: s.idParam, response: responses({ 200: s.checkout }, [404]) },
+      schema: { operationId: "getCheckout", summary: "One checkout", tags: ["checkouts"], params: s.idParam, response: responses({ 200: json("the checkout", s.checkout) }, [404]) },
     },
     async (req, reply) => answer(req, reply, await checkoutById(core, actorOf(req), req.params.id), checkoutBody),
   );
@@ -140,7 +140,7 @@ export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortControll
         tags: ["checkouts"],
         params: s.idParam,
         querystring: z.strictObject({ force: s.flagParam.optional(), keep: s.flagParam.optional().describe("provisioned pools: save the instance as an image of yours, then delete it") }),
-        response: responses({ 200: s.checkinDone }, [403, 404, 409, 410]),
+        response: responses({ 200: json("checked in: the VM is being cleaned (or retires)", s.checkinDone) }, [403, 404, 409, 410]),
       },
     },
     async (req, reply) => {
@@ -184,7 +184,7 @@ export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortControll
         tags: ["checkouts"],
         params: s.idParam,
         body: s.extendRequest.optional(),
-        response: responses({ 200: s.leaseChange }, [403, 404, 409, 410, 422]),
+        response: responses({ 200: json("the lease's new end", s.leaseChange) }, [403, 404, 409, 410, 422]),
       },
     },
     async (req, reply) => {

@@ -1,7 +1,7 @@
 import { isAdmin } from "../core/people.js";
 import { vmsOfPerson } from "../core/queries.js";
 import { queuesOf } from "../core/waitlist.js";
-import { actorOf, responses, sendProblem } from "./respond.js";
+import { actorOf, json, responses, sendProblem } from "./respond.js";
 import { placeBody } from "./queues.js";
 import { refusalProblem } from "./problems.js";
 import type { ApiDeps, V1 } from "./types.js";
@@ -11,7 +11,7 @@ import { vmBody } from "./vms.js";
 export function meRoutes(v1: V1, { core }: ApiDeps): void {
   v1.get(
     "/me",
-    { schema: { operationId: "me", summary: "Who this token is, what they hold, where they wait", tags: ["me"], response: responses({ 200: s.me }) } },
+    { schema: { operationId: "me", summary: "Who this token is, what they hold, where they wait", tags: ["me"], response: responses({ 200: json("the token's person, what they hold and where they wait", s.me) }) } },
     async (req, reply) => {
       const actor = actorOf(req);
       const [holds, queues, admin] = await Promise.all([vmsOfPerson(core, actor.person), queuesOf(core, actor.person), isAdmin(core, actor)]);

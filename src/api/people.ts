@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { addPerson, asAdmin, listPeople } from "../core/people.js";
-import { actorOf, answer, responses } from "./respond.js";
+import { actorOf, answer, json, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
 export function peopleRoutes(v1: V1, { core }: ApiDeps): void {
   v1.get(
     "/people",
-    { schema: { operationId: "listPeople", summary: "Admin: everyone vmres knows", tags: ["people", "admin"], response: responses({ 200: z.array(s.personEntry) }, [403]) } },
+    { schema: { operationId: "listPeople", summary: "Admin: everyone vmres knows", tags: ["people", "admin"], response: responses({ 200: json("everyone vmres knows", z.array(s.personEntry)) }, [403]) } },
     async (req, reply) => {
       const admin = await asAdmin(core, actorOf(req), "list people");
       if (!admin.ok) return answer(req, reply, admin, () => null);
@@ -18,7 +18,7 @@ export function peopleRoutes(v1: V1, { core }: ApiDeps): void {
   v1.post(
     "/people",
     {
-      schema: { operationId: "addPerson", summary: "Admin: add a person or a service (CI jobs)", tags: ["people", "admin"], body: s.newPerson, response: responses({ 201: s.person }, [403, 409, 422]) },
+      schema: { operationId: "addPerson", summary: "Admin: add a person or a service (CI jobs)", tags: ["people", "admin"], body: s.newPerson, response: responses({ 201: json("the person added", s.person) }, [403, 409, 422]) },
     },
     async (req, reply) => {
       const { name, slackId, kind, admin } = req.body;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { poolDetails, type PoolDetails } from "../core/pool-details.js";
-import { answer, responses } from "./respond.js";
+import { answer, json, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
@@ -20,12 +20,12 @@ const poolBody = (p: PoolDetails): z.infer<typeof s.pool> => ({
 export function poolRoutes(v1: V1, { core }: ApiDeps): void {
   v1.get(
     "/pools",
-    { schema: { operationId: "listPools", summary: "Pools: counts by state, quota, leases", tags: ["pools"], response: responses({ 200: z.array(s.pool) }) } },
+    { schema: { operationId: "listPools", summary: "Pools: counts by state, quota, leases", tags: ["pools"], response: responses({ 200: json("every pool", z.array(s.pool)) }) } },
     async (req, reply) => answer(req, reply, await poolDetails(core), (list) => list.map(poolBody)),
   );
   v1.get(
     "/pools/:name",
-    { schema: { operationId: "getPool", summary: "One pool", tags: ["pools"], params: s.nameParam, response: responses({ 200: s.pool }, [404, 422]) } },
+    { schema: { operationId: "getPool", summary: "One pool", tags: ["pools"], params: s.nameParam, response: responses({ 200: json("the pool", s.pool) }, [404, 422]) } },
     async (req, reply) => answer(req, reply, await poolDetails(core, req.params.name), (list) => poolBody(list[0] as PoolDetails)),
   );
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { cancelReservation, listReservations, reserve, type Reservation } from "../core/reservations.js";
 import { refuse } from "../core/types.js";
-import { actorOf, answer, isoNow, responses } from "./respond.js";
+import { actorOf, answer, isoNow, json, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
@@ -32,7 +32,7 @@ export function reservationRoutes(v1: V1, { core }: ApiDeps): void {
           pool: z.string().max(63).optional(),
           all: s.flagParam.optional().describe("true: ended and cancelled ones too"),
         }),
-        response: responses({ 200: z.array(s.reservation) }, [404, 422]),
+        response: responses({ 200: json("bookings, soonest first", z.array(s.reservation)) }, [404, 422]),
       },
     },
     async (req, reply) => {
@@ -50,7 +50,7 @@ export function reservationRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "Book VMs of a pool for a time range, under a label",
         tags: ["reservations"],
         body: s.reservationRequest,
-        response: responses({ 201: s.reservation }, [404, 409, 422]),
+        response: responses({ 201: json("booked: the VMs held for the range", s.reservation) }, [404, 409, 422]),
       },
     },
     async (req, reply) => {
@@ -69,7 +69,7 @@ export function reservationRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "Cancel a booking (yours; admins: anyone's, on record, the person told). VMs already given stay with the person",
         tags: ["reservations"],
         params: z.strictObject({ label: z.string().max(63) }),
-        response: responses({ 200: s.reservationCancelled }, [403, 404, 422]),
+        response: responses({ 200: json("the booking cancelled", s.reservationCancelled) }, [403, 404, 422]),
       },
     },
     async (req, reply) =>

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
 import type { Actor, Result } from "../core/types.js";
 import { problem } from "./schemas.js";
 import { refusalProblem, type Problem } from "./problems.js";
@@ -20,11 +21,46 @@ export function answer<T, R>(req: FastifyRequest, reply: FastifyReply, result: R
   return reply.code(status).send(map(result.value));
 }
 
-/** The response schemas of a route: its success, and the problems it may answer (400, 401, 429 always). */
-export function responses<S extends Record<number, unknown>, const C extends number[] = []>(success: S, problems?: C) {
-  const all: Record<number, typeof problem> = {};
-  for (const status of [400, 401, 429, ...(problems ?? [])]) all[status] = problem;
-  return { ...success, ...all } as S & { [K in C[number] | 400 | 401 | 429]: typeof problem };
+/** A success response: what it means (the document's description) and its JSON body. */
+export function json<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+type Described = ReturnType<typeof json>;
+
+/**
+ * A problem status, declared once per route: what it means, and where its codes are. The codes
+ * by status are listed once, in the Problem schema (a route's own subset is not known here).
+ */
+function problemResponse(status: number) {
+  const description = `${STATUS_REASONS[status] ?? "Problem"}: a Problem; its \`code\` says why (the Problem schema lists the codes by status)`;
+  return { description, content: { "application/problem+json": { schema: problem } } };
+}
+
+const STATUS_REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  410: "Gone",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
+
+/**
+ * The responses of a route: its successes (each described, with `json`), and the problems it may
+ * answer (400, 401, 429 always), declared as application/problem+json as `sendProblem` sends them.
+ */
+export function responses<S extends Record<number, Described>, const C extends number[] = []>(success: S, problems?: C) {
+  const all: Record<number, ReturnType<typeof problemResponse>> = {};
+  for (const status of [400, 401, 429, ...(problems ?? [])]) all[status] = problemResponse(status);
+  return { ...success, ...all } as S & { [K in C[number] | 400 | 401 | 429]: ReturnType<typeof problemResponse> };
 }
 
 export const iso = (d: Date | string | null | undefined): string | null => (d === null || d === undefined ? null : new Date(d).toISOString());

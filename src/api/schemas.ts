@@ -7,7 +7,11 @@ import { HTTP_PROBLEMS, REFUSAL_STATUS } from "./problems.js";
 // generated from them. Request bodies are strict: an unknown field is a 400
 // that names it, never silently ignored.
 
-const time = z.iso.datetime({ offset: true }).describe("ISO 8601 time");
+/** A time in an answer: one component (its pattern is long), referenced by every time field. */
+const time = z.iso.datetime({ offset: true }).meta({ id: "Time", description: "an ISO 8601 time with its zone, like 2026-05-04T09:30:00Z" });
+// A time in a request: not the component, since zod drops the description a field adds to a
+// referenced schema (`time.describe("the start")` would come out as a bare $ref).
+const timeInput = z.iso.datetime({ offset: true });
 const name = z.string().min(1).max(63).describe("lowercase letters, digits, '-' or '.'");
 
 /** A duration as people write it: 90m, 4h, 2d, 1d12h. */
@@ -23,7 +27,7 @@ export const person = z.object({
   name: z.string(),
   slackUserId: z.string().nullable(),
   displayName: z.string().nullable(),
-});
+}).meta({ id: "Person", description: "A person or service vmres knows." });
 
 export const refusalCodes = Object.keys(REFUSAL_STATUS) as [keyof typeof REFUSAL_STATUS, ...(keyof typeof REFUSAL_STATUS)[]];
 const problemCodes = [...refusalCodes, ...(Object.keys(HTTP_PROBLEMS) as (keyof typeof HTTP_PROBLEMS)[])] as [string, ...string[]];
@@ -43,7 +47,10 @@ export const problem = z
     code: z.enum(problemCodes),
     field: z.string().optional().describe("the request field at fault, when one is"),
   })
-  .describe(`An RFC 9457 problem. \`code\` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: ${statusTable}.`);
+  .meta({
+    id: "Problem",
+    description: `An RFC 9457 problem, sent as application/problem+json. \`code\` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: ${statusTable}.`,
+  });
 
 /** A VM just lent: everything needed to reach it. */
 export const checkedOut = z.object({
@@ -61,7 +68,7 @@ export const checkedOut = z.object({
   cleanupBlocked: z
     .boolean()
     .describe("the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none"),
-});
+}).meta({ id: "CheckedOut", description: "A VM just lent: everything needed to reach it." });
 
 /** A VM still being created for the caller (a provisioned pool): it is theirs once ready. */
 export const creating = z.object({
@@ -69,7 +76,7 @@ export const creating = z.object({
   pool: z.string(),
   jobId: z.number().int().describe("the provider job creating it"),
   restoredFrom: z.string().nullable().describe("the saved image it is restored from; null: the pool's image"),
-});
+}).meta({ id: "Creating", description: "A VM still being created for the caller (a provisioned pool): it is theirs once ready." });
 
 /** A lending, open or ended. */
 export const checkout = z.object({
@@ -83,7 +90,7 @@ export const checkout = z.object({
   endedBy: z.string().nullable(),
   endReason: z.enum(["checked_in", "forced", "expired", "retired"]).nullable(),
   note: z.string().nullable(),
-});
+}).meta({ id: "Checkout", description: "A lending, open or ended." });
 
 export const checkoutRequest = z.strictObject({
   pool: name.optional().describe("default: the service's DEFAULT_POOL"),
@@ -98,7 +105,7 @@ export const checkoutRequest = z.strictObject({
 
 export const extendRequest = z.strictObject({
   by: duration.optional().describe("how much later the lease ends; default: the pool's lease"),
-  until: time.optional().describe("admins: set this end (ISO 8601 with its zone), shorter or longer"),
+  until: timeInput.optional().describe("admins: set this end (ISO 8601 with its zone), shorter or longer"),
   pin: z.literal(true).optional().describe("admins: remove the end"),
 });
 
@@ -116,7 +123,7 @@ export const leaseChange = z.object({
   pool: z.string(),
   previousEndsAt: time.nullable(),
   endsAt: time.nullable(),
-});
+}).meta({ id: "LeaseChange", description: "A checkout whose lease end changed." });
 
 export const checkinDone = z.object({
   id: z.number().int(),
@@ -135,9 +142,9 @@ export const checkinDone = z.object({
   forced: z.boolean(),
   previousHolder: person,
   nextState: z.enum(["cleaning", "available", "retired"]),
-});
+}).meta({ id: "Checkin", description: "A check-in: the VM goes to cleaning (available at once in a pool without cleanup, or retires), and what became of a provisioned instance." });
 
-export const vmState = z.enum(VM_STATES);
+export const vmState = z.enum(VM_STATES).meta({ id: "VmState", description: "A VM's state." });
 
 export const vm = z.object({
   name: z.string(),
@@ -154,7 +161,7 @@ export const vm = z.object({
   stateChangedAt: time,
   cleanupLastError: z.string().nullable(),
   tags: z.array(z.string()),
-});
+}).meta({ id: "Vm", description: "A VM, with its state and holder." });
 
 export const vmEvent = z.object({
   at: time,
@@ -163,7 +170,7 @@ export const vmEvent = z.object({
   source: z.string(),
   kind: z.string(),
   detail: z.unknown(),
-});
+}).meta({ id: "VmEvent", description: "One entry of a VM's history." });
 
 export const newVm = z.strictObject({
   name,
@@ -188,24 +195,24 @@ export const vmChanged = z.object({
   vm: z.string(),
   transition: z.object({ from: vmState, to: vmState }).nullable().describe("the state change, when `state` was given"),
   fields: z.enum(["now", "at_checkin"]).nullable().describe("when the field changes apply: now, or at check-in for a VM someone holds; null when none were given"),
-});
+}).meta({ id: "VmChanged", description: "What a change to a VM did." });
 
-export const vmTransition = z.object({ vm: z.string(), from: vmState, to: vmState });
+export const vmTransition = z.object({ vm: z.string(), from: vmState, to: vmState }).meta({ id: "VmTransition", description: "A VM's state change." });
 
-export const vmRemoved = z.object({ vm: z.string(), retired: z.enum(["now", "at_checkin", "after_cleanup", "already"]) });
+export const vmRemoved = z.object({ vm: z.string(), retired: z.enum(["now", "at_checkin", "after_cleanup", "already"]) }).meta({ id: "VmRemoved", description: "A retirement: now, or when the VM is next idle." });
 
 export const pool = z.object({
   name: z.string(),
   quota: z.number().int().describe("VMs one person may hold at once"),
   cleanup: z.enum(["ssh", "none"]).describe("ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once"),
   cleanupBlocked: z.boolean().describe("the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none"),
-  counts: z.record(vmState, z.number().int()),
+  counts: z.strictObject(Object.fromEntries(VM_STATES.map((state) => [state, z.number().int()])) as Record<(typeof VM_STATES)[number], z.ZodNumber>).describe("VMs by state, every state named (0 when none)"),
   total: z.number().int().describe("VMs not retired"),
   leaseMs: z.number().int().describe("lease of a checkout that asks for none"),
   maxLeaseMs: z.number().int().describe("longest lease from a checkout's start"),
   waiting: z.number().int().describe("people in the pool's queue, besides those a VM is held for"),
   offered: z.number().int().describe("people in the queue a VM is held for now"),
-});
+}).meta({ id: "Pool", description: "A pool: its VMs counted by state, its quota and leases." });
 
 export const queuePlace = z.object({
   id: z.number().int().describe("the place's id, which take and pass name"),
@@ -215,7 +222,10 @@ export const queuePlace = z.object({
   offeredVm: z.string().nullable(),
   offerExpiresAt: time.nullable(),
   joinedAt: time,
-});
+}).meta({ id: "QueuePlace", description: "A place in a pool's queue." });
+
+/** Joining a queue: the place, and whether the person was in it already. */
+export const queueJoin = queuePlace.extend({ already: z.boolean().describe("true: in the queue already, nothing changed") }).meta({ id: "QueueJoin", description: "A place in a pool's queue, just joined or held already." });
 
 export const me = z.object({
   person,
@@ -223,9 +233,9 @@ export const me = z.object({
   tokenId: z.number().int(),
   holds: z.array(vm),
   queues: z.array(queuePlace),
-});
+}).meta({ id: "Me", description: "The token's person: who, admin or not, what they hold, where they wait." });
 
-export const personEntry = person.extend({ kind: z.enum(["person", "service"]), admin: z.boolean(), holding: z.number().int() });
+export const personEntry = person.extend({ kind: z.enum(["person", "service"]), admin: z.boolean(), holding: z.number().int() }).meta({ id: "PersonEntry", description: "A person or service, with their role and what they hold." });
 
 export const newPerson = z.strictObject({
   name: z.string().min(1).max(64),
@@ -245,9 +255,9 @@ export const tokenInfo = z.object({
   revokedAt: time.nullable(),
   lastUsedAt: time.nullable(),
   parentId: z.number().int().nullable().describe("the token this one was made with (POST /v1/tokens): it expires no later and is revoked with it"),
-});
+}).meta({ id: "Token", description: "An API token, without its value." });
 
-export const newToken = tokenInfo.extend({ token: z.string().describe("the token itself: shown this once, stored only hashed") });
+export const newToken = tokenInfo.extend({ token: z.string().describe("the token itself: shown this once, stored only hashed") }).meta({ id: "NewToken", description: "A token just made, with its value (shown this once)." });
 
 export const tokenRequest = z.strictObject({
   user: z.string().min(1).max(200).optional().describe("for whom (admins); default: yourself"),
@@ -262,7 +272,7 @@ export const tokenRevoked = z.object({
   person: z.string(),
   alreadyRevoked: z.boolean(),
   alsoRevoked: z.array(z.number().int()).describe("tokens made with this one (directly or not), revoked with it now"),
-});
+}).meta({ id: "TokenRevoked", description: "A revocation, with the tokens revoked with it." });
 
 export const reservation = z.object({
   id: z.number().int(),
@@ -281,14 +291,14 @@ export const reservation = z.object({
     .boolean()
     .optional()
     .describe("on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short"),
-});
+}).meta({ id: "Reservation", description: "A booking of VMs of a pool for a time range." });
 
 export const reservationRequest = z.strictObject({
   pool: name,
   count: z.number().int().min(1).max(1000).optional().describe("how many VMs; with `vms`, their number (may be left out)"),
   vms: z.array(name).min(1).max(1000).optional().describe("book these VMs of the pool by name instead of any `count` of them"),
-  from: time.describe("the start (ISO 8601 with its zone)"),
-  to: time.describe("the end, after `from`"),
+  from: timeInput.describe("the start (ISO 8601 with its zone)"),
+  to: timeInput.describe("the end, after `from`"),
   label: name.describe("unique while booked or under way; same rules as pool names"),
   note: z.string().min(1).max(500).optional(),
 });
@@ -297,7 +307,7 @@ export const reservationCancelled = z.object({
   reservation,
   byAdmin: z.boolean().describe("cancelled by an admin, not the person who booked (who is told)"),
   kept: z.array(z.string()).describe("VMs already given at the start: they stay checked out to the person"),
-});
+}).meta({ id: "ReservationCancelled", description: "A booking cancelled." });
 
 export const nameParam = z.strictObject({ name: z.string().max(200) });
 export const idParam = z.strictObject({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });

@@ -2,12 +2,13 @@ import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { authenticateToken, type TokenHolder } from "../core/tokens.js";
 import type { Logger } from "../log.js";
 import { checkoutRoutes } from "./checkouts.js";
 import { Idempotency } from "./idempotency.js";
 import { meRoutes } from "./me.js";
+import { withoutUnusedSchemas } from "./openapi.js";
 import { peopleRoutes } from "./people.js";
 import { poolRoutes } from "./pools.js";
 import { httpProblem, type Problem } from "./problems.js";
@@ -59,7 +60,14 @@ export async function buildApi(
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",
-      info: { title: "vmres API", version: deps.version, description: "Lends VMs from a pool. Every /v1 call needs `Authorization: Bearer <token>` (vmres token create, or /vm token in Slack). Errors are application/problem+json (RFC 9457)." },
+      info: {
+        title: "vmres API",
+        version: deps.version,
+        description: "Lends VMs from a pool. Every /v1 call needs `Authorization: Bearer <token>` (vmres token create, or /vm token in Slack). Errors are application/problem+json (RFC 9457).",
+        license: { name: "MIT", identifier: "MIT" },
+      },
+      // Relative: the document is served by the service it describes, at whatever address it is reached.
+      servers: [{ url: "/", description: "this vmres service" }],
       components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "a vmres API token (vmres_…)" } } },
       security: [{ token: [] }],
     },
@@ -81,8 +89,12 @@ export async function buildApi(
       };
       return { ...out, schema: { ...out.schema, headers } };
     },
+    // The schemas given an id in schemas.ts (`.meta({ id })`) become components, referenced by $ref.
+    transformObject: (input) => withoutUnusedSchemas(jsonSchemaTransformObject(input)),
   });
-  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+  // The explorer reads the document the service serves at /openapi.json (swagger-ui's `urls`
+  // take precedence over the plugin's own ./json).
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs", uiConfig: { urls: [{ url: "/openapi.json", name: "vmres API" }] } });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { createToken, listTokens, revokeToken, type TokenInfo } from "../core/tokens.js";
 import { refuse } from "../core/types.js";
 import { parseDuration } from "../duration.js";
-import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
+import { actorOf, answer, iso, isoNow, json, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
@@ -23,7 +23,7 @@ export function tokenRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "Tokens (never their values): one's own, or everyone's for admins",
         tags: ["tokens"],
         querystring: z.strictObject({ user: z.string().max(200).optional() }),
-        response: responses({ 200: z.array(s.tokenInfo) }, [403, 404]),
+        response: responses({ 200: json("tokens, without their values", z.array(s.tokenInfo)) }, [403, 404]),
       },
     },
     async (req, reply) => answer(req, reply, await listTokens(core, actorOf(req), { user: req.query.user }), (list) => list.map(tokenBody)),
@@ -36,7 +36,7 @@ export function tokenRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "Make a token (for yourself; admins: for anyone); its value is in this answer only",
         tags: ["tokens"],
         body: s.tokenRequest,
-        response: responses({ 201: s.newToken }, [403, 404, 409, 422]),
+        response: responses({ 201: json("the token made, with its value shown this once", s.newToken) }, [403, 404, 409, 422]),
       },
       // The value is shown in this answer only: an Idempotency-Key keeps the answer without it.
       config: { secretAnswer: { fields: ["token"], ifLost: "revoke that token (DELETE /v1/tokens/{id}, its id is in `first`) and make a new one with a new Idempotency-Key" } },
@@ -51,7 +51,7 @@ export function tokenRoutes(v1: V1, { core }: ApiDeps): void {
   );
   v1.delete(
     "/tokens/:id",
-    { schema: { operationId: "revokeToken", summary: "Revoke a token (one's own; admins: any), and the tokens made with it", tags: ["tokens"], params: s.idParam, response: responses({ 200: s.tokenRevoked }, [404]) } },
+    { schema: { operationId: "revokeToken", summary: "Revoke a token (one's own; admins: any), and the tokens made with it", tags: ["tokens"], params: s.idParam, response: responses({ 200: json("revoked, with the tokens made with it", s.tokenRevoked) }, [404]) } },
     async (req, reply) => answer(req, reply, await revokeToken(core, actorOf(req), req.params.id), (r) => r),
   );
 }

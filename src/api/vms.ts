@@ -3,7 +3,7 @@ import { addVm, drainVm, removeVm, repairVm, retryCleanup } from "../core/admin.
 import { allVms, findVm, vmHistory } from "../core/queries.js";
 import { checkVmFields, updateVmFields } from "../core/update-vm.js";
 import { refuse, type VmSummary } from "../core/types.js";
-import { actorOf, answer, iso, isoNow, responses } from "./respond.js";
+import { actorOf, answer, iso, isoNow, json, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
@@ -26,7 +26,7 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "VMs, by pool and name",
         tags: ["vms"],
         querystring: z.strictObject({ pool: z.string().max(63).optional(), state: s.vmState.optional(), tag: z.string().max(63).optional() }),
-        response: responses({ 200: z.array(s.vm) }),
+        response: responses({ 200: json("the VMs", z.array(s.vm)) }),
       },
     },
     async (req) => {
@@ -38,7 +38,7 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
 
   v1.get(
     "/vms/:name",
-    { schema: { operationId: "getVm", summary: "One VM", tags: ["vms"], params: s.nameParam, response: responses({ 200: s.vm }, [404]) } },
+    { schema: { operationId: "getVm", summary: "One VM", tags: ["vms"], params: s.nameParam, response: responses({ 200: json("the VM", s.vm) }, [404]) } },
     async (req, reply) => {
       const found = await findVm(core, actorOf(req), req.params.name);
       return answer(req, reply, found ? { ok: true, value: found } : refuse({ code: "unknown_vm", vm: req.params.name }), vmBody);
@@ -54,7 +54,7 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
         tags: ["vms"],
         params: s.nameParam,
         querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).optional() }),
-        response: responses({ 200: z.array(s.vmEvent) }, [403, 404, 422]),
+        response: responses({ 200: json("the VM's history, newest first", z.array(s.vmEvent)) }, [403, 404, 422]),
       },
     },
     async (req, reply) =>
@@ -63,7 +63,7 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
 
   v1.post(
     "/vms",
-    { schema: { operationId: "addVm", summary: "Admin: add a VM (its pool is created if new)", tags: ["vms", "admin"], body: s.newVm, response: responses({ 201: s.vm }, [403, 409, 422]) } },
+    { schema: { operationId: "addVm", summary: "Admin: add a VM (its pool is created if new)", tags: ["vms", "admin"], body: s.newVm, response: responses({ 201: json("the VM added", s.vm) }, [403, 409, 422]) } },
     async (req, reply) => {
       const actor = actorOf(req);
       const added = await addVm(core, actor, req.body);
@@ -82,7 +82,7 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
         tags: ["vms", "admin"],
         params: s.nameParam,
         body: s.vmChange,
-        response: responses({ 200: s.vmChanged }, [403, 404, 409, 422]),
+        response: responses({ 200: json("what changed, and when it applies", s.vmChanged) }, [403, 404, 409, 422]),
       },
     },
     async (req, reply) => {
@@ -111,7 +111,7 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "Admin: retire a VM (now if idle; at check-in or after its cleanup if busy)",
         tags: ["vms", "admin"],
         params: s.nameParam,
-        response: responses({ 200: s.vmRemoved }, [403, 404, 422]),
+        response: responses({ 200: json("retired now, or when the VM is next idle", s.vmRemoved) }, [403, 404, 422]),
       },
     },
     async (req, reply) => answer(req, reply, await removeVm(core, actorOf(req), req.params.name), (r) => r),
@@ -125,7 +125,7 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
         summary: "Admin: clean a quarantined VM again",
         tags: ["vms", "admin"],
         params: s.nameParam,
-        response: responses({ 200: s.vmTransition }, [403, 404, 409, 422]),
+        response: responses({ 200: json("the VM's state change", s.vmTransition) }, [403, 404, 409, 422]),
       },
     },
     async (req, reply) => answer(req, reply, await retryCleanup(core, actorOf(req), req.params.name), (t) => t),

@@ -323,7 +323,318 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        /** @description A VM just lent: everything needed to reach it. */
+        CheckedOut: {
+            /** @description set when the lease was cut short to end where a booking of this VM starts */
+            bookedFrom: components["schemas"]["Time"] | null;
+            /** @description the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none */
+            cleanupBlocked: boolean;
+            /** @description the lease's end; null: pinned */
+            endsAt: components["schemas"]["Time"] | null;
+            /** @description the checkout's id */
+            id: number;
+            ip: string;
+            note: string | null;
+            pool: string;
+            /** @description the line to paste into a terminal */
+            ssh: string;
+            sshPort: number;
+            sshUser: string;
+            startedAt: components["schemas"]["Time"];
+            vm: string;
+        };
+        /** @description A check-in: the VM goes to cleaning (available at once in a pool without cleanup, or retires), and what became of a provisioned instance. */
+        Checkin: {
+            forced: boolean;
+            id: number;
+            /** @description a provisioned pool's instance: saved as an image then deleted (keep=true), deleted, or cleaned and returned (the pool reuses them); null for a fixed VM */
+            instance: {
+                /** @enum {string} */
+                action: "save" | "delete" | "clean";
+                /** @description keep: why the save failed (the person and admins are told; an admin retries it) */
+                error: string | null;
+                image: string | null;
+                jobId: number | null;
+                /** @description keep: whether the image was saved by the time of the answer (the request waits up to 10 min); null otherwise */
+                saved: boolean | null;
+            } | null;
+            /** @enum {string} */
+            nextState: "cleaning" | "available" | "retired";
+            pool: string;
+            previousHolder: components["schemas"]["Person"];
+            vm: string;
+        };
+        /** @description A lending, open or ended. */
+        Checkout: {
+            endedAt: components["schemas"]["Time"] | null;
+            endedBy: string | null;
+            endReason: ("checked_in" | "forced" | "expired" | "retired") | null;
+            endsAt: components["schemas"]["Time"] | null;
+            id: number;
+            note: string | null;
+            person: components["schemas"]["Person"];
+            pool: string;
+            startedAt: components["schemas"]["Time"];
+            vm: string;
+        };
+        /** @description A VM still being created for the caller (a provisioned pool): it is theirs once ready. */
+        Creating: {
+            /** @description the VM's name once ready */
+            instance: string;
+            /** @description the provider job creating it */
+            jobId: number;
+            pool: string;
+            /** @description the saved image it is restored from; null: the pool's image */
+            restoredFrom: string | null;
+        };
+        /** @description A checkout whose lease end changed. */
+        LeaseChange: {
+            /** @description set by an admin on someone else's checkout (the holder is told) */
+            byAdmin: boolean;
+            endsAt: components["schemas"]["Time"] | null;
+            holder: components["schemas"]["Person"];
+            id: number;
+            pool: string;
+            previousEndsAt: components["schemas"]["Time"] | null;
+            vm: string;
+        };
+        /** @description The token's person: who, admin or not, what they hold, where they wait. */
+        Me: {
+            admin: boolean;
+            holds: components["schemas"]["Vm"][];
+            person: components["schemas"]["Person"];
+            queues: components["schemas"]["QueuePlace"][];
+            tokenId: number;
+        };
+        /** @description A token just made, with its value (shown this once). */
+        NewToken: {
+            createdAt: components["schemas"]["Time"];
+            createdBy: string;
+            expiresAt: components["schemas"]["Time"] | null;
+            id: number;
+            label: string | null;
+            lastUsedAt: components["schemas"]["Time"] | null;
+            /** @description the token this one was made with (POST /v1/tokens): it expires no later and is revoked with it */
+            parentId: number | null;
+            person: components["schemas"]["Person"];
+            /** @description the token's first characters */
+            prefix: string;
+            revokedAt: components["schemas"]["Time"] | null;
+            /** @description the token itself: shown this once, stored only hashed */
+            token: string;
+        };
+        /** @description A person or service vmres knows. */
+        Person: {
+            displayName: string | null;
+            id: number;
+            name: string;
+            slackUserId: string | null;
+        };
+        /** @description A person or service, with their role and what they hold. */
+        PersonEntry: {
+            admin: boolean;
+            displayName: string | null;
+            holding: number;
+            id: number;
+            /** @enum {string} */
+            kind: "person" | "service";
+            name: string;
+            slackUserId: string | null;
+        };
+        /** @description A pool: its VMs counted by state, its quota and leases. */
+        Pool: {
+            /**
+             * @description ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once
+             * @enum {string}
+             */
+            cleanup: "ssh" | "none";
+            /** @description the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none */
+            cleanupBlocked: boolean;
+            /** @description VMs by state, every state named (0 when none) */
+            counts: {
+                available: number;
+                checked_out: number;
+                cleaning: number;
+                held: number;
+                maintenance: number;
+                quarantined: number;
+                retired: number;
+            };
+            /** @description lease of a checkout that asks for none */
+            leaseMs: number;
+            /** @description longest lease from a checkout's start */
+            maxLeaseMs: number;
+            name: string;
+            /** @description people in the queue a VM is held for now */
+            offered: number;
+            /** @description VMs one person may hold at once */
+            quota: number;
+            /** @description VMs not retired */
+            total: number;
+            /** @description people in the pool's queue, besides those a VM is held for */
+            waiting: number;
+        };
+        /** @description An RFC 9457 problem, sent as application/problem+json. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+        Problem: {
+            /** @enum {string} */
+            code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
+            detail: string;
+            /** @description the request field at fault, when one is */
+            field?: string;
+            status: number;
+            title: string;
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A place in a pool's queue, just joined or held already. */
+        QueueJoin: {
+            /** @description true: in the queue already, nothing changed */
+            already: boolean;
+            /** @description the place's id, which take and pass name */
+            id: number;
+            joinedAt: components["schemas"]["Time"];
+            offeredVm: string | null;
+            offerExpiresAt: components["schemas"]["Time"] | null;
+            pool: string;
+            position: number;
+            /** @enum {string} */
+            state: "waiting" | "offered";
+        };
+        /** @description A place in a pool's queue. */
+        QueuePlace: {
+            /** @description the place's id, which take and pass name */
+            id: number;
+            joinedAt: components["schemas"]["Time"];
+            offeredVm: string | null;
+            offerExpiresAt: components["schemas"]["Time"] | null;
+            pool: string;
+            position: number;
+            /** @enum {string} */
+            state: "waiting" | "offered";
+        };
+        /** @description A booking of VMs of a pool for a time range. */
+        Reservation: {
+            /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
+            cleanupBlocked?: boolean;
+            count: number;
+            createdAt: components["schemas"]["Time"];
+            from: components["schemas"]["Time"];
+            /** @description of those, the ones given as checkouts at the start */
+            given: string[];
+            id: number;
+            label: string;
+            note: string | null;
+            /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
+            person: components["schemas"]["Person"] | null;
+            pool: string;
+            /** @enum {string} */
+            state: "booked" | "started" | "ended" | "cancelled";
+            to: components["schemas"]["Time"];
+            /** @description the VMs it holds (booked, or given at the start) */
+            vms: string[];
+        };
+        /** @description A booking cancelled. */
+        ReservationCancelled: {
+            /** @description cancelled by an admin, not the person who booked (who is told) */
+            byAdmin: boolean;
+            /** @description VMs already given at the start: they stay checked out to the person */
+            kept: string[];
+            reservation: components["schemas"]["Reservation"];
+        };
+        /**
+         * Format: date-time
+         * @description an ISO 8601 time with its zone, like 2026-05-04T09:30:00Z
+         */
+        Time: string;
+        /** @description An API token, without its value. */
+        Token: {
+            createdAt: components["schemas"]["Time"];
+            createdBy: string;
+            expiresAt: components["schemas"]["Time"] | null;
+            id: number;
+            label: string | null;
+            lastUsedAt: components["schemas"]["Time"] | null;
+            /** @description the token this one was made with (POST /v1/tokens): it expires no later and is revoked with it */
+            parentId: number | null;
+            person: components["schemas"]["Person"];
+            /** @description the token's first characters */
+            prefix: string;
+            revokedAt: components["schemas"]["Time"] | null;
+        };
+        /** @description A revocation, with the tokens revoked with it. */
+        TokenRevoked: {
+            alreadyRevoked: boolean;
+            /** @description tokens made with this one (directly or not), revoked with it now */
+            alsoRevoked: number[];
+            id: number;
+            person: string;
+        };
+        /** @description A VM, with its state and holder. */
+        Vm: {
+            checkedOutAt: components["schemas"]["Time"] | null;
+            checkoutId: number | null;
+            cleanupLastError: string | null;
+            endsAt: components["schemas"]["Time"] | null;
+            heldFor: {
+                person: components["schemas"]["Person"] | null;
+                until: components["schemas"]["Time"];
+            } | null;
+            /** @description null when free, or hidden from this reader (HIDE_HOLDERS) */
+            holder: components["schemas"]["Person"] | null;
+            ip: string;
+            name: string;
+            pool: string;
+            sshPort: number;
+            sshUser: string;
+            state: components["schemas"]["VmState"];
+            stateChangedAt: components["schemas"]["Time"];
+            tags: string[];
+        };
+        /** @description What a change to a VM did. */
+        VmChanged: {
+            /** @description when the field changes apply: now, or at check-in for a VM someone holds; null when none were given */
+            fields: ("now" | "at_checkin") | null;
+            /** @description the state change, when `state` was given */
+            transition: {
+                from: components["schemas"]["VmState"];
+                to: components["schemas"]["VmState"];
+            } | null;
+            vm: string;
+        };
+        /** @description One entry of a VM's history. */
+        VmEvent: {
+            actor: string;
+            at: components["schemas"]["Time"];
+            detail: unknown;
+            kind: string;
+            person: components["schemas"]["Person"] | null;
+            source: string;
+        };
+        /** @description A retirement: now, or when the VM is next idle. */
+        VmRemoved: {
+            /** @enum {string} */
+            retired: "now" | "at_checkin" | "after_cleanup" | "already";
+            vm: string;
+        };
+        /**
+         * @description A VM's state.
+         * @enum {string}
+         */
+        VmState: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+        /**
+         * @description A VM's state.
+         * @enum {string}
+         */
+        VmStateInput: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+        /** @description A VM's state change. */
+        VmTransition: {
+            from: components["schemas"]["VmState"];
+            to: components["schemas"]["VmState"];
+            vm: string;
+        };
+    };
     responses: never;
     parameters: never;
     requestBodies: never;
@@ -348,133 +659,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description checkouts, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        endedAt: string | null;
-                        endedBy: string | null;
-                        endReason: ("checked_in" | "forced" | "expired" | "retired") | null;
-                        endsAt: string | null;
-                        id: number;
-                        note: string | null;
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        };
-                        pool: string;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        startedAt: string;
-                        vm: string;
-                    }[];
+                    "application/json": components["schemas"]["Checkout"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -505,212 +741,94 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description the VM lent to you: how to reach it, and the lease */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description set when the lease was cut short to end where a booking of this VM starts */
-                        bookedFrom: string | null;
-                        /** @description the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none */
-                        cleanupBlocked: boolean;
-                        /** @description the lease's end; null: pinned */
-                        endsAt: string | null;
-                        /** @description the checkout's id */
-                        id: number;
-                        ip: string;
-                        note: string | null;
-                        pool: string;
-                        /** @description the line to paste into a terminal */
-                        ssh: string;
-                        sshPort: number;
-                        sshUser: string;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        startedAt: string;
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["CheckedOut"];
                 };
             };
-            /** @description Default Response */
+            /** @description the VM is still being created; it is yours once ready */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description the VM's name once ready */
-                        instance: string;
-                        /** @description the provider job creating it */
-                        jobId: number;
-                        pool: string;
-                        /** @description the saved image it is restored from; null: the pool's image */
-                        restoredFrom: string | null;
-                    };
+                    "application/json": components["schemas"]["Creating"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Gateway: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Service Unavailable: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -726,113 +844,49 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the checkout */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        endedAt: string | null;
-                        endedBy: string | null;
-                        endReason: ("checked_in" | "forced" | "expired" | "retired") | null;
-                        endsAt: string | null;
-                        id: number;
-                        note: string | null;
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        };
-                        pool: string;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        startedAt: string;
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["Checkout"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -855,177 +909,76 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description checked in: the VM is being cleaned (or retires) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        forced: boolean;
-                        id: number;
-                        /** @description a provisioned pool's instance: saved as an image then deleted (keep=true), deleted, or cleaned and returned (the pool reuses them); null for a fixed VM */
-                        instance: {
-                            /** @enum {string} */
-                            action: "save" | "delete" | "clean";
-                            /** @description keep: why the save failed (the person and admins are told; an admin retries it) */
-                            error: string | null;
-                            image: string | null;
-                            jobId: number | null;
-                            /** @description keep: whether the image was saved by the time of the answer (the request waits up to 10 min); null otherwise */
-                            saved: boolean | null;
-                        } | null;
-                        /** @enum {string} */
-                        nextState: "cleaning" | "available" | "retired";
-                        pool: string;
-                        previousHolder: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        };
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["Checkin"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Gone: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1061,187 +1014,85 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description the lease's new end */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description set by an admin on someone else's checkout (the holder is told) */
-                        byAdmin: boolean;
-                        endsAt: string | null;
-                        holder: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        };
-                        id: number;
-                        pool: string;
-                        previousEndsAt: string | null;
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["LeaseChange"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Gone: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1255,136 +1106,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the token's person, what they hold and where they wait */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        admin: boolean;
-                        holds: {
-                            checkedOutAt: string | null;
-                            checkoutId: number | null;
-                            cleanupLastError: string | null;
-                            endsAt: string | null;
-                            heldFor: {
-                                person: {
-                                    displayName: string | null;
-                                    id: number;
-                                    name: string;
-                                    slackUserId: string | null;
-                                } | null;
-                                /**
-                                 * Format: date-time
-                                 * @description ISO 8601 time
-                                 */
-                                until: string;
-                            } | null;
-                            /** @description null when free, or hidden from this reader (HIDE_HOLDERS) */
-                            holder: {
-                                displayName: string | null;
-                                id: number;
-                                name: string;
-                                slackUserId: string | null;
-                            } | null;
-                            ip: string;
-                            name: string;
-                            pool: string;
-                            sshPort: number;
-                            sshUser: string;
-                            /** @enum {string} */
-                            state: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            stateChangedAt: string;
-                            tags: string[];
-                        }[];
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        };
-                        queues: {
-                            /** @description the place's id, which take and pass name */
-                            id: number;
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            joinedAt: string;
-                            offeredVm: string | null;
-                            offerExpiresAt: string | null;
-                            pool: string;
-                            position: number;
-                            /** @enum {string} */
-                            state: "waiting" | "offered";
-                        }[];
-                        tokenId: number;
-                    };
+                    "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1398,102 +1153,49 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description everyone vmres knows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        admin: boolean;
-                        displayName: string | null;
-                        holding: number;
-                        id: number;
-                        /** @enum {string} */
-                        kind: "person" | "service";
-                        name: string;
-                        slackUserId: string | null;
-                    }[];
+                    "application/json": components["schemas"]["PersonEntry"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1524,138 +1226,67 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description the person added */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        displayName: string | null;
-                        id: number;
-                        name: string;
-                        slackUserId: string | null;
-                    };
+                    "application/json": components["schemas"]["Person"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1669,97 +1300,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description every pool */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once
-                         * @enum {string}
-                         */
-                        cleanup: "ssh" | "none";
-                        /** @description the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none */
-                        cleanupBlocked: boolean;
-                        counts: {
-                            [key: string]: number;
-                        };
-                        /** @description lease of a checkout that asks for none */
-                        leaseMs: number;
-                        /** @description longest lease from a checkout's start */
-                        maxLeaseMs: number;
-                        name: string;
-                        /** @description people in the queue a VM is held for now */
-                        offered: number;
-                        /** @description VMs one person may hold at once */
-                        quota: number;
-                        /** @description VMs not retired */
-                        total: number;
-                        /** @description people in the pool's queue, besides those a VM is held for */
-                        waiting: number;
-                    }[];
+                    "application/json": components["schemas"]["Pool"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1775,137 +1349,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the pool */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once
-                         * @enum {string}
-                         */
-                        cleanup: "ssh" | "none";
-                        /** @description the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none */
-                        cleanupBlocked: boolean;
-                        counts: {
-                            [key: string]: number;
-                        };
-                        /** @description lease of a checkout that asks for none */
-                        leaseMs: number;
-                        /** @description longest lease from a checkout's start */
-                        maxLeaseMs: number;
-                        name: string;
-                        /** @description people in the queue a VM is held for now */
-                        offered: number;
-                        /** @description VMs one person may hold at once */
-                        quota: number;
-                        /** @description VMs not retired */
-                        total: number;
-                        /** @description people in the pool's queue, besides those a VM is held for */
-                        waiting: number;
-                    };
+                    "application/json": components["schemas"]["Pool"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1919,87 +1414,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the queues you wait in */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description the place's id, which take and pass name */
-                        id: number;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        joinedAt: string;
-                        offeredVm: string | null;
-                        offerExpiresAt: string | null;
-                        pool: string;
-                        position: number;
-                        /** @enum {string} */
-                        state: "waiting" | "offered";
-                    }[];
+                    "application/json": components["schemas"]["QueuePlace"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2026,152 +1474,67 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description you were in the queue already */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        already: boolean;
-                        /** @description the place's id, which take and pass name */
-                        id: number;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        joinedAt: string;
-                        offeredVm: string | null;
-                        offerExpiresAt: string | null;
-                        pool: string;
-                        position: number;
-                        /** @enum {string} */
-                        state: "waiting" | "offered";
-                    };
+                    "application/json": components["schemas"]["QueueJoin"];
                 };
             };
-            /** @description Default Response */
+            /** @description you joined the queue */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        already: boolean;
-                        /** @description the place's id, which take and pass name */
-                        id: number;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        joinedAt: string;
-                        offeredVm: string | null;
-                        offerExpiresAt: string | null;
-                        pool: string;
-                        position: number;
-                        /** @enum {string} */
-                        state: "waiting" | "offered";
-                    };
+                    "application/json": components["schemas"]["QueueJoin"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2190,7 +1553,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the pools whose queues you left */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2201,104 +1564,49 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2317,7 +1625,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description passed: the VM goes to the next in the pool's queue */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2328,104 +1636,49 @@ export interface operations {
                     };
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Gone: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2444,155 +1697,67 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the VM is yours: how to reach it, and the lease */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description set when the lease was cut short to end where a booking of this VM starts */
-                        bookedFrom: string | null;
-                        /** @description the pool's cleanup cannot run now (vmres cannot use its SSH key): once checked in, this VM stays in cleaning until an admin runs `vmres cleanup done` or sets the pool's cleanup to none */
-                        cleanupBlocked: boolean;
-                        /** @description the lease's end; null: pinned */
-                        endsAt: string | null;
-                        /** @description the checkout's id */
-                        id: number;
-                        ip: string;
-                        note: string | null;
-                        pool: string;
-                        /** @description the line to paste into a terminal */
-                        ssh: string;
-                        sshPort: number;
-                        sshUser: string;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        startedAt: string;
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["CheckedOut"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Gone: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2613,149 +1778,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description bookings, soonest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
-                        cleanupBlocked?: boolean;
-                        count: number;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        from: string;
-                        /** @description of those, the ones given as checkouts at the start */
-                        given: string[];
-                        id: number;
-                        label: string;
-                        note: string | null;
-                        /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        } | null;
-                        pool: string;
-                        /** @enum {string} */
-                        state: "booked" | "started" | "ended" | "cancelled";
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        to: string;
-                        /** @description the VMs it holds (booked, or given at the start) */
-                        vms: string[];
-                    }[];
+                    "application/json": components["schemas"]["Reservation"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2796,169 +1870,67 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description booked: the VMs held for the range */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
-                        cleanupBlocked?: boolean;
-                        count: number;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        from: string;
-                        /** @description of those, the ones given as checkouts at the start */
-                        given: string[];
-                        id: number;
-                        label: string;
-                        note: string | null;
-                        /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        } | null;
-                        pool: string;
-                        /** @enum {string} */
-                        state: "booked" | "started" | "ended" | "cancelled";
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        to: string;
-                        /** @description the VMs it holds (booked, or given at the start) */
-                        vms: string[];
-                    };
+                    "application/json": components["schemas"]["Reservation"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2977,175 +1949,67 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the booking cancelled */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description cancelled by an admin, not the person who booked (who is told) */
-                        byAdmin: boolean;
-                        /** @description VMs already given at the start: they stay checked out to the person */
-                        kept: string[];
-                        reservation: {
-                            /** @description on a booking just made: the pool's cleanup cannot run now, so VMs checked in there stay in cleaning (until an admin runs `vmres cleanup done` or sets the pool's cleanup to none) and the booking may come up short */
-                            cleanupBlocked?: boolean;
-                            count: number;
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            from: string;
-                            /** @description of those, the ones given as checkouts at the start */
-                            given: string[];
-                            id: number;
-                            label: string;
-                            note: string | null;
-                            /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
-                            person: {
-                                displayName: string | null;
-                                id: number;
-                                name: string;
-                                slackUserId: string | null;
-                            } | null;
-                            pool: string;
-                            /** @enum {string} */
-                            state: "booked" | "started" | "ended" | "cancelled";
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            to: string;
-                            /** @description the VMs it holds (booked, or given at the start) */
-                            vms: string[];
-                        };
-                    };
+                    "application/json": components["schemas"]["ReservationCancelled"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3161,135 +2025,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description tokens, without their values */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        createdAt: string;
-                        createdBy: string;
-                        expiresAt: string | null;
-                        id: number;
-                        label: string | null;
-                        lastUsedAt: string | null;
-                        /** @description the token this one was made with (POST /v1/tokens): it expires no later and is revoked with it */
-                        parentId: number | null;
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        };
-                        /** @description the token's first characters */
-                        prefix: string;
-                        revokedAt: string | null;
-                    }[];
+                    "application/json": components["schemas"]["Token"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3316,177 +2103,76 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description the token made, with its value shown this once */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        createdAt: string;
-                        createdBy: string;
-                        expiresAt: string | null;
-                        id: number;
-                        label: string | null;
-                        lastUsedAt: string | null;
-                        /** @description the token this one was made with (POST /v1/tokens): it expires no later and is revoked with it */
-                        parentId: number | null;
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        };
-                        /** @description the token's first characters */
-                        prefix: string;
-                        revokedAt: string | null;
-                        /** @description the token itself: shown this once, stored only hashed */
-                        token: string;
-                    };
+                    "application/json": components["schemas"]["NewToken"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3505,99 +2191,49 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description revoked, with the tokens made with it */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        alreadyRevoked: boolean;
-                        /** @description tokens made with this one (directly or not), revoked with it now */
-                        alsoRevoked: number[];
-                        id: number;
-                        person: string;
-                    };
+                    "application/json": components["schemas"]["TokenRevoked"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3606,7 +2242,7 @@ export interface operations {
         parameters: {
             query?: {
                 pool?: string;
-                state?: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
+                state?: components["schemas"]["VmStateInput"];
                 tag?: string;
             };
             header?: never;
@@ -3615,111 +2251,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the VMs */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        checkedOutAt: string | null;
-                        checkoutId: number | null;
-                        cleanupLastError: string | null;
-                        endsAt: string | null;
-                        heldFor: {
-                            person: {
-                                displayName: string | null;
-                                id: number;
-                                name: string;
-                                slackUserId: string | null;
-                            } | null;
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            until: string;
-                        } | null;
-                        /** @description null when free, or hidden from this reader (HIDE_HOLDERS) */
-                        holder: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        } | null;
-                        ip: string;
-                        name: string;
-                        pool: string;
-                        sshPort: number;
-                        sshUser: string;
-                        /** @enum {string} */
-                        state: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        stateChangedAt: string;
-                        tags: string[];
-                    }[];
+                    "application/json": components["schemas"]["Vm"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3754,171 +2319,67 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description the VM added */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        checkedOutAt: string | null;
-                        checkoutId: number | null;
-                        cleanupLastError: string | null;
-                        endsAt: string | null;
-                        heldFor: {
-                            person: {
-                                displayName: string | null;
-                                id: number;
-                                name: string;
-                                slackUserId: string | null;
-                            } | null;
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            until: string;
-                        } | null;
-                        /** @description null when free, or hidden from this reader (HIDE_HOLDERS) */
-                        holder: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        } | null;
-                        ip: string;
-                        name: string;
-                        pool: string;
-                        sshPort: number;
-                        sshUser: string;
-                        /** @enum {string} */
-                        state: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        stateChangedAt: string;
-                        tags: string[];
-                    };
+                    "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3934,131 +2395,49 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the VM */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        checkedOutAt: string | null;
-                        checkoutId: number | null;
-                        cleanupLastError: string | null;
-                        endsAt: string | null;
-                        heldFor: {
-                            person: {
-                                displayName: string | null;
-                                id: number;
-                                name: string;
-                                slackUserId: string | null;
-                            } | null;
-                            /**
-                             * Format: date-time
-                             * @description ISO 8601 time
-                             */
-                            until: string;
-                        } | null;
-                        /** @description null when free, or hidden from this reader (HIDE_HOLDERS) */
-                        holder: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        } | null;
-                        ip: string;
-                        name: string;
-                        pool: string;
-                        sshPort: number;
-                        sshUser: string;
-                        /** @enum {string} */
-                        state: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        stateChangedAt: string;
-                        tags: string[];
-                    };
+                    "application/json": components["schemas"]["Vm"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4077,137 +2456,67 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description retired now, or when the VM is next idle */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        retired: "now" | "at_checkin" | "after_cleanup" | "already";
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["VmRemoved"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4239,164 +2548,76 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description what changed, and when it applies */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description when the field changes apply: now, or at check-in for a VM someone holds; null when none were given */
-                        fields: ("now" | "at_checkin") | null;
-                        /** @description the state change, when `state` was given */
-                        transition: {
-                            /** @enum {string} */
-                            from: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                            /** @enum {string} */
-                            to: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        } | null;
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["VmChanged"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4415,159 +2636,76 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the VM's state change */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        from: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        /** @enum {string} */
-                        to: "available" | "checked_out" | "cleaning" | "quarantined" | "maintenance" | "retired" | "held";
-                        vm: string;
-                    };
+                    "application/json": components["schemas"]["VmTransition"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4585,149 +2723,67 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the VM's history, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        actor: string;
-                        /**
-                         * Format: date-time
-                         * @description ISO 8601 time
-                         */
-                        at: string;
-                        detail: unknown;
-                        kind: string;
-                        person: {
-                            displayName: string | null;
-                            id: number;
-                            name: string;
-                            slackUserId: string | null;
-                        } | null;
-                        source: string;
-                    }[];
+                    "application/json": components["schemas"]["VmEvent"][];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An RFC 9457 problem. `code` is the core's refusal code (or the API's own), with the refusal's facts as further fields. Status by code: invalid_input → 422; unknown_pool → 404; no_vm_free → 409; quota_reached → 409; unknown_vm → 404; not_checked_out → 409; not_holder → 403; checkout_ended → 410; not_admin → 403; wrong_state → 409; name_taken → 409; unknown_person → 404; ambiguous_person → 409; person_exists → 409; unknown_checkout → 404; lease_too_long → 422; lease_not_extended → 409; not_waiting → 409; not_your_offer → 403; offer_over → 410; unknown_token → 404; too_many_tokens → 409; too_many_waits → 429; pool_full → 409; no_image → 404; not_provisioned → 409; unknown_job → 404; job_not_failed → 409; unknown_image → 404; image_busy → 409; not_enough_free → 409; label_taken → 409; unknown_reservation → 404; not_your_reservation → 403; vm_booked → 409; booking_too_far → 422; booking_too_long → 422; bad_request → 400; unauthorized → 401; not_found → 404; idempotency_in_progress → 409; idempotency_answer_withheld → 409; payload_too_large → 413; unsupported_media_type → 415; idempotency_key_reused → 422; rate_limited → 429; shutting_down → 503; provision_failed → 502; internal → 500. */
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        code: "invalid_input" | "unknown_pool" | "no_vm_free" | "quota_reached" | "unknown_vm" | "not_checked_out" | "not_holder" | "checkout_ended" | "not_admin" | "wrong_state" | "name_taken" | "unknown_person" | "ambiguous_person" | "person_exists" | "unknown_checkout" | "lease_too_long" | "lease_not_extended" | "not_waiting" | "not_your_offer" | "offer_over" | "unknown_token" | "too_many_tokens" | "too_many_waits" | "pool_full" | "no_image" | "not_provisioned" | "unknown_job" | "job_not_failed" | "unknown_image" | "image_busy" | "not_enough_free" | "label_taken" | "unknown_reservation" | "not_your_reservation" | "vm_booked" | "booking_too_far" | "booking_too_long" | "bad_request" | "unauthorized" | "not_found" | "idempotency_in_progress" | "idempotency_answer_withheld" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "shutting_down" | "provision_failed" | "internal";
-                        detail: string;
-                        /** @description the request field at fault, when one is */
-                        field?: string;
-                        status: number;
-                        title: string;
-                        type: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
