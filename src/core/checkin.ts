@@ -158,14 +158,8 @@ export async function endCheckout(
   leaseEnd: Date | null = null,
 ): Promise<void> {
   const p = row.pending_update ?? {};
-  const notices: Notice[] = [
-    { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState, endReason: reason },
-  ];
-  if (reason === "forced") notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
-  if (reason === "expired") {
-    notices.push({ kind: "lease_expired", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, endsAt: (leaseEnd ?? new Date()).toISOString(), nextState: done.nextState });
-  }
-  const detail = { checkout: done.checkoutId, previousHolder: done.previousHolder.name, nextState: done.nextState, pendingUpdate: row.pending_update };
+  const notices = checkinNotices(done, by, reason, leaseEnd);
+  const detail = checkinDetail(done, row.pending_update);
   await tx`
     with ended as (
       update checkouts set ended_at = coalesce(${clockAt(core)}::timestamptz, now()), ended_by = ${by.id}, end_reason = ${reason}::checkout_end_reason
@@ -194,5 +188,31 @@ export async function endCheckout(
     )
     insert into outbox (kind, payload)
     select n.kind, n.payload from returned,
-      jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
+      jsonb_to_recordset(${JSON.stringify(notices)}::jsonb) as n(kind text, payload jsonb)`;
+}
+
+/**
+ * The notices of a checkout's end, checked against the one schema, as `{ kind, payload }` rows for
+ * the outbox: shared by the check-in (one VM) and the sweep's expiries (many at once,
+ * src/core/expire-leases.ts), so the two cannot differ.
+ */
+export function checkinNotices(
+  done: CheckinDone,
+  by: PersonTag,
+  reason: Extract<EndReason, "checked_in" | "forced" | "expired">,
+  leaseEnd: Date | null,
+): { kind: Notice["kind"]; payload: Record<string, unknown> }[] {
+  const notices: Notice[] = [
+    { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState, endReason: reason },
+  ];
+  if (reason === "forced") notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
+  if (reason === "expired") {
+    notices.push({ kind: "lease_expired", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, endsAt: (leaseEnd ?? new Date()).toISOString(), nextState: done.nextState });
+  }
+  return notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload }));
+}
+
+/** The detail of a checkout's end event (check-in, forced, expired). */
+export function checkinDetail(done: CheckinDone, pendingUpdate: PendingUpdate | null): Record<string, unknown> {
+  return { checkout: done.checkoutId, previousHolder: done.previousHolder.name, nextState: done.nextState, pendingUpdate };
 }

@@ -1,9 +1,7 @@
-import { endCheckout } from "./checkin.js";
-import { releaseInstance } from "./provision/release.js";
 import { clockAt, iso } from "./clock.js";
+import { expireLeases } from "./expire-leases.js";
 import { leaseParams } from "./leases.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
-import { stateWhenFree } from "./retire.js";
 import type { Core } from "./types.js";
 import { sweepReservations, type ReservationSweepReport } from "./sweep-reservations.js";
 import { endWait, grant, insertNotices, type OfferRow } from "./waitlist.js";
@@ -53,7 +51,7 @@ export async function sweepLeases(core: Core, opts: { minGapMs?: number } = {}):
       returning name`;
     if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0, reservations: NO_RESERVATIONS };
   }
-  const expired = await expireLeases(core);
+  const expired = await expireLeases(core, await system(core), BATCH);
   const reminded = await sendReminders(core);
   // Bookings start before free VMs are offered to waiters: a booked VM goes to its booking first.
   const reservations = await sweepReservations(core);
@@ -67,44 +65,6 @@ const system = async (core: Core): Promise<PersonTag> => {
   if (!me.ok) throw new Error("the built-in person 'system' is missing: run the migrations");
   return me.value;
 };
-
-/** Checks in every VM whose lease ended more than the grace ago, each in its own transaction under the VM's lock. */
-async function expireLeases(core: Core): Promise<string[]> {
-  const { graceS } = leaseParams(core);
-  const sql = core.db.$client;
-  const at = clockAt(core);
-  const due = await sql<{ vm_id: number }[]>`
-    select vm_id from checkouts
-    where ended_at is null and ends_at <= coalesce(${at}::timestamptz, now()) - make_interval(secs => ${graceS}::int)
-    order by ends_at limit ${BATCH}`;
-  if (due.length === 0) return [];
-  const by = await system(core);
-  const expired: string[] = [];
-  for (const { vm_id } of due) {
-    const vm = await sql.begin(async (tx) => {
-      // Skip a VM whose lock is taken (an extension or a check-in in flight): decided again at the next sweep.
-      const [row] = await tx<
-        { id: number; name: string; checkout_id: string; ends_at: Date; holder_id: number; holder_name: string; holder_slack: string | null; holder_display: string | null; retire_on_checkin: boolean; pending_update: Record<string, unknown> | null; pool: string; instance_id: number | null }[]
-      >`
-        select v.id, v.name, v.checkout_id, c.ends_at, p.id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
-               v.retire_on_checkin, v.pending_update, v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id
-        from vms v join checkouts c on c.id = v.checkout_id join people p on p.id = c.person_id
-        where v.id = ${vm_id} and v.state = 'checked_out'
-          and c.ends_at <= coalesce(${at}::timestamptz, now()) - make_interval(secs => ${graceS}::int)
-        for no key update of v skip locked`;
-      if (!row) return null;
-      const holder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
-      // A provisioned instance whose lease ended is saved for its holder (checkout --restore brings it back), never lost.
-      const nextState = row.instance_id !== null ? "retired" : stateWhenFree("cleaning", row.retire_on_checkin);
-      const done = { vm: row.name, pool: row.pool, checkoutId: Number(row.checkout_id), previousHolder: holder, forced: false, nextState };
-      await endCheckout(tx, core, row, done, by, "reconciler", "expired", new Date(row.ends_at));
-      if (row.instance_id !== null) await releaseInstance(tx, { instanceId: row.instance_id, pool: row.pool, owner: holder, keep: true, reuse: false });
-      return row.name;
-    });
-    if (vm) expired.push(vm);
-  }
-  return expired;
-}
 
 /**
  * Sends the reminders due, in one statement: each due checkout's next reminder
