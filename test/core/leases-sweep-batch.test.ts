@@ -41,7 +41,7 @@ async function addPool(pool: string, count: number): Promise<string[]> {
  * `expire` open checkouts whose lease ended before the grace and `remind` whose reminder is due
  * (lease still running), made in a few statements (a pool of their own, one person per VM).
  */
-async function makeDue(pool: string, n: { expire: number; remind: number }): Promise<void> {
+async function makeDue(pool: string, n: { expire: number; remind: number; offer?: number }): Promise<void> {
   const at = clock.now().toISOString();
   const total = n.expire + n.remind;
   await database.sql`insert into pools (name, quota) values (${pool}, 1)`;
@@ -56,11 +56,18 @@ async function makeDue(pool: string, n: { expire: number; remind: number }): Pro
     from generate_series(1, ${total}::int) g
     join vms v on v.name = ${pool} || '-' || g join people p on p.name = ${pool} || '-p' || g`;
   await database.sql`update vms v set state = 'checked_out', checkout_id = c.id from checkouts c where c.vm_id = v.id and c.ended_at is null and v.pool = ${pool}`;
+  // `offer` people waiting in a queue of their own, and as many VMs free there.
+  const offer = n.offer ?? 0;
+  if (offer === 0) return;
+  await database.sql`insert into pools (name, quota) values (${pool + "-q"}, 1)`;
+  await database.sql`insert into vms (name, ip, pool) select ${pool} || '-q' || g, '198.51.100.8', ${pool + "-q"} from generate_series(1, ${offer}::int) g`;
+  await database.sql`insert into waiters (pool, person_id, source) select ${pool + "-q"}, p.id, 'cli' from people p where p.name like ${pool + "-p%"} order by p.id limit ${offer}`;
 }
 
-/** Moves a pool's open leases a month out, so later tests' sweeps (their clocks hours ahead) leave them be. */
+/** Moves a pool's open leases and its queue's offers a month out, so later tests' sweeps (their clocks hours ahead) leave them be. */
 async function park(pool: string): Promise<void> {
   await database.sql`update checkouts set ends_at = ends_at + interval '30 days', remind_at = null where pool = ${pool} and ended_at is null`;
+  await database.sql`update waiters set offer_expires_at = offer_expires_at + interval '30 days' where pool = ${pool + "-q"} and state = 'offered'`;
 }
 
 beforeAll(async () => {
@@ -73,23 +80,24 @@ beforeEach(() => {
 });
 
 describe("the lease sweep, set-based", () => {
-  it("sends as many statements for a tick of 60 expiries and 60 reminders as for one of 5 and 5", async () => {
+  it("sends as many statements for a tick of 60 expiries, 60 reminders and 12 offers as for one of 5, 5 and 2", async () => {
     const sent: string[] = [];
     const client = postgres(database.url, { max: 4, onnotice: () => {}, debug: (_connection, text) => sent.push(text) });
     try {
       const counted = coreFor({ db: drizzle(client, { schema }) }, { clock: clock.now });
       // A first sweep prepares what it prepares and clears what other tests left due.
       await sweepLeases(counted);
-      const tick = async (pool: string, n: number) => {
-        await makeDue(pool, { expire: n, remind: n });
+      const tick = async (pool: string, n: number, offer: number) => {
+        await makeDue(pool, { expire: n, remind: n, offer });
         sent.length = 0;
         const report = await sweepLeases(counted);
         expect(report.expired).toHaveLength(n);
         expect(report.reminded).toBe(n);
+        expect(report.offered).toBe(offer);
         return [...sent];
       };
-      const small = await tick("count-small", 5);
-      const large = await tick("count-large", 60);
+      const small = await tick("count-small", 5, 2);
+      const large = await tick("count-large", 60, 12);
       expect(large.length, large.join("\n---\n")).toBe(small.length);
       // Expiries, reminders, bookings, lapses, offers: a handful each, whatever is due.
       expect(large.length).toBeLessThanOrEqual(30);
@@ -154,7 +162,15 @@ describe("the lease sweep, set-based", () => {
     expect(notices.filter((n) => n.kind !== "lease_reminder" && n.kind !== "vm_offered")).toEqual([...ended(a!, 0, "cleaning"), ...ended(b!, 1, "retired"), ...ended(c!, 2, "cleaning")]);
     expect(notices.map((n) => n.kind)).toEqual(["vm_checked_in", "lease_expired", "vm_checked_in", "lease_expired", "vm_checked_in", "lease_expired", "lease_reminder", "vm_offered"]);
     expect(notices[6]!.payload).toMatchObject({ checkoutId: ids[3], holder: holder(3), vm: d, pool: "mix", extendByMs: 8 * H });
-    expect(notices[7]!.payload).toMatchObject({ waiterId: place.value.waiterId, vm: w, pool: "mixw" });
+    const [offer] = await database.sql<{ offered_at: Date; offer_expires_at: Date; held_for: string }[]>`
+      select w.offered_at, w.offer_expires_at, v.held_for from waiters w join vms v on v.id = w.offered_vm_id where w.id = ${place.value.waiterId} and w.state = 'offered'`;
+    expect(Number(offer!.held_for)).toBe(place.value.waiterId);
+    expect(new Date(offer!.offered_at).toISOString()).toBe(clock.now().toISOString());
+    expect(notices[7]!.payload).toEqual({
+      waiterId: place.value.waiterId, person: { id: people.get("UMIXW002")!.id, name: people.get("UMIXW002")!.name, slackUserId: "UMIXW002" },
+      vm: w, pool: "mixw", expiresAt: new Date(offer!.offer_expires_at).toISOString(),
+    });
+    expect(new Date(offer!.offer_expires_at).getTime() - clock.now().getTime()).toBe(core.leases.claimWindowMs);
 
     const vms = await database.sql<{ name: string; state: string; ip: string; ssh_port: number; tags: string[]; retire_on_checkin: boolean; pending_update: unknown; checkout_id: string | null; due: boolean }[]>`
       select name, state, host(ip) as ip, ssh_port, tags, retire_on_checkin, pending_update, checkout_id, cleanup_next_at is not null as due from vms where pool = 'mix' order by id`;
