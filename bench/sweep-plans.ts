@@ -20,7 +20,7 @@ export interface SweepDiagnosis {
   /** Summed server execution time of every statement auto_explain saw. */
   serverMs: number;
   /** Statements grouped by text, heaviest first. */
-  groups: { label: string; count: number; ms: number; blocks: number; heaviest: string[] }[];
+  groups: { label: string; count: number; ms: number; blocks: number; heaviest: string[]; plan: PlanNode }[];
   report: LeaseSweepReport;
 }
 
@@ -82,7 +82,10 @@ export async function diagnoseSweep(url: string, coreOf: (db: Core["db"]) => Cor
     }
     const groups = [...byText.values()]
       .sort((a, b) => b.ms - a.ms)
-      .map((g) => ({ label: g.label, count: g.count, ms: g.ms, blocks: g.blocks, heaviest: heaviestNodes(g.plans.reduce((a, b) => (rowsOf(b) > rowsOf(a) ? b : a)), 2) }));
+      .map((g) => {
+        const plan = g.plans.reduce((a, b) => (rowsOf(b) > rowsOf(a) ? b : a));
+        return { label: g.label, count: g.count, ms: g.ms, blocks: g.blocks, heaviest: heaviestNodes(plan, 2), plan };
+      });
     return { wallMs, statements: sent.filter((t) => !/^\s*(begin|commit|rollback)\b/i.test(t)).length, serverMs: explained.reduce((n, e) => n + e.ms, 0), groups, report };
   } finally {
     await client.end({ timeout: 5 });

@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import { clockAt, iso } from "./clock.js";
+import { clockAt } from "./clock.js";
 import { expireLeases } from "./expire-leases.js";
 import { leaseParams } from "./leases.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";

@@ -1,5 +1,4 @@
 import postgres from "postgres";
-import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { addVm } from "../../src/core/admin.js";
