@@ -22,7 +22,7 @@ type DueRow = {
 };
 
 /**
- * Checks in, as `by` (the built-in `system`), up to `limit` VMs whose lease ended more than the
+ * Checks in, as the built-in `system` (looked up only when a lease is due), up to `limit` VMs whose lease ended more than the
  * grace ago, oldest end first, in one short transaction of two statements whatever their number:
  * 1. lock the due VMs and their checkouts (`FOR NO KEY UPDATE … SKIP LOCKED`): a VM whose lock is
  *    taken (an extension, a check-in, another replica's sweep) is left to whoever holds it, and
@@ -35,7 +35,7 @@ type DueRow = {
  * brings it back): one more statement each, rare next to the static VMs.
  * Returns the names of the VMs checked in.
  */
-export async function expireLeases(core: Core, by: PersonTag, limit: number): Promise<string[]> {
+export async function expireLeases(core: Core, system: () => Promise<PersonTag>, limit: number): Promise<string[]> {
   const { graceS } = leaseParams(core);
   const at = clockAt(core);
   return core.db.$client.begin(async (tx) => {
@@ -50,6 +50,7 @@ export async function expireLeases(core: Core, by: PersonTag, limit: number): Pr
       order by c.ends_at, c.id limit ${limit}
       for no key update of v, c skip locked`;
     if (due.length === 0) return [];
+    const by = await system();
     const ending = due.map((row, ord) => {
       const holder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
       const nextState = row.instance_id !== null ? "retired" : stateWhenFree("cleaning", row.retire_on_checkin);

@@ -52,7 +52,7 @@ export async function sweepLeases(core: Core, opts: { minGapMs?: number } = {}):
       returning name`;
     if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0, reservations: NO_RESERVATIONS };
   }
-  const expired = await expireLeases(core, await system(core), BATCH);
+  const expired = await expireLeases(core, () => system(core), BATCH);
   const reminded = await sendReminders(core);
   // Bookings start before free VMs are offered to waiters: a booked VM goes to its booking first.
   const reservations = await sweepReservations(core);
