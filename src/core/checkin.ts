@@ -172,19 +172,8 @@ export async function endCheckout(
   leaseEnd: Date | null = null,
 ): Promise<void> {
   const p = row.pending_update ?? {};
-  const notices: Notice[] = [
-    { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState, endReason: reason },
-  ];
-  if (reason === "forced") notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
-  if (reason === "expired") {
-    notices.push({ kind: "lease_expired", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, endsAt: (leaseEnd ?? new Date()).toISOString(), nextState: done.nextState });
-  }
-  const detail = { checkout: done.checkoutId, previousHolder: done.previousHolder.name, nextState: done.nextState, pendingUpdate: row.pending_update };
-  // A pool with no cleanup returns the VM at once; the log says the wipe was skipped and why.
-  const events = [
-    { kind: EVENT_OF[reason], detail, n: 1 },
-    ...(done.nextState === "available" ? [{ kind: "cleanup_skipped" satisfies EventKind, detail: { checkout: done.checkoutId, pool: done.pool, setting: "cleanup: none" }, n: 2 }] : []),
-  ];
+  const notices = checkinNotices(done, by, reason, leaseEnd);
+  const events = checkinEvents(done, reason, row.pending_update);
   await tx`
     with ended as (
       update checkouts set ended_at = coalesce(${clockAt(core)}::timestamptz, now()), ended_by = ${by.id}, end_reason = ${reason}::checkout_end_reason
@@ -214,5 +203,47 @@ export async function endCheckout(
     )
     insert into outbox (kind, payload)
     select n.kind, n.payload from returned,
-      jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
+      jsonb_to_recordset(${JSON.stringify(notices)}::jsonb) as n(kind text, payload jsonb)`;
+}
+
+/**
+ * The notices of a checkout's end, checked against the one schema, as `{ kind, payload }` rows for
+ * the outbox: shared by the check-in (one VM) and the sweep's expiries (many at once,
+ * src/core/expire-leases.ts), so the two cannot differ.
+ */
+export function checkinNotices(
+  done: CheckinDone,
+  by: PersonTag,
+  reason: Extract<EndReason, "checked_in" | "forced" | "expired">,
+  leaseEnd: Date | null,
+): { kind: Notice["kind"]; payload: Record<string, unknown> }[] {
+  const notices: Notice[] = [
+    { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState, endReason: reason },
+  ];
+  if (reason === "forced") notices.push({ kind: "checkin_forced", vm: done.vm, previousHolder: done.previousHolder, by });
+  if (reason === "expired") {
+    notices.push({ kind: "lease_expired", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, endsAt: (leaseEnd ?? new Date()).toISOString(), nextState: done.nextState });
+  }
+  return notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload }));
+}
+
+/**
+ * The events of a checkout's end, in order (`n`): its kind of end, then, in a pool with no cleanup,
+ * `cleanup_skipped` (the VM was returned at once, and the log says why). Shared by the check-in and
+ * the sweep's expiries, so the two cannot differ.
+ */
+export function checkinEvents(
+  done: CheckinDone,
+  reason: Extract<EndReason, "checked_in" | "forced" | "expired">,
+  pendingUpdate: PendingUpdate | null,
+): { kind: EventKind; detail: Record<string, unknown>; n: number }[] {
+  return [
+    { kind: EVENT_OF[reason], detail: checkinDetail(done, pendingUpdate), n: 1 },
+    ...(done.nextState === "available" ? [{ kind: "cleanup_skipped" as const satisfies EventKind, detail: { checkout: done.checkoutId, pool: done.pool, setting: "cleanup: none" }, n: 2 }] : []),
+  ];
+}
+
+/** The detail of a checkout's end event (check-in, forced, expired). */
+function checkinDetail(done: CheckinDone, pendingUpdate: PendingUpdate | null): Record<string, unknown> {
+  return { checkout: done.checkoutId, previousHolder: done.previousHolder.name, nextState: done.nextState, pendingUpdate };
 }

@@ -1,9 +1,8 @@
-import { endCheckout, stateAfterCheckin } from "./checkin.js";
-import { releaseInstance } from "./provision/release.js";
-import { clockAt, iso } from "./clock.js";
+import type postgres from "postgres";
+import { clockAt } from "./clock.js";
+import { expireLeases } from "./expire-leases.js";
 import { leaseParams } from "./leases.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
-import type { PoolCleanup } from "../db/schema.js";
 import type { Core } from "./types.js";
 import { sweepReservations, type ReservationSweepReport } from "./sweep-reservations.js";
 import { endWait, grant, insertNotices, type OfferRow } from "./waitlist.js";
@@ -53,7 +52,7 @@ export async function sweepLeases(core: Core, opts: { minGapMs?: number } = {}):
       returning name`;
     if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0, reservations: NO_RESERVATIONS };
   }
-  const expired = await expireLeases(core);
+  const expired = await expireLeases(core, () => system(core), BATCH);
   const reminded = await sendReminders(core);
   // Bookings start before free VMs are offered to waiters: a booked VM goes to its booking first.
   const reservations = await sweepReservations(core);
@@ -67,45 +66,6 @@ const system = async (core: Core): Promise<PersonTag> => {
   if (!me.ok) throw new Error("the built-in person 'system' is missing: run the migrations");
   return me.value;
 };
-
-/** Checks in every VM whose lease ended more than the grace ago, each in its own transaction under the VM's lock. */
-async function expireLeases(core: Core): Promise<string[]> {
-  const { graceS } = leaseParams(core);
-  const sql = core.db.$client;
-  const at = clockAt(core);
-  const due = await sql<{ vm_id: number }[]>`
-    select vm_id from checkouts
-    where ended_at is null and ends_at <= coalesce(${at}::timestamptz, now()) - make_interval(secs => ${graceS}::int)
-    order by ends_at limit ${BATCH}`;
-  if (due.length === 0) return [];
-  const by = await system(core);
-  const expired: string[] = [];
-  for (const { vm_id } of due) {
-    const vm = await sql.begin(async (tx) => {
-      // Skip a VM whose lock is taken (an extension or a check-in in flight): decided again at the next sweep.
-      const [row] = await tx<
-        { id: number; name: string; checkout_id: string; ends_at: Date; holder_id: number; holder_name: string; holder_slack: string | null; holder_display: string | null; retire_on_checkin: boolean; pending_update: Record<string, unknown> | null; pool: string; instance_id: number | null; cleanup: PoolCleanup }[]
-      >`
-        select v.id, v.name, v.checkout_id, c.ends_at, p.id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
-               v.retire_on_checkin, v.pending_update, v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id,
-               (select pl.cleanup from pools pl where pl.name = v.pool) as cleanup
-        from vms v join checkouts c on c.id = v.checkout_id join people p on p.id = c.person_id
-        where v.id = ${vm_id} and v.state = 'checked_out'
-          and c.ends_at <= coalesce(${at}::timestamptz, now()) - make_interval(secs => ${graceS}::int)
-        for no key update of v skip locked`;
-      if (!row) return null;
-      const holder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
-      // A provisioned instance whose lease ended is saved for its holder (checkout --restore brings it back), never lost.
-      const nextState = row.instance_id !== null ? "retired" : stateAfterCheckin(row.cleanup, row.retire_on_checkin);
-      const done = { vm: row.name, pool: row.pool, checkoutId: Number(row.checkout_id), previousHolder: holder, forced: false, nextState };
-      await endCheckout(tx, core, row, done, by, "reconciler", "expired", new Date(row.ends_at));
-      if (row.instance_id !== null) await releaseInstance(tx, { instanceId: row.instance_id, pool: row.pool, owner: holder, keep: true, reuse: false });
-      return row.name;
-    });
-    if (vm) expired.push(vm);
-  }
-  return expired;
-}
 
 /**
  * Sends the reminders due, in one statement: each due checkout's next reminder
@@ -183,17 +143,17 @@ export async function matchQueue(core: Core, pool: string): Promise<{ offered: n
 
 /**
  * Holds each free VM of a pool with people waiting for the first of them, in
- * queue order, one transaction per VM under the pool's queue lock: the first
- * waiter's row and a free VM's row locked, then the offer (or, for a waiter who asked to take
- * one at once, the checkout) recorded with its DM. An auto-take place whose
- * waiting request is gone (no live `waits` row: its process stopped or died)
- * gets no VM: nobody would see it. It leaves the queue instead (state `left`,
- * by `system`), and the VM goes to the next in line.
+ * queue order, in one transaction per pool under the pool's queue lock: the
+ * waiting places' rows and as many free VMs' rows locked (the VMs `SKIP LOCKED`),
+ * paired in order, then every offer recorded (waiters, VMs, events, DMs) in two
+ * statements whatever their number. A waiter who asked to take one at once gets
+ * the checkout instead (`grant`, one by one). An auto-take place whose waiting
+ * request is gone (no live `waits` row: its process stopped or died) gets no VM:
+ * nobody would see it. It leaves the queue instead (state `left`, by `system`),
+ * and the VM goes to the next in line.
  */
 async function offerFreeVms(core: Core, onlyPool?: string): Promise<{ offered: number; granted: number }> {
   const sql = core.db.$client;
-  const { windowS } = leaseParams(core);
-  const at = clockAt(core);
   const pools = await sql<{ pool: string }[]>`
     select distinct w.pool from waiters w
     where w.state = 'waiting' ${onlyPool === undefined ? sql`` : sql`and w.pool = ${onlyPool}`}
@@ -201,53 +161,78 @@ async function offerFreeVms(core: Core, onlyPool?: string): Promise<{ offered: n
   let offered = 0;
   let granted = 0;
   for (const { pool } of pools) {
-    for (let i = 0; i < BATCH; i++) {
-      const outcome = await sql.begin(async (tx): Promise<"offered" | "granted" | "skipped" | null> => {
-        // One match per pool at a time, whoever sweeps (CLIs waiting with --wait sweep too): two
-        // matches at once could give the second waiter a VM while the first one's is being chosen.
-        await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:queue:" + pool}, 0))`;
-        // Liveness by the database's own clock, as the waiting processes renew it (not core.clock).
-        const [w] = await tx<(OfferRow & { name: string; slack: string | null; display: string | null; gone: boolean })[]>`
-          select w.id, w.pool, w.person_id, w.state, w.offered_vm_id, w.offer_expires_at, w.lease_seconds, w.note, w.auto_take,
-                 coalesce(${at}::timestamptz, now()) as at, p.name, p.slack_user_id as slack, p.display_name as display,
-                 w.auto_take and not exists (select 1 from waits l where l.person_id = w.person_id and l.pool = w.pool and l.alive_until > now()) as gone
-          from waiters w join people p on p.id = w.person_id
-          where w.pool = ${pool} and w.state = 'waiting'
-          order by w.id limit 1
-          for no key update of w`;
-        if (!w) return null;
-        if (w.gone) {
-          await endWait(tx, core, Number(w.id), "left", { name: SYSTEM, source: "reconciler" });
-          return "skipped";
-        }
-        const [vm] = await tx<{ id: number; name: string }[]>`
-          select id, name from vms where pool = ${pool} and state = 'available'
-          order by state_changed_at, id limit 1 for no key update skip locked`;
-        if (!vm) return null;
-        const person: PersonTag = { id: w.person_id, name: w.name, slackUserId: w.slack, displayName: w.display };
-        if (w.auto_take) {
-          const g = await grant(tx, core, w, person, "reconciler", vm.id);
-          if ("vm" in g) return "granted";
-          // At their quota by now: their wait ends (the waiting caller reports it); the VM stays free for the next.
-          await endWait(tx, core, Number(w.id), "gave_up", { name: SYSTEM, source: "reconciler" });
-          return "skipped";
-        }
-        const [offer] = await tx<{ expires: Date }[]>`
-          update waiters set state = 'offered', offered_vm_id = ${vm.id}, offered_at = ${iso(w.at)}::timestamptz,
-            offer_expires_at = ${iso(w.at)}::timestamptz + make_interval(secs => ${windowS}::int)
-          where id = ${w.id} returning offer_expires_at as expires`;
-        await tx`update vms set state = 'held', held_for = ${w.id} where id = ${vm.id}`;
-        await tx`insert into events (vm_id, vm_name, actor, source, kind, detail)
-                 values (${vm.id}, ${vm.name}, ${SYSTEM}, 'reconciler', 'held_for_waiter', ${JSON.stringify({ waiter: Number(w.id), person: person.name })}::jsonb)`;
-        await insertNotices(tx, [
-          { kind: "vm_offered", waiterId: Number(w.id), person: { id: person.id, name: person.name, slackUserId: person.slackUserId }, vm: vm.name, pool, expiresAt: new Date(offer!.expires).toISOString() },
-        ]);
-        return "offered";
-      });
-      if (outcome === null) break;
-      if (outcome === "offered") offered++;
-      if (outcome === "granted") granted++;
-    }
+    const done = await sql.begin((tx) => matchPool(tx, core, pool));
+    offered += done.offered;
+    granted += done.granted;
   }
   return { offered, granted };
+}
+
+type WaitingRow = OfferRow & { name: string; slack: string | null; display: string | null; gone: boolean };
+
+async function matchPool(tx: postgres.TransactionSql, core: Core, pool: string): Promise<{ offered: number; granted: number }> {
+  const { windowS } = leaseParams(core);
+  const at = clockAt(core);
+  // One match per pool at a time, whoever sweeps (waiting requests match too): two matches at
+  // once could give the second waiter a VM while the first one's is being chosen.
+  await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:queue:" + pool}, 0))`;
+  // Liveness by the database's own clock, as the waiting processes renew it (not core.clock).
+  const waiting = await tx<WaitingRow[]>`
+    select w.id, w.pool, w.person_id, w.state, w.offered_vm_id, w.offer_expires_at, w.lease_seconds, w.note, w.auto_take,
+           coalesce(${at}::timestamptz, now()) as at, p.name, p.slack_user_id as slack, p.display_name as display,
+           w.auto_take and not exists (select 1 from waits l where l.person_id = w.person_id and l.pool = w.pool and l.alive_until > now()) as gone
+    from waiters w join people p on p.id = w.person_id
+    where w.pool = ${pool} and w.state = 'waiting'
+    order by w.id limit ${BATCH}
+    for no key update of w`;
+  if (waiting.length === 0) return { offered: 0, granted: 0 };
+  const free = await tx<{ id: number; name: string }[]>`
+    select id, name from vms where pool = ${pool} and state = 'available'
+    order by state_changed_at, id limit ${waiting.length} for no key update skip locked`;
+  const offers: { w: WaitingRow; vm: { id: number; name: string }; person: PersonTag }[] = [];
+  let granted = 0;
+  let next = 0;
+  for (const w of waiting) {
+    if (w.gone) {
+      await endWait(tx, core, Number(w.id), "left", { name: SYSTEM, source: "reconciler" });
+      continue;
+    }
+    const vm = free[next];
+    if (!vm) break;
+    const person: PersonTag = { id: w.person_id, name: w.name, slackUserId: w.slack, displayName: w.display };
+    if (w.auto_take) {
+      const g = await grant(tx, core, w, person, "reconciler", vm.id);
+      if ("vm" in g) {
+        granted++;
+        next++;
+        continue;
+      }
+      // At their quota by now: their wait ends (the waiting caller reports it); the VM stays free for the next.
+      await endWait(tx, core, Number(w.id), "gave_up", { name: SYSTEM, source: "reconciler" });
+      continue;
+    }
+    offers.push({ w, vm, person });
+    next++;
+  }
+  if (offers.length === 0) return { offered: 0, granted };
+  // Every waiter's `at` is the transaction's one time; the window's end computed here is the row's.
+  const from = new Date(offers[0]!.w.at).toISOString();
+  const expiresAt = new Date(new Date(from).getTime() + windowS * 1000).toISOString();
+  const rows = offers.map(({ w, vm, person }, ord) => ({ ord, waiter_id: Number(w.id), vm_id: vm.id, vm_name: vm.name, detail: { waiter: Number(w.id), person: person.name } }));
+  await tx`
+    with x as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, waiter_id bigint, vm_id int, vm_name text, detail jsonb)
+    ), offered as (
+      update waiters w set state = 'offered', offered_vm_id = x.vm_id, offered_at = ${from}::timestamptz, offer_expires_at = ${expiresAt}::timestamptz
+      from x where w.id = x.waiter_id
+    ), held as (
+      update vms v set state = 'held', held_for = x.waiter_id from x where v.id = x.vm_id
+    )
+    insert into events (vm_id, vm_name, actor, source, kind, detail)
+    select vm_id, vm_name, ${SYSTEM}, 'reconciler', 'held_for_waiter', detail from x order by ord`;
+  await insertNotices(
+    tx,
+    offers.map(({ w, vm, person }) => ({ kind: "vm_offered", waiterId: Number(w.id), person: { id: person.id, name: person.name, slackUserId: person.slackUserId }, vm: vm.name, pool, expiresAt })),
+  );
+  return { offered: offers.length, granted };
 }
