@@ -1,7 +1,7 @@
 import type postgres from "postgres";
 import type { EndReason, VmState } from "../db/schema.js";
-import type { EventKind } from "./events.js";
-import { noticeSchema, type Notice } from "./notices.js";
+import { eventsFrom, type EventKind } from "./events.js";
+import { noticesOf, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
@@ -188,11 +188,7 @@ export async function endCheckout(
       where vms.id = ${row.id}
       returning vms.id, vms.name
     ), logged as (
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select id, name, ${by.name}, ${source}::event_source, ${EVENT_OF[reason]}, ${JSON.stringify(detail)}::jsonb
-      from returned
+      ${eventsFrom(tx, EVENT_OF[reason], tx`select id, name, ${by.name}::text, ${source}::event_source, ${JSON.stringify(detail)}::jsonb from returned`)}
     )
-    insert into outbox (kind, payload)
-    select n.kind, n.payload from returned,
-      jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
+    ${noticesOf(tx, notices, { when: tx`exists (select 1 from returned)` })}`;
 }

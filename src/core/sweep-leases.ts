@@ -1,12 +1,14 @@
 import { endCheckout } from "./checkin.js";
 import { releaseInstance } from "./provision/release.js";
 import { clockAt, iso } from "./clock.js";
+import { recordEvent } from "./events.js";
+import { enqueueNotices, noticesFrom } from "./notices.js";
 import { leaseParams } from "./leases.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
 import type { Core } from "./types.js";
 import { sweepReservations, type ReservationSweepReport } from "./sweep-reservations.js";
-import { endWait, grant, insertNotices, type OfferRow } from "./waitlist.js";
+import { endWait, grant, type OfferRow } from "./waitlist.js";
 
 /** How many rows of each kind one sweep handles; more wait for the next sweep. */
 const BATCH = 500;
@@ -115,7 +117,8 @@ async function expireLeases(core: Core): Promise<string[]> {
 async function sendReminders(core: Core): Promise<number> {
   const { defaultS, maxS, leadsS } = leaseParams(core);
   const at = clockAt(core);
-  const [row] = await core.db.$client<{ n: number }[]>`
+  const sql = core.db.$client;
+  const [row] = await sql<{ n: number }[]>`
     with due as (
       select c.id from checkouts c
       where c.ended_at is null and c.remind_at <= coalesce(${at}::timestamptz, now())
@@ -127,8 +130,10 @@ async function sendReminders(core: Core): Promise<number> {
       from due where c.id = due.id
       returning c.id, c.vm_id, c.person_id, c.pool, c.started_at, c.ends_at, c.ends_at > coalesce(${at}::timestamptz, now()) as open
     ), told as (
-      insert into outbox (kind, payload)
-      select 'lease_reminder', jsonb_build_object(
+      ${noticesFrom(
+        sql,
+        "lease_reminder",
+        sql`select jsonb_build_object(
         'checkoutId', m.id,
         'holder', jsonb_build_object('id', p.id, 'name', p.name, 'slackUserId', p.slack_user_id),
         'vm', v.name, 'pool', m.pool, 'endsAt', m.ends_at,
@@ -136,7 +141,8 @@ async function sendReminders(core: Core): Promise<number> {
         'latestEnd', case when m.started_at + make_interval(secs => coalesce(pl.max_lease_seconds, ${maxS}::int)) > m.ends_at
                           then m.started_at + make_interval(secs => coalesce(pl.max_lease_seconds, ${maxS}::int)) end)
       from moved m join people p on p.id = m.person_id join vms v on v.id = m.vm_id join pools pl on pl.name = m.pool
-      where m.open
+      where m.open`,
+      )}
       returning 1
     )
     select count(*)::int as n from told`;
@@ -160,7 +166,7 @@ async function lapseOffers(core: Core): Promise<number> {
         for no key update of w skip locked`;
       if (!w) return false;
       await endWait(tx, core, Number(w.id), "lapsed", { name: SYSTEM, source: "reconciler" });
-      await insertNotices(tx, [
+      await enqueueNotices(tx, [
         { kind: "offer_ended", waiterId: Number(w.id), person: { id: w.person_id, name: w.name, slackUserId: w.slack }, vm: w.vm, pool: w.pool, outcome: "lapsed" },
       ]);
       return true;
@@ -236,9 +242,8 @@ async function offerFreeVms(core: Core, onlyPool?: string): Promise<{ offered: n
             offer_expires_at = ${iso(w.at)}::timestamptz + make_interval(secs => ${windowS}::int)
           where id = ${w.id} returning offer_expires_at as expires`;
         await tx`update vms set state = 'held', held_for = ${w.id} where id = ${vm.id}`;
-        await tx`insert into events (vm_id, vm_name, actor, source, kind, detail)
-                 values (${vm.id}, ${vm.name}, ${SYSTEM}, 'reconciler', 'held_for_waiter', ${JSON.stringify({ waiter: Number(w.id), person: person.name })}::jsonb)`;
-        await insertNotices(tx, [
+        await recordEvent(tx, { vmId: vm.id, vmName: vm.name, actor: SYSTEM, source: "reconciler", kind: "held_for_waiter", detail: { waiter: Number(w.id), person: person.name } });
+        await enqueueNotices(tx, [
           { kind: "vm_offered", waiterId: Number(w.id), person: { id: person.id, name: person.name, slackUserId: person.slackUserId }, vm: vm.name, pool, expiresAt: new Date(offer!.expires).toISOString() },
         ]);
         return "offered";

@@ -140,3 +140,12 @@ export async function migrateDatabase(database: Pick<Database, "db" | "sql">): P
     lock.release();
   }
 }
+
+/**
+ * drizzle over a postgres.js transaction: for a core function that calls writers of both kinds
+ * (drizzle's `Executor`, postgres.js's tagged templates) in one transaction. Nothing is opened:
+ * every statement goes through `tx`'s connection, inside its transaction.
+ */
+export function drizzleOver(tx: postgres.TransactionSql): Db {
+  return drizzle(tx as unknown as postgres.Sql, { schema }) as Db;
+}
