@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type postgres from "postgres";
-import { drizzleOver, type Tx } from "../../db/client.js";
+import { pgOf, type Tx } from "../../db/client.js";
 import { clockAt } from "../clock.js";
 import { recordEvent } from "../events.js";
 import { leaseParams } from "../leases.js";
@@ -28,8 +28,7 @@ export type Finished = "done" | "lost";
 export async function finishCreate(core: Core, claim: JobClaim, made: CreatedInstance): Promise<Finished> {
   const instance = claim.instance;
   if (!instance) throw new Error(`create job ${claim.id} names no instance`);
-  return core.db.$client.begin(async (sqlTx) => {
-    const tx = drizzleOver(sqlTx);
+  return core.db.transaction(async (tx) => {
     if (!(await completeJob(tx, claim))) return "lost";
     const [vm] = await tx.execute<{ id: number }>(sql`
       insert into vms (name, ip, ssh_user, ssh_port, pool, state)
@@ -40,7 +39,7 @@ export async function finishCreate(core: Core, claim: JobClaim, made: CreatedIns
       update instances set state = 'ready', vm_id = ${vm.id}, provider_ref = ${made.providerRef}, state_changed_at = now(), last_error = null
       where id = ${instance.id} returning for_person_id, request, coalesce(${clockAt(core)}::timestamptz, now())::text as at`);
     await recordEvent(tx, { vmId: vm.id, vmName: instance.name, actor: "system", source: "worker", kind: "instance_created", detail: { job: claim.id, from: instance.source } });
-    if (row?.for_person_id != null) await lendTo(sqlTx, core, vm.id, row.for_person_id, claim.pool, row.request, row.at);
+    if (row?.for_person_id != null) await lendTo(pgOf(tx), core, vm.id, row.for_person_id, claim.pool, row.request, row.at);
     return "done";
   });
 }
