@@ -6,7 +6,7 @@ import { sql as dsql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { eventsFrom, recordEvent } from "./events.js";
 import { enqueueNotices } from "./notices.js";
-import { openCheckout } from "./open-checkout.js";
+import { checkedOutOf, openCheckout, type TakenRow } from "./open-checkout.js";
 import { resolvePerson, type PersonTag } from "./people.js";
 import { knownPools } from "./queries.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type PersonRef, type Result } from "./types.js";
@@ -137,23 +137,18 @@ export async function waitOutcome(core: Core, waiterId: number): Promise<{ state
   return { state: row.state, position: place?.position ?? null, checkout: row.checkout_id === null ? null : await checkedOutVm(sql, Number(row.checkout_id)) };
 }
 
-/** The checkout as a person gets it on checkout. */
+/**
+ * The checkout as a person gets it on checkout, read back later (a waiter granted by the sweep).
+ * A lease that ends where a booking of the VM (not yet given) starts was cut there by the opening:
+ * `bookedFrom`, as the opening said in its notice.
+ */
 async function checkedOutVm(sql: postgres.Sql | postgres.TransactionSql, checkoutId: number): Promise<CheckedOutVm | null> {
-  const [r] = await sql<{ name: string; ip: string; ssh_user: string; ssh_port: number; pool: string; started_at: Date; ends_at: Date | null; note: string | null }[]>`
-    select v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, c.pool, c.started_at, c.ends_at, c.note
+  const [r] = await sql<TakenRow[]>`
+    select c.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, c.pool, c.started_at, c.ends_at, c.note,
+           (select min(lower(rv.during)) from reservation_vms rv
+            where rv.vm_id = c.vm_id and rv.active and rv.checkout_id is null and lower(rv.during) = c.ends_at) as booked_from
     from checkouts c join vms v on v.id = c.vm_id where c.id = ${checkoutId}`;
-  if (!r) return null;
-  return {
-    checkoutId,
-    name: r.name,
-    ip: r.ip,
-    sshUser: r.ssh_user,
-    sshPort: r.ssh_port,
-    pool: r.pool,
-    checkedOutAt: new Date(r.started_at),
-    endsAt: r.ends_at === null ? null : new Date(r.ends_at),
-    note: r.note,
-  };
+  return r ? checkedOutOf(r) : null;
 }
 
 type OfferRow = {

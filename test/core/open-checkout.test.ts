@@ -9,7 +9,7 @@ import { checkoutFromPool } from "../../src/core/provision/request.js";
 import { reserve } from "../../src/core/reservations.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
 import type { Core } from "../../src/core/types.js";
-import { joinQueue } from "../../src/core/waitlist.js";
+import { joinQueue, waitOutcome } from "../../src/core/waitlist.js";
 import { checkoutDmOf } from "../../src/slack/deliveries/vm-checked-out.js";
 import { coreFor, freshDatabase, liveWait, TestClock } from "../helpers/db.js";
 
@@ -117,10 +117,12 @@ describe("opening a checkout", () => {
     const mine = await reserve(core, ann, { pool: "by-booking", count: 1, label: "ann-booking", from: start, to: new Date(start.getTime() + 2 * H), note: NOTE });
     expect(mine.ok, JSON.stringify(mine)).toBe(true);
     // Ann waits (taking at once) in the grant pools, and asks the provisioned pool for a VM.
+    const waiters: number[] = [];
     for (const pool of ["by-grant", "cut-grant"]) {
       const place = await joinQueue(core, ann, { pool, autoTake: true, note: NOTE });
-      expect(place.ok).toBe(true);
-      if (place.ok) await liveWait(core, place.value.waiterId);
+      if (!place.ok) throw new Error(JSON.stringify(place));
+      await liveWait(core, place.value.waiterId);
+      waiters.push(place.value.waiterId);
     }
     const creating = await checkoutFromPool(core, ann, { pool: "by-lend", note: NOTE });
     expect(creating.ok && creating.value.kind, JSON.stringify(creating)).toBe("creating");
@@ -162,5 +164,8 @@ describe("opening a checkout", () => {
       expect(dmText(o.notice)).toContain(`when a booking of *${o.notice.vm.name}* starts. It cannot be extended past that.`);
     }
     expect(dmText(plain[0]!.notice)).not.toContain("when a booking of");
+    // The caller waiting on the grant (`checkout --wait`, the API's wait) is told the same.
+    expect((await waitOutcome(core, waiters[1]!)).checkout?.bookedFrom?.toISOString()).toBe(bookedFrom);
+    expect((await waitOutcome(core, waiters[0]!)).checkout?.bookedFrom).toBeNull();
   });
 });
