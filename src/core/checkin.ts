@@ -1,7 +1,7 @@
 import type postgres from "postgres";
 import type { EndReason, PoolCleanup, VmState } from "../db/schema.js";
-import type { EventKind } from "./events.js";
-import { noticeSchema, type Notice } from "./notices.js";
+import { eventsOfKindsFrom, type EventKind } from "./events.js";
+import { noticesOf, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
 import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./types.js";
@@ -196,27 +196,25 @@ export async function endCheckout(
       where vms.id = ${row.id}
       returning vms.id, vms.name
     ), logged as (
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select id, name, ${by.name}, ${source}::event_source, e.kind, e.detail
-      from returned, jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(kind text, detail jsonb, n int)
-      order by e.n
+      ${eventsOfKindsFrom(tx, tx`
+        select id, name, ${by.name}::text, ${source}::event_source, e.detail, e.kind
+        from returned, jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(kind text, detail jsonb, n int)
+        order by e.n`)}
     )
-    insert into outbox (kind, payload)
-    select n.kind, n.payload from returned,
-      jsonb_to_recordset(${JSON.stringify(notices)}::jsonb) as n(kind text, payload jsonb)`;
+    ${noticesOf(tx, notices, { when: tx`exists (select 1 from returned)` })}`;
 }
 
 /**
- * The notices of a checkout's end, checked against the one schema, as `{ kind, payload }` rows for
- * the outbox: shared by the check-in (one VM) and the sweep's expiries (many at once,
- * src/core/expire-leases.ts), so the two cannot differ.
+ * The notices of a checkout's end: shared by the check-in (one VM) and the sweep's expiries (many
+ * at once, src/core/expire-leases.ts), so the two cannot differ. Checked against the one schema by
+ * their writers.
  */
 export function checkinNotices(
   done: CheckinDone,
   by: PersonTag,
   reason: Extract<EndReason, "checked_in" | "forced" | "expired">,
   leaseEnd: Date | null,
-): { kind: Notice["kind"]; payload: Record<string, unknown> }[] {
+): Notice[] {
   const notices: Notice[] = [
     { kind: "vm_checked_in", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, forcedBy: done.forced ? by : null, nextState: done.nextState, endReason: reason },
   ];
@@ -224,7 +222,7 @@ export function checkinNotices(
   if (reason === "expired") {
     notices.push({ kind: "lease_expired", checkoutId: done.checkoutId, holder: done.previousHolder, vm: done.vm, endsAt: (leaseEnd ?? new Date()).toISOString(), nextState: done.nextState });
   }
-  return notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload }));
+  return notices;
 }
 
 /**

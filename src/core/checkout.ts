@@ -2,6 +2,7 @@ import { isConnectionLost } from "../db/errors.js";
 import { clockAt } from "./clock.js";
 import { poolKnownBy } from "./count-refusal.js";
 import { checkLease, leaseParams } from "./leases.js";
+import { openingRow, openingSteps } from "./open-checkout.js";
 import { enqueuePoolExhausted } from "./notices.js";
 import { resolvePerson, type PersonTag } from "./people.js";
 import { countStates, knownPools } from "./queries.js";
@@ -158,35 +159,10 @@ async function attemptCheckout(
           for no key update of v skip locked
         ), picked as (
           select id from free_pick union all select id from booked_pick
-        ), ends as (
-          -- After the lock: vmres_next_booking (VOLATILE) reads with a new snapshot, so a booking
-          -- committed since this statement began is seen, and the lease stops at its start.
-          select picked.id, least(q.at + make_interval(secs => q.lease_s), vmres_next_booking(picked.id, q.at, q.at + make_interval(secs => q.lease_s))) as ends_at
+        ), opening as (
+          ${openingRow(tx, { person, pool, note, source }, { vmId: tx`picked.id`, at: tx`q.at`, leaseEnd: tx`q.at + make_interval(secs => q.lease_s)` })}
           from picked, quota q
-        ), opened as (
-          insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
-          select e.id, ${person.id}, ${pool}, ${note}::text, q.at, e.ends_at,
-                 e.ends_at - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l where e.ends_at - make_interval(secs => l) > q.at))
-          from ends e, quota q
-          returning id, vm_id, started_at, ends_at, note
-        ), taken as (
-          update vms v
-          set state = 'checked_out', checkout_id = o.id, state_changed_at = now()
-          from opened o, quota q where v.id = o.vm_id
-          returning o.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, o.started_at, o.ends_at, o.note,
-                    case when o.ends_at < q.at + make_interval(secs => q.lease_s) then o.ends_at end as booked_from
-        ), logged as (
-          insert into events (vm_id, vm_name, actor, source, kind, detail)
-          select id, name, ${person.name}, ${source}::event_source, 'checked_out', jsonb_build_object('pool', pool, 'checkout', checkout_id) from taken
-        ), told as (
-          insert into outbox (kind, payload)
-          select 'vm_checked_out', jsonb_build_object(
-            'checkoutId', checkout_id,
-            'holder', jsonb_build_object('id', ${person.id}::int, 'name', ${person.name}::text, 'slackUserId', ${person.slackUserId}::text),
-            'vm', jsonb_build_object('name', name, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port, 'pool', pool),
-            'startedAt', started_at, 'endsAt', ends_at, 'note', note, 'bookedFrom', booked_from)
-          from taken
-        )
+        ), ${openingSteps(tx, leadsS)}
         select q.quota, q.held, q.lease_s as "leaseS", q.max_s as "maxS", q.waiting, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
                t.started_at as "checkedOutAt", t.ends_at as "endsAt", t.note, t.booked_from as "bookedFrom"
         from quota q left join taken t on true`,

@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type postgres from "postgres";
 import type { Executor } from "../db/client.js";
 import type { EventSource } from "../db/schema.js";
 
@@ -60,23 +61,63 @@ export interface EventRecord {
   detail?: unknown;
 }
 
-/** Writes an event row in the caller's transaction. */
-export async function recordEvent(tx: Executor, e: EventRecord): Promise<void> {
-  await tx.execute(sql`
-    insert into events (vm_id, vm_name, actor, source, kind, detail)
-    values (${e.vmId}, ${e.vmName}, ${e.actor}, ${e.source}, ${e.kind}, ${JSON.stringify(e.detail ?? {})}::jsonb)`);
+/** A postgres.js handle: the pool, a transaction or a reserved connection; its tagged templates build fragments. */
+export type PgSql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
+/** A piece of SQL built with a postgres.js tag, to embed in a statement of the same handle. */
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/** A postgres.js handle (a tagged-template function) rather than drizzle's (an object). */
+export const isPgSql = (tx: Executor | PgSql): tx is PgSql => typeof tx === "function";
+
+/** Writes an event row in the caller's transaction (drizzle's or postgres.js's). */
+export async function recordEvent(tx: Executor | PgSql, e: EventRecord): Promise<void> {
+  await recordEvents(tx, [e]);
 }
 
 /**
  * Writes many event rows in one statement, in the caller's transaction (a sync of 100,000 VMs is
  * a few statements, not 100,000): the same rows `recordEvent` would write one by one.
  */
-export async function recordEvents(tx: Executor, events: EventRecord[]): Promise<void> {
+export async function recordEvents(tx: Executor | PgSql, events: EventRecord[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((e, n) => ({ vm_id: e.vmId, vm_name: e.vmName, actor: e.actor, source: e.source, kind: e.kind, detail: e.detail ?? {}, n }));
+  const rows = JSON.stringify(events.map((e, n) => ({ vm_id: e.vmId, vm_name: e.vmName, actor: e.actor, source: e.source, kind: e.kind, detail: e.detail ?? {}, n })));
+  if (isPgSql(tx)) {
+    await tx`
+      insert into events (vm_id, vm_name, actor, source, kind, detail)
+      select r.vm_id, r.vm_name, r.actor, r.source::event_source, r.kind, r.detail
+      from jsonb_to_recordset(${rows}::jsonb) as r(vm_id int, vm_name text, actor text, source text, kind text, detail jsonb, n bigint)
+      order by r.n`;
+    return;
+  }
   await tx.execute(sql`
     insert into events (vm_id, vm_name, actor, source, kind, detail)
     select r.vm_id, r.vm_name, r.actor, r.source::event_source, r.kind, r.detail
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(vm_id int, vm_name text, actor text, source text, kind text, detail jsonb, n bigint)
+    from jsonb_to_recordset(${rows}::jsonb) as r(vm_id int, vm_name text, actor text, source text, kind text, detail jsonb, n bigint)
     order by r.n`);
+}
+
+/**
+ * The same write as a fragment, for a statement that finds its rows itself (a CTE of the
+ * one-round-trip checkout, a sweep's batch): one event of `kind` per row of `rows`, which selects,
+ * in this order, the VM's id, its name, the actor (as the log names them), the source (text or
+ * event_source) and the detail (jsonb). Embed it as a CTE body (`logged as (${eventsFrom(…)})`) or
+ * as a whole statement; append `returning …` where the caller counts.
+ */
+export function eventsFrom(tx: PgSql, kind: EventKind, rows: Fragment): Fragment {
+  return tx`
+    insert into events (vm_id, vm_name, actor, source, kind, detail)
+    select e.vm_id, e.vm_name, e.actor, e.source::text::event_source, ${kind}::text, e.detail
+    from (${rows}) as e(vm_id, vm_name, actor, source, detail)`;
+}
+
+/**
+ * As `eventsFrom`, for rows that each name their own kind (a sixth column, after the detail): a
+ * check-in batch writes `lease_expired` and, in a pool with no cleanup, `cleanup_skipped`. The
+ * kinds come from typed code (`EventKind`), never from input.
+ */
+export function eventsOfKindsFrom(tx: PgSql, rows: Fragment): Fragment {
+  return tx`
+    insert into events (vm_id, vm_name, actor, source, kind, detail)
+    select e.vm_id, e.vm_name, e.actor, e.source::text::event_source, e.kind::text, e.detail
+    from (${rows}) as e(vm_id, vm_name, actor, source, detail, kind)`;
 }

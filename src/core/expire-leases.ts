@@ -1,6 +1,8 @@
 import type { PoolCleanup } from "../db/schema.js";
 import { checkinEvents, checkinNotices, stateAfterCheckin, type CheckinDone, type PendingUpdate } from "./checkin.js";
 import { clockAt } from "./clock.js";
+import { eventsOfKindsFrom } from "./events.js";
+import { noticeRows, noticesOfKindsFrom } from "./notices.js";
 import { leaseParams } from "./leases.js";
 import type { PersonTag } from "./people.js";
 import { releaseInstance } from "./provision/release.js";
@@ -64,7 +66,7 @@ export async function expireLeases(core: Core, system: () => Promise<PersonTag>,
         next_state: nextState,
         pending: row.pending_update,
         events: checkinEvents(done, "expired", row.pending_update),
-        notices: checkinNotices(done, by, "expired", new Date(row.ends_at)),
+        notices: noticeRows(checkinNotices(done, by, "expired", new Date(row.ends_at))),
       };
     });
     // The same assignments as check-in's endCheckout, per row from the list: a pending update's
@@ -93,15 +95,15 @@ export async function expireLeases(core: Core, system: () => Promise<PersonTag>,
         where v.id = x.vm_id
         returning v.id, v.name, x.ord, x.events, x.notices
       ), logged as (
-        insert into events (vm_id, vm_name, actor, source, kind, detail)
-        select r.id, r.name, ${by.name}, 'reconciler', e.kind, e.detail
-        from returned r cross join lateral jsonb_to_recordset(r.events) as e(kind text, detail jsonb, n int)
-        order by r.ord, e.n
+        ${eventsOfKindsFrom(tx, tx`
+          select r.id, r.name, ${by.name}::text, 'reconciler'::event_source, e.detail, e.kind
+          from returned r cross join lateral jsonb_to_recordset(r.events) as e(kind text, detail jsonb, n int)
+          order by r.ord, e.n`)}
       ), told as (
-        insert into outbox (kind, payload)
-        select n.notice->>'kind', n.notice->'payload'
-        from returned r cross join lateral jsonb_array_elements(r.notices) with ordinality as n(notice, i)
-        order by r.ord, n.i
+        ${noticesOfKindsFrom(tx, tx`
+          select n.notice->>'kind', n.notice->'payload'
+          from returned r cross join lateral jsonb_array_elements(r.notices) with ordinality as n(notice, i)
+          order by r.ord, n.i`)}
       )
       select name from returned order by ord`;
     const names = new Set(ended.map((r) => r.name));

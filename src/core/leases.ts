@@ -1,7 +1,7 @@
 import type { VmState } from "../db/schema.js";
 import { clockAt, iso } from "./clock.js";
-import type { EventKind } from "./events.js";
-import { noticeSchema, type Notice } from "./notices.js";
+import { eventsFrom, type EventKind } from "./events.js";
+import { noticesOf, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
 import { ok, refuse, type Actor, type Core, type LeaseSettings, type Refusal, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
@@ -152,12 +152,9 @@ export async function changeLease(
         where id = ${change.checkoutId} and ended_at is null
         returning id
       ), logged as (
-        insert into events (vm_id, vm_name, actor, source, kind, detail)
-        select ${row.vm_id}, ${vmName}, ${me.value.name}, ${actor.source}::event_source, ${kind}, ${JSON.stringify(detail)}::jsonb from changed
+        ${eventsFrom(tx, kind, tx`select ${row.vm_id}::int, ${vmName}::text, ${me.value.name}::text, ${actor.source}::event_source, ${JSON.stringify(detail)}::jsonb from changed`)}
       )
-      insert into outbox (kind, payload)
-      select n.kind, n.payload from changed,
-        jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
+      ${noticesOf(tx, notices, { when: tx`exists (select 1 from changed)` })}`;
     return ok(change);
   });
 }

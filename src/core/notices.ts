@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Executor } from "../db/client.js";
+import { isPgSql, type Fragment, type PgSql } from "./events.js";
 import { outbox } from "../db/schema.js";
 import { adminReportSchema } from "./report-schema.js";
 import type { StateCounts } from "./types.js";
@@ -203,10 +204,57 @@ export function parseNotice(kind: string, payload: unknown): { notice: Notice } 
   return { problem: `cannot read a "${kind}" notice: ${parsed.error.issues.map((i) => `${i.path.join(".") || "kind"}: ${i.message}`).join("; ")}` };
 }
 
-/** Queues notices in the caller's transaction; a notice that does not fit its schema is a bug, thrown before anything is written. */
-export async function enqueueNotices(tx: Executor, notices: Notice[]): Promise<void> {
+/** The outbox rows of these notices as JSON, each checked against its schema: a notice that does not fit is a bug, thrown before anything is written. */
+/** Notices as `{ kind, payload }` outbox rows, each checked against the one schema. */
+export const noticeRows = (notices: Notice[]): { kind: Notice["kind"]; payload: Record<string, unknown> }[] => notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload }));
+const rowsOf = (notices: Notice[]) => JSON.stringify(noticeRows(notices));
+
+/**
+ * Queues notices in the caller's transaction (drizzle's or postgres.js's); a notice that does not
+ * fit its schema is a bug, thrown before anything is written. The one writer of `outbox` with
+ * `noticesFrom` and `noticesOf`, its fragments.
+ */
+export async function enqueueNotices(tx: Executor | PgSql, notices: Notice[]): Promise<void> {
   if (notices.length === 0) return;
+  if (isPgSql(tx)) {
+    await noticesOf(tx, notices);
+    return;
+  }
   await tx.insert(outbox).values(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })));
+}
+
+/**
+ * `enqueueNotices` as a fragment, for a statement that decides in SQL whether they go out: the
+ * notices are written only when `when` holds (say, `exists (select 1 from changed)`), in the
+ * statement's own snapshot. Checked against the schema here, in JavaScript, like enqueueNotices.
+ */
+export function noticesOf(tx: PgSql, notices: Notice[], opts: { when?: Fragment } = {}): Fragment {
+  return tx`
+    insert into outbox (kind, payload)
+    select n.kind, n.payload from jsonb_to_recordset(${rowsOf(notices)}::jsonb) as n(kind text, payload jsonb)
+    ${opts.when === undefined ? tx`` : tx`where ${opts.when}`}`;
+}
+
+/**
+ * Notices built in SQL, for a statement that finds their rows itself (a CTE of the one-round-trip
+ * checkout, a sweep's batch): one notice of `kind` per row of `payloads`, which selects one jsonb
+ * column, the payload without its kind. Such payloads are checked by tests that read them back
+ * with parseNotice. Embed it as a CTE body or a whole statement; append `returning …` to count.
+ */
+export function noticesFrom(tx: PgSql, kind: NoticeKind, payloads: Fragment): Fragment {
+  return tx`
+    insert into outbox (kind, payload)
+    select ${kind}::text, n.payload from (${payloads}) as n(payload)`;
+}
+
+/**
+ * As `noticesFrom`, for rows that each carry their kind and payload (columns `kind`, `payload`),
+ * built by `noticeRows` (so checked against the schema) and carried through a batch statement.
+ */
+export function noticesOfKindsFrom(tx: PgSql, rows: Fragment): Fragment {
+  return tx`
+    insert into outbox (kind, payload)
+    select n.kind::text, n.payload from (${rows}) as n(kind, payload)`;
 }
 
 /**

@@ -2,7 +2,9 @@ import type postgres from "postgres";
 import { cleanupBlockedIn } from "./cleanup/blocked-pools.js";
 import type { ReservationState } from "../db/schema.js";
 import { clockAt, iso } from "./clock.js";
+import { eventsFrom } from "./events.js";
 import { leaseParams } from "./leases.js";
+import { enqueueNotices } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson } from "./people.js";
 import { holdersVisibleTo, knownPools } from "./queries.js";
 import { DEFAULT_BOOKING_AHEAD_MS, ok, refuse, type Actor, type Core, type PersonRef, type PersonTag, type Refusal, type Result } from "./types.js";
@@ -10,7 +12,6 @@ import { checkNote, checkPoolName, checkVmName, firstRefusal } from "./validate.
 import { checkLabel } from "./labels.js";
 
 export { checkLabel };
-import { insertNotices } from "./waitlist.js";
 
 /**
  * Reservations: VMs of a pool booked for a time range under a label. Booking
@@ -218,10 +219,13 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
         select ${id}, unnest(${chosen}::int[]), tstzrange(${from}::timestamptz, ${to}::timestamptz)
         returning vm_id
       )
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select v.id, v.name, ${me.value.name}, ${actor.source}::event_source, 'booked',
-             jsonb_build_object('reservation', ${id}::bigint, 'label', ${req.label}::text, 'from', ${from}::text, 'to', ${to}::text)
-      from rows join vms v on v.id = rows.vm_id`;
+      ${eventsFrom(
+        tx,
+        "booked",
+        tx`select v.id, v.name, ${me.value.name}::text, ${actor.source}::event_source,
+                  jsonb_build_object('reservation', ${id}::bigint, 'label', ${req.label}::text, 'from', ${from}::text, 'to', ${to}::text)
+           from rows join vms v on v.id = rows.vm_id`,
+      )}`;
     const names = await tx<{ name: string }[]>`select name from vms where id = any(${chosen}::int[]) order by name`;
     return ok({
       id,
@@ -391,14 +395,16 @@ export async function cancelReservation(core: Core, actor: Actor, label: string)
       with freed as (update reservation_vms set active = false where reservation_id = ${r.id} and active returning vm_id, checkout_id)
       select f.vm_id, v.name, (f.checkout_id is not null and exists (select 1 from checkouts c where c.id = f.checkout_id and c.ended_at is null)) as given
       from freed f join vms v on v.id = f.vm_id order by v.name`;
-    await tx`
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select v.id, v.name, ${me.value.name}, ${actor.source}::event_source, 'booking_cancelled',
-             jsonb_build_object('reservation', ${Number(r.id)}::bigint, 'label', ${label}::text, 'person', ${person.name}::text)
-      from vms v where v.id = any(${rows.map((x) => x.vm_id)}::int[])`;
+    await tx`${eventsFrom(
+      tx,
+      "booking_cancelled",
+      tx`select v.id, v.name, ${me.value.name}::text, ${actor.source}::event_source,
+                jsonb_build_object('reservation', ${Number(r.id)}::bigint, 'label', ${label}::text, 'person', ${person.name}::text)
+         from vms v where v.id = any(${rows.map((x) => x.vm_id)}::int[])`,
+    )}`;
     const kept = rows.filter((x) => x.given).map((x) => x.name);
     if (!mine) {
-      await insertNotices(tx, [
+      await enqueueNotices(tx, [
         {
           kind: "reservation_cancelled",
           reservationId: Number(r.id),

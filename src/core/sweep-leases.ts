@@ -1,11 +1,13 @@
 import type postgres from "postgres";
 import { clockAt } from "./clock.js";
+import { eventsFrom } from "./events.js";
 import { expireLeases } from "./expire-leases.js";
 import { leaseParams } from "./leases.js";
+import { enqueueNotices, noticesFrom } from "./notices.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
 import type { Core } from "./types.js";
 import { sweepReservations, type ReservationSweepReport } from "./sweep-reservations.js";
-import { endWait, grant, insertNotices, type OfferRow } from "./waitlist.js";
+import { endWait, grant, type OfferRow } from "./waitlist.js";
 
 /** How many rows of each kind one sweep handles; more wait for the next sweep. */
 const BATCH = 500;
@@ -76,7 +78,8 @@ const system = async (core: Core): Promise<PersonTag> => {
 async function sendReminders(core: Core): Promise<number> {
   const { defaultS, maxS, leadsS } = leaseParams(core);
   const at = clockAt(core);
-  const [row] = await core.db.$client<{ n: number }[]>`
+  const sql = core.db.$client;
+  const [row] = await sql<{ n: number }[]>`
     with due as (
       select c.id from checkouts c
       where c.ended_at is null and c.remind_at <= coalesce(${at}::timestamptz, now())
@@ -88,8 +91,10 @@ async function sendReminders(core: Core): Promise<number> {
       from due where c.id = due.id
       returning c.id, c.vm_id, c.person_id, c.pool, c.started_at, c.ends_at, c.ends_at > coalesce(${at}::timestamptz, now()) as open
     ), told as (
-      insert into outbox (kind, payload)
-      select 'lease_reminder', jsonb_build_object(
+      ${noticesFrom(
+        sql,
+        "lease_reminder",
+        sql`select jsonb_build_object(
         'checkoutId', m.id,
         'holder', jsonb_build_object('id', p.id, 'name', p.name, 'slackUserId', p.slack_user_id),
         'vm', v.name, 'pool', m.pool, 'endsAt', m.ends_at,
@@ -97,7 +102,8 @@ async function sendReminders(core: Core): Promise<number> {
         'latestEnd', case when m.started_at + make_interval(secs => coalesce(pl.max_lease_seconds, ${maxS}::int)) > m.ends_at
                           then m.started_at + make_interval(secs => coalesce(pl.max_lease_seconds, ${maxS}::int)) end)
       from moved m join people p on p.id = m.person_id join vms v on v.id = m.vm_id join pools pl on pl.name = m.pool
-      where m.open
+      where m.open`,
+      )}
       returning 1
     )
     select count(*)::int as n from told`;
@@ -121,7 +127,7 @@ async function lapseOffers(core: Core): Promise<number> {
         for no key update of w skip locked`;
       if (!w) return false;
       await endWait(tx, core, Number(w.id), "lapsed", { name: SYSTEM, source: "reconciler" });
-      await insertNotices(tx, [
+      await enqueueNotices(tx, [
         { kind: "offer_ended", waiterId: Number(w.id), person: { id: w.person_id, name: w.name, slackUserId: w.slack }, vm: w.vm, pool: w.pool, outcome: "lapsed" },
       ]);
       return true;
@@ -228,9 +234,8 @@ async function matchPool(tx: postgres.TransactionSql, core: Core, pool: string):
     ), held as (
       update vms v set state = 'held', held_for = x.waiter_id from x where v.id = x.vm_id
     )
-    insert into events (vm_id, vm_name, actor, source, kind, detail)
-    select vm_id, vm_name, ${SYSTEM}, 'reconciler', 'held_for_waiter', detail from x order by ord`;
-  await insertNotices(
+    ${eventsFrom(tx, "held_for_waiter", tx`select vm_id, vm_name, ${SYSTEM}::text, 'reconciler', detail from x order by ord`)}`;
+  await enqueueNotices(
     tx,
     offers.map(({ w, vm, person }) => ({ kind: "vm_offered", waiterId: Number(w.id), person: { id: person.id, name: person.name, slackUserId: person.slackUserId }, vm: vm.name, pool, expiresAt })),
   );

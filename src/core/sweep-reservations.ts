@@ -1,10 +1,11 @@
 import type postgres from "postgres";
 import { clockAt, iso } from "./clock.js";
 import { leaseParams } from "./leases.js";
-import type { Notice } from "./notices.js";
+import { eventsFrom } from "./events.js";
+import { enqueueNotices, noticesFrom, type Notice } from "./notices.js";
+import { openCheckout } from "./open-checkout.js";
 import { SYSTEM } from "./people.js";
 import type { Core } from "./types.js";
-import { insertNotices } from "./waitlist.js";
 
 /** How many bookings of each kind one sweep handles; more wait for the next sweep. */
 const BATCH = 200;
@@ -58,12 +59,15 @@ async function endOverBookings(core: Core): Promise<number> {
       update reservation_vms rv set active = false from done where rv.reservation_id = done.id and rv.checkout_id is null and rv.active
       returning rv.id
     ), told as (
-      insert into outbox (kind, payload)
-      select 'reservation_short', jsonb_build_object(
+      ${noticesFrom(
+        core.db.$client,
+        "reservation_short",
+        core.db.$client`select jsonb_build_object(
         'reservationId', d.id, 'person', jsonb_build_object('id', p.id, 'name', p.name, 'slackUserId', p.slack_user_id),
         'label', d.label, 'pool', d.pool, 'count', d.count, 'missing', d.count, 'given', '[]'::jsonb,
         'from', d.starts_at, 'to', d.ends_at, 'reason', 'missed')
-      from done d join people p on p.id = d.person_id where d.was = 'booked'
+      from done d join people p on p.id = d.person_id where d.was = 'booked'`,
+      )}
       returning 1
     )
     select (select count(*)::int from done) as n, (select count(*) from freed) as f, (select count(*) from told) as t`;
@@ -84,13 +88,16 @@ async function sendBookingReminders(core: Core): Promise<number> {
       from due where r.id = due.id
       returning r.id, r.label, r.pool, r.count, r.person_id, r.starts_at, r.ends_at, r.starts_at > coalesce(${at}::timestamptz, now()) as ahead
     ), told as (
-      insert into outbox (kind, payload)
-      select 'reservation_reminder', jsonb_build_object(
+      ${noticesFrom(
+        core.db.$client,
+        "reservation_reminder",
+        core.db.$client`select jsonb_build_object(
         'reservationId', m.id, 'person', jsonb_build_object('id', p.id, 'name', p.name, 'slackUserId', p.slack_user_id),
         'label', m.label, 'pool', m.pool, 'count', m.count, 'from', m.starts_at, 'to', m.ends_at,
         'vms', coalesce((select jsonb_agg(v.name order by v.name) from reservation_vms rv join vms v on v.id = rv.vm_id
                          where rv.reservation_id = m.id and rv.active), '[]'::jsonb))
-      from moved m join people p on p.id = m.person_id where m.ahead
+      from moved m join people p on p.id = m.person_id where m.ahead`,
+      )}
       returning 1
     )
     select count(*)::int as n from told`;
@@ -146,7 +153,6 @@ async function startDueBookings(core: Core): Promise<{ started: number; given: n
 }
 
 async function startBooking(tx: postgres.TransactionSql, core: Core, id: number): Promise<{ first: boolean; given: number; told: boolean } | null> {
-  const { leadsS } = leaseParams(core);
   const [b] = await tx<BookingRow[]>`
     select r.id, r.label, r.pool, r.count, r.person_id, p.name, p.slack_user_id as slack, r.starts_at, r.ends_at, r.note, r.state, r.short_told_at,
            coalesce(${clockAt(core)}::timestamptz, now()) as at
@@ -176,42 +182,26 @@ async function startBooking(tx: postgres.TransactionSql, core: Core, id: number)
       await tx`update reservation_vms set active = false where id = ${row.id}`;
       const [moved] = await tx<{ id: string }[]>`
         insert into reservation_vms (reservation_id, vm_id, during) values (${id}, ${other.id}, tstzrange(${at}::timestamptz, ${to}::timestamptz)) returning id`;
-      await tx`insert into events (vm_id, vm_name, actor, source, kind, detail)
-               select id, name, ${SYSTEM}, 'reconciler', 'booking_moved',
-                      jsonb_build_object('reservation', ${id}::bigint, 'label', ${b.label}::text, 'instead_of', (select name from vms where id = ${row.vm_id}))
-               from vms where id = ${other.id}`;
+      await tx`${eventsFrom(
+        tx,
+        "booking_moved",
+        tx`select id, name, ${SYSTEM}::text, 'reconciler',
+                  jsonb_build_object('reservation', ${id}::bigint, 'label', ${b.label}::text, 'instead_of', (select name from vms where id = ${row.vm_id}))
+           from vms where id = ${other.id}`,
+      )}`;
       row.id = moved!.id;
       vmId = other.id;
     }
-    const [c] = await tx<{ checkout_id: string; name: string; ip: string; ssh_user: string; ssh_port: number; started_at: Date; ends_at: Date }[]>`
-      with opened as (
-        insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
-        values (${vmId}, ${b.person_id}, ${b.pool}, ${b.note}, ${at}::timestamptz, ${to}::timestamptz,
-                ${to}::timestamptz - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l where ${to}::timestamptz - make_interval(secs => l) > ${at}::timestamptz)))
-        returning id, vm_id, started_at, ends_at
-      ), taken as (
-        update vms v set state = 'checked_out', checkout_id = o.id, state_changed_at = now()
-        from opened o where v.id = o.vm_id
-        returning o.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, o.started_at, o.ends_at
-      ), logged as (
-        insert into events (vm_id, vm_name, actor, source, kind, detail)
-        select id, name, ${b.name}, 'reconciler', 'checked_out', jsonb_build_object('pool', ${b.pool}::text, 'checkout', checkout_id, 'reservation', ${id}::bigint, 'label', ${b.label}::text)
-        from taken
-      )
-      select checkout_id, name, ip, ssh_user, ssh_port, started_at, ends_at from taken`;
-    if (!c) continue;
-    await tx`update reservation_vms set checkout_id = ${c.checkout_id} where id = ${row.id}`;
-    given++;
-    notices.push({
-      kind: "vm_checked_out",
-      checkoutId: Number(c.checkout_id),
-      holder: person,
-      vm: { name: c.name, ip: c.ip, sshUser: c.ssh_user, sshPort: c.ssh_port, pool: b.pool },
-      startedAt: new Date(c.started_at).toISOString(),
-      endsAt: new Date(c.ends_at).toISOString(),
+    // The booking's range is the lease; the same rows, event and DM as any checkout, naming the booking.
+    const opened = await openCheckout(tx, leaseParams(core), vmId, at, { until: to }, {
+      person,
+      pool: b.pool,
       note: b.note,
-      reservation: b.label,
+      source: "reconciler",
+      detail: { reservation: id, label: b.label },
+      booking: { label: b.label, rowId: Number(row.id) },
     });
+    if (opened) given++;
   }
   const first = b.state === "booked";
   if (first) await tx`update reservations set state = 'started', started_at = ${at}::timestamptz, remind_at = null where id = ${id}`;
@@ -244,6 +234,6 @@ async function startBooking(tx: postgres.TransactionSql, core: Core, id: number)
     });
     await tx`update reservations set short_told_at = ${at}::timestamptz where id = ${id}`;
   }
-  await insertNotices(tx, notices);
+  await enqueueNotices(tx, notices);
   return { first, given, told };
 }

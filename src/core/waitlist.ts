@@ -4,8 +4,9 @@ import { clockAt, iso } from "./clock.js";
 import { leaseParams, checkLease } from "./leases.js";
 import { sql as dsql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { recordEvent } from "./events.js";
-import { enqueueNotices, noticeSchema, type Notice } from "./notices.js";
+import { eventsFrom, recordEvent } from "./events.js";
+import { enqueueNotices } from "./notices.js";
+import { checkedOutOf, openCheckout, type TakenRow } from "./open-checkout.js";
 import { resolvePerson, type PersonTag } from "./people.js";
 import { knownPools } from "./queries.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type PersonRef, type Result } from "./types.js";
@@ -136,23 +137,18 @@ export async function waitOutcome(core: Core, waiterId: number): Promise<{ state
   return { state: row.state, position: place?.position ?? null, checkout: row.checkout_id === null ? null : await checkedOutVm(sql, Number(row.checkout_id)) };
 }
 
-/** The checkout as a person gets it on checkout. */
+/**
+ * The checkout as a person gets it on checkout, read back later (a waiter granted by the sweep).
+ * A lease that ends where a booking of the VM (not yet given) starts was cut there by the opening:
+ * `bookedFrom`, as the opening said in its notice.
+ */
 async function checkedOutVm(sql: postgres.Sql | postgres.TransactionSql, checkoutId: number): Promise<CheckedOutVm | null> {
-  const [r] = await sql<{ name: string; ip: string; ssh_user: string; ssh_port: number; pool: string; started_at: Date; ends_at: Date | null; note: string | null }[]>`
-    select v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, c.pool, c.started_at, c.ends_at, c.note
+  const [r] = await sql<TakenRow[]>`
+    select c.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, c.pool, c.started_at, c.ends_at, c.note,
+           (select min(lower(rv.during)) from reservation_vms rv
+            where rv.vm_id = c.vm_id and rv.active and rv.checkout_id is null and lower(rv.during) = c.ends_at) as booked_from
     from checkouts c join vms v on v.id = c.vm_id where c.id = ${checkoutId}`;
-  if (!r) return null;
-  return {
-    checkoutId,
-    name: r.name,
-    ip: r.ip,
-    sshUser: r.ssh_user,
-    sshPort: r.ssh_port,
-    pool: r.pool,
-    checkedOutAt: new Date(r.started_at),
-    endsAt: r.ends_at === null ? null : new Date(r.ends_at),
-    note: r.note,
-  };
+  return r ? checkedOutOf(r) : null;
 }
 
 type OfferRow = {
@@ -226,8 +222,7 @@ async function releaseHold(tx: postgres.TransactionSql, waiterId: number, outcom
     with freed as (
       update vms set state = 'available', held_for = null where held_for = ${waiterId} and state = 'held' returning id, name
     )
-    insert into events (vm_id, vm_name, actor, source, kind, detail)
-    select id, name, ${by.name}, ${by.source}::event_source, 'hold_ended', ${JSON.stringify({ waiter: waiterId, outcome })}::jsonb from freed`;
+    ${eventsFrom(tx, "hold_ended", tx`select id, name, ${by.name}::text, ${by.source}::event_source, ${JSON.stringify({ waiter: waiterId, outcome })}::jsonb from freed`)}`;
 }
 
 /**
@@ -249,13 +244,6 @@ export async function withdrawHold(tx: Executor, vmId: number, by: { name: strin
   ]);
 }
 
-/** Queues notices through the transaction's own connection (postgres.js), checked against the one schema. */
-export async function insertNotices(tx: postgres.TransactionSql, notices: Notice[]): Promise<void> {
-  if (notices.length === 0) return;
-  await tx`insert into outbox (kind, payload)
-           select n.kind, n.payload from jsonb_to_recordset(${JSON.stringify(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })))}::jsonb) as n(kind text, payload jsonb)`;
-}
-
 type Granted = { vm: CheckedOutVm } | { quota: number; held: string[] };
 
 /**
@@ -266,49 +254,23 @@ type Granted = { vm: CheckedOutVm } | { quota: number; held: string[] };
  * automatic take).
  */
 export async function grant(tx: postgres.TransactionSql, core: Core, w: OfferRow, person: PersonTag, source: EventSource, vmId = w.offered_vm_id): Promise<Granted> {
-  const { defaultS, maxS, leadsS } = leaseParams(core);
-  const [q] = await tx<{ quota: number; held: string[]; lease_s: number; at: Date }[]>`
+  const [q] = await tx<{ quota: number; held: string[]; at: Date }[]>`
     select p.quota,
            coalesce((select array_agg(v.name order by v.name) from checkouts c join vms v on v.id = c.vm_id
                      where c.person_id = ${person.id} and c.pool = p.name and c.ended_at is null), '{}') as held,
-           least(coalesce(${w.lease_seconds}::int, p.lease_seconds, ${defaultS}::int), coalesce(p.max_lease_seconds, ${maxS}::int)) as lease_s,
            coalesce(${clockAt(core)}::timestamptz, now()) as at
     from pools p where p.name = ${w.pool}`;
   if (!q || q.held.length >= q.quota) return { quota: q?.quota ?? 0, held: q?.held ?? [] };
-  const [c] = await tx<{ id: string; name: string }[]>`
-    with e as (
-      -- A booking of the VM starting before the lease would end cuts it there, as at checkout (checkout.ts).
-      select least(${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int),
-                   vmres_next_booking(${vmId}::int, ${iso(q.at)}::timestamptz, ${iso(q.at)}::timestamptz + make_interval(secs => ${q.lease_s}::int))) as ends
-    ), opened as (
-      insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
-      select ${vmId}, ${person.id}, ${w.pool}, ${w.note}, ${iso(q.at)}::timestamptz, e.ends,
-             e.ends - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l where e.ends - make_interval(secs => l) > ${iso(q.at)}::timestamptz))
-      from e
-      returning id, vm_id
-    ), taken as (
-      update vms v set state = 'checked_out', held_for = null, checkout_id = o.id, state_changed_at = now()
-      from opened o where v.id = o.vm_id returning o.id, v.id as vm_id, v.name
-    ), logged as (
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select vm_id, name, ${person.name}, ${source}::event_source, 'checked_out', jsonb_build_object('pool', ${w.pool}::text, 'checkout', id, 'waiter', ${Number(w.id)}::bigint) from taken
-    )
-    select id, name from taken`;
-  if (!c) throw new Error(`waiter ${w.id}: VM ${vmId} could not be checked out (not held or available)`);
-  await tx`update waiters set state = 'taken', ended_at = ${iso(q.at)}::timestamptz, checkout_id = ${c.id} where id = ${w.id}`;
-  const vm = await checkedOutVm(tx, Number(c.id));
-  if (!vm) throw new Error(`checkout ${c.id} vanished`);
-  await insertNotices(tx, [
-    {
-      kind: "vm_checked_out",
-      checkoutId: vm.checkoutId,
-      holder: { id: person.id, name: person.name, slackUserId: person.slackUserId },
-      vm: { name: vm.name, ip: vm.ip, sshUser: vm.sshUser, sshPort: vm.sshPort, pool: vm.pool },
-      startedAt: vm.checkedOutAt.toISOString(),
-      endsAt: vm.endsAt?.toISOString() ?? null,
-      note: vm.note,
-    },
-  ]);
+  // The lease they asked for (or the pool's), within the pool's maximum, cut at a booking of the VM.
+  const vm = await openCheckout(tx, leaseParams(core), vmId!, iso(q.at)!, { forS: w.lease_seconds }, {
+    person,
+    pool: w.pool,
+    note: w.note,
+    source,
+    detail: { waiter: Number(w.id) },
+  });
+  if (!vm) throw new Error(`waiter ${w.id}: VM ${vmId} could not be checked out (not held or available)`);
+  await tx`update waiters set state = 'taken', ended_at = ${iso(q.at)}::timestamptz, checkout_id = ${vm.checkoutId} where id = ${w.id}`;
   return { vm };
 }
 

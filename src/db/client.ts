@@ -140,3 +140,17 @@ export async function migrateDatabase(database: Pick<Database, "db" | "sql">): P
     lock.release();
   }
 }
+
+/**
+ * The postgres.js transaction under a drizzle one: for a core function that calls writers of both
+ * kinds (drizzle's `Executor`, postgres.js's tagged templates) in one transaction. Statements on it
+ * run on the drizzle transaction's connection, inside it. drizzle keeps it as `session.client`
+ * (drizzle-orm/postgres-js/session.js); checked here, so an upgrade that moves it fails loudly.
+ */
+export function pgOf(tx: Tx): postgres.TransactionSql {
+  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
+  if (typeof client !== "function" || typeof (client as { savepoint?: unknown }).savepoint !== "function") {
+    throw new Error("drizzle's transaction no longer exposes its postgres.js client as session.client");
+  }
+  return client as postgres.TransactionSql;
+}

@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
-import type { Tx } from "../../db/client.js";
+import type postgres from "postgres";
+import { pgOf, type Tx } from "../../db/client.js";
 import { clockAt } from "../clock.js";
 import { recordEvent } from "../events.js";
 import { leaseParams } from "../leases.js";
+import { openCheckout } from "../open-checkout.js";
 import type { Core } from "../types.js";
 import { completeJob, type JobClaim } from "./jobs.js";
 
@@ -26,7 +28,6 @@ export type Finished = "done" | "lost";
 export async function finishCreate(core: Core, claim: JobClaim, made: CreatedInstance): Promise<Finished> {
   const instance = claim.instance;
   if (!instance) throw new Error(`create job ${claim.id} names no instance`);
-  const { defaultS, maxS, leadsS } = leaseParams(core);
   return core.db.transaction(async (tx) => {
     if (!(await completeJob(tx, claim))) return "lost";
     const [vm] = await tx.execute<{ id: number }>(sql`
@@ -34,54 +35,36 @@ export async function finishCreate(core: Core, claim: JobClaim, made: CreatedIns
       values (${instance.name}, ${made.ip}::inet, ${made.sshUser}, ${made.sshPort}, ${claim.pool}, 'available')
       returning id`);
     if (!vm) throw new Error(`instance ${instance.name}: no VM row`);
-    const [row] = await tx.execute<{ for_person_id: number | null; request: { note: string | null; forMs: number | null } | null }>(sql`
+    const [row] = await tx.execute<{ for_person_id: number | null; request: { note: string | null; forMs: number | null } | null; at: string }>(sql`
       update instances set state = 'ready', vm_id = ${vm.id}, provider_ref = ${made.providerRef}, state_changed_at = now(), last_error = null
-      where id = ${instance.id} returning for_person_id, request`);
+      where id = ${instance.id} returning for_person_id, request, coalesce(${clockAt(core)}::timestamptz, now())::text as at`);
     await recordEvent(tx, { vmId: vm.id, vmName: instance.name, actor: "system", source: "worker", kind: "instance_created", detail: { job: claim.id, from: instance.source } });
-    if (row?.for_person_id != null) await lendTo(tx, core, vm.id, row.for_person_id, claim.pool, row.request, { defaultS, maxS, leadsS });
+    if (row?.for_person_id != null) await lendTo(pgOf(tx), core, vm.id, row.for_person_id, claim.pool, row.request, row.at);
     return "done";
   });
 }
 
-/** The checkout of a VM created for its person: the same rows and DM notice as the checkout statement writes. */
+/** The checkout of a VM created for its person: the one writer of a checkout's start, as for any checkout. */
 async function lendTo(
-  tx: Tx,
+  tx: postgres.TransactionSql,
   core: Core,
   vmId: number,
   personId: number,
   pool: string,
   request: { note: string | null; forMs: number | null } | null,
-  { defaultS, maxS, leadsS }: { defaultS: number; maxS: number; leadsS: number[] },
+  at: string,
 ): Promise<void> {
+  const [person] = await tx<{ id: number; name: string; slack_user_id: string | null }[]>`select id, name, slack_user_id from people where id = ${personId}`;
+  if (!person) throw new Error(`instance for person ${personId}: no such person`);
   const forS = request?.forMs == null ? null : Math.ceil(request.forMs / 1000);
-  await tx.execute(sql`
-    with q as (
-      select coalesce(${forS}::int, least(coalesce(p.lease_seconds, ${defaultS}::int), coalesce(p.max_lease_seconds, ${maxS}::int))) as lease_s,
-             coalesce(${clockAt(core)}::timestamptz, now()) as at
-      from pools p where p.name = ${pool}
-    ), opened as (
-      insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
-      select ${vmId}, ${personId}, ${pool}, ${request?.note ?? null}::text, q.at, q.at + make_interval(secs => q.lease_s),
-             q.at + make_interval(secs => q.lease_s - (select max(l) from unnest(${`{${leadsS.join(",")}}`}::int[]) l where l < q.lease_s))
-      from q
-      returning id, vm_id, started_at, ends_at, note
-    ), taken as (
-      update vms v set state = 'checked_out', checkout_id = o.id, state_changed_at = now()
-      from opened o where v.id = o.vm_id
-      returning o.id as checkout_id, v.id, v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, o.started_at, o.ends_at, o.note
-    ), who as (
-      select id, name, slack_user_id from people where id = ${personId}
-    ), logged as (
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select t.id, t.name, w.name, 'worker', 'checked_out', jsonb_build_object('pool', t.pool, 'checkout', t.checkout_id, 'created', true) from taken t, who w
-    )
-    insert into outbox (kind, payload)
-    select 'vm_checked_out', jsonb_build_object(
-      'checkoutId', t.checkout_id,
-      'holder', jsonb_build_object('id', w.id, 'name', w.name, 'slackUserId', w.slack_user_id),
-      'vm', jsonb_build_object('name', t.name, 'ip', t.ip, 'sshUser', t.ssh_user, 'sshPort', t.ssh_port, 'pool', t.pool),
-      'startedAt', t.started_at, 'endsAt', t.ends_at, 'note', t.note)
-    from taken t, who w`);
+  const opened = await openCheckout(tx, leaseParams(core), vmId, at, { forS }, {
+    person: { id: person.id, name: person.name, slackUserId: person.slack_user_id },
+    pool,
+    note: request?.note ?? null,
+    source: "worker",
+    detail: { created: true },
+  });
+  if (!opened) throw new Error(`instance VM ${vmId}: could not be lent to person ${personId}`);
 }
 
 /**

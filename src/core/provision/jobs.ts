@@ -81,7 +81,7 @@ export const stillClaimed = (claim: JobClaim) =>
   sql`id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
 
 /** Marks the job done under its claim; false when the claim was lost (another process owns it now). */
-export async function completeJob(tx: Tx, claim: JobClaim): Promise<boolean> {
+export async function completeJob(tx: Executor, claim: JobClaim): Promise<boolean> {
   const rows = await tx.execute(sql`
     update provider_jobs set state = 'done', claimed_by = null, claimed_at = null, finished_at = now(), last_error = null,
       attempts = attempts + 1

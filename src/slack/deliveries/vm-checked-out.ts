@@ -1,11 +1,19 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
-import { readingOfPerson } from "../time-zone.js";
+import { readingOfPerson, type Reading } from "../time-zone.js";
+import type { SlackMessage } from "../views/blocks.js";
 import { checkoutDm } from "../views/checkout-dm.js";
 import { homeStep } from "./common-steps.js";
 import { hasCheckoutDm, recordMessage } from "./slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "vm_checked_out" }>;
+
+/** The DM a `vm_checked_out` notice becomes: the VM's details, its lease (and why it is short), the buttons. */
+export function checkoutDmOf(n: Notice, reading: Reading): SlackMessage {
+  const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
+    bookedFrom: n.bookedFrom ? new Date(n.bookedFrom) : null };
+  return checkoutDm(vm, reading, n.reservation ?? null);
+}
 
 /** The holder's DM with the VM's details and a Check in button, recorded so check-in can update it; then their Home. */
 export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
@@ -22,9 +30,7 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
         const [recorded, reading] = await Promise.all([hasCheckoutDm(ctx.core.db, n.checkoutId), readingOfPerson(ctx.core, n.holder.id)]);
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
         if (recorded) return done();
-        const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
-          bookedFrom: n.bookedFrom ? new Date(n.bookedFrom) : null };
-        const posted = await post.toUser(user, checkoutDm(vm, reading, n.reservation ?? null));
+        const posted = await post.toUser(user, checkoutDmOf(n, reading));
         return done((tx) => recordMessage(tx, { vm: n.vm.name, user, ...posted, purpose: "checkout_dm", checkoutId: n.checkoutId }));
       },
     },
