@@ -1,14 +1,13 @@
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { addVm } from "../../src/core/admin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
 import type { Core } from "../../src/core/types.js";
 import { joinQueue } from "../../src/core/waitlist.js";
 import { connect } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
-import { coreFor, freshDatabase, testLog, TestClock } from "../helpers/db.js";
+import { coreFor, freshDatabase, testLog, TestClock, addPoolVms } from "../helpers/db.js";
 
 /*
  * The sweep's expiries and reminders are set-based: a tick costs the same number of
@@ -17,24 +16,12 @@ import { coreFor, freshDatabase, testLog, TestClock } from "../helpers/db.js";
  */
 const H = 3_600_000;
 const M = 60_000;
-const operator = { person: "operator", source: "cli" } as const;
 const as = (id: string) => ({ person: { slackUserId: id }, source: "slack" }) as const;
 
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let clock: TestClock;
 let core: Core;
-let vmCount = 0;
-
-async function addPool(pool: string, count: number): Promise<string[]> {
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = `${pool}-${++vmCount}`;
-    const r = await addVm(core, operator, { name, ip: `198.51.100.${(vmCount % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
-    expect(r.ok).toBe(true);
-    names.push(name);
-  }
-  return names;
-}
+const addPool = (pool: string, count: number) => addPoolVms(core, pool, count);
 
 /**
  * `expire` open checkouts whose lease ended before the grace and `remind` whose reminder is due

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { addVm, drainVm, repairVm, setPool } from "../../src/core/admin.js";
+import { drainVm, repairVm, setPool } from "../../src/core/admin.js";
 import { checkin } from "../../src/core/checkin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { claimDueCleanups } from "../../src/core/cleanup/claim-due-cleanups.js";
@@ -15,7 +15,7 @@ import type { Core } from "../../src/core/types.js";
 import { joinQueue, leaveQueue, passOffer, queuesOf, takeOffer, waitOutcome } from "../../src/core/waitlist.js";
 import { connect } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
-import { coreFor, freshDatabase, liveWait, testLog, TestClock } from "../helpers/db.js";
+import { coreFor, freshDatabase, liveWait, testLog, TestClock, addPoolVms } from "../helpers/db.js";
 
 const H = 3_600_000;
 const M = 60_000;
@@ -25,18 +25,7 @@ const as = (id: string) => ({ person: { slackUserId: id }, source: "slack" }) as
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let clock: TestClock;
 let core: Core;
-let vmCount = 0;
-
-async function addPool(pool: string, count: number): Promise<string[]> {
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = `${pool}-${++vmCount}`;
-    const r = await addVm(core, operator, { name, ip: `198.51.100.${(vmCount % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
-    expect(r.ok).toBe(true);
-    names.push(name);
-  }
-  return names;
-}
+const addPool = (pool: string, count: number) => addPoolVms(core, pool, count);
 
 /** Notices queued since the last call, parsed with the one schema. */
 let seenOutbox = 0;

@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { addVm, setPool } from "../../src/core/admin.js";
+import { setPool } from "../../src/core/admin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { adminReport, type AdminReport } from "../../src/core/report.js";
 import type { Core } from "../../src/core/types.js";
 import { joinQueue } from "../../src/core/waitlist.js";
-import { coreFor, freshDatabase, TestClock } from "../helpers/db.js";
+import { coreFor, freshDatabase, TestClock, addPoolVms } from "../helpers/db.js";
 
 const M = 60_000;
 const H = 60 * M;
@@ -16,18 +16,7 @@ const as = (id: string) => ({ person: { slackUserId: id }, source: "slack" }) as
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let clock: TestClock;
 let core: Core;
-let vmCount = 0;
-
-async function addPool(pool: string, count: number): Promise<string[]> {
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = `${pool}-${++vmCount}`;
-    const r = await addVm(core, operator, { name, ip: `198.51.100.${(vmCount % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
-    expect(r.ok).toBe(true);
-    names.push(name);
-  }
-  return names;
-}
+const addPool = (pool: string, count: number) => addPoolVms(core, pool, count);
 
 /** Checks out a VM of the pool for this Slack user, its start moved `agoMs` before the clock. */
 async function holdFor(pool: string, user: string, agoMs: number): Promise<string> {

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addVm, drainVm, setPool } from "../../src/core/admin.js";
+import { drainVm, setPool } from "../../src/core/admin.js";
 import { checkin } from "../../src/core/checkin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { changeLease } from "../../src/core/leases.js";
@@ -9,7 +9,7 @@ import { bookingsOfVm, cancelReservation, listReservations, reserve, type Reserv
 import { sweepLeases } from "../../src/core/sweep-leases.js";
 import { joinQueue } from "../../src/core/waitlist.js";
 import type { Core } from "../../src/core/types.js";
-import { coreFor, freshDatabase, liveWait, TestClock } from "../helpers/db.js";
+import { coreFor, freshDatabase, liveWait, TestClock, addPoolVms } from "../helpers/db.js";
 
 /**
  * Reservations in the core against a real PostgreSQL: booking picks VMs now or
@@ -25,18 +25,7 @@ const as = (id: string) => ({ person: { slackUserId: id }, source: "slack" }) as
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let clock: TestClock;
 let core: Core;
-let vmCount = 0;
-
-async function addPool(pool: string, count: number): Promise<string[]> {
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = `${pool}-${++vmCount}`;
-    const r = await addVm(core, operator, { name, ip: `198.51.100.${(vmCount % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
-    expect(r.ok).toBe(true);
-    names.push(name);
-  }
-  return names;
-}
+const addPool = (pool: string, count: number) => addPoolVms(core, pool, count);
 
 let seenOutbox = 0;
 async function newNotices(): Promise<Notice[]> {

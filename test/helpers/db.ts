@@ -5,6 +5,7 @@ import { connect, migrateDatabase, type Database } from "../../src/db/client.js"
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../src/db/schema.js";
 import { LEASE_DEFAULTS } from "../../src/core/leases.js";
+import { addVm } from "../../src/core/admin.js";
 import type { Core } from "../../src/core/types.js";
 import { createLogger } from "../../src/log.js";
 
@@ -71,4 +72,18 @@ export class TestClock {
 export async function liveWait(core: Core, waiterId: number): Promise<void> {
   await core.db.$client`insert into waits (person_id, pool, owner, alive_until)
                         select person_id, pool, 'test', now() + interval '1 hour' from waiters where id = ${waiterId}`;
+}
+
+let poolVms = 0;
+
+/** Adds `count` VMs to `pool` as the operator, named `<pool>-<n>` with addresses in 198.51.100.0/24; their names. */
+export async function addPoolVms(core: Core, pool: string, count: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `${pool}-${++poolVms}`;
+    const added = await addVm(core, { person: "operator", source: "cli" }, { name, ip: `198.51.100.${(poolVms % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+    if (!added.ok) throw new Error(`adding ${name} to ${pool}: ${JSON.stringify(added.refusal)}`);
+    names.push(name);
+  }
+  return names;
 }
