@@ -101,7 +101,7 @@ describe("checkout --for and the lease's end", { timeout: 180_000 }, () => {
     [["extend", "vm-01", "--until", "2020-01-01T00:00Z"], '--until: "2020-01-01T00:00Z" has passed'],
     [["extend", "vm-01", "--until", "2099-02-30T10:00Z"], "is not a real date and time"],
     [["extend", "vm-01", "--by", "2h", "--pin"], "--by and --pin say different things: give one"],
-    [["pool", "set", "short"], "say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D or --max-booking-length D"],
+    [["pool", "set", "short"], "say what to change: --lease D, --max-lease D, --quota N, --max-booking-ahead D, --max-booking-length D or --cleanup none|ssh"],
     [["pool", "set", "short", "--quota", "0"], '--quota: "0" is not a quota'],
     [["pool", "set", "short", "--lease", "2d", "--max-lease", "1d"], "--lease 2d is longer than --max-lease 1d"],
     [["pool", "add", "vm-09", "198.51.100.9", "--lease", "forever"], '--lease: "forever" is not a duration'],
@@ -223,8 +223,8 @@ describe("vmres wait and unwait", { timeout: 180_000 }, () => {
     const r = await vmres(["status"]);
     expect(r.code, summary(r)).toBe(0);
     const lines = r.stdout.split("\n");
-    expect(lines[0]).toMatch(/^POOL\s+QUOTA\s+TOTAL\s+AVAILABLE\s+HELD\s+CHECKED OUT\s+CLEANING\s+QUARANTINED\s+MAINTENANCE\s+RETIRED\s+WAITING$/);
-    expect(lines.find((l) => l.startsWith("q "))!.split(/\s+/)).toEqual(["q", "1", "1", "0", "0", "1", "0", "0", "0", "0", "2"]);
+    expect(lines[0]).toMatch(/^POOL\s+QUOTA\s+CLEANUP\s+TOTAL\s+AVAILABLE\s+HELD\s+CHECKED OUT\s+CLEANING\s+QUARANTINED\s+MAINTENANCE\s+RETIRED\s+WAITING$/);
+    expect(lines.find((l) => l.startsWith("q "))!.split(/\s+/)).toEqual(["q", "1", "ssh", "1", "0", "0", "1", "0", "0", "0", "0", "2"]);
     expect(r.stdout).toMatch(/\nLongest holds:\nNAME\s+POOL\s+HOLDER\s+SINCE\s+FOR\s+ENDS\n/);
     const s = json<{ queues: { pool: string; waiting: number }[]; longestHolds: { name: string; endsAt: string | null }[] }>(await vmres(["status", "--json"]));
     expect(s.queues).toEqual([
@@ -363,7 +363,7 @@ describe("pool settings", { timeout: 180_000 }, () => {
     const r = await vmres(["pool", "set", "w", "--lease", "2h", "--max-lease", "1d", "--quota", "2"]);
     expect(r.code, summary(r)).toBe(0);
     expect(r.stdout.trim()).toBe(
-      "Pool w: lease 2h, at most 1d from a checkout's start, quota 2 per person; bookings start at most MAX_BOOKING_AHEAD ahead and last at most MAX_BOOKING_LENGTH, else the longest lease. Open checkouts keep their ends.",
+      "Pool w: lease 2h, at most 1d from a checkout's start, quota 2 per person; bookings start at most MAX_BOOKING_AHEAD ahead and last at most MAX_BOOKING_LENGTH, else the longest lease; cleaned over SSH after each check-in. Open checkouts keep their ends.",
     );
     const [row] = await database.sql`select quota, lease_seconds, max_lease_seconds from pools where name = 'w'`;
     expect(row).toEqual({ quota: 2, lease_seconds: 7200, max_lease_seconds: 86400 });
@@ -376,7 +376,7 @@ describe("pool settings", { timeout: 180_000 }, () => {
 
   it("pool set --json, and an unknown pool is refused", async () => {
     const r = await vmres(["pool", "set", "w", "--quota", "1", "--json"]);
-    expect(json(r)).toEqual({ pool: "w", quota: 1, leaseMs: 2 * HOUR, maxLeaseMs: 24 * HOUR, maxBookingAheadMs: null, maxBookingLengthMs: null });
+    expect(json(r)).toEqual({ pool: "w", quota: 1, leaseMs: 2 * HOUR, maxLeaseMs: 24 * HOUR, maxBookingAheadMs: null, maxBookingLengthMs: null, cleanup: "ssh" });
     const none = await vmres(["pool", "set", "nope", "--lease", "1h"]);
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('There is no pool "nope"');
