@@ -23,7 +23,7 @@ export function checkinButton(vm: string, checkoutId: number, text = "Check in")
     style: "primary",
     confirm: {
       title: `Check in ${vm}?`,
-      text: `vmres will wipe /tmp on *${vm}* and return it to the pool. Save anything you need from it first.`,
+      text: `vmres will return *${vm}* to the pool, wiping /tmp first unless its pool has no cleanup. Save anything you need from it first.`,
       confirm: "Check in",
     },
   });
@@ -63,7 +63,7 @@ export function checkoutDm(vm: CheckedOutVm, r: EndReading = { timeZone: null, n
       section("```" + ssh + "```"),
       actions([checkinButton(vm.name, vm.checkoutId), ...extend], "checkout_dm"),
       context(
-        `Done with it? Press *Check in* or type \`/vm checkin ${vm.name}\`. vmres then wipes /tmp and returns it to the pool.` +
+        `Done with it? Press *Check in* or type \`/vm checkin ${vm.name}\`. vmres then returns it to the pool (wiping /tmp first, unless the pool has no cleanup).` +
           (vm.endsAt === null ? "" : ` You get a reminder before the end; *Extend* (or \`/vm extend ${vm.name} by 2h\`) keeps it longer.`),
       ),
     ],
