@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
-import { checkin } from "../core/checkin.js";
+import { checkinById } from "../core/checkin.js";
 import { openCheckoutById } from "../core/checkout-ended.js";
 import { checkoutFromPool, type CreatingVm } from "../core/provision/request.js";
 import { jobState, openCheckoutOf } from "../core/provision/queries.js";
@@ -145,9 +145,7 @@ export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortControll
     },
     async (req, reply) => {
       const actor = actorOf(req);
-      const found = await openCheckoutById(core, actor, req.params.id);
-      if (!found.ok) return answer(req, reply, found, () => null);
-      const result = await checkin(core, actor, found.value.vm, { checkoutId: found.value.id, force: req.query.force ?? false, keep: req.query.keep ?? false });
+      const result = await checkinById(core, actor, req.params.id, { force: req.query.force ?? false, keep: req.query.keep ?? false });
       // Keep: the image is what the caller wants next (a restore right after must find it), so answer once it is saved.
       let job: Awaited<ReturnType<typeof untilJobEnds>> | null = null;
       if (result.ok && result.value.instance?.action === "save") {

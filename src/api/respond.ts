@@ -12,7 +12,8 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
 /** The token's person, acting through the API: the same core calls as Slack and the CLI. */
 export function actorOf(req: FastifyRequest): Actor {
   if (!req.holder) throw new Error("a /v1 route ran without an authenticated token");
-  return { person: { id: req.holder.person.id }, source: "api" };
+  // The person as the token's statement read them this request: the core need not read them again.
+  return { person: { id: req.holder.person.id, known: req.holder.person }, source: "api" };
 }
 
 /** A core result: the value mapped and sent with `status`, or the refusal as a problem. */

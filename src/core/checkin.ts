@@ -8,7 +8,7 @@ import { ok, refuse, type Actor, type Core, type Refusal, type Result } from "./
 import { checkVmName } from "./validate.js";
 import { clockAt } from "./clock.js";
 import { countRefusal } from "./count-refusal.js";
-import { checkoutEnded } from "./checkout-ended.js";
+import { checkoutEnded, openCheckoutById } from "./checkout-ended.js";
 import { holdersVisibleTo } from "./queries.js";
 import { releaseInstance, type InstanceRelease } from "./provision/release.js";
 
@@ -40,6 +40,7 @@ export interface CheckinDone {
 
 type HeldRow = {
   id: number;
+  name: string;
   state: VmState;
   checkout_id: string | number | null;
   holder_id: number | null;
@@ -83,28 +84,56 @@ export interface CheckinOptions {
  * `cleaning`, due now. Like checkout, a hot path on postgres.js's prepared statements.
  */
 export async function checkin(core: Core, actor: Actor, vmName: string, opts: CheckinOptions = {}): Promise<Result<CheckinDone>> {
-  const result = await decideCheckin(core, actor, vmName, opts);
+  return counted(core, actor, await decideCheckin(core, actor, { vm: vmName }, opts));
+}
+
+/**
+ * Check-in of the checkout an id names (the API): the VM is found and locked by
+ * that id in the transaction's first statement, so an open checkout costs no
+ * look-up before it (BEGIN, lock, end, COMMIT). A checkout that is not open
+ * (ended, or no such id) is answered as `openCheckoutById` says: how it ended,
+ * or `unknown_checkout`.
+ */
+export async function checkinById(core: Core, actor: Actor, checkoutId: number, opts: Omit<CheckinOptions, "checkoutId" | "checkoutAt"> = {}): Promise<Result<CheckinDone>> {
+  const first = await decideCheckin(core, actor, { checkoutId }, { ...opts, checkoutId });
+  if (first !== NOT_OPEN) return counted(core, actor, first);
+  const found = await openCheckoutById(core, actor, checkoutId);
+  if (!found.ok) return found;
+  // Open after all (a checkout committed between the two reads): by its VM, as a button does.
+  return checkin(core, actor, found.value.vm, { ...opts, checkoutId });
+}
+
+async function counted(core: Core, actor: Actor, result: Result<CheckinDone>): Promise<Result<CheckinDone>> {
   core.observer?.checkin({ outcome: result.ok ? "ok" : result.refusal.code });
   if (!result.ok) await countRefusal(core.db, "checkin", actor, result.refusal);
   return result;
 }
 
-async function decideCheckin(core: Core, actor: Actor, vmName: string, opts: CheckinOptions): Promise<Result<CheckinDone>> {
-  const bad = checkVmName(vmName);
+/** A check-in by checkout id found no open checkout of that id: `checkinById` says why with `openCheckoutById`. */
+const NOT_OPEN = Symbol("checkout not open");
+
+function decideCheckin(core: Core, actor: Actor, target: { vm: string }, opts: CheckinOptions): Promise<Result<CheckinDone>>;
+function decideCheckin(core: Core, actor: Actor, target: { checkoutId: number }, opts: CheckinOptions): Promise<Result<CheckinDone> | typeof NOT_OPEN>;
+async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | { checkoutId: number }, opts: CheckinOptions): Promise<Result<CheckinDone> | typeof NOT_OPEN> {
+  const byId = "checkoutId" in target ? target.checkoutId : null;
+  const bad = "vm" in target ? checkVmName(target.vm) : null;
   if (bad) return refuse(bad);
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
   const operator = actor.person === OPERATOR;
-  return core.db.$client.begin(async (tx): Promise<Result<CheckinDone>> => {
+  return core.db.$client.begin(async (tx): Promise<Result<CheckinDone> | typeof NOT_OPEN> => {
     const [row] = await tx<HeldRow[]>`
-      select v.id, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
+      select v.id, v.name, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
              (extract(epoch from c.started_at) * 1000)::float8 as started_ms, v.retire_on_checkin, v.pending_update,
              (select is_admin from people where id = ${me.value.id}) as actor_admin,
              v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id,
              (select pl.reuse from pools pl where pl.name = v.pool) as reuse,
              (select pl.cleanup from pools pl where pl.name = v.pool) as cleanup
       from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
-      where v.name = ${vmName} for update of v`;
+      where ${byId === null ? tx`v.name = ${"vm" in target ? target.vm : ""}` : tx`v.id = (select vm_id from checkouts where id = ${byId})`} for update of v`;
+    // By checkout id, only its open checkout goes on here; anything else is answered by openCheckoutById's rules.
+    if (byId !== null && (!row || row.checkout_id === null || Number(row.checkout_id) !== byId)) return NOT_OPEN;
+    const vmName = row?.name ?? ("vm" in target ? target.vm : "");
     const admin = operator || row?.actor_admin === true || isBootstrapAdmin(core, me.value);
     const refusal = refusalFor(row, vmName, me.value, admin, !core.hideHolders || admin, opts);
     if (refusal === STALE) {

@@ -41,6 +41,7 @@ export async function resolvePerson(core: Core, ref: PersonRef): Promise<Result<
   const sql = core.db.$client;
   if (ref === SYSTEM || ref === OPERATOR) return named(sql, ref);
   if ("id" in ref) {
+    if (ref.known?.id === ref.id) return ok(ref.known);
     const [row] = await sql<Row[]>`select id, name, slack_user_id, display_name from people where id = ${ref.id}`;
     return row ? ok(tag(row)) : refuse({ code: "unknown_person", who: String(ref.id) });
   }

@@ -81,7 +81,11 @@ export interface CoreObserver {
  * --user (whoever can run it holds the database credentials, so it is an
  * admin); `system` is vmres itself (cleanup, reconciler, expiry).
  */
-export type PersonRef = { slackUserId: string } | { lookup: string } | { id: number } | "operator" | "system";
+/**
+ * Whom a request names. `{ id, known }`: an adapter that has just read the person (the API, from
+ * the token it authenticated in the same request) hands them over, so the core does not read them again.
+ */
+export type PersonRef = { slackUserId: string } | { lookup: string } | { id: number; known?: PersonTag } | "operator" | "system";
 
 /** Who asks, and through which adapter. */
 export interface Actor {

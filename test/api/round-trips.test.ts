@@ -1,0 +1,70 @@
+import postgres from "postgres";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApi } from "../../src/api/server.js";
+import type { Core } from "../../src/core/types.js";
+import * as schema from "../../src/db/schema.js";
+import { createLogger } from "../../src/log.js";
+import { addPoolVms, coreFor, freshDatabase } from "../helpers/db.js";
+import { personWithToken } from "./helpers.js";
+
+/*
+ * Round trips to PostgreSQL per API request, counted with postgres.js's debug
+ * hook (every statement it sends, BEGIN and COMMIT included). Each one is a
+ * network wait per request; the API's rate at c=8 follows their number.
+ */
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+let client: postgres.Sql;
+let sent: string[] = [];
+let core: Core;
+let api: Awaited<ReturnType<typeof buildApi>>;
+let token: string;
+
+beforeAll(async () => {
+  database = await freshDatabase({ poolSize: 2 });
+  client = postgres(database.url, { max: 2, onnotice: () => {}, debug: (_c, text) => sent.push(text) });
+  core = coreFor({ db: drizzle(client, { schema }) }, { defaultPool: "trips" });
+  await addPoolVms(core, "trips", 4);
+  ({ token } = await personWithToken(core, "tripper", { kind: "service" }));
+  const rate = { max: 100_000, windowMs: 60_000 };
+  api = await buildApi({ core, log: createLogger("warn", "test"), rateLimit: { token: rate, person: rate }, claimTimeoutMs: 60_000, bodyLimit: 65_536, version: "test" });
+});
+afterAll(async () => {
+  await api.app.close();
+  await client.end({ timeout: 5 });
+  await database.close();
+});
+
+const headers = () => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+
+describe("round trips per API request", () => {
+  it("a check-in by checkout id sends at most five statements: the token, then one transaction", async () => {
+    const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
+    expect(out.statusCode).toBe(201);
+    const id = (out.json() as { id: number }).id;
+    sent = [];
+    const back = await api.app.inject({ method: "DELETE", url: `/v1/checkouts/${id}`, headers: { authorization: `Bearer ${token}` } });
+    expect(back.statusCode).toBe(200);
+    expect((back.json() as { nextState: string }).nextState).toBe("cleaning");
+    // Authentication with its count, BEGIN, the VM locked by its checkout id, the end of the checkout, COMMIT.
+    expect(sent.length, sent.join("\n---\n")).toBeLessThanOrEqual(5);
+  });
+
+  it("a check-in by an id that has ended still says how it ended, and changes nothing", async () => {
+    const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
+    const id = (out.json() as { id: number }).id;
+    expect((await api.app.inject({ method: "DELETE", url: `/v1/checkouts/${id}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    const again = await api.app.inject({ method: "DELETE", url: `/v1/checkouts/${id}`, headers: { authorization: `Bearer ${token}` } });
+    expect(again.statusCode).toBe(410);
+    expect((again.json() as { code: string }).code).toBe("checkout_ended");
+    const none = await api.app.inject({ method: "DELETE", url: `/v1/checkouts/999999`, headers: { authorization: `Bearer ${token}` } });
+    expect(none.statusCode).toBe(404);
+  });
+
+  it("a checkout sends no statement to find who the token's person is again", async () => {
+    sent = [];
+    const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
+    expect(out.statusCode).toBe(201);
+    expect(sent.filter((s) => /from people where id = \$1/i.test(s)), sent.join("\n---\n")).toEqual([]);
+  });
+});
