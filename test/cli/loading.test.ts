@@ -63,12 +63,12 @@ async function loadedBy(args: string[]): Promise<{ code: number | null; loaded: 
   return { code: r.code, loaded: [...new Set(names.filter(Boolean))].sort(), files };
 }
 
-/** The sources (as "db/client") esbuild put into one file of the CLI bundle in folder `cli`, from the bundle's metafile. */
+/** The sources (as "db/client", a package by its name) esbuild put into one file of the CLI bundle in folder `cli`, from the bundle's metafile. */
 function sourcesOf(cli: string, file: string): string[] {
   const meta = JSON.parse(readFileSync(join(cli, "main.meta.json"), "utf8")) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
   const output = Object.entries(meta.outputs).find(([path]) => path.endsWith(`/${file}`));
   if (!output) throw new Error(`${file} is not in ${cli}/main.meta.json`);
-  return Object.keys(output[1].inputs).map((input) => input.replace(/^src\//, "").replace(/\.ts$/, ""));
+  return Object.keys(output[1].inputs).map((input) => input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? input.replace(/^src\//, "").replace(/\.ts$/, ""));
 }
 
 const DATABASE = ["drizzle-orm", "postgres", "db/client", "db/schema", "core/queries"];
