@@ -14,7 +14,8 @@
  *
  * `vmres --help` is held to half of its time above the floor before the CLI was bundled:
  * set BENCH_CLI_BASELINE to such a build (a dist-<hash> folder, or a checkout's dist) to
- * time it in the same pairs; without one, --help is reported and not judged.
+ * time it (and its status, for comparison) in the same pairs; without one, --help is reported
+ * and not judged.
  *
  * A MISS says why from a CPU profile (--cpu-prof) of one more run of that command: how its
  * time splits between module loading, vmres code, packages' code, waiting (database) and the
@@ -83,7 +84,10 @@ export async function benchCli(): Promise<string[]> {
       { label: "vmres checkin", args: [CLI, "checkin", "bench-solo", "--user", "UBENCH01"], env: db, judged: true },
       { label: "vmres --help", args: [CLI, "--help"], env: base, judged: false },
     ];
-    if (baseline) subjects.push({ label: "vmres --help, baseline", args: [baseline, "--help"], env: base, judged: false });
+    if (baseline) {
+      subjects.push({ label: "vmres --help, baseline", args: [baseline, "--help"], env: base, judged: false });
+      subjects.push({ label: "vmres status, baseline", args: [baseline, "status"], env: db, judged: false });
+    }
     const floor: Subject = { label: "node -e ''", args: ["-e", ""], env: base, judged: false };
     const pairs = await measure(subjects, floor, tmpdir());
     const lines = [

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { createRequire } from "node:module";
-import { z } from "zod";
+import * as z from "zod";
 import { DURATION_SHAPE, parseDuration } from "./duration.js";
 import { parseTrustProxy } from "./service/proxy-trust.js";
 
