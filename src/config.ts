@@ -37,7 +37,9 @@ const ms = (min: number, max: number) => int(min, max, `a number of milliseconds
 const port = () => int(0, 65535, "a port number, 1–65535 (or 0 for any free port)");
 /** 600000 → "600,000". */
 function n(value: number): string {
-  return value.toLocaleString("en-US");
+  // Not toLocaleString: its first call loads ICU's locale data, 20 ms or more of every CLI call
+  // (these words are built when the module loads). The bounds are whole numbers.
+  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 /** A path that may not be empty. */
 const path = (what: string) => z.string().min(1, { error: `${what} (not empty)` });
