@@ -179,7 +179,7 @@ async function why(subject: Subject, dir: string): Promise<string> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n);
   const category = (leaf: ProfileNode): string => {
-    for (let n: ProfileNode | undefined = leaf; n; n = parent.get(n.id)) if (/^node:internal\/modules\//.test(n.callFrame.url)) return "module loading";
+    for (let n: ProfileNode | undefined = leaf; n; n = parent.get(n.id)) if (/^node:internal\/modules\//.test(n.callFrame.url)) return "module loading (top-level code included)";
     const { url, functionName } = leaf.callFrame;
     if (functionName === "(idle)") return "waiting (database, I/O)";
     if (functionName === "(garbage collector)") return "garbage collection";
