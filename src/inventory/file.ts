@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseDocument, type YAMLError } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import type { VmSpec } from "../core/admin.js";
 import type { PoolSpec } from "../core/sync.js";
 import { checkFingerprint, checkIp, checkSshPort, checkSshUser, checkTag } from "../core/validate.js";

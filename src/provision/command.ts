@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { z } from "zod";
+import * as z from "zod";
 import { ProviderError, type CreatedMachine, type ListedMachine, type Provider } from "./provider.js";
 
 const executable = z.string().min(1);

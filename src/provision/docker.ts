@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { z } from "zod";
+import * as z from "zod";
 import { assertOurs } from "./ownership.js";
 import { LABELS, ProviderError, withTimeout, type CreatedMachine, type ListedMachine, type Provider } from "./provider.js";
 

@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addVm } from "../../src/core/admin.js";
 import { cliFor } from "../helpers/cli.js";
@@ -38,19 +38,37 @@ afterAll(async () => {
   rmSync(probe, { recursive: true, force: true });
 });
 
-/** The packages (node_modules/<name>) and vmres modules (dist/…) one call loads. */
-async function loadedBy(args: string[]): Promise<{ code: number | null; loaded: string[] }> {
+/**
+ * The packages (node_modules/<name>) and vmres modules (src/… without .ts) one call loads, and the
+ * vmres files it read. The CLI is a bundle (scripts/build.js): a file of it, dist/cli/main.js or a
+ * chunk beside it, stands for the sources esbuild put into it, which its metafile lists.
+ */
+async function loadedBy(args: string[]): Promise<{ code: number | null; loaded: string[]; files: string[] }> {
   const log = join(probe, `modules-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(log, "");
   const r = await vmres(args, {
     env: { MODULE_LOG: log, NODE_OPTIONS: `--require ${join(probe, "cjs.cjs")} --import ${join(probe, "register.mjs")}` },
   });
-  const names = readFileSync(log, "utf8")
+  const paths = readFileSync(log, "utf8")
     .split("\n")
-    .map((line) => line.replace(/^file:\/\//, ""))
-    .map((path) => path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? path.match(/\/dist\/(.+)\.js$/)?.[1] ?? "")
-    .filter(Boolean);
-  return { code: r.code, loaded: [...new Set(names)].sort() };
+    .map((line) => line.replace(/^file:\/\//, ""));
+  const files = [...new Set(paths.filter((path) => /\/dist[^/]*\/.+\.js$/.test(path) && !path.includes("node_modules")))].sort();
+  const names = paths.flatMap((path) => {
+    const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
+    if (pkg) return [pkg];
+    const bundled = path.match(/\/dist[^/]*\/cli\/((?:chunk-\w+)|main)\.js$/);
+    if (bundled) return sourcesOf(dirname(path), `cli/${bundled[1]}.js`);
+    return [path.match(/\/dist[^/]*\/(.+)\.js$/)?.[1] ?? ""];
+  });
+  return { code: r.code, loaded: [...new Set(names.filter(Boolean))].sort(), files };
+}
+
+/** The sources (as "db/client", a package by its name) esbuild put into one file of the CLI bundle in folder `cli`, from the bundle's metafile. */
+function sourcesOf(cli: string, file: string): string[] {
+  const meta = JSON.parse(readFileSync(join(cli, "main.meta.json"), "utf8")) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const output = Object.entries(meta.outputs).find(([path]) => path.endsWith(`/${file}`));
+  if (!output) throw new Error(`${file} is not in ${cli}/main.meta.json`);
+  return Object.keys(output[1].inputs).map((input) => input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? input.replace(/^src\//, "").replace(/\.ts$/, ""));
 }
 
 const DATABASE = ["drizzle-orm", "postgres", "db/client", "db/schema", "core/queries"];
@@ -58,6 +76,13 @@ const DATABASE = ["drizzle-orm", "postgres", "db/client", "db/schema", "core/que
 const ELSEWHERE = ["pino", "yaml", "@slack/bolt", "ssh2", "prom-client", "inventory/file", "slack/app", "service/service", "cleanup/worker"];
 
 describe("a call loads only what its command needs", () => {
+  it("the CLI is one bundle: --help reads its entry and chunks of the bundle, no file compiled per source module", async () => {
+    const { code, files } = await loadedBy(["--help"]);
+    expect(code).toBe(0);
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.filter((path) => !/\/dist[^/]*\/cli\/(chunk-\w+|main)\.js$/.test(path))).toEqual([]);
+  });
+
   it("--help loads no configuration, database driver, logger or YAML", async () => {
     const { code, loaded } = await loadedBy(["pool", "add", "--help"]);
     expect(code).toBe(0);
