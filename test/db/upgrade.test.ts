@@ -382,3 +382,46 @@ describe("upgrading a database made by the release before the request pipeline (
     expect(byKey["running"]?.heartbeat_at).toEqual(byKey["running"]?.created_at);
   });
 });
+
+describe("upgrading a database made by the previous release (15 migrations: 0000–0014)", () => {
+  it("keeps every VM held, cleaning and quarantined, every checkout, waiter, event and notice; pools keep cleaning over SSH; the log is counted once; check-in still works", async () => {
+    const client = await schemaOfRelease(15);
+    await client`insert into pools (name, quota) values ('default', 2)`;
+    await client`insert into vms (name, ip, pool) values ('vm-a', '198.51.100.61', 'default'), ('vm-b', '198.51.100.62', 'default'), ('vm-c', '198.51.100.63', 'default'),
+      ('vm-d', '198.51.100.64', 'default'), ('vm-e', '198.51.100.65', 'default')`;
+    await client`update vms set state = 'cleaning', cleanup_next_at = now() + interval '1 hour', cleanup_attempts = 1, cleanup_last_error = 'timeout' where name = 'vm-c'`;
+    await client`update vms set state = 'quarantined', cleanup_last_error = 'host key changed' where name = 'vm-d'`;
+    await client`insert into people (name, slack_user_id) values ('U0PREV0001', 'U0PREV0001'), ('U0PREV0002', 'U0PREV0002')`;
+    const [c] = await client<{ id: string }[]>`
+      insert into checkouts (vm_id, person_id, pool, started_at, ends_at, remind_at, note)
+      select v.id, p.id, 'default', now() - interval '1 hour', now() + interval '3 hours', now() + interval '2 hours', 'before the upgrade'
+      from vms v, people p where v.name = 'vm-a' and p.name = 'U0PREV0001' returning id`;
+    await client`update vms set state = 'checked_out', checkout_id = ${c!.id} where name = 'vm-a'`;
+    // vm-b is held for the second person's queue place (offered, Take it / Pass).
+    const [w] = await client<{ id: string }[]>`
+      insert into waiters (pool, person_id, source, state, offered_vm_id, offered_at, offer_expires_at)
+      select 'default', p.id, 'slack', 'offered', v.id, now(), now() + interval '10 minutes' from people p, vms v where p.name = 'U0PREV0002' and v.name = 'vm-b' returning id`;
+    await client`update vms set state = 'held', held_for = ${w!.id} where name = 'vm-b'`;
+    await client`insert into events (vm_id, vm_name, actor, source, kind, detail)
+      select id, name, 'U0PREV0001', 'slack'::event_source, 'checked_out', '{}'::jsonb from vms where name = 'vm-a'
+      union all select id, name, 'system', 'reconciler'::event_source, 'quarantined', '{}'::jsonb from vms where name = 'vm-d'`;
+    await client`insert into outbox (kind, payload) values ('vm_quarantined', ${JSON.stringify({ vm: "vm-d", pool: "default", reason: "host key changed", lastError: null, attempts: 1 })}::jsonb)`;
+    const tables = ["people", "checkouts", "waiters", "vms", "events", "outbox"];
+    const before = new Map<string, unknown>();
+    for (const t of tables) before.set(t, await client.unsafe(`select * from ${t} order by 1`));
+    const poolsOf = () => client`select name, quota, lease_seconds, max_lease_seconds, cleanup_command from pools order by name`;
+    const poolsBefore = await poolsOf();
+
+    await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
+
+    for (const t of tables) expect(await client.unsafe(`select * from ${t} order by 1`), t).toEqual(before.get(t));
+    expect(await poolsOf()).toEqual(poolsBefore);
+    expect(await client`select cleanup, cleanup_blocked from pools`).toEqual([{ cleanup: "ssh", cleanup_blocked: null }]);
+    const [counted] = await client<{ n: string }[]>`select coalesce(sum(n), 0)::text as n from (select n from event_counts union all select n from event_count_deltas) x`;
+    expect(Number(counted!.n)).toBe(2);
+    // The checkout made before the upgrade is checked in by its holder, and the VM goes to be cleaned.
+    const core = coreFor({ db: drizzle(client, { schema }) });
+    const done = await checkin(core, { person: { slackUserId: "U0PREV0001" }, source: "slack" }, "vm-a");
+    expect(done).toMatchObject({ ok: true, value: { nextState: "cleaning" } });
+  });
+});
