@@ -180,6 +180,8 @@ describe("log format", () => {
     const run = onTerminal({ DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1", VMS_FILE: join(dir, "none.yml"), CLEANUP_WORKER: "off" });
     runs.push(run);
     const [, pid] = await run.waitFor(/INFO.*\(vmres\/(\d+)\).*vmres is ready at/);
+    // The message's later lines may reach the terminal after its first (pino-pretty writes from a worker thread).
+    await run.waitFor(/cleanup in this process: CLEANUP_WORKER=on turns it on/);
     const text = plain(run.output());
     expect(text).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(vmres\/\d+\): vmres is running$/m);
     expect(text).toMatch(/^ {2}off: {5}cleanup in this process: CLEANUP_WORKER=on turns it on/m);

@@ -19,7 +19,8 @@ async function footprint() {
   const [row] = await h.core.db.execute<{ held: number; events: number; outbox: number; keys: number }>(sql`
     select (select count(*)::int from vms where checkout_id is not null) as held, (select count(*)::int from events) as events,
            (select count(*)::int from outbox) as outbox, (select count(*)::int from processed_interactions) as keys`);
-  return { ...row, slackCalls: h.fake.calls().length };
+  // Name lookups (users.info) run in the background once the outbox is idle, whatever the request: not part of a request's footprint.
+  return { ...row, slackCalls: h.fake.calls().filter((c) => c.method !== "users.info").length };
 }
 
 describe("requests not from Slack", () => {
