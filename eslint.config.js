@@ -9,7 +9,7 @@ export default tseslint.config(
   // Plain JavaScript entry points (bin/, scripts/) run on Node.
   { files: ["**/*.js"], languageOptions: { globals: { process: "readonly", URL: "readonly", console: "readonly" } } },
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

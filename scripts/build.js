@@ -17,7 +17,7 @@
 //   4. builds older than the newest KEPT are removed, except the current one.
 // `node dist/main.js`, bin/vmres.js and package.json's "exports" keep working through the link.
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, version as esbuildVersion } from "esbuild";
@@ -68,6 +68,26 @@ const cliOptions = {
   logLevel: "warning",
 };
 
+/**
+ * The web page (web/, docs/web.md): one browser bundle (Preact and the pages, minified) with its
+ * style sheet in dist/page/assets, and dist/page/index.html, served by src/web/routes.ts. Nothing
+ * is fetched from elsewhere: the page works on a machine with no internet.
+ */
+const pageOptions = {
+  absWorkingDir: root,
+  entryPoints: { app: "web/src/main.tsx", style: "web/style.css" },
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "browser",
+  target: ["chrome120", "firefox120", "safari17"],
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  sourcemap: true,
+  metafile: true,
+  logLevel: "warning",
+};
+
 const name = `dist-${sourceHash()}`;
 const target = join(root, name);
 if (!existsSync(target)) {
@@ -76,6 +96,9 @@ if (!existsSync(target)) {
   await build({ ...options, outdir: temporary });
   const cli = await build({ ...cliOptions, outdir: temporary });
   writeFileSync(join(temporary, "cli/main.meta.json"), JSON.stringify(cli.metafile));
+  const page = await build({ ...pageOptions, outdir: join(temporary, "page/assets") });
+  writeFileSync(join(temporary, "page/meta.json"), JSON.stringify(page.metafile));
+  copyFileSync(join(root, "web/index.html"), join(temporary, "page/index.html"));
   try {
     renameSync(temporary, target);
   } catch (err) {
@@ -93,16 +116,17 @@ prune(name);
 
 /** A hash of everything the output depends on: each source file's path and content, esbuild's version and the options. */
 function sourceHash() {
-  const hash = createHash("sha256").update(JSON.stringify({ options, cliOptions, esbuildVersion }));
+  const hash = createHash("sha256").update(JSON.stringify({ options, cliOptions, pageOptions, esbuildVersion }));
   const files = [];
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".ts")) files.push(path);
+      else if (/\.(ts|tsx|html|css)$/.test(entry.name)) files.push(path);
     }
   };
   walk(join(root, "src"));
+  walk(join(root, "web"));
   for (const file of files.sort()) hash.update(relative(root, file)).update("\0").update(readFileSync(file)).update("\0");
   return hash.digest("hex").slice(0, 16);
 }

@@ -21,7 +21,8 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
     shutdown: shutdown.signal,
     ...(ctx.metrics ? { observeRequest: ctx.metrics.http.observe } : {}),
   });
-  for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs"]) ctx.http.mount(prefix, handler);
+  // "/": the web page, and whatever no other part of the service claims (the longest prefix wins).
+  for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs", "/"]) ctx.http.mount(prefix, handler);
   idempotency.start();
   rateLimit.start();
   return {

@@ -90,6 +90,10 @@ export class Idempotency {
         return sendProblem(reply, httpProblem("bad_request", "Idempotency-Key: use 1 to 200 characters, like a UUID", { field: "Idempotency-Key" }));
       }
       const tokenId = req.holder.tokenId;
+      // Keys are kept per token; the web page's session has none (and sends no key).
+      if (tokenId === null) {
+        return sendProblem(reply, httpProblem("bad_request", "Idempotency-Key needs an API token (Authorization: Bearer …); the web page's requests are not retried with one", { field: "Idempotency-Key" }));
+      }
       const hash = requestHash(req);
       const sql = this.core.db.$client;
       // Claimed anew when the key expired, or taken over when its claim has no answer and no

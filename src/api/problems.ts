@@ -51,6 +51,7 @@ export const REFUSAL_STATUS = {
 export const HTTP_PROBLEMS = {
   bad_request: { status: 400, title: "The request does not match the API's schema" },
   unauthorized: { status: 401, title: "A valid API token is needed" },
+  csrf_failed: { status: 403, title: "The web page's CSRF token is missing or wrong" },
   not_found: { status: 404, title: "No such endpoint" },
   idempotency_in_progress: { status: 409, title: "A request with this Idempotency-Key is still running" },
   idempotency_answer_withheld: { status: 409, title: "The first answer to this Idempotency-Key held a secret and is not replayed" },

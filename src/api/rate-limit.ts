@@ -45,13 +45,17 @@ export class RateLimit {
    * Sets the `x-ratelimit-*` headers of the tighter limit and returns the
    * problem to answer (429, with Retry-After set) when a limit is passed.
    */
-  check(reply: FastifyReply, counts: Authenticated["counts"]): Problem | null {
+  check(reply: FastifyReply, counts: Partial<NonNullable<Authenticated["counts"]>> | null): Problem | null {
     if (!counts) return null;
-    const scopes = (["token", "person"] as const).map((scope) => ({
+    // A web page session has no token: only the person's limit applies.
+    const scopes = (["token", "person"] as const).flatMap((scope) => {
+      const count = counts[scope];
+      return count ? [{ scope, count }] : [];
+    }).map(({ scope, count }) => ({
       scope,
-      ...counts[scope],
+      ...count,
       max: this.limits[scope].max,
-      remaining: this.limits[scope].max - counts[scope].requests,
+      remaining: this.limits[scope].max - count.requests,
     }));
     const over = scopes.filter((s) => s.remaining < 0).sort((a, b) => b.resetMs - a.resetMs)[0];
     const shown = over ?? scopes.sort((a, b) => a.remaining - b.remaining)[0];

@@ -13,7 +13,8 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
 export function actorOf(req: FastifyRequest): Actor {
   if (!req.holder) throw new Error("a /v1 route ran without an authenticated token");
   // The person as the token's statement read them this request: the core need not read them again.
-  return { person: { id: req.holder.person.id, known: req.holder.person }, source: "api" };
+  // A web page session acts as the page ("web" on record); a token as the API.
+  return { person: { id: req.holder.person.id, known: req.holder.person }, source: req.holder.tokenId === null ? "web" : "api" };
 }
 
 /** A core result: the value mapped and sent with `status`, or the refusal as a problem. */

@@ -230,7 +230,8 @@ export const queueJoin = queuePlace.extend({ already: z.boolean().describe("true
 export const me = z.object({
   person,
   admin: z.boolean(),
-  tokenId: z.number().int(),
+  tokenId: z.number().int().nullable().describe("the token this request came with; null: the web page's session"),
+  timeZone: z.string().nullable().describe("the person's IANA time zone (from Slack's profile), null while unknown"),
   holds: z.array(vm),
   queues: z.array(queuePlace),
 }).meta({ id: "Me", description: "The token's person: who, admin or not, what they hold, where they wait." });

@@ -1,9 +1,13 @@
+import fastifyCookie from "@fastify/cookie";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { authenticateToken, type TokenHolder } from "../core/tokens.js";
+import { authenticateSession, type SessionRejection } from "../core/web-sessions.js";
+import { webRoutes } from "../web/routes.js";
+import { CSRF_HEADER, csrfMatches, SAFE_METHODS, sessionSecretOf } from "../web/session-cookie.js";
 import type { Logger } from "../log.js";
 import { checkoutRoutes } from "./checkouts.js";
 import { Idempotency } from "./idempotency.js";
@@ -56,6 +60,7 @@ export async function buildApi(
     log.info({ method: req.method, route: req.routeOptions.url ?? "-", status: reply.statusCode, person: req.holder?.person.name, ms: Math.round(reply.elapsedTime) }, "api request");
   });
   if (deps.observeRequest) countRequests(app, deps.observeRequest);
+  await app.register(fastifyCookie);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -97,6 +102,9 @@ export async function buildApi(
   await app.register(fastifySwaggerUi, { routePrefix: "/docs", uiConfig: { urls: [{ url: "/openapi.json", name: "vmres API" }] } });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  // The web page (src/web/): its documents, assets and session; its data comes from /v1 below.
+  await app.register(async (web) => webRoutes(web, { core: deps.core }));
+
   const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);
   const rateLimit = new RateLimit(deps.core, log, deps.rateLimit);
   await app.register(
@@ -107,6 +115,8 @@ export async function buildApi(
       // never stored as a key's answer.
       v1.addHook("onRequest", async (req, reply) => {
         const header = req.headers.authorization;
+        const secret = header === undefined ? sessionSecretOf(req) : undefined;
+        if (secret !== undefined) return authenticateBySession(req, reply, deps, rateLimit, secret);
         const token = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
         if (!token) return unauthorized(reply, "send the header Authorization: Bearer <token> (vmres token create, or /vm token in Slack)");
         const found = await authenticateToken(deps.core, token, rateLimit.windows);
@@ -132,6 +142,30 @@ export async function buildApi(
   if (!handler) throw new Error("Fastify did not hand over its request handler");
   return { app, handler, idempotency, rateLimit };
 }
+
+/**
+ * A /v1 request from the web page: its session cookie instead of a token, and
+ * on every state-changing request the session's CSRF token in X-CSRF-Token (a
+ * cross-site form or fetch cannot know it). Counted against the person's rate limit.
+ */
+async function authenticateBySession(req: FastifyRequest, reply: FastifyReply, deps: ApiDeps, rateLimit: RateLimit, secret: string): Promise<FastifyReply | undefined> {
+  const found = await authenticateSession(deps.core, secret, rateLimit.windows);
+  if ("rejected" in found) return unauthorized(reply, sessionRejectionText[found.rejected], `session_${found.rejected}`);
+  if (!SAFE_METHODS.has(req.method) && !csrfMatches(req, found.holder.csrfToken)) {
+    return sendProblem(reply, httpProblem("csrf_failed", `a state-changing request from the web page needs the session's CSRF token in the ${CSRF_HEADER} header (GET /web/session gives it); nothing was done`));
+  }
+  req.holder = found.holder;
+  const limited = rateLimit.check(reply, found.counts);
+  if (limited) return sendProblem(reply, limited);
+  return undefined;
+}
+
+const sessionRejectionText: Record<SessionRejection, string> = {
+  malformed: "that session cookie is not one vmres made; sign in again at /login",
+  unknown: "that session is not known; sign in again at /login",
+  ended: "that session was signed out; sign in again at /login",
+  expired: "that session has expired; sign in again at /login",
+};
 
 const rejectionText = {
   malformed: "that is not a vmres token (they look like vmres_ and 43 more characters)",

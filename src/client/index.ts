@@ -31,5 +31,18 @@ export function createClient(options: ClientOptions): VmresClient {
   });
 }
 
+/**
+ * The client the web page uses: same origin, the session cookie instead of a
+ * token, and the session's CSRF token (GET /web/session) on every request.
+ */
+export function createSessionClient(options: { csrfToken: string; baseUrl?: string; fetch?: typeof globalThis.fetch }): VmresClient {
+  return createFetchClient<paths>({
+    baseUrl: (options.baseUrl ?? "").replace(/\/+$/, ""),
+    headers: { "x-csrf-token": options.csrfToken },
+    credentials: "same-origin",
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}
+
 /** A fresh Idempotency-Key for one POST or DELETE that may be retried. */
 export const idempotencyKey = (): string => globalThis.crypto.randomUUID();

@@ -39,7 +39,8 @@ export interface NewToken extends TokenInfo {
 
 /** Who a token acts as, once checked. */
 export interface TokenHolder {
-  tokenId: number;
+  /** null: a web page session (src/core/web-sessions.ts), not a token. */
+  tokenId: number | null;
   person: PersonTag;
 }
 

@@ -36,7 +36,7 @@ export type VmState = (typeof vmState.enumValues)[number];
 export const VM_STATES = vmState.enumValues;
 
 /** Which adapter caused an event. */
-export const eventSource = pgEnum("event_source", ["slack", "cli", "api", "worker", "reconciler"]);
+export const eventSource = pgEnum("event_source", ["slack", "cli", "api", "worker", "reconciler", "web"]);
 export type EventSource = (typeof eventSource.enumValues)[number];
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -807,5 +807,37 @@ export const reservationVms = pgTable(
     // gist index (added by hand in the migration); a btree on (vm_id, lower(during)) would tempt the
     // planner into reading every booking of the VM (the checkout bench saw 1.7x its latency).
     check("reservation_vms_range_bounded", sql`not isempty(${t.during}) and not lower_inf(${t.during}) and not upper_inf(${t.during})`),
+  ],
+);
+
+/**
+ * A person signed in to the web page (src/web/). The cookie carries a random
+ * secret; only its SHA-256 is stored, so a copy of the database signs nobody
+ * in. `csrf_token` is sent back by the page on every state-changing request
+ * (header X-CSRF-Token); a cross-site form cannot know it. Signing out sets
+ * `ended_at`: the cookie is then refused, replayed or not.
+ */
+export const webSessions = pgTable(
+  "web_sessions",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    secretHash: text("secret_hash").notNull(),
+    personId: integer("person_id")
+      .notNull()
+      .references(() => people.id),
+    csrfToken: text("csrf_token").notNull(),
+    /** How they signed in: `token` (an API token typed in) or `oidc` (an OpenID Connect issuer). */
+    via: text("via").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
+    expiresAt: ts("expires_at").notNull(),
+    endedAt: ts("ended_at"),
+  },
+  (t) => [
+    uniqueIndex("web_sessions_secret_unique").on(t.secretHash),
+    index("web_sessions_person").on(t.personId),
+    index("web_sessions_expires").on(t.expiresAt),
+    check("web_sessions_secret_format", sql`${t.secretHash} ~ '^[0-9a-f]{64}$'`),
+    check("web_sessions_via", sql`${t.via} in ('token', 'oidc')`),
   ],
 );

@@ -87,7 +87,8 @@ export class HttpService {
       });
       return;
     }
-    const mount = this.mounts.find((m) => path.startsWith(m.prefix));
+    // The longest prefix wins: the web page, mounted at "/", gets what no other part claims.
+    const mount = this.mounts.filter((m) => path.startsWith(m.prefix)).sort((a, b) => b.prefix.length - a.prefix.length)[0];
     if (mount) return mount.handler(req, res);
     if (!this.started) {
       // Slack retries a delivery that got a 5xx; a 404 would look like a wrong Request URL.

@@ -1,0 +1,79 @@
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { isAdmin, timeZoneOf } from "../core/people.js";
+import type { Core } from "../core/types.js";
+import { authenticateSession, type SessionHolder } from "../core/web-sessions.js";
+import { sessionSecretOf } from "./session-cookie.js";
+
+/**
+ * The web page (docs/web.md): the fifth adapter. The server only serves the
+ * built page (dist/web, made by scripts/build.js from web/) and says who is
+ * signed in; everything the page shows or changes goes through /v1 with the
+ * session cookie, so the core decides for the page as for Slack, the CLI and the API.
+ */
+
+/** The page's paths: each serves the same document, whose script shows the page the path names. */
+export const PAGES = ["/", "/vms", "/mine", "/calendar", "/admin"] as const;
+/** Pages only admins may open (the API refuses their data to others too). */
+const ADMIN_PAGES = new Set<string>(["/admin"]);
+
+/**
+ * Where the built page lives: dist/page, beside this file's compiled copy (so a
+ * running process serves the build it started with), or, run from the sources
+ * (tests), the current build.
+ */
+const BUILT = fileURLToPath(new URL(import.meta.url.includes("/src/web/") ? "../../dist/page/" : "../page/", import.meta.url));
+
+export interface WebDeps {
+  core: Core;
+}
+
+export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const indexFile = `${BUILT}index.html`;
+  const built = existsSync(indexFile);
+  // Read once: the build is immutable (scripts/build.js swaps whole folders).
+  const index = built ? readFileSync(indexFile, "utf8") : null;
+  if (built) {
+    await app.register(fastifyStatic, { root: `${BUILT}assets`, prefix: "/assets/", decorateReply: false, immutable: true, maxAge: "365d" });
+  }
+
+  /** The signed-in person of a page request, or null. */
+  const sessionOf = async (req: FastifyRequest): Promise<SessionHolder | null> => {
+    const secret = sessionSecretOf(req);
+    if (!secret) return null;
+    const found = await authenticateSession(deps.core, secret);
+    return "rejected" in found ? null : found.holder;
+  };
+
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
+    const holder = await sessionOf(req);
+    const path = req.routeOptions.url ?? "/";
+    if (!holder) return reply.redirect(`/login?next=${encodeURIComponent(path)}`, 303);
+    if (ADMIN_PAGES.has(path) && !(await isAdmin(deps.core, { person: { id: holder.person.id, known: holder.person }, source: "web" }))) {
+      return reply.code(403).type("text/html; charset=utf-8").send(plainPage("Admins only", `<p>This page is for vmres admins; ${escapeHtml(holder.person.name)} is not one. <a href="/">Back to the pools</a>.</p>`));
+    }
+    if (!index) return reply.code(503).type("text/html; charset=utf-8").send(plainPage("The page is not built", "<p>Run <code>npm run build</code> (npm start does it).</p>"));
+    return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(index);
+  };
+  for (const path of PAGES) app.get(path, { schema: { hide: true } }, page);
+
+  // Who is signed in, and the CSRF token the page sends back on every change.
+  app.get("/web/session", { schema: { hide: true } }, async (req, reply) => {
+    const holder = await sessionOf(req);
+    if (!holder) return reply.code(401).send({ signedIn: false, signIn: "/login" });
+    const actor = { person: { id: holder.person.id, known: holder.person }, source: "web" as const };
+    const [admin, timeZone] = await Promise.all([isAdmin(deps.core, actor), timeZoneOf(deps.core, holder.person.id)]);
+    return reply.header("cache-control", "no-store").send({ signedIn: true, person: holder.person, admin, timeZone, via: holder.via, csrfToken: holder.csrfToken });
+  });
+}
+
+/** A small server-made page (sign-in, refusals): no script needed. */
+export function plainPage(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} · vmres</title><link rel="stylesheet" href="/assets/style.css"></head><body><main class="plain"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
