@@ -284,16 +284,23 @@ const OIDC_TOGETHER = ["OIDC_ISSUER_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"
 const checkedSchema = configSchema.superRefine((config, ctx) => {
   // Plain HTTP would let anyone on the way read the client secret and forge sign-ins: only an issuer on this machine (a trial, a test).
   for (const name of ["OIDC_ISSUER_URL", "OIDC_REDIRECT_URL"] as const) {
-    const url = config[name] === undefined ? null : new URL(config[name]);
+    // (This check runs even when the field itself failed: a value that is no URL was reported there.)
+    const value = config[name];
+    const url = value !== undefined && URL.canParse(value) ? new URL(value) : null;
     if (url?.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
       ctx.addIssue({ code: "custom", path: [name], message: `an https:// URL (plain http only on this machine: localhost, 127.0.0.1 or [::1])` });
     }
   }
   const set = OIDC_TOGETHER.filter((name) => config[name] !== undefined);
   if (set.length === 0 || set.length === OIDC_TOGETHER.length) return;
-  for (const name of OIDC_TOGETHER.filter((name) => config[name] === undefined)) {
-    ctx.addIssue({ code: "custom", path: [name], message: `set too, as ${set.join(" and ")} ${set.length === 1 ? "is" : "are"} (OpenID Connect sign-in needs ${OIDC_TOGETHER.join(", ")}; unset them all for token sign-in only)` });
-  }
+  // One line, on the first setting given (the one the operator was writing), naming those missing.
+  const missing = OIDC_TOGETHER.filter((name) => config[name] === undefined);
+  const listed = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}`;
+  ctx.addIssue({
+    code: "custom",
+    path: [set[0] as string],
+    message: `set together with ${listed}, ${missing.length === 1 ? "which is" : "which are"} unset: OpenID Connect sign-in needs ${OIDC_TOGETHER.join(", ")} (or none of them, for token sign-in only)`,
+  });
 });
 
 /** The slack.com issuer: "Sign in with Slack", whose ID token names the Slack user. */
