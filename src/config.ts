@@ -291,6 +291,11 @@ const checkedSchema = configSchema.superRefine((config, ctx) => {
       ctx.addIssue({ code: "custom", path: [name], message: `an https:// URL (plain http only on this machine: localhost, 127.0.0.1 or [::1])` });
     }
   }
+  // The callback is a route of the web page's: under /auth/ it can meet no page, API or Slack path.
+  const redirect = config.OIDC_REDIRECT_URL !== undefined && URL.canParse(config.OIDC_REDIRECT_URL) ? new URL(config.OIDC_REDIRECT_URL) : null;
+  if (redirect && (!/^\/auth\/[^?#]+$/.test(redirect.pathname) || redirect.pathname === "/auth/oidc/start")) {
+    ctx.addIssue({ code: "custom", path: ["OIDC_REDIRECT_URL"], message: `a URL whose path is under /auth/ (like https://vmres.example.com/auth/oidc/callback), where vmres answers the callback; not ${redirect.pathname}` });
+  }
   const set = OIDC_TOGETHER.filter((name) => config[name] !== undefined);
   if (set.length === 0 || set.length === OIDC_TOGETHER.length) return;
   // One line, on the first setting given (the one the operator was writing), naming those missing.

@@ -93,6 +93,12 @@ describe("OpenID Connect settings", () => {
     expect(oidcSettings(loadConfig({ ...all, OIDC_ISSUER_URL: "http://127.0.0.1:8080" }, null))?.issuer.href).toBe("http://127.0.0.1:8080/");
   });
 
+  it("answer the callback only under /auth/, where no page, API or Slack path is", () => {
+    expect(configErrorOf({ ...all, OIDC_REDIRECT_URL: "https://vmres.example.com/v1/me" })).toContain("OIDC_REDIRECT_URL must be a URL whose path is under /auth/");
+    expect(configErrorOf({ ...all, OIDC_REDIRECT_URL: "https://vmres.example.com/auth/oidc/start" })).toContain("not /auth/oidc/start");
+    expect(oidcSettings(loadConfig({ ...all, OIDC_REDIRECT_URL: "https://vmres.example.com/auth/keycloak" }, null))?.redirectUrl.pathname).toBe("/auth/keycloak");
+  });
+
   it("default to Slack's user id claim and the name Slack for https://slack.com, to email and the host elsewhere", () => {
     expect(oidcSettings(loadConfig({ ...all, OIDC_ISSUER_URL: "https://slack.com" }, null))).toMatchObject({ personClaim: "https://slack.com/user_id", name: "Slack", scopes: "openid email profile" });
     expect(oidcSettings(loadConfig(all, null))).toMatchObject({ personClaim: "email", name: "id.example.com" });

@@ -230,3 +230,19 @@ describe.skipIf(missing !== null)("signing in with Slack's user id claim, in a r
     await context.close();
   });
 });
+
+describe("the sign-in page's link to OpenID Connect", () => {
+  it("is none without OIDC settings, and says whose sign-in it is, keeping only a local next", async () => {
+    const { loadConfig, oidcSettings } = await import("../../src/config.js");
+    const { createLogger } = await import("../../src/log.js");
+    const { OidcIssuer, oidcSignInLink } = await import("../../src/web/oidc.js");
+    expect(oidcSignInLink(null)).toBeNull();
+    const settings = oidcSettings(
+      loadConfig({ OIDC_ISSUER_URL: "https://slack.com", OIDC_CLIENT_ID: "1.2", OIDC_CLIENT_SECRET: "secret", OIDC_REDIRECT_URL: "https://vmres.example.com/auth/oidc/callback" }, null),
+    );
+    const slack = new OidcIssuer(settings!, createLogger("silent", "test"));
+    expect(oidcSignInLink(slack)).toEqual({ name: "Sign in with Slack", href: "/auth/oidc/start" });
+    expect(oidcSignInLink(slack, "/calendar?pool=gpu")).toEqual({ name: "Sign in with Slack", href: "/auth/oidc/start?next=%2Fcalendar%3Fpool%3Dgpu" });
+    expect(oidcSignInLink(slack, "//evil.example")).toEqual({ name: "Sign in with Slack", href: "/auth/oidc/start" });
+  });
+});
