@@ -256,7 +256,92 @@ export const configSchema = z.object({
   PROVIDER_ORPHANS: z.enum(["report", "delete"], { error: "report or delete" }).default("report"),
   /** How long an image replaced by a newer save of the same person and pool (dirty) is kept before it is deleted. */
   IMAGE_RETENTION: duration("7d", true),
+  /** How long a web page session lasts from sign-in (then the person signs in again). */
+  WEB_SESSION_LIFETIME: duration("12h", false).refine((ms) => ms >= 60_000 && ms <= 90 * 86_400_000, "expected a lifetime from 1m to 90d, like 12h or 7d"),
+  /**
+   * OpenID Connect sign-in to the web page (docs/web.md): the issuer, the client registered there and
+   * the redirect URL registered with it, all four or none (then only token sign-in).
+   */
+  OIDC_ISSUER_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "expected the issuer's URL, like https://slack.com or https://keycloak.example.com/realms/main" }).optional()),
+  OIDC_CLIENT_ID: optionalText,
+  OIDC_CLIENT_SECRET: optionalText,
+  OIDC_REDIRECT_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "expected this service's callback URL as registered with the issuer, like https://vmres.example.com/auth/oidc/callback" }).optional()),
+  /** Scopes asked for; `openid` is required. */
+  OIDC_SCOPES: z
+    .string()
+    .trim()
+    .default("openid email profile")
+    .refine((text) => text.split(/\s+/).includes("openid"), "expected scopes separated by spaces, openid among them, like \"openid email profile\""),
+  /** The claim that names the person: unset means Slack's user id claim for https://slack.com, else `email`. */
+  OIDC_PERSON_CLAIM: optionalText,
+  /** What the sign-in link says after "Sign in with": unset means Slack for https://slack.com, else the issuer's host. */
+  OIDC_NAME: optionalText.pipe(z.string().max(60, { error: "a short name for the sign-in link (at most 60 characters), like Slack or Google" }).optional()),
 });
+
+/** Settings that only work together: OpenID Connect needs all four, or none. */
+const OIDC_TOGETHER = ["OIDC_ISSUER_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URL"] as const;
+
+const checkedSchema = configSchema.superRefine((config, ctx) => {
+  // Plain HTTP would let anyone on the way read the client secret and forge sign-ins: only an issuer on this machine (a trial, a test).
+  for (const name of ["OIDC_ISSUER_URL", "OIDC_REDIRECT_URL"] as const) {
+    // (This check runs even when the field itself failed: a value that is no URL was reported there.)
+    const value = config[name];
+    const url = value !== undefined && URL.canParse(value) ? new URL(value) : null;
+    if (url?.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+      ctx.addIssue({ code: "custom", path: [name], message: `an https:// URL (plain http only on this machine: localhost, 127.0.0.1 or [::1])` });
+    }
+  }
+  // The callback is a route of the web page's: under /auth/ it can meet no page, API or Slack path.
+  const redirect = config.OIDC_REDIRECT_URL !== undefined && URL.canParse(config.OIDC_REDIRECT_URL) ? new URL(config.OIDC_REDIRECT_URL) : null;
+  if (redirect && (!/^\/auth\/[^?#]+$/.test(redirect.pathname) || redirect.pathname === "/auth/oidc/start")) {
+    ctx.addIssue({ code: "custom", path: ["OIDC_REDIRECT_URL"], message: `a URL whose path is under /auth/ (like https://vmres.example.com/auth/oidc/callback), where vmres answers the callback; not ${redirect.pathname}` });
+  }
+  const set = OIDC_TOGETHER.filter((name) => config[name] !== undefined);
+  if (set.length === 0 || set.length === OIDC_TOGETHER.length) return;
+  // One line, on the first setting given (the one the operator was writing), naming those missing.
+  const missing = OIDC_TOGETHER.filter((name) => config[name] === undefined);
+  const listed = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}`;
+  ctx.addIssue({
+    code: "custom",
+    path: [set[0] as string],
+    message: `set together with ${listed}, ${missing.length === 1 ? "which is" : "which are"} unset: OpenID Connect sign-in needs ${OIDC_TOGETHER.join(", ")} (or none of them, for token sign-in only)`,
+  });
+});
+
+/** The slack.com issuer: "Sign in with Slack", whose ID token names the Slack user. */
+export const SLACK_ISSUER = "https://slack.com";
+/** The claim of Slack's ID token that carries the Slack user ID. */
+export const SLACK_USER_CLAIM = "https://slack.com/user_id";
+
+/** OpenID Connect sign-in as the web page uses it, its defaults filled in. */
+export interface OidcSettings {
+  issuer: URL;
+  clientId: string;
+  clientSecret: string;
+  redirectUrl: URL;
+  scopes: string;
+  /** The claim naming the person; SLACK_USER_CLAIM matches Slack user IDs, any other a linked identity. */
+  personClaim: string;
+  /** "Slack" in "Sign in with Slack". */
+  name: string;
+}
+
+/** The OpenID Connect settings, or null when sign-in is by token only. */
+export function oidcSettings(config: Config): OidcSettings | null {
+  const { OIDC_ISSUER_URL: issuer, OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret, OIDC_REDIRECT_URL: redirectUrl } = config;
+  if (!issuer || !clientId || !clientSecret || !redirectUrl) return null;
+  const url = new URL(issuer);
+  const slack = url.origin === SLACK_ISSUER;
+  return {
+    issuer: url,
+    clientId,
+    clientSecret,
+    redirectUrl: new URL(redirectUrl),
+    scopes: config.OIDC_SCOPES,
+    personClaim: config.OIDC_PERSON_CLAIM ?? (slack ? SLACK_USER_CLAIM : "email"),
+    name: config.OIDC_NAME ?? (slack ? "Slack" : url.hostname),
+  };
+}
 
 const RATE_UNITS: Record<string, number> = { s: 1000, sec: 1000, second: 1000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 };
 
@@ -294,7 +379,7 @@ export function loadConfig(
 ): Config {
   const fromFile = dotenvPath && existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
   const merged = { ...fromFile, ...env };
-  const parsed = configSchema.safeParse(merged);
+  const parsed = checkedSchema.safeParse(merged);
   if (!parsed.success) {
     // One line per variable (its first problem): "PORT must be a port number, 1–65535 (…), not "abc"".
     const seen = new Set<string>();
@@ -318,7 +403,7 @@ export function loadConfig(
  * signing secret): an error names them and the shape they expect, never the value,
  * since start-up errors end up in terminals, CI logs and log collectors.
  */
-const SECRET_BEARING = new Set(["DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "METRICS_TOKEN"]);
+const SECRET_BEARING = new Set(["OIDC_CLIENT_SECRET", "DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "METRICS_TOKEN"]);
 
 /** How a bad value is shown in a configuration error: quoted, cut short, or withheld when it may be secret. */
 export function describeValue(name: string, value: string | undefined): string {

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Component, ServiceContext } from "../service/context.js";
+import { oidcSettings } from "../config.js";
+import { OidcIssuer } from "../web/oidc.js";
 import { buildApi } from "./server.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -11,6 +13,10 @@ const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.me
  */
 export async function startApi(ctx: ServiceContext): Promise<Component> {
   const shutdown = new AbortController();
+  // Discovered now and retried in the background: an issuer that cannot be reached does not stop the service.
+  const settings = oidcSettings(ctx.config);
+  const oidc = settings ? new OidcIssuer(settings, ctx.log) : null;
+  oidc?.start();
   const { app, handler, idempotency, rateLimit } = await buildApi({
     core: ctx.core,
     log: ctx.log,
@@ -19,6 +25,7 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
     bodyLimit: ctx.config.API_BODY_LIMIT,
     version: VERSION,
     shutdown: shutdown.signal,
+    web: { sessionLifetimeMs: ctx.config.WEB_SESSION_LIFETIME, oidc },
     ...(ctx.metrics ? { observeRequest: ctx.metrics.http.observe } : {}),
   });
   // "/": the web page, and whatever no other part of the service claims (the longest prefix wins).
@@ -37,6 +44,7 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
       await app.close();
       idempotency.stop();
       rateLimit.stop();
+      oidc?.stop();
     },
   };
 }

@@ -103,7 +103,7 @@ export async function buildApi(
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   // The web page (src/web/): its documents, assets and session; its data comes from /v1 below.
-  await app.register(async (web) => webRoutes(web, { core: deps.core }));
+  await app.register(async (web) => webRoutes(web, { core: deps.core, log, sessionLifetimeMs: deps.web?.sessionLifetimeMs ?? 12 * 3_600_000, oidc: deps.web?.oidc ?? null }));
 
   const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);
   const rateLimit = new RateLimit(deps.core, log, deps.rateLimit);

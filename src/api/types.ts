@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
+import type { OidcIssuer } from "../web/oidc.js";
 import type { RateLimits } from "./rate-limit.js";
 
 /** Told of every answered API request (the service counts them for /metrics). */
@@ -26,6 +27,8 @@ export interface ApiDeps {
   shutdown?: AbortSignal;
   /** Told of every answered request (the service's /metrics); none in tests that build the API alone. */
   observeRequest?: RequestObserver;
+  /** The web page's sign-in: WEB_SESSION_LIFETIME, and OpenID Connect when configured (default: 12 h, token only). */
+  web?: { sessionLifetimeMs: number; oidc: OidcIssuer | null };
 }
 
 export type Api = FastifyInstance;

@@ -12,6 +12,8 @@ export interface Person extends PersonTag {
   /** VMs held now. */
   holding: number;
   profileFetchedAt: Date | null;
+  /** What signs them in to the web page with OpenID Connect (`vmres people link`), if anything. */
+  signInIdentity: string | null;
 }
 
 /** The built-in people: vmres itself, and the operator of the CLI on the bot's machine. */
@@ -78,7 +80,7 @@ async function named(sql: postgres.Sql, name: string): Promise<Result<PersonTag>
 }
 
 /** A name, a Slack user ID, or a display name that names exactly one person (case-insensitive). */
-async function lookup(sql: postgres.Sql, who: string): Promise<Result<PersonTag>> {
+export async function lookup(sql: postgres.Sql, who: string): Promise<Result<PersonTag>> {
   if (typeof who !== "string" || who.trim() === "" || who.length > 200) {
     return refuse({ code: "invalid_input", field: "user", message: "name a person by their name or Slack user ID (like U012ABCDEF)" });
   }
@@ -118,11 +120,11 @@ export async function isAdmin(core: Core, actor: Actor): Promise<boolean> {
 
 /** Every person, admins first, then by name. */
 export async function listPeople(core: Core): Promise<Person[]> {
-  const rows = await core.db.$client<(Row & { kind: PersonKind; is_admin: boolean; holding: number; profile_fetched_at: Date | null })[]>`
-    select p.id, p.name, p.slack_user_id, p.display_name, p.kind, p.is_admin, p.profile_fetched_at,
+  const rows = await core.db.$client<(Row & { kind: PersonKind; is_admin: boolean; holding: number; profile_fetched_at: Date | null; sign_in_identity: string | null })[]>`
+    select p.id, p.name, p.slack_user_id, p.display_name, p.kind, p.is_admin, p.profile_fetched_at, p.sign_in_identity,
            (select count(*)::int from checkouts c where c.person_id = p.id and c.ended_at is null) as holding
     from people p order by p.is_admin desc, p.name`;
-  return rows.map((r) => ({ ...tag(r), kind: r.kind, isAdmin: r.is_admin, holding: r.holding, profileFetchedAt: r.profile_fetched_at }));
+  return rows.map((r) => ({ ...tag(r), kind: r.kind, isAdmin: r.is_admin, holding: r.holding, profileFetchedAt: r.profile_fetched_at, signInIdentity: r.sign_in_identity }));
 }
 
 export interface NewPerson {

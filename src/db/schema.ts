@@ -210,10 +210,18 @@ export const people = pgTable(
     /** When displayName was last learned from Slack. */
     profileFetchedAt: ts("profile_fetched_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
+    /**
+     * The value of the OpenID Connect claim (OIDC_PERSON_CLAIM, like an email address) that signs
+     * this person in to the web page, linked by an admin (`vmres people link`); compared without case.
+     */
+    signInIdentity: text("sign_in_identity"),
   },
   (t) => [
     uniqueIndex("people_name_unique").on(t.name),
     uniqueIndex("people_slack_user_id_unique").on(t.slackUserId),
+    // One identity signs in one person: the index, not only the code, refuses a second link.
+    uniqueIndex("people_sign_in_identity_unique").using("btree", sql`lower(${t.signInIdentity})`),
+    check("people_sign_in_identity_length", sql`${t.signInIdentity} is null or length(${t.signInIdentity}) between 1 and 320`),
     check("people_name_format", sql`${t.name} ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'`),
     check("people_slack_user_id_format", sql`${t.slackUserId} is null or ${t.slackUserId} ~ '^[UW][A-Z0-9]{2,31}$'`),
     check("people_display_name_length", sql`${t.displayName} is null or length(${t.displayName}) between 1 and 200`),

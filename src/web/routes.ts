@@ -4,7 +4,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isAdmin, timeZoneOf } from "../core/people.js";
 import type { Core } from "../core/types.js";
+import type { Logger } from "../log.js";
 import { authenticateSession, type SessionHolder } from "../core/web-sessions.js";
+import { oidcRoutes, type OidcIssuer } from "./oidc.js";
+import { escapeHtml, plainPage } from "./plain-page.js";
 import { sessionSecretOf } from "./session-cookie.js";
 
 /**
@@ -28,6 +31,11 @@ const BUILT = fileURLToPath(new URL(import.meta.url.includes("/src/web/") ? "../
 
 export interface WebDeps {
   core: Core;
+  log: Logger;
+  /** WEB_SESSION_LIFETIME: how long a session opened by a sign-in lasts. */
+  sessionLifetimeMs: number;
+  /** OpenID Connect sign-in (src/web/oidc.ts), or null: token sign-in only. */
+  oidc: OidcIssuer | null;
 }
 
 export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
@@ -59,6 +67,9 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   };
   for (const path of PAGES) app.get(path, { schema: { hide: true } }, page);
 
+  // Sign-in with OpenID Connect: /auth/oidc/start and the callback at OIDC_REDIRECT_URL's path.
+  if (deps.oidc) oidcRoutes(app, { core: deps.core, oidc: deps.oidc, sessionLifetimeMs: deps.sessionLifetimeMs, log: deps.log });
+
   // Who is signed in, and the CSRF token the page sends back on every change.
   app.get("/web/session", { schema: { hide: true } }, async (req, reply) => {
     const holder = await sessionOf(req);
@@ -69,11 +80,5 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   });
 }
 
-/** A small server-made page (sign-in, refusals): no script needed. */
-export function plainPage(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} · vmres</title><link rel="stylesheet" href="/assets/style.css"></head><body><main class="plain"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+// Here first; kept importable from here for the pages that already do.
+export { escapeHtml, plainPage };

@@ -66,6 +66,40 @@ describe("vmres people", () => {
   });
 });
 
+describe("vmres people link and unlink (OpenID Connect sign-in)", () => {
+  it("links an identity to a person, refuses it to a second one, and unlinking ends the web sessions it opened", async () => {
+    expect(await vmres(["people", "add", "dora"])).toMatchObject({ code: 0 });
+    expect(await vmres(["people", "add", "emil"])).toMatchObject({ code: 0 });
+    expect(await vmres(["people", "link", "dora", "Dora@Example.com"])).toMatchObject({ code: 0, stdout: "dora now signs in to the web page as Dora@Example.com.\n" });
+    expect((await vmres(["people", "list"])).stdout).toMatch(/^NAME\s+DISPLAY NAME\s+SLACK ID\s+KIND\s+ADMIN\s+HOLDING\s+SIGN-IN\n[\s\S]*\ndora\s.*Dora@Example\.com\n/);
+    const core = coreFor(database);
+    const [dora] = await core.db.$client<{ id: number }[]>`select id from people where name = 'dora'`;
+    const { startSession } = await import("../../src/core/web-sessions.js");
+    await startSession(core, dora!.id, "oidc", 3_600_000);
+    await startSession(core, dora!.id, "token", 3_600_000);
+
+    const links = async () => JSON.stringify(await database.sql`select name, sign_in_identity from people order by name`);
+    const before = (await databaseSnapshot(database.sql)) + (await links());
+    const taken = await vmres(["people", "link", "emil", "dora@example.com"]);
+    expect(taken.code).toBe(3);
+    expect(taken.stderr).toContain("dora@example.com already signs in dora: unlink it first (vmres people unlink dora)");
+    const service = await vmres(["people", "link", "ci-nightly", "ci@example.com"]);
+    expect(service.code).toBe(3);
+    expect(service.stderr).toContain("ci-nightly is a service");
+    const spaced = await vmres(["people", "link", "emil", "emil at example.com"]);
+    expect(spaced.code).toBe(3);
+    expect(spaced.stderr).toContain("one word without spaces");
+    const notAdmin = await vmres(["people", "link", "emil", "emil@example.com", "--user", "emil"]);
+    expect(notAdmin.code).toBe(3);
+    expect((await databaseSnapshot(database.sql)) + (await links())).toBe(before);
+
+    expect(await vmres(["people", "unlink", "dora"])).toMatchObject({ code: 0, stdout: "dora no longer signs in as Dora@Example.com; the web sessions it opened ended.\n" });
+    const open = await core.db.$client<{ via: string }[]>`select via from web_sessions where person_id = ${dora!.id} and ended_at is null`;
+    expect(open.map((s) => s.via)).toEqual(["token"]);
+    expect(await vmres(["people", "unlink", "dora"])).toMatchObject({ code: 0, stdout: "dora had no sign-in identity; nothing changed.\n" });
+  });
+});
+
 describe("vmres checkout --note and vmres checkouts", () => {
   it("lends to a person named by name, keeps the note, and lists checkouts with ids", async () => {
     const lent = await vmres(["checkout", "--user", "ci-nightly", "--note", "nightly build #42", "--json"]);

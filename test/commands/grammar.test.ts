@@ -42,7 +42,7 @@ describe("the grammar table", () => {
   it("offers Slack every CLI command but those that act on the server's files, on people, on others' tokens, on the terminal's login, on the Slack app itself, or on the shell (completion, version)", () => {
     const cliOnly = GRAMMAR.filter((c) => offers(c, "cli") && !offers(c, "slack")).map((c) => c.id);
     // Slack's /vm token makes the caller a token of their own; managing everyone's tokens is the CLI's (and the API's, for admins).
-    expect(cliOnly).toEqual(["people.list", "people.add", "people.admin", "token.create", "token.list", "token.revoke", "pool.sync", "db.migrate", "login", "logout", "slack.manifest", "completion", "version"]);
+    expect(cliOnly).toEqual(["people.list", "people.add", "people.admin", "people.link", "people.unlink", "token.create", "token.list", "token.revoke", "pool.sync", "db.migrate", "login", "logout", "slack.manifest", "completion", "version"]);
   });
 
   it("gives every shared command an example or usage both parsers read as the same command", () => {
@@ -246,6 +246,6 @@ describe("the commands people and checkouts brought", () => {
   it("an enum positional, on or off", () => {
     expect(parse("cli", ["people", "admin", "alice", "ON"])).toEqual({ id: "people.admin", ok: true, input: { args: { NAME: "alice", SETTING: "on" }, options: {} } });
     expect(parse("cli", ["people", "admin", "alice", "maybe"])).toMatchObject({ ok: false, problem: { code: "not_one_of", value: "maybe" } });
-    expect(parse("cli", ["people"])).toMatchObject({ ok: false, problem: { code: "needs_subcommand", known: ["list", "add", "admin"] } });
+    expect(parse("cli", ["people"])).toMatchObject({ ok: false, problem: { code: "needs_subcommand", known: ["list", "add", "admin", "link", "unlink"] } });
   });
 });

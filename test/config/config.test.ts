@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configSchema, loadConfig } from "../../src/config.js";
+import { ConfigError, configSchema, loadConfig, oidcSettings } from "../../src/config.js";
 
 function configErrorOf(env: Record<string, string>): string {
   try {
@@ -72,6 +72,37 @@ describe("a bad setting is told in words: the variable, what it takes, and the v
         expect(message, `${name}=${bad}`).not.toMatch(/Invalid input|received|Too (small|big)|expected (number|string|one of)|Invalid (string|option|URL)/);
       }
     }
+  });
+});
+
+describe("OpenID Connect settings", () => {
+  const all = { OIDC_ISSUER_URL: "https://id.example.com/realms/main", OIDC_CLIENT_ID: "vmres", OIDC_CLIENT_SECRET: "s3cret-of-the-client", OIDC_REDIRECT_URL: "https://vmres.example.com/auth/oidc/callback" };
+
+  it("are all four or none: a missing one is named, and the secret is never shown", () => {
+    const { OIDC_CLIENT_SECRET: _secret, OIDC_REDIRECT_URL: _redirect, ...two } = all;
+    const message = configErrorOf(two);
+    expect(message).toContain("OIDC_ISSUER_URL must be set together with OIDC_CLIENT_SECRET and OIDC_REDIRECT_URL, which are unset");
+    const secretOnly = configErrorOf({ OIDC_CLIENT_SECRET: "s3cret-of-the-client" });
+    expect(secretOnly).toContain("OIDC_CLIENT_SECRET must be set together with OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_REDIRECT_URL");
+    expect(secretOnly).not.toContain("s3cret-of-the-client");
+    expect(oidcSettings(loadConfig({}, null))).toBeNull();
+  });
+
+  it("take plain http only for an issuer on this machine", () => {
+    expect(configErrorOf({ ...all, OIDC_ISSUER_URL: "http://id.example.com" })).toContain("OIDC_ISSUER_URL must be an https:// URL (plain http only on this machine");
+    expect(oidcSettings(loadConfig({ ...all, OIDC_ISSUER_URL: "http://127.0.0.1:8080" }, null))?.issuer.href).toBe("http://127.0.0.1:8080/");
+  });
+
+  it("answer the callback only under /auth/, where no page, API or Slack path is", () => {
+    expect(configErrorOf({ ...all, OIDC_REDIRECT_URL: "https://vmres.example.com/v1/me" })).toContain("OIDC_REDIRECT_URL must be a URL whose path is under /auth/");
+    expect(configErrorOf({ ...all, OIDC_REDIRECT_URL: "https://vmres.example.com/auth/oidc/start" })).toContain("not /auth/oidc/start");
+    expect(oidcSettings(loadConfig({ ...all, OIDC_REDIRECT_URL: "https://vmres.example.com/auth/keycloak" }, null))?.redirectUrl.pathname).toBe("/auth/keycloak");
+  });
+
+  it("default to Slack's user id claim and the name Slack for https://slack.com, to email and the host elsewhere", () => {
+    expect(oidcSettings(loadConfig({ ...all, OIDC_ISSUER_URL: "https://slack.com" }, null))).toMatchObject({ personClaim: "https://slack.com/user_id", name: "Slack", scopes: "openid email profile" });
+    expect(oidcSettings(loadConfig(all, null))).toMatchObject({ personClaim: "email", name: "id.example.com" });
+    expect(configErrorOf({ ...all, OIDC_SCOPES: "email profile" })).toContain("OIDC_SCOPES must be scopes separated by spaces, openid among them");
   });
 });
 

@@ -44,8 +44,37 @@ export const preparePeopleAdmin: Prepare = (input) => {
 };
 
 function describe(people: Person[]): string {
+  // The SIGN-IN column (vmres people link) only once someone has one: most installs sign in with Slack or a token.
+  const linked = people.some((p) => p.signInIdentity !== null);
   return table(
-    ["NAME", "DISPLAY NAME", "SLACK ID", "KIND", "ADMIN", "HOLDING"],
-    people.map((p) => [p.name, p.displayName ?? "-", p.slackUserId ?? "-", p.kind, p.isAdmin ? "yes" : "-", String(p.holding)]),
+    ["NAME", "DISPLAY NAME", "SLACK ID", "KIND", "ADMIN", "HOLDING", ...(linked ? ["SIGN-IN"] : [])],
+    people.map((p) => [p.name, p.displayName ?? "-", p.slackUserId ?? "-", p.kind, p.isAdmin ? "yes" : "-", String(p.holding), ...(linked ? [p.signInIdentity ?? "-"] : [])]),
   );
 }
+
+/** `vmres people link NAME IDENTITY`: the OpenID Connect identity that signs NAME in to the web page. */
+export const preparePeopleLink: Prepare = (input) => {
+  const who = input.args["NAME"] ?? "";
+  const identity = input.args["IDENTITY"] ?? "";
+  const actor = adminActor(input);
+  return async ({ core }) => {
+    const { linkSignIn } = await import("../../core/sign-in.js");
+    return outcomeOf(await linkSignIn(core, actor, who, identity), userOf(actor), (r) =>
+      !r.changed
+        ? `${r.person.name} already signs in as ${identity}; nothing changed.`
+        : `${r.person.name} now signs in to the web page as ${identity}${r.previous ? ` (was ${r.previous}; its web sessions ended)` : ""}.`,
+    );
+  };
+};
+
+/** `vmres people unlink NAME`: no OpenID Connect identity signs NAME in any more. */
+export const preparePeopleUnlink: Prepare = (input) => {
+  const who = input.args["NAME"] ?? "";
+  const actor = adminActor(input);
+  return async ({ core }) => {
+    const { linkSignIn } = await import("../../core/sign-in.js");
+    return outcomeOf(await linkSignIn(core, actor, who, null), userOf(actor), (r) =>
+      r.changed ? `${r.person.name} no longer signs in as ${r.previous ?? ""}; the web sessions it opened ended.` : `${r.person.name} had no sign-in identity; nothing changed.`,
+    );
+  };
+};
