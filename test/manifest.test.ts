@@ -84,6 +84,12 @@ describe.each(COMMITTED)("%s", (file, mode) => {
       expect(read(file)).toContain("vmres slack manifest --url https://<your-host>");
       expect(read(file)).not.toContain("npx vmres");
     });
+
+    it("sets up the web page's Sign in with Slack: its callback as the redirect URL, and the OpenID user scopes only", () => {
+      expect(manifest.oauth_config?.redirect_urls).toEqual([`${PLACEHOLDER_URL}/auth/oidc/callback`]);
+      expect(manifest.oauth_config?.scopes?.user).toEqual(["openid", "email", "profile"]);
+      expect(read(file)).toContain(`OIDC_REDIRECT_URL=${PLACEHOLDER_URL}/auth/oidc/callback`);
+    });
   }
 });
 

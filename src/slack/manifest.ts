@@ -52,6 +52,11 @@ export const BOT_SCOPES: readonly BotScope[] = [
   },
 ];
 
+/** The web page's OpenID Connect callback, as OIDC_REDIRECT_URL's path defaults to (docs/web.md). */
+export const SIGN_IN_CALLBACK_PATH = "/auth/oidc/callback";
+/** What "Sign in with Slack" asks of the person signing in: who they are (their Slack user id), their name and email. */
+export const SIGN_IN_USER_SCOPES = ["openid", "email", "profile"] as const;
+
 /** Web API methods vmres calls that need no scope of their own. */
 export const SCOPELESS_METHODS: readonly string[] = ["auth.test", "views.publish", "views.open"];
 
@@ -97,7 +102,12 @@ export function manifestObject(mode: ManifestMode): Record<string, unknown> {
         },
       ],
     },
-    oauth_config: { scopes: { bot: BOT_SCOPES.map((s) => s.scope) } },
+    // HTTP mode knows vmres's address, so the web page's "Sign in with Slack" (OpenID Connect,
+    // docs/web.md) is set up too: its redirect URL and the user scopes it reads.
+    oauth_config: {
+      ...(mode.kind === "http" ? { redirect_urls: [`${mode.url}${SIGN_IN_CALLBACK_PATH}`] } : {}),
+      scopes: { bot: BOT_SCOPES.map((s) => s.scope), ...(mode.kind === "http" ? { user: [...SIGN_IN_USER_SCOPES] } : {}) },
+    },
     settings: {
       event_subscriptions: { ...(requestUrl ? { request_url: requestUrl } : {}), bot_events: [...BOT_EVENTS] },
       interactivity: { is_enabled: true, ...(requestUrl ? { request_url: requestUrl } : {}) },
@@ -134,6 +144,10 @@ function header(mode: ManifestMode): string[] {
     "",
     ...common.map((l) => ` ${l}`),
     "   SLACK_SIGNING_SECRET  Basic Information → Signing Secret; leave SLACK_APP_TOKEN unset",
+    "",
+    ` The web page's "Sign in with Slack" (docs/web.md): OIDC_ISSUER_URL=https://slack.com,`,
+    ` OIDC_CLIENT_ID and OIDC_CLIENT_SECRET from Basic Information → App Credentials,`,
+    ` OIDC_REDIRECT_URL=${mode.url}${SIGN_IN_CALLBACK_PATH}.`,
     "",
     " Slack checks the URL when it is saved (url_verification), so start vmres there first.",
     " Why each scope is asked for: docs/slack.md.",
