@@ -95,6 +95,7 @@ interface VmBody {
   stateChangedAt: Time;
   cleanupLastError: string | null;
   tags: string[];
+  note?: string | null;
 }
 
 export const vmSummary = (b: VmBody): VmSummary => ({
@@ -103,6 +104,7 @@ export const vmSummary = (b: VmBody): VmSummary => ({
   endsAt: maybeDate(b.endsAt),
   heldFor: b.heldFor === null ? null : { person: b.heldFor.person, until: date(b.heldFor.until) },
   stateChangedAt: date(b.stateChangedAt),
+  note: b.note ?? null,
 });
 
 export const checkoutEntry = (b: Omit<CheckoutEntry, "startedAt" | "endsAt" | "endedAt"> & { startedAt: Time; endsAt: Time | null; endedAt: Time | null }): CheckoutEntry => ({
