@@ -96,9 +96,11 @@ interface VmBody {
   cleanupLastError: string | null;
   tags: string[];
   note?: string | null;
+  /** The API's ready-made SSH line: the CLI makes its own from the fields, as direct mode does. */
+  ssh?: string;
 }
 
-export const vmSummary = (b: VmBody): VmSummary => ({
+export const vmSummary = ({ ssh: _ssh, ...b }: VmBody): VmSummary => ({
   ...b,
   checkedOutAt: maybeDate(b.checkedOutAt),
   endsAt: maybeDate(b.endsAt),
