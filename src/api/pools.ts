@@ -6,6 +6,7 @@ import * as s from "./schemas.js";
 
 const poolBody = (p: PoolDetails): z.infer<typeof s.pool> => ({
   name: p.pool,
+  kind: p.kind,
   quota: p.quota,
   cleanup: p.cleanup,
   cleanupBlocked: p.cleanupBlocked !== null,

@@ -205,6 +205,7 @@ export const vmRemoved = z.object({ vm: z.string(), retired: z.enum(["now", "at_
 
 export const pool = z.object({
   name: z.string(),
+  kind: z.enum(["static", "provisioned"]).describe("provisioned: a checkout with no VM ready creates one, or restores your saved image (`restore`)"),
   quota: z.number().int().describe("VMs one person may hold at once"),
   cleanup: z.enum(["ssh", "none"]).describe("ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once"),
   cleanupBlocked: z.boolean().describe("the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none"),

@@ -464,6 +464,11 @@ export interface components {
                 quarantined: number;
                 retired: number;
             };
+            /**
+             * @description provisioned: a checkout with no VM ready creates one, or restores your saved image (`restore`)
+             * @enum {string}
+             */
+            kind: "static" | "provisioned";
             /** @description lease of a checkout that asks for none */
             leaseMs: number;
             /** @description longest lease from a checkout's start */

@@ -1,5 +1,5 @@
 import { asc } from "drizzle-orm";
-import { pools } from "../db/schema.js";
+import { pools, type PoolKind } from "../db/schema.js";
 import { checkPoolName } from "./validate.js";
 import { knownPools, listCheckouts, poolSummary, type CheckoutEntry, type PoolSummary } from "./queries.js";
 import { listReservations, type Reservation } from "./reservations.js";
@@ -8,6 +8,8 @@ import { queueLengths } from "./waitlist.js";
 
 /** A pool as the API shows it: counts by state, quota, and the leases in force (the pool's own, else the defaults). */
 export interface PoolDetails extends PoolSummary {
+  /** `provisioned`: a checkout with none ready creates a VM (or restores the person's saved image). */
+  kind: PoolKind;
   leaseMs: number;
   maxLeaseMs: number;
   /** People in the pool's queue, and those of them a VM is held for now. */
@@ -28,7 +30,7 @@ export async function poolDetails(core: Core, viewer: Actor, name?: string): Pro
   }
   const [summaries, settings, queues, bookings] = await Promise.all([
     poolSummary(core.db),
-    core.db.select({ name: pools.name, leaseSeconds: pools.leaseSeconds, maxLeaseSeconds: pools.maxLeaseSeconds }).from(pools).orderBy(asc(pools.name)),
+    core.db.select({ name: pools.name, kind: pools.kind, leaseSeconds: pools.leaseSeconds, maxLeaseSeconds: pools.maxLeaseSeconds }).from(pools).orderBy(asc(pools.name)),
     queueLengths(core),
     // Soonest first: the first booked one of a pool is its next.
     listReservations(core, viewer, { pool: name, limit: 1000 }),
@@ -45,7 +47,7 @@ export async function poolDetails(core: Core, viewer: Actor, name?: string): Pro
       const own = byName.get(s.pool);
       const maxLeaseMs = own?.maxLeaseSeconds != null ? own.maxLeaseSeconds * 1000 : core.leases.maxMs;
       const leaseMs = Math.min(own?.leaseSeconds != null ? own.leaseSeconds * 1000 : core.leases.defaultMs, maxLeaseMs);
-      return { ...s, leaseMs, maxLeaseMs, waiting: queueOf.get(s.pool)?.waiting ?? 0, offered: queueOf.get(s.pool)?.offered ?? 0, nextBooking: nextOf.get(s.pool) ?? null };
+      return { ...s, kind: own?.kind ?? "static", leaseMs, maxLeaseMs, waiting: queueOf.get(s.pool)?.waiting ?? 0, offered: queueOf.get(s.pool)?.offered ?? 0, nextBooking: nextOf.get(s.pool) ?? null };
     });
   if (name !== undefined && details.length === 0) return refuse({ code: "unknown_pool", pool: name, known: await knownPools(core.db) });
   return ok(details);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { setProvisioning } from "../../src/core/provision/configure.js";
 import { addVms, call, personWithToken, startApiHarness, type Harness } from "./helpers.js";
 
 // What the web page shows beside the counts: a pool's next booking, a VM's SSH line and its
@@ -41,3 +42,12 @@ it("a VM's answer carries its SSH line and its checkout's note, in the list, one
   const free = await call(h, "GET", "/v1/vms?pool=gpu", { token: fay.token });
   expect(free.body[0]).toMatchObject({ note: null, ssh: expect.stringMatching(/^ssh \S+@\S+ -p \d+$/) });
 });
+
+it("a pool says whether it is provisioned, so the page offers a checkout (a create) in one with no VM ready", async () => {
+  const made = await setProvisioning(h.core, { person: "operator", source: "cli" }, "cloud", { provider: "command", image: "base", maxSize: 2, providerSettings: {} }, () => null);
+  expect(made.ok).toBe(true);
+  const pools = await call(h, "GET", "/v1/pools", { token: (await personWithToken(h.core, "gwen")).token });
+  const kinds = Object.fromEntries(pools.body.map((p: { name: string; kind: string }) => [p.name, p.kind]));
+  expect(kinds).toMatchObject({ cloud: "provisioned", cpu: "static", gpu: "static" });
+});
+

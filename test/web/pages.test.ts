@@ -17,6 +17,9 @@ const missing = chromiumMissing();
 /** The Slack user of the person who checks out, so the checkout's DM can be read from the fake Slack. */
 const ANN_SLACK = "U0WEBANN1";
 
+/** How long a poll waits for the page to show something: the machine running the tests may be loaded. */
+const PATIENCE = { timeout: 20_000 };
+
 /** What the page's clipboard holds (the test's tsconfig has no DOM types). */
 const readClipboard = (page: Page): Promise<string> =>
   page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText());
@@ -48,7 +51,7 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     const page = await signIn(ann.personId);
     await page.goto("/");
     const row = page.getByRole("row", { name: /^linux/ });
-    await expect.poll(() => row.getByRole("cell").allTextContents()).toEqual(["4", "0", "0", "0", "0", "4", "empty", "none", "Check out"]);
+    await expect.poll(() => row.getByRole("cell").allTextContents(), PATIENCE).toEqual(["4", "0", "0", "0", "0", "4", "empty", "none", "Check out"]);
     expect(await seriousViolations(page)).toEqual([]);
 
     await row.getByRole("button", { name: "Check out: pool linux" }).click();
@@ -65,7 +68,7 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     expect(held).toMatchObject({ pool: "linux", note: "web page test" });
     expect(Date.parse(held.endsAt) - Date.parse(held.checkedOutAt)).toBe(2 * 3_600_000);
     const news = page.locator(".news");
-    await expect.poll(() => news.textContent()).toContain(`${held.name} is yours`);
+    await expect.poll(() => news.textContent(), PATIENCE).toContain(`${held.name} is yours`);
     expect(await news.textContent()).toContain(held.ssh);
     expect(await news.textContent()).toContain(held.ip);
     const card = page.getByRole("article", { name: held.name });
@@ -82,7 +85,7 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
 
     // Copy: the clipboard holds the SSH line, and a status region says so.
     await card.getByRole("button", { name: `Copy the SSH line of ${held.name}` }).click();
-    await expect.poll(() => card.getByRole("status").textContent()).toBe("Copied");
+    await expect.poll(() => card.getByRole("status").textContent(), PATIENCE).toBe("Copied");
     expect(await readClipboard(page)).toBe(held.ssh);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, "mine");
@@ -90,13 +93,13 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     // Extend by a duration; a lease past the pool's longest is the core's refusal, shown inline, and changes nothing.
     await card.getByLabel(`Extend ${held.name} by`).fill("1h");
     await card.getByRole("button", { name: "Extend" }).click();
-    await expect.poll(() => page.locator("main > p[role=status]").textContent()).toContain(`The lease of ${held.name} now ends`);
+    await expect.poll(() => page.locator("main > p[role=status]").textContent(), PATIENCE).toContain(`The lease of ${held.name} now ends`);
     const extended = (await call(h, "GET", `/v1/vms/${held.name}`, { token: ann.token })).body;
     expect(Date.parse(extended.endsAt) - Date.parse(held.endsAt)).toBe(3_600_000);
     const before = await snapshot(h.core);
     await card.getByLabel(`Extend ${held.name} by`).fill("400d");
     await card.getByRole("button", { name: "Extend" }).click();
-    await expect.poll(() => card.getByRole("alert").count()).toBe(1);
+    await expect.poll(() => card.getByRole("alert").count(), PATIENCE).toBe(1);
     expect(await card.getByRole("alert").textContent()).toMatch(/\S/);
     expect(await snapshot(h.core)).toBe(before);
 
@@ -106,8 +109,8 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     expect((await call(h, "GET", "/v1/me", { token: ann.token })).body.holds).toHaveLength(1);
     await card.getByRole("button", { name: `Check in ${held.name}` }).click();
     await card.getByRole("button", { name: "Yes, check in" }).click();
-    await expect.poll(() => page.locator("main > p[role=status]").textContent()).toContain(`Checked in ${held.name}`);
-    await expect.poll(() => page.getByText("You hold no VM.").count()).toBe(1);
+    await expect.poll(() => page.locator("main > p[role=status]").textContent(), PATIENCE).toContain(`Checked in ${held.name}`);
+    await expect.poll(() => page.getByText("You hold no VM.").count(), PATIENCE).toBe(1);
     expect((await call(h, "GET", "/v1/me", { token: ann.token })).body.holds).toEqual([]);
     const after = await vmres(["list", "--user", "ann"]);
     expect(after.stdout).not.toContain(held.name);
@@ -124,11 +127,11 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     await dialog.getByLabel("Lease").fill("soon");
     const before = await snapshot(h.core);
     await dialog.getByRole("button", { name: "Check out" }).click();
-    await expect.poll(() => dialog.getByRole("alert").textContent()).toContain("a duration like 90m, 4h, 2d or 1d12h");
+    await expect.poll(() => dialog.getByRole("alert").textContent(), PATIENCE).toContain("a duration like 90m, 4h, 2d or 1d12h");
     expect(await snapshot(h.core)).toBe(before);
     expect(new URL(page.url()).pathname).toBe("/");
     await dialog.getByRole("button", { name: "Cancel" }).click();
-    await expect.poll(() => dialog.count()).toBe(0);
+    await expect.poll(() => dialog.count(), PATIENCE).toBe(0);
     await page.context().close();
   });
 
@@ -140,11 +143,11 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     const page = await signIn(eve.personId);
     await page.goto("/vms?pool=linux");
     const row = vmRow(page, out.body.vm);
-    await expect.poll(() => row.getByRole("cell").nth(2).textContent()).toBe("dan");
+    await expect.poll(() => row.getByRole("cell").nth(2).textContent(), PATIENCE).toBe("dan");
     expect(await row.getByRole("cell").nth(4).textContent()).toBe("dan's build");
     expect(await page.getByRole("button", { name: /Check in/ }).count()).toBe(0);
     await page.goto("/mine");
-    await expect.poll(() => page.getByText("You hold no VM.").count()).toBe(1);
+    await expect.poll(() => page.getByText("You hold no VM.").count(), PATIENCE).toBe(1);
     expect(await page.getByRole("button", { name: /Check in/ }).count()).toBe(0);
 
     // A request the page would never send, made with eve's own session and CSRF token.
@@ -172,26 +175,41 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     await page.getByRole("button", { name: "Join the queue: pool tiny" }).click();
     await page.getByRole("dialog", { name: "Join the queue of pool tiny" }).getByRole("button", { name: "Join the queue" }).click();
     await page.waitForURL("**/mine");
-    await expect.poll(() => page.locator(".news").textContent()).toContain("You joined the queue of pool tiny: number 1");
+    await expect.poll(() => page.locator(".news").textContent(), PATIENCE).toContain("You joined the queue of pool tiny: number 1");
     const place = page.getByRole("row", { name: /^tiny/ });
-    await expect.poll(() => place.getByRole("cell").nth(1).textContent()).toBe("waiting");
+    await expect.poll(() => place.getByRole("cell").nth(1).textContent(), PATIENCE).toBe("waiting");
 
     // fred gives it back; no cleanup worker runs here, so the VM is made available by hand and swept to gus.
     expect((await call(h, "DELETE", `/v1/checkouts/${held.body.id}`, { token: fred.token })).status).toBe(200);
     await h.core.db.execute(sql`update vms set state = 'available', cleanup_next_at = null where name = ${only}`);
     await sweepLeases(h.core);
-    await expect
-      .poll(async () => {
-        await page.reload();
-        return page.getByRole("button", { name: "Take it" }).count();
-      })
-      .toBe(1);
+    expect((await call(h, "GET", "/v1/queues", { token: gus.token })).body).toEqual([expect.objectContaining({ state: "offered", offeredVm: only })]);
+    await page.reload();
+    await expect.poll(() => page.getByRole("button", { name: "Take it" }).count(), PATIENCE).toBe(1);
     expect(await seriousViolations(page)).toEqual([]);
     await page.getByRole("button", { name: "Take it" }).click();
-    await expect.poll(() => page.getByRole("article", { name: only }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("article", { name: only }).count(), PATIENCE).toBe(1);
     const me = await call(h, "GET", "/v1/me", { token: gus.token });
     expect(me.body.holds.map((v: { name: string }) => v.name)).toEqual([only]);
     expect(me.body.queues).toEqual([]);
+    await page.context().close();
+  });
+
+  it("offers to join the queue instead when the last free VM went to someone else before the checkout was sent", async () => {
+    const [last] = await addVms(h.core, "race", 1);
+    const kay = await personWithToken(h.core, "kay");
+    const lee = await personWithToken(h.core, "lee");
+    const page = await signIn(lee.personId);
+    await page.goto("/");
+    await page.getByRole("button", { name: "Check out: pool race" }).click();
+    const dialog = page.getByRole("dialog", { name: "Check out a VM of pool race" });
+    expect((await call(h, "POST", "/v1/checkouts", { token: kay.token, body: { pool: "race" } })).body.vm).toBe(last);
+    await dialog.getByRole("button", { name: "Check out" }).click();
+    await expect.poll(() => dialog.getByRole("alert").textContent(), PATIENCE).toMatch(/race/);
+    await dialog.getByRole("button", { name: "Join the queue instead" }).click();
+    await page.waitForURL("**/mine");
+    await expect.poll(() => page.locator(".news").textContent(), PATIENCE).toContain("You joined the queue of pool race: number 1");
+    expect((await call(h, "GET", "/v1/queues", { token: lee.token })).body).toEqual([expect.objectContaining({ pool: "race", state: "waiting" })]);
     await page.context().close();
   });
 
@@ -204,25 +222,25 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     await tokens.getByLabel("Lifetime").fill("7d");
     await tokens.getByRole("button", { name: "Make a token" }).click();
     const secret = tokens.locator(".secret");
-    await expect.poll(() => secret.count()).toBe(1);
+    await expect.poll(() => secret.count(), PATIENCE).toBe(1);
     const value = (await secret.textContent()) ?? "";
     expect((await call(h, "GET", "/v1/me", { token: value })).body.person.name).toBe("hal");
     await tokens.getByRole("button", { name: "Copy the new token" }).click();
     expect(await readClipboard(page)).toBe(value);
     const row = tokens.getByRole("row", { name: /^laptop/ });
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), PATIENCE).toBe(1);
     expect(await seriousViolations(page)).toEqual([]);
 
     // A bad lifetime is refused inline; nothing is made.
     const before = await snapshot(h.core);
     await tokens.getByLabel("Lifetime").fill("forever");
     await tokens.getByRole("button", { name: "Make a token" }).click();
-    await expect.poll(() => tokens.getByRole("alert").count()).toBe(1);
+    await expect.poll(() => tokens.getByRole("alert").count(), PATIENCE).toBe(1);
     expect(await snapshot(h.core)).toBe(before);
 
     await row.getByRole("button", { name: "Revoke the token laptop" }).click();
     await row.getByRole("button", { name: "Yes, revoke" }).click();
-    await expect.poll(() => tokens.getByRole("status").first().textContent()).toContain("Revoked the token laptop");
+    await expect.poll(() => tokens.getByRole("status").first().textContent(), PATIENCE).toContain("Revoked the token laptop");
     expect((await call(h, "GET", "/v1/me", { token: value })).status).toBe(401);
     expect(await tokens.getByRole("row", { name: /^laptop/ }).count()).toBe(0);
     await page.context().close();
@@ -234,7 +252,7 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     const page = await signIn(ivy.personId);
     await page.goto("/vms?pool=big");
     const body = page.locator("table.vms > tbody > tr");
-    await expect.poll(() => body.count()).toBe(100);
+    await expect.poll(() => body.count(), PATIENCE).toBe(100);
     const top = page.getByRole("navigation", { name: "Pages of VMs (top)" });
     expect(await top.textContent()).toContain("1–100 of 1000 VMs (page 1 of 10)");
     const firstName = async () => (await page.locator("table.vms > tbody > tr > th").first().textContent()) ?? "";
@@ -244,22 +262,22 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     // The pager works from the keyboard.
     await top.getByRole("button", { name: "Next" }).focus();
     await page.keyboard.press("Enter");
-    await expect.poll(firstName).toBe(sorted[100]);
+    await expect.poll(firstName, PATIENCE).toBe(sorted[100]);
     expect(await body.count()).toBe(100);
     expect(new URL(page.url()).search).toBe("?pool=big&page=2");
     await page.reload();
-    await expect.poll(firstName).toBe(sorted[100]);
+    await expect.poll(firstName, PATIENCE).toBe(sorted[100]);
     await page.getByRole("navigation", { name: "Pages of VMs (bottom)" }).getByRole("button", { name: "Previous" }).click();
-    await expect.poll(firstName).toBe(sorted[0]);
+    await expect.poll(firstName, PATIENCE).toBe(sorted[0]);
 
     await page.getByLabel("State").selectOption("checked_out");
-    await expect.poll(() => page.getByText("No VM matches this filter.").count()).toBe(1);
+    await expect.poll(() => page.getByText("No VM matches this filter.").count(), PATIENCE).toBe(1);
     expect(new URL(page.url()).search).toBe("?pool=big&state=checked_out");
     await page.getByLabel("State").selectOption("");
 
     await page.getByRole("button", { name: `History of ${sorted[0]}`, exact: true }).click();
     const history = page.getByRole("region", { name: `History of ${sorted[0]}`, exact: true });
-    await expect.poll(() => history.getByRole("listitem").count()).toBeGreaterThan(0);
+    await expect.poll(() => history.getByRole("listitem").count(), PATIENCE).toBeGreaterThan(0);
     expect(await history.textContent()).toContain("operator");
     expect(await page.getByRole("button", { name: `History of ${sorted[0]}`, exact: true }).getAttribute("aria-expanded")).toBe("true");
     expect(await seriousViolations(page)).toEqual([]);
@@ -277,18 +295,18 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     const page = await signIn(jo.personId);
     await page.goto("/");
     const linux = page.getByRole("row", { name: /^linux/ });
-    await expect.poll(() => linux.getByRole("cell").nth(7).textContent()).toMatch(/^release-test by jo: 2 VMs, /);
+    await expect.poll(() => linux.getByRole("cell").nth(7).textContent(), PATIENCE).toMatch(/^release-test by jo: 2 VMs, /);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, "pools");
     await page.goto("/vms?pool=linux");
-    await expect.poll(() => page.locator("table.vms > tbody > tr").count()).toBe(4);
+    await expect.poll(() => page.locator("table.vms > tbody > tr").count(), PATIENCE).toBe(4);
     await page.getByLabel("Tag").fill("gpu");
     await page.getByLabel("Tag").press("Enter");
-    await expect.poll(() => page.getByText("No VM matches this filter.").count()).toBe(1);
+    await expect.poll(() => page.getByText("No VM matches this filter.").count(), PATIENCE).toBe(1);
     expect(new URL(page.url()).search).toBe("?pool=linux&tag=gpu");
     await page.getByLabel("Tag").fill("");
     await page.getByLabel("Tag").press("Enter");
-    await expect.poll(() => page.locator("table.vms > tbody > tr").count()).toBe(4);
+    await expect.poll(() => page.locator("table.vms > tbody > tr").count(), PATIENCE).toBe(4);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, "vms");
     expect((await call(h, "DELETE", `/v1/checkouts/${out.body.id}`, { token: jo.token })).status).toBe(200);
@@ -318,12 +336,12 @@ describe.skipIf(missing !== null)("the VMs page with HIDE_HOLDERS", { timeout: 1
     const page = await context.newPage();
     await page.goto("/vms");
     const row = vmRow(page, out.body.vm);
-    await expect.poll(() => row.getByRole("cell").nth(2).textContent()).toBe("hidden");
+    await expect.poll(() => row.getByRole("cell").nth(2).textContent(), PATIENCE).toBe("hidden");
     expect(await row.getByRole("cell").nth(4).textContent()).toBe("");
     expect(await page.locator("main").textContent()).not.toContain("kim");
     // The history names holders, so it is refused to non-admins, and the page says why.
     await row.getByRole("button", { name: `History of ${out.body.vm}` }).click();
-    await expect.poll(() => page.getByRole("alert").textContent()).toContain("HIDE_HOLDERS");
+    await expect.poll(() => page.getByRole("alert").textContent(), PATIENCE).toContain("HIDE_HOLDERS");
     expect(await seriousViolations(page)).toEqual([]);
     await context.close();
 
@@ -331,7 +349,7 @@ describe.skipIf(missing !== null)("the VMs page with HIDE_HOLDERS", { timeout: 1
     const mine = await own.newPage();
     await mine.goto("/vms");
     const kimsRow = vmRow(mine, out.body.vm);
-    await expect.poll(() => kimsRow.getByRole("cell").nth(2).textContent()).toBe("kim");
+    await expect.poll(() => kimsRow.getByRole("cell").nth(2).textContent(), PATIENCE).toBe("kim");
     await own.close();
   });
 });

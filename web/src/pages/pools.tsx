@@ -72,8 +72,8 @@ export function PoolsPage() {
                   <td>{queueWords(p)}</td>
                   <td>{p.nextBooking ? bookingWords(p.nextBooking, timeZone) : <span class="muted">none</span>}</td>
                   <td>
-                    <button type="button" onClick={() => setAsking(p)} aria-label={`${p.counts.available > 0 ? "Check out" : "Join the queue"}: pool ${p.name}`}>
-                      {p.counts.available > 0 ? "Check out" : "Join the queue"}
+                    <button type="button" onClick={() => setAsking(p)} aria-label={`${offersQueue(p) ? "Join the queue" : "Check out"}: pool ${p.name}`}>
+                      {offersQueue(p) ? "Join the queue" : "Check out"}
                     </button>
                   </td>
                 </tr>
@@ -112,44 +112,60 @@ export function durationWords(ms: number): string {
   return `${d ? `${d}d` : ""}${h ? `${h}h` : ""}${min ? `${min}m` : ""}` || "0m";
 }
 
+/** The refusals after which joining the queue is what a person can do next. */
+const NONE_FREE = new Set(["no_vm_free", "pool_full"]);
+
+/** The button a pool's row offers: a provisioned pool creates a VM when none is ready, so it always offers Check out. */
+const offersQueue = (p: Pool): boolean => p.kind === "static" && p.counts.available === 0;
+
 /**
- * Check out (or, with none free, join the queue) in a modal dialog: the lease and a note. The
- * core's refusal is shown inside it; a success goes to the Mine page, which says what was lent.
+ * Check out (or, with none free, join the queue) in a modal dialog: the lease, a note, and in a
+ * provisioned pool whether to restore the person's saved image. The core's refusal is shown inside
+ * it (with "Join the queue instead" when none is free); a success goes to the Mine page, which says
+ * what was lent.
  */
 function CheckoutDialog({ pool, onClose }: { pool: Pool; onClose: () => void }) {
   const { api } = usePage();
   const dialog = useRef<HTMLDialogElement>(null);
   const [lease, setLease] = useState("");
   const [note, setNote] = useState("");
+  const [restore, setRestore] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  const join = pool.counts.available === 0;
+  const [refusal, setRefusal] = useState<{ text: string; noneFree: boolean } | null>(null);
+  const [join, setJoin] = useState(offersQueue(pool));
   useEffect(() => {
     dialog.current?.showModal();
   }, []);
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const refused = (error: unknown) => {
+    const code = error && typeof error === "object" && "code" in error ? String(error.code) : "";
+    setRefusal({ text: problemText(error), noneFree: NONE_FREE.has(code) });
+  };
+  const send = async (asJoin: boolean) => {
     setBusy(true);
     setRefusal(null);
     const body = { pool: pool.name, ...(lease.trim() ? { for: lease.trim() } : {}), ...(note.trim() ? { note: note.trim() } : {}) };
-    if (join) {
+    if (asJoin) {
       const { data, error } = await api.POST("/v1/queues", { body });
       setBusy(false);
-      if (!data) return setRefusal(problemText(error));
+      if (!data) return refused(error);
       tellMine({ kind: "queued", place: data });
     } else {
-      const { data, error, response } = await api.POST("/v1/checkouts", { body });
+      const { data, error, response } = await api.POST("/v1/checkouts", { body: { ...body, ...(restore ? { restore: true as const } : {}) } });
       setBusy(false);
-      if (!data) return setRefusal(problemText(error));
+      if (!data) return refused(error);
       tellMine(response.status === 202 ? { kind: "creating", creating: data as components["schemas"]["Creating"] } : { kind: "lent", vm: data as components["schemas"]["CheckedOut"] });
     }
     dialog.current?.close();
     navigate("/mine");
   };
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void send(join);
+  };
   const title = join ? `Join the queue of pool ${pool.name}` : `Check out a VM of pool ${pool.name}`;
   return (
     <dialog ref={dialog} aria-labelledby="checkout-title" onClose={onClose} class="ask">
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={submit}>
         <h2 id="checkout-title">{title}</h2>
         {join && <p>No VM is free now: you will be offered the next one that frees up (Slack tells you, and the Mine page shows it).</p>}
         <label>
@@ -163,11 +179,29 @@ function CheckoutDialog({ pool, onClose }: { pool: Pool; onClose: () => void }) 
           Note (optional)
           <input name="note" value={note} onInput={(e) => setNote(e.currentTarget.value)} maxLength={500} />
         </label>
-        {refusal && <p role="alert">{refusal}</p>}
+        {pool.kind === "provisioned" && !join && (
+          <label class="check">
+            <input type="checkbox" checked={restore} onChange={(e) => setRestore(e.currentTarget.checked)} />
+            Restore my latest saved image of this pool
+          </label>
+        )}
+        {refusal && <p role="alert">{refusal.text}</p>}
         <div class="buttons">
           <button type="submit" disabled={busy}>
             {join ? "Join the queue" : "Check out"}
           </button>
+          {refusal?.noneFree && !join && (
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => {
+                setJoin(true);
+                void send(true);
+              }}
+            >
+              Join the queue instead
+            </button>
+          )}
           <button type="button" class="secondary" onClick={() => dialog.current?.close()}>
             Cancel
           </button>
