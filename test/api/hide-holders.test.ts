@@ -76,3 +76,15 @@ it("with HIDE_HOLDERS, the note of someone else's checkout is hidden with its ho
   expect((await call(h, "GET", `/v1/vms/${c.body.vm}`, { token: admin.token })).body.note).toBe("secret project");
   expect((await call(h, "DELETE", `/v1/checkouts/${c.body.id}`, { token: gil.token })).status).toBe(200);
 });
+
+it("with HIDE_HOLDERS, a pool's next booking does not say who booked it, except to them and admins", async () => {
+  const ida = await personWithToken(h.core, "ida");
+  const jon = await personWithToken(h.core, "jon");
+  const from = new Date(Date.now() + 1 * 3_600_000).toISOString();
+  const to = new Date(Date.now() + 1.5 * 3_600_000).toISOString();
+  const booked = await call(h, "POST", "/v1/reservations", { token: ida.token, body: { pool: "default", count: 1, from, to, label: "ida-first" } });
+  expect(booked.status).toBe(201);
+  const next = async (token: string) => (await call(h, "GET", "/v1/pools/default", { token })).body.nextBooking;
+  expect(await next(jon.token)).toMatchObject({ label: "ida-first", person: null });
+  expect(await next(ida.token)).toMatchObject({ label: "ida-first", person: { name: "ida" } });
+});
