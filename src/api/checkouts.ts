@@ -15,6 +15,7 @@ import { httpProblem } from "./problems.js";
 import { actorOf, answer, iso, isoNow, json, responses, sendProblem } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
+import { sshLine } from "./vms.js";
 
 /** The longest `wait` a checkout may ask for: beyond it, proxies and clients give up on the request anyway. */
 export const MAX_WAIT_MS = 30 * 60_000;
@@ -33,7 +34,7 @@ export function checkedOutBody(vm: CheckedOutVm): z.infer<typeof s.checkedOut> {
     ip: vm.ip,
     sshUser: vm.sshUser,
     sshPort: vm.sshPort,
-    ssh: `ssh ${vm.sshUser}@${vm.ip} -p ${vm.sshPort}`,
+    ssh: sshLine(vm),
     startedAt: isoNow(vm.checkedOutAt),
     endsAt: iso(vm.endsAt),
     note: vm.note,

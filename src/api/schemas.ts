@@ -161,6 +161,8 @@ export const vm = z.object({
   stateChangedAt: time,
   cleanupLastError: z.string().nullable(),
   tags: z.array(z.string()),
+  note: z.string().nullable().describe("the open checkout's note; null when none, or hidden with the holder (HIDE_HOLDERS)"),
+  ssh: z.string().describe("the line to paste into a terminal"),
 }).meta({ id: "Vm", description: "A VM, with its state and holder." });
 
 export const vmEvent = z.object({
@@ -203,6 +205,7 @@ export const vmRemoved = z.object({ vm: z.string(), retired: z.enum(["now", "at_
 
 export const pool = z.object({
   name: z.string(),
+  kind: z.enum(["static", "provisioned"]).describe("provisioned: a checkout with no VM ready creates one, or restores your saved image (`restore`)"),
   quota: z.number().int().describe("VMs one person may hold at once"),
   cleanup: z.enum(["ssh", "none"]).describe("ssh: a checked-in VM is cleaned over SSH before it is lent again; none: it is available again at once"),
   cleanupBlocked: z.boolean().describe("the pool's cleanups cannot run now (vmres cannot use its SSH key): VMs checked in wait in cleaning until an admin ends their cleanup or sets the pool's cleanup to none"),
@@ -212,6 +215,16 @@ export const pool = z.object({
   maxLeaseMs: z.number().int().describe("longest lease from a checkout's start"),
   waiting: z.number().int().describe("people in the pool's queue, besides those a VM is held for"),
   offered: z.number().int().describe("people in the queue a VM is held for now"),
+  nextBooking: z
+    .object({
+      label: z.string(),
+      person: person.nullable().describe("who booked; null when HIDE_HOLDERS hides it from this reader"),
+      count: z.number().int(),
+      from: time,
+      to: time,
+    })
+    .nullable()
+    .describe("the pool's next booking not started yet; null when none"),
 }).meta({ id: "Pool", description: "A pool: its VMs counted by state, its quota and leases." });
 
 export const queuePlace = z.object({

@@ -7,9 +7,13 @@ import { actorOf, answer, iso, isoNow, json, responses } from "./respond.js";
 import type { ApiDeps, V1 } from "./types.js";
 import * as s from "./schemas.js";
 
+/** The line to paste into a terminal to reach a VM. */
+export const sshLine = (vm: { sshUser: string; ip: string; sshPort: number }): string => `ssh ${vm.sshUser}@${vm.ip} -p ${vm.sshPort}`;
+
 export function vmBody(v: VmSummary): z.infer<typeof s.vm> {
   return {
     ...v,
+    ssh: sshLine(v),
     checkedOutAt: iso(v.checkedOutAt),
     endsAt: iso(v.endsAt),
     heldFor: v.heldFor ? { person: v.heldFor.person, until: isoNow(v.heldFor.until) } : null,

@@ -464,11 +464,25 @@ export interface components {
                 quarantined: number;
                 retired: number;
             };
+            /**
+             * @description provisioned: a checkout with no VM ready creates one, or restores your saved image (`restore`)
+             * @enum {string}
+             */
+            kind: "static" | "provisioned";
             /** @description lease of a checkout that asks for none */
             leaseMs: number;
             /** @description longest lease from a checkout's start */
             maxLeaseMs: number;
             name: string;
+            /** @description the pool's next booking not started yet; null when none */
+            nextBooking: {
+                count: number;
+                from: components["schemas"]["Time"];
+                label: string;
+                /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
+                person: components["schemas"]["Person"] | null;
+                to: components["schemas"]["Time"];
+            } | null;
             /** @description people in the queue a VM is held for now */
             offered: number;
             /** @description VMs one person may hold at once */
@@ -588,7 +602,11 @@ export interface components {
             holder: components["schemas"]["Person"] | null;
             ip: string;
             name: string;
+            /** @description the open checkout's note; null when none, or hidden with the holder (HIDE_HOLDERS) */
+            note: string | null;
             pool: string;
+            /** @description the line to paste into a terminal */
+            ssh: string;
             sshPort: number;
             sshUser: string;
             state: components["schemas"]["VmState"];

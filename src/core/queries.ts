@@ -31,6 +31,7 @@ const summaryColumns = {
   stateChangedAt: vms.stateChangedAt,
   cleanupLastError: vms.cleanupLastError,
   tags: vms.tags,
+  note: checkouts.note,
 };
 
 type SummaryRow = Omit<VmSummary, "holder" | "heldFor"> & {
@@ -92,7 +93,7 @@ async function redacted(core: Core, viewer: Actor, rows: SummaryRow[]): Promise<
   const { admin, seesPerson: visible } = await readerRights(core, viewer);
   return rows
     .map(summaryOf)
-    .map((v) => (visible(v.holder) ? v : { ...v, holder: null }))
+    .map((v) => (visible(v.holder) ? v : { ...v, holder: null, note: null }))
     .map((v) => (v.heldFor && !visible(v.heldFor.person) ? { ...v, heldFor: { ...v.heldFor, person: null } } : v))
     .map((v) => (admin ? v : { ...v, cleanupLastError: null }));
 }

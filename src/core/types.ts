@@ -151,6 +151,8 @@ export interface VmSummary {
   /** The last cleanup's error output; null when none, or for readers who are not admins. */
   cleanupLastError: string | null;
   tags: string[];
+  /** The open checkout's note; null when none, or hidden from this reader with the holder (HIDE_HOLDERS). */
+  note: string | null;
 }
 
 export type StateCounts = Record<VmState, number>;

@@ -62,3 +62,29 @@ it("a VM's cleanup output is shown to admins only", async () => {
     await h.core.db.execute(sql`update vms set state = 'available', cleanup_last_error = null where name = 'default-2'`);
   }
 });
+
+it("with HIDE_HOLDERS, the note of someone else's checkout is hidden with its holder, and the holder and admins see it", async () => {
+  const gil = await personWithToken(h.core, "gil");
+  const hal = await personWithToken(h.core, "hal");
+  const admin = await personWithToken(h.core, "root-notes", { admin: true });
+  const c = await call(h, "POST", "/v1/checkouts", { token: gil.token, body: { note: "secret project" } });
+  expect(c.status).toBe(201);
+  expect((await call(h, "GET", `/v1/vms/${c.body.vm}`, { token: gil.token })).body).toMatchObject({ holder: { name: "gil" }, note: "secret project" });
+  expect((await call(h, "GET", `/v1/vms/${c.body.vm}`, { token: hal.token })).body).toMatchObject({ holder: null, note: null });
+  const listed = await call(h, "GET", "/v1/vms", { token: hal.token });
+  expect(listed.body.find((v: { name: string }) => v.name === c.body.vm)).toMatchObject({ holder: null, note: null });
+  expect((await call(h, "GET", `/v1/vms/${c.body.vm}`, { token: admin.token })).body.note).toBe("secret project");
+  expect((await call(h, "DELETE", `/v1/checkouts/${c.body.id}`, { token: gil.token })).status).toBe(200);
+});
+
+it("with HIDE_HOLDERS, a pool's next booking does not say who booked it, except to them and admins", async () => {
+  const ida = await personWithToken(h.core, "ida");
+  const jon = await personWithToken(h.core, "jon");
+  const from = new Date(Date.now() + 1 * 3_600_000).toISOString();
+  const to = new Date(Date.now() + 1.5 * 3_600_000).toISOString();
+  const booked = await call(h, "POST", "/v1/reservations", { token: ida.token, body: { pool: "default", count: 1, from, to, label: "ida-first" } });
+  expect(booked.status).toBe(201);
+  const next = async (token: string) => (await call(h, "GET", "/v1/pools/default", { token })).body.nextBooking;
+  expect(await next(jon.token)).toMatchObject({ label: "ida-first", person: null });
+  expect(await next(ida.token)).toMatchObject({ label: "ida-first", person: { name: "ida" } });
+});

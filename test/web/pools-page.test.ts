@@ -31,7 +31,7 @@ describe.skipIf(missing !== null)("the web page's Pools page, in a real browser"
     await page.goto("/");
     const row = page.getByRole("row", { name: /linux/ });
     await expect.poll(() => row.count()).toBe(1);
-    expect(await row.getByRole("cell").allTextContents()).toEqual(["3", "0", "0", "3"]);
+    expect(await row.getByRole("cell").allTextContents()).toEqual(["3", "0", "0", "0", "0", "3", "empty", "none", "Check out"]);
     await expect.poll(() => page.getByText("Signed in as").textContent()).toContain("ann");
     expect(await seriousViolations(page)).toEqual([]);
     await context.close();

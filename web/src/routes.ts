@@ -1,5 +1,7 @@
 import type { FunctionComponent } from "preact";
+import { MinePage } from "./pages/mine.js";
 import { PoolsPage } from "./pages/pools.js";
+import { VmsPage } from "./pages/vms.js";
 
 /** One page of the app: its path (served by src/web/routes.ts PAGES), its title, and who may see it. */
 export interface Route {
@@ -11,4 +13,8 @@ export interface Route {
 }
 
 /** Every page, in menu order. A path added here is added to PAGES in src/web/routes.ts too. */
-export const ROUTES: Route[] = [{ path: "/", title: "Pools", component: PoolsPage }];
+export const ROUTES: Route[] = [
+  { path: "/", title: "Pools", component: PoolsPage },
+  { path: "/vms", title: "VMs", component: VmsPage },
+  { path: "/mine", title: "Mine", component: MinePage },
+];

@@ -95,14 +95,18 @@ interface VmBody {
   stateChangedAt: Time;
   cleanupLastError: string | null;
   tags: string[];
+  note?: string | null;
+  /** The API's ready-made SSH line: the CLI makes its own from the fields, as direct mode does. */
+  ssh?: string;
 }
 
-export const vmSummary = (b: VmBody): VmSummary => ({
+export const vmSummary = ({ ssh: _ssh, ...b }: VmBody): VmSummary => ({
   ...b,
   checkedOutAt: maybeDate(b.checkedOutAt),
   endsAt: maybeDate(b.endsAt),
   heldFor: b.heldFor === null ? null : { person: b.heldFor.person, until: date(b.heldFor.until) },
   stateChangedAt: date(b.stateChangedAt),
+  note: b.note ?? null,
 });
 
 export const checkoutEntry = (b: Omit<CheckoutEntry, "startedAt" | "endsAt" | "endedAt"> & { startedAt: Time; endsAt: Time | null; endedAt: Time | null }): CheckoutEntry => ({

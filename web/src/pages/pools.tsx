@@ -1,51 +1,212 @@
-import { useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
+import { personName, when } from "../format.js";
 import { problemText } from "../problem.js";
+import { navigate } from "../router.js";
 import { usePage } from "../session.js";
+import { tellMine } from "./just-done.js";
+import "./pages.css";
 
 type Pool = components["schemas"]["Pool"];
 
-/** Every pool with its VMs counted by state. */
+/** Every pool: its VMs by state, free now, its queue, its next booking; check out or join the queue from here. */
 export function PoolsPage() {
-  const { api } = usePage();
+  const { api, timeZone } = usePage();
   const [pools, setPools] = useState<Pool[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    void api.GET("/v1/pools").then(({ data, error }) => {
-      if (data) setPools(data);
-      else setError(problemText(error));
-    });
+  const [asking, setAsking] = useState<Pool | null>(null);
+  // Called again whenever something may have changed (live updates call it too).
+  const load = useCallback(async () => {
+    const { data, error } = await api.GET("/v1/pools");
+    if (data) {
+      setPools(data);
+      setError(null);
+    } else setError(problemText(error));
   }, [api]);
+  useEffect(() => {
+    void load();
+  }, [load]);
   return (
     <>
       <h1>Pools</h1>
       {error && <p role="alert">{error}</p>}
       {pools === null && !error && <p>Loading…</p>}
-      {pools && (
-        <table>
-          <caption class="muted">{pools.length === 1 ? "1 pool" : `${pools.length} pools`}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Pool</th>
-              <th scope="col">Free</th>
-              <th scope="col">Checked out</th>
-              <th scope="col">Cleaning</th>
-              <th scope="col">Total</th>
-            </tr>
-          </thead>
-          <tbody>
-            {pools.map((p) => (
-              <tr key={p.name}>
-                <th scope="row">{p.name}</th>
-                <td>{p.counts.available}</td>
-                <td>{p.counts.checked_out}</td>
-                <td>{p.counts.cleaning}</td>
-                <td>{p.total}</td>
+      {pools && pools.length === 0 && <p>No pools yet: an admin adds VMs with <code>vmres pool add</code>.</p>}
+      {pools && pools.length > 0 && (
+        <div class="scroll">
+          <table class="pools">
+            <caption class="muted">{pools.length === 1 ? "1 pool" : `${pools.length} pools`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Pool</th>
+                <th scope="col">Free now</th>
+                <th scope="col">Checked out</th>
+                <th scope="col">Held</th>
+                <th scope="col">Cleaning</th>
+                <th scope="col">Out of service</th>
+                <th scope="col">Total</th>
+                <th scope="col">Queue</th>
+                <th scope="col">Next booking</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {pools.map((p) => (
+                <tr key={p.name}>
+                  <th scope="row">
+                    {p.name}
+                    {p.cleanupBlocked && (
+                      <p class="warning">
+                        Cleanup blocked: VMs checked in here wait in cleaning until an admin acts.
+                      </p>
+                    )}
+                  </th>
+                  <td>{p.counts.available}</td>
+                  <td>{p.counts.checked_out}</td>
+                  <td>{p.counts.held}</td>
+                  <td>{p.counts.cleaning}</td>
+                  <td>{p.counts.maintenance + p.counts.quarantined}</td>
+                  <td>{p.total}</td>
+                  <td>{queueWords(p)}</td>
+                  <td>{p.nextBooking ? bookingWords(p.nextBooking, timeZone) : <span class="muted">none</span>}</td>
+                  <td>
+                    <button type="button" onClick={() => setAsking(p)} aria-label={`${offersQueue(p) ? "Join the queue" : "Check out"}: pool ${p.name}`}>
+                      {offersQueue(p) ? "Join the queue" : "Check out"}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {asking && (
+        <CheckoutDialog
+          pool={asking}
+          onClose={() => {
+            setAsking(null);
+            void load();
+          }}
+        />
       )}
     </>
+  );
+}
+
+function queueWords(p: Pool): string {
+  if (p.waiting + p.offered === 0) return "empty";
+  return p.offered > 0 ? `${p.waiting} waiting, ${p.offered} offered` : `${p.waiting} waiting`;
+}
+
+function bookingWords(b: NonNullable<Pool["nextBooking"]>, timeZone: string): string {
+  const who = b.person ? ` by ${personName(b.person)}` : "";
+  return `${b.label}${who}: ${b.count === 1 ? "1 VM" : `${b.count} VMs`}, ${when(b.from, timeZone)} – ${when(b.to, timeZone)}`;
+}
+
+/** 4h, 1d12h, 90m: a pool's lease as people write it. */
+export function durationWords(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  const [d, h, min] = [Math.floor(m / 1440), Math.floor((m % 1440) / 60), m % 60];
+  return `${d ? `${d}d` : ""}${h ? `${h}h` : ""}${min ? `${min}m` : ""}` || "0m";
+}
+
+/** The refusals after which joining the queue is what a person can do next. */
+const NONE_FREE = new Set(["no_vm_free", "pool_full"]);
+
+/** The button a pool's row offers: a provisioned pool creates a VM when none is ready, so it always offers Check out. */
+const offersQueue = (p: Pool): boolean => p.kind === "static" && p.counts.available === 0;
+
+/**
+ * Check out (or, with none free, join the queue) in a modal dialog: the lease, a note, and in a
+ * provisioned pool whether to restore the person's saved image. The core's refusal is shown inside
+ * it (with "Join the queue instead" when none is free); a success goes to the Mine page, which says
+ * what was lent.
+ */
+function CheckoutDialog({ pool, onClose }: { pool: Pool; onClose: () => void }) {
+  const { api } = usePage();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [lease, setLease] = useState("");
+  const [note, setNote] = useState("");
+  const [restore, setRestore] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<{ text: string; noneFree: boolean } | null>(null);
+  const [join, setJoin] = useState(offersQueue(pool));
+  useEffect(() => {
+    dialog.current?.showModal();
+  }, []);
+  const refused = (error: unknown) => {
+    const code = error && typeof error === "object" && "code" in error ? String(error.code) : "";
+    setRefusal({ text: problemText(error), noneFree: NONE_FREE.has(code) });
+  };
+  const send = async (asJoin: boolean) => {
+    setBusy(true);
+    setRefusal(null);
+    const body = { pool: pool.name, ...(lease.trim() ? { for: lease.trim() } : {}), ...(note.trim() ? { note: note.trim() } : {}) };
+    if (asJoin) {
+      const { data, error } = await api.POST("/v1/queues", { body });
+      setBusy(false);
+      if (!data) return refused(error);
+      tellMine({ kind: "queued", place: data });
+    } else {
+      const { data, error, response } = await api.POST("/v1/checkouts", { body: { ...body, ...(restore ? { restore: true as const } : {}) } });
+      setBusy(false);
+      if (!data) return refused(error);
+      tellMine(response.status === 202 ? { kind: "creating", creating: data as components["schemas"]["Creating"] } : { kind: "lent", vm: data as components["schemas"]["CheckedOut"] });
+    }
+    dialog.current?.close();
+    navigate("/mine");
+  };
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void send(join);
+  };
+  const title = join ? `Join the queue of pool ${pool.name}` : `Check out a VM of pool ${pool.name}`;
+  return (
+    <dialog ref={dialog} aria-labelledby="checkout-title" onClose={onClose} class="ask">
+      <form onSubmit={submit}>
+        <h2 id="checkout-title">{title}</h2>
+        {join && <p>No VM is free now: you will be offered the next one that frees up (Slack tells you, and the Mine page shows it).</p>}
+        <label>
+          Lease
+          <input name="lease" value={lease} onInput={(e) => setLease(e.currentTarget.value)} placeholder={durationWords(pool.leaseMs)} aria-describedby="lease-hint" />
+        </label>
+        <span id="lease-hint" class="muted hint">
+          Like 90m, 4h or 1d12h; empty: the pool's {durationWords(pool.leaseMs)} (at most {durationWords(pool.maxLeaseMs)}).
+        </span>
+        <label>
+          Note (optional)
+          <input name="note" value={note} onInput={(e) => setNote(e.currentTarget.value)} maxLength={500} />
+        </label>
+        {pool.kind === "provisioned" && !join && (
+          <label class="check">
+            <input type="checkbox" checked={restore} onChange={(e) => setRestore(e.currentTarget.checked)} />
+            Restore my latest saved image of this pool
+          </label>
+        )}
+        {refusal && <p role="alert">{refusal.text}</p>}
+        <div class="buttons">
+          <button type="submit" disabled={busy}>
+            {join ? "Join the queue" : "Check out"}
+          </button>
+          {refusal?.noneFree && !join && (
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => {
+                setJoin(true);
+                void send(true);
+              }}
+            >
+              Join the queue instead
+            </button>
+          )}
+          <button type="button" class="secondary" onClick={() => dialog.current?.close()}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </dialog>
   );
 }

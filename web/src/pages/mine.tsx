@@ -1,0 +1,228 @@
+import { useCallback, useEffect, useState } from "preact/hooks";
+import type { components } from "../../../src/client/index.js";
+import { CopyButton } from "../copy.js";
+import { when } from "../format.js";
+import { problemText } from "../problem.js";
+import { usePage } from "../session.js";
+import { takeNews, type JustDone } from "./just-done.js";
+import { MyTokens } from "./my-tokens.js";
+import "./pages.css";
+
+type Me = components["schemas"]["Me"];
+type Vm = components["schemas"]["Vm"];
+type Place = components["schemas"]["QueuePlace"];
+
+/** My VMs (SSH line, Extend, Check in), my queue places (Take it / Pass), my tokens. */
+export function MinePage() {
+  const { api } = usePage();
+  const [me, setMe] = useState<Me | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [news] = useState<JustDone | null>(takeNews);
+  const [said, say] = useState("");
+  const load = useCallback(async () => {
+    const { data, error } = await api.GET("/v1/me");
+    if (data) {
+      setMe(data);
+      setError(null);
+    } else setError(problemText(error));
+  }, [api]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const done = (words: string) => {
+    say(words);
+    void load();
+  };
+  return (
+    <>
+      <h1>Mine</h1>
+      {news && <News news={news} />}
+      <p role="status" class="ok">
+        {said}
+      </p>
+      {error && <p role="alert">{error}</p>}
+      <section aria-labelledby="my-vms">
+        <h2 id="my-vms">My VMs</h2>
+        {me === null && !error && <p>Loading…</p>}
+        {me && me.holds.length === 0 && <p>You hold no VM. Check one out on the Pools page.</p>}
+        {me?.holds.map((vm) => <MyVm key={vm.name} vm={vm} done={done} />)}
+      </section>
+      <section aria-labelledby="my-queues">
+        <h2 id="my-queues">My queue places</h2>
+        {me && me.queues.length === 0 && <p>You wait in no queue.</p>}
+        {me && me.queues.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Pool</th>
+                <th scope="col">Place</th>
+                <th scope="col">Offer</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {me.queues.map((place) => (
+                <MyPlace key={place.id} place={place} done={done} />
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <MyTokens />
+    </>
+  );
+}
+
+/** What the Pools page just did, said first (in a status region, so it is read out). */
+function News({ news }: { news: JustDone }) {
+  if (news.kind === "lent") {
+    const vm = news.vm;
+    return (
+      <div class="news" role="status">
+        <p>
+          <strong>{vm.vm}</strong> is yours (pool {vm.pool}), IP <code>{vm.ip}</code>. Reach it with <code class="ssh">{vm.ssh}</code>
+        </p>
+        {vm.cleanupBlocked && <p class="warning">This pool's cleanup is blocked now: once checked in, the VM waits in cleaning until an admin acts.</p>}
+      </div>
+    );
+  }
+  if (news.kind === "creating") {
+    return (
+      <div class="news" role="status">
+        <p>
+          <strong>{news.creating.instance}</strong> is being created for you in pool {news.creating.pool}; it shows here once ready (Slack tells you too).
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div class="news" role="status">
+      <p>
+        {news.place.already ? "You were in" : "You joined"} the queue of pool {news.place.pool}: number {news.place.position}. A VM that frees up is offered to you here and in Slack.
+      </p>
+    </div>
+  );
+}
+
+function MyVm({ vm, done }: { vm: Vm; done: (words: string) => void }) {
+  const { api, timeZone } = usePage();
+  const [by, setBy] = useState("");
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const id = vm.checkoutId;
+  const extend = async (event: Event) => {
+    event.preventDefault();
+    if (id === null) return;
+    setBusy(true);
+    setRefusal(null);
+    const { data, error } = await api.POST("/v1/checkouts/{id}/extend", { params: { path: { id } }, body: by.trim() ? { by: by.trim() } : {} });
+    setBusy(false);
+    if (!data) return setRefusal(problemText(error));
+    setBy("");
+    done(`The lease of ${vm.name} now ends ${when(data.endsAt, timeZone)}.`);
+  };
+  const checkin = async () => {
+    if (id === null) return;
+    setBusy(true);
+    setRefusal(null);
+    const { data, error } = await api.DELETE("/v1/checkouts/{id}", { params: { path: { id } } });
+    setBusy(false);
+    setConfirming(false);
+    if (!data) return setRefusal(problemText(error));
+    done(`Checked in ${data.vm}: ${data.nextState === "cleaning" ? "it is being cleaned, then goes back to the pool" : data.nextState === "available" ? "it is back in the pool" : "it is retired"}.`);
+  };
+  const ends = `vm-${vm.name}-ends`;
+  return (
+    <article class="vm-card" aria-labelledby={`vm-${vm.name}`}>
+      <h3 id={`vm-${vm.name}`}>{vm.name}</h3>
+      <p>
+        Pool {vm.pool} · IP <code>{vm.ip}</code> · <span id={ends}>lease ends {when(vm.endsAt, timeZone)}</span>
+        {vm.note && <> · note: {vm.note}</>}
+      </p>
+      <p>
+        <code class="ssh">{vm.ssh}</code> <CopyButton text={vm.ssh} what={`the SSH line of ${vm.name}`} />
+      </p>
+      <div class="actions">
+        <form class="inline-form" onSubmit={(e) => void extend(e)}>
+          <label>
+            Extend {vm.name} by
+            <input value={by} onInput={(e) => setBy(e.currentTarget.value)} placeholder="the pool's lease" size={14} aria-describedby={ends} />
+          </label>
+          <button type="submit" disabled={busy}>
+            Extend
+          </button>
+        </form>
+        {!confirming && (
+          <button type="button" class="danger" disabled={busy} onClick={() => setConfirming(true)} aria-label={`Check in ${vm.name}`}>
+            Check in
+          </button>
+        )}
+        {confirming && (
+          <div role="group" aria-label={`Confirm check-in of ${vm.name}`} class="inline-form">
+            <span>Check in {vm.name}? Its /tmp is wiped and it goes back to the pool.</span>
+            <button type="button" class="danger" disabled={busy} onClick={() => void checkin()}>
+              Yes, check in
+            </button>
+            <button type="button" class="secondary" onClick={() => setConfirming(false)}>
+              Keep it
+            </button>
+          </div>
+        )}
+      </div>
+      {refusal && <p role="alert">{refusal}</p>}
+    </article>
+  );
+}
+
+function MyPlace({ place, done }: { place: Place; done: (words: string) => void }) {
+  const { api, timeZone } = usePage();
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const act = async (what: "take" | "pass" | "leave") => {
+    setBusy(true);
+    setRefusal(null);
+    const path = { params: { path: { id: place.id } } };
+    if (what === "take") {
+      const { data, error } = await api.POST("/v1/queues/{id}/take", path);
+      setBusy(false);
+      if (!data) return setRefusal(problemText(error));
+      return done(`${data.vm} is yours: ${data.ssh}`);
+    }
+    const { data, error } = what === "pass" ? await api.POST("/v1/queues/{id}/pass", path) : await api.DELETE("/v1/queues", { params: { query: { pool: place.pool } } });
+    setBusy(false);
+    if (!data) return setRefusal(problemText(error));
+    done(what === "pass" ? `You passed: the VM goes to the next in pool ${place.pool}'s queue.` : `You left the queue of pool ${place.pool}.`);
+  };
+  return (
+    <tr>
+      <th scope="row">{place.pool}</th>
+      <td>{place.position}</td>
+      <td>
+        {place.state === "offered" && place.offeredVm ? `${place.offeredVm}, held for you until ${when(place.offerExpiresAt, timeZone)}` : "waiting"}
+        {refusal && <p role="alert">{refusal}</p>}
+      </td>
+      <td>
+        <div class="inline-form">
+          {place.state === "offered" && (
+            <>
+              <button type="button" disabled={busy} onClick={() => void act("take")}>
+                Take it
+              </button>
+              <button type="button" class="secondary" disabled={busy} onClick={() => void act("pass")}>
+                Pass
+              </button>
+            </>
+          )}
+          {place.state === "waiting" && (
+            <button type="button" class="secondary" disabled={busy} onClick={() => void act("leave")} aria-label={`Leave the queue of pool ${place.pool}`}>
+              Leave the queue
+            </button>
+          )}
+        </div>
+      </td>
+    </tr>
+  );
+}
