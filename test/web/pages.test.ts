@@ -242,7 +242,8 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     await row.getByRole("button", { name: "Yes, revoke" }).click();
     await expect.poll(() => tokens.getByRole("status").first().textContent(), PATIENCE).toContain("Revoked the token laptop");
     expect((await call(h, "GET", "/v1/me", { token: value })).status).toBe(401);
-    expect(await tokens.getByRole("row", { name: /^laptop/ }).count()).toBe(0);
+    // The list is read again after the revocation: wait for it, not for the status line alone.
+    await expect.poll(() => tokens.getByRole("row", { name: /^laptop/ }).count(), PATIENCE).toBe(0);
     await page.context().close();
   });
 
