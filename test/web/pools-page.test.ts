@@ -30,9 +30,9 @@ describe.skipIf(missing !== null)("the web page's Pools page, in a real browser"
     const page = await context.newPage();
     await page.goto("/");
     const row = page.getByRole("row", { name: /linux/ });
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(1);
     expect(await row.getByRole("cell").allTextContents()).toEqual(["3", "0", "0", "0", "0", "3", "empty", "none", "Check out"]);
-    await expect.poll(() => page.getByText("Signed in as").textContent()).toContain("ann");
+    await expect.poll(() => page.getByText("Signed in as").textContent(), { timeout: 20_000 }).toContain("ann");
     expect(await seriousViolations(page)).toEqual([]);
     await context.close();
   });
