@@ -139,6 +139,25 @@ describe.skipIf(missing !== null)("the bookings calendar, in a real browser", { 
     expect((await bookings(h, ann.token, "gpu")).map((b) => b.label)).toEqual(["crowd"]);
   });
 
+  it("takes a wrong address or form without harm: the first pool and today instead, and what is wrong said, nothing booked", async () => {
+    await page.goto("/calendar?pool=nope&view=year&date=2027-02-30");
+    await page.locator(".cal-lane").first().waitFor();
+    expect(await page.getByLabel("Pool", { exact: true }).inputValue()).toBe("gpu");
+    expect(page.url()).toContain(`view=day&date=${dateIn(Date.now(), BERLIN)}`);
+    const before = await bookings(h, ann.token, "gpu");
+    await page.getByLabel("From", { exact: true }).fill(`${tomorrow}T12:00`);
+    await page.getByLabel("To", { exact: true }).fill(`${tomorrow}T11:00`);
+    await page.getByLabel("Label", { exact: true }).fill("backwards");
+    await page.getByRole("button", { name: "Book", exact: true }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("To: the end must be after the start");
+    await page.getByLabel("To", { exact: true }).fill(`${tomorrow}T13:00`);
+    await page.getByLabel("Label", { exact: true }).fill("Not A Label");
+    await page.getByRole("button", { name: "Book", exact: true }).click();
+    // The core's own words for a label it refuses.
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/^label: /);
+    expect(await bookings(h, ann.token, "gpu")).toEqual(before);
+  });
+
   it("draws a booking across a DST change as long as it really lasts (5 h from 00:00 to 06:00 on a 23-hour day)", async () => {
     const { date, changeAt } = nextSpringForward();
     await openCalendar(page, "gpu", date);
@@ -194,6 +213,12 @@ describe.skipIf(missing !== null)("the bookings calendar, in a real browser", { 
     await page.getByRole("button", { name: "Day", exact: true }).click();
     await expect.poll(() => page.locator(".cal-hour").count()).toBeGreaterThan(22);
     expect(await seriousViolations(page)).toEqual([]);
+    const shownDay = new URL(page.url()).searchParams.get("date")!;
+    await page.getByRole("button", { name: "Next day" }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get("date")).not.toBe(shownDay);
+    expect(Date.parse(new URL(page.url()).searchParams.get("date")!) - Date.parse(shownDay)).toBe(DAY);
+    await page.getByRole("button", { name: "Today" }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get("date")).toBe(dateIn(Date.now(), BERLIN));
     await context.close();
   });
 });

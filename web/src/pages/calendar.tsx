@@ -45,7 +45,8 @@ export function CalendarPage() {
   const [now, setNow] = useState(Date.now());
   const [reloads, setReloads] = useState(0);
   const frame = useMemo(() => windowOf(shown.view, shown.date, timeZone), [shown.view, shown.date, timeZone]);
-  const pool = shown.pool ?? pools?.[0]?.name ?? null;
+  // A pool named in the address that does not exist (any more) falls back to the first.
+  const pool = pools?.some((p) => p.name === shown.pool) ? shown.pool : (pools?.[0]?.name ?? null);
 
   useEffect(() => {
     void api.GET("/v1/pools").then(({ data, error }) => {
