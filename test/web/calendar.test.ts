@@ -158,6 +158,20 @@ describe.skipIf(missing !== null)("the bookings calendar, in a real browser", { 
     expect(await bookings(h, ann.token, "gpu")).toEqual(before);
   });
 
+  it("draws a pool of 1,000 VMs a screenful at a time: the rows in view, the others as they are scrolled to", async () => {
+    await addVms(h.core, "many", 1000);
+    await openCalendar(page, "many", tomorrow, "week");
+    expect(await page.locator("table.cal").getAttribute("aria-rowcount")).toBe("1001");
+    const drawn = await page.locator(".cal-lane").count();
+    expect(drawn).toBeGreaterThan(5);
+    expect(drawn).toBeLessThan(100);
+    expect(await row(page, "many-1000").count()).toBe(0);
+    await page.locator(".cal-scroll").evaluate((scroller) => scroller.scrollTo({ top: scroller.scrollHeight }));
+    await row(page, "many-1000").waitFor();
+    expect(await page.locator(".cal-lane").count()).toBeLessThan(100);
+    expect(await page.locator('tr[aria-rowindex="1001"] th').textContent()).toBe("many-1000");
+  });
+
   it("draws a booking across a DST change as long as it really lasts (5 h from 00:00 to 06:00 on a 23-hour day)", async () => {
     const { date, changeAt } = nextSpringForward();
     await openCalendar(page, "gpu", date);
