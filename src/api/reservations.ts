@@ -9,6 +9,7 @@ export const reservationBody = (r: Reservation): z.infer<typeof s.reservation> =
   ...r,
   from: isoNow(r.from),
   to: isoNow(r.to),
+  ranges: r.ranges.map((x) => ({ ...x, from: isoNow(x.from), to: isoNow(x.to) })),
   createdAt: isoNow(r.createdAt),
 });
 
@@ -31,6 +32,8 @@ export function reservationRoutes(v1: V1, { core }: ApiDeps): void {
           user: z.string().max(200).optional().describe("only this person's (name or Slack ID); `me` for yourself"),
           pool: z.string().max(63).optional(),
           all: s.flagParam.optional().describe("true: ended and cancelled ones too"),
+          from: s.timeInput.optional().describe("only bookings still running after this time (a calendar's window)"),
+          to: s.timeInput.optional().describe("only bookings starting before this time"),
         }),
         response: responses({ 200: json("bookings, soonest first", z.array(s.reservation)) }, [404, 422]),
       },
@@ -38,7 +41,14 @@ export function reservationRoutes(v1: V1, { core }: ApiDeps): void {
     async (req, reply) => {
       const actor = actorOf(req);
       const person = req.query.user === undefined ? undefined : req.query.user === "me" ? actor.person : { lookup: req.query.user };
-      const found = await listReservations(core, actor, { label: req.query.label, person, pool: req.query.pool, all: req.query.all });
+      const found = await listReservations(core, actor, {
+        label: req.query.label,
+        person,
+        pool: req.query.pool,
+        all: req.query.all,
+        endsAfter: req.query.from === undefined ? undefined : new Date(req.query.from),
+        startsBefore: req.query.to === undefined ? undefined : new Date(req.query.to),
+      });
       return answer(req, reply, found, (list) => list.map(reservationBody));
     },
   );

@@ -11,7 +11,7 @@ import { HTTP_PROBLEMS, REFUSAL_STATUS } from "./problems.js";
 const time = z.iso.datetime({ offset: true }).meta({ id: "Time", description: "an ISO 8601 time with its zone, like 2026-05-04T09:30:00Z" });
 // A time in a request: not the component, since zod drops the description a field adds to a
 // referenced schema (`time.describe("the start")` would come out as a bare $ref).
-const timeInput = z.iso.datetime({ offset: true });
+export const timeInput = z.iso.datetime({ offset: true });
 const name = z.string().min(1).max(63).describe("lowercase letters, digits, '-' or '.'");
 
 /** A duration as people write it: 90m, 4h, 2d, 1d12h. */
@@ -300,6 +300,9 @@ export const reservation = z.object({
   state: z.enum(["booked", "started", "ended", "cancelled"]),
   vms: z.array(z.string()).describe("the VMs it holds (booked, or given at the start)"),
   given: z.array(z.string()).describe("of those, the ones given as checkouts at the start"),
+  ranges: z
+    .array(z.object({ vm: z.string(), from: time, to: time, given: z.boolean().describe("given to the person as a checkout at the start") }))
+    .describe("each VM's own range (what a calendar draws): the booking's, except for a VM the start gave instead of a booked one that was not free, held from then on"),
   createdAt: time,
   cleanupBlocked: z
     .boolean()

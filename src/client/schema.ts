@@ -546,6 +546,14 @@ export interface components {
             /** @description who booked; null when HIDE_HOLDERS hides it from this reader */
             person: components["schemas"]["Person"] | null;
             pool: string;
+            /** @description each VM's own range (what a calendar draws): the booking's, except for a VM the start gave instead of a booked one that was not free, held from then on */
+            ranges: {
+                from: components["schemas"]["Time"];
+                /** @description given to the person as a checkout at the start */
+                given: boolean;
+                to: components["schemas"]["Time"];
+                vm: string;
+            }[];
             /** @enum {string} */
             state: "booked" | "started" | "ended" | "cancelled";
             to: components["schemas"]["Time"];
@@ -1788,8 +1796,12 @@ export interface operations {
             query?: {
                 /** @description true: ended and cancelled ones too */
                 all?: "true" | "false";
+                /** @description only bookings still running after this time (a calendar's window) */
+                from?: string;
                 label?: string;
                 pool?: string;
+                /** @description only bookings starting before this time */
+                to?: string;
                 /** @description only this person's (name or Slack ID); `me` for yourself */
                 user?: string;
             };

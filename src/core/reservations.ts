@@ -39,6 +39,11 @@ export interface Reservation {
   vms: string[];
   /** Of those, the ones given as checkouts at the start. */
   given: string[];
+  /**
+   * Each VM's own range, VM by VM (what a calendar draws): the booking's range, except for a VM
+   * the start gave instead of a booked one that was not free, which holds it from then on.
+   */
+  ranges: BookedRange[];
   createdAt: Date;
   /**
    * Set on a booking just made when the pool's cleanup cannot run now: VMs checked in there stay
@@ -46,6 +51,15 @@ export interface Reservation {
    * booking may come up short; the adapters warn.
    */
   cleanupBlocked?: boolean;
+}
+
+/** One VM of a booking and the range it is held for. */
+export interface BookedRange {
+  vm: string;
+  from: Date;
+  to: Date;
+  /** Given to the person as a checkout at the start. */
+  given: boolean;
 }
 
 /** What a booking asks for. */
@@ -239,6 +253,7 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
       state: "booked",
       vms: names.map((n) => n.name),
       given: [],
+      ranges: names.map((n) => ({ vm: n.name, from: req.from, to: req.to, given: false })),
       createdAt: new Date(booked!.created_at),
     });
   }).catch((err: unknown) => {
@@ -269,6 +284,8 @@ type ListRow = {
   state: ReservationState;
   vms: string[];
   given: string[];
+  /** json_agg of each VM's range: times as PostgreSQL writes them in JSON. */
+  ranges: { vm: string; from: string; to: string; given: boolean }[];
   created_at: Date;
 };
 
@@ -279,6 +296,10 @@ export interface ReservationFilter {
   pool?: string | undefined;
   /** Also those ended or cancelled (newest first then). */
   all?: boolean | undefined;
+  /** Only those whose range ends after this (a calendar's window). */
+  endsAfter?: Date | undefined;
+  /** Only those whose range starts before this. */
+  startsBefore?: Date | undefined;
   limit?: number | undefined;
 }
 
@@ -288,7 +309,7 @@ export interface ReservationFilter {
  * say whose bookings they are.
  */
 export async function listReservations(core: Core, viewer: Actor, filter: ReservationFilter = {}): Promise<Result<Reservation[]>> {
-  const bad = firstRefusal(filter.label === undefined ? null : checkLabel(filter.label), filter.pool === undefined ? null : checkPoolName(filter.pool));
+  const bad = firstRefusal(filter.label === undefined ? null : checkLabel(filter.label), filter.pool === undefined ? null : checkPoolName(filter.pool), checkWindow(filter));
   if (bad) return refuse(bad);
   const visible = await holdersVisibleTo(core, viewer);
   let personId: number | null = null;
@@ -305,15 +326,30 @@ export async function listReservations(core: Core, viewer: Actor, filter: Reserv
            coalesce((select array_agg(v.name order by v.name) from reservation_vms rv join vms v on v.id = rv.vm_id
                      where rv.reservation_id = r.id and (rv.active or rv.checkout_id is not null)), '{}') as vms,
            coalesce((select array_agg(v.name order by v.name) from reservation_vms rv join vms v on v.id = rv.vm_id
-                     where rv.reservation_id = r.id and rv.checkout_id is not null), '{}') as given
+                     where rv.reservation_id = r.id and rv.checkout_id is not null), '{}') as given,
+           coalesce((select json_agg(json_build_object('vm', v.name, 'from', lower(rv.during), 'to', upper(rv.during), 'given', rv.checkout_id is not null)
+                                     order by v.name, lower(rv.during))
+                     from reservation_vms rv join vms v on v.id = rv.vm_id
+                     where rv.reservation_id = r.id and (rv.active or rv.checkout_id is not null)), '[]') as ranges
     from reservations r join people p on p.id = r.person_id
     where ${filter.all ? sql`true` : sql`r.state in ('booked', 'started')`}
+      ${filter.endsAfter === undefined ? sql`` : sql`and r.ends_at > ${iso(filter.endsAfter)}::timestamptz`}
+      ${filter.startsBefore === undefined ? sql`` : sql`and r.starts_at < ${iso(filter.startsBefore)}::timestamptz`}
       ${filter.label === undefined ? sql`` : sql`and r.label = ${filter.label}`}
       ${filter.pool === undefined ? sql`` : sql`and r.pool = ${filter.pool}`}
       ${personId === null ? sql`` : sql`and r.person_id = ${personId}`}
     order by ${filter.all ? sql`r.starts_at desc` : sql`r.starts_at`}, r.id
     limit ${filter.limit ?? 200}`;
   return ok(rows.map((r) => toReservation(r, visible)));
+}
+
+/** A calendar's window: both ends are times, the end after the start. */
+function checkWindow(filter: ReservationFilter): Refusal | null {
+  const { endsAfter: from, startsBefore: to } = filter;
+  if ((from !== undefined && Number.isNaN(from.getTime())) || (to !== undefined && Number.isNaN(to.getTime())))
+    return { code: "invalid_input", field: "from", message: "give the window's ends as times (ISO 8601, like 2026-12-07T09:00+01:00)" };
+  if (from !== undefined && to !== undefined && to.getTime() <= from.getTime()) return { code: "invalid_input", field: "to", message: "the window's end must be after its start" };
+  return null;
 }
 
 function toReservation(r: ListRow, visible: (p: PersonTag | null) => boolean): Reservation {
@@ -331,6 +367,7 @@ function toReservation(r: ListRow, visible: (p: PersonTag | null) => boolean): R
     state: r.state,
     vms: r.vms,
     given: r.given,
+    ranges: r.ranges.map((x) => ({ vm: x.vm, from: new Date(x.from), to: new Date(x.to), given: x.given })),
     createdAt: new Date(r.created_at),
   };
 }
@@ -378,7 +415,7 @@ export async function cancelReservation(core: Core, actor: Actor, label: string)
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
   return core.db.$client.begin(async (tx): Promise<Result<Cancelled>> => {
-    const [r] = await tx<(Omit<ListRow, "vms" | "given"> & { actor_admin: boolean; at: Date })[]>`
+    const [r] = await tx<(Omit<ListRow, "vms" | "given" | "ranges"> & { actor_admin: boolean; at: Date })[]>`
       select r.id, r.label, r.person_id, p.name as person_name, p.slack_user_id as slack, p.display_name as display, r.pool, r.count,
              r.starts_at, r.ends_at, r.note, r.state, r.created_at,
              (select is_admin from people where id = ${me.value.id}) as actor_admin, coalesce(${clockAt(core)}::timestamptz, now()) as at
@@ -391,9 +428,9 @@ export async function cancelReservation(core: Core, actor: Actor, label: string)
     const admin = actor.person === OPERATOR || r.actor_admin || isBootstrapAdmin(core, me.value);
     if (!mine && !admin) return refuse({ code: "not_your_reservation", label, person: core.hideHolders ? null : person });
     await tx`update reservations set state = 'cancelled', ended_at = ${iso(r.at)}::timestamptz, cancelled_by = ${me.value.id} where id = ${r.id}`;
-    const rows = await tx<{ vm_id: number; name: string; given: boolean }[]>`
-      with freed as (update reservation_vms set active = false where reservation_id = ${r.id} and active returning vm_id, checkout_id)
-      select f.vm_id, v.name, (f.checkout_id is not null and exists (select 1 from checkouts c where c.id = f.checkout_id and c.ended_at is null)) as given
+    const rows = await tx<{ vm_id: number; name: string; given: boolean; starts: Date; ends: Date }[]>`
+      with freed as (update reservation_vms set active = false where reservation_id = ${r.id} and active returning vm_id, checkout_id, during)
+      select f.vm_id, v.name, lower(f.during) as starts, upper(f.during) as ends, (f.checkout_id is not null and exists (select 1 from checkouts c where c.id = f.checkout_id and c.ended_at is null)) as given
       from freed f join vms v on v.id = f.vm_id order by v.name`;
     await tx`${eventsFrom(
       tx,
@@ -418,7 +455,16 @@ export async function cancelReservation(core: Core, actor: Actor, label: string)
         },
       ]);
     }
-    const reservation = toReservation({ ...r, state: "cancelled", vms: rows.map((x) => x.name), given: kept }, () => true);
+    const reservation = toReservation(
+      {
+        ...r,
+        state: "cancelled",
+        vms: rows.map((x) => x.name),
+        given: kept,
+        ranges: rows.map((x) => ({ vm: x.name, from: iso(x.starts)!, to: iso(x.ends)!, given: x.given })),
+      },
+      () => true,
+    );
     return ok({ reservation, byAdmin: !mine, kept });
   });
 }

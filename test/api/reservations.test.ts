@@ -61,6 +61,37 @@ describe("/v1/reservations", { timeout: 60_000 }, () => {
     expect(byAdmin.body).toMatchObject({ byAdmin: true, kept: [], reservation: { label: "demo-1", state: "cancelled" } });
     expect((await call(h, "DELETE", "/v1/reservations/demo-1", { token: erin })).body).toMatchObject({ code: "unknown_reservation" });
   });
+
+  it("lists each booked VM with its own range, and only the bookings that overlap a calendar's window", async () => {
+    const early = await call(h, "POST", "/v1/reservations", { token: erin, body: { pool: "gpu", count: 1, from: at(100), to: at(103), label: "cal-early" } });
+    expect(early.status).toBe(201);
+    expect(early.body.ranges).toEqual([{ vm: early.body.vms[0], from: at(100), to: at(103), given: false }]);
+    const late = await call(h, "POST", "/v1/reservations", { token: erin, body: { pool: "gpu", count: 2, from: at(110), to: at(112), label: "cal-late" } });
+    expect(late.status).toBe(201);
+
+    const window = async (from: string, to: string) => {
+      const res = await call(h, "GET", `/v1/reservations?pool=gpu&all=true&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, { token: frank });
+      expect(res.status).toBe(200);
+      return res.body as { label: string; ranges: unknown[] }[];
+    };
+    const both = await window(at(102), at(111));
+    expect(both.map((r) => r.label).sort()).toEqual(["cal-early", "cal-late"]);
+    expect(both.find((r) => r.label === "cal-late")?.ranges).toEqual([
+      { vm: "gpu-1", from: at(110), to: at(112), given: false },
+      { vm: "gpu-2", from: at(110), to: at(112), given: false },
+    ]);
+    // A range is half-open: a booking ending when the window starts is not in it.
+    expect((await window(at(103), at(110))).map((r) => r.label)).toEqual([]);
+    expect((await window(at(90), at(101))).map((r) => r.label)).toEqual(["cal-early"]);
+
+    const backwards = await call(h, "GET", `/v1/reservations?from=${encodeURIComponent(at(111))}&to=${encodeURIComponent(at(102))}`, { token: frank });
+    expect(backwards.status).toBe(422);
+    expect(backwards.body).toMatchObject({ code: "invalid_input", field: "to" });
+    const notATime = await call(h, "GET", "/v1/reservations?from=tomorrow", { token: frank });
+    expect(notATime.status).toBe(400);
+    expect(notATime.body.detail).toContain("from");
+    for (const label of ["cal-early", "cal-late"]) expect((await call(h, "DELETE", `/v1/reservations/${label}`, { token: erin })).status).toBe(200);
+  });
 });
 
 describe("vmres reserve, reservations and reservation cancel over the API", { timeout: 120_000 }, () => {

@@ -332,6 +332,9 @@ describe("the start, reminders and the end (the sweep)", () => {
       select v.name, p.name as holder from reservations r join reservation_vms rv on rv.reservation_id = r.id and rv.active
       join checkouts c on c.id = rv.checkout_id join vms v on v.id = c.vm_id join people p on p.id = c.person_id where r.label = 'swap-1'`;
     expect(given).toEqual({ name: other, holder: "U0ALICE01" });
+    // The listing draws the VM given instead, from the start's sweep, and no more the one it replaced.
+    const listed = await listReservations(core, as("U0ALICE01"), { label: "swap-1" });
+    expect(listed.ok && listed.value[0]!.ranges).toEqual([{ vm: other, from: clock.now(), to: r.ok ? r.value.to : null, given: true }]);
 
     // Now none free: a booking of the pool's VM held (pinned) by someone else.
     await addPool("short", 1);

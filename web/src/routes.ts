@@ -1,5 +1,6 @@
 import type { FunctionComponent } from "preact";
 import { MinePage } from "./pages/mine.js";
+import { CalendarPage } from "./pages/calendar.js";
 import { PoolsPage } from "./pages/pools.js";
 import { VmsPage } from "./pages/vms.js";
 
@@ -17,4 +18,5 @@ export const ROUTES: Route[] = [
   { path: "/", title: "Pools", component: PoolsPage },
   { path: "/vms", title: "VMs", component: VmsPage },
   { path: "/mine", title: "Mine", component: MinePage },
+  { path: "/calendar", title: "Calendar", component: CalendarPage },
 ];

@@ -149,10 +149,13 @@ export const queuePlace = (b: {
   joinedAt: date(b.joinedAt),
 });
 
-export const reservation = (b: Omit<Reservation, "from" | "to" | "createdAt"> & { from: Time; to: Time; createdAt: Time }): Reservation => ({
+export const reservation = (
+  b: Omit<Reservation, "from" | "to" | "createdAt" | "ranges"> & { from: Time; to: Time; createdAt: Time; ranges: { vm: string; from: Time; to: Time; given: boolean }[] },
+): Reservation => ({
   ...b,
   from: date(b.from),
   to: date(b.to),
+  ranges: b.ranges.map((x) => ({ ...x, from: date(x.from), to: date(x.to) })),
   createdAt: date(b.createdAt),
 });
 
