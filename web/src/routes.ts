@@ -1,4 +1,5 @@
 import type { FunctionComponent } from "preact";
+import { AdminPage } from "./pages/admin.js";
 import { PoolsPage } from "./pages/pools.js";
 
 /** One page of the app: its path (served by src/web/routes.ts PAGES), its title, and who may see it. */
@@ -11,4 +12,7 @@ export interface Route {
 }
 
 /** Every page, in menu order. A path added here is added to PAGES in src/web/routes.ts too. */
-export const ROUTES: Route[] = [{ path: "/", title: "Pools", component: PoolsPage }];
+export const ROUTES: Route[] = [
+  { path: "/", title: "Pools", component: PoolsPage },
+  { path: "/admin", title: "Admin", admin: true, component: AdminPage },
+];
