@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, once, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
 type PersonEntry = components["schemas"]["PersonEntry"];
@@ -24,7 +24,7 @@ export function People({ version, refresh }: SectionProps) {
   const add = async () => {
     const body = { name: form.name.trim(), kind: form.kind, admin: form.admin, ...(form.slackId.trim() ? { slackId: form.slackId.trim() } : {}) };
     setOutcome(
-      await act(api.POST("/v1/people", { body, headers: once() }), (p) => `${p.name} is added.`, () => {
+      await act(api.POST("/v1/people", { body }), (p) => `${p.name} is added.`, () => {
         setForm({ name: "", slackId: "", kind: "person", admin: false });
         refresh();
       }),
@@ -108,7 +108,7 @@ export function Tokens({ version, refresh }: SectionProps) {
   const revoke = async (t: Token) =>
     setOutcome(
       await act(
-        api.DELETE("/v1/tokens/{id}", { params: { path: { id: t.id } }, headers: once() }),
+        api.DELETE("/v1/tokens/{id}", { params: { path: { id: t.id } } }),
         (r) => `Token ${r.id} of ${r.person} is revoked${r.alsoRevoked.length > 0 ? `, with the tokens made with it (${r.alsoRevoked.join(", ")})` : ""}.`,
         refresh,
       ),

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, once, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
 type Job = components["schemas"]["ProviderJob"];
@@ -16,8 +16,8 @@ export function ProviderJobs({ version, refresh }: SectionProps) {
   const [failedOnly, setFailedOnly] = useState(false);
   const jobs = useListing(() => api.GET("/v1/provider-jobs", { params: { query: { failed: failedOnly ? "true" : "false", limit: 100 } } }), version * 2 + (failedOnly ? 1 : 0));
   const said = (j: { id: number; kind: string; action: string }) => `Job ${j.id} (${j.kind}) is ${j.action === "retried" ? "queued again" : "abandoned"}.`;
-  const retry = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/retry", { params: { path: { id } }, headers: once() }), said, refresh));
-  const abandon = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/abandon", { params: { path: { id } }, headers: once() }), said, refresh));
+  const retry = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/retry", { params: { path: { id } } }), said, refresh));
+  const abandon = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/abandon", { params: { path: { id } } }), said, refresh));
   return (
     <section aria-labelledby="jobs">
       <h2 id="jobs">Provider jobs</h2>
@@ -131,7 +131,7 @@ export function Images({ version, refresh }: SectionProps) {
   const [outcome, setOutcome] = useState<Outcome>(null);
   const images = useListing(() => api.GET("/v1/images"), version);
   const remove = async (name: string) =>
-    setOutcome(await act(api.DELETE("/v1/images/{name}", { params: { path: { name } }, headers: once() }), (d) => `Deleting image ${d.image} (pool ${d.pool}).`, refresh));
+    setOutcome(await act(api.DELETE("/v1/images/{name}", { params: { path: { name } } }), (d) => `Deleting image ${d.image} (pool ${d.pool}).`, refresh));
   return (
     <section aria-labelledby="images">
       <h2 id="images">Images</h2>

@@ -103,6 +103,3 @@ export function useWhen(): (iso: string | null) => string {
   const format = new Intl.DateTimeFormat(undefined, { timeZone, dateStyle: "medium", timeStyle: "short" });
   return (iso) => (iso === null ? "–" : format.format(new Date(iso)));
 }
-
-/** An Idempotency-Key header: a double click, or a retry after a lost answer, acts once. */
-export const once = () => ({ "idempotency-key": globalThis.crypto.randomUUID() });

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, once, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
 
 type Vm = components["schemas"]["Vm"];
 type Checkout = components["schemas"]["Checkout"];
@@ -21,7 +21,7 @@ export function AttentionVms({ version, refresh }: SectionProps) {
   const maintenance = useListing(() => api.GET("/v1/vms", { params: { query: { state: "maintenance" } } }), version);
   const state = { data: quarantined.data && maintenance.data ? [...quarantined.data, ...maintenance.data] : null, error: quarantined.error ?? maintenance.error };
   const retry = async (vm: string) =>
-    setOutcome(await act(api.POST("/v1/vms/{name}/cleanup", { params: { path: { name: vm } }, headers: once() }), (t) => `${t.vm} is being cleaned again (${t.from} → ${t.to}).`, refresh));
+    setOutcome(await act(api.POST("/v1/vms/{name}/cleanup", { params: { path: { name: vm } } }), (t) => `${t.vm} is being cleaned again (${t.from} → ${t.to}).`, refresh));
   const repaired = async (vm: string) =>
     setOutcome(await act(api.PATCH("/v1/vms/{name}", { params: { path: { name: vm } }, body: { state: "available" } }), () => `${vm} is available again.`, refresh));
   return (
@@ -82,7 +82,7 @@ export function BlockedCleanups({ version, refresh }: SectionProps) {
   const end = async (vm: string) =>
     setOutcome(
       await act(
-        api.POST("/v1/vms/{name}/cleanup-done", { params: { path: { name: vm } }, body: { reason: reasons[vm] ?? "" }, headers: once() }),
+        api.POST("/v1/vms/{name}/cleanup-done", { params: { path: { name: vm } }, body: { reason: reasons[vm] ?? "" } }),
         (d) => `${d.vm}'s cleanup is ended by hand: ${d.to}.`,
         refresh,
       ),
@@ -188,7 +188,7 @@ export function OpenCheckouts({ version, refresh }: SectionProps) {
   const force = async (c: Checkout) =>
     setOutcome(
       await act(
-        api.DELETE("/v1/checkouts/{id}", { params: { path: { id: c.id }, query: { force: "true" } }, headers: once() }),
+        api.DELETE("/v1/checkouts/{id}", { params: { path: { id: c.id }, query: { force: "true" } } }),
         (d) => `${d.vm} is checked in${d.previousHolder ? ` from ${personName(d.previousHolder)}` : ""}, on record; they are told.`,
         refresh,
       ),
