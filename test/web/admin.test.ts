@@ -2,9 +2,10 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drainVm } from "../../src/core/admin.js";
 import { checkout } from "../../src/core/checkout.js";
-import { findVm } from "../../src/core/queries.js";
+import { markPoolBlocked } from "../../src/core/cleanup/blocked-pools.js";
+import { findVm, vmHistory } from "../../src/core/queries.js";
 import type { Actor } from "../../src/core/types.js";
-import { quarantinedVm } from "../helpers/admin-fixtures.js";
+import { quarantinedVm, vmInCleaning } from "../helpers/admin-fixtures.js";
 import { addVms, personWithToken, snapshot, startApiHarness, type Harness } from "../api/helpers.js";
 import { dmChannelFor, textOf } from "../slack/harness.js";
 import { chromiumMissing, launchBrowser, screenshot, seriousViolations, signedInContext } from "./browser.js";
@@ -20,6 +21,11 @@ describe.skipIf(missing !== null)("the admin page, in a real browser", () => {
   let page: Page;
 
   const stateOf = async (vm: string) => (await findVm(h.core, operator, vm))?.state;
+  const historyOf = async (vm: string) => {
+    const history = await vmHistory(h.core, operator, vm, 1);
+    if (!history.ok) throw new Error(JSON.stringify(history.refusal));
+    return history.value;
+  };
 
   beforeAll(async () => {
     h = await startApiHarness();
@@ -78,8 +84,26 @@ describe.skipIf(missing !== null)("the admin page, in a real browser", () => {
     await page.getByRole("button", { name: "Yes, check it in" }).click();
     await expect.poll(() => page.locator("section[aria-labelledby=checkouts] [role=status]").textContent()).toMatch(new RegExp(`^${vm} is checked in from .*, on record; they are told\\.$`));
     expect(await stateOf(vm)).not.toBe("checked_out");
+    expect((await historyOf(vm))[0]).toMatchObject({ actor: "ada", source: "web" });
     const dm = await h.fake.waitFor((c) => c.method === "chat.postMessage" && c.body.channel === dmChannelFor(HAL) && textOf(c.body).includes("was checked in by an admin"));
     expect(textOf(dm[0]!.body)).toContain(vm);
+  });
+
+  it("ends a cleanup that cannot run, with the reason on record; an empty reason is asked for before anything is sent", async () => {
+    await addVms(h.core, "keyless", 1);
+    await markPoolBlocked(h.core.db, "keyless", "cleanup blocked: cannot read SSH private key file /nope");
+    const vm = await vmInCleaning(h.core, hal, "keyless");
+    await page.reload();
+    const end = page.getByRole("button", { name: `End cleanup of ${vm}` });
+    await expect.poll(() => end.count()).toBe(1);
+    await end.click();
+    expect(await stateOf(vm)).toBe("cleaning"); // the reason is required: the browser asks for it
+    await page.getByLabel("Reason (on record)").fill("wiped /tmp by hand");
+    await end.click();
+    await expect.poll(() => page.locator("section[aria-labelledby=blocked] [role=status]").textContent()).toBe(`${vm}'s cleanup is ended by hand: available.`);
+    expect(await stateOf(vm)).toBe("available");
+    const [last] = await historyOf(vm);
+    expect(last).toMatchObject({ kind: "cleanup_done_by_hand", actor: "ada", source: "web", detail: { reason: "wiped /tmp by hand" } });
   });
 
   it("has nothing axe-core calls serious, with rows and actions in its tables, and is saved as a screenshot", async () => {

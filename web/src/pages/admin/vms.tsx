@@ -109,7 +109,7 @@ export function BlockedCleanups({ version, refresh }: SectionProps) {
                   <th scope="row">{v.name}</th>
                   <td>{v.pool}</td>
                   <td>{when(v.stateChangedAt)}</td>
-                  <td>{v.cleanupLastError ?? ""}</td>
+                  <td>{v.cleanupLastError ?? "the pool's cleanup cannot run (vmres cannot use its SSH key)"}</td>
                   <td>
                     <form
                       onSubmit={(e) => {
