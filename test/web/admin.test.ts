@@ -3,9 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drainVm } from "../../src/core/admin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { markPoolBlocked } from "../../src/core/cleanup/blocked-pools.js";
+import { isAdmin } from "../../src/core/people.js";
+import { setProvisioning } from "../../src/core/provision/configure.js";
 import { findVm, vmHistory } from "../../src/core/queries.js";
+import { createToken } from "../../src/core/tokens.js";
 import type { Actor } from "../../src/core/types.js";
-import { quarantinedVm, vmInCleaning } from "../helpers/admin-fixtures.js";
+import { failDueJob, quarantinedVm, savedImage, vmInCleaning } from "../helpers/admin-fixtures.js";
 import { addVms, personWithToken, snapshot, startApiHarness, type Harness } from "../api/helpers.js";
 import { dmChannelFor, textOf } from "../slack/harness.js";
 import { chromiumMissing, launchBrowser, screenshot, seriousViolations, signedInContext } from "./browser.js";
@@ -28,7 +31,8 @@ describe.skipIf(missing !== null)("the admin page, in a real browser", () => {
   };
 
   beforeAll(async () => {
-    h = await startApiHarness();
+    // No provisioner: the provider's jobs are run (or failed) through the core, step by step.
+    h = await startApiHarness({ PROVISION_WORKER: "off" });
     browser = await launchBrowser();
     await addVms(h.core, "lab", 4);
     const ada = await personWithToken(h.core, "ada", { admin: true });
@@ -106,9 +110,48 @@ describe.skipIf(missing !== null)("the admin page, in a real browser", () => {
     expect(last).toMatchObject({ kind: "cleanup_done_by_hand", actor: "ada", source: "web", detail: { reason: "wiped /tmp by hand" } });
   });
 
+  it("retries a failed provider job, and deletes someone's image after asking", async () => {
+    const set = await setProvisioning(h.core, operator, "cloud", { provider: "command", image: "base", maxSize: 3, providerSettings: { command: "/bin/true" } }, () => null);
+    expect(set.ok).toBe(true);
+    const image = await savedImage(h.core, hal, "cloud");
+    await page.reload();
+    const imageRow = page.getByRole("row", { name: new RegExp(image) });
+    await expect.poll(() => imageRow.count()).toBe(1);
+    await page.getByRole("button", { name: `Delete image ${image}` }).click();
+    await page.getByRole("button", { name: "Yes, delete it" }).click();
+    await expect.poll(() => page.locator("section[aria-labelledby=images] [role=status]").textContent()).toBe(`Deleting image ${image} (pool cloud).`);
+    const job = await failDueJob(h.core, "cloud");
+    expect(job.kind).toBe("delete_image");
+    await page.reload();
+    await page.getByLabel("Only failed jobs").check();
+    await page.getByRole("button", { name: `Retry job ${job.id}` }).click();
+    await expect.poll(() => page.locator("section[aria-labelledby=jobs] [role=status]").textContent()).toBe(`Job ${job.id} (delete_image) is queued again.`);
+    await expect.poll(() => page.getByRole("button", { name: `Retry job ${job.id}` }).count()).toBe(0);
+  });
+
+  it("adds a service, makes a person an admin, and revokes a token after asking", async () => {
+    await page.reload();
+    await page.getByLabel("Name", { exact: true }).fill("ci-runner");
+    await page.getByLabel("Kind").selectOption("service");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await expect.poll(() => page.locator("section[aria-labelledby=people] [role=status]").textContent()).toBe("ci-runner is added.");
+    await page.getByRole("button", { name: "Make ci-runner an admin" }).click();
+    await expect.poll(() => page.locator("section[aria-labelledby=people] [role=status]").textContent()).toBe("ci-runner is an admin now.");
+    expect(await isAdmin(h.core, { person: { lookup: "ci-runner" }, source: "cli" })).toBe(true);
+    const token = await createToken(h.core, operator, { user: "ci-runner", label: "pipeline" });
+    if (!token.ok) throw new Error(JSON.stringify(token.refusal));
+    await page.reload();
+    await page.getByRole("button", { name: `Revoke token ${token.value.id} of ci-runner` }).click();
+    await page.getByRole("button", { name: "Yes, revoke it" }).click();
+    await expect.poll(() => page.locator("section[aria-labelledby=tokens] [role=status]").textContent()).toBe(`Token ${token.value.id} of ci-runner is revoked.`);
+    const res = await fetch(`${h.url}/v1/me`, { headers: { authorization: `Bearer ${token.value.token}` } });
+    expect(res.status).toBe(401);
+  });
+
   it("has nothing axe-core calls serious, with rows and actions in its tables, and is saved as a screenshot", async () => {
     expect((await drainVm(h.core, operator, "lab-4")).ok).toBe(true);
     expect((await checkout(h.core, hal, { pool: "lab", note: "release tests" })).ok).toBe(true);
+    await savedImage(h.core, { person: { lookup: "ada" }, source: "cli" }, "cloud");
     await page.reload();
     await expect.poll(() => page.getByRole("button", { name: "lab-4 is repaired" }).count()).toBe(1);
     await expect.poll(() => page.getByRole("heading", { name: "Tokens" }).count()).toBe(1);
