@@ -2,7 +2,7 @@ import { checkin } from "../../src/core/checkin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { claimDueCleanups } from "../../src/core/cleanup/claim-due-cleanups.js";
 import { quarantine } from "../../src/core/cleanup/quarantine.js";
-import { finishCreate, finishSave } from "../../src/core/provision/finish.js";
+import { finishCreate, finishDelete, finishDeleteImage, finishSave } from "../../src/core/provision/finish.js";
 import { claimDueJobs, failJob } from "../../src/core/provision/jobs.js";
 import { checkoutFromPool } from "../../src/core/provision/request.js";
 import type { Actor, Core } from "../../src/core/types.js";
@@ -34,6 +34,8 @@ export async function runProviderJobs(core: Core, pool: string): Promise<void> {
   for (const claim of await claimDueJobs(core.db, "test-provider", 10, pool)) {
     if (claim.kind === "create") await finishCreate(core, claim, { providerRef: `ref-${claim.instance?.name}`, ip: "198.51.100.40", sshUser: "root", sshPort: 22 });
     else if (claim.kind === "save") await finishSave(core, claim, `img-${claim.image?.name}`);
+    else if (claim.kind === "delete") await finishDelete(core, claim);
+    else await finishDeleteImage(core, claim);
   }
 }
 
