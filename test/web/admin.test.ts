@@ -84,7 +84,7 @@ describe.skipIf(missing !== null)("the admin page, in a real browser", () => {
     await page.getByRole("button", { name: `Force check-in of ${vm}` }).click();
     // Asked first: nothing has happened yet, and Cancel has the focus.
     expect(await stateOf(vm)).toBe("checked_out");
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Cancel");
+    expect(await page.locator(":focus").textContent()).toBe("Cancel");
     await page.getByRole("button", { name: "Yes, check it in" }).click();
     await expect.poll(() => page.locator("section[aria-labelledby=checkouts] [role=status]").textContent()).toMatch(new RegExp(`^${vm} is checked in from .*, on record; they are told\\.$`));
     expect(await stateOf(vm)).not.toBe("checked_out");
