@@ -72,20 +72,25 @@ export async function listImages(core: Core, viewer: Actor, filter: { user?: str
     if (!admin.ok && named.value.id !== me.value.id) return admin;
     personId = named.value.id;
   }
-  const rows = await core.db.execute<ImageSummary>(sql`
-    select i.name, i.pool, p.name as owner, i.state::text as state, i.provider_ref as "providerRef", i.created_at::text as "createdAt",
-           i.dirty_at::text as "dirtyAt", i.last_error as "lastError"
-    from images i join people p on p.id = i.person_id
-    where i.state <> 'deleted' and (${personId}::int is null or i.person_id = ${personId}::int)
-    order by i.created_at desc, i.id desc limit 500`);
-  return ok([...rows]);
+  return ok(await imagesOf(core, personId));
 }
 
 /** The images of the person who asks (an admin's own too, not everyone's). */
 export async function myImages(core: Core, actor: Actor): Promise<Result<ImageSummary[]>> {
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
-  return listImages(core, actor, { user: me.value.name });
+  return ok(await imagesOf(core, me.value.id));
+}
+
+/** Saved images not deleted, newest first: one person's, or everyone's (`personId` null). */
+async function imagesOf(core: Core, personId: number | null): Promise<ImageSummary[]> {
+  const rows = await core.db.execute<ImageSummary>(sql`
+    select i.name, i.pool, p.name as owner, i.state::text as state, i.provider_ref as "providerRef", i.created_at::text as "createdAt",
+           i.dirty_at::text as "dirtyAt", i.last_error as "lastError"
+    from images i join people p on p.id = i.person_id
+    where i.state <> 'deleted' and (${personId}::int is null or i.person_id = ${personId}::int)
+    order by i.created_at desc, i.id desc limit 500`);
+  return [...rows];
 }
 
 /** Provider jobs, newest first (admins only); `failed`: only those out of attempts, waiting for an admin. */
