@@ -331,3 +331,70 @@ export const idParam = z.strictObject({ id: z.coerce.number().int().min(1).max(N
 
 /** Query flags written as true/false. */
 export const flagParam = z.enum(["true", "false"]).transform((v) => v === "true");
+
+export const personAdminChange = z.strictObject({
+  admin: z.boolean().describe("true: make them an admin; false: no longer one (SLACK_ADMINS and the built-ins keep what they are)"),
+});
+
+export const personAdminChanged = z.object({
+  person,
+  admin: z.boolean(),
+  changed: z.boolean().describe("false: they were so already"),
+}).meta({ id: "PersonAdminChanged", description: "Whether a person is an admin now, and whether this request changed it." });
+
+export const cleanupDoneRequest = z.strictObject({
+  reason: z.string().min(1).max(500).describe("why the cleanup is ended by hand (on record), like \"wiped /tmp by hand\""),
+});
+
+export const cleanupDone = z.object({
+  vm: z.string(),
+  to: z.enum(["available", "retired"]).describe("available; retired when the VM was removed while it was being cleaned"),
+  reason: z.string(),
+}).meta({ id: "CleanupDone", description: "A cleanup an admin ended by hand, on record." });
+
+export const instance = z.object({
+  name: z.string(),
+  pool: z.string(),
+  state: z.string().describe("creating, ready, saving, deleting, deleted or failed"),
+  vmState: vmState.nullable().describe("the VM's state while it exists; null before it is up or after it is gone"),
+  ip: z.string().nullable(),
+  providerRef: z.string().nullable(),
+  source: z.string().describe("the image it was created from"),
+  forPerson: z.string().nullable().describe("whom it was created for; null: kept ready for anyone"),
+  createdAt: time,
+  lastError: z.string().nullable(),
+}).meta({ id: "Instance", description: "An instance of a provisioned pool." });
+
+export const image = z.object({
+  name: z.string(),
+  pool: z.string(),
+  owner: z.string(),
+  state: z.string().describe("saving, ready, dirty, deleting or failed"),
+  providerRef: z.string().nullable(),
+  createdAt: time,
+  dirtyAt: time.nullable(),
+  lastError: z.string().nullable(),
+}).meta({ id: "Image", description: "A saved image of a provisioned pool's instance, owned by a person." });
+
+export const imageDeleted = z.object({ image: z.string(), pool: z.string() }).meta({ id: "ImageDeleted", description: "An image being deleted (a provider job does it)." });
+
+export const providerJob = z.object({
+  id: z.number().int(),
+  kind: z.string().describe("create, save, delete or delete_image"),
+  state: z.string().describe("queued, done, failed or abandoned"),
+  pool: z.string(),
+  instance: z.string().nullable(),
+  image: z.string().nullable(),
+  attempts: z.number().int(),
+  nextAt: time,
+  claimedBy: z.string().nullable().describe("the process running it now; null: not running"),
+  lastError: z.string().nullable(),
+  createdAt: time,
+  finishedAt: time.nullable(),
+}).meta({ id: "ProviderJob", description: "A provider call (create, save, delete, delete_image) of a provisioned pool, run as a job." });
+
+export const providerJobAction = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  action: z.enum(["retried", "abandoned"]),
+}).meta({ id: "ProviderJobAction", description: "What an admin did to a failed provider job." });

@@ -15,6 +15,7 @@ import { meRoutes } from "./me.js";
 import { withoutUnusedSchemas } from "./openapi.js";
 import { peopleRoutes } from "./people.js";
 import { poolRoutes } from "./pools.js";
+import { provisionRoutes } from "./provision.js";
 import { httpProblem, type Problem } from "./problems.js";
 import { sendProblem } from "./respond.js";
 import { queueRoutes } from "./queues.js";
@@ -135,6 +136,7 @@ export async function buildApi(
       tokenRoutes(typed, deps);
       queueRoutes(typed, deps);
       reservationRoutes(typed, deps);
+      provisionRoutes(typed, deps);
     },
     { prefix: "/v1" },
   );

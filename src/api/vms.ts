@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { addVm, drainVm, removeVm, repairVm, retryCleanup } from "../core/admin.js";
+import { cleanupDone } from "../core/cleanup/cleanup-done.js";
 import { allVms, findVm, vmHistory } from "../core/queries.js";
 import { checkVmFields, updateVmFields } from "../core/update-vm.js";
 import { refuse, type VmSummary } from "../core/types.js";
@@ -133,5 +134,20 @@ export function vmRoutes(v1: V1, { core }: ApiDeps): void {
       },
     },
     async (req, reply) => answer(req, reply, await retryCleanup(core, actorOf(req), req.params.name), (t) => t),
+  );
+
+  v1.post(
+    "/vms/:name/cleanup-done",
+    {
+      schema: {
+        operationId: "cleanupDone",
+        summary: "Admin: end a VM's cleanup by hand (it cannot run, e.g. the pool's SSH key is unusable), on record with the reason",
+        tags: ["vms", "admin"],
+        params: s.nameParam,
+        body: s.cleanupDoneRequest,
+        response: responses({ 200: json("the VM is back (or retired, if it was removed meanwhile)", s.cleanupDone) }, [403, 404, 409, 422]),
+      },
+    },
+    async (req, reply) => answer(req, reply, await cleanupDone(core, actorOf(req), req.params.name, req.body.reason), (d) => d),
   );
 }

@@ -57,6 +57,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Saved images, newest first: one's own, or everyone's for admins */
+        get: operations["listImages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a saved image (one's own; admins: any) */
+        delete: operations["deleteImage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admin: instances of provisioned pools, newest first */
+        get: operations["listInstances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -92,6 +143,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/people/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Admin: make a person an admin, or no longer one */
+        patch: operations["changePerson"];
+        trace?: never;
+    };
     "/v1/pools": {
         parameters: {
             query?: never;
@@ -120,6 +188,57 @@ export interface paths {
         get: operations["getPool"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/provider-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admin: provider jobs, newest first */
+        get: operations["listProviderJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/provider-jobs/{id}/abandon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admin: give up a failed provider job (a failed save: the instance is deleted without its image) */
+        post: operations["abandonProviderJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/provider-jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admin: run a failed provider job again, attempts reset */
+        post: operations["retryProviderJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -303,6 +422,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/vms/{name}/cleanup-done": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admin: end a VM's cleanup by hand (it cannot run, e.g. the pool's SSH key is unusable), on record with the reason */
+        post: operations["cleanupDone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/vms/{name}/events": {
         parameters: {
             query?: never;
@@ -378,6 +514,16 @@ export interface components {
             startedAt: components["schemas"]["Time"];
             vm: string;
         };
+        /** @description A cleanup an admin ended by hand, on record. */
+        CleanupDone: {
+            reason: string;
+            /**
+             * @description available; retired when the VM was removed while it was being cleaned
+             * @enum {string}
+             */
+            to: "available" | "retired";
+            vm: string;
+        };
         /** @description A VM still being created for the caller (a provisioned pool): it is theirs once ready. */
         Creating: {
             /** @description the VM's name once ready */
@@ -387,6 +533,40 @@ export interface components {
             pool: string;
             /** @description the saved image it is restored from; null: the pool's image */
             restoredFrom: string | null;
+        };
+        /** @description A saved image of a provisioned pool's instance, owned by a person. */
+        Image: {
+            createdAt: components["schemas"]["Time"];
+            dirtyAt: components["schemas"]["Time"] | null;
+            lastError: string | null;
+            name: string;
+            owner: string;
+            pool: string;
+            providerRef: string | null;
+            /** @description saving, ready, dirty, deleting or failed */
+            state: string;
+        };
+        /** @description An image being deleted (a provider job does it). */
+        ImageDeleted: {
+            image: string;
+            pool: string;
+        };
+        /** @description An instance of a provisioned pool. */
+        Instance: {
+            createdAt: components["schemas"]["Time"];
+            /** @description whom it was created for; null: kept ready for anyone */
+            forPerson: string | null;
+            ip: string | null;
+            lastError: string | null;
+            name: string;
+            pool: string;
+            providerRef: string | null;
+            /** @description the image it was created from */
+            source: string;
+            /** @description creating, ready, saving, deleting, deleted or failed */
+            state: string;
+            /** @description the VM's state while it exists; null before it is up or after it is gone */
+            vmState: components["schemas"]["VmState"] | null;
         };
         /** @description A checkout whose lease end changed. */
         LeaseChange: {
@@ -433,6 +613,13 @@ export interface components {
             id: number;
             name: string;
             slackUserId: string | null;
+        };
+        /** @description Whether a person is an admin now, and whether this request changed it. */
+        PersonAdminChanged: {
+            admin: boolean;
+            /** @description false: they were so already */
+            changed: boolean;
+            person: components["schemas"]["Person"];
         };
         /** @description A person or service, with their role and what they hold. */
         PersonEntry: {
@@ -504,6 +691,31 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /** @description A provider call (create, save, delete, delete_image) of a provisioned pool, run as a job. */
+        ProviderJob: {
+            attempts: number;
+            /** @description the process running it now; null: not running */
+            claimedBy: string | null;
+            createdAt: components["schemas"]["Time"];
+            finishedAt: components["schemas"]["Time"] | null;
+            id: number;
+            image: string | null;
+            instance: string | null;
+            /** @description create, save, delete or delete_image */
+            kind: string;
+            lastError: string | null;
+            nextAt: components["schemas"]["Time"];
+            pool: string;
+            /** @description queued, done, failed or abandoned */
+            state: string;
+        };
+        /** @description What an admin did to a failed provider job. */
+        ProviderJobAction: {
+            /** @enum {string} */
+            action: "retried" | "abandoned";
+            id: number;
+            kind: string;
         };
         /** @description A place in a pool's queue, just joined or held already. */
         QueueJoin: {
@@ -1126,6 +1338,212 @@ export interface operations {
             };
         };
     };
+    listImages: {
+        parameters: {
+            query?: {
+                /** @description only this person's (name or Slack ID); `me` for yourself */
+                user?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the images, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"][];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteImage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the image, now being deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageDeleted"];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInstances: {
+        parameters: {
+            query?: {
+                /** @description true: also those deleted or failed */
+                all?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the instances, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"][];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -1320,6 +1738,89 @@ export interface operations {
             };
         };
     };
+    changePerson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description true: make them an admin; false: no longer one (SLACK_ADMINS and the built-ins keep what they are) */
+                    admin: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description whether they are an admin now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonAdminChanged"];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listPools: {
         parameters: {
             query?: never;
@@ -1416,6 +1917,224 @@ export interface operations {
             };
             /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProviderJobs: {
+        parameters: {
+            query?: {
+                /** @description true: only failed jobs (out of attempts), which an admin retries or abandons */
+                failed?: "true" | "false";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the jobs, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderJob"][];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    abandonProviderJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job, abandoned */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderJobAction"];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retryProviderJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job, queued again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderJobAction"];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2676,6 +3395,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VmTransition"];
+                };
+            };
+            /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: a Problem; its `code` says why (the Problem schema lists the codes by status) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cleanupDone: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe: a retry with the same key (per token, 24 h) gets the first answer and changes nothing more */
+                "idempotency-key"?: string;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description why the cleanup is ended by hand (on record), like "wiped /tmp by hand" */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the VM is back (or retired, if it was removed meanwhile) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CleanupDone"];
                 };
             };
             /** @description Bad Request: a Problem; its `code` says why (the Problem schema lists the codes by status) */

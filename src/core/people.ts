@@ -118,13 +118,15 @@ export async function isAdmin(core: Core, actor: Actor): Promise<boolean> {
   return (await asAdmin(core, actor, "")).ok;
 }
 
-/** Every person, admins first, then by name. */
-export async function listPeople(core: Core): Promise<Person[]> {
+/** Every person, admins first, then by name: for admins only. */
+export async function listPeople(core: Core, viewer: Actor): Promise<Result<Person[]>> {
+  const admin = await asAdmin(core, viewer, "list people");
+  if (!admin.ok) return admin;
   const rows = await core.db.$client<(Row & { kind: PersonKind; is_admin: boolean; holding: number; profile_fetched_at: Date | null; sign_in_identity: string | null })[]>`
     select p.id, p.name, p.slack_user_id, p.display_name, p.kind, p.is_admin, p.profile_fetched_at, p.sign_in_identity,
            (select count(*)::int from checkouts c where c.person_id = p.id and c.ended_at is null) as holding
     from people p order by p.is_admin desc, p.name`;
-  return rows.map((r) => ({ ...tag(r), kind: r.kind, isAdmin: r.is_admin, holding: r.holding, profileFetchedAt: r.profile_fetched_at, signInIdentity: r.sign_in_identity }));
+  return ok(rows.map((r) => ({ ...tag(r), kind: r.kind, isAdmin: r.is_admin, holding: r.holding, profileFetchedAt: r.profile_fetched_at, signInIdentity: r.sign_in_identity })));
 }
 
 export interface NewPerson {

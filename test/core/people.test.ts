@@ -29,12 +29,18 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 describe("people", () => {
+  it("lists everyone to admins, and refuses the list to anyone else as the core's not_admin", async () => {
+    expect((await listPeople(core, slack("UBOOT0001"))).ok).toBe(true);
+    expect(await listPeople(core, slack("U0PLAIN01"))).toEqual({ ok: false, refusal: { code: "not_admin", operation: "list people" } });
+  });
+
   it("knows the two built-ins, and someone first seen in Slack by their Slack ID", async () => {
     const seen = await resolvePerson(core, { slackUserId: "U0NEW0001" });
     expect(seen).toEqual({ ok: true, value: { id: expect.any(Number), name: "U0NEW0001", slackUserId: "U0NEW0001", displayName: null } });
     const again = await resolvePerson(coreFor(database), { slackUserId: "U0NEW0001" });
     expect(again.ok && seen.ok && again.value.id).toBe(seen.ok && seen.value.id);
-    const names = (await listPeople(core)).map((p) => p.name);
+    const listed = await listPeople(core, operator);
+    const names = listed.ok ? listed.value.map((p) => p.name) : [];
     expect(names).toEqual(expect.arrayContaining(["operator", "system", "U0NEW0001"]));
   });
 
@@ -85,7 +91,8 @@ describe("people", () => {
     // The bootstrap: listed in SLACK_ADMINS, admin without a row saying so, and recorded at start.
     expect(await isAdmin(core, slack("UBOOT0001"))).toBe(true);
     await applyAdminBootstrap(core, ["UBOOT0001"]);
-    expect((await listPeople(core)).find((p) => p.slackUserId === "UBOOT0001")?.isAdmin).toBe(true);
+    const listed = await listPeople(core, operator);
+    expect(listed.ok && listed.value.find((p) => p.slackUserId === "UBOOT0001")?.isAdmin).toBe(true);
     expect(await setAdmin(core, operator, "UBOOT0001", false)).toMatchObject({ ok: false, refusal: { code: "invalid_input" } });
     expect(await setAdmin(core, operator, "system", true)).toMatchObject({ ok: false, refusal: { code: "invalid_input" } });
     expect(await setAdmin(core, named("alice"), "ci-nightly", true)).toEqual({ ok: false, refusal: { code: "not_admin", operation: "change who is an admin" } });

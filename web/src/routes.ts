@@ -1,6 +1,7 @@
 import type { FunctionComponent } from "preact";
 import { MinePage } from "./pages/mine.js";
 import { CalendarPage } from "./pages/calendar.js";
+import { AdminPage } from "./pages/admin.js";
 import { PoolsPage } from "./pages/pools.js";
 import { VmsPage } from "./pages/vms.js";
 
@@ -19,4 +20,5 @@ export const ROUTES: Route[] = [
   { path: "/vms", title: "VMs", component: VmsPage },
   { path: "/mine", title: "Mine", component: MinePage },
   { path: "/calendar", title: "Calendar", component: CalendarPage },
+  { path: "/admin", title: "Admin", admin: true, component: AdminPage },
 ];

@@ -1,5 +1,5 @@
 import type { Person } from "../../core/people.js";
-import { outcomeOf, done, type Prepare } from "../command.js";
+import { outcomeOf, type Prepare } from "../command.js";
 import { UsageError } from "../args.js";
 import { table } from "../table.js";
 import { adminActor, flag, personNameArg, slackIdOption, userOf } from "../values.js";
@@ -8,8 +8,8 @@ import { vmresCommand } from "../invocation.js";
 /** `vmres people list`: everyone vmres knows, admins first. */
 export const preparePeopleList: Prepare = () => async ({ core }) => {
   const { listPeople } = await import("../../core/people.js");
-  const people = await listPeople(core);
-  return done(people, describe(people));
+  // Direct mode reads the database itself: it lists as the operator.
+  return outcomeOf(await listPeople(core, { person: "operator", source: "cli" }), null, describe);
 };
 
 /** `vmres people add NAME [--slack-id U…] [--service] [--admin]`. */

@@ -1,16 +1,21 @@
 import type { ImageSummary, InstanceSummary, JobSummary } from "../../core/provision/queries.js";
 import { UsageError } from "../args.js";
-import { done, outcomeOf, type Prepare } from "../command.js";
+import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { adminActor, flag, optionalUser, requiredUser, userActor, userOf } from "../values.js";
 import { vmresCommand } from "../invocation.js";
+import type { Actor } from "../../core/types.js";
+
+/** Direct mode reads the database itself: what it lists, it lists as the operator. */
+const OPERATOR: Actor = { person: "operator", source: "cli" };
 
 /** `vmres images [--user ID]`: saved images, newest first. */
 export const prepareImages: Prepare = (input) => {
   const user = optionalUser(input);
   return async ({ core }) => {
     const { listImages } = await import("../../core/provision/queries.js");
-    return outcomeOf(await listImages(core, user === undefined ? null : { lookup: user }), user ?? null, describeImages);
+    // Direct mode reads the database as the operator: everyone's images, or --user's.
+    return outcomeOf(await listImages(core, OPERATOR, { user }), user ?? null, describeImages);
   };
 };
 
@@ -38,8 +43,7 @@ export const prepareInstances: Prepare = (input) => {
   const all = flag(input, "all");
   return async ({ core }) => {
     const { listInstances } = await import("../../core/provision/queries.js");
-    const rows = await listInstances(core, { all });
-    return done(rows, describeInstances(rows));
+    return outcomeOf(await listInstances(core, OPERATOR, { all }), null, describeInstances);
   };
 };
 
@@ -56,8 +60,7 @@ export const prepareJobs: Prepare = (input) => {
   const failed = flag(input, "failed");
   return async ({ core }) => {
     const { listJobs } = await import("../../core/provision/queries.js");
-    const rows = await listJobs(core, { failed });
-    return done(rows, describeJobs(rows, failed));
+    return outcomeOf(await listJobs(core, OPERATOR, { failed }), null, (rows) => describeJobs(rows, failed));
   };
 };
 

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { resolvePerson } from "../people.js";
-import { ok, type Actor, type CheckedOutVm, type Core, type PersonRef, type Result } from "../types.js";
+import { asAdmin, resolvePerson } from "../people.js";
+import { ok, type Actor, type CheckedOutVm, type Core, type Result } from "../types.js";
 
 /** One instance as listings show it. */
 export type InstanceSummary = {
@@ -43,41 +43,60 @@ export type JobSummary = {
   finishedAt: string | null;
 };
 
-/** Instances that exist or are on their way (with `all`, those gone too), newest first. */
-export async function listInstances(core: Core, opts: { all?: boolean } = {}): Promise<InstanceSummary[]> {
+/** Instances that exist or are on their way (with `all`, those gone too), newest first: admins only. */
+export async function listInstances(core: Core, viewer: Actor, opts: { all?: boolean } = {}): Promise<Result<InstanceSummary[]>> {
+  const admin = await asAdmin(core, viewer, "list instances");
+  if (!admin.ok) return admin;
   const rows = await core.db.execute<InstanceSummary>(sql`
     select i.name, i.pool, i.state::text as state, v.state::text as "vmState", host(v.ip) as ip, i.provider_ref as "providerRef",
            i.source_ref as source, p.name as "forPerson", i.created_at::text as "createdAt", i.last_error as "lastError"
     from instances i left join vms v on v.id = i.vm_id left join people p on p.id = i.for_person_id
     where ${opts.all === true} or i.state not in ('deleted', 'failed')
     order by i.id desc limit 500`);
-  return [...rows];
+  return ok([...rows]);
 }
 
-/** Saved images not deleted, newest first: one person's, or everyone's (`who` null). */
-export async function listImages(core: Core, who: PersonRef | null): Promise<Result<ImageSummary[]>> {
-  let personId: number | null = null;
-  if (who !== null) {
-    const person = await resolvePerson(core, who);
-    if (!person.ok) return person;
-    personId = person.value.id;
+/**
+ * Saved images not deleted, newest first: everyone's for an admin, one's own
+ * for anyone else; `user` (a name or Slack ID) narrows to one person's, and
+ * is refused to a non-admin naming someone else.
+ */
+export async function listImages(core: Core, viewer: Actor, filter: { user?: string | undefined } = {}): Promise<Result<ImageSummary[]>> {
+  const me = await resolvePerson(core, viewer.person);
+  if (!me.ok) return me;
+  const admin = await asAdmin(core, viewer, "list other people's images");
+  let personId: number | null = admin.ok ? null : me.value.id;
+  if (filter.user !== undefined) {
+    const named = await resolvePerson(core, { lookup: filter.user });
+    if (!named.ok) return named;
+    if (!admin.ok && named.value.id !== me.value.id) return admin;
+    personId = named.value.id;
   }
+  return ok(await imagesOf(core, personId));
+}
+
+/** The images of the person who asks (an admin's own too, not everyone's). */
+export async function myImages(core: Core, actor: Actor): Promise<Result<ImageSummary[]>> {
+  const me = await resolvePerson(core, actor.person);
+  if (!me.ok) return me;
+  return ok(await imagesOf(core, me.value.id));
+}
+
+/** Saved images not deleted, newest first: one person's, or everyone's (`personId` null). */
+async function imagesOf(core: Core, personId: number | null): Promise<ImageSummary[]> {
   const rows = await core.db.execute<ImageSummary>(sql`
     select i.name, i.pool, p.name as owner, i.state::text as state, i.provider_ref as "providerRef", i.created_at::text as "createdAt",
            i.dirty_at::text as "dirtyAt", i.last_error as "lastError"
     from images i join people p on p.id = i.person_id
     where i.state <> 'deleted' and (${personId}::int is null or i.person_id = ${personId}::int)
     order by i.created_at desc, i.id desc limit 500`);
-  return ok([...rows]);
+  return [...rows];
 }
 
-/** The images of the person who asks. */
-export async function myImages(core: Core, actor: Actor): Promise<Result<ImageSummary[]>> {
-  return listImages(core, actor.person);
-}
-
-/** Provider jobs, newest first; `failed`: only those out of attempts, waiting for an admin. */
-export async function listJobs(core: Core, opts: { failed?: boolean; limit?: number } = {}): Promise<JobSummary[]> {
+/** Provider jobs, newest first (admins only); `failed`: only those out of attempts, waiting for an admin. */
+export async function listJobs(core: Core, viewer: Actor, opts: { failed?: boolean; limit?: number } = {}): Promise<Result<JobSummary[]>> {
+  const admin = await asAdmin(core, viewer, "list provider jobs");
+  if (!admin.ok) return admin;
   const rows = await core.db.execute<JobSummary>(sql`
     select j.id::int, j.kind::text as kind, j.state::text as state, j.pool, i.name as instance, im.name as image, j.attempts,
            j.next_at::text as "nextAt", j.claimed_by as "claimedBy", j.last_error as "lastError", j.created_at::text as "createdAt",
@@ -85,7 +104,7 @@ export async function listJobs(core: Core, opts: { failed?: boolean; limit?: num
     from provider_jobs j left join instances i on i.id = j.instance_id left join images im on im.id = j.image_id
     where ${opts.failed !== true} or j.state = 'failed'
     order by j.id desc limit ${opts.limit ?? 200}`);
-  return [...rows];
+  return ok([...rows]);
 }
 
 /** One job's state (a CLI waiting for its create or save). */

@@ -1,6 +1,5 @@
 import { abandonJob, deleteImage, retryJob } from "../../core/provision/admin.js";
 import { listInstances, listJobs, myImages } from "../../core/provision/queries.js";
-import { isAdmin } from "../../core/people.js";
 import { actOnce } from "../act-once.js";
 import { slackActor, type Caller, type SlackDeps } from "../deps.js";
 import { plain, type SlackMessage } from "../views/blocks.js";
@@ -24,13 +23,13 @@ export async function imagesDeleteCommand(deps: SlackDeps, caller: Caller, name:
 
 /** `/vm instances` and `/vm jobs [--failed]`: admins' views of the provisioned pools. */
 export async function instancesCommand(deps: SlackDeps, caller: Caller): Promise<SlackMessage> {
-  if (!(await isAdmin(deps.core, slackActor(caller.userId)))) return refusalReply(deps, caller.userId, { code: "not_admin", operation: "list instances" });
-  return instancesReply(await listInstances(deps.core));
+  const instances = await listInstances(deps.core, slackActor(caller.userId));
+  return instances.ok ? instancesReply(instances.value) : refusalReply(deps, caller.userId, instances.refusal);
 }
 
 export async function jobsCommand(deps: SlackDeps, caller: Caller, failed: boolean): Promise<SlackMessage> {
-  if (!(await isAdmin(deps.core, slackActor(caller.userId)))) return refusalReply(deps, caller.userId, { code: "not_admin", operation: "list provider jobs" });
-  return jobsReply(await listJobs(deps.core, { failed, limit: 30 }), failed);
+  const jobs = await listJobs(deps.core, slackActor(caller.userId), { failed, limit: 30 });
+  return jobs.ok ? jobsReply(jobs.value, failed) : refusalReply(deps, caller.userId, jobs.refusal);
 }
 
 /** `/vm jobs retry ID` / `/vm jobs abandon ID`. */

@@ -1,7 +1,7 @@
 import { isAdmin } from "../../core/people.js";
 import { allVms, blockedCleanups, poolSummary, vmsOfPerson } from "../../core/queries.js";
 import { queueLengths, queuesOf } from "../../core/waitlist.js";
-import { listImages, listInstances, listJobs } from "../../core/provision/queries.js";
+import { listImages, listInstances, listJobs, myImages as ownImages } from "../../core/provision/queries.js";
 import { listReservations, nextBookings } from "../../core/reservations.js";
 import { readingOfSlackUser } from "../time-zone.js";
 import type { Actor, Core } from "../../core/types.js";
@@ -10,9 +10,11 @@ import type { SlackMessage } from "../views/blocks.js";
 import { homeView } from "../views/home.js";
 
 /** Instances, images and failed jobs, only where some pool is provisioned (a static-only installation shows nothing of it). */
-async function provisionedOverview(core: Core) {
-  const [instances, images, failedJobs] = await Promise.all([listInstances(core), listImages(core, null), listJobs(core, { failed: true, limit: 5 })]);
+async function provisionedOverview(core: Core, viewer: Actor) {
+  const [listed, images, failed] = await Promise.all([listInstances(core, viewer), listImages(core, viewer), listJobs(core, viewer, { failed: true, limit: 5 })]);
+  const instances = listed.ok ? listed.value : [];
   const all = images.ok ? images.value : [];
+  const failedJobs = failed.ok ? failed.value : [];
   return instances.length + all.length + failedJobs.length > 0 ? { instances, images: all, failedJobs } : undefined;
 }
 
@@ -29,8 +31,8 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     admin ? allVms(core, viewer, { states: ["checked_out"] }) : Promise.resolve([]),
     admin ? queueLengths(core) : Promise.resolve([]),
     readingOfSlackUser(core, userId),
-    listImages(core, viewer.person),
-    admin ? provisionedOverview(core) : Promise.resolve(undefined),
+    ownImages(core, viewer),
+    admin ? provisionedOverview(core, viewer) : Promise.resolve(undefined),
     listReservations(core, viewer, { person: viewer.person }),
     nextBookings(core, viewer),
   ]);
