@@ -5,6 +5,7 @@ import { when } from "../format.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
 import { takeNews, type JustDone } from "./just-done.js";
+import { MyImages } from "./my-images.js";
 import { MyTokens } from "./my-tokens.js";
 import "./pages.css";
 
@@ -19,6 +20,8 @@ export function MinePage() {
   const [error, setError] = useState<string | null>(null);
   const [news] = useState<JustDone | null>(takeNews);
   const [said, say] = useState("");
+  // Bumped after every change, so the sections with lists of their own read them again.
+  const [version, setVersion] = useState(0);
   const load = useCallback(async () => {
     const { data, error } = await api.GET("/v1/me");
     if (data) {
@@ -31,6 +34,7 @@ export function MinePage() {
   }, [load]);
   const done = (words: string) => {
     say(words);
+    setVersion((v) => v + 1);
     void load();
   };
   return (
@@ -70,6 +74,7 @@ export function MinePage() {
           </table>
         )}
       </section>
+      <MyImages done={done} version={version} />
       <MyTokens />
     </>
   );
