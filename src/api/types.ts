@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
+import type { TrustProxy } from "../service/proxy-trust.js";
 import type { RateLimits } from "./rate-limit.js";
 
 /** Told of every answered API request (the service counts them for /metrics). */
@@ -26,6 +27,13 @@ export interface ApiDeps {
   shutdown?: AbortSignal;
   /** Told of every answered request (the service's /metrics); none in tests that build the API alone. */
   observeRequest?: RequestObserver;
+  /**
+   * TRUST_PROXY: which peers' X-Forwarded-* headers are believed, so that behind a trusted proxy
+   * that says https the web page's cookie is the Secure `__Host-` one. Default: none.
+   */
+  trustProxy?: TrustProxy;
+  /** The web page's settings (defaults: WEB_SESSION_LIFETIME 12h, WEB_EVENT_STREAMS_PER_PERSON 10). */
+  web?: { sessionLifetimeMs: number; streamsPerPerson: number };
 }
 
 export type Api = FastifyInstance;

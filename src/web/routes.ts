@@ -5,7 +5,12 @@ import { fileURLToPath } from "node:url";
 import { isAdmin, timeZoneOf } from "../core/people.js";
 import type { Core } from "../core/types.js";
 import { authenticateSession, type SessionHolder } from "../core/web-sessions.js";
+import type { LiveFeed } from "./live.js";
+import { escapeHtml, plainPage } from "./page.js";
+import { signInRoutes, type SignInLink } from "./sign-in.js";
 import { sessionSecretOf } from "./session-cookie.js";
+
+export { escapeHtml, plainPage } from "./page.js";
 
 /**
  * The web page (docs/web.md): the fifth adapter. The server only serves the
@@ -28,6 +33,12 @@ const BUILT = fileURLToPath(new URL(import.meta.url.includes("/src/web/") ? "../
 
 export interface WebDeps {
   core: Core;
+  /** WEB_SESSION_LIFETIME in milliseconds. */
+  sessionLifetimeMs: number;
+  /** This process's live-update streams (GET /web/events). */
+  live: LiveFeed;
+  /** Other ways to sign in, listed on the sign-in page (OpenID Connect adds its issuer: src/web/oidc.ts). */
+  signInProviders?: () => readonly SignInLink[];
 }
 
 export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
@@ -59,6 +70,21 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   };
   for (const path of PAGES) app.get(path, { schema: { hide: true } }, page);
 
+  signInRoutes(app, {
+    core: deps.core,
+    sessionLifetimeMs: deps.sessionLifetimeMs,
+    onSignOut: (sessionId) => deps.live.endSession(sessionId),
+    ...(deps.signInProviders ? { providers: deps.signInProviders } : {}),
+  });
+
+  // Live updates: an event stream that says what changed; the page fetches again through /v1.
+  app.get("/web/events", { schema: { hide: true } }, async (req, reply) => {
+    const secret = sessionSecretOf(req);
+    const found = secret ? await authenticateSession(deps.core, secret) : null;
+    if (!secret || !found || "rejected" in found) return reply.code(401).send({ signedIn: false, signIn: "/login" });
+    return deps.live.open(req, reply, found.holder, secret);
+  });
+
   // Who is signed in, and the CSRF token the page sends back on every change.
   app.get("/web/session", { schema: { hide: true } }, async (req, reply) => {
     const holder = await sessionOf(req);
@@ -67,13 +93,4 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     const [admin, timeZone] = await Promise.all([isAdmin(deps.core, actor), timeZoneOf(deps.core, holder.person.id)]);
     return reply.header("cache-control", "no-store").send({ signedIn: true, person: holder.person, admin, timeZone, via: holder.via, csrfToken: holder.csrfToken });
   });
-}
-
-/** A small server-made page (sign-in, refusals): no script needed. */
-export function plainPage(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} · vmres</title><link rel="stylesheet" href="/assets/style.css"></head><body><main class="plain"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,5 +1,6 @@
-import { useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
+import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
 
@@ -10,12 +11,17 @@ export function PoolsPage() {
   const { api } = usePage();
   const [pools, setPools] = useState<Pool[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
+  const load = useCallback(() => {
     void api.GET("/v1/pools").then(({ data, error }) => {
-      if (data) setPools(data);
-      else setError(problemText(error));
+      if (data) {
+        setPools(data);
+        setError(null);
+      } else setError(problemText(error));
     });
   }, [api]);
+  useEffect(load, [load]);
+  // A checkout, check-in, cleanup or booking anywhere: fetch the counts again.
+  useLive(load);
   return (
     <>
       <h1>Pools</h1>
