@@ -30,13 +30,14 @@ export interface NewSession {
 export async function startSession(core: Core, personId: number, via: SignInVia, lifetimeMs: number): Promise<NewSession> {
   const secret = randomBytes(32).toString("base64url");
   const csrfToken = randomBytes(24).toString("base64url");
-  const [row] = await core.db.$client<{ expires_at: Date }[]>`
+  // The raw client returns timestamptz as text (src/db/client.ts): made a Date here, as the type says.
+  const [row] = await core.db.$client<{ expires_at: Date | string }[]>`
     insert into web_sessions (secret_hash, person_id, csrf_token, via, expires_at)
     values (${hash(secret)}, ${personId}, ${csrfToken}, ${via},
             coalesce(${clockAt(core)}::timestamptz, now()) + ${lifetimeMs} * interval '1 millisecond')
     returning expires_at`;
   if (!row) throw new Error("opening a web session returned no row");
-  return { secret, csrfToken, expiresAt: row.expires_at };
+  return { secret, csrfToken, expiresAt: new Date(row.expires_at) };
 }
 
 /** A session's person, as a /v1 request acts (no token: `tokenId` null). */
