@@ -114,6 +114,20 @@ describe("live updates at /web/events", () => {
     }
   });
 
+  it("tells open pages to fetch everything again once the service listens again after losing its database connection (what was sent meanwhile is lost)", async () => {
+    const stream = await EventStreamReader.open(h.url, (await sessionCookie(h, ann.personId)).cookie);
+    try {
+      const seen = stream.events.length;
+      const [cut] = await h.core.db.execute<{ n: number }>(
+        sql`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where query ilike 'listen%' and datname = current_database() and pid <> pg_backend_pid()`,
+      );
+      expect(cut?.n).toBeGreaterThan(0);
+      await stream.change({ kind: "resync", pool: null }, seen);
+    } finally {
+      stream.close();
+    }
+  });
+
   it("keeps a person to WEB_EVENT_STREAMS_PER_PERSON open streams (429 beyond), and frees a place when a page closes", async () => {
     const kim = await personWithToken(h.core, "kim");
     const { cookie } = await sessionCookie(h, kim.personId);
