@@ -58,7 +58,7 @@ export function localPath(next: unknown): string {
   if (typeof next !== "string" || next.length > 2000) return "/";
   if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
   // Control characters (a tab or newline inside "/\t/evil.example") are dropped by URL parsers.
-  if (/[\u0000-\u001f\u007f\\]/.test(next)) return "/";
+  if ([...next].some((c) => c <= "\u001f" || c === "\u007f" || c === "\\")) return "/";
   return next;
 }
 

@@ -54,14 +54,7 @@ describe.skipIf(missing !== null)("live updates in a real browser", () => {
     expect(out.status).toBe(201);
     const committed = performance.now();
     // Within a second of the checkout's answer (its commit), or this wait fails.
-    await page.waitForFunction(
-      () => {
-        const row = [...document.querySelectorAll("tbody tr")].find((r) => r.querySelector("th")?.textContent === "linux");
-        return [...(row?.querySelectorAll("td") ?? [])].map((c) => c.textContent).join(",") === "2,1,0,3";
-      },
-      undefined,
-      { timeout: 1000 },
-    );
+    await page.getByRole("row", { name: /^linux\s+2\s+1\s+0\s+3$/ }).waitFor({ timeout: 1000 });
     console.log(`live update: checkout answered → bob's page shows it in ${Math.round(performance.now() - committed)} ms`);
     expect(await notReloaded(page)).toBe(true);
     expect(await seriousViolations(page)).toEqual([]);
@@ -79,14 +72,7 @@ describe.skipIf(missing !== null)("live updates in a real browser", () => {
     const out = await call(h, "POST", "/v1/checkouts", { token: cat.token, body: { pool: "gpu" } });
     expect(out.status).toBe(201);
     const committed = performance.now();
-    await page.waitForFunction(
-      () => {
-        const row = [...document.querySelectorAll("tbody tr")].find((r) => r.querySelector("th")?.textContent === "gpu");
-        return [...(row?.querySelectorAll("td") ?? [])].map((c) => c.textContent).join(",") === "1,1,0,2";
-      },
-      undefined,
-      { timeout: 1000 },
-    );
+    await page.getByRole("row", { name: /^gpu\s+1\s+1\s+0\s+2$/ }).waitFor({ timeout: 1000 });
     console.log(`live update across replicas: ${Math.round(performance.now() - committed)} ms`);
     expect(await notReloaded(page)).toBe(true);
     await context.close();

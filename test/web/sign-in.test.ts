@@ -101,7 +101,7 @@ describe("signing in to the web page with an API token", () => {
   it("refuses a sign-in form sent from another site (login CSRF) and opens no session", async () => {
     const dan = await personWithToken(h.core, "dan");
     const sessions = await sessionCount(h);
-    for (const headers of [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }]) {
+    for (const headers of [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }] as Record<string, string>[]) {
       const res = await postForm(h, "/login", { token: dan.token, next: "/" }, headers);
       expect(res.status, JSON.stringify(headers)).toBe(403);
       expect(sessionCookieOf(res)).toBeNull();
@@ -128,7 +128,7 @@ describe("signing in to the web page with an API token", () => {
   it("keeps a person signed in when a sign-out comes without the session's CSRF token", async () => {
     const fay = await personWithToken(h.core, "fay");
     const cookie = sessionCookieOf(await postForm(h, "/login", { token: fay.token, next: "/" }));
-    for (const fields of [{}, { csrf: "wrong" }]) {
+    for (const fields of [{}, { csrf: "wrong" }] as Record<string, string>[]) {
       const res = await postForm(h, "/logout", fields, { cookie: cookie?.pair ?? "" });
       expect(res.status).toBe(403);
       expect(sessionCookieOf(res)).toBeNull();
