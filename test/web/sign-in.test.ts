@@ -30,7 +30,7 @@ async function sessionCount(h: Harness): Promise<number> {
 describe("signing in to the web page with an API token", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startApiHarness();
+    h = await startApiHarness({ WEB_SESSION_LIFETIME: "2h" });
   });
   afterAll(async () => {
     await h?.stop();
@@ -59,6 +59,17 @@ describe("signing in to the web page with an API token", () => {
     const body = (await session.json()) as { person: { name: string }; via: string };
     expect(body.person.name).toBe("ann");
     expect(body.via).toBe("token");
+  });
+
+  it("opens a session that lasts WEB_SESSION_LIFETIME, and the cookie ends with it", async () => {
+    const joe = await personWithToken(h.core, "joe");
+    const cookie = sessionCookieOf(await postForm(h, "/login", { token: joe.token, next: "/" }));
+    const [row] = await h.core.db.execute<{ lifetime: number; expires: string }>(
+      sql`select extract(epoch from s.expires_at - s.created_at)::int as lifetime, to_char(s.expires_at at time zone 'UTC', 'Dy, DD Mon YYYY HH24:MI:SS') as expires
+          from web_sessions s join people p on p.id = s.person_id where p.name = 'joe'`,
+    );
+    expect(row?.lifetime).toBe(2 * 3600);
+    expect(cookie?.attributes).toContain(`Expires=${row?.expires} GMT`);
   });
 
   it("sends the person only to a path on this site, never to another host (no open redirect)", async () => {
