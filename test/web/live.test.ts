@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { claimDueCleanups } from "../../src/core/cleanup/claim-due-cleanups.js";
 import { finishCleanupSuccess } from "../../src/core/cleanup/finish-cleanup-success.js";
-import { startSession } from "../../src/core/web-sessions.js";
+import Fastify from "fastify";
+import { authenticateSession, endSession, startSession } from "../../src/core/web-sessions.js";
+import { LiveFeed } from "../../src/web/live.js";
 import { createLogger } from "../../src/log.js";
 import { startService, type RunningService } from "../../src/service/service.js";
 import { addVms, call, personWithToken, startApiHarness, type Harness } from "../api/helpers.js";
@@ -151,6 +153,31 @@ describe("live updates at /web/events", () => {
       })
       .toBe(200);
     second.close();
+  });
+
+  it("sends a heartbeat comment on an idle stream, and closes it at the next heartbeat once its session was signed out elsewhere", async () => {
+    // The feed alone, with a short heartbeat, on the harness's database (another replica's sign-out is a row update).
+    const feed = new LiveFeed(h.core, createLogger("silent", "feed"), 5, 100);
+    const app = Fastify();
+    app.get("/web/events", async (req, reply) => {
+      const secret = (req.headers.cookie ?? "").replace(/^vmres_session=/, "");
+      const found = await authenticateSession(h.core, secret);
+      if ("rejected" in found) return reply.code(401).send();
+      return feed.open(req, reply, found.holder, secret);
+    });
+    const address = await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const session = await startSession(h.core, ann.personId, "token", 3_600_000);
+      const stream = await EventStreamReader.open(address, `vmres_session=${session.secret}`);
+      await stream.until(() => stream.comments.includes("keep-alive"));
+      expect(stream.ended).toBe(false);
+      expect(await endSession(h.core, session.secret)).toBe(true);
+      await stream.closedByServer();
+      expect(feed.size).toBe(0);
+    } finally {
+      feed.close();
+      await app.close();
+    }
   });
 
   it("ends a session's stream when it signs out", async () => {

@@ -72,6 +72,14 @@ describe("signing in to the web page with an API token", () => {
     expect(cookie?.attributes).toContain(`Expires=${row?.expires} GMT`);
   });
 
+  it("sends a person who is signed in already from the sign-in page on to where they were going", async () => {
+    const kay = await personWithToken(h.core, "kay");
+    const cookie = sessionCookieOf(await postForm(h, "/login", { token: kay.token, next: "/" }));
+    const res = await fetch(`${h.url}/login?next=%2Fvms`, { headers: { cookie: cookie?.pair ?? "" }, redirect: "manual" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/vms");
+  });
+
   it("sends the person only to a path on this site, never to another host (no open redirect)", async () => {
     const ann = await personWithToken(h.core, "ann2");
     for (const next of ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "/\t/evil.example"]) {
