@@ -109,7 +109,10 @@ export async function buildApi(
 
   // The web page (src/web/): its documents, assets and session; its data comes from /v1 below.
   const live = new LiveFeed(deps.core, log, deps.web?.streamsPerPerson ?? 10);
-  await app.register(async (web) => webRoutes(web, { core: deps.core, live, sessionLifetimeMs: deps.web?.sessionLifetimeMs ?? 12 * 3_600_000 }));
+  const signInProviders = deps.web?.signInProviders;
+  await app.register(async (web) =>
+    webRoutes(web, { core: deps.core, live, sessionLifetimeMs: deps.web?.sessionLifetimeMs ?? 12 * 3_600_000, ...(signInProviders ? { signInProviders } : {}) }),
+  );
 
   const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);
   const rateLimit = new RateLimit(deps.core, log, deps.rateLimit);

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
 import type { TrustProxy } from "../service/proxy-trust.js";
+import type { SignInLink } from "../web/sign-in.js";
 import type { RateLimits } from "./rate-limit.js";
 
 /** Told of every answered API request (the service counts them for /metrics). */
@@ -32,8 +33,11 @@ export interface ApiDeps {
    * that says https the web page's cookie is the Secure `__Host-` one. Default: none.
    */
   trustProxy?: TrustProxy;
-  /** The web page's settings (defaults: WEB_SESSION_LIFETIME 12h, WEB_EVENT_STREAMS_PER_PERSON 10). */
-  web?: { sessionLifetimeMs: number; streamsPerPerson: number };
+  /**
+   * The web page's settings (defaults: WEB_SESSION_LIFETIME 12h, WEB_EVENT_STREAMS_PER_PERSON 10), and
+   * the other ways to sign in its sign-in page lists (OpenID Connect's "Sign in with …").
+   */
+  web?: { sessionLifetimeMs: number; streamsPerPerson: number; signInProviders?: () => readonly SignInLink[] };
 }
 
 export type Api = FastifyInstance;
