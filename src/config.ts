@@ -227,6 +227,13 @@ export const configSchema = z.object({
   API_BODY_LIMIT: int(1024, 10_485_760, "a number of bytes from 1,024 to 10,485,760").default(65_536),
   /** Longest life of an API token (and the life of one asked for without `--expires`); a longer one is refused. */
   MAX_TOKEN_LIFETIME: duration("365d", false).refine((ms) => ms >= 60_000 && ms <= 3650 * 86_400_000, "expected a lifetime from 1m to 3650d, like 365d or 90d"),
+  /**
+   * How long a web page session lasts from sign-in (docs/web.md#sessions-and-security); then the person signs in
+   * again. 12h: a working day, so a cookie left on a shared machine overnight no longer signs anyone in.
+   */
+  WEB_SESSION_LIFETIME: duration("12h", false).refine((ms) => ms >= 300_000 && ms <= 30 * 86_400_000, "expected a lifetime from 5m to 30d, like 12h or 7d"),
+  /** Live-update streams (GET /web/events, one per open tab) one person may have open on one replica; one more is refused (429). */
+  WEB_EVENT_STREAMS_PER_PERSON: int(1, 100, "a number of streams from 1 to 100").default(10),
   /** Live (unrevoked, unexpired) API tokens one person or service may hold. */
   MAX_TOKENS_PER_PERSON: int(1, 1000).default(5),
   /**
@@ -256,8 +263,6 @@ export const configSchema = z.object({
   PROVIDER_ORPHANS: z.enum(["report", "delete"], { error: "report or delete" }).default("report"),
   /** How long an image replaced by a newer save of the same person and pool (dirty) is kept before it is deleted. */
   IMAGE_RETENTION: duration("7d", true),
-  /** How long a web page session lasts from sign-in (then the person signs in again). */
-  WEB_SESSION_LIFETIME: duration("12h", false).refine((ms) => ms >= 60_000 && ms <= 90 * 86_400_000, "expected a lifetime from 1m to 90d, like 12h or 7d"),
   /**
    * OpenID Connect sign-in to the web page (docs/web.md): the issuer, the client registered there and
    * the redirect URL registered with it, all four or none (then only token sign-in).

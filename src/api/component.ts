@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Component, ServiceContext } from "../service/context.js";
 import { oidcSettings } from "../config.js";
 import { OidcIssuer } from "../web/oidc.js";
+import { pruneSessions } from "../core/web-sessions.js";
 import { buildApi } from "./server.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -17,7 +18,7 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
   const settings = oidcSettings(ctx.config);
   const oidc = settings ? new OidcIssuer(settings, ctx.log) : null;
   oidc?.start();
-  const { app, handler, idempotency, rateLimit } = await buildApi({
+  const { app, handler, idempotency, rateLimit, live } = await buildApi({
     core: ctx.core,
     log: ctx.log,
     rateLimit: { token: ctx.config.API_RATE_LIMIT, person: ctx.config.API_PERSON_RATE_LIMIT ?? ctx.config.API_RATE_LIMIT },
@@ -25,22 +26,27 @@ export async function startApi(ctx: ServiceContext): Promise<Component> {
     bodyLimit: ctx.config.API_BODY_LIMIT,
     version: VERSION,
     shutdown: shutdown.signal,
-    web: { sessionLifetimeMs: ctx.config.WEB_SESSION_LIFETIME, oidc },
+    trustProxy: ctx.config.TRUST_PROXY,
+    web: { sessionLifetimeMs: ctx.config.WEB_SESSION_LIFETIME, streamsPerPerson: ctx.config.WEB_EVENT_STREAMS_PER_PERSON, oidc },
     ...(ctx.metrics ? { observeRequest: ctx.metrics.http.observe } : {}),
   });
   // "/": the web page, and whatever no other part of the service claims (the longest prefix wins).
   for (const prefix of ["/v1/", "/v1", "/openapi.json", "/docs", "/"]) ctx.http.mount(prefix, handler);
   idempotency.start();
-  rateLimit.start();
+  // Web sessions that ended or expired over a day ago are forgotten on the rate limit's hourly timer.
+  rateLimit.start([{ what: "ended web sessions", prune: () => pruneSessions(ctx.core) }]);
   return {
     name: "api",
     // Before the listener closes (it waits for open requests): waiting checkouts answer 503 and leave their queues.
     drain() {
       shutdown.abort();
+      // Live-update streams never end by themselves: ended here, or the listener's close would wait for them.
+      live.close();
     },
     async stop() {
       shutdown.abort();
       // Requests still running keep renewing their claims until they have answered.
+      live.close();
       await app.close();
       idempotency.stop();
       rateLimit.stop();

@@ -75,10 +75,16 @@ export class RateLimit {
     );
   }
 
-  /** Forgets counts of past windows, now and every hour (every replica; deleting twice is harmless). */
-  start(): void {
-    const prune = () => pruneRequestCounts(this.core).catch((err: unknown) => this.log.warn({ err }, "pruning old API request counts failed; next try in an hour"));
-    void prune();
+  /**
+   * Forgets counts of past windows, now and every hour (every replica; deleting twice is harmless),
+   * and on the same timer whatever else `alsoPrune` names (the web page's sessions long ended).
+   */
+  start(alsoPrune: { what: string; prune: () => Promise<unknown> }[] = []): void {
+    const prune = () => {
+      void pruneRequestCounts(this.core).catch((err: unknown) => this.log.warn({ err }, "pruning old API request counts failed; next try in an hour"));
+      for (const other of alsoPrune) void other.prune().catch((err: unknown) => this.log.warn({ err }, `pruning ${other.what} failed; next try in an hour`));
+    };
+    prune();
     this.timer = setInterval(prune, PRUNE_EVERY_MS);
     this.timer.unref();
   }

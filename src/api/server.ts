@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { authenticateToken, type TokenHolder } from "../core/tokens.js";
 import { authenticateSession, type SessionRejection } from "../core/web-sessions.js";
+import { hopTrust, type TrustProxy } from "../service/proxy-trust.js";
+import { LiveFeed } from "../web/live.js";
 import { webRoutes } from "../web/routes.js";
 import { CSRF_HEADER, csrfMatches, SAFE_METHODS, sessionSecretOf } from "../web/session-cookie.js";
 import type { Logger } from "../log.js";
@@ -38,7 +40,7 @@ declare module "fastify" {
 /** A Fastify app whose handler the service's HTTP listener mounts; it never listens itself. */
 export async function buildApi(
   deps: ApiDeps,
-): Promise<{ app: Api; handler: (req: IncomingMessage, res: ServerResponse) => void; idempotency: Idempotency; rateLimit: RateLimit }> {
+): Promise<{ app: Api; handler: (req: IncomingMessage, res: ServerResponse) => void; idempotency: Idempotency; rateLimit: RateLimit; live: LiveFeed }> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   const app = Fastify({
     logger: false,
@@ -49,6 +51,9 @@ export async function buildApi(
       return createServer();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // req.protocol and req.host from X-Forwarded-Proto/-Host only when the peer is a proxy TRUST_PROXY
+    // trusts, by the same rule as /metrics' "on this machine" (src/service/proxy-trust.ts).
+    trustProxy: trustedHop(deps.trustProxy ?? false),
   }) as unknown as Api;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -104,7 +109,10 @@ export async function buildApi(
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   // The web page (src/web/): its documents, assets and session; its data comes from /v1 below.
-  await app.register(async (web) => webRoutes(web, { core: deps.core, log, sessionLifetimeMs: deps.web?.sessionLifetimeMs ?? 12 * 3_600_000, oidc: deps.web?.oidc ?? null }));
+  const live = new LiveFeed(deps.core, log, deps.web?.streamsPerPerson ?? 10);
+  await app.register(async (web) =>
+    webRoutes(web, { core: deps.core, log, live, sessionLifetimeMs: deps.web?.sessionLifetimeMs ?? 12 * 3_600_000, oidc: deps.web?.oidc ?? null }),
+  );
 
   const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);
   const rateLimit = new RateLimit(deps.core, log, deps.rateLimit);
@@ -142,7 +150,7 @@ export async function buildApi(
   );
   await app.ready();
   if (!handler) throw new Error("Fastify did not hand over its request handler");
-  return { app, handler, idempotency, rateLimit };
+  return { app, handler, idempotency, rateLimit, live };
 }
 
 /**
@@ -181,6 +189,13 @@ function unauthorized(reply: FastifyReply, detail: string, reason?: string): Fas
   return sendProblem(reply, httpProblem("unauthorized", detail, reason ? { reason } : {}));
 }
 
+
+/** TRUST_PROXY as Fastify's trustProxy: false stays false (Fastify then ignores X-Forwarded-* at once). */
+function trustedHop(trust: TrustProxy): false | ((address: string, hop: number) => boolean) {
+  if (trust === false) return false;
+  const trusted = hopTrust(trust);
+  return (address, hop) => trusted(address, hop);
+}
 
 /** Fastify's and the schema's errors as problems that name the field at fault; anything else is a 500, logged. */
 function problemOfError(err: FastifyError & { statusCode?: number; code?: string }, req: FastifyRequest, log: Logger): Problem {

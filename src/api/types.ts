@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
 import type { OidcIssuer } from "../web/oidc.js";
+import type { TrustProxy } from "../service/proxy-trust.js";
 import type { RateLimits } from "./rate-limit.js";
 
 /** Told of every answered API request (the service counts them for /metrics). */
@@ -27,8 +28,16 @@ export interface ApiDeps {
   shutdown?: AbortSignal;
   /** Told of every answered request (the service's /metrics); none in tests that build the API alone. */
   observeRequest?: RequestObserver;
-  /** The web page's sign-in: WEB_SESSION_LIFETIME, and OpenID Connect when configured (default: 12 h, token only). */
-  web?: { sessionLifetimeMs: number; oidc: OidcIssuer | null };
+  /**
+   * TRUST_PROXY: which peers' X-Forwarded-* headers are believed, so that behind a trusted proxy
+   * that says https the web page's cookie is the Secure `__Host-` one. Default: none.
+   */
+  trustProxy?: TrustProxy;
+  /**
+   * The web page's settings (defaults: WEB_SESSION_LIFETIME 12h, WEB_EVENT_STREAMS_PER_PERSON 10),
+   * and OpenID Connect sign-in when configured (null: token sign-in only).
+   */
+  web?: { sessionLifetimeMs: number; streamsPerPerson: number; oidc: OidcIssuer | null };
 }
 
 export type Api = FastifyInstance;

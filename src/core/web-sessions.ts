@@ -30,8 +30,8 @@ export interface NewSession {
 export async function startSession(core: Core, personId: number, via: SignInVia, lifetimeMs: number): Promise<NewSession> {
   const secret = randomBytes(32).toString("base64url");
   const csrfToken = randomBytes(24).toString("base64url");
-  // The core's client leaves timestamps as text (drizzle's postgres.js driver turns their parsers off): a Date is made here.
-  const [row] = await core.db.$client<{ expires_at: string | Date }[]>`
+  // The raw client returns timestamptz as text (src/db/client.ts): made a Date here, as the type says.
+  const [row] = await core.db.$client<{ expires_at: Date | string }[]>`
     insert into web_sessions (secret_hash, person_id, csrf_token, via, expires_at)
     values (${hash(secret)}, ${personId}, ${csrfToken}, ${via},
             coalesce(${clockAt(core)}::timestamptz, now()) + ${lifetimeMs} * interval '1 millisecond')

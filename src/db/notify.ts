@@ -12,6 +12,12 @@ export const CLEANUP_CHANNEL = "vmres_cleanup";
 export const QUEUE_CHANNEL = "vmres_queue";
 
 /**
+ * Notified (by the triggers in drizzle/0021) with `{"kind", "pool"}` at the commit of anything the
+ * web page shows: a VM's state, a checkout, a queue place, a booking (src/web/live.ts).
+ */
+export const CHANGES_CHANNEL = "vmres_changes";
+
+/**
  * Stops waking. It does not wait for the server: with the database down the
  * UNLISTEN would wait for the reconnection and hold up a shutdown; closing the
  * pool closes the listening connection anyway.

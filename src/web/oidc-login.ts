@@ -76,16 +76,3 @@ export function clearLoginCookie(req: FastifyRequest, reply: FastifyReply): void
   void reply.clearCookie(secure ? SECURE_LOGIN_COOKIE : LOGIN_COOKIE, { path: "/", httpOnly: true, sameSite: "lax", secure });
 }
 
-/**
- * `next` if it is a path of this site, else `/`: never another site's address
- * (`//evil.example`, `/\evil.example`, `https://…`), so a sign-in link cannot
- * send a person elsewhere once signed in.
- */
-export function localPath(next: unknown): string {
-  if (typeof next !== "string" || next.length > 2000 || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(next)) return "/";
-  const base = "http://vmres.invalid";
-  const url = new URL(next, base);
-  return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : "/";
-}

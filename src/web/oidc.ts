@@ -5,8 +5,9 @@ import { personForSignIn, type SignInMatch } from "../core/sign-in.js";
 import type { Core } from "../core/types.js";
 import { startSession } from "../core/web-sessions.js";
 import type { Logger } from "../log.js";
-import { clearLoginCookie, LOGIN_LIFETIME_MS, localPath, loginCookieOf, openLogin, sealLogin, setLoginCookie } from "./oidc-login.js";
-import { escapeHtml, plainPage } from "./plain-page.js";
+import { localPath } from "./page.js";
+import { clearLoginCookie, LOGIN_LIFETIME_MS, loginCookieOf, openLogin, sealLogin, setLoginCookie } from "./oidc-login.js";
+import { escapeHtml, plainPage } from "./page.js";
 import { setSessionCookie } from "./session-cookie.js";
 
 /**

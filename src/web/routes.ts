@@ -6,9 +6,13 @@ import { isAdmin, timeZoneOf } from "../core/people.js";
 import type { Core } from "../core/types.js";
 import type { Logger } from "../log.js";
 import { authenticateSession, type SessionHolder } from "../core/web-sessions.js";
-import { oidcRoutes, type OidcIssuer } from "./oidc.js";
-import { escapeHtml, plainPage } from "./plain-page.js";
+import type { LiveFeed } from "./live.js";
+import { oidcRoutes, oidcSignInLink, type OidcIssuer } from "./oidc.js";
+import { escapeHtml, plainPage } from "./page.js";
+import { signInRoutes } from "./sign-in.js";
 import { sessionSecretOf } from "./session-cookie.js";
+
+export { escapeHtml, plainPage } from "./page.js";
 
 /**
  * The web page (docs/web.md): the fifth adapter. The server only serves the
@@ -34,6 +38,8 @@ export interface WebDeps {
   log: Logger;
   /** WEB_SESSION_LIFETIME: how long a session opened by a sign-in lasts. */
   sessionLifetimeMs: number;
+  /** This process's live-update streams (GET /web/events). */
+  live: LiveFeed;
   /** OpenID Connect sign-in (src/web/oidc.ts), or null: token sign-in only. */
   oidc: OidcIssuer | null;
 }
@@ -70,6 +76,25 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   // Sign-in with OpenID Connect: /auth/oidc/start and the callback at OIDC_REDIRECT_URL's path.
   if (deps.oidc) oidcRoutes(app, { core: deps.core, oidc: deps.oidc, sessionLifetimeMs: deps.sessionLifetimeMs, log: deps.log });
 
+  signInRoutes(app, {
+    core: deps.core,
+    sessionLifetimeMs: deps.sessionLifetimeMs,
+    onSignOut: (sessionId) => deps.live.endSession(sessionId),
+    // The sign-in page lists OpenID Connect's "Sign in with …" above the token form.
+    providers: (next) => {
+      const link = oidcSignInLink(deps.oidc, next);
+      return link ? [link] : [];
+    },
+  });
+
+  // Live updates: an event stream that says what changed; the page fetches again through /v1.
+  app.get("/web/events", { schema: { hide: true } }, async (req, reply) => {
+    const secret = sessionSecretOf(req);
+    const found = secret ? await authenticateSession(deps.core, secret) : null;
+    if (!secret || !found || "rejected" in found) return reply.code(401).send({ signedIn: false, signIn: "/login" });
+    return deps.live.open(req, reply, found.holder, secret);
+  });
+
   // Who is signed in, and the CSRF token the page sends back on every change.
   app.get("/web/session", { schema: { hide: true } }, async (req, reply) => {
     const holder = await sessionOf(req);
@@ -79,6 +104,3 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     return reply.header("cache-control", "no-store").send({ signedIn: true, person: holder.person, admin, timeZone, via: holder.via, csrfToken: holder.csrfToken });
   });
 }
-
-// Here first; kept importable from here for the pages that already do.
-export { escapeHtml, plainPage };

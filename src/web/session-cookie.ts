@@ -39,7 +39,11 @@ export const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Whether the request carries the session's CSRF token (compared in constant time). */
 export function csrfMatches(req: FastifyRequest, expected: string): boolean {
-  const sent = req.headers[CSRF_HEADER];
+  return sameToken(req.headers[CSRF_HEADER], expected);
+}
+
+/** Whether `sent` (a header's or a form field's value) is `expected`, compared in constant time. */
+export function sameToken(sent: unknown, expected: string): boolean {
   if (typeof sent !== "string") return false;
   const a = Buffer.from(sent);
   const b = Buffer.from(expected);

@@ -127,6 +127,15 @@ describe("paths in the configuration", () => {
     expect(() => loadConfig({ MAX_TOKENS_PER_PERSON: "0" }, null)).toThrow(/MAX_TOKENS_PER_PERSON/);
   });
 
+  it("web sessions last 12h and a person may open 10 live streams by default, and a bad value names the setting and what it expects", () => {
+    const config = loadConfig({}, null);
+    expect([config.WEB_SESSION_LIFETIME, config.WEB_EVENT_STREAMS_PER_PERSON]).toEqual([12 * 3_600_000, 10]);
+    expect(loadConfig({ WEB_SESSION_LIFETIME: "7d" }, null).WEB_SESSION_LIFETIME).toBe(7 * 86_400_000);
+    expect(() => loadConfig({ WEB_SESSION_LIFETIME: "1m" }, null)).toThrow(/WEB_SESSION_LIFETIME.*from 5m to 30d/s);
+    expect(() => loadConfig({ WEB_SESSION_LIFETIME: "a day" }, null)).toThrow(/WEB_SESSION_LIFETIME.*duration/s);
+    expect(() => loadConfig({ WEB_EVENT_STREAMS_PER_PERSON: "0" }, null)).toThrow(/WEB_EVENT_STREAMS_PER_PERSON.*from 1 to 100/s);
+  });
+
   it("the per-person rate limit defaults to the per-token one, the claim timeout to 30 s, and a bad one names the setting", () => {
     const config = loadConfig({ API_RATE_LIMIT: "10/s" }, null);
     expect([config.API_PERSON_RATE_LIMIT ?? config.API_RATE_LIMIT, config.IDEMPOTENCY_CLAIM_TIMEOUT_MS]).toEqual([{ max: 10, windowMs: 1000 }, 30_000]);

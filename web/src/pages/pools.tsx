@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { personName, when } from "../format.js";
+import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { navigate } from "../router.js";
 import { usePage } from "../session.js";
@@ -26,6 +27,7 @@ export function PoolsPage() {
   useEffect(() => {
     void load();
   }, [load]);
+  useLive(load);
   return (
     <>
       <h1>Pools</h1>
