@@ -53,10 +53,18 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
 }
 
-/** Where the test run saves screenshots of each page (docs/web.md and the README show them). */
-export const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+/**
+ * Where the test run saves a screenshot of each page: test-results/screenshots/ (not committed),
+ * and, with UPDATE_SCREENSHOTS=1, docs/screenshots/ too, the pictures docs/web.md and the README
+ * show (kept out of ordinary runs, whose timestamps would change them every time).
+ */
+export const SCREENSHOTS = fileURLToPath(new URL("../../test-results/screenshots/", import.meta.url));
+export const DOC_SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
 
 export async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+  const dirs = process.env.UPDATE_SCREENSHOTS === "1" ? [SCREENSHOTS, DOC_SCREENSHOTS] : [SCREENSHOTS];
+  for (const dir of dirs) {
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: `${dir}${name}.png`, fullPage: true });
+  }
 }

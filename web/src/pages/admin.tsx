@@ -1,4 +1,5 @@
-import { useState } from "preact/hooks";
+import { useCallback, useState } from "preact/hooks";
+import { useLive } from "../live.js";
 import { People, Tokens } from "./admin/people.js";
 import { Images, Instances, ProviderJobs } from "./admin/provisioned.js";
 import { AttentionVms, BlockedCleanups, DrainVm, OpenCheckouts } from "./admin/vms.js";
@@ -12,7 +13,10 @@ import { AttentionVms, BlockedCleanups, DrainVm, OpenCheckouts } from "./admin/v
 export function AdminPage() {
   // Bumped after every action, so each section shows the state the action left.
   const [version, setVersion] = useState(0);
-  const props = { version, refresh: () => setVersion((v) => v + 1) };
+  const refresh = useCallback(() => setVersion((v) => v + 1), []);
+  // What changes elsewhere (a VM quarantined, a cleanup ending, a checkout) shows without a reload.
+  useLive(refresh);
+  const props = { version, refresh };
   return (
     <>
       <h1>Admin</h1>

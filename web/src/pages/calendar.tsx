@@ -6,6 +6,7 @@ import { BookingsList } from "../calendar/bookings-list.js";
 import { addDays, dateOf, formatIn, HOUR, isCivilDate, rangeText, windowOf } from "../calendar/time.js";
 import { Timeline, type Selection } from "../calendar/timeline.js";
 import "../calendar/calendar.css";
+import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
 
@@ -58,6 +59,8 @@ export function CalendarPage() {
     const q = new URLSearchParams({ ...(pool ? { pool } : {}), view: shown.view, date: shown.date });
     history.replaceState(null, "", `${location.pathname}?${q.toString()}`);
   }, [pool, shown.view, shown.date]);
+  // A booking or checkout of this pool made elsewhere shows without a reload.
+  useLive(() => setReloads((n) => n + 1), pool ?? undefined);
   // The now line moves once a minute.
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 60_000);

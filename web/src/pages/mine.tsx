@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { CopyButton } from "../copy.js";
 import { when } from "../format.js";
+import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
 import { takeNews, type JustDone } from "./just-done.js";
@@ -32,6 +33,11 @@ export function MinePage() {
   useEffect(() => {
     void load();
   }, [load]);
+  // Changes made elsewhere (an offer, a forced check-in, a token revoked): read everything again.
+  useLive(() => {
+    setVersion((v) => v + 1);
+    void load();
+  });
   const done = (words: string) => {
     say(words);
     setVersion((v) => v + 1);

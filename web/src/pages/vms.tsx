@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { personName, STATE_WORDS, VM_STATES, when, type VmState } from "../format.js";
+import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
 import "./pages.css";
@@ -65,6 +66,7 @@ export function VmsPage() {
   useEffect(() => {
     void load();
   }, [load]);
+  useLive(load);
 
   const pages = vms ? Math.max(1, Math.ceil(vms.length / PAGE_SIZE)) : 1;
   const page = Math.min(filter.page, pages);
