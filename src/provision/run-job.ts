@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
 import { finishCreate, finishDelete, finishDeleteImage, finishSave, type Finished } from "../core/provision/finish.js";
-import { recordProviderRef, type JobClaim } from "../core/provision/jobs.js";
+import { recordImageRef, recordProviderRef, type JobClaim } from "../core/provision/jobs.js";
 import type { Core } from "../core/types.js";
 import type { Provider } from "./provider.js";
 import type { ProvisionSettings } from "./settings.js";
@@ -28,7 +27,7 @@ export async function runJob(core: Core, provider: Provider, claim: JobClaim, se
       await provider.stop(ref);
       const imageRef = await provider.saveImage(ref, image.name);
       // Recorded before the delete: a crash between the two leaves the image known.
-      await core.db.execute(sql`update images set provider_ref = ${imageRef} where id = ${image.id}`);
+      await recordImageRef(core.db, image.id, imageRef);
       await provider.delete(ref);
       return finishSave(core, claim, imageRef);
     }

@@ -1,0 +1,249 @@
+import type postgres from "postgres";
+import { listenForWakeups, type StopListening } from "../db/notify.js";
+import type { Logger } from "../log.js";
+
+/**
+ * One kind of job plugged into the runner: the queue's own table and SQL stay
+ * where they are (the core), the kind only says how to claim, renew, run and
+ * fail one. Every write after the claim is guarded by the claim itself in the
+ * core (`claimed_by` and the exact `claimed_at`), which is what makes a late
+ * or taken-over attempt harmless: it writes nothing.
+ */
+export interface JobKind<Job, Filter = void> {
+  /** The `kind` label of the runner's metrics and logs: `cleanup`, `provider`, `notice`. */
+  readonly name: string;
+  /** Claims up to `limit` due jobs for this runner, committed (SKIP LOCKED) before any of them runs. */
+  claim(limit: number, filter: Filter | undefined): Promise<Job[]>;
+  /** Renews the claim (the heartbeat); false when it was taken over, which aborts the run. Absent: claims are not renewed. */
+  renew?(job: Job): Promise<boolean>;
+  /** Does the work and records its success under the claim; `signal` aborts on the job's timeout or a lost claim. Returns the outcome's name. */
+  run(job: Job, signal: AbortSignal): Promise<string>;
+  /** Records a failed attempt under the claim (with the one backoff, src/jobs/backoff.ts); returns the outcome's name. */
+  fail(job: Job, error: unknown): Promise<string>;
+  /** Makes claims of dead processes (not renewed for the claim timeout) due again; idempotent. Absent: the claim query takes them over itself. */
+  takeOver?(): Promise<unknown>;
+  /** For logs. */
+  describe(job: Job): Record<string, unknown>;
+}
+
+/** Why a run was aborted: it took longer than its timeout, or its claim was taken over. */
+export class JobAbortedError extends Error {
+  constructor(
+    readonly code: "job_timeout" | "claim_lost",
+    message: string,
+  ) {
+    super(message);
+    this.name = "JobAbortedError";
+  }
+}
+
+/** Told after each attempt: the kind, how it ended, how long it took. */
+export type JobObserver = (kind: string, outcome: string, seconds: number) => void;
+
+export interface RunnerOptions<Job, Filter> {
+  kind: JobKind<Job, Filter>;
+  log: Logger;
+  /** Jobs of this kind running at once in this runner. */
+  concurrency: number;
+  /** The poll fallback: claims this often even when nothing woke the runner. */
+  pollIntervalMs: number;
+  /** A claim is renewed every quarter of this; a claim not renewed for this long is taken over (by `takeOver` or the claim query). */
+  claimTimeoutMs: number;
+  /** A run longer than this is aborted and failed (and retried with backoff). Null: no timeout of the runner's own. */
+  jobTimeoutMs: number | null;
+  /** Woken at once when this channel is notified (any process committed due work), besides the poll. */
+  listen?: { sql: postgres.Sql; channel: string };
+  observe?: JobObserver;
+}
+
+/**
+ * Runs one kind of job: claims due ones (at most `concurrency` running),
+ * runs each with a renewed claim and a timeout, and fails it (backoff) when it
+ * throws, times out or loses its claim. It claims when started, whenever
+ * LISTEN says work became due, when a run ends (so a queue drains without
+ * waiting for the poll), and on the poll fallback, which also takes over the
+ * claims of dead processes. One claim query at a time; all coordination with
+ * other runners, in this process or others, goes through the claims in the
+ * database.
+ */
+export class JobRunner<Job, Filter = void> {
+  private readonly running = new Set<Promise<string>>();
+  private accepting = false;
+  private timer: NodeJS.Timeout | undefined;
+  private claiming: Promise<void> | null = null;
+  private claimWanted = false;
+  private listening: Promise<StopListening> | undefined;
+  private lastError: string | null = null;
+  private lastTakeOver = 0;
+  private wakeWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: RunnerOptions<Job, Filter>) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Null while claiming works; otherwise why the last claim failed (the database is down…). */
+  get pollError(): string | null {
+    return this.lastError;
+  }
+
+  start(): void {
+    if (this.accepting) return;
+    this.accepting = true;
+    const { listen, log } = this.opts;
+    if (listen) this.listening = listenForWakeups(listen.sql, listen.channel, () => this.wake(), log);
+    this.wake();
+  }
+
+  /** Claims now rather than at the next poll (work became due). */
+  wake(): void {
+    if (!this.accepting) return;
+    if (this.claiming) {
+      // One claim query at a time; the one in flight is followed by another at once.
+      this.claimWanted = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.claiming = this.claimAndLaunch().finally(() => {
+      this.claiming = null;
+      if (!this.accepting) return;
+      if (this.claimWanted) {
+        this.claimWanted = false;
+        setImmediate(() => this.wake());
+      } else {
+        this.timer = setTimeout(() => this.wake(), this.opts.pollIntervalMs);
+      }
+    });
+  }
+
+  /** Resolves at the next claim query this runner makes (tests wait on it instead of sleeping). */
+  nextClaim(): Promise<void> {
+    return new Promise((resolve) => this.wakeWaiters.push(resolve));
+  }
+
+  /**
+   * Claims what is due once (up to the free concurrency, `filter` narrowing
+   * it) and runs it; resolves with how many ran when those runs end. For a
+   * caller without the loop (a CLI waiting for its own job).
+   */
+  async runDue(filter?: Filter): Promise<number> {
+    const jobs = await this.claim(filter);
+    await Promise.all(jobs.map((job) => this.launch(job)));
+    return jobs.length;
+  }
+
+  /**
+   * Stops claiming and waits up to `graceMs` for the runs under way. Those
+   * still running keep their claims, which lapse: another process takes them
+   * over after the claim timeout. Returns how many were left so.
+   */
+  async stop(graceMs: number): Promise<{ finished: number; left: number }> {
+    this.accepting = false;
+    clearTimeout(this.timer);
+    (await this.listening)?.();
+    this.listening = undefined;
+    await this.claiming;
+    const pending = [...this.running];
+    if (pending.length === 0) return { finished: 0, left: 0 };
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled(pending), graceOver]);
+    clearTimeout(graceTimer);
+    const left = pending.filter((p) => this.running.has(p)).length;
+    return { finished: pending.length - left, left };
+  }
+
+  private async claim(filter?: Filter): Promise<Job[]> {
+    const free = this.opts.concurrency - this.running.size;
+    for (const resolve of this.wakeWaiters.splice(0)) resolve();
+    if (free <= 0) return [];
+    return this.opts.kind.claim(free, filter);
+  }
+
+  private async claimAndLaunch(): Promise<void> {
+    const { kind, log, claimTimeoutMs, pollIntervalMs } = this.opts;
+    // Taking over dead processes' claims is one idempotent UPDATE; more often than the poll would only repeat it.
+    if (kind.takeOver && Date.now() - this.lastTakeOver >= Math.min(pollIntervalMs, claimTimeoutMs / 2)) {
+      this.lastTakeOver = Date.now();
+      await kind.takeOver().catch((err: unknown) => log.error({ err, kind: kind.name }, "could not take over the claims of dead processes; trying again at the next poll"));
+    }
+    let jobs: Job[];
+    try {
+      jobs = await this.claim();
+      this.lastError = null;
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err);
+      log.error({ err, kind: kind.name }, "claiming due jobs failed; trying again at the next poll");
+      return;
+    }
+    for (const job of jobs) {
+      void this.launch(job).finally(() => this.wake());
+    }
+  }
+
+  private launch(job: Job): Promise<string> {
+    const run = this.attempt(job).catch((err: unknown) => {
+      // Only the failure's own write can get here; the claim stays and is taken over after the claim timeout.
+      this.opts.log.error({ err, kind: this.opts.kind.name, ...this.opts.kind.describe(job) }, "recording a job's failure failed; it is taken over after the claim timeout");
+      return "unrecorded";
+    });
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+    return run;
+  }
+
+  /** One attempt: run under a heartbeat and a timeout; a throw, the timeout or a lost claim fails it. */
+  private async attempt(job: Job): Promise<string> {
+    const { kind, observe, jobTimeoutMs, claimTimeoutMs } = this.opts;
+    const started = performance.now();
+    const abort = new AbortController();
+    const aborted = new Promise<never>((_, reject) => abort.signal.addEventListener("abort", () => reject(abort.signal.reason as Error), { once: true }));
+    aborted.catch(() => undefined);
+    const timeout =
+      jobTimeoutMs === null ? undefined : setTimeout(() => abort.abort(new JobAbortedError("job_timeout", `took longer than its timeout of ${jobTimeoutMs} ms`)), jobTimeoutMs);
+    const heartbeat = kind.renew ? renewWhileRunning(() => kind.renew!(job), claimTimeoutMs, () => abort.abort(new JobAbortedError("claim_lost", "its claim was taken over"))) : null;
+    let outcome: string;
+    try {
+      outcome = await Promise.race([kind.run(job, abort.signal), aborted]);
+    } catch (err) {
+      clearTimeout(timeout);
+      // Renewals in flight end first, so the failure compares the claim time the database holds.
+      await heartbeat?.stop();
+      if (err instanceof JobAbortedError && err.code === "claim_lost") outcome = "claim_lost";
+      else outcome = await kind.fail(job, err);
+    } finally {
+      clearTimeout(timeout);
+      await heartbeat?.stop();
+    }
+    observe?.(kind.name, outcome, (performance.now() - started) / 1000);
+    return outcome;
+  }
+}
+
+/**
+ * Keeps a claim fresh while its job runs (every quarter of the claim timeout),
+ * so the timeout can be short and a dead process's job is taken over soon.
+ * `stop()` waits for a renewal in flight, so the finish compares the claim
+ * time the database holds. A renewal that finds the claim gone calls `lost`;
+ * one that fails (the database away) is tried again at the next beat.
+ */
+function renewWhileRunning(renew: () => Promise<boolean>, claimTimeoutMs: number, lost: () => void): { stop(): Promise<void> } {
+  let inFlight: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const timer = setInterval(() => {
+    inFlight = inFlight
+      .then(async () => {
+        if (stopped) return;
+        if (!(await renew())) lost();
+      })
+      .catch(() => undefined);
+  }, Math.max(50, Math.floor(claimTimeoutMs / 4)));
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}
