@@ -9,21 +9,35 @@ import type { Logger } from "../log.js";
  * core (`claimed_by` and the exact `claimed_at`), which is what makes a late
  * or taken-over attempt harmless: it writes nothing.
  */
-export interface JobKind<Job, Filter = void> {
+export interface JobKind<Job, Result = string, Filter = void> {
   /** The `kind` label of the runner's metrics and logs: `cleanup`, `provider`, `notice`. */
   readonly name: string;
   /** Claims up to `limit` due jobs for this runner, committed (SKIP LOCKED) before any of them runs. */
   claim(limit: number, filter: Filter | undefined): Promise<Job[]>;
   /** Renews the claim (the heartbeat); false when it was taken over, which aborts the run. Absent: claims are not renewed. */
   renew?(job: Job): Promise<boolean>;
-  /** Does the work and records its success under the claim; `signal` aborts on the job's timeout or a lost claim. Returns the outcome's name. */
-  run(job: Job, signal: AbortSignal): Promise<string>;
+  /**
+   * Does the work, outside any transaction. `ctx.signal` aborts on the job's
+   * timeout or a lost claim; a write under the claim made while running goes
+   * through `ctx.exclusive`, so no renewal changes the claim under it.
+   */
+  run(job: Job, ctx: JobContext): Promise<Result>;
+  /** Records the success under the claim (the heartbeat has stopped, so the claim is as the job holds it); returns the outcome's name. */
+  complete(job: Job, result: Result): Promise<string>;
   /** Records a failed attempt under the claim (with the one backoff, src/jobs/backoff.ts); returns the outcome's name. */
   fail(job: Job, error: unknown): Promise<string>;
   /** Makes claims of dead processes (not renewed for the claim timeout) due again; idempotent. Absent: the claim query takes them over itself. */
   takeOver?(): Promise<unknown>;
   /** For logs. */
   describe(job: Job): Record<string, unknown>;
+}
+
+/** What a running job gets from the runner. */
+export interface JobContext {
+  /** Aborted (with a JobAbortedError) when the job runs past its timeout or its claim is taken over. */
+  signal: AbortSignal;
+  /** Runs `write` with no renewal in flight or starting meanwhile: a write guarded by the exact claim time sees the one the job holds. */
+  exclusive<T>(write: () => Promise<T>): Promise<T>;
 }
 
 /** Why a run was aborted: it took longer than its timeout, or its claim was taken over. */
@@ -37,11 +51,14 @@ export class JobAbortedError extends Error {
   }
 }
 
+/** What woke the runner: this process queued work (`local`), LISTEN, or the poll fallback. */
+export type WakeSource = "local" | "listen" | "poll";
+
 /** Told after each attempt: the kind, how it ended, how long it took. */
 export type JobObserver = (kind: string, outcome: string, seconds: number) => void;
 
-export interface RunnerOptions<Job, Filter> {
-  kind: JobKind<Job, Filter>;
+export interface RunnerOptions<Job, Result, Filter> {
+  kind: JobKind<Job, Result, Filter>;
   log: Logger;
   /** Jobs of this kind running at once in this runner. */
   concurrency: number;
@@ -51,8 +68,12 @@ export interface RunnerOptions<Job, Filter> {
   claimTimeoutMs: number;
   /** A run longer than this is aborted and failed (and retried with backoff). Null: no timeout of the runner's own. */
   jobTimeoutMs: number | null;
+  /** The most jobs one claim query takes (default: all the free concurrency). A full batch is followed by another claim at once. */
+  batchSize?: number;
   /** Woken at once when this channel is notified (any process committed due work), besides the poll. */
   listen?: { sql: postgres.Sql; channel: string };
+  /** Told of each wake-up and where it came from (the outbox's delivery trace). */
+  onWake?: (source: WakeSource) => void;
   observe?: JobObserver;
 }
 
@@ -66,7 +87,7 @@ export interface RunnerOptions<Job, Filter> {
  * other runners, in this process or others, goes through the claims in the
  * database.
  */
-export class JobRunner<Job, Filter = void> {
+export class JobRunner<Job, Result = string, Filter = void> {
   private readonly running = new Set<Promise<string>>();
   private accepting = false;
   private timer: NodeJS.Timeout | undefined;
@@ -76,8 +97,9 @@ export class JobRunner<Job, Filter = void> {
   private lastError: string | null = null;
   private lastTakeOver = 0;
   private wakeWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly opts: RunnerOptions<Job, Filter>) {}
+  constructor(private readonly opts: RunnerOptions<Job, Result, Filter>) {}
 
   get runningCount(): number {
     return this.running.size;
@@ -92,13 +114,14 @@ export class JobRunner<Job, Filter = void> {
     if (this.accepting) return;
     this.accepting = true;
     const { listen, log } = this.opts;
-    if (listen) this.listening = listenForWakeups(listen.sql, listen.channel, () => this.wake(), log);
-    this.wake();
+    if (listen) this.listening = listenForWakeups(listen.sql, listen.channel, () => this.wake("listen"), log);
+    this.wake("poll");
   }
 
   /** Claims now rather than at the next poll (work became due). */
-  wake(): void {
+  wake(source: WakeSource = "local"): void {
     if (!this.accepting) return;
+    this.opts.onWake?.(source);
     if (this.claiming) {
       // One claim query at a time; the one in flight is followed by another at once.
       this.claimWanted = true;
@@ -110,11 +133,28 @@ export class JobRunner<Job, Filter = void> {
       if (!this.accepting) return;
       if (this.claimWanted) {
         this.claimWanted = false;
-        setImmediate(() => this.wake());
+        setImmediate(() => this.wake("local"));
       } else {
-        this.timer = setTimeout(() => this.wake(), this.opts.pollIntervalMs);
+        this.timer = setTimeout(() => this.wake("poll"), this.opts.pollIntervalMs);
       }
+      this.tellIfIdle();
     });
+  }
+
+  /** Nothing is being claimed or run here, and no claim is wanted. */
+  idle(): boolean {
+    return !this.accepting || (this.running.size === 0 && this.claiming === null && !this.claimWanted);
+  }
+
+  /** Resolves when this runner is idle: work that can wait (learning names) goes then. */
+  whenIdle(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private tellIfIdle(): void {
+    if (!this.idle()) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Resolves at the next claim query this runner makes (tests wait on it instead of sleeping). */
@@ -134,18 +174,24 @@ export class JobRunner<Job, Filter = void> {
   }
 
   /**
-   * Stops claiming and waits up to `graceMs` for the runs under way. Those
-   * still running keep their claims, which lapse: another process takes them
-   * over after the claim timeout. Returns how many were left so.
+   * Stops claiming and waits up to `graceMs` (default: as long as they take)
+   * for the runs under way. Those still running keep their claims, which
+   * lapse: another process takes them over after the claim timeout. Returns
+   * how many were left so.
    */
-  async stop(graceMs: number): Promise<{ finished: number; left: number }> {
+  async stop(graceMs?: number): Promise<{ finished: number; left: number }> {
     this.accepting = false;
     clearTimeout(this.timer);
     (await this.listening)?.();
     this.listening = undefined;
     await this.claiming;
     const pending = [...this.running];
+    this.tellIfIdle();
     if (pending.length === 0) return { finished: 0, left: 0 };
+    if (graceMs === undefined) {
+      await Promise.allSettled(pending);
+      return { finished: pending.length, left: 0 };
+    }
     let graceTimer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.allSettled(pending), graceOver]);
@@ -154,11 +200,16 @@ export class JobRunner<Job, Filter = void> {
     return { finished: pending.length - left, left };
   }
 
+  /** How many the next claim may take: the free concurrency, at most a batch. */
+  private room(): number {
+    return Math.min(this.opts.concurrency - this.running.size, this.opts.batchSize ?? Infinity);
+  }
+
   private async claim(filter?: Filter): Promise<Job[]> {
-    const free = this.opts.concurrency - this.running.size;
+    const room = this.room();
     for (const resolve of this.wakeWaiters.splice(0)) resolve();
-    if (free <= 0) return [];
-    return this.opts.kind.claim(free, filter);
+    if (room <= 0) return [];
+    return this.opts.kind.claim(room, filter);
   }
 
   private async claimAndLaunch(): Promise<void> {
@@ -169,6 +220,7 @@ export class JobRunner<Job, Filter = void> {
       await kind.takeOver().catch((err: unknown) => log.error({ err, kind: kind.name }, "could not take over the claims of dead processes; trying again at the next poll"));
     }
     let jobs: Job[];
+    const room = this.room();
     try {
       jobs = await this.claim();
       this.lastError = null;
@@ -177,8 +229,10 @@ export class JobRunner<Job, Filter = void> {
       log.error({ err, kind: kind.name }, "claiming due jobs failed; trying again at the next poll");
       return;
     }
+    // A full batch: there may be more due, claimed at once while there is room.
+    if (room > 0 && jobs.length === room) this.claimWanted = true;
     for (const job of jobs) {
-      void this.launch(job).finally(() => this.wake());
+      void this.launch(job).finally(() => this.wake("local"));
     }
   }
 
@@ -189,7 +243,10 @@ export class JobRunner<Job, Filter = void> {
       return "unrecorded";
     });
     this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    void run.finally(() => {
+      this.running.delete(run);
+      this.tellIfIdle();
+    });
     return run;
   }
 
@@ -202,19 +259,21 @@ export class JobRunner<Job, Filter = void> {
     aborted.catch(() => undefined);
     const timeout =
       jobTimeoutMs === null ? undefined : setTimeout(() => abort.abort(new JobAbortedError("job_timeout", `took longer than its timeout of ${jobTimeoutMs} ms`)), jobTimeoutMs);
-    const heartbeat = kind.renew ? renewWhileRunning(() => kind.renew!(job), claimTimeoutMs, () => abort.abort(new JobAbortedError("claim_lost", "its claim was taken over"))) : null;
+    const heartbeat = new Heartbeat(kind.renew ? () => kind.renew!(job) : null, claimTimeoutMs, () =>
+      abort.abort(new JobAbortedError("claim_lost", "its claim was taken over")),
+    );
     let outcome: string;
     try {
-      outcome = await Promise.race([kind.run(job, abort.signal), aborted]);
+      const result = await Promise.race([kind.run(job, { signal: abort.signal, exclusive: (write) => heartbeat.exclusive(write) }), aborted]);
+      clearTimeout(timeout);
+      // Renewals end first, so the finish compares the claim time the database holds.
+      await heartbeat.stop();
+      outcome = await kind.complete(job, result);
     } catch (err) {
       clearTimeout(timeout);
-      // Renewals in flight end first, so the failure compares the claim time the database holds.
-      await heartbeat?.stop();
+      await heartbeat.stop();
       if (err instanceof JobAbortedError && err.code === "claim_lost") outcome = "claim_lost";
       else outcome = await kind.fail(job, err);
-    } finally {
-      clearTimeout(timeout);
-      await heartbeat?.stop();
     }
     observe?.(kind.name, outcome, (performance.now() - started) / 1000);
     return outcome;
@@ -224,26 +283,38 @@ export class JobRunner<Job, Filter = void> {
 /**
  * Keeps a claim fresh while its job runs (every quarter of the claim timeout),
  * so the timeout can be short and a dead process's job is taken over soon.
- * `stop()` waits for a renewal in flight, so the finish compares the claim
- * time the database holds. A renewal that finds the claim gone calls `lost`;
- * one that fails (the database away) is tried again at the next beat.
+ * Renewals and the job's own guarded writes go one after another (`exclusive`),
+ * and `stop()` waits for a renewal in flight, so every write under the claim
+ * compares the claim time the database holds. A renewal that finds the claim
+ * gone calls `lost`; one that fails (the database away) is tried again at the
+ * next beat.
  */
-function renewWhileRunning(renew: () => Promise<boolean>, claimTimeoutMs: number, lost: () => void): { stop(): Promise<void> } {
-  let inFlight: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const timer = setInterval(() => {
-    inFlight = inFlight
-      .then(async () => {
-        if (stopped) return;
-        if (!(await renew())) lost();
-      })
-      .catch(() => undefined);
-  }, Math.max(50, Math.floor(claimTimeoutMs / 4)));
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
+class Heartbeat {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(renew: (() => Promise<boolean>) | null, claimTimeoutMs: number, lost: () => void) {
+    if (!renew) return;
+    this.timer = setInterval(() => {
+      this.chain = this.chain
+        .then(async () => {
+          if (this.stopped) return;
+          if (!(await renew())) lost();
+        })
+        .catch(() => undefined);
+    }, Math.max(50, Math.floor(claimTimeoutMs / 4)));
+  }
+
+  exclusive<T>(write: () => Promise<T>): Promise<T> {
+    const done = this.chain.then(write);
+    this.chain = done.catch(() => undefined);
+    return done;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.chain;
+  }
 }

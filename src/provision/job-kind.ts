@@ -4,7 +4,7 @@ import { retryDelayMs } from "../jobs/backoff.js";
 import type { JobKind } from "../jobs/runner.js";
 import type { Logger } from "../log.js";
 import { ProviderError, type Provider } from "./provider.js";
-import { runJob } from "./run-job.js";
+import { runJob, type FinishJob } from "./run-job.js";
 import type { ProvisionSettings } from "./settings.js";
 
 /** How each job attempt ended, for logs and tests. */
@@ -25,7 +25,7 @@ export function providerJobKind(opts: {
   settings: ProvisionSettings;
   provider: (claim: JobClaim) => Promise<Provider>;
   onOutcome?: (claim: JobClaim, outcome: JobOutcome) => void;
-}): JobKind<JobClaim, string | null> {
+}): JobKind<JobClaim, FinishJob, string | null> {
   const { core, log, instanceId, settings } = opts;
   const context = (claim: JobClaim) => ({
     job: claim.id,
@@ -39,9 +39,12 @@ export function providerJobKind(opts: {
     name: "provider",
     claim: (limit, pool) => claimDueJobs(core.db, instanceId, limit, pool ?? null),
     renew: (claim) => renewJobClaim(core.db, claim),
-    async run(claim) {
+    async run(claim, ctx) {
       const provider = await opts.provider(claim);
-      const outcome: JobOutcome = await runJob(core, provider, claim, settings);
+      return runJob(core, provider, claim, settings, ctx.exclusive);
+    },
+    async complete(claim, finish) {
+      const outcome: JobOutcome = await finish();
       if (outcome === "lost") log.warn(context(claim), "provider job done, but its claim was taken over meanwhile");
       else log.info(context(claim), "provider job done");
       opts.onOutcome?.(claim, outcome);

@@ -8,6 +8,7 @@ import type { Logger } from "../log.js";
 import { providerJobKind, type JobOutcome } from "./job-kind.js";
 import type { Provider } from "./provider.js";
 import { providerFor } from "./providers.js";
+import type { FinishJob } from "./run-job.js";
 import type { ProvisionSettings } from "./settings.js";
 
 export type { JobOutcome } from "./job-kind.js";
@@ -27,7 +28,7 @@ export class ProvisionWorker {
   private lastListing = 0;
   private reported = new Set<string>();
   private installation: Promise<string> | null = null;
-  private readonly runner: JobRunner<JobClaim, string | null>;
+  private readonly runner: JobRunner<JobClaim, FinishJob, string | null>;
 
   constructor(
     private readonly opts: {

@@ -82,8 +82,11 @@ describe("the job runner", () => {
         if (row) job.claimedAt = row.claimed_at;
         return row !== undefined;
       },
-      async run(job, signal) {
+      async run(job, { signal }) {
         await (behaviours.get(job.name) ?? (async () => undefined))(job, signal);
+        return "ran";
+      },
+      async complete(job) {
         const done = await database.sql`update test_jobs set state = 'done', done_by = ${owner}, claimed_by = null, claimed_at = null where ${guard(job)} returning id`;
         const outcome = done.length === 1 ? "done" : "lost";
         record({ runner: owner, job: job.name, outcome });
@@ -176,13 +179,18 @@ describe("the job runner", () => {
     const counters = { renewals: 0 };
     let renewedEnough!: () => void;
     const longEnough = new Promise<void>((resolve) => (renewedEnough = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     // The job runs until its claim has been renewed 6 times (1.5 claim timeouts): long past the point a dead one is taken over.
     behaviours.set("long", async () => {
+      started();
       await longEnough;
     });
     await addJob("long");
     const worker = runner("worker", { counters });
     worker.start();
+    await running;
+    // Another runner polls (and takes over dead claims) all along.
     const other = runner("other", { pollIntervalMs: 50 });
     other.start();
     const watch = setInterval(() => counters.renewals >= 6 && renewedEnough(), 20);
