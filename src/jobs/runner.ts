@@ -98,6 +98,8 @@ export class JobRunner<Job, Result = string, Filter = void> {
   private lastTakeOver = 0;
   private wakeWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
+  /** A stop gave up on the runs left: they write nothing more and renew nothing, their claims lapse. */
+  private abandoned = false;
 
   constructor(private readonly opts: RunnerOptions<Job, Result, Filter>) {}
 
@@ -113,6 +115,7 @@ export class JobRunner<Job, Result = string, Filter = void> {
   start(): void {
     if (this.accepting) return;
     this.accepting = true;
+    this.abandoned = false;
     const { listen, log } = this.opts;
     if (listen) this.listening = listenForWakeups(listen.sql, listen.channel, () => this.wake("listen"), log);
     this.wake("poll");
@@ -176,10 +179,12 @@ export class JobRunner<Job, Result = string, Filter = void> {
   /**
    * Stops claiming and waits up to `graceMs` (default: as long as they take)
    * for the runs under way. Those still running keep their claims, which
-   * lapse: another process takes them over after the claim timeout. Returns
-   * how many were left so.
+   * lapse: another process takes them over after the claim timeout. With
+   * `abandon`, those left record nothing when they end (their claims are
+   * someone else's by then) and stop renewing at once. Returns how many were
+   * left so.
    */
-  async stop(graceMs?: number): Promise<{ finished: number; left: number }> {
+  async stop(graceMs?: number, opts: { abandon?: boolean } = {}): Promise<{ finished: number; left: number }> {
     this.accepting = false;
     clearTimeout(this.timer);
     (await this.listening)?.();
@@ -197,6 +202,7 @@ export class JobRunner<Job, Result = string, Filter = void> {
     await Promise.race([Promise.allSettled(pending), graceOver]);
     clearTimeout(graceTimer);
     const left = pending.filter((p) => this.running.has(p)).length;
+    if (left > 0 && opts.abandon) this.abandoned = true;
     return { finished: pending.length - left, left };
   }
 
@@ -250,6 +256,11 @@ export class JobRunner<Job, Result = string, Filter = void> {
     return run;
   }
 
+  private leftBehind(job: Job): string {
+    this.opts.log.warn({ kind: this.opts.kind.name, ...this.opts.kind.describe(job) }, "job ended after the shutdown grace; not recorded, its claim lapses and another process takes it over");
+    return "abandoned";
+  }
+
   /** One attempt: run under a heartbeat and a timeout; a throw, the timeout or a lost claim fails it. */
   private async attempt(job: Job): Promise<string> {
     const { kind, observe, jobTimeoutMs, claimTimeoutMs } = this.opts;
@@ -259,7 +270,9 @@ export class JobRunner<Job, Result = string, Filter = void> {
     aborted.catch(() => undefined);
     const timeout =
       jobTimeoutMs === null ? undefined : setTimeout(() => abort.abort(new JobAbortedError("job_timeout", `took longer than its timeout of ${jobTimeoutMs} ms`)), jobTimeoutMs);
-    const heartbeat = new Heartbeat(kind.renew ? () => kind.renew!(job) : null, claimTimeoutMs, () =>
+    const renew = kind.renew?.bind(kind);
+    // An abandoned run renews no more: its claim must lapse for another process to take it over.
+    const heartbeat = new Heartbeat(renew ? async () => this.abandoned || renew(job) : null, claimTimeoutMs, () =>
       abort.abort(new JobAbortedError("claim_lost", "its claim was taken over")),
     );
     let outcome: string;
@@ -268,12 +281,12 @@ export class JobRunner<Job, Result = string, Filter = void> {
       clearTimeout(timeout);
       // Renewals end first, so the finish compares the claim time the database holds.
       await heartbeat.stop();
-      outcome = await kind.complete(job, result);
+      outcome = this.abandoned ? this.leftBehind(job) : await kind.complete(job, result);
     } catch (err) {
       clearTimeout(timeout);
       await heartbeat.stop();
       if (err instanceof JobAbortedError && err.code === "claim_lost") outcome = "claim_lost";
-      else outcome = await kind.fail(job, err);
+      else outcome = this.abandoned ? this.leftBehind(job) : await kind.fail(job, err);
     }
     observe?.(kind.name, outcome, (performance.now() - started) / 1000);
     return outcome;
