@@ -74,6 +74,8 @@ export interface RunnerOptions<Job, Result, Filter> {
   listen?: { sql: postgres.Sql; channel: string };
   /** Told of each wake-up and where it came from (the outbox's delivery trace). */
   onWake?: (source: WakeSource) => void;
+  /** Work of the kind's own that keeps the runner from being idle (whenIdle), such as a wake-up not yet followed by a claim. */
+  busy?: () => boolean;
   observe?: JobObserver;
 }
 
@@ -146,7 +148,7 @@ export class JobRunner<Job, Result = string, Filter = void> {
 
   /** Nothing is being claimed or run here, and no claim is wanted. */
   idle(): boolean {
-    return !this.accepting || (this.running.size === 0 && this.claiming === null && !this.claimWanted);
+    return !this.accepting || (this.running.size === 0 && this.claiming === null && !this.claimWanted && !(this.opts.busy?.() ?? false));
   }
 
   /** Resolves when this runner is idle: work that can wait (learning names) goes then. */
