@@ -3,6 +3,7 @@ import type { JobClaim } from "../core/provision/jobs.js";
 import { reportUnknownInstances, sweepImages, topUpPools, unknownInstances } from "../core/provision/maintain.js";
 import { provisionedPools } from "../core/provision/pools.js";
 import type { Core } from "../core/types.js";
+import { PROVIDER_JOBS_CHANNEL } from "../db/notify.js";
 import { JobRunner, type JobObserver } from "../jobs/runner.js";
 import type { Logger } from "../log.js";
 import { providerJobKind, type JobOutcome } from "./job-kind.js";
@@ -51,6 +52,8 @@ export class ProvisionWorker {
       pollIntervalMs: settings.pollMs,
       claimTimeoutMs: settings.claimTimeoutMs,
       jobTimeoutMs: providerJobTimeoutMs(settings),
+      // Any process queuing a job (a CLI check-in with --keep, an admin's retry) wakes the runner at once (drizzle/0026).
+      listen: { sql: core.db.$client, channel: PROVIDER_JOBS_CHANNEL },
       ...(opts.observe ? { observe: opts.observe } : {}),
     });
   }
