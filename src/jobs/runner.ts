@@ -74,6 +74,13 @@ export interface RunnerOptions<Job, Result, Filter> {
   listen?: { sql: postgres.Sql; channel: string };
   /** Told of each wake-up and where it came from (the outbox's delivery trace). */
   onWake?: (source: WakeSource) => void;
+  /**
+   * When a run's end triggers a claim: `always` (a queue longer than the
+   * concurrency drains without the poll), or only `when-full`, after a claim
+   * found no room (the outbox, whose wake-ups already claim each notice as it is
+   * queued: a claim per delivered notice would only add queries under a burst).
+   */
+  claimAfterRun?: "always" | "when-full";
   /** Work of the kind's own that keeps the runner from being idle (whenIdle), such as a wake-up not yet followed by a claim. */
   busy?: () => boolean;
   observe?: JobObserver;
@@ -102,6 +109,8 @@ export class JobRunner<Job, Result = string, Filter = void> {
   private idleWaiters: (() => void)[] = [];
   /** A stop gave up on the runs left: they write nothing more and renew nothing, their claims lapse. */
   private abandoned = false;
+  /** A claim found no room: the next run to end claims again. */
+  private full = false;
 
   constructor(private readonly opts: RunnerOptions<Job, Result, Filter>) {}
 
@@ -216,7 +225,10 @@ export class JobRunner<Job, Result = string, Filter = void> {
   private async claim(filter?: Filter): Promise<Job[]> {
     const room = this.room();
     for (const resolve of this.wakeWaiters.splice(0)) resolve();
-    if (room <= 0) return [];
+    if (room <= 0) {
+      this.full = true;
+      return [];
+    }
     return this.opts.kind.claim(room, filter);
   }
 
@@ -240,7 +252,11 @@ export class JobRunner<Job, Result = string, Filter = void> {
     // A full batch: there may be more due, claimed at once while there is room.
     if (room > 0 && jobs.length === room) this.claimWanted = true;
     for (const job of jobs) {
-      void this.launch(job).finally(() => this.wake("local"));
+      void this.launch(job).finally(() => {
+        if (this.opts.claimAfterRun === "when-full" && !this.full) return;
+        this.full = false;
+        this.wake("local");
+      });
     }
   }
 

@@ -98,6 +98,7 @@ export class OutboxDispatcher {
       // Claimed and not done yet (sending, waiting their turn, or their Home publish); CONCURRENCY of them send at once.
       concurrency: MAX_IN_FLIGHT,
       batchSize: BATCH,
+      claimAfterRun: "when-full",
       pollIntervalMs: outbox.pollIntervalMs,
       claimTimeoutMs: outbox.claimTimeoutMs,
       // Slack calls time out on their own; a notice stuck past its claim timeout is failed (and retried) rather than held.
