@@ -35,7 +35,9 @@ export async function startCleanup(ctx: ServiceContext): Promise<Component> {
     log,
     instanceId: ctx.instanceId,
     settings,
-    ...(metrics ? { observe: (outcome: string, seconds: number) => (metrics.cleanups.inc({ outcome }), metrics.cleanupSeconds.observe({ outcome }, seconds)) } : {}),
+    ...(metrics
+      ? { observe: (outcome: string, seconds: number) => (metrics.cleanups.inc({ outcome }), metrics.cleanupSeconds.observe({ outcome }, seconds)), jobObserve: metrics.jobObserver() }
+      : {}),
   });
   const keyFiles = await keyFilesInUse(db, settings.privateKeyFile).catch((err: unknown) => {
     log.warn({ err }, "could not list the pools' private key files; checking the default one only at start");

@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import type { CleanupPolicy } from "../core/cleanup/finish-cleanup.js";
-import { retryDelayMs } from "./backoff.js";
+import { retryDelayMs } from "../jobs/backoff.js";
 import type { SshTimeouts } from "./ssh.js";
 
 /** Everything the cleanup worker and reconciler are tuned by, taken from the configuration once. */

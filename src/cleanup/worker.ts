@@ -1,8 +1,11 @@
 import { claimDueCleanups } from "../core/cleanup/claim-due-cleanups.js";
 import type { CleanupClaim } from "../core/cleanup/claim.js";
 import { finishCleanup } from "../core/cleanup/finish-cleanup.js";
+import type { CleanupOutcome } from "../core/cleanup/outcome.js";
+import { renewCleanupClaim } from "../core/cleanup/renew-cleanup-claim.js";
 import type { Db } from "../db/client.js";
-import { CLEANUP_CHANNEL, listenForWakeups, type StopListening } from "../db/notify.js";
+import { CLEANUP_CHANNEL } from "../db/notify.js";
+import { JobRunner, type JobKind, type JobObserver } from "../jobs/runner.js";
 import type { Logger } from "../log.js";
 import { cleanVm } from "./clean-vm.js";
 import { expandHome, PrivateKeys } from "./private-keys.js";
@@ -18,6 +21,8 @@ export interface CleanupWorkerOptions {
   keys?: PrivateKeys;
   /** Told how each attempt ended and how long it took (the service counts them for /metrics). */
   observe?: (outcome: string, seconds: number) => void;
+  /** The runner's metrics (runs, failures, duration by kind). */
+  jobObserve?: JobObserver;
 }
 
 /** What a stop left behind. */
@@ -28,139 +33,98 @@ export interface WorkerStopReport {
   leftForReconciler: number;
 }
 
+/** What one cleanup's run hands to its finish. */
+interface CleanupRun {
+  outcome: CleanupOutcome;
+  durationMs: number;
+}
+
 /**
- * Claims due cleanups and runs them, at most `concurrency` at a time. It polls
- * every `pollIntervalMs`, again as soon as a cleanup finishes so a long queue
- * drains without waiting for the interval, and when PostgreSQL notifies that a
- * cleanup became due (drizzle/0003). All coordination with other
- * workers (in this process or others) goes through the claim in the database.
+ * Runs cleanups through the one job runner (src/jobs/runner.ts): the VM row in
+ * `cleaning` is the job, claimed (SKIP LOCKED) and renewed by the core's SQL
+ * (src/core/cleanup/), at most `concurrency` at a time. The runner claims when
+ * PostgreSQL notifies that a cleanup became due (drizzle/0003), when a cleanup
+ * ends (so a long queue drains without waiting), and every `pollIntervalMs`.
+ * Claims of dead workers are taken back by the reconciler (its schedule,
+ * RECONCILE_CRON), which also records each as an event.
  */
 export class CleanupWorker {
-  private readonly running = new Set<Promise<void>>();
-  private accepting = false;
-  /** Set when a stop gave up waiting: late results are not written, the reconciler owns those VMs now. */
-  private abandoned = false;
-  private timer: NodeJS.Timeout | undefined;
-  private poll: Promise<void> | null = null;
-  private pollWanted = false;
-  private lastPollError: string | null = null;
-  private listening: Promise<StopListening> | undefined;
+  private readonly runner: JobRunner<CleanupClaim, CleanupRun>;
   readonly keys: PrivateKeys;
 
   constructor(private readonly opts: CleanupWorkerOptions) {
     this.keys = opts.keys ?? loggingPrivateKeys(opts.log);
+    const { settings } = opts;
+    this.runner = new JobRunner({
+      kind: this.kind(),
+      log: opts.log,
+      concurrency: settings.concurrency,
+      pollIntervalMs: settings.pollIntervalMs,
+      claimTimeoutMs: settings.staleClaimAfterMs,
+      // SSH gives up after its own timeouts; this is only the net under them, counted as a failed attempt.
+      jobTimeoutMs: settings.staleClaimAfterMs,
+      listen: { sql: opts.db.$client, channel: CLEANUP_CHANNEL },
+      ...(opts.jobObserve ? { observe: opts.jobObserve } : {}),
+    });
   }
 
   get runningCount(): number {
-    return this.running.size;
+    return this.runner.runningCount;
   }
 
   /** Null while claiming works; otherwise why the last claim failed (e.g. the database is down). */
   get pollError(): string | null {
-    return this.lastPollError;
+    return this.runner.pollError;
   }
 
   start(): void {
-    if (this.accepting) return;
-    this.accepting = true;
-    this.abandoned = false;
-    // Any process that makes a cleanup due (a check-in by the CLI or another replica) wakes this worker at once.
-    this.listening = listenForWakeups(this.opts.db.$client, CLEANUP_CHANNEL, () => this.requestPoll(), this.opts.log);
-    this.requestPoll();
+    this.runner.start();
   }
 
   /** Looks for due cleanups now rather than at the next interval. */
   requestPoll(): void {
-    if (!this.accepting) return;
-    if (this.poll) {
-      // One claim query at a time; the one in flight is followed by another at once.
-      this.pollWanted = true;
-      return;
-    }
-    clearTimeout(this.timer);
-    this.poll = this.claimAndLaunch().finally(() => {
-      this.poll = null;
-      if (!this.accepting) return;
-      if (this.pollWanted) {
-        this.pollWanted = false;
-        setImmediate(() => this.requestPoll());
-      } else {
-        this.timer = setTimeout(() => this.requestPoll(), this.opts.settings.pollIntervalMs);
-      }
-    });
+    this.runner.wake();
   }
 
   /**
    * Stops claiming, then waits up to `graceMs` for the cleanups already
-   * running. Those still running after that keep their claims: the reconciler
-   * makes them due again once the claims are stale, which is also when an SSH
-   * command this process started must have ended.
+   * running. Those still running after that keep their claims (no longer
+   * renewed, their outcome not written): the reconciler makes them due again
+   * once the claims are stale, which is also when an SSH command this process
+   * started must have ended.
    */
   async stop(graceMs = this.opts.settings.shutdownGraceMs): Promise<WorkerStopReport> {
-    this.accepting = false;
-    clearTimeout(this.timer);
-    (await this.listening)?.();
-    this.listening = undefined;
-    // A claim in flight still launches its cleanups; they are waited for like the rest.
-    await this.poll;
-    const pending = [...this.running];
-    if (pending.length === 0) return { finished: 0, leftForReconciler: 0 };
-    let graceTimer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled(pending), graceOver]);
-    clearTimeout(graceTimer);
-    const left = pending.filter((p) => this.running.has(p)).length;
-    if (left > 0) {
-      this.abandoned = true;
-      this.opts.log.warn({ left, graceMs }, "cleanups still running after the shutdown grace; left for the reconciler");
-    }
-    return { finished: pending.length - left, leftForReconciler: left };
+    const { finished, left } = await this.runner.stop(graceMs, { abandon: true });
+    if (left > 0) this.opts.log.warn({ left, graceMs }, "cleanups still running after the shutdown grace; left for the reconciler");
+    return { finished, leftForReconciler: left };
   }
 
-  private async claimAndLaunch(): Promise<void> {
-    const free = this.opts.settings.concurrency - this.running.size;
-    if (free <= 0) return;
-    let claims: CleanupClaim[];
-    try {
-      claims = await claimDueCleanups(this.opts.db, this.opts.instanceId, free);
-      this.lastPollError = null;
-    } catch (err) {
-      this.lastPollError = err instanceof Error ? err.message : String(err);
-      this.opts.log.error({ err }, "claiming due cleanups failed; trying again at the next poll");
-      return;
-    }
-    for (const claim of claims) this.launch(claim);
+  private kind(): JobKind<CleanupClaim, CleanupRun> {
+    const { db, log, instanceId, settings } = this.opts;
+    return {
+      name: "cleanup",
+      claim: (limit) => claimDueCleanups(db, instanceId, limit),
+      renew: (claim) => renewCleanupClaim(db, claim),
+      run: async (claim) => {
+        const started = performance.now();
+        log.debug({ vm: claim.vm, ip: claim.ip, attempt: claim.attempts + 1 }, "cleaning");
+        const outcome = await cleanVm(claim, settings, this.keys);
+        return { outcome, durationMs: Math.round(performance.now() - started) };
+      },
+      complete: (claim, run) => this.finish(claim, run),
+      // cleanVm turns what happens on the wire into outcomes; what gets here is the runner's timeout or a bug, a failed attempt either way.
+      fail: (claim, err) => this.finish(claim, { outcome: { kind: "failed", error: err instanceof Error ? err.message : String(err) }, durationMs: 0 }),
+      describe: (claim) => ({ vm: claim.vm, attempt: claim.attempts + 1 }),
+    };
   }
 
-  private launch(claim: CleanupClaim): void {
-    const run: Promise<void> = this.cleanAndFinish(claim)
-      .catch((err: unknown) => {
-        // Only the finish's database write can get here; the claim stays and the reconciler re-queues it.
-        this.opts.log.error({ err, vm: claim.vm }, "writing a cleanup's outcome failed; the reconciler will re-queue it");
-      })
-      .finally(() => {
-        this.running.delete(run);
-        this.requestPoll();
-      });
-    this.running.add(run);
-  }
-
-  private async cleanAndFinish(claim: CleanupClaim): Promise<void> {
+  private async finish(claim: CleanupClaim, { outcome, durationMs }: CleanupRun): Promise<string> {
     const { db, log, settings } = this.opts;
-    const attempt = claim.attempts + 1;
-    const started = performance.now();
-    log.debug({ vm: claim.vm, ip: claim.ip, attempt }, "cleaning");
-    const outcome = await cleanVm(claim, settings, this.keys);
-    const durationMs = Math.round(performance.now() - started);
-    if (this.abandoned) {
-      log.warn({ vm: claim.vm, outcome: outcome.kind, durationMs }, "cleanup ended after the shutdown grace; not recorded, the reconciler will re-queue it");
-      return;
-    }
     // The key file the attempt logged in with (as cleanVm resolved it): its `cleaned` event ends an outage of that file, so a later one alerts the admins again.
     const keyFile = expandHome(claim.sshPrivateKeyFile ?? settings.privateKeyFile);
     const finished = await finishCleanup(db, claim, outcome, cleanupPolicy(settings), { durationMs, keyFile });
     this.opts.observe?.(finished.kind, durationMs / 1000);
-    const context = { vm: claim.vm, attempt, durationMs };
+    const context = { vm: claim.vm, attempt: claim.attempts + 1, durationMs };
     switch (finished.kind) {
       case "available":
       case "retired":
@@ -180,6 +144,7 @@ export class CleanupWorker {
         log.warn({ ...context, outcome: outcome.kind }, "claim was taken back by the reconciler before the cleanup ended; outcome not recorded");
         break;
     }
+    return finished.kind;
   }
 }
 

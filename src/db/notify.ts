@@ -5,6 +5,8 @@ import type { Logger } from "../log.js";
 export const OUTBOX_CHANNEL = "vmres_outbox";
 /** Notified at the commit of any transaction that made a cleanup due now. */
 export const CLEANUP_CHANNEL = "vmres_cleanup";
+/** Notified (by the triggers in drizzle/0022) at the commit of a change that made a provider job claimable now. */
+export const PROVIDER_JOBS_CHANNEL = "vmres_provider_jobs";
 /**
  * Notified (by the triggers in drizzle/0016) with a pool's name at the commit of a change that may
  * end or move a wait in that pool's queue: a VM of it became available, or a place changed state.

@@ -27,6 +27,8 @@ export class Metrics {
   readonly leaseSweeps: Counter<"outcome">;
   readonly leaseSweepSeconds: Histogram;
   readonly leaseActions: Counter<"action">;
+  readonly jobs: Counter<"kind" | "outcome">;
+  readonly jobSeconds: Histogram<"kind" | "outcome">;
   /** The HTTP API's requests by route template (src/api/http-metrics.ts counts them). */
   readonly http: HttpMetrics;
 
@@ -98,8 +100,29 @@ export class Metrics {
       labelNames: ["action"],
       registers: [registry],
     });
+    this.jobs = new Counter({
+      name: "vmres_jobs_total",
+      help: "Job attempts run by this process's job runner, by kind (cleanup, provider, notice) and outcome (the kind's own: done, retry, failed, …; claim_lost when its claim was taken over)",
+      labelNames: ["kind", "outcome"],
+      registers: [registry],
+    });
+    this.jobSeconds = new Histogram({
+      name: "vmres_job_duration_seconds",
+      help: "Duration of one job attempt in the job runner, from its start to its recorded outcome, by kind and outcome",
+      labelNames: ["kind", "outcome"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers: [registry],
+    });
     registerDatabaseMetrics(registry, db);
     this.http = new HttpMetrics(registry);
+  }
+
+  /** The job runner's hook (src/jobs/runner.ts): every attempt of every kind. */
+  jobObserver(): (kind: string, outcome: string, seconds: number) => void {
+    return (kind, outcome, seconds) => {
+      this.jobs.inc({ kind, outcome });
+      this.jobSeconds.observe({ kind, outcome }, seconds);
+    };
   }
 
   /** The core's hook: every checkout and check-in, whichever adapter asked. */

@@ -15,7 +15,7 @@ export async function startProvisioner(ctx: ServiceContext): Promise<Component |
   }
   const settings = provisionSettingsFrom(ctx.config);
   const log = ctx.log.child({ component: "provisioner", instance: ctx.instanceId });
-  const worker = new ProvisionWorker({ core: ctx.core, log, instanceId: ctx.instanceId, settings });
+  const worker = new ProvisionWorker({ core: ctx.core, log, instanceId: ctx.instanceId, settings, ...(ctx.metrics ? { observe: ctx.metrics.jobObserver() } : {}) });
   worker.start();
   ctx.http.addHealthCheck({
     name: "provisioner",

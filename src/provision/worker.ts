@@ -1,34 +1,35 @@
-import { sql } from "drizzle-orm";
 import { installationId } from "../core/provision/installation.js";
-import { claimDueJobs, failJob, resetStaleJobClaims, type JobClaim } from "../core/provision/jobs.js";
+import type { JobClaim } from "../core/provision/jobs.js";
 import { reportUnknownInstances, sweepImages, topUpPools, unknownInstances } from "../core/provision/maintain.js";
 import { provisionedPools } from "../core/provision/pools.js";
 import type { Core } from "../core/types.js";
+import { PROVIDER_JOBS_CHANNEL } from "../db/notify.js";
+import { JobRunner, type JobObserver } from "../jobs/runner.js";
 import type { Logger } from "../log.js";
-import { ProviderError, type Provider } from "./provider.js";
+import { providerJobKind, type JobOutcome } from "./job-kind.js";
+import type { Provider } from "./provider.js";
 import { providerFor } from "./providers.js";
-import { runJob } from "./run-job.js";
+import type { FinishJob } from "./run-job.js";
 import type { ProvisionSettings } from "./settings.js";
 
-/** How each job attempt ended, for logs and tests. */
-export type JobOutcome = "done" | "lost" | "retry" | "failed";
+export type { JobOutcome } from "./job-kind.js";
 
 /**
- * Runs provider jobs: claims due ones (committed claim), calls the provider
- * outside any transaction while renewing the claim, and records the outcome.
- * `maintain()` is the provisioner's reconciler: stale claims back to due, pools
- * topped up to min_idle, old images swept, providers listed for unknown
- * instances. The service runs both on a timer; a CLI waiting for its VM runs
+ * Runs provider jobs through the one job runner (src/jobs/runner.ts, the kind
+ * in job-kind.ts): claims due ones (committed claim), calls the provider
+ * outside any transaction while the runner renews the claim, and records the
+ * outcome, and takes over the claims of dead processes. `maintain()` is the
+ * provisioner's reconciler: pools topped up to min_idle, old images swept, providers listed for
+ * unknown instances. The service runs both; a CLI waiting for its VM runs
  * `runDue` itself, so it needs no service.
  */
 export class ProvisionWorker {
-  private running = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastListing = 0;
   private reported = new Set<string>();
   private installation: Promise<string> | null = null;
-  pollError: string | null = null;
+  private readonly runner: JobRunner<JobClaim, FinishJob, string | null>;
 
   constructor(
     private readonly opts: {
@@ -39,11 +40,30 @@ export class ProvisionWorker {
       /** Tests wrap providers (to fail or stall a step); default: the pool's own. `installation`: this installation's id. */
       providerFor?: (claim: Pick<JobClaim, "pool" | "provider" | "providerSettings">, installation: string) => Provider;
       onOutcome?: (claim: JobClaim, outcome: JobOutcome) => void;
+      /** The runner's metrics (runs, failures, duration by kind). */
+      observe?: JobObserver;
     },
-  ) {}
+  ) {
+    const { core, log, instanceId, settings } = opts;
+    this.runner = new JobRunner({
+      kind: providerJobKind({ core, log, instanceId, settings, provider: (claim) => this.provider(claim), ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}) }),
+      log,
+      concurrency: settings.concurrency,
+      pollIntervalMs: settings.pollMs,
+      claimTimeoutMs: settings.claimTimeoutMs,
+      jobTimeoutMs: providerJobTimeoutMs(settings),
+      // Any process queuing a job (a CLI check-in with --keep, an admin's retry) wakes the runner at once (drizzle/0022).
+      listen: { sql: core.db.$client, channel: PROVIDER_JOBS_CHANNEL },
+      ...(opts.observe ? { observe: opts.observe } : {}),
+    });
+  }
 
   get runningCount(): number {
-    return this.running.size;
+    return this.runner.runningCount;
+  }
+
+  get pollError(): string | null {
+    return this.runner.pollError;
   }
 
   private async provider(claim: Pick<JobClaim, "pool" | "provider" | "providerSettings">): Promise<Provider> {
@@ -57,55 +77,14 @@ export class ProvisionWorker {
   }
 
   /** Claims what is due (up to the free concurrency) and runs it; resolves when those jobs end. Returns how many ran. */
-  async runDue(pool: string | null = null): Promise<number> {
-    const free = this.opts.settings.concurrency - this.running.size;
-    const claims = await claimDueJobs(this.opts.core.db, this.opts.instanceId, free, pool);
-    await Promise.all(claims.map((claim) => this.track(this.attempt(claim))));
-    return claims.length;
-  }
-
-  private async track<T>(work: Promise<T>): Promise<T> {
-    this.running.add(work);
-    try {
-      return await work;
-    } finally {
-      this.running.delete(work);
-    }
-  }
-
-  private async attempt(claim: JobClaim): Promise<JobOutcome> {
-    const { core, log, settings } = this.opts;
-    const context = { job: claim.id, kind: claim.kind, pool: claim.pool, instance: claim.instance?.name, image: claim.image?.name, attempt: claim.attempts + 1 };
-    const renewal = renewClaim(core, claim, settings.claimTimeoutMs);
-    let outcome: JobOutcome;
-    try {
-      const provider = await this.provider(claim);
-      const result = await runJob(core, provider, claim, settings).finally(() => renewal.stop());
-      outcome = result;
-      if (result === "lost") log.warn(context, "provider job done, but its claim was taken over meanwhile");
-      else log.info(context, "provider job done");
-    } catch (err) {
-      await renewal.stop();
-      const error = err instanceof Error ? err.message : String(err);
-      // A refusal (what the provider met is not ours) would be refused again: it fails now and the admins hear of it now.
-      const maxAttempts = err instanceof ProviderError && err.permanent ? claim.attempts + 1 : settings.maxAttempts;
-      const failure = await failJob(core.db, claim, error, { maxAttempts, backoffMs: settings.backoffMs });
-      outcome = "lost" in failure ? "lost" : failure.retried ? "retry" : "failed";
-      if (outcome === "failed") log.error({ ...context, err }, "provider job failed for good; the person and the admins are told");
-      else log.warn({ ...context, err, outcome }, "provider job attempt failed");
-    }
-    this.opts.onOutcome?.(claim, outcome);
-    return outcome;
+  runDue(pool: string | null = null): Promise<number> {
+    return this.runner.runDue(pool);
   }
 
   /** The provisioner's reconciler; each part logs and survives the others' failures. */
   async maintain(): Promise<void> {
     const { core, log, settings } = this.opts;
     const parts: [string, () => Promise<unknown>][] = [
-      ["reset stale claims", async () => {
-        const reset = await resetStaleJobClaims(core.db, settings.claimTimeoutMs);
-        if (reset.length > 0) log.warn({ jobs: reset }, "provider jobs whose process died are due again");
-      }],
       ["top up", async () => {
         const made = await topUpPools(core);
         if (made.length > 0) log.info({ instances: made }, "creating instances to keep pools at min_idle");
@@ -148,17 +127,14 @@ export class ProvisionWorker {
     return found;
   }
 
+  /** Runs jobs as they come due (the runner's loop), and the reconciler every PROVISION_POLL_INTERVAL_MS. */
   start(): void {
+    this.runner.start();
     const tick = async () => {
       if (this.stopped) return;
-      try {
-        await this.maintain();
-        // Not awaited: a long create must not hold back the claims of other jobs.
-        void this.runDue().catch((err: unknown) => this.opts.log.error({ err }, "provisioner: could not claim jobs"));
-        this.pollError = null;
-      } catch (err) {
-        this.pollError = err instanceof Error ? err.message : String(err);
-      }
+      await this.maintain();
+      // Top-up and sweeps queue jobs: claim them now rather than at the next poll.
+      this.runner.wake();
       if (!this.stopped) this.timer = setTimeout(() => void tick(), this.opts.settings.pollMs);
     };
     void tick();
@@ -168,31 +144,15 @@ export class ProvisionWorker {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    await this.runner.stop(graceMs);
   }
 }
 
 /**
- * Keeps a claim fresh while its provider calls run (every quarter of the
- * timeout), so the timeout can be short and a dead process's job is taken
- * over soon. `stop()` waits for a renewal in flight, so the finish compares
- * the claim time the database holds.
+ * The runner's timeout of one provider job: each provider call has its own
+ * (PROVIDER_TIMEOUT_MS) and a create's wait for SSH its own, so this is only
+ * the net under them: a save makes three calls, a create one and the SSH wait.
  */
-function renewClaim(core: Core, claim: JobClaim, timeoutMs: number): { stop(): Promise<void> } {
-  let inFlight: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    inFlight = inFlight.then(async () => {
-      const [row] = await core.db.execute<{ claimed_at: string }>(sql`
-        update provider_jobs set claimed_at = now()
-        where id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz
-        returning claimed_at::text as claimed_at`);
-      if (row) claim.claimedAt = row.claimed_at;
-    }).catch(() => undefined);
-  }, Math.max(50, Math.floor(timeoutMs / 4)));
-  return {
-    async stop() {
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
+export function providerJobTimeoutMs(settings: Pick<ProvisionSettings, "providerTimeoutMs" | "sshTimeoutMs">): number {
+  return 3 * settings.providerTimeoutMs + settings.sshTimeoutMs + 5_000;
 }

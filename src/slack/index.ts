@@ -36,6 +36,7 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
     // Unique per dispatcher, so a restarted process never mistakes its predecessor's claims for its own.
     claimer: `${ctx.instanceId}#${randomBytes(4).toString("hex")}`,
     canDeliver: () => connection.identity !== undefined,
+    ...(metrics ? { observe: metrics.jobObserver() } : {}),
   });
   const profiles = new ProfileLearner({
     core: ctx.core,

@@ -54,6 +54,6 @@ export async function savedImage(core: Core, actor: Actor, pool: string): Promis
 export async function failDueJob(core: Core, pool: string): Promise<{ id: number; kind: string }> {
   const [claim] = await claimDueJobs(core.db, "test-provider", 1, pool);
   if (!claim) throw new Error(`no due job in ${pool}`);
-  await failJob(core.db, claim, "provider unreachable (test)", { maxAttempts: 1, backoffMs: 0 });
+  await failJob(core.db, claim, "provider unreachable (test)", { maxAttempts: 1, retryDelayMs: () => 0 });
   return { id: claim.id, kind: claim.kind };
 }

@@ -89,6 +89,22 @@ export async function completeJob(tx: Executor, claim: JobClaim): Promise<boolea
   return rows.length === 1;
 }
 
+/**
+ * The heartbeat: renews the claim while the provider calls run, so the claim
+ * timeout can be short and a dead process's job is taken over soon. Updates
+ * `claim.claimedAt` to the new stamp, which later writes present; false when
+ * the claim was taken over (the job is another process's now).
+ */
+export async function renewJobClaim(db: Executor, claim: JobClaim): Promise<boolean> {
+  const [row] = await db.execute<{ claimed_at: string }>(sql`
+    update provider_jobs set claimed_at = now()
+    where ${stillClaimed(claim)}
+    returning claimed_at::text as claimed_at`);
+  if (!row) return false;
+  claim.claimedAt = row.claimed_at;
+  return true;
+}
+
 /** Records a progress note (what the provider gave back so far), so a retry after a crash resumes with it. */
 export async function recordProviderRef(db: Executor, claim: JobClaim, instanceRef: string): Promise<void> {
   await db.execute(sql`
@@ -96,20 +112,31 @@ export async function recordProviderRef(db: Executor, claim: JobClaim, instanceR
     where id = ${claim.instance?.id ?? 0} and exists (select 1 from provider_jobs where ${stillClaimed(claim)})`);
 }
 
+/** Records the image a save made, before the instance is deleted: a crash between the two leaves the image known. */
+export async function recordImageRef(db: Executor, imageId: number, imageRef: string): Promise<void> {
+  await db.execute(sql`update images set provider_ref = ${imageRef} where id = ${imageId}`);
+}
+
 /** What a failed attempt leads to. */
 export type JobFailure = { retried: true; nextInMs: number } | { retried: false; gaveUp: true } | { lost: true };
 
 /**
- * A failed attempt: due again after a backoff, or, after `maxAttempts`,
+ * A failed attempt: due again after `retryDelayMs(failures)` (the runner's
+ * one backoff, src/jobs/backoff.ts), or, after `maxAttempts`,
  * `failed` for good: a create is undone (its instance deleted), the person
  * who asked and the admins are told, and an admin may retry or abandon it.
  */
-export async function failJob(db: Executor, claim: JobClaim, error: string, opts: { maxAttempts: number; backoffMs: number }): Promise<JobFailure> {
+export async function failJob(
+  db: Executor,
+  claim: JobClaim,
+  error: string,
+  opts: { maxAttempts: number; retryDelayMs: (failures: number) => number },
+): Promise<JobFailure> {
   return (db as Tx).transaction(async (tx) => {
     const attempts = claim.attempts + 1;
     const message = error.slice(0, 2000);
     if (attempts < opts.maxAttempts) {
-      const wait = Math.min(opts.backoffMs * 2 ** (attempts - 1), 3_600_000);
+      const wait = opts.retryDelayMs(attempts);
       const rows = await tx.execute(sql`
         update provider_jobs set attempts = ${attempts}, last_error = ${message}, claimed_by = null, claimed_at = null,
           next_at = now() + ${wait}::int * interval '1 millisecond'

@@ -1,8 +1,9 @@
 import type { Core } from "../../core/types.js";
-import { listenForWakeups, OUTBOX_CHANNEL, type StopListening } from "../../db/notify.js";
+import { OUTBOX_CHANNEL } from "../../db/notify.js";
+import { retryDelayMs } from "../../jobs/backoff.js";
+import { JobRunner, type JobKind, type JobObserver } from "../../jobs/runner.js";
 import { formatDuration } from "../../duration.js";
 import type { Logger } from "../../log.js";
-import { backoffMs } from "../backoff.js";
 import { ALERT_KINDS, orderKey, stepsFor } from "../deliveries/index.js";
 import { DmChannels } from "../deliveries/dm-channels.js";
 import { ClaimLostError, NotPostedError, type DeliveryContext, type Poster, type Step, type StepOutcome } from "../deliveries/step.js";
@@ -10,19 +11,19 @@ import { refusingPoster, stepPoster } from "../deliveries/step-poster.js";
 import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
 import { describeSlackError } from "../slack-errors.js";
-import { claimNotices, type StaleAlerts } from "./claim-notices.js";
+import { claimNotices, type StaleAlerts } from "../../core/outbox/claim-notices.js";
 import { HomePublishes } from "./home-publishes.js";
 import { Slots } from "./slots.js";
 import { DeliveryTrace, traceLogger, traceNow, withTrace, type WakeSource } from "./delivery-trace.js";
-import { completeNotice } from "./complete-notice.js";
+import { completeNotice } from "../../core/outbox/complete-notice.js";
 import { expiryNote, isRecorded, notPostedEntry } from "./expiry.js";
-import { failNotices } from "./fail-notice.js";
+import { failNotices } from "../../core/outbox/fail-notice.js";
 import { parseNotice, type Notice as ParsedNotice } from "../../core/notices.js";
-import type { Claimer, NoticeRow } from "./notice-row.js";
-import { pendingNotices, pruneDelivered } from "./prune.js";
-import { recordStep } from "./record-step.js";
-import { releaseNotices } from "./release-notices.js";
-import { renewClaim } from "./renew-claim.js";
+import type { Claimer, NoticeRow } from "../../core/outbox/notice-row.js";
+import { pendingNotices, pruneDelivered } from "../../core/outbox/prune.js";
+import { recordStep } from "../../core/outbox/record-step.js";
+import { releaseNotices } from "../../core/outbox/release-notices.js";
+import { renewClaim } from "../../core/outbox/renew-claim.js";
 import { summariseStaleAlerts } from "./stale-alerts.js";
 
 const BATCH = 32;
@@ -46,6 +47,8 @@ export interface DispatcherOptions {
   claimer: Claimer;
   /** False while Slack has not accepted the token: nothing is claimed, so no attempt is wasted. */
   canDeliver: () => boolean;
+  /** The runner's metrics (runs, failures, duration by kind). */
+  observe?: JobObserver;
 }
 
 /**
@@ -67,13 +70,10 @@ export class OutboxDispatcher {
   private readonly inFlight = new Set<number>();
   /** When each notice in flight was claimed or its claim last renewed, on this process's clock. */
   private readonly claimedAt = new Map<number, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
   private stopped = false;
   private pausedUntil = 0;
+  private pauseTimer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
-  private listening: Promise<StopListening> | undefined;
   /** The first wake-up not yet followed by a claim: the trace's start of the wait for a claim. */
   private pendingWake: { at: number; source: WakeSource } | undefined;
   private readonly traces = new Map<number, DeliveryTrace>();
@@ -83,16 +83,33 @@ export class OutboxDispatcher {
   private readonly homes: HomePublishes;
   /** Per order key (a VM…), the end of the messages of the last notice started for it: the next one waits for it. */
   private readonly lanes = new Map<string, Promise<void>>();
-  private readonly deliveries = new Set<Promise<void>>();
-  /** MAX_IN_FLIGHT was reached: a delivery that ends claims again. */
-  private full = false;
-  private idleWaiters: (() => void)[] = [];
+  /** The one job runner (src/jobs/runner.ts): claims, LISTEN wake-up, poll, heartbeat, per-notice timeout, metrics. */
+  private readonly runner: JobRunner<NoticeRow, string>;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.dms = new DmChannels(opts.client);
     this.traceLog = traceLogger(opts.log, opts.settings.outbox.trace);
     this.sending = new Slots(CONCURRENCY, () => this.homes.pump());
     this.homes = new HomePublishes({ concurrency: HOME_CONCURRENCY, maxWaitMs: HOME_MAX_WAIT_MS, messagesBusy: () => !this.stopped && this.sending.busy() });
+    const { outbox } = opts.settings;
+    this.runner = new JobRunner({
+      kind: this.kind(),
+      log: opts.log,
+      // Claimed and not done yet (sending, waiting their turn, or their Home publish); CONCURRENCY of them send at once.
+      concurrency: MAX_IN_FLIGHT,
+      batchSize: BATCH,
+      claimAfterRun: "when-full",
+      pollIntervalMs: outbox.pollIntervalMs,
+      claimTimeoutMs: outbox.claimTimeoutMs,
+      // Slack calls time out on their own; a notice stuck past its claim timeout is failed (and retried) rather than held.
+      jobTimeoutMs: outbox.claimTimeoutMs,
+      listen: { sql: opts.core.db.$client, channel: OUTBOX_CHANNEL },
+      onWake: (source) => {
+        if (!this.stopped) this.pendingWake ??= { at: traceNow(), source };
+      },
+      busy: () => this.pendingWake !== undefined,
+      ...(opts.observe ? { observe: opts.observe } : {}),
+    });
   }
 
   /**
@@ -100,34 +117,22 @@ export class OutboxDispatcher {
    * replica, the CLI) commits a notice; the poll stays as the safety net.
    */
   start(): void {
-    this.listening = listenForWakeups(this.opts.core.db.$client, OUTBOX_CHANNEL, () => this.wake("listen"), this.opts.log);
-    this.schedule(0);
+    this.runner.start();
   }
 
   /** Delivers now: a notice was just queued (by this process, or any, when notified). */
   wake(source: WakeSource = "local"): void {
     if (this.stopped) return;
-    this.pendingWake ??= { at: traceNow(), source };
-    this.claimSoon();
-  }
-
-  /** Claims as soon as the claim under way (if any) is done. */
-  private claimSoon(): void {
-    if (this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    this.runner.wake(source);
   }
 
   /** Lets the deliveries under way finish (bounded by the API timeout), then stops. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    (await this.listening)?.();
-    await this.running;
+    clearTimeout(this.pauseTimer);
     // Deliveries not started yet release their claims; Home publishes stop waiting for DMs.
     this.homes.pump();
-    await Promise.allSettled([...this.deliveries]);
-    this.tellIfIdle();
+    await this.runner.stop();
   }
 
   /**
@@ -136,68 +141,66 @@ export class OutboxDispatcher {
    * while DMs are on their way.
    */
   whenIdle(): Promise<void> {
-    if (this.idle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private idle(): boolean {
-    return this.stopped || (this.deliveries.size === 0 && this.running === undefined && this.pendingWake === undefined);
-  }
-
-  private tellIfIdle(): void {
-    if (!this.idle()) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    return this.runner.whenIdle();
   }
 
   pendingCount(): Promise<number> {
     return pendingNotices(this.opts.core.db);
   }
 
-  private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-        const next = this.again ? 0 : this.opts.settings.outbox.pollIntervalMs;
-        this.again = false;
-        this.schedule(Math.max(next, this.pausedUntil - Date.now()));
-        this.tellIfIdle();
-      });
-    }, ms);
+  /** The outbox as a kind of job: the row is the notice, its SQL the core's (src/core/outbox/). */
+  private kind(): JobKind<NoticeRow, string> {
+    const { core, claimer } = this.opts;
+    return {
+      name: "notice",
+      claim: (limit) => this.claimDue(limit),
+      renew: async (row) => {
+        const at = Date.now();
+        if (!(await renewClaim(core.db, row.id, claimer))) return false;
+        this.claimedAt.set(row.id, at);
+        return true;
+      },
+      run: (row) => this.startDelivery(row),
+      // Each delivery records its own end under the claim (delivered, failed, released): nothing is left to write here.
+      complete: async (_row, outcome) => outcome,
+      fail: async (row, err) => {
+        await this.failed([row], err);
+        return "failed";
+      },
+      describe: (row) => ({ notice: row.id, noticeKind: row.kind }),
+    };
   }
 
-  private async tick(): Promise<void> {
-    try {
-      if (!this.opts.canDeliver() || Date.now() < this.pausedUntil) return;
-      await this.pruneNow();
-      // Stale alerts first, all of them in one message (they are the oldest anyway).
-      for (let more = this.summarising(); more; ) {
-        if (this.stopped || Date.now() < this.pausedUntil) return;
-        const rows = await this.claim(STALE_BATCH, "only");
-        if (rows.length > 0) await this.deliverStaleAlerts(rows);
-        more = rows.length === STALE_BATCH;
-      }
-      // Claim and start delivering, without waiting for the deliveries under way: a notice
-      // queued while others are being sent is claimed at once, and a full batch means there may be more.
-      for (;;) {
-        if (this.stopped || Date.now() < this.pausedUntil) return;
-        const room = Math.min(BATCH, MAX_IN_FLIGHT - this.inFlight.size);
-        if (room <= 0) {
-          this.full = true;
-          return;
-        }
-        const rows = await this.claim(room, "none");
-        if (rows.length === 0) return;
-        this.startDeliveries(rows);
-        if (rows.length < room) return;
-      }
-    } catch (err) {
-      // The database being away must not end the loop: the next tick tries again.
-      this.opts.log.error({ err }, "outbox dispatch failed; retrying at the next poll");
+  /**
+   * The runner's claim: nothing while Slack has not accepted the token or
+   * asked to slow down; else stale alerts first, all of them told in one
+   * message (they are the oldest anyway), then the others. Claims are not held
+   * back by the deliveries under way: a notice queued while others are being
+   * sent is claimed at once, and a full batch is followed by another claim.
+   */
+  private async claimDue(limit: number): Promise<NoticeRow[]> {
+    if (this.stopped || !this.opts.canDeliver()) return [];
+    if (this.paused()) return [];
+    await this.pruneNow();
+    const onward: NoticeRow[] = [];
+    for (let more = this.summarising(); more; ) {
+      if (this.stopped || this.paused()) return onward;
+      const rows = await this.claim(STALE_BATCH, "only");
+      if (rows.length > 0) onward.push(...(await this.deliverStaleAlerts(rows)));
+      more = rows.length === STALE_BATCH;
     }
+    if (this.stopped || this.paused()) return onward;
+    const room = limit - onward.length;
+    return room > 0 ? [...onward, ...(await this.claim(room, "none"))] : onward;
+  }
+
+  /** Slack said to slow down: true until its Retry-After has passed, when the runner is woken again. */
+  private paused(): boolean {
+    const waitMs = this.pausedUntil - Date.now();
+    if (waitMs <= 0) return false;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => this.runner.wake("poll"), waitMs);
+    return true;
   }
 
   /**
@@ -227,6 +230,7 @@ export class OutboxDispatcher {
     }).then((rows) => {
       const claimed = traceNow();
       for (const row of rows) {
+        this.inFlight.add(row.id);
         this.claimedAt.set(row.id, at);
         const trace = new DeliveryTrace(row.id, row.kind, Number(row.queuedAt) * 1000);
         trace.mark(`woken:${woke.source}`, woke.at);
@@ -238,9 +242,8 @@ export class OutboxDispatcher {
     });
   }
 
-  /** Summarises the stale alerts claimed, then delivers what else they hold (an expired DM, Homes) as usual. */
-  private async deliverStaleAlerts(rows: NoticeRow[]): Promise<void> {
-    for (const row of rows) this.inFlight.add(row.id);
+  /** Summarises the stale alerts claimed; returns those with more to deliver (an expired DM, Homes), to be delivered as usual. */
+  private async deliverStaleAlerts(rows: NoticeRow[]): Promise<NoticeRow[]> {
     let onward: NoticeRow[] = [];
     try {
       onward = await summariseStaleAlerts(
@@ -256,42 +259,32 @@ export class OutboxDispatcher {
         this.traces.delete(row.id);
       }
     }
-    this.startDeliveries(onward);
+    return onward;
   }
 
   /**
-   * Starts each notice's delivery. Notices about one VM (or pool…) keep their
-   * order: each waits until the one before it has sent its messages (not its
-   * Home publish). Others go side by side, CONCURRENCY sending at a time.
+   * One notice's delivery, as the runner runs it. Notices about one VM (or
+   * pool…) keep their order: each waits until the one before it has sent its
+   * messages (not its Home publish). Others go side by side, CONCURRENCY
+   * sending at a time.
    */
-  private startDeliveries(rows: NoticeRow[]): void {
-    for (const row of rows) {
-      this.inFlight.add(row.id);
-      const parsed = parseNotice(row.kind, row.payload);
-      const notice = "notice" in parsed ? parsed.notice : null;
-      const key = notice ? orderKey(notice) : `row:${row.id}`;
-      const before = this.lanes.get(key);
-      let sent!: () => void;
-      const lane = new Promise<void>((resolve) => (sent = resolve));
-      this.lanes.set(key, lane);
-      const delivery = (async () => {
-        try {
-          await before;
-          await this.deliverOne(row, notice, "problem" in parsed ? parsed.problem : undefined, sent);
-        } finally {
-          sent();
-          if (this.lanes.get(key) === lane) this.lanes.delete(key);
-        }
-      })().catch((err: unknown) => this.opts.log.error({ err, notice: row.id }, "outbox delivery failed unexpectedly"));
-      this.deliveries.add(delivery);
-      void delivery.finally(() => {
-        this.deliveries.delete(delivery);
-        if (this.full) {
-          this.full = false;
-          this.claimSoon();
-        }
-        this.tellIfIdle();
-      });
+  private async startDelivery(row: NoticeRow): Promise<string> {
+    const parsed = parseNotice(row.kind, row.payload);
+    const notice = "notice" in parsed ? parsed.notice : null;
+    const key = notice ? orderKey(notice) : `row:${row.id}`;
+    const before = this.lanes.get(key);
+    let sent!: () => void;
+    const lane = new Promise<void>((resolve) => (sent = resolve));
+    this.lanes.set(key, lane);
+    try {
+      await before;
+      return await this.deliverOne(row, notice, "problem" in parsed ? parsed.problem : undefined, sent);
+    } catch (err) {
+      this.opts.log.error({ err, notice: row.id }, "outbox delivery failed unexpectedly");
+      return "failed unexpectedly";
+    } finally {
+      sent();
+      if (this.lanes.get(key) === lane) this.lanes.delete(key);
     }
   }
 
@@ -300,7 +293,7 @@ export class OutboxDispatcher {
    * its messages; `sent` (called when its messages are out, before its Home
    * publish) lets this VM's next notice start.
    */
-  private async deliverOne(row: NoticeRow, notice: ParsedNotice | null, problem: string | undefined, sent: () => void): Promise<void> {
+  private async deliverOne(row: NoticeRow, notice: ParsedNotice | null, problem: string | undefined, sent: () => void): Promise<string> {
     const trace = this.traces.get(row.id) ?? new DeliveryTrace(row.id, row.kind, Number(row.queuedAt) * 1000);
     let outcome = "failed";
     const release = await this.sending.acquire();
@@ -319,6 +312,7 @@ export class OutboxDispatcher {
       trace.mark("end");
       this.traceLog.debug(trace.fields(outcome), "notice delivery trace");
     }
+    return outcome;
   }
 
   /** One attempt at a notice: how it ended, for the trace. */
@@ -457,7 +451,7 @@ export class OutboxDispatcher {
     const { core, claimer, log, settings } = this.opts;
     const { reason, retryAfterMs } = describeSlackError(err);
     const attempts = Math.max(...rows.map((row) => row.attempts));
-    const delayMs = retryAfterMs ?? backoffMs(attempts, settings.outbox.backoffBaseMs, settings.outbox.backoffMaxMs);
+    const delayMs = retryAfterMs ?? retryDelayMs(attempts + 1, { baseMs: settings.outbox.backoffBaseMs, maxMs: settings.outbox.backoffMaxMs });
     if (retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfterMs);
     for (const row of rows) log.warn({ notice: row.id, kind: row.kind, attempt: row.attempts + 1, retryInMs: delayMs, reason }, "notice not delivered; will retry");
     const ids = rows.map((row) => row.id);

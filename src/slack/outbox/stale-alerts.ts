@@ -9,10 +9,10 @@ import type { WebClient } from "../slack-client.js";
 import { staleAlertsSummary } from "../views/admin-alerts.js";
 import { isRecorded, notPostedEntry } from "./expiry.js";
 import { parseNotice } from "../../core/notices.js";
-import type { Claimer, NoticeRow } from "./notice-row.js";
-import { recordStep } from "./record-step.js";
-import { releaseNotices } from "./release-notices.js";
-import { renewClaim } from "./renew-claim.js";
+import type { Claimer, NoticeRow } from "../../core/outbox/notice-row.js";
+import { recordStep } from "../../core/outbox/record-step.js";
+import { releaseNotices } from "../../core/outbox/release-notices.js";
+import { renewClaim } from "../../core/outbox/renew-claim.js";
 
 /** The step name the summary message is tagged with (on its lowest notice), so a retry finds it rather than posting it again. */
 export const STALE_SUMMARY_STEP = "stale_summary";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryDelayMs } from "../../src/cleanup/backoff.js";
+import { retryDelayMs } from "../../src/jobs/backoff.js";
 
 const backoff = { baseMs: 1000, maxMs: 60_000 };
 
