@@ -129,6 +129,11 @@ function loginFromUrl(url: string): { url: string; login: LoginPolicy } {
   return { url: required === null ? url : parsed.toString(), login: { methods: new Set(methods as LoginMethod[]), tls, hint } };
 }
 
+/** One round trip that succeeds only while the database answers (the health check's). */
+export async function pingDatabase(database: Pick<Database, "sql">): Promise<void> {
+  await database.sql`select 1`;
+}
+
 /** Applies the migrations in drizzle/, one process at a time. */
 export async function migrateDatabase(database: Pick<Database, "db" | "sql">): Promise<void> {
   const lock = await database.sql.reserve();

@@ -358,7 +358,7 @@ export const events = pgTable(
 /**
  * How many events of each kind (and refusals of each code) there have been, by pool and source:
  * what /metrics serves as counters, so every replica and the CLI count the same things. Rows of
- * `event_count_deltas` are rolled up into it (see src/metrics/database-counts.ts); the total is
+ * `event_count_deltas` are rolled up into it (see src/core/event-counts.ts); the total is
  * this table plus the deltas not yet rolled up, read in one snapshot.
  */
 export const eventCounts = pgTable(

@@ -3,7 +3,7 @@ import { readingOfPerson, type Reading } from "../time-zone.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { checkoutDm } from "../views/checkout-dm.js";
 import { homeStep } from "./common-steps.js";
-import { hasCheckoutDm, recordMessage } from "./slack-messages.js";
+import { hasCheckoutDm, recordMessage } from "../../db/slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "vm_checked_out" }>;
