@@ -8,6 +8,7 @@ import { knownPools } from "../queries.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "../types.js";
 import { checkPoolName } from "../validate.js";
 import { instanceName, provisionedPool, type ProvisionedPool } from "./pools.js";
+import { IMAGE_NAME } from "../names.js";
 
 /** Checkout options of a provisioned pool: `restore` creates the person's instance from their latest saved image (true) or the one named. */
 export interface PoolCheckoutOptions extends CheckoutOptions {
@@ -68,7 +69,7 @@ export async function withCleanupWarning(core: Core, vm: CheckedOutVm): Promise<
 }
 
 export function checkImageName(value: string, field = "image") {
-  return /^[a-z0-9][a-z0-9.-]{0,127}$/.test(value)
+  return IMAGE_NAME.test(value)
     ? null
     : ({ code: "invalid_input", field, message: `"${value}" is not an image name (lowercase letters, digits, dots and dashes, like gpu-alice-12)` } as const);
 }
