@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { backoffDelayMs } from "../core/backoff.js";
 import { ConfigError } from "../config.js";
 import type { Logger } from "../log.js";
 import { applicationName, openEmbedded, type EmbeddedServer } from "./embedded.js";
@@ -89,7 +90,7 @@ export function connect(
  * within a second, and no more than about one attempt a second per connection while it is away.
  */
 export function reconnectDelaySeconds(failures: number): number {
-  return Math.min(0.01 * 2 ** failures, 1) * (0.5 + Math.random() / 2);
+  return backoffDelayMs(failures + 1, { baseMs: 10, maxMs: 1000, jitter: "equal" }) / 1000;
 }
 
 const LOGIN_METHODS: readonly LoginMethod[] = ["scram-sha-256", "md5", "password", "none"];

@@ -1,9 +1,10 @@
+import { backoffDelayMs } from "../core/backoff.js";
+
 /**
- * Exponential backoff with "equal jitter": between half and all of
- * base·2^attempt, capped at max. The jitter spreads retries of many notices
- * (and several replicas) so they do not hit Slack in one burst when it comes back.
+ * Exponential backoff with equal jitter (src/core/backoff.ts) counted from attempt 0: between half
+ * and all of base·2^attempt, capped at max. Kept under this name for the outbox dispatcher, which
+ * the one job runner (issue 19 item 5) replaces; new code calls backoffDelayMs.
  */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempt, 0), 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return backoffDelayMs(attempt + 1, { baseMs, maxMs, jitter: "equal" }, random);
 }

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Executor, Tx } from "../../db/client.js";
 import type { JobKind } from "../../db/schema.js";
 import { enqueueNotices } from "../notices.js";
+import { backoffDelayMs } from "../backoff.js";
 
 /** A provider job claimed by one process: everything the provider call needs, and the claim to prove at finish. */
 export interface JobClaim {
@@ -109,7 +110,7 @@ export async function failJob(db: Executor, claim: JobClaim, error: string, opts
     const attempts = claim.attempts + 1;
     const message = error.slice(0, 2000);
     if (attempts < opts.maxAttempts) {
-      const wait = Math.min(opts.backoffMs * 2 ** (attempts - 1), 3_600_000);
+      const wait = backoffDelayMs(attempts, { baseMs: opts.backoffMs, maxMs: 3_600_000, jitter: "none" });
       const rows = await tx.execute(sql`
         update provider_jobs set attempts = ${attempts}, last_error = ${message}, claimed_by = null, claimed_at = null,
           next_at = now() + ${wait}::int * interval '1 millisecond'
