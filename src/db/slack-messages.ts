@@ -72,7 +72,7 @@ export async function pendingCheckoutNotice(
   const [row] = await db.execute<{ id: string | number; due_in_ms: number }>(sql`
     select id, greatest(0, extract(epoch from next_attempt_at - now()) * 1000)::int as due_in_ms
     from outbox
-    where kind = 'vm_checked_out' and delivered_at is null and id < ${q.before} and payload->'vm'->>'name' = ${q.vm}
+    where kind = 'vm_checked_out' and delivered_at is null and id < ${q.before} and payload->>'vm' = ${q.vm}
       ${q.checkoutId ? sql`and (payload->>'checkoutId')::bigint = ${q.checkoutId}` : sql``}
     order by id limit 1`);
   return row ? { id: Number(row.id), dueInMs: row.due_in_ms } : null;
