@@ -15,6 +15,11 @@ export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Either a whole database handle or a transaction: what data functions accept. */
 export type Executor = Db | Tx;
+/**
+ * postgres.js's handle (the pool, a transaction, a reserved connection): what writers take
+ * (docs/architecture.md, "One idiom for writes").
+ */
+export type PgSql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
 
 /** An open database: drizzle over a postgres.js pool, and what it takes to close it. */
 export interface Database {
@@ -145,18 +150,4 @@ export async function migrateDatabase(database: Pick<Database, "db" | "sql">): P
     await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => undefined);
     lock.release();
   }
-}
-
-/**
- * The postgres.js transaction under a drizzle one: for a core function that calls writers of both
- * kinds (drizzle's `Executor`, postgres.js's tagged templates) in one transaction. Statements on it
- * run on the drizzle transaction's connection, inside it. drizzle keeps it as `session.client`
- * (drizzle-orm/postgres-js/session.js); checked here, so an upgrade that moves it fails loudly.
- */
-export function pgOf(tx: Tx): postgres.TransactionSql {
-  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
-  if (typeof client !== "function" || typeof (client as { savepoint?: unknown }).savepoint !== "function") {
-    throw new Error("drizzle's transaction no longer exposes its postgres.js client as session.client");
-  }
-  return client as postgres.TransactionSql;
 }

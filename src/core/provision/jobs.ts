@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor, Tx } from "../../db/client.js";
+import type { Executor, PgSql, Tx } from "../../db/client.js";
 import type { JobKind } from "../../db/schema.js";
 import { enqueueNotices } from "../notices.js";
 import { backoffDelayMs } from "../backoff.js";
@@ -81,12 +81,12 @@ export async function claimDueJobs(db: Executor, instanceId: string, limit: numb
 export const stillClaimed = (claim: JobClaim) =>
   sql`id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
 
-/** Marks the job done under its claim; false when the claim was lost (another process owns it now). */
-export async function completeJob(tx: Executor, claim: JobClaim): Promise<boolean> {
-  const rows = await tx.execute(sql`
+/** Marks the job done under its claim (the guard of `stillClaimed`); false when the claim was lost (another process owns it now). */
+export async function completeJob(tx: PgSql, claim: JobClaim): Promise<boolean> {
+  const rows = await tx`
     update provider_jobs set state = 'done', claimed_by = null, claimed_at = null, finished_at = now(), last_error = null,
       attempts = attempts + 1
-    where ${stillClaimed(claim)} returning id`);
+    where id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz returning id`;
   return rows.length === 1;
 }
 
