@@ -21,7 +21,7 @@ const ROUNDS = Number(process.env.IDIOM_ROUNDS ?? 3);
 const dir = mkdtempSync(join(tmpdir(), "vmres-bench-idiom-"));
 const log = createLogger("warn", "bench-idiom");
 const server = await openEmbedded(dir, { port: 0, log });
-const database = await openDatabase({ databaseUrl: server.url, embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: 1, log });
+const database = await openDatabase({ databaseUrl: server.url, embeddedDir: dir, embeddedPort: 0, lockTimeoutMs: 5000, poolSize: 2, log });
 try {
   await migrateDatabase(database);
   const { db } = database;
