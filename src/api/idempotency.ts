@@ -81,12 +81,12 @@ export class Idempotency {
     app.addHook("preHandler", async (req, reply) => {
       if (req.method !== "POST" && req.method !== "DELETE") return;
       const header = req.headers["idempotency-key"];
-      if (header === undefined || req.holder === null) return;
+      if (header === undefined || req.caller === null) return;
       const key = Array.isArray(header) ? header.join(",") : header;
       if (key.length < 1 || key.length > 200) {
         return sendProblem(reply, httpProblem("bad_request", "Idempotency-Key: use 1 to 200 characters, like a UUID", { field: "Idempotency-Key" }));
       }
-      const tokenId = req.holder.tokenId;
+      const tokenId = req.caller.tokenId;
       // Keys are kept per token; the web page's session has none (and sends no key).
       if (tokenId === null) {
         return sendProblem(reply, httpProblem("bad_request", "Idempotency-Key needs an API token (Authorization: Bearer …); the web page's requests are not retried with one", { field: "Idempotency-Key" }));
