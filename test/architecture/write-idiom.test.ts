@@ -17,7 +17,6 @@ const NOT_CONVERTED_YET: Record<string, string> = {
   "src/core/admin.ts": "adds, state changes and retire-in-transaction, shared with sync.ts",
   "src/core/sync.ts": "the inventory sync's one transaction (calls admin.ts's retireInTx)",
   "src/core/digest.ts": "reads the report (drizzle) in the digest's transaction",
-  "src/core/provision/configure.ts": "reads the pool (drizzle) in the same transaction",
   "src/db/slack-messages.ts": "recordMessage runs in the outbox's transaction (issue 19 item 5)",
   // Issue 19 item 5: the job runner takes over claims, failures, stale resets and the finish guard.
   "src/core/provision/jobs.ts": "issue 19 item 5 (one job runner)",
