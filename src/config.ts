@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import * as z from "zod";
 import { DURATION_SHAPE, parseDuration } from "./duration.js";
 import { parseTrustProxy } from "./service/proxy-trust.js";
+import { NAME, SLACK_USER_ID } from "./core/names.js";
 
 /**
  * Every setting vmres reads, in one schema. Nothing else in the code reads
@@ -17,7 +18,7 @@ const slackUserIds = z
   .transform((s, ctx) => {
     const ids = s.split(/[\s,]+/).filter(Boolean);
     for (const id of ids) {
-      if (!/^[UW][A-Z0-9]{2,31}$/.test(id)) {
+      if (!SLACK_USER_ID.test(id)) {
         ctx.addIssue({ code: "custom", message: `Slack user IDs separated by commas or spaces (like U012ABCDEF,U034GHIJKL); "${id}" is not one` });
       }
     }
@@ -96,7 +97,7 @@ export const configSchema = z.object({
   VMS_FILE: path("a file path").default("vms.yml"),
   DEFAULT_POOL: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, { error: "a pool name: lowercase letters, digits, . and -, starting with a letter or digit (like default or gpu)" })
+    .regex(NAME, { error: "a pool name: lowercase letters, digits, . and -, starting with a letter or digit (like default or gpu)" })
     .default("default"),
   DEFAULT_POOL_QUOTA: int(1, 1000, "a number of VMs from 1 to 1,000").default(1),
   LOCK_TIMEOUT_MS: ms(100, 600_000).default(5000),

@@ -2,12 +2,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Core } from "../core/types.js";
+import { claimKey, dropClaim, firstAnswer, pruneKeys, renewKeyClaims, storeAnswer } from "../db/idempotency-keys.js";
 import type { Logger } from "../log.js";
 import { httpProblem, REFUSAL_STATUS } from "./problems.js";
 import { sendProblem } from "./respond.js";
 
-/** How long a key's first answer is kept, and so replayed. */
-export const IDEMPOTENCY_TTL_HOURS = 24;
 const PRUNE_EVERY_MS = 3_600_000;
 
 /** An Idempotency-Key this request claimed: its answer is stored for retries. */
@@ -46,9 +45,7 @@ export async function releaseClaim(core: Core, req: FastifyRequest): Promise<boo
   const owned = req.idempotencyKey;
   if (!owned) return false;
   req.idempotencyKey = null;
-  const done = await core.db.$client`
-    delete from idempotency_keys where token_id = ${owned.tokenId} and key = ${owned.key} and claimed_by = ${owned.owner} and status is null`;
-  return done.count > 0;
+  return dropClaim(core.db, owned);
 }
 
 /**
@@ -84,39 +81,28 @@ export class Idempotency {
     app.addHook("preHandler", async (req, reply) => {
       if (req.method !== "POST" && req.method !== "DELETE") return;
       const header = req.headers["idempotency-key"];
-      if (header === undefined || req.holder === null) return;
+      if (header === undefined || req.caller === null) return;
       const key = Array.isArray(header) ? header.join(",") : header;
       if (key.length < 1 || key.length > 200) {
         return sendProblem(reply, httpProblem("bad_request", "Idempotency-Key: use 1 to 200 characters, like a UUID", { field: "Idempotency-Key" }));
       }
-      const tokenId = req.holder.tokenId;
+      const tokenId = req.caller.tokenId;
       // Keys are kept per token; the web page's session has none (and sends no key).
       if (tokenId === null) {
         return sendProblem(reply, httpProblem("bad_request", "Idempotency-Key needs an API token (Authorization: Bearer …); the web page's requests are not retried with one", { field: "Idempotency-Key" }));
       }
       const hash = requestHash(req);
-      const sql = this.core.db.$client;
       // Claimed anew when the key expired, or taken over when its claim has no answer and no
       // heartbeat for the timeout (its process stopped), for the same request only.
-      const [claimed] = await sql<{ previous: string | null }[]>`
-        with previous as (select claimed_by, status from idempotency_keys where token_id = ${tokenId} and key = ${key})
-        insert into idempotency_keys (token_id, key, request_hash, claimed_by, heartbeat_at) values (${tokenId}, ${key}, ${hash}, ${this.owner}, now())
-        on conflict (token_id, key) do update
-          set request_hash = excluded.request_hash, status = null, body = null, secret_withheld = false, created_at = now(),
-              claimed_by = excluded.claimed_by, heartbeat_at = now()
-          where idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})
-             or (idempotency_keys.status is null and idempotency_keys.request_hash = excluded.request_hash
-                 and coalesce(idempotency_keys.heartbeat_at, idempotency_keys.created_at) < now() - make_interval(secs => ${this.claimTimeoutMs / 1000}::float8))
-        returning (select coalesce(claimed_by, 'a process of an earlier release') from previous where status is null) as previous`;
+      const claimed = await claimKey(this.core.db, { tokenId, key, owner: this.owner, requestHash: hash, claimTimeoutMs: this.claimTimeoutMs });
       if (claimed) {
         if (claimed.previous) this.log.warn({ key, tokenId, previous: claimed.previous }, "took over an Idempotency-Key whose request stopped without an answer; running it again");
         req.idempotencyKey = { tokenId, key, owner: this.owner };
         this.running.add(req);
         return;
       }
-      const [first] = await sql<{ request_hash: string; status: number | null; body: unknown; secret_withheld: boolean }[]>`
-        select request_hash, status, body, secret_withheld from idempotency_keys where token_id = ${tokenId} and key = ${key}`;
-      if (first && first.request_hash !== hash) {
+      const first = await firstAnswer(this.core.db, { tokenId, key });
+      if (first && first.requestHash !== hash) {
         return sendProblem(
           reply,
           httpProblem("idempotency_key_reused", "this Idempotency-Key was sent before with another method, path or body; nothing was done: use a new key for a new request", { field: "Idempotency-Key" }),
@@ -126,7 +112,7 @@ export class Idempotency {
         void reply.header("retry-after", "1");
         return sendProblem(reply, httpProblem("idempotency_in_progress", "the first request with this Idempotency-Key is still running: retry in a moment for its answer", { field: "Idempotency-Key" }));
       }
-      if (first.secret_withheld) return sendWithheld(req, reply, first.status, first.body);
+      if (first.secretWithheld) return sendWithheld(req, reply, first.status, first.body);
       return reply
         .code(first.status)
         .header("idempotent-replayed", "true")
@@ -139,19 +125,16 @@ export class Idempotency {
       if (!owned) return payload;
       req.idempotencyKey = null;
       this.running.delete(req);
-      const sql = this.core.db.$client;
       const status = reply.statusCode;
       const body = typeof payload === "string" ? safeJson(payload) : null;
       // Only what the route decided is kept; `claimed_by` guards against a claim taken over meanwhile.
       if (!decidedByRoute(status, body)) {
-        await sql`delete from idempotency_keys where token_id = ${owned.tokenId} and key = ${owned.key} and claimed_by = ${owned.owner} and status is null`;
+        await dropClaim(this.core.db, owned);
         return payload;
       }
       const secret = status < 300 ? req.routeOptions.config.secretAnswer : undefined;
       const kept = secret ? withoutFields(body, secret.fields) : body;
-      await sql`
-        update idempotency_keys set status = ${status}, body = ${JSON.stringify(kept)}::jsonb, secret_withheld = ${secret !== undefined}
-        where token_id = ${owned.tokenId} and key = ${owned.key} and claimed_by = ${owned.owner} and status is null`;
+      await storeAnswer(this.core.db, owned, { status, body: kept, secretWithheld: secret !== undefined });
       return payload;
     });
     // A request that ended without passing onSend (its connection closed) no longer holds a heartbeat.
@@ -181,19 +164,13 @@ export class Idempotency {
   }
 
   async prune(): Promise<number> {
-    const done = await this.core.db.$client`delete from idempotency_keys where created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`;
-    return done.count;
+    return pruneKeys(this.core.db);
   }
 
   /** Renews the heartbeat of every claim this process's running requests hold; returns how many. */
   async renewClaims(): Promise<number> {
     const claims = [...this.running].map((req) => req.idempotencyKey).filter((c): c is IdempotencyClaim => c !== null);
-    if (claims.length === 0) return 0;
-    const done = await this.core.db.$client`
-      update idempotency_keys set heartbeat_at = now()
-      where claimed_by = ${this.owner} and status is null
-        and (token_id, key) in (select * from unnest(${claims.map((c) => c.tokenId)}::int[], ${claims.map((c) => c.key)}::text[]))`;
-    return done.count;
+    return renewKeyClaims(this.core.db, this.owner, claims);
   }
 }
 

@@ -41,7 +41,7 @@ export function provisionRoutes(v1: V1, { core }: ApiDeps): void {
     },
     async (req, reply) => {
       const actor = actorOf(req);
-      const user = req.query.user === "me" ? req.holder!.person.name : req.query.user;
+      const user = req.query.user === "me" ? req.caller!.person.name : req.query.user;
       return answer(req, reply, await listImages(core, actor, { user }), (list) => list.map(imageBody));
     },
   );

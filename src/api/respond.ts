@@ -11,10 +11,10 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
 
 /** The token's person, acting through the API: the same core calls as Slack and the CLI. */
 export function actorOf(req: FastifyRequest): Actor {
-  if (!req.holder) throw new Error("a /v1 route ran without an authenticated token");
+  if (!req.caller) throw new Error("a /v1 route ran without an authenticated token");
   // The person as the token's statement read them this request: the core need not read them again.
   // A web page session acts as the page ("web" on record); a token as the API.
-  return { person: { id: req.holder.person.id, known: req.holder.person }, source: req.holder.tokenId === null ? "web" : "api" };
+  return { person: { id: req.caller.person.id, known: req.caller.person }, source: req.caller.tokenId === null ? "web" : "api" };
 }
 
 /** A core result: the value mapped and sent with `status`, or the refusal as a problem. */

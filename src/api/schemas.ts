@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { VM_STATES } from "../db/schema.js";
 import { HTTP_PROBLEMS, REFUSAL_STATUS } from "./problems.js";
+import { IMAGE_NAME } from "../core/names.js";
 
 // The API's request and response shapes, in one place: the routes validate and
 // serialise with them, and the OpenAPI document (and so the typed client) is
@@ -98,7 +99,7 @@ export const checkoutRequest = z.strictObject({
   note: z.string().min(1).max(500).optional(),
   wait: duration.optional().describe("when no VM is free, wait up to this long (at most 30m) in the pool's queue for one"),
   restore: z
-    .union([z.literal(true), z.string().regex(/^[a-z0-9][a-z0-9.-]{0,127}$/, "an image name like cloud-alice-12")])
+    .union([z.literal(true), z.string().regex(IMAGE_NAME, "an image name like cloud-alice-12")])
     .optional()
     .describe("provisioned pools: create the VM from your latest saved image (true) or the one named"),
 });

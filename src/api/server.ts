@@ -32,8 +32,11 @@ export type { Api, ApiDeps, V1 } from "./types.js";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The token's person, set by the authentication hook on every /v1 route. */
-    holder: TokenHolder | null;
+    /**
+     * Who is calling: the person of the request's token (or of the web page's session), with the
+     * token's id; set by the authentication hook on every /v1 route. Not a VM's holder.
+     */
+    caller: TokenHolder | null;
   }
 }
 
@@ -57,13 +60,13 @@ export async function buildApi(
   }) as unknown as Api;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.decorateRequest("holder", null);
+  app.decorateRequest("caller", null);
   const log = deps.log.child({ component: "api" });
   app.setErrorHandler((err: FastifyError, req, reply) => sendProblem(reply, problemOfError(err, req, log)));
   app.setNotFoundHandler((req, reply) => sendProblem(reply, httpProblem("not_found", `no endpoint ${req.method} ${req.url.split("?")[0]}; GET /openapi.json lists them`)));
   // One line per request, without headers or query: a token never reaches the log.
   app.addHook("onResponse", async (req, reply) => {
-    log.info({ method: req.method, route: req.routeOptions.url ?? "-", status: reply.statusCode, person: req.holder?.person.name, ms: Math.round(reply.elapsedTime) }, "api request");
+    log.info({ method: req.method, route: req.routeOptions.url ?? "-", status: reply.statusCode, person: req.caller?.person.name, ms: Math.round(reply.elapsedTime) }, "api request");
   });
   if (deps.observeRequest) countRequests(app, deps.observeRequest);
   await app.register(fastifyCookie);
@@ -130,7 +133,7 @@ export async function buildApi(
         if (!token) return unauthorized(reply, "send the header Authorization: Bearer <token> (vmres token create, or /vm token in Slack)");
         const found = await authenticateToken(deps.core, token, rateLimit.windows);
         if ("rejected" in found) return unauthorized(reply, rejectionText[found.rejected], found.rejected);
-        req.holder = found.holder;
+        req.caller = found.holder;
         const limited = rateLimit.check(reply, found.counts);
         if (limited) return sendProblem(reply, limited);
       });
@@ -164,7 +167,7 @@ async function authenticateBySession(req: FastifyRequest, reply: FastifyReply, d
   if (!SAFE_METHODS.has(req.method) && !csrfMatches(req, found.holder.csrfToken)) {
     return sendProblem(reply, httpProblem("csrf_failed", `a state-changing request from the web page needs the session's CSRF token in the ${CSRF_HEADER} header (GET /web/session gives it); nothing was done`));
   }
-  req.holder = found.holder;
+  req.caller = found.holder;
   const limited = rateLimit.check(reply, found.counts);
   if (limited) return sendProblem(reply, limited);
   return undefined;
@@ -217,6 +220,6 @@ function problemOfError(err: FastifyError & { statusCode?: number; code?: string
   if ("code" in err && (err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (err as { statusCode?: number }).statusCode === 400)) {
     return httpProblem("bad_request", `the body is not valid JSON: ${err.message}`, { field: "body" });
   }
-  log.error({ err, method: req.method, route: req.routeOptions.url, person: req.holder?.person.name }, "api request failed");
+  log.error({ err, method: req.method, route: req.routeOptions.url, person: req.caller?.person.name }, "api request failed");
   return httpProblem("internal", "vmres failed unexpectedly; the error is in its log");
 }

@@ -45,7 +45,7 @@ export function tokenRoutes(v1: V1, { core }: ApiDeps): void {
       const expiresMs = req.body.expires === undefined ? undefined : parseDuration(req.body.expires);
       if (expiresMs === null) return answer(req, reply, refuse({ code: "invalid_input", field: "expires", message: "a duration like 90d, 12h or 30m" }), () => null);
       // The token asking is the new one's parent: the new one expires no later and is revoked with it.
-      const made = await createToken(core, actorOf(req), { user: req.body.user, label: req.body.label, expiresMs, parentTokenId: req.holder?.tokenId ?? undefined });
+      const made = await createToken(core, actorOf(req), { user: req.body.user, label: req.body.label, expiresMs, parentTokenId: req.caller?.tokenId ?? undefined });
       return answer(req, reply, made, (t) => ({ ...tokenBody(t), token: t.token }), 201);
     },
   );

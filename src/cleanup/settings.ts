@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import type { CleanupPolicy } from "../core/cleanup/finish-cleanup.js";
-import { retryDelayMs } from "../jobs/backoff.js";
+import { backoffDelayMs } from "../core/backoff.js";
 import type { SshTimeouts } from "./ssh.js";
 
 /** Everything the cleanup worker and reconciler are tuned by, taken from the configuration once. */
@@ -55,7 +55,7 @@ export function keyRecheckDelayMs(settings: Pick<CleanupSettings, "backoff" | "p
 export function cleanupPolicy(settings: Pick<CleanupSettings, "maxAttempts" | "backoff" | "pollIntervalMs">): CleanupPolicy {
   return {
     maxAttempts: settings.maxAttempts,
-    retryDelayMs: (failures) => retryDelayMs(failures, settings.backoff),
+    retryDelayMs: (failures) => backoffDelayMs(failures, { ...settings.backoff, jitter: "full" }),
     blockedRetryInMs: keyRecheckDelayMs(settings),
   };
 }

@@ -1,5 +1,4 @@
-import type { Executor } from "../db/client.js";
-import { sql } from "drizzle-orm";
+import type { Db } from "../db/client.js";
 import type { Actor, Refusal } from "./types.js";
 
 /** What was refused: the two requests people make most, counted apart. */
@@ -11,12 +10,12 @@ export type RefusedRequest = "checkout" | "checkin";
  * event; it is only counted. `invalid_input` is not: it is decided before the database is
  * read, and a mistyped command must neither write nor fail because the database is away.
  */
-export async function countRefusal(db: Executor, request: RefusedRequest, actor: Actor, refusal: Refusal): Promise<void> {
+export async function countRefusal(db: Db, request: RefusedRequest, actor: Actor, refusal: Refusal): Promise<void> {
   if (refusal.code === "invalid_input") return;
   const pool = poolKnownBy(refusal);
-  await db.execute(sql`
+  await db.$client`
     insert into event_count_deltas (kind, code, pool, source, n)
-    values (${`${request}_refused`}, ${refusal.code}, ${pool ?? ""}, ${actor.source}, 1)`);
+    values (${`${request}_refused`}, ${refusal.code}, ${pool ?? ""}, ${actor.source}, 1)`;
 }
 
 /**

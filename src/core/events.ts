@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type postgres from "postgres";
-import type { Executor } from "../db/client.js";
+import type { Executor, PgSql } from "../db/client.js";
 import type { EventSource } from "../db/schema.js";
 
 /**
@@ -62,7 +62,7 @@ export interface EventRecord {
 }
 
 /** A postgres.js handle: the pool, a transaction or a reserved connection; its tagged templates build fragments. */
-export type PgSql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
+export type { PgSql };
 /** A piece of SQL built with a postgres.js tag, to embed in a statement of the same handle. */
 export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 

@@ -1,10 +1,10 @@
 import type { Refusal } from "./types.js";
+import { NAME } from "./names.js";
 
-const LABEL = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 
 /** A booking's label: the same rules as a pool's name (checked by the database too). */
 export function checkLabel(value: string, field = "label"): Refusal | null {
-  return typeof value === "string" && LABEL.test(value)
+  return typeof value === "string" && NAME.test(value)
     ? null
     : {
         code: "invalid_input",

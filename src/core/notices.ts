@@ -35,7 +35,12 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     kind: z.literal("vm_checked_out"),
     checkoutId: z.number(),
     holder: person,
-    vm: z.object({ name: z.string(), ip: z.string(), sshUser: z.string(), sshPort: z.number(), pool: z.string() }),
+    /** The VM's name, as in every notice (migration 0023 moved the details of older rows beside it). */
+    vm: z.string(),
+    pool: z.string(),
+    ip: z.string(),
+    sshUser: z.string(),
+    sshPort: z.number(),
     startedAt: z.string(),
     endsAt: z.string().nullable(),
     note: z.string().nullable(),

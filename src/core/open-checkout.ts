@@ -90,7 +90,7 @@ export function openingSteps(tx: PgSql, leadsS: number[]): Fragment {
         tx`select jsonb_build_object(
              'checkoutId', checkout_id,
              'holder', jsonb_build_object('id', person_id, 'name', person_name, 'slackUserId', slack_user_id),
-             'vm', jsonb_build_object('name', name, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port, 'pool', pool),
+             'vm', name, 'pool', pool, 'ip', ip, 'sshUser', ssh_user, 'sshPort', ssh_port,
              'startedAt', started_at, 'endsAt', ends_at, 'note', note, 'bookedFrom', booked_from, 'reservation', reservation)
            from taken`,
       )}

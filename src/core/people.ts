@@ -227,6 +227,24 @@ export async function timeZoneOf(core: Core, personId: number): Promise<string |
   return row?.time_zone ?? null;
 }
 
+/** The time zone of whoever has this Slack ID (null: unknown, or nobody vmres has recorded yet). */
+export async function timeZoneOfSlackUser(core: Core, slackUserId: string): Promise<string | null> {
+  const [row] = await core.db.$client<{ time_zone: string | null }[]>`select time_zone from people where slack_user_id = ${slackUserId}`;
+  return row?.time_zone ?? null;
+}
+
+/**
+ * How much longer a Slack user's learned name counts as fresh, in ms on the
+ * database's clock (≤ 0: it is older than `maxAgeHours`); null if it was never
+ * learned; undefined if vmres has no person with that Slack ID (not recorded yet).
+ */
+export async function profileFreshForMs(core: Core, slackUserId: string, maxAgeHours: number): Promise<number | null | undefined> {
+  const [row] = await core.db.$client<{ fresh_for_ms: number | null }[]>`
+    select (extract(epoch from profile_fetched_at + make_interval(hours => ${maxAgeHours}) - now()) * 1000)::float8 as fresh_for_ms
+    from people where slack_user_id = ${slackUserId}`;
+  return row === undefined ? undefined : row.fresh_for_ms;
+}
+
 /** Slack IDs whose display name is unknown or older than maxAgeHours, at most `limit`. */
 export async function staleProfiles(core: Core, maxAgeHours: number, limit: number): Promise<string[]> {
   const rows = await core.db.$client<{ slack_user_id: string }[]>`

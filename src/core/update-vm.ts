@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import type { VmState } from "../db/schema.js";
 import type { PendingUpdate } from "./checkin.js";
 import { recordEvent } from "./events.js";
@@ -40,20 +39,20 @@ export async function updateVmFields(core: Core, actor: Actor, vmName: string, c
   if (bad) return refuse(bad);
   const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as VmFields;
   if (Object.keys(defined).length === 0) return refuse({ code: "invalid_input", field: "body", message: "say what to change: ip, sshUser, sshPort, hostKeyFingerprint or tags" });
-  return core.db.transaction(async (tx) => {
-    const [row] = await tx.execute<{ id: number; state: VmState }>(sql`select id, state from vms where name = ${vmName} for update`);
+  return core.db.$client.begin(async (tx) => {
+    const [row] = await tx<{ id: number; state: VmState }[]>`select id, state from vms where name = ${vmName} for update`;
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (row.state === "retired") return refuse({ code: "wrong_state", vm: vmName, state: row.state, allowed: ["available", "checked_out", "cleaning", "quarantined", "maintenance", "held"] });
     const later = row.state === "checked_out" || row.state === "held";
     const tags = defined.tags === undefined ? null : JSON.stringify(defined.tags);
     if (later) {
-      await tx.execute(sql`update vms set pending_update = coalesce(pending_update, '{}'::jsonb) || ${JSON.stringify(defined)}::jsonb where id = ${row.id}`);
+      await tx`update vms set pending_update = coalesce(pending_update, '{}'::jsonb) || ${JSON.stringify(defined)}::jsonb where id = ${row.id}`;
     } else {
-      await tx.execute(sql`
+      await tx`
         update vms set ip = coalesce(${defined.ip ?? null}::inet, ip), ssh_port = coalesce(${defined.sshPort ?? null}::int, ssh_port),
           ssh_user = coalesce(${defined.sshUser ?? null}::text, ssh_user), host_key_fingerprint = coalesce(${defined.hostKeyFingerprint ?? null}::text, host_key_fingerprint),
           tags = case when ${tags}::jsonb is null then tags else array(select jsonb_array_elements_text(${tags}::jsonb)) end
-        where id = ${row.id}`);
+        where id = ${row.id}`;
     }
     await recordEvent(tx, { vmId: row.id, vmName, actor: me.value.name, source: actor.source, kind: later ? "update_pending" : "updated", detail: defined });
     return ok({ vm: vmName, applied: later ? "at_checkin" : "now", changes: defined });

@@ -1,16 +1,11 @@
 import { isIP } from "node:net";
 import type { Refusal } from "./types.js";
+import { FINGERPRINT, NAME, PERSON_NAME, SLACK_USER_ID, SSH_USER, TAG } from "./names.js";
 
 /**
  * Input checks with messages aimed at the person who typed the value. Each
  * returns null when the value is fine, or a refusal saying what would be right.
  */
-const NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
-const USER_ID = /^[UW][A-Z0-9]{2,31}$/;
-const SSH_USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
-const PERSON_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,62}$/;
 
 // Adapters pass what arrived; a missing or non-text value is answered like any other bad value, never thrown on.
 const shown = (value: unknown) => (typeof value === "string" ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value) : "(nothing)");
@@ -29,7 +24,7 @@ export function checkPoolName(value: string, field = "pool"): Refusal | null {
 }
 
 export function checkUserId(value: string, field = "user"): Refusal | null {
-  return USER_ID.test(value) ? null : invalid(field, `${shown(value)} is not a Slack user ID (like U012ABCDEF)`);
+  return SLACK_USER_ID.test(value) ? null : invalid(field, `${shown(value)} is not a Slack user ID (like U012ABCDEF)`);
 }
 
 export function checkPersonName(value: string, field = "name"): Refusal | null {

@@ -184,6 +184,12 @@ export async function takeOffer(core: Core, actor: Actor, waiterId: number): Pro
   });
 }
 
+/** The VM of an open offer (null: the offer is no longer open), for an answer's words. */
+export async function offeredVmName(core: Core, waiterId: number): Promise<string | null> {
+  const [row] = await core.db.$client<{ name: string }[]>`select v.name from waiters w join vms v on v.id = w.offered_vm_id where w.id = ${waiterId} and w.state = 'offered'`;
+  return row?.name ?? null;
+}
+
 /** Pass: the held VM goes to the next in line, and this waiter leaves the queue. */
 export async function passOffer(core: Core, actor: Actor, waiterId: number): Promise<Result<{ pool: string }>> {
   const me = await resolvePerson(core, actor.person);

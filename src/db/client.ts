@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { backoffDelayMs } from "../core/backoff.js";
 import { ConfigError } from "../config.js";
 import type { Logger } from "../log.js";
 import { applicationName, openEmbedded, type EmbeddedServer } from "./embedded.js";
@@ -14,6 +15,11 @@ export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Either a whole database handle or a transaction: what data functions accept. */
 export type Executor = Db | Tx;
+/**
+ * postgres.js's handle (the pool, a transaction, a reserved connection): what writers take
+ * (docs/architecture.md, "One idiom for writes").
+ */
+export type PgSql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
 
 /** An open database: drizzle over a postgres.js pool, and what it takes to close it. */
 export interface Database {
@@ -89,7 +95,7 @@ export function connect(
  * within a second, and no more than about one attempt a second per connection while it is away.
  */
 export function reconnectDelaySeconds(failures: number): number {
-  return Math.min(0.01 * 2 ** failures, 1) * (0.5 + Math.random() / 2);
+  return backoffDelayMs(failures + 1, { baseMs: 10, maxMs: 1000, jitter: "equal" }) / 1000;
 }
 
 const LOGIN_METHODS: readonly LoginMethod[] = ["scram-sha-256", "md5", "password", "none"];
@@ -129,6 +135,11 @@ function loginFromUrl(url: string): { url: string; login: LoginPolicy } {
   return { url: required === null ? url : parsed.toString(), login: { methods: new Set(methods as LoginMethod[]), tls, hint } };
 }
 
+/** One round trip that succeeds only while the database answers (the health check's). */
+export async function pingDatabase(database: Pick<Database, "sql">): Promise<void> {
+  await database.sql`select 1`;
+}
+
 /** Applies the migrations in drizzle/, one process at a time. */
 export async function migrateDatabase(database: Pick<Database, "db" | "sql">): Promise<void> {
   const lock = await database.sql.reserve();
@@ -139,18 +150,4 @@ export async function migrateDatabase(database: Pick<Database, "db" | "sql">): P
     await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => undefined);
     lock.release();
   }
-}
-
-/**
- * The postgres.js transaction under a drizzle one: for a core function that calls writers of both
- * kinds (drizzle's `Executor`, postgres.js's tagged templates) in one transaction. Statements on it
- * run on the drizzle transaction's connection, inside it. drizzle keeps it as `session.client`
- * (drizzle-orm/postgres-js/session.js); checked here, so an upgrade that moves it fails loudly.
- */
-export function pgOf(tx: Tx): postgres.TransactionSql {
-  const client = (tx as unknown as { session?: { client?: unknown } }).session?.client;
-  if (typeof client !== "function" || typeof (client as { savepoint?: unknown }).savepoint !== "function") {
-    throw new Error("drizzle's transaction no longer exposes its postgres.js client as session.client");
-  }
-  return client as postgres.TransactionSql;
 }

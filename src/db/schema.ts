@@ -20,6 +20,10 @@ import {
   customType,
   type PgTableExtraConfigValue,
 } from "drizzle-orm/pg-core";
+import { FINGERPRINT_PATTERN, IMAGE_NAME_PATTERN, NAME_PATTERN, PERSON_NAME_PATTERN, SLACK_USER_ID_PATTERN, SSH_USER_PATTERN } from "../core/names.js";
+
+/** A pattern of src/core/names.ts as a SQL string literal, for a CHECK's `~` (the patterns hold no quote). */
+const matches = (pattern: string) => sql.raw(`'${pattern}'`);
 
 /** Where a VM is in its life; see docs/architecture.md for the transitions. */
 export const vmState = pgEnum("vm_state", [
@@ -96,7 +100,7 @@ export const pools = pgTable(
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   (t) => [
-    check("pools_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
+    check("pools_name_format", sql`${t.name} ~ ${matches(NAME_PATTERN)}`),
     check("pools_min_idle_range", sql`${t.minIdle} between 0 and 1000`),
     check("pools_max_size_range", sql`${t.maxSize} is null or ${t.maxSize} between 1 and 10000`),
     check("pools_max_images_range", sql`${t.maxImages} between 1 and 1000`),
@@ -159,12 +163,12 @@ export const vms = pgTable(
     index("vms_quarantined_since")
       .on(t.stateChangedAt)
       .where(sql`${t.state} = 'quarantined'`),
-    check("vms_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
+    check("vms_name_format", sql`${t.name} ~ ${matches(NAME_PATTERN)}`),
     check("vms_ssh_port_range", sql`${t.sshPort} between 1 and 65535`),
-    check("vms_ssh_user_format", sql`${t.sshUser} ~ '^[a-z_][a-z0-9_.-]{0,31}$'`),
+    check("vms_ssh_user_format", sql`${t.sshUser} ~ ${matches(SSH_USER_PATTERN)}`),
     check(
       "vms_host_key_format",
-      sql`${t.hostKeyFingerprint} is null or ${t.hostKeyFingerprint} ~ '^SHA256:[A-Za-z0-9+/]{43}$'`,
+      sql`${t.hostKeyFingerprint} is null or ${t.hostKeyFingerprint} ~ ${matches(FINGERPRINT_PATTERN)}`,
     ),
     // The heart of it: an open checkout exactly when checked out (and it is this VM's: see the foreign key below).
     check("vms_checkout_iff_checked_out", sql`(${t.state} = 'checked_out') = (${t.checkoutId} is not null)`),
@@ -222,8 +226,8 @@ export const people = pgTable(
     // One identity signs in one person: the index, not only the code, refuses a second link.
     uniqueIndex("people_sign_in_identity_unique").using("btree", sql`lower(${t.signInIdentity})`),
     check("people_sign_in_identity_length", sql`${t.signInIdentity} is null or length(${t.signInIdentity}) between 1 and 320`),
-    check("people_name_format", sql`${t.name} ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'`),
-    check("people_slack_user_id_format", sql`${t.slackUserId} is null or ${t.slackUserId} ~ '^[UW][A-Z0-9]{2,31}$'`),
+    check("people_name_format", sql`${t.name} ~ ${matches(PERSON_NAME_PATTERN)}`),
+    check("people_slack_user_id_format", sql`${t.slackUserId} is null or ${t.slackUserId} ~ ${matches(SLACK_USER_ID_PATTERN)}`),
     check("people_display_name_length", sql`${t.displayName} is null or length(${t.displayName}) between 1 and 200`),
   ],
 );
@@ -366,7 +370,7 @@ export const events = pgTable(
 /**
  * How many events of each kind (and refusals of each code) there have been, by pool and source:
  * what /metrics serves as counters, so every replica and the CLI count the same things. Rows of
- * `event_count_deltas` are rolled up into it (see src/metrics/database-counts.ts); the total is
+ * `event_count_deltas` are rolled up into it (see src/core/event-counts.ts); the total is
  * this table plus the deltas not yet rolled up, read in one snapshot.
  */
 export const eventCounts = pgTable(
@@ -630,7 +634,7 @@ export const instances = pgTable(
   (t) => [
     uniqueIndex("instances_name_unique").on(t.name),
     index("instances_pool_live").on(t.pool).where(sql`${t.state} not in ('deleted', 'failed')`),
-    check("instances_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
+    check("instances_name_format", sql`${t.name} ~ ${matches(NAME_PATTERN)}`),
   ],
 );
 
@@ -663,7 +667,7 @@ export const images = pgTable(
   (t) => [
     uniqueIndex("images_name_unique").on(t.name),
     index("images_person_pool").on(t.personId, t.pool, t.createdAt),
-    check("images_name_format", sql`${t.name} ~ '^[a-z0-9][a-z0-9.-]{0,127}$'`),
+    check("images_name_format", sql`${t.name} ~ ${matches(IMAGE_NAME_PATTERN)}`),
     check("images_dirty_when", sql`(${t.state} = 'dirty') <= (${t.dirtyAt} is not null)`),
   ],
 );
@@ -779,7 +783,7 @@ export const reservations = pgTable(
     index("reservations_ends").on(t.endsAt).where(sql`${t.state} in ('booked', 'started')`),
     index("reservations_remind_due").on(t.remindAt).where(sql`${t.state} = 'booked'`),
     index("reservations_person").on(t.personId, t.startsAt),
-    check("reservations_label_format", sql`${t.label} ~ '^[a-z0-9][a-z0-9.-]{0,62}$'`),
+    check("reservations_label_format", sql`${t.label} ~ ${matches(NAME_PATTERN)}`),
     check("reservations_count_range", sql`${t.count} between 1 and 1000`),
     check("reservations_range", sql`${t.endsAt} > ${t.startsAt}`),
     check("reservations_note_length", sql`${t.note} is null or length(${t.note}) between 1 and 500`),

@@ -7,6 +7,7 @@ import type { PoolSpec } from "../core/sync.js";
 import { checkFingerprint, checkIp, checkSshPort, checkSshUser, checkTag } from "../core/validate.js";
 import { DURATION_SHAPE, formatDuration, parseDuration } from "../duration.js";
 import { InventoryError } from "./inventory-error.js";
+import { NAME } from "../core/names.js";
 
 export { InventoryError };
 
@@ -16,7 +17,7 @@ export { InventoryError };
  * (YAML syntax, shape, values, duplicate names), each naming the entry and
  * field, and nothing is applied while any remains.
  */
-const name = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "use 1-63 lowercase letters, digits, '-' or '.', starting with a letter or digit");
+const name = z.string().regex(NAME, "use 1-63 lowercase letters, digits, '-' or '.', starting with a letter or digit");
 
 const vmEntry = z.strictObject({
   name,

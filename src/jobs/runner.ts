@@ -25,7 +25,7 @@ export interface JobKind<Job, Result = string, Filter = void> {
   run(job: Job, ctx: JobContext): Promise<Result>;
   /** Records the success under the claim (the heartbeat has stopped, so the claim is as the job holds it); returns the outcome's name. */
   complete(job: Job, result: Result): Promise<string>;
-  /** Records a failed attempt under the claim (with the one backoff, src/jobs/backoff.ts); returns the outcome's name. */
+  /** Records a failed attempt under the claim (with the one backoff, src/core/backoff.ts); returns the outcome's name. */
   fail(job: Job, error: unknown): Promise<string>;
   /** Makes claims of dead processes (not renewed for the claim timeout) due again; idempotent. Absent: the claim query takes them over itself. */
   takeOver?(): Promise<unknown>;

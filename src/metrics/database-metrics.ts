@@ -1,7 +1,7 @@
-import { sql } from "drizzle-orm";
 import { Counter, Gauge, type Registry } from "prom-client";
+import { readCounts } from "../core/event-counts.js";
+import { oldestCleaningAges, outboxState, queueLengths, vmsByPoolAndState } from "../core/gauges.js";
 import type { Db } from "../db/client.js";
-import { readCounts } from "./database-counts.js";
 
 /**
  * The pool label of what happened outside any pool vmres knows (a checkout asking for an unknown
@@ -21,11 +21,7 @@ export function registerDatabaseMetrics(registry: Registry, db: Db): void {
     labelNames: ["pool", "state"],
     registers: [registry],
     async collect() {
-      const rows = await db.execute<{ pool: string; state: string; n: number }>(sql`
-        select p.name as pool, s.state::text as state, count(v.id)::int as n
-        from pools p cross join unnest(enum_range(null::vm_state)) as s(state)
-        left join vms v on v.pool = p.name and v.state = s.state
-        group by p.name, s.state`);
+      const rows = await vmsByPoolAndState(db);
       this.reset();
       for (const r of rows) this.set({ pool: r.pool, state: r.state }, r.n);
     },
@@ -36,10 +32,7 @@ export function registerDatabaseMetrics(registry: Registry, db: Db): void {
     labelNames: ["pool"],
     registers: [registry],
     async collect() {
-      const rows = await db.execute<{ pool: string; n: number }>(sql`
-        select p.name as pool, count(w.id)::int as n
-        from pools p left join waiters w on w.pool = p.name and w.state in ('waiting', 'offered')
-        group by p.name`);
+      const rows = await queueLengths(db);
       this.reset();
       for (const r of rows) this.set({ pool: r.pool }, r.n);
     },
@@ -50,12 +43,9 @@ export function registerDatabaseMetrics(registry: Registry, db: Db): void {
     labelNames: ["pool"],
     registers: [registry],
     async collect() {
-      // The cleaning VMs come from the partial index vms_cleanup_due: a few rows, however many VMs there are.
-      const rows = await db.execute<{ pool: string; age: number }>(sql`
-        select p.name as pool, coalesce(extract(epoch from now() - c.oldest), 0)::float8 as age
-        from pools p left join (select pool, min(state_changed_at) as oldest from vms where state = 'cleaning' group by pool) c on c.pool = p.name`);
+      const rows = await oldestCleaningAges(db);
       this.reset();
-      for (const r of rows) this.set({ pool: r.pool }, Math.max(0, r.age));
+      for (const r of rows) this.set({ pool: r.pool }, r.age);
     },
   });
   new Gauge({
@@ -104,11 +94,4 @@ export function registerDatabaseMetrics(registry: Registry, db: Db): void {
       }
     },
   });
-}
-
-async function outboxState(db: Db): Promise<{ backlog: number; oldestSeconds: number }> {
-  const [row] = await db.execute<{ backlog: number; oldest: number | null }>(sql`
-    select count(*)::int as backlog, extract(epoch from now() - min(created_at))::float8 as oldest
-    from outbox where delivered_at is null`);
-  return { backlog: row?.backlog ?? 0, oldestSeconds: Math.max(0, row?.oldest ?? 0) };
 }

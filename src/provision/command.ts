@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import * as z from "zod";
 import { ProviderError, type CreatedMachine, type ListedMachine, type Provider } from "./provider.js";
+import { SSH_USER } from "../core/names.js";
 
 const executable = z.string().min(1);
 
@@ -19,7 +20,7 @@ export const commandSettingsSchema = z
     save_image: executable.optional(),
     delete_image: executable.optional(),
     list: executable.optional(),
-    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/).default("root"),
+    sshUser: z.string().regex(SSH_USER).default("root"),
     sshPort: z.number().int().min(1).max(65535).default(22),
   })
   .strict()

@@ -2,6 +2,7 @@ import Docker from "dockerode";
 import * as z from "zod";
 import { assertOurs } from "./ownership.js";
 import { LABELS, ProviderError, withTimeout, type CreatedMachine, type ListedMachine, type Provider } from "./provider.js";
+import { SSH_USER } from "../core/names.js";
 
 /** A docker pool's `provider_settings`. */
 export const dockerSettingsSchema = z
@@ -10,7 +11,7 @@ export const dockerSettingsSchema = z
     socket: z.string().min(1).default("/var/run/docker.sock"),
     /** Network to attach instances to (default: the daemon's default bridge). */
     network: z.string().min(1).optional(),
-    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/).default("root"),
+    sshUser: z.string().regex(SSH_USER).default("root"),
     sshPort: z.number().int().min(1).max(65535).default(22),
     /** Repository saved images are committed to (tagged with the image's name). */
     imageRepository: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,127}$/).default("vmres-saved"),

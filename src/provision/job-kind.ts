@@ -1,6 +1,6 @@
 import { claimDueJobs, failJob, renewJobClaim, resetStaleJobClaims, type JobClaim } from "../core/provision/jobs.js";
 import type { Core } from "../core/types.js";
-import { retryDelayMs } from "../jobs/backoff.js";
+import { backoffDelayMs } from "../core/backoff.js";
 import type { JobKind } from "../jobs/runner.js";
 import type { Logger } from "../log.js";
 import { ProviderError, type Provider } from "./provider.js";
@@ -56,7 +56,7 @@ export function providerJobKind(opts: {
       const maxAttempts = err instanceof ProviderError && err.permanent ? claim.attempts + 1 : settings.maxAttempts;
       const failure = await failJob(core.db, claim, error, {
         maxAttempts,
-        retryDelayMs: (failures) => retryDelayMs(failures, { baseMs: settings.backoffMs, maxMs: BACKOFF_MAX_MS }),
+        retryDelayMs: (failures) => backoffDelayMs(failures, { baseMs: settings.backoffMs, maxMs: BACKOFF_MAX_MS, jitter: "full" }),
       });
       const outcome: JobOutcome = "lost" in failure ? "lost" : failure.retried ? "retry" : "failed";
       if (outcome === "failed") log.error({ ...context(claim), err }, "provider job failed for good; the person and the admins are told");

@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
-import { sql } from "drizzle-orm";
 import { expandHome, readPrivateKey } from "../cleanup/private-keys.js";
 import { vmresCommand } from "../cli/invocation.js";
 import type { Config } from "../config.js";
 import { keyFilesInUse } from "../core/cleanup/key-files-in-use.js";
-import type { Executor } from "../db/client.js";
+import { inventorySize } from "../core/gauges.js";
+import type { Db } from "../db/client.js";
 import { slackSettings } from "../slack/settings.js";
 
 /**
@@ -41,11 +41,8 @@ export function reachableUrl(host: string, port: number): string {
 }
 
 /** Reads what the summary says from the configuration, the database and the key files. */
-export async function nextSteps(config: Config, port: number, db: Executor): Promise<NextSteps> {
-  const [counts] = await db.execute<{ vms: number; pools: number }>(sql`
-    select (select count(*)::int from vms where state <> 'retired') as vms,
-           (select count(*)::int from pools p
-             where p.kind = 'provisioned' or exists (select 1 from vms v where v.pool = p.name and v.state <> 'retired')) as pools`);
+export async function nextSteps(config: Config, port: number, db: Db): Promise<NextSteps> {
+  const counts = await inventorySize(db);
   const off: string[] = [];
   const slack = slackSettings(config);
   if ("off" in slack) off.push(slack.off.replace(/^Slack bot off: /, "Slack bot: "));
@@ -56,8 +53,8 @@ export async function nextSteps(config: Config, port: number, db: Executor): Pro
   if (config.METRICS_TOKEN === undefined) off.push("/metrics from other machines: set METRICS_TOKEN (a bearer token for Prometheus); this machine may always read it");
   return {
     url: reachableUrl(config.HOST, port),
-    vms: counts?.vms ?? 0,
-    pools: counts?.pools ?? 0,
+    vms: counts.vms,
+    pools: counts.pools,
     vmsFile: config.VMS_FILE,
     vmsFileRead: existsSync(config.VMS_FILE),
     command: vmresCommand(),
@@ -66,7 +63,7 @@ export async function nextSteps(config: Config, port: number, db: Executor): Pro
 }
 
 /** Cleanup off in this process, or blocked by a private key it cannot use (read now, as the worker reads it). */
-async function cleanupOff(config: Config, db: Executor): Promise<string[]> {
+async function cleanupOff(config: Config, db: Db): Promise<string[]> {
   if (config.CLEANUP_WORKER === "off") return ["cleanup in this process: CLEANUP_WORKER=on turns it on (while it is off another replica must clean, or checked-in VMs wait in cleaning)"];
   const fallback = expandHome(config.SSH_PRIVATE_KEY_FILE);
   const files = await keyFilesInUse(db, config.SSH_PRIVATE_KEY_FILE);

@@ -1,11 +1,10 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { sql } from "drizzle-orm";
 import type { Config } from "../config.js";
 import { applyAdminBootstrap } from "../core/people.js";
 import { syncInventory } from "../core/sync.js";
 import type { Core } from "../core/types.js";
-import { migrateDatabase, openDatabase, type Database } from "../db/client.js";
+import { migrateDatabase, openDatabase, pingDatabase, type Database } from "../db/client.js";
 import { readInventoryFile } from "../inventory/file.js";
 import type { Logger } from "../log.js";
 import { components } from "./components.js";
@@ -36,7 +35,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     critical: true,
     check: async () => {
       if (!open.database) return { ready: false, detail: "not open yet (starting, or creating the embedded database)" };
-      await open.database.db.execute(sql`select 1`);
+      await pingDatabase(open.database);
       return { ready: true, detail: "answers" };
     },
   });

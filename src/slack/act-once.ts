@@ -1,6 +1,5 @@
-import { eq } from "drizzle-orm";
 import type { Core } from "../core/types.js";
-import { processedInteractions } from "../db/schema.js";
+import { claimInteraction, forgetInteraction } from "../db/processed-interactions.js";
 
 /** The outcome of an interaction: acted now, or already acted on by an earlier delivery of it. */
 export type Once<T> = { duplicate: false; value: T } | { duplicate: true };
@@ -22,12 +21,11 @@ const MAX_KEY_LENGTH = 300;
  */
 export async function actOnce<T>(core: Core, key: string, act: () => Promise<T>): Promise<Once<T>> {
   const bounded = key.slice(0, MAX_KEY_LENGTH);
-  const fresh = await core.db.insert(processedInteractions).values({ key: bounded }).onConflictDoNothing().returning({ key: processedInteractions.key });
-  if (fresh.length === 0) return { duplicate: true };
+  if (!(await claimInteraction(core.db, bounded))) return { duplicate: true };
   try {
     return { duplicate: false, value: await act() };
   } catch (err) {
-    await core.db.delete(processedInteractions).where(eq(processedInteractions.key, bounded));
+    await forgetInteraction(core.db, bounded);
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log.js";
-import { backoffMs } from "./backoff.js";
+import { backoffDelayMs } from "../core/backoff.js";
 import type { WebClient } from "./slack-client.js";
 import { describeSlackError } from "./slack-errors.js";
 
@@ -105,7 +105,7 @@ export class SlackConnection {
         return await attempt();
       } catch (err) {
         if (this.stopping.signal.aborted) return undefined;
-        const waitMs = backoffMs(n, this.opts.retryBaseMs, CONNECT_RETRY_MAX_MS);
+        const waitMs = backoffDelayMs(n + 1, { baseMs: this.opts.retryBaseMs, maxMs: CONNECT_RETRY_MAX_MS, jitter: "equal" });
         const { reason } = describeSlackError(err);
         this.state = { ready: false, detail: `${what} failed: ${reason}; retrying in ${Math.ceil(waitMs / 1000)} s (attempt ${n + 1})` };
         this.opts.log.warn({ attempt: n + 1, retryInMs: waitMs }, `Slack not ready: ${what} failed: ${reason}`);

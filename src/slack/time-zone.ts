@@ -1,5 +1,5 @@
 import { nowOf } from "../core/clock.js";
-import { timeZoneOf } from "../core/people.js";
+import { timeZoneOf, timeZoneOfSlackUser } from "../core/people.js";
 import type { Core } from "../core/types.js";
 
 /** How a reader reads times: their zone as Slack last told it (null: UTC, said so) and the time "in 3 h" counts from. */
@@ -15,6 +15,5 @@ export async function readingOfPerson(core: Core, personId: number): Promise<Rea
 
 /** The reading of whoever typed or clicked; someone vmres has not recorded yet reads UTC. */
 export async function readingOfSlackUser(core: Core, slackUserId: string): Promise<Reading> {
-  const [row] = await core.db.$client<{ time_zone: string | null }[]>`select time_zone from people where slack_user_id = ${slackUserId}`;
-  return { timeZone: row?.time_zone ?? null, now: nowOf(core) };
+  return { timeZone: await timeZoneOfSlackUser(core, slackUserId), now: nowOf(core) };
 }

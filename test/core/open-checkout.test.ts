@@ -81,7 +81,7 @@ function common(o: Opening) {
     event: { actor: o.event.actor, kind: o.event.kind, detail, poolNamed: o.event.detail["pool"] === o.checkout["pool"], checkoutNamed: Number(o.event.detail["checkout"]) === n.checkoutId },
     notice: {
       holder: n.holder,
-      vm: { sshUser: n.vm.sshUser, sshPort: n.vm.sshPort, pool: n.vm.pool === o.checkout["pool"] },
+      vm: { sshUser: n.sshUser, sshPort: n.sshPort, pool: n.pool === o.checkout["pool"] },
       startedAt: time(n.startedAt),
       endsAt: time(n.endsAt),
       note: n.note,
@@ -161,7 +161,7 @@ describe("opening a checkout", () => {
     expect(cutCheckout!.notice).toMatchObject({ endsAt: bookedFrom, bookedFrom });
     expect(new Date(cutCheckout!.checkout["remind_at"] as Date).toISOString()).toBe(new Date(start.getTime() + H - 10 * M).toISOString());
     for (const o of cut) {
-      expect(dmText(o.notice)).toContain(`when a booking of *${o.notice.vm.name}* starts. It cannot be extended past that.`);
+      expect(dmText(o.notice)).toContain(`when a booking of *${o.notice.vm}* starts. It cannot be extended past that.`);
     }
     expect(dmText(plain[0]!.notice)).not.toContain("when a booking of");
     // The caller waiting on the grant (`checkout --wait`, the API's wait) is told the same.

@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { connect, migrateDatabase } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
-import { readCounts } from "../../src/metrics/database-counts.js";
+import { readCounts } from "../../src/core/event-counts.js";
 import { testLog, urlFor } from "../helpers/db.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordEvent } from "../../src/core/events.js";
 import type { Database } from "../../src/db/client.js";
-import { readCounts } from "../../src/metrics/database-counts.js";
+import { readCounts } from "../../src/core/event-counts.js";
 import { freshDatabase } from "../helpers/db.js";
 
 let database: Database;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/client.js";
-import { retryDelayMs } from "../../src/jobs/backoff.js";
+import { backoffDelayMs } from "../../src/core/backoff.js";
 import { JobRunner, type JobKind } from "../../src/jobs/runner.js";
 import { freshDatabase, testLog } from "../helpers/db.js";
 
@@ -94,7 +94,7 @@ describe("the job runner", () => {
       },
       async fail(job, err) {
         // A fixed draw of the jitter (half the ceiling), so the test can tell the backoff's delay.
-        const delayMs = retryDelayMs(job.attempts + 1, { baseMs: 60_000, maxMs: 600_000 }, () => 0.5);
+        const delayMs = backoffDelayMs(job.attempts + 1, { baseMs: 60_000, maxMs: 600_000, jitter: "full" }, () => 0.5);
         const failed = await database.sql`
           update test_jobs set attempts = attempts + 1, last_error = ${err instanceof Error ? err.message : String(err)},
             claimed_by = null, claimed_at = null, next_at = now() + ${delayMs}::int * interval '1 millisecond'

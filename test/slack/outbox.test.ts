@@ -147,7 +147,11 @@ describe("a delivery cut short", () => {
       const payload = {
         checkoutId: Number(opened!.id),
         holder: { id: person.value.id, name: person.value.name, slackUserId: userId },
-        vm: { name: vm.name, ip: vm.ip, sshUser: vm.ssh_user, sshPort: vm.ssh_port, pool },
+        vm: vm.name,
+        pool,
+        ip: vm.ip,
+        sshUser: vm.ssh_user,
+        sshPort: vm.ssh_port,
         startedAt: opened!.started_at,
         endsAt: null,
         note: null,

@@ -8,6 +8,7 @@ import { when } from "../table.js";
 import { endText, lengthText } from "../times.js";
 import { flag, leaseOption, noteOption, optionalUser, poolOption, requiredUser, stringValue, timeoutOption, recipientActor } from "../values.js";
 import { vmresCommand } from "../invocation.js";
+import { IMAGE_NAME } from "../../core/names.js";
 
 /**
  * `vmres checkout --user ID [--pool P] [--for D] [--note TEXT] [--wait [--timeout D]]`:
@@ -117,7 +118,7 @@ export const remoteCheckout: RemotePrepare = (input) => {
 function restoreOption(input: Parameters<Prepare>[0]): true | string | undefined {
   const value = input.options.restore;
   if (value === undefined || value === true) return value === true ? true : undefined;
-  if (typeof value === "string" && /^[a-z0-9][a-z0-9.-]{0,127}$/.test(value)) return value;
+  if (typeof value === "string" && IMAGE_NAME.test(value)) return value;
   throw new UsageError(`--restore: ${JSON.stringify(value)} is not an image name (like cloud-alice-12; ${vmresCommand()} images --user ID lists yours)`);
 }
 

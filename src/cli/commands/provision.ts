@@ -4,6 +4,7 @@ import { outcomeOf, type Prepare } from "../command.js";
 import { table, when } from "../table.js";
 import { adminActor, flag, optionalUser, requiredUser, userActor, userOf } from "../values.js";
 import { vmresCommand } from "../invocation.js";
+import { IMAGE_NAME } from "../../core/names.js";
 import type { Actor } from "../../core/types.js";
 
 /** Direct mode reads the database itself: what it lists, it lists as the operator. */
@@ -31,7 +32,7 @@ function describeImages(images: ImageSummary[]): string {
 export const prepareImagesDelete: Prepare = (input) => {
   const user = requiredUser(input);
   const name = String(input.args.NAME ?? "");
-  if (!/^[a-z0-9][a-z0-9.-]{0,127}$/.test(name)) throw new UsageError(`NAME: "${name}" is not an image name (like cloud-alice-12; ${vmresCommand()} images lists them)`);
+  if (!IMAGE_NAME.test(name)) throw new UsageError(`NAME: "${name}" is not an image name (like cloud-alice-12; ${vmresCommand()} images lists them)`);
   return async ({ core }) => {
     const { deleteImage } = await import("../../core/provision/admin.js");
     return outcomeOf(await deleteImage(core, userActor(user), name), user, (d) => `Deleting image ${d.image} (pool ${d.pool}).`);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FetchResponse } from "openapi-fetch";
 import { createClient, idempotencyKey, type VmresClient } from "../../client/index.js";
 import type { Refusal } from "../../core/types.js";
+import { backoffDelayMs } from "../../core/backoff.js";
 import { HTTP_PROBLEMS } from "../../api/problems.js";
 import { EXIT, failure, type Failure } from "../failures.js";
 import type { Target } from "./target.js";
@@ -44,7 +45,7 @@ export async function call<T>(
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       lastError = err;
-      if (attempt < ATTEMPTS) await sleep(250 * 2 ** attempt);
+      if (attempt < ATTEMPTS) await sleep(backoffDelayMs(attempt + 1, { baseMs: 250, maxMs: 60_000, jitter: "none" }));
       continue;
     }
     const { response } = answer;

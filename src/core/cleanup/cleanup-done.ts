@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import type { VmState } from "../../db/schema.js";
 import { recordEvent } from "../events.js";
 import { enqueueNotices } from "../notices.js";
@@ -27,18 +26,17 @@ export async function cleanupDone(core: Core, actor: Actor, vmName: string, reas
   const bad = firstRefusal(checkVmName(vmName), checkNote(reason, "reason"));
   if (bad) return refuse(bad);
   const why = reason.trim();
-  return core.db.transaction(async (tx) => {
-    const [row] = await tx.execute<{ id: number; state: VmState; retire_on_checkin: boolean; cleanup_last_error: string | null; cleanup_attempts: number }>(
-      sql`select id, state, retire_on_checkin, cleanup_last_error, cleanup_attempts from vms where name = ${vmName} for update`,
-    );
+  return core.db.$client.begin(async (tx) => {
+    const [row] = await tx<{ id: number; state: VmState; retire_on_checkin: boolean; cleanup_last_error: string | null; cleanup_attempts: number }[]>`
+      select id, state, retire_on_checkin, cleanup_last_error, cleanup_attempts from vms where name = ${vmName} for update`;
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (row.state !== "cleaning") return refuse({ code: "wrong_state", vm: vmName, state: row.state, allowed: ["cleaning"] });
     // Removed from the inventory while it was being cleaned: it leaves service instead of returning.
     const to = stateWhenFree("available", row.retire_on_checkin);
-    await tx.execute(sql`
+    await tx`
       update vms set state = ${to}, state_changed_at = now(), claimed_by = null, claimed_at = null,
         cleanup_next_at = null, cleanup_attempts = 0, cleanup_last_error = null, retire_on_checkin = false
-      where id = ${row.id} and state = 'cleaning'`);
+      where id = ${row.id} and state = 'cleaning'`;
     await recordEvent(tx, {
       vmId: row.id,
       vmName,

@@ -1,8 +1,7 @@
-import { sql } from "drizzle-orm";
 import { asAdmin } from "../people.js";
 import { ok, refuse, type Actor, type Core, type Result } from "../types.js";
 import { checkPoolName } from "../validate.js";
-import { provisionedPool, type ProvisionedPool } from "./pools.js";
+import { provisionedPoolIn, type ProvisionedPool } from "./pools.js";
 
 /** A provisioned pool's settings as an admin gives them (`vmres pool set POOL --kind provisioned …`); unset: unchanged. */
 export interface ProvisioningChange {
@@ -44,12 +43,12 @@ export async function setProvisioning(
       ? ({ code: "invalid_input", field: "image", message: "an image is 1 to 500 characters (a docker image like debian-sshd:12, or a cloud image family)" } as const)
       : null);
   if (bad) return refuse(bad);
-  return core.db.transaction(async (tx): Promise<Result<ProvisionedPool>> => {
+  return core.db.$client.begin(async (tx): Promise<Result<ProvisionedPool>> => {
     // Read (and lock) before anything is written: a refusal below must leave no new pool behind.
-    const [existing] = await tx.execute<{ kind: string; min_idle: number; max_size: number | null; image: string | null; provider: string | null; provider_settings: Record<string, unknown>; static_vms: number }>(sql`
+    const [existing] = await tx<{ kind: string; min_idle: number; max_size: number | null; image: string | null; provider: string | null; provider_settings: Record<string, unknown>; static_vms: number }[]>`
       select kind::text, min_idle, max_size, image, provider, provider_settings,
              (select count(*)::int from vms v where v.pool = p.name and v.state <> 'retired' and not exists (select 1 from instances i where i.vm_id = v.id)) as static_vms
-      from pools p where name = ${pool} for update`);
+      from pools p where name = ${pool} for update`;
     const current = existing ?? { kind: "static", min_idle: 0, max_size: null, image: null, provider: null, provider_settings: {}, static_vms: 0 };
     if (current.static_vms > 0) {
       return refuse({ code: "invalid_input", field: "kind", message: `pool ${pool} has ${current.static_vms} fixed VMs; a provisioned pool holds only the instances it creates (use a new pool)` });
@@ -66,13 +65,13 @@ export async function setProvisioning(
     if (next.minIdle > (next.maxSize ?? 0)) return refuse({ code: "invalid_input", field: "min-idle", message: `min-idle ${next.minIdle} is more than max-size ${next.maxSize}` });
     const problem = settingsProblem(next.provider as "docker" | "command", next.settings);
     if (problem) return refuse({ code: "invalid_input", field: "provider-settings", message: problem });
-    await tx.execute(sql`insert into pools (name, quota) values (${pool}, ${core.defaultQuota}) on conflict (name) do nothing`);
-    await tx.execute(sql`
+    await tx`insert into pools (name, quota) values (${pool}, ${core.defaultQuota}) on conflict (name) do nothing`;
+    await tx`
       update pools set kind = 'provisioned', min_idle = ${next.minIdle}, max_size = ${next.maxSize}, image = ${next.image}, provider = ${next.provider},
         provider_settings = ${JSON.stringify(next.settings)}::jsonb, reuse = coalesce(${change.reuse ?? null}::boolean, reuse),
         max_images = coalesce(${change.maxImages ?? null}::int, max_images)
-      where name = ${pool}`);
-    const settled = await provisionedPool(tx, pool);
+      where name = ${pool}`;
+    const settled = await provisionedPoolIn(tx, pool);
     if (!settled) throw new Error(`pool ${pool} is not provisioned after the update`);
     return ok(settled);
   });

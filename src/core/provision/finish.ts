@@ -1,6 +1,4 @@
-import { sql } from "drizzle-orm";
-import type postgres from "postgres";
-import { pgOf, type Tx } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import { clockAt } from "../clock.js";
 import { recordEvent } from "../events.js";
 import { leaseParams } from "../leases.js";
@@ -28,25 +26,25 @@ export type Finished = "done" | "lost";
 export async function finishCreate(core: Core, claim: JobClaim, made: CreatedInstance): Promise<Finished> {
   const instance = claim.instance;
   if (!instance) throw new Error(`create job ${claim.id} names no instance`);
-  return core.db.transaction(async (tx) => {
+  return core.db.$client.begin(async (tx) => {
     if (!(await completeJob(tx, claim))) return "lost";
-    const [vm] = await tx.execute<{ id: number }>(sql`
+    const [vm] = await tx<{ id: number }[]>`
       insert into vms (name, ip, ssh_user, ssh_port, pool, state)
       values (${instance.name}, ${made.ip}::inet, ${made.sshUser}, ${made.sshPort}, ${claim.pool}, 'available')
-      returning id`);
+      returning id`;
     if (!vm) throw new Error(`instance ${instance.name}: no VM row`);
-    const [row] = await tx.execute<{ for_person_id: number | null; request: { note: string | null; forMs: number | null } | null; at: string }>(sql`
+    const [row] = await tx<{ for_person_id: number | null; request: { note: string | null; forMs: number | null } | null; at: string }[]>`
       update instances set state = 'ready', vm_id = ${vm.id}, provider_ref = ${made.providerRef}, state_changed_at = now(), last_error = null
-      where id = ${instance.id} returning for_person_id, request, coalesce(${clockAt(core)}::timestamptz, now())::text as at`);
+      where id = ${instance.id} returning for_person_id, request, coalesce(${clockAt(core)}::timestamptz, now())::text as at`;
     await recordEvent(tx, { vmId: vm.id, vmName: instance.name, actor: "system", source: "worker", kind: "instance_created", detail: { job: claim.id, from: instance.source } });
-    if (row?.for_person_id != null) await lendTo(pgOf(tx), core, vm.id, row.for_person_id, claim.pool, row.request, row.at);
+    if (row?.for_person_id != null) await lendTo(tx, core, vm.id, row.for_person_id, claim.pool, row.request, row.at);
     return "done";
   });
 }
 
 /** The checkout of a VM created for its person: the one writer of a checkout's start, as for any checkout. */
 async function lendTo(
-  tx: postgres.TransactionSql,
+  tx: PgSql,
   core: Core,
   vmId: number,
   personId: number,
@@ -75,14 +73,14 @@ async function lendTo(
 export async function finishSave(core: Core, claim: JobClaim, imageRef: string): Promise<Finished> {
   const { image, instance } = claim;
   if (!image || !instance) throw new Error(`save job ${claim.id} names no image or instance`);
-  return core.db.transaction(async (tx) => {
+  return core.db.$client.begin(async (tx) => {
     if (!(await completeJob(tx, claim))) return "lost";
-    const [saved] = await tx.execute<{ person_id: number; pool: string }>(sql`
-      update images set state = 'ready', provider_ref = ${imageRef}, last_error = null where id = ${image.id} returning person_id, pool`);
+    const [saved] = await tx<{ person_id: number; pool: string }[]>`
+      update images set state = 'ready', provider_ref = ${imageRef}, last_error = null where id = ${image.id} returning person_id, pool`;
     if (saved) {
-      await tx.execute(sql`
+      await tx`
         update images set state = 'dirty', dirty_at = coalesce(${clockAt(core)}::timestamptz, now())
-        where person_id = ${saved.person_id} and pool = ${saved.pool} and state = 'ready' and id <> ${image.id}`);
+        where person_id = ${saved.person_id} and pool = ${saved.pool} and state = 'ready' and id <> ${image.id}`;
     }
     await gone(tx, instance.id);
     return "done";
@@ -91,7 +89,7 @@ export async function finishSave(core: Core, claim: JobClaim, imageRef: string):
 
 /** Deleted by the provider: the instance is gone (its VM row stays, retired, for the history). */
 export async function finishDelete(core: Core, claim: JobClaim): Promise<Finished> {
-  return core.db.transaction(async (tx) => {
+  return core.db.$client.begin(async (tx) => {
     if (!(await completeJob(tx, claim))) return "lost";
     if (claim.instance) await gone(tx, claim.instance.id);
     return "done";
@@ -99,20 +97,20 @@ export async function finishDelete(core: Core, claim: JobClaim): Promise<Finishe
 }
 
 export async function finishDeleteImage(core: Core, claim: JobClaim): Promise<Finished> {
-  return core.db.transaction(async (tx) => {
+  return core.db.$client.begin(async (tx) => {
     if (!(await completeJob(tx, claim))) return "lost";
-    if (claim.image) await tx.execute(sql`update images set state = 'deleted', deleted_at = now() where id = ${claim.image.id}`);
+    if (claim.image) await tx`update images set state = 'deleted', deleted_at = now() where id = ${claim.image.id}`;
     return "done";
   });
 }
 
-async function gone(tx: Tx, instanceId: number): Promise<void> {
-  const [row] = await tx.execute<{ vm_id: number | null; name: string }>(sql`
-    update instances set state = 'deleted', state_changed_at = now() where id = ${instanceId} returning vm_id, name`);
+async function gone(tx: PgSql, instanceId: number): Promise<void> {
+  const [row] = await tx<{ vm_id: number | null; name: string }[]>`
+    update instances set state = 'deleted', state_changed_at = now() where id = ${instanceId} returning vm_id, name`;
   // A VM row that still looks usable (an instance deleted while idle) is retired: it no longer exists.
   if (row?.vm_id != null) {
-    const retired = await tx.execute(sql`
-      update vms set state = 'retired', state_changed_at = now() where id = ${row.vm_id} and state = 'available' returning id`);
+    const retired = await tx`
+      update vms set state = 'retired', state_changed_at = now() where id = ${row.vm_id} and state = 'available' returning id`;
     if (retired.length > 0) await recordEvent(tx, { vmId: row.vm_id, vmName: row.name, actor: "system", source: "worker", kind: "retired", detail: { instance: "deleted" } });
   }
 }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor, Tx } from "../../db/client.js";
+import type { Executor, PgSql, Tx } from "../../db/client.js";
 import type { JobKind } from "../../db/schema.js";
 import { enqueueNotices } from "../notices.js";
 
@@ -80,12 +80,12 @@ export async function claimDueJobs(db: Executor, instanceId: string, limit: numb
 export const stillClaimed = (claim: JobClaim) =>
   sql`id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
 
-/** Marks the job done under its claim; false when the claim was lost (another process owns it now). */
-export async function completeJob(tx: Executor, claim: JobClaim): Promise<boolean> {
-  const rows = await tx.execute(sql`
+/** Marks the job done under its claim (the guard of `stillClaimed`); false when the claim was lost (another process owns it now). */
+export async function completeJob(tx: PgSql, claim: JobClaim): Promise<boolean> {
+  const rows = await tx`
     update provider_jobs set state = 'done', claimed_by = null, claimed_at = null, finished_at = now(), last_error = null,
       attempts = attempts + 1
-    where ${stillClaimed(claim)} returning id`);
+    where id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz returning id`;
   return rows.length === 1;
 }
 
@@ -122,7 +122,7 @@ export type JobFailure = { retried: true; nextInMs: number } | { retried: false;
 
 /**
  * A failed attempt: due again after `retryDelayMs(failures)` (the runner's
- * one backoff, src/jobs/backoff.ts), or, after `maxAttempts`,
+ * one backoff, src/core/backoff.ts), or, after `maxAttempts`,
  * `failed` for good: a create is undone (its instance deleted), the person
  * who asked and the admins are told, and an admin may retry or abandon it.
  */

@@ -17,20 +17,20 @@ import { instanceName, provisionedPools } from "./pools.js";
 export async function topUpPools(core: Core): Promise<string[]> {
   const queued: string[] = [];
   for (const pool of await provisionedPools(core.db)) {
-    const names = await core.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${"vmres:pool-size:" + pool.name}, 0))`);
-      const [c] = await tx.execute<{ idle: number; live: number; waiting: number }>(sql`
+    const names = await core.db.$client.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:pool-size:" + pool.name}, 0))`;
+      const [c] = await tx<{ idle: number; live: number; waiting: number }[]>`
         select (select count(*)::int from vms where pool = ${pool.name} and state = 'available')
              + (select count(*)::int from instances where pool = ${pool.name} and state = 'creating' and for_person_id is null) as idle,
                (select count(*)::int from instances where pool = ${pool.name} and state not in ('deleted', 'failed')) as live,
-               (select count(*)::int from waiters where pool = ${pool.name} and state = 'waiting') as waiting`);
+               (select count(*)::int from waiters where pool = ${pool.name} and state = 'waiting') as waiting`;
       const wanted = Math.min(pool.minIdle + (c?.waiting ?? 0) - (c?.idle ?? 0), pool.maxSize - (c?.live ?? 0));
       const made: string[] = [];
       for (let i = 0; i < wanted; i++) {
-        const [{ id } = { id: 0 }] = await tx.execute<{ id: number }>(sql`select nextval(pg_get_serial_sequence('instances', 'id'))::int as id`);
+        const [{ id } = { id: 0 }] = await tx<{ id: number }[]>`select nextval(pg_get_serial_sequence('instances', 'id'))::int as id`;
         const name = instanceName(pool.name, id);
-        await tx.execute(sql`insert into instances (id, name, pool, source_ref) values (${id}, ${name}, ${pool.name}, ${pool.image})`);
-        await tx.execute(sql`insert into provider_jobs (kind, pool, instance_id) values ('create', ${pool.name}, ${id})`);
+        await tx`insert into instances (id, name, pool, source_ref) values (${id}, ${name}, ${pool.name}, ${pool.image})`;
+        await tx`insert into provider_jobs (kind, pool, instance_id) values ('create', ${pool.name}, ${id})`;
         made.push(name);
       }
       return made;
@@ -47,7 +47,7 @@ export async function topUpPools(core: Core): Promise<string[]> {
  * delete job, in one statement (idempotent: a deleting image is not chosen twice).
  */
 export async function sweepImages(core: Core, retentionMs: number): Promise<string[]> {
-  const rows = await core.db.execute<{ name: string }>(sql`
+  const rows = await core.db.$client<{ name: string }[]>`
     with ranked as (
       select i.id, i.state, i.dirty_at, p.max_images,
              row_number() over (partition by i.person_id, i.pool order by i.created_at desc, i.id desc) as n
@@ -62,7 +62,7 @@ export async function sweepImages(core: Core, retentionMs: number): Promise<stri
     ), queued as (
       insert into provider_jobs (kind, pool, image_id) select 'delete_image', pool, id from marked
     )
-    select name from marked order by name`);
+    select name from marked order by name`;
   return rows.map((r) => r.name);
 }
 
@@ -85,5 +85,5 @@ export async function unknownInstances(core: Core, pool: string, listed: readonl
 /** Tells the admins what the listing found and did. */
 export async function reportUnknownInstances(core: Core, pool: string, names: readonly string[], deleted: boolean): Promise<void> {
   if (names.length === 0) return;
-  await core.db.transaction((tx) => enqueueNotices(tx, [{ kind: "unknown_instances", pool, names: [...names], deleted }]));
+  await enqueueNotices(core.db.$client, [{ kind: "unknown_instances", pool, names: [...names], deleted }]);
 }

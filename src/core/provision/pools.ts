@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Executor, PgSql } from "../../db/client.js";
 import type { PoolKind } from "../../db/schema.js";
 
 /** What a provisioned pool says about its instances (src/db/schema.ts, pools). */
@@ -43,11 +43,18 @@ const fromRow = (r: PoolRow): ProvisionedPool => ({
   maxImages: r.max_images,
 });
 
-const COLUMNS = sql`name, kind, quota, min_idle, max_size, image, provider, provider_settings, reuse, max_images`;
+const COLUMN_NAMES = ["name", "kind", "quota", "min_idle", "max_size", "image", "provider", "provider_settings", "reuse", "max_images"];
+const COLUMNS = sql.raw(COLUMN_NAMES.join(", "));
 
 /** The pool if it is provisioned; null for a static pool or none of that name. */
 export async function provisionedPool(db: Executor, pool: string): Promise<ProvisionedPool | null> {
   const [row] = await db.execute<PoolRow>(sql`select ${COLUMNS} from pools where name = ${pool} and kind = 'provisioned'`);
+  return row ? fromRow(row) : null;
+}
+
+/** `provisionedPool` inside a postgres.js transaction (configuring a pool reads it back there). */
+export async function provisionedPoolIn(tx: PgSql, pool: string): Promise<ProvisionedPool | null> {
+  const [row] = await tx<PoolRow[]>`select ${tx(COLUMN_NAMES)} from pools where name = ${pool} and kind = 'provisioned'`;
   return row ? fromRow(row) : null;
 }
 

@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import { checkout, type CheckoutOptions } from "../checkout.js";
 import { countRefusal } from "../count-refusal.js";
 import { cleanupBlockedIn } from "../cleanup/blocked-pools.js";
@@ -8,6 +7,7 @@ import { knownPools } from "../queries.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "../types.js";
 import { checkPoolName } from "../validate.js";
 import { instanceName, provisionedPool, type ProvisionedPool } from "./pools.js";
+import { IMAGE_NAME } from "../names.js";
 
 /** Checkout options of a provisioned pool: `restore` creates the person's instance from their latest saved image (true) or the one named. */
 export interface PoolCheckoutOptions extends CheckoutOptions {
@@ -68,7 +68,7 @@ export async function withCleanupWarning(core: Core, vm: CheckedOutVm): Promise<
 }
 
 export function checkImageName(value: string, field = "image") {
-  return /^[a-z0-9][a-z0-9.-]{0,127}$/.test(value)
+  return IMAGE_NAME.test(value)
     ? null
     : ({ code: "invalid_input", field, message: `"${value}" is not an image name (lowercase letters, digits, dots and dashes, like gpu-alice-12)` } as const);
 }
@@ -86,15 +86,15 @@ async function requestInstance(core: Core, actor: Actor, pool: ProvisionedPool, 
   if (!person.ok) return person;
   const me: PersonTag = person.value;
   const { maxS } = leaseParams(core);
-  return core.db.transaction(async (tx): Promise<Result<PoolCheckout>> => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${"vmres:person:" + me.id}, 0))`);
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${"vmres:pool-size:" + pool.name}, 0))`);
-    const [counts] = await tx.execute<{ held: string[]; creating: number; live: number; max_s: number }>(sql`
+  return core.db.$client.begin(async (tx): Promise<Result<PoolCheckout>> => {
+    await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:person:" + me.id}, 0))`;
+    await tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:pool-size:" + pool.name}, 0))`;
+    const [counts] = await tx<{ held: string[]; creating: number; live: number; max_s: number }[]>`
       select coalesce((select array_agg(v.name order by v.name) from checkouts c join vms v on v.id = c.vm_id
                        where c.person_id = ${me.id} and c.pool = ${pool.name} and c.ended_at is null), '{}') as held,
              (select count(*)::int from instances where pool = ${pool.name} and for_person_id = ${me.id} and state = 'creating') as creating,
              (select count(*)::int from instances where pool = ${pool.name} and state not in ('deleted', 'failed')) as live,
-             (select coalesce(max_lease_seconds, ${maxS}::int) from pools where name = ${pool.name}) as max_s`);
+             (select coalesce(max_lease_seconds, ${maxS}::int) from pools where name = ${pool.name}) as max_s`;
     if (!counts) throw new Error(`pool ${pool.name} vanished`);
     if (counts.held.length + counts.creating >= pool.quota) {
       return refuse({ code: "quota_reached", pool: pool.name, quota: pool.quota, held: counts.held });
@@ -105,25 +105,25 @@ async function requestInstance(core: Core, actor: Actor, pool: ProvisionedPool, 
     let image: ImageRow | undefined;
     if (opts.restore !== undefined) {
       const named = typeof opts.restore === "string" ? opts.restore : null;
-      [image] = await tx.execute<ImageRow>(sql`
+      [image] = await tx<ImageRow[]>`
         select i.id, i.name, i.provider_ref, i.state::text as state,
                (select j.id from provider_jobs j where j.image_id = i.id and j.kind = 'save' and j.state = 'queued' order by j.id desc limit 1) as save_job
         from images i
         where i.person_id = ${me.id} and i.pool = ${pool.name}
           and (${named}::text is null and i.state in ('ready', 'saving') or i.name = ${named}::text and i.state in ('ready', 'saving', 'dirty'))
-        order by i.created_at desc, i.id desc limit 1`);
+        order by i.created_at desc, i.id desc limit 1`;
       if (!image) return refuse({ code: "no_image", pool: pool.name, image: named });
     }
     if (counts.live >= pool.maxSize) return refuse({ code: "pool_full", pool: pool.name, maxSize: pool.maxSize, live: counts.live });
-    const [{ id } = { id: 0 }] = await tx.execute<{ id: number }>(sql`select nextval(pg_get_serial_sequence('instances', 'id'))::int as id`);
+    const [{ id } = { id: 0 }] = await tx<{ id: number }[]>`select nextval(pg_get_serial_sequence('instances', 'id'))::int as id`;
     const name = instanceName(pool.name, id);
     const request = { note: opts.note ?? null, forMs: opts.forMs ?? null };
-    await tx.execute(sql`
+    await tx`
       insert into instances (id, name, pool, image_id, source_ref, for_person_id, request)
-      values (${id}, ${name}, ${pool.name}, ${image?.id ?? null}, ${image ? (image.provider_ref ?? image.name) : pool.image}, ${me.id}, ${JSON.stringify(request)}::jsonb)`);
-    const [job] = await tx.execute<{ id: number }>(sql`
+      values (${id}, ${name}, ${pool.name}, ${image?.id ?? null}, ${image ? (image.provider_ref ?? image.name) : pool.image}, ${me.id}, ${JSON.stringify(request)}::jsonb)`;
+    const [job] = await tx<{ id: number }[]>`
       insert into provider_jobs (kind, pool, instance_id, person_id, after_job_id)
-      values ('create', ${pool.name}, ${id}, ${me.id}, ${image?.save_job ?? null}) returning id::int`);
+      values ('create', ${pool.name}, ${id}, ${me.id}, ${image?.save_job ?? null}) returning id::int`;
     return ok({ kind: "creating", creating: { instance: name, pool: pool.name, jobId: job?.id ?? 0, restoredFrom: image?.name ?? null } });
   });
 }

@@ -62,7 +62,7 @@ export function stepsFor(notice: ParsedNotice, ctx: DeliveryContext): Step[] {
 export function orderKey(notice: ParsedNotice): string {
   switch (notice.kind) {
     case "vm_checked_out":
-      return `vm:${notice.vm.name}`;
+      return `vm:${notice.vm}`;
     case "pool_exhausted":
       return `pool:${notice.pool}`;
     case "cleanup_blocked":

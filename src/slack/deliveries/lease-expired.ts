@@ -1,7 +1,7 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { readingOfPerson } from "../time-zone.js";
 import { expiredDm } from "../views/lease-dm.js";
-import { checkoutPool } from "./slack-messages.js";
+import { checkoutPool } from "../../db/slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "lease_expired" }>;

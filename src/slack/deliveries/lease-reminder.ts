@@ -1,7 +1,7 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { readingOfPerson } from "../time-zone.js";
 import { reminderDm } from "../views/lease-dm.js";
-import { recordMessage } from "./slack-messages.js";
+import { recordMessage } from "../../db/slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "lease_reminder" }>;

@@ -1,7 +1,7 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { offerClosedDm, offerEndedDm } from "../views/lease-dm.js";
 import { homeStep, updateMessage } from "./common-steps.js";
-import { closeMessage, openMessages } from "./slack-messages.js";
+import { closeMessage, openMessages } from "../../db/slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "offer_ended" }>;

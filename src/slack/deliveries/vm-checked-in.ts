@@ -1,7 +1,7 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { endedCheckoutDm, leaseOverMessage } from "../views/checkout-dm.js";
 import { homeStep, updateMessage } from "./common-steps.js";
-import { checkoutStart, closeMessage, openMessages, pendingCheckoutNotice } from "./slack-messages.js";
+import { checkoutStart, closeMessage, openMessages, pendingCheckoutNotice } from "../../db/slack-messages.js";
 import { defer, done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "vm_checked_in" }>;

@@ -3,14 +3,14 @@ import { readingOfPerson, type Reading } from "../time-zone.js";
 import type { SlackMessage } from "../views/blocks.js";
 import { checkoutDm } from "../views/checkout-dm.js";
 import { homeStep } from "./common-steps.js";
-import { hasCheckoutDm, recordMessage } from "./slack-messages.js";
+import { hasCheckoutDm, recordMessage } from "../../db/slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "vm_checked_out" }>;
 
 /** The DM a `vm_checked_out` notice becomes: the VM's details, its lease (and why it is short), the buttons. */
 export function checkoutDmOf(n: Notice, reading: Reading): SlackMessage {
-  const vm = { ...n.vm, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
+  const vm = { name: n.vm, ip: n.ip, sshUser: n.sshUser, sshPort: n.sshPort, pool: n.pool, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
     bookedFrom: n.bookedFrom ? new Date(n.bookedFrom) : null };
   return checkoutDm(vm, reading, n.reservation ?? null);
 }
@@ -31,7 +31,7 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
         if (recorded) return done();
         const posted = await post.toUser(user, checkoutDmOf(n, reading));
-        return done((tx) => recordMessage(tx, { vm: n.vm.name, user, ...posted, purpose: "checkout_dm", checkoutId: n.checkoutId }));
+        return done((tx) => recordMessage(tx, { vm: n.vm, user, ...posted, purpose: "checkout_dm", checkoutId: n.checkoutId }));
       },
     },
     homeStep(ctx, [user]),

@@ -1,7 +1,7 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { quarantineAlert, quarantineStaleLine } from "../views/admin-alerts.js";
 import { homeStep, postToAdmins } from "./common-steps.js";
-import { ADMINS_AUDIENCE, recordMessage } from "./slack-messages.js";
+import { ADMINS_AUDIENCE, recordMessage } from "../../db/slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "vm_quarantined" }>;

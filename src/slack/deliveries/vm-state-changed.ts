@@ -1,7 +1,7 @@
 import type { Notice as ParsedNotice } from "../../core/notices.js";
 import { resolvedQuarantineAlert } from "../views/admin-alerts.js";
 import { homeStep, updateMessage } from "./common-steps.js";
-import { ADMINS_AUDIENCE, closeMessage, openMessages } from "./slack-messages.js";
+import { ADMINS_AUDIENCE, closeMessage, openMessages } from "../../db/slack-messages.js";
 import { done, type DeliveryContext, type Step } from "./step.js";
 
 type Notice = Extract<ParsedNotice, { kind: "vm_state_changed" }>;

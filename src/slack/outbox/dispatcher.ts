@@ -1,6 +1,6 @@
 import type { Core } from "../../core/types.js";
 import { OUTBOX_CHANNEL } from "../../db/notify.js";
-import { retryDelayMs } from "../../jobs/backoff.js";
+import { backoffDelayMs } from "../../core/backoff.js";
 import { JobRunner, type JobKind, type JobObserver } from "../../jobs/runner.js";
 import { formatDuration } from "../../duration.js";
 import type { Logger } from "../../log.js";
@@ -451,7 +451,7 @@ export class OutboxDispatcher {
     const { core, claimer, log, settings } = this.opts;
     const { reason, retryAfterMs } = describeSlackError(err);
     const attempts = Math.max(...rows.map((row) => row.attempts));
-    const delayMs = retryAfterMs ?? retryDelayMs(attempts + 1, { baseMs: settings.outbox.backoffBaseMs, maxMs: settings.outbox.backoffMaxMs });
+    const delayMs = retryAfterMs ?? backoffDelayMs(attempts + 1, { baseMs: settings.outbox.backoffBaseMs, maxMs: settings.outbox.backoffMaxMs, jitter: "full" });
     if (retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfterMs);
     for (const row of rows) log.warn({ notice: row.id, kind: row.kind, attempt: row.attempts + 1, retryInMs: delayMs, reason }, "notice not delivered; will retry");
     const ids = rows.map((row) => row.id);

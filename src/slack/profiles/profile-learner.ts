@@ -1,9 +1,8 @@
-import { recordDisplayName, resolvePerson, staleProfiles } from "../../core/people.js";
+import { profileFreshForMs, recordDisplayName, resolvePerson, staleProfiles } from "../../core/people.js";
 import type { Core } from "../../core/types.js";
 import { checkUserId } from "../../core/validate.js";
 import type { Logger } from "../../log.js";
 import type { WebClient } from "../slack-client.js";
-import { profileFreshForMs } from "./profile-age.js";
 import { lookUpName, type NameLookup } from "./slack-name.js";
 
 /** A name learned longer ago than this is asked for again. */

@@ -1,4 +1,4 @@
-import { closeMessageAt } from "../../deliveries/slack-messages.js";
+import { closeMessageAt } from "../../../db/slack-messages.js";
 import type { SlackDeps } from "../../deps.js";
 import type { SlackMessage } from "../../views/blocks.js";
 import { clickReply } from "../answer.js";

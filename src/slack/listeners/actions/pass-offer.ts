@@ -1,4 +1,4 @@
-import { passOffer } from "../../../core/waitlist.js";
+import { offeredVmName, passOffer } from "../../../core/waitlist.js";
 import { actOnce } from "../../act-once.js";
 import { refusalReply } from "../../commands/refusal-reply.js";
 import { slackActor, type SlackDeps } from "../../deps.js";
@@ -18,7 +18,7 @@ export const passOfferListener = (deps: SlackDeps) => async (args: ButtonArgs) =
   await answer(deps, { action: ACTION.passOffer, user: caller.userId, value: args.action.value }, offerReply(deps, args, () => passed), async (): Promise<SlackMessage> => {
     const waiterId = parseOfferValue(args.action.value);
     if (waiterId === null) return plain(":warning: That button is from an older version of vmres. Type `/vm unwait POOL` instead.");
-    const vm = await offeredVm(deps, waiterId);
+    const vm = await offeredVmName(deps.core, waiterId);
     const once = await actOnce(deps.core, caller.interactionKey, () => passOffer(deps.core, slackActor(caller.userId), waiterId));
     if (once.duplicate) return alreadyHandledReply();
     if (!once.value.ok) return refusalReply(deps, caller.userId, once.value.refusal);
@@ -26,9 +26,3 @@ export const passOfferListener = (deps: SlackDeps) => async (args: ButtonArgs) =
     return passedReply(vm, once.value.value.pool);
   });
 };
-
-/** The VM of an open offer, for the answer's words. */
-async function offeredVm(deps: SlackDeps, waiterId: number): Promise<string | null> {
-  const [row] = await deps.core.db.$client<{ name: string }[]>`select v.name from waiters w join vms v on v.id = w.offered_vm_id where w.id = ${waiterId} and w.state = 'offered'`;
-  return row?.name ?? null;
-}

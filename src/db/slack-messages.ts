@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Db, Executor } from "./client.js";
 
 /**
+ * Storage of the Slack adapter's own table; the SQL lives here so the adapter holds none.
  * The bot's own messages that may need rewriting later (slack_messages):
  * checkout DMs and lease reminders, rewritten when the checkout ends;
  * quarantine alerts, rewritten when an admin acts; offers of a held VM,
@@ -49,8 +50,8 @@ export async function openMessages(db: Executor, q: { vm: string; user: string; 
   return rows.map((r) => ({ id: Number(r.id), channel: r.channel, ts: r.ts, checkoutId: r.checkout_id === null ? null : Number(r.checkout_id) }));
 }
 
-export async function closeMessage(db: Executor, id: number): Promise<void> {
-  await db.execute(sql`update slack_messages set closed_at = now() where id = ${id} and closed_at is null`);
+export async function closeMessage(db: Db, id: number): Promise<void> {
+  await db.$client`update slack_messages set closed_at = now() where id = ${id} and closed_at is null`;
 }
 
 /** When a checkout started, for the ended DM's words. */
@@ -71,15 +72,15 @@ export async function pendingCheckoutNotice(
   const [row] = await db.execute<{ id: string | number; due_in_ms: number }>(sql`
     select id, greatest(0, extract(epoch from next_attempt_at - now()) * 1000)::int as due_in_ms
     from outbox
-    where kind = 'vm_checked_out' and delivered_at is null and id < ${q.before} and payload->'vm'->>'name' = ${q.vm}
+    where kind = 'vm_checked_out' and delivered_at is null and id < ${q.before} and payload->>'vm' = ${q.vm}
       ${q.checkoutId ? sql`and (payload->>'checkoutId')::bigint = ${q.checkoutId}` : sql``}
     order by id limit 1`);
   return row ? { id: Number(row.id), dueInMs: row.due_in_ms } : null;
 }
 
 /** A message rewritten by a click's answer (replace_original): nothing should rewrite it again. */
-export async function closeMessageAt(db: Executor, at: { channel: string; ts: string }): Promise<void> {
-  await db.execute(sql`update slack_messages set closed_at = now() where channel = ${at.channel} and ts = ${at.ts} and closed_at is null`);
+export async function closeMessageAt(db: Db, at: { channel: string; ts: string }): Promise<void> {
+  await db.$client`update slack_messages set closed_at = now() where channel = ${at.channel} and ts = ${at.ts} and closed_at is null`;
 }
 
 /** The pool a checkout was made in, for the words of DMs whose notice does not carry it. */

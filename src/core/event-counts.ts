@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import type { EventSource } from "../db/schema.js";
 
@@ -23,22 +22,22 @@ const ROLLUP_BATCH = 50_000;
  */
 export async function readCounts(db: Db): Promise<CountRow[]> {
   await rollUpCounts(db);
-  const rows = await db.execute<{ kind: string; code: string; pool: string; source: EventSource; n: string }>(sql`
+  const rows = await db.$client<{ kind: string; code: string; pool: string; source: EventSource; n: string }[]>`
     select kind, code, pool, source, sum(n)::text as n
     from (select kind, code, pool, source, n from event_counts
           union all
           select kind, code, pool, source, n from event_count_deltas) as c
-    group by kind, code, pool, source`);
+    group by kind, code, pool, source`;
   // Counts pass 2^53 only after centuries of checkouts; text keeps postgres.js from returning a string anyway.
   return rows.map((r) => ({ ...r, n: Number(r.n) }));
 }
 
 /** Moves deltas into `event_counts`; returns how many delta rows it moved (0 when another replica is at it). */
 export async function rollUpCounts(db: Db): Promise<number> {
-  return db.transaction(async (tx) => {
-    const [lock] = await tx.execute<{ got: boolean }>(sql`select pg_try_advisory_xact_lock(hashtextextended('vmres:event_counts_rollup', 0)) as got`);
+  return db.$client.begin(async (tx) => {
+    const [lock] = await tx<{ got: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended('vmres:event_counts_rollup', 0)) as got`;
     if (!lock?.got) return 0;
-    const [moved] = await tx.execute<{ rows: number }>(sql`
+    const [moved] = await tx<{ rows: number }[]>`
       with moved as (
         delete from event_count_deltas
         where id in (select id from event_count_deltas order by id limit ${ROLLUP_BATCH})
@@ -50,7 +49,7 @@ export async function rollUpCounts(db: Db): Promise<number> {
         insert into event_counts (kind, code, pool, source, n)
         select kind, code, pool, source, n from summed order by kind, code, pool, source
         on conflict (kind, code, pool, source) do update set n = event_counts.n + excluded.n)
-      select coalesce(sum(rows), 0)::int as rows from summed`);
+      select coalesce(sum(rows), 0)::int as rows from summed`;
     return moved?.rows ?? 0;
   });
 }
