@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { clockAt } from "./clock.js";
 import type { CountWindows, TokenHolder, WindowCount } from "./tokens.js";
+import { CHANGES_CHANNEL, listenForWakeups, type StopListening } from "../db/notify.js";
+import type { Logger } from "../log.js";
 import type { Core } from "./types.js";
 
 /**
@@ -126,4 +128,13 @@ export async function endSession(core: Core, secret: string): Promise<boolean> {
 export async function pruneSessions(core: Core): Promise<number> {
   const gone = await core.db.$client`delete from web_sessions where coalesce(ended_at, expires_at) < now() - interval '1 day'`;
   return gone.count;
+}
+
+/**
+ * Calls `onChange` with each change a page may show (`NOTIFY vmres_changes`, migration 0021: a
+ * JSON `{kind, pool}`), and with no payload when listening (re)starts, so a page fetches again
+ * what it may have missed. One LISTEN per call: the web page's live feed makes one per process.
+ */
+export function listenForChanges(core: Core, onChange: (payload?: string) => void, log: Logger): Promise<StopListening> {
+  return listenForWakeups(core.db.$client, CHANGES_CHANNEL, onChange, log);
 }

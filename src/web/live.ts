@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ServerResponse } from "node:http";
 import type { Core } from "../core/types.js";
-import { authenticateSession, type SessionHolder } from "../core/web-sessions.js";
-import { CHANGES_CHANNEL, listenForWakeups, type StopListening } from "../db/notify.js";
+import { authenticateSession, listenForChanges, type SessionHolder } from "../core/web-sessions.js";
+import type { StopListening } from "../db/notify.js";
 import type { Logger } from "../log.js";
 
 /**
@@ -99,7 +99,7 @@ export class LiveFeed {
 
   /** Listens from the first stream on, for the life of the process (one connection, kept by the pool). */
   private listen(): void {
-    this.listening ??= listenForWakeups(this.core.db.$client, CHANGES_CHANNEL, (payload) => this.publish(payload), this.log);
+    this.listening ??= listenForChanges(this.core, (payload) => this.publish(payload), this.log);
     if (this.timer === null) {
       this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
       this.timer.unref();

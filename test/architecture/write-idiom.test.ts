@@ -30,9 +30,8 @@ const NOT_CONVERTED_YET: Record<string, string> = {
   "src/core/cleanup/reconcile-cleanups.ts": "issue 19 item 5 (one job runner)",
   "src/core/cleanup/record-first-host-key.ts": "issue 19 item 5 (one job runner)",
   "src/core/cleanup/reset-stale-claims.ts": "issue 19 item 5 (one job runner)",
-  "src/provision/run-job.ts": "issue 19 item 5 (one job runner)",
-  "src/provision/worker.ts": "issue 19 item 5 (one job runner)",
-  "src/slack/outbox/": "issue 19 item 5 (one job runner)",
+  "src/core/cleanup/renew-cleanup-claim.ts": "the job runner's renewal, written beside the claims above",
+  "src/core/outbox/": "the outbox's bookkeeping, moved out of src/slack by the job runner as it was",
   // The one writers of events and notices accept a drizzle transaction too, for the files above.
   "src/core/events.ts": "recordEvents' branch for a drizzle transaction, while callers above remain",
   "src/core/notices.ts": "enqueueNotices' branch for a drizzle transaction, while callers above remain",
