@@ -102,6 +102,12 @@ it("the README's two-minute trial lends a VM, takes it back without SSH and lend
           service!.stderr?.once("data", logged);
         });
       }
+    } else if (/^curl -s http:\/\/localhost:3000\/\S*$/.test(command)) {
+      // The web page, served with no settings at all (token sign-in).
+      const path = command.slice("curl -s http://localhost:3000".length);
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      expect(res.status, command).toBe(200);
+      if (printed !== null) expect(await res.text(), command).toContain(printed);
     } else if (command.startsWith("vmres ")) {
       const run = await vmres(words(command).slice(1));
       expect({ command, code: run.code, stderr: run.stderr }).toEqual({ command, code: 0, stderr: "" });
