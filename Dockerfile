@@ -32,6 +32,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 COPY tsconfig.json ./
 COPY scripts/build.js scripts/build.js
 COPY src src
+COPY web web
 # `npm run build` is what `prepare` runs on a plain `npm ci`; then only the
 # runtime dependencies stay for the next stage.
 # dist is a link to the build (dist-<hash>, see scripts/build.js); the image

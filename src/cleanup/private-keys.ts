@@ -41,6 +41,8 @@ export async function readPrivateKey(file: string): Promise<KeyRead> {
   }
   // The checks ssh2's connect() makes, made here so they are not mistaken for the VM refusing the login.
   // ssh2 returns an array for a file holding several keys (and uses the first); its types leave that out.
+  // A public key (one line, `ssh-ed25519 AAAA…`) is said to be one, whatever ssh2 makes of it.
+  if (/^(ssh|ecdsa|sk)-[\w@.-]+ [A-Za-z0-9+/]/.test(key.toString().trim())) return { ok: false, error: `cannot use SSH private key file ${file}: it holds no private key` };
   const parsed = ssh2.utils.parseKey(key) as ParsedKey | ParsedKey[] | Error;
   const first = Array.isArray(parsed) ? parsed[0] : parsed;
   if (first instanceof Error) return { ok: false, error: `cannot use SSH private key file ${file}: ${first.message}` };

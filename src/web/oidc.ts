@@ -5,6 +5,7 @@ import { personForSignIn, type SignInMatch } from "../core/sign-in.js";
 import type { Core } from "../core/types.js";
 import { startSession } from "../core/web-sessions.js";
 import type { Logger } from "../log.js";
+import { backoffDelayMs } from "../core/backoff.js";
 import { localPath } from "./page.js";
 import { clearLoginCookie, LOGIN_LIFETIME_MS, loginCookieOf, openLogin, sealLogin, setLoginCookie } from "./oidc-login.js";
 import { escapeHtml, plainPage } from "./page.js";
@@ -71,7 +72,7 @@ export class OidcIssuer {
       return this.discovered;
     } catch (error) {
       this.failures++;
-      const waitMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 16));
+      const waitMs = backoffDelayMs(this.failures, { baseMs: RETRY_BASE_MS, maxMs: RETRY_MAX_MS, jitter: "none" });
       this.log.warn({ issuer: issuer.href, err: error, attempts: this.failures, retryInMs: waitMs }, "cannot discover the OpenID Connect issuer; sign-in with it waits, token sign-in works");
       if (!this.stopped && !this.timer) {
         this.timer = setTimeout(() => {

@@ -44,7 +44,7 @@ function snapshotOfDist(): Map<string, string> {
 }
 
 beforeAll(async () => {
-  for (const part of ["src", "scripts", "bin", "drizzle", "package.json", "tsconfig.json"]) cpSync(join(ROOT, part), join(install, part), { recursive: true });
+  for (const part of ["src", "web", "scripts", "bin", "drizzle", "package.json", "tsconfig.json"]) cpSync(join(ROOT, part), join(install, part), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(install, "node_modules"));
   const database = await freshDatabase();
   databaseUrl = database.url;

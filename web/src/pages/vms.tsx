@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { personName, STATE_WORDS, VM_STATES, when, type VmState } from "../format.js";
 import { useLive } from "../live.js";
@@ -54,9 +54,13 @@ export function VmsPage() {
     writeFilter(f);
     setFilterState(f);
   };
+  // Loads can overlap (a live update for the old filter, then the new filter's): only the latest one's answer is shown.
+  const latest = useRef(0);
   const load = useCallback(async () => {
     const query = { ...(filter.pool ? { pool: filter.pool } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.tag ? { tag: filter.tag } : {}) };
+    const mine = ++latest.current;
     const [listed, known] = await Promise.all([api.GET("/v1/vms", { params: { query } }), api.GET("/v1/pools")]);
+    if (mine !== latest.current) return;
     if (listed.data) {
       setVms(listed.data);
       setError(null);
