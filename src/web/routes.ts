@@ -50,7 +50,15 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   // Read once: the build is immutable (scripts/build.js swaps whole folders).
   const index = built ? readFileSync(indexFile, "utf8") : null;
   if (built) {
-    await app.register(fastifyStatic, { root: `${BUILT}assets`, prefix: "/assets/", decorateReply: false, immutable: true, maxAge: "365d" });
+    // The assets keep their names from one release to the next (app.js, style.css): a browser asks
+    // again each time (no-cache, answered 304 by ETag when unchanged), so an upgrade shows at once.
+    await app.register(fastifyStatic, {
+      root: `${BUILT}assets`,
+      prefix: "/assets/",
+      decorateReply: false,
+      cacheControl: false,
+      setHeaders: (res) => void res.header("cache-control", "no-cache"),
+    });
   }
 
   /** The signed-in person of a page request, or null. */
