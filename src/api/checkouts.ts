@@ -5,7 +5,7 @@ import { checkinById } from "../core/checkin.js";
 import { openCheckoutById } from "../core/checkout-ended.js";
 import { checkoutFromPool, type CreatingVm } from "../core/provision/request.js";
 import { jobState, openCheckoutOf } from "../core/provision/queries.js";
-import { changeLease, type LeaseRequest } from "../core/leases.js";
+import { changeLease, leaseRequestOf } from "../core/leases.js";
 import { checkoutById } from "../core/pool-details.js";
 import { listCheckouts, type CheckoutEntry } from "../core/queries.js";
 import { refuse, type CheckedOutVm, type Core } from "../core/types.js";
@@ -189,11 +189,11 @@ export function checkoutRoutes(v1: V1, { core, log, shutdown = new AbortControll
     async (req, reply) => {
       const by = duration(req.body?.by, "by");
       if (!by.ok) return answer(req, reply, by, () => null);
-      const { until, pin } = req.body ?? {};
-      if ([req.body?.by, until, pin].filter((x) => x !== undefined).length > 1) {
-        return answer(req, reply, refuse({ code: "invalid_input", field: "by", message: "give one of by, until and pin, not several" }), () => null);
+      const until = req.body?.until;
+      const request = leaseRequestOf({ by: by.value, until: until === undefined ? undefined : new Date(until), pin: req.body?.pin });
+      if ("several" in request) {
+        return answer(req, reply, refuse({ code: "invalid_input", field: request.several[0]!, message: `give one of by, until and pin, not several (${request.several.join(" and ")})` }), () => null);
       }
-      const request: LeaseRequest = pin ? { pin: true } : until !== undefined ? { until: new Date(until) } : { by: by.value };
       const actor = actorOf(req);
       const found = await openCheckoutById(core, actor, req.params.id);
       if (!found.ok) return answer(req, reply, found, () => null);

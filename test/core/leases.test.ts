@@ -6,7 +6,7 @@ import { checkin } from "../../src/core/checkin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { claimDueCleanups } from "../../src/core/cleanup/claim-due-cleanups.js";
 import { finishCleanupSuccess } from "../../src/core/cleanup/finish-cleanup-success.js";
-import { changeLease } from "../../src/core/leases.js";
+import { changeLease, leaseRequestOf } from "../../src/core/leases.js";
 import { relativeTime } from "../../src/duration.js";
 import { parseNotice, type Notice } from "../../src/core/notices.js";
 import { findVm } from "../../src/core/queries.js";
@@ -378,5 +378,18 @@ describe("waitlist", () => {
     expect(await sweepLeases(core)).toMatchObject({ granted: 1, offered: 0 });
     expect(await waitOutcome(core, gone.value.waiterId)).toMatchObject({ state: "left", checkout: null });
     expect(await waitOutcome(core, next.value.waiterId)).toMatchObject({ state: "taken", checkout: { name: vm } });
+  });
+});
+
+describe("what a lease change may ask (one rule for Slack, the CLI and the API)", () => {
+  it("is by a duration, until a time or pinned, one at most; several given are named for the adapter to say so", () => {
+    const at = new Date("2027-01-04T10:00:00Z");
+    expect(leaseRequestOf({})).toEqual({ by: undefined });
+    expect(leaseRequestOf({ by: 3_600_000 })).toEqual({ by: 3_600_000 });
+    expect(leaseRequestOf({ until: at })).toEqual({ until: at });
+    expect(leaseRequestOf({ pin: true })).toEqual({ pin: true });
+    expect(leaseRequestOf({ pin: false, by: 60_000 })).toEqual({ by: 60_000 });
+    expect(leaseRequestOf({ by: 60_000, pin: true })).toEqual({ several: ["by", "pin"] });
+    expect(leaseRequestOf({ by: 60_000, until: at, pin: true })).toEqual({ several: ["by", "until", "pin"] });
   });
 });

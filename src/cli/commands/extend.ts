@@ -1,4 +1,4 @@
-import type { LeaseChange, LeaseRequest } from "../../core/leases.js";
+import { leaseRequestOf, type LeaseChange, type LeaseRequest } from "../../core/leases.js";
 import { personText } from "../../core/people.js";
 import { UsageError } from "../args.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";
@@ -46,9 +46,9 @@ function leaseRequest(input: Parameters<Prepare>[0]): LeaseRequest {
   const by = leaseOption(input, "by");
   const until = untilOption(input);
   const pin = flag(input, "pin");
-  const given = [by !== undefined && "--by", until !== undefined && "--until", pin && "--pin"].filter(Boolean);
-  if (given.length > 1) throw new UsageError(`${given.join(" and ")} say different things: give one (--by extends, --until sets the end, --pin removes it)`);
-  return pin ? { pin: true } : until !== undefined ? { until } : { by };
+  const request = leaseRequestOf({ by, until, pin });
+  if ("several" in request) throw new UsageError(`${request.several.map((o) => `--${o}`).join(" and ")} say different things: give one (--by extends, --until sets the end, --pin removes it)`);
+  return request;
 }
 
 function describeChange(change: LeaseChange, request: LeaseRequest, note = ""): string {

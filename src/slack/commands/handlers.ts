@@ -1,7 +1,7 @@
 import type { Input } from "../../commands/parse.js";
 import type { Caller, SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
-import type { LeaseRequest } from "../../core/leases.js";
+import { leaseRequestOf, type LeaseRequest } from "../../core/leases.js";
 import { parseDuration } from "../../duration.js";
 import { adminAdd, adminCleanupDone, adminPoolSet, adminVm, type AddSpec } from "./admin.js";
 import { extendCommand } from "./extend.js";
@@ -124,14 +124,14 @@ export function leaseRequest(input: Input): LeaseRequest | string {
   if (typeof by === "string") return by;
   const until = text(input, "until");
   const pin = input.options["pin"] === true;
-  if ([by !== undefined, until !== undefined, pin].filter(Boolean).length > 1) return "Give one of `by`, `--until` and `--pin`, not several.";
-  if (pin) return { pin: true };
-  if (until !== undefined) {
-    const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(until) ? new Date(until) : null;
-    if (at === null || Number.isNaN(at.getTime())) return `\`${shown(until)}\` is not a time for \`--until\`: write it in ISO 8601 with its zone, like \`2026-12-24T18:00Z\` or \`2026-12-24T18:00+01:00\`.`;
-    return { until: at };
+  // An --until that is not an ISO 8601 time with its zone is an invalid Date here, refused below.
+  const at = until === undefined ? undefined : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(until) ? new Date(until) : new Date(NaN);
+  const request = leaseRequestOf({ by, until: at, pin });
+  if ("several" in request) return "Give one of `by`, `--until` and `--pin`, not several.";
+  if ("until" in request && Number.isNaN(request.until.getTime())) {
+    return `\`${shown(until ?? "")}\` is not a time for \`--until\`: write it in ISO 8601 with its zone, like \`2026-12-24T18:00Z\` or \`2026-12-24T18:00+01:00\`.`;
   }
-  return { by };
+  return request;
 }
 
 /** `/vm pool add`'s input as the core's add wants it, or what is wrong with the port (the core checks the rest). */
