@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Executor, Tx } from "../../db/client.js";
+import { OUTBOX_CHANNEL } from "../../db/notify.js";
+import type { Core } from "../types.js";
 import type { Claimer } from "./notice-row.js";
 
 /**
@@ -13,4 +15,33 @@ export async function recordStep(tx: Executor, id: number, claimer: Claimer, ste
     where id = ${id} and claimed_by = ${claimer}
     returning id`);
   return rows.length > 0;
+}
+
+/**
+ * Records a step right after Slack answered, in one transaction with what the step stores
+ * (`record`: the DM's ts, a message to rewrite later); false when the claim was lost meanwhile.
+ */
+export async function recordStepWith(core: Core, id: number, claimer: Claimer, step: string, record?: (tx: Tx) => Promise<void>): Promise<boolean> {
+  return core.db.transaction(async (tx) => {
+    await record?.(tx);
+    return recordStep(tx, id, claimer, step);
+  });
+}
+
+/** Records several notices' steps at once (a summary that stands for them all): the ids whose claims were still ours. */
+export async function recordStepsOf(core: Core, claimer: Claimer, notices: { id: number; steps: string[] }[]): Promise<number[]> {
+  return core.db.transaction(async (tx) => {
+    const kept: number[] = [];
+    for (const n of notices) {
+      let still = true;
+      for (const step of n.steps) still = still && (await recordStep(tx, n.id, claimer, step));
+      if (still) kept.push(n.id);
+    }
+    return kept;
+  });
+}
+
+/** Where the delivery runner listens for new notices: the outbox's channel on the core's connection pool. */
+export function outboxWakeups(core: Core): { sql: Core["db"]["$client"]; channel: string } {
+  return { sql: core.db.$client, channel: OUTBOX_CHANNEL };
 }

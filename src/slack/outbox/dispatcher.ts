@@ -1,5 +1,4 @@
 import type { Core } from "../../core/types.js";
-import { OUTBOX_CHANNEL } from "../../db/notify.js";
 import { backoffDelayMs } from "../../core/backoff.js";
 import { JobRunner, type JobKind, type JobObserver } from "../../jobs/runner.js";
 import { formatDuration } from "../../duration.js";
@@ -21,7 +20,7 @@ import { failNotices } from "../../core/outbox/fail-notice.js";
 import { parseNotice, type Notice as ParsedNotice } from "../../core/notices.js";
 import type { Claimer, NoticeRow } from "../../core/outbox/notice-row.js";
 import { pendingNotices, pruneDelivered } from "../../core/outbox/prune.js";
-import { recordStep } from "../../core/outbox/record-step.js";
+import { outboxWakeups, recordStep, recordStepWith } from "../../core/outbox/record-step.js";
 import { releaseNotices } from "../../core/outbox/release-notices.js";
 import { renewClaim } from "../../core/outbox/renew-claim.js";
 import { summariseStaleAlerts } from "./stale-alerts.js";
@@ -103,7 +102,7 @@ export class OutboxDispatcher {
       claimTimeoutMs: outbox.claimTimeoutMs,
       // Slack calls time out on their own; a notice stuck past its claim timeout is failed (and retried) rather than held.
       jobTimeoutMs: outbox.claimTimeoutMs,
-      listen: { sql: opts.core.db.$client, channel: OUTBOX_CHANNEL },
+      listen: outboxWakeups(opts.core),
       onWake: (source) => {
         if (!this.stopped) this.pendingWake ??= { at: traceNow(), source };
       },
@@ -370,10 +369,7 @@ export class OutboxDispatcher {
       }
       if (!step.once && !outcome.record) continue;
       // Right after Slack answered: the shorter this gap, the smaller the chance of a repeat after a crash.
-      const stillOurs = await core.db.transaction(async (tx) => {
-        await outcome.record?.(tx);
-        return recordStep(tx, row.id, claimer, step.name);
-      });
+      const stillOurs = await recordStepWith(core, row.id, claimer, step.name, outcome.record);
       if (!stillOurs) return this.claimLost(row, step);
       trace?.mark(`${step.name}:recorded`);
       recorded.push(step.name);

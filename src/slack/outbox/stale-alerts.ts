@@ -10,7 +10,7 @@ import { staleAlertsSummary } from "../views/admin-alerts.js";
 import { isRecorded, notPostedEntry } from "./expiry.js";
 import { parseNotice } from "../../core/notices.js";
 import type { Claimer, NoticeRow } from "../../core/outbox/notice-row.js";
-import { recordStep } from "../../core/outbox/record-step.js";
+import { recordStepsOf } from "../../core/outbox/record-step.js";
 import { releaseNotices } from "../../core/outbox/release-notices.js";
 import { renewClaim } from "../../core/outbox/renew-claim.js";
 
@@ -83,15 +83,8 @@ export async function summariseStaleAlerts(deps: SummaryDeps, rows: NoticeRow[])
   let ours: Gathered[];
   try {
     // Right after Slack answered, every gathered alert at once: the summary stands for all of them.
-    ours = await core.db.transaction(async (tx) => {
-      const kept: Gathered[] = [];
-      for (const g of gathered) {
-        let still = true;
-        for (const step of g.steps) still = still && (await recordStep(tx, g.row.id, claimer, notPostedEntry(step, "summarised")));
-        if (still) kept.push(g);
-      }
-      return kept;
-    });
+    const kept = await recordStepsOf(core, claimer, gathered.map((g) => ({ id: g.row.id, steps: g.steps.map((step) => notPostedEntry(step, "summarised")) })));
+    ours = gathered.filter((g) => kept.includes(g.row.id));
   } catch (err) {
     // Not recorded: each notice is retried, and the retry finds this summary by its tag instead of posting another.
     await deps.fail(gathered.map((g) => g.row), err);
