@@ -3,6 +3,7 @@ import type { components } from "../../../src/client/index.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
 import { personName } from "./bars.js";
+import { Head } from "../ui.js";
 import { rangeText } from "./time.js";
 
 type Reservation = components["schemas"]["Reservation"];
@@ -26,18 +27,7 @@ export function BookingsList({ bookings, onCancelled }: Props) {
         <p class="muted">No booking in this pool for these days.</p>
       ) : (
         <table class="cal-list">
-          <thead>
-            <tr>
-              <th scope="col">Label</th>
-              <th scope="col">Who</th>
-              <th scope="col">VMs</th>
-              <th scope="col">When ({timeZone})</th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <Head cols={["Label", "Who", "VMs", `When (${timeZone})`, "State", <span class="sr-only">Actions</span>]} />
           <tbody>
             {shown.map((b) => (
               <tr key={b.id}>

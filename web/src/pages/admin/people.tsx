@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { Head, Listing, useListing } from "../../ui.js";
+import { act, ConfirmButton, OutcomeLine, useWhen, type Outcome } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
 type PersonEntry = components["schemas"]["PersonEntry"];
@@ -65,15 +66,7 @@ export function People({ version, refresh }: SectionProps) {
       <Listing state={people} empty="Nobody yet.">
         {(rows: PersonEntry[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Slack</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Holding</th>
-                <th scope="col">Admin</th>
-              </tr>
-            </thead>
+            <Head cols={["Name", "Slack", "Kind", "Holding", "Admin"]} />
             <tbody>
               {rows.map((p) => (
                 <tr key={p.id}>
@@ -120,17 +113,7 @@ export function Tokens({ version, refresh }: SectionProps) {
       <Listing state={tokens} empty="No tokens.">
         {(rows: Token[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Token</th>
-                <th scope="col">Person</th>
-                <th scope="col">Label</th>
-                <th scope="col">Made</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Revoke</th>
-              </tr>
-            </thead>
+            <Head cols={["Token", "Person", "Label", "Made", "Expires", "Last used", "Revoke"]} />
             <tbody>
               {rows.map((t) => (
                 <tr key={t.id}>

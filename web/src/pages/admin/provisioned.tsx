@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { Head, Listing, useListing } from "../../ui.js";
+import { act, ConfirmButton, OutcomeLine, useWhen, type Outcome } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
 type Job = components["schemas"]["ProviderJob"];
@@ -14,7 +15,7 @@ export function ProviderJobs({ version, refresh }: SectionProps) {
   const when = useWhen();
   const [outcome, setOutcome] = useState<Outcome>(null);
   const [failedOnly, setFailedOnly] = useState(false);
-  const jobs = useListing(() => api.GET("/v1/provider-jobs", { params: { query: { failed: failedOnly ? "true" : "false", limit: 100 } } }), version * 2 + (failedOnly ? 1 : 0));
+  const jobs = useListing(() => api.GET("/v1/provider-jobs", { params: { query: { failed: failedOnly ? "true" : "false", limit: 100 } } }), `${version} ${failedOnly}`);
   const said = (j: { id: number; kind: string; action: string }) => `Job ${j.id} (${j.kind}) is ${j.action === "retried" ? "queued again" : "abandoned"}.`;
   const retry = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/retry", { params: { path: { id } } }), said, refresh));
   const abandon = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/abandon", { params: { path: { id } } }), said, refresh));
@@ -28,19 +29,7 @@ export function ProviderJobs({ version, refresh }: SectionProps) {
       <Listing state={jobs} empty={failedOnly ? "No failed jobs." : "No provider jobs."}>
         {(rows: Job[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Kind</th>
-                <th scope="col">State</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Instance or image</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
+            <Head cols={["Job", "Kind", "State", "Pool", "Instance or image", "Attempts", "Created", "Last error", "Actions"]} />
             <tbody>
               {rows.map((j) => (
                 <tr key={j.id}>
@@ -89,19 +78,7 @@ export function Instances({ version }: SectionProps) {
       <Listing state={instances} empty="No instances.">
         {(rows: Instance[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Instance</th>
-                <th scope="col">Pool</th>
-                <th scope="col">State</th>
-                <th scope="col">VM</th>
-                <th scope="col">IP</th>
-                <th scope="col">For</th>
-                <th scope="col">From</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
+            <Head cols={["Instance", "Pool", "State", "VM", "IP", "For", "From", "Created", "Last error"]} />
             <tbody>
               {rows.map((i) => (
                 <tr key={i.name}>
@@ -139,17 +116,7 @@ export function Images({ version, refresh }: SectionProps) {
       <Listing state={images} empty="No saved images.">
         {(rows: Image[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Image</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Owner</th>
-                <th scope="col">State</th>
-                <th scope="col">Saved</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Delete</th>
-              </tr>
-            </thead>
+            <Head cols={["Image", "Pool", "Owner", "State", "Saved", "Last error", "Delete"]} />
             <tbody>
               {rows.map((i) => (
                 <tr key={i.name}>

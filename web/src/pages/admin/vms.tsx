@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { Head, Listing, useListing } from "../../ui.js";
+import { act, ConfirmButton, OutcomeLine, useWhen, type Outcome } from "./shared.js";
 
 type Vm = components["schemas"]["Vm"];
 type Checkout = components["schemas"]["Checkout"];
@@ -31,16 +32,7 @@ export function AttentionVms({ version, refresh }: SectionProps) {
       <Listing state={state} empty="No VM is quarantined or in maintenance.">
         {(vms: Vm[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">VM</th>
-                <th scope="col">Pool</th>
-                <th scope="col">State</th>
-                <th scope="col">Since</th>
-                <th scope="col">Last cleanup error</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
+            <Head cols={["VM", "Pool", "State", "Since", "Last cleanup error", "Actions"]} />
             <tbody>
               {vms.map((v) => (
                 <tr key={v.name}>
@@ -94,15 +86,7 @@ export function BlockedCleanups({ version, refresh }: SectionProps) {
       <Listing state={state} empty="No VM waits in a pool whose cleanup cannot run.">
         {(vms: Vm[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">VM</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Cleaning since</th>
-                <th scope="col">Why it waits</th>
-                <th scope="col">End cleanup</th>
-              </tr>
-            </thead>
+            <Head cols={["VM", "Pool", "Cleaning since", "Why it waits", "End cleanup"]} />
             <tbody>
               {vms.map((v) => (
                 <tr key={v.name}>
@@ -200,16 +184,7 @@ export function OpenCheckouts({ version, refresh }: SectionProps) {
       <Listing state={open} empty="Nothing is checked out.">
         {(rows: Checkout[]) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">VM</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Holder</th>
-                <th scope="col">Since</th>
-                <th scope="col">Lease ends</th>
-                <th scope="col">Force check-in</th>
-              </tr>
-            </thead>
+            <Head cols={["VM", "Pool", "Holder", "Since", "Lease ends", "Force check-in"]} />
             <tbody>
               {rows.map((c) => (
                 <tr key={c.id}>
