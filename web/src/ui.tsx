@@ -106,6 +106,27 @@ export function AskFirst({
 /** A column heading said only to screen readers (the column of a row's buttons). */
 export const ACTIONS = <span class="visually-hidden">Actions</span>;
 
+/** A section named by its heading. */
+export function Section({ id, title, children }: { id: string; title: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <section aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+/** A table: its caption, its head, then what `row` draws of each row (a <tr key=…>). */
+export function Table<T>({ cols, rows, row, caption, class: className }: { cols: ComponentChildren[]; rows: T[]; row: (r: T) => ComponentChildren; caption?: ComponentChildren; class?: string }) {
+  return (
+    <table class={className}>
+      {caption}
+      <Head cols={cols} />
+      <tbody>{rows.map(row)}</tbody>
+    </table>
+  );
+}
+
 /** A table's head: one column heading each. */
 export function Head({ cols }: { cols: ComponentChildren[] }) {
   return (

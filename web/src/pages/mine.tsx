@@ -5,7 +5,7 @@ import { when } from "../format.js";
 import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
-import { ACTIONS, Alert, AskFirst, Head, Listing, useListing, useVersion } from "../ui.js";
+import { ACTIONS, Alert, AskFirst, Listing, Section, Table, useListing, useVersion } from "../ui.js";
 import { takeNews, type JustDone } from "./just-done.js";
 import { MyImages } from "./my-images.js";
 import { MyTokens } from "./my-tokens.js";
@@ -36,27 +36,24 @@ export function MinePage() {
         {said}
       </p>
       <Alert text={error} />
-      <section aria-labelledby="my-vms">
-        <h2 id="my-vms">My VMs</h2>
+      <Section id="my-vms" title="My VMs">
         {me === null && !error && <p>Loading…</p>}
         {me && me.holds.length === 0 && <p>You hold no VM. Check one out on the Pools page.</p>}
         {me?.holds.map((vm) => <MyVm key={vm.name} vm={vm} done={done} />)}
-      </section>
-      <section aria-labelledby="my-queues">
-        <h2 id="my-queues">My queue places</h2>
+      </Section>
+      <Section id="my-queues" title="My queue places">
         <Listing state={{ data: me?.queues ?? null, error: null }} loading={null} empty={<p>You wait in no queue.</p>}>
           {(places: Place[]) => (
-            <table>
-              <Head cols={["Pool", "Place", "Offer", ACTIONS]} />
-              <tbody>
-                {places.map((place) => (
-                  <MyPlace key={place.id} place={place} done={done} />
-                ))}
-              </tbody>
-            </table>
+            <Table
+              cols={["Pool", "Place", "Offer", ACTIONS]}
+              rows={places}
+              row={(place) => (
+                <MyPlace key={place.id} place={place} done={done} />
+              )}
+            />
           )}
         </Listing>
-      </section>
+      </Section>
       <MyImages done={done} version={version} />
       <MyTokens />
     </>

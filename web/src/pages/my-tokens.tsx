@@ -4,7 +4,7 @@ import { CopyButton } from "../copy.js";
 import { when } from "../format.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
-import { ACTIONS, Alert, AskFirst, Head, Listing, useListing, useVersion } from "../ui.js";
+import { ACTIONS, Alert, AskFirst, Listing, Section, Table, useListing, useVersion } from "../ui.js";
 
 type Token = components["schemas"]["Token"];
 type NewToken = components["schemas"]["NewToken"];
@@ -38,19 +38,17 @@ export function MyTokens() {
   const now = Date.now();
   const active = tokens.data?.filter((t) => t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now));
   return (
-    <section aria-labelledby="my-tokens">
-      <h2 id="my-tokens">My API tokens</h2>
+    <Section id="my-tokens" title="My API tokens">
       <p class="muted">For the CLI and scripts (docs/api.md). vmres keeps only a hash: a token's value is shown once, when it is made.</p>
       <Listing state={{ data: active ?? null, error: tokens.error }} loading={null} empty={<p>You have no token in force.</p>}>
         {(rows: Token[]) => (
-          <table>
-            <Head cols={["Label", "Starts with", "Made", "Expires", "Last used", ACTIONS]} />
-            <tbody>
-              {rows.map((t) => (
-                <TokenRow key={t.id} token={t} timeZone={timeZone} done={(words) => (say(words), reload())} />
-              ))}
-            </tbody>
-          </table>
+          <Table
+            cols={["Label", "Starts with", "Made", "Expires", "Last used", ACTIONS]}
+            rows={rows}
+            row={(t) => (
+              <TokenRow key={t.id} token={t} timeZone={timeZone} done={(words) => (say(words), reload())} />
+            )}
+          />
         )}
       </Listing>
       <p role="status" class="ok">
@@ -83,7 +81,7 @@ export function MyTokens() {
           </p>
         </div>
       )}
-    </section>
+    </Section>
   );
 }
 

@@ -5,7 +5,7 @@ import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { navigate } from "../router.js";
 import { usePage } from "../session.js";
-import { ACTIONS, Head, Listing, useListing, useVersion } from "../ui.js";
+import { ACTIONS, Listing, Table, useListing, useVersion } from "../ui.js";
 import { tellMine } from "./just-done.js";
 import "./pages.css";
 
@@ -28,37 +28,37 @@ export function PoolsPage() {
       >
         {(pools: Pool[]) => (
           <div class="scroll">
-            <table class="pools">
-              <caption class="muted">{pools.length === 1 ? "1 pool" : `${pools.length} pools`}</caption>
-              <Head cols={["Pool", "Free now", "Checked out", "Held", "Cleaning", "Out of service", "Total", "Queue", "Next booking", ACTIONS]} />
-              <tbody>
-                {pools.map((p) => (
-                  <tr key={p.name}>
-                    <th scope="row">
-                      {p.name}
-                      {p.cleanupBlocked && (
-                        <p class="warning">
-                          Cleanup blocked: VMs checked in here wait in cleaning until an admin acts.
-                        </p>
-                      )}
-                    </th>
-                    <td>{p.counts.available}</td>
-                    <td>{p.counts.checked_out}</td>
-                    <td>{p.counts.held}</td>
-                    <td>{p.counts.cleaning}</td>
-                    <td>{p.counts.maintenance + p.counts.quarantined}</td>
-                    <td>{p.total}</td>
-                    <td>{queueWords(p)}</td>
-                    <td>{p.nextBooking ? bookingWords(p.nextBooking, timeZone) : <span class="muted">none</span>}</td>
-                    <td>
-                      <button type="button" onClick={() => setAsking(p)} aria-label={`${offersQueue(p) ? "Join the queue" : "Check out"}: pool ${p.name}`}>
-                        {offersQueue(p) ? "Join the queue" : "Check out"}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              class="pools"
+              caption={<caption class="muted">{pools.length === 1 ? "1 pool" : `${pools.length} pools`}</caption>}
+              cols={["Pool", "Free now", "Checked out", "Held", "Cleaning", "Out of service", "Total", "Queue", "Next booking", ACTIONS]}
+              rows={pools}
+              row={(p) => (
+                <tr key={p.name}>
+                  <th scope="row">
+                    {p.name}
+                    {p.cleanupBlocked && (
+                      <p class="warning">
+                        Cleanup blocked: VMs checked in here wait in cleaning until an admin acts.
+                      </p>
+                    )}
+                  </th>
+                  <td>{p.counts.available}</td>
+                  <td>{p.counts.checked_out}</td>
+                  <td>{p.counts.held}</td>
+                  <td>{p.counts.cleaning}</td>
+                  <td>{p.counts.maintenance + p.counts.quarantined}</td>
+                  <td>{p.total}</td>
+                  <td>{queueWords(p)}</td>
+                  <td>{p.nextBooking ? bookingWords(p.nextBooking, timeZone) : <span class="muted">none</span>}</td>
+                  <td>
+                    <button type="button" onClick={() => setAsking(p)} aria-label={`${offersQueue(p) ? "Join the queue" : "Check out"}: pool ${p.name}`}>
+                      {offersQueue(p) ? "Join the queue" : "Check out"}
+                    </button>
+                  </td>
+                </tr>
+              )}
+            />
           </div>
         )}
       </Listing>

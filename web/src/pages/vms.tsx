@@ -3,7 +3,7 @@ import type { components } from "../../../src/client/index.js";
 import { personName, STATE_WORDS, VM_STATES, when, type VmState } from "../format.js";
 import { useLive } from "../live.js";
 import { usePage } from "../session.js";
-import { Head, Listing, useListing, useVersion } from "../ui.js";
+import { Listing, Table, useListing, useVersion } from "../ui.js";
 import "./pages.css";
 
 type Vm = components["schemas"]["Vm"];
@@ -104,15 +104,15 @@ export function VmsPage() {
           <>
             <Pager where="top" page={page} pages={pages} count={vms.length} goTo={goTo} />
             <div class="scroll">
-              <table class="vms">
-                <caption class="visually-hidden">VMs, page {page} of {pages}</caption>
-                <Head cols={["VM", "Pool", "State", "Holder", "Lease ends", "Note", "Tags", <span class="visually-hidden">History</span>]} />
-                <tbody>
-                  {shown.map((vm) => (
-                    <VmRow key={vm.name} vm={vm} timeZone={timeZone} open={open === vm.name} toggle={() => setOpen(open === vm.name ? null : vm.name)} />
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                class="vms"
+                caption={<caption class="visually-hidden">VMs, page {page} of {pages}</caption>}
+                cols={["VM", "Pool", "State", "Holder", "Lease ends", "Note", "Tags", <span class="visually-hidden">History</span>]}
+                rows={shown}
+                row={(vm) => (
+                  <VmRow key={vm.name} vm={vm} timeZone={timeZone} open={open === vm.name} toggle={() => setOpen(open === vm.name ? null : vm.name)} />
+                )}
+              />
             </div>
             {pages > 1 && <Pager where="bottom" page={page} pages={pages} count={vms.length} goTo={goTo} />}
           </>
