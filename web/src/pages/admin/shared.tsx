@@ -7,7 +7,7 @@ import type { Answer } from "../../ui.js";
 export type Outcome = { ok: boolean; text: string } | null;
 
 /** Runs an action: its success text, or the refusal's; `done` reloads the listings. */
-export async function act<T>(call: Promise<Answer<T>>, success: (data: T) => string, done: () => void): Promise<Outcome> {
+async function act<T>(call: Promise<Answer<T>>, success: (data: T) => string, done: () => void): Promise<Outcome> {
   try {
     const { data, error } = await call;
     if (data === undefined) return { ok: false, text: problemText(error) };
@@ -16,6 +16,12 @@ export async function act<T>(call: Promise<Answer<T>>, success: (data: T) => str
   } catch (err) {
     return { ok: false, text: `vmres could not be reached: ${String(err)}` };
   }
+}
+
+/** A section's last outcome, and `run`, which does an action and says how it went (`done` after a success). */
+export function useActions(): { outcome: Outcome; run: <T>(call: Promise<Answer<T>>, success: (data: T) => string, done: () => void) => Promise<void> } {
+  const [outcome, setOutcome] = useState<Outcome>(null);
+  return { outcome, run: async (call, success, done) => setOutcome(await act(call, success, done)) };
 }
 
 /** The outcome of the section's last action: a status for a success, an alert for a refusal. */
