@@ -61,6 +61,27 @@ export function Listing<T>({
   );
 }
 
+/** A listing shown as a table (its states as Listing's, its rows as Table's). */
+export function ListingTable<T>({
+  state,
+  empty,
+  loading,
+  cols,
+  row,
+}: {
+  state: Loaded<T[]>;
+  empty: ComponentChildren;
+  loading?: ComponentChildren;
+  cols: ComponentChildren[];
+  row: (r: T) => ComponentChildren;
+}) {
+  return (
+    <Listing state={state} empty={empty} {...(loading !== undefined ? { loading } : {})}>
+      {(rows: T[]) => <Table cols={cols} rows={rows} row={row} />}
+    </Listing>
+  );
+}
+
 /**
  * A person's own destructive action asked twice: the first click asks `question` in place,
  * with `confirm` and "Keep it". `busy` (the caller's) disables the buttons while something runs.

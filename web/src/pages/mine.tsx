@@ -5,7 +5,7 @@ import { when } from "../format.js";
 import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
-import { ACTIONS, Alert, AskFirst, Listing, Section, Table, useListing, useVersion } from "../ui.js";
+import { ACTIONS, Alert, AskFirst, ListingTable, Section, useListing, useVersion } from "../ui.js";
 import { takeNews, type JustDone } from "./just-done.js";
 import { MyImages } from "./my-images.js";
 import { MyTokens } from "./my-tokens.js";
@@ -42,17 +42,15 @@ export function MinePage() {
         {me?.holds.map((vm) => <MyVm key={vm.name} vm={vm} done={done} />)}
       </Section>
       <Section id="my-queues" title="My queue places">
-        <Listing state={{ data: me?.queues ?? null, error: null }} loading={null} empty={<p>You wait in no queue.</p>}>
-          {(places: Place[]) => (
-            <Table
-              cols={["Pool", "Place", "Offer", ACTIONS]}
-              rows={places}
-              row={(place) => (
-                <MyPlace key={place.id} place={place} done={done} />
-              )}
-            />
+        <ListingTable
+          state={{ data: me?.queues ?? null, error: null }}
+          loading={null}
+          empty={<p>You wait in no queue.</p>}
+          cols={["Pool", "Place", "Offer", ACTIONS]}
+          row={(place) => (
+            <MyPlace key={place.id} place={place} done={done} />
           )}
-        </Listing>
+        />
       </Section>
       <MyImages done={done} version={version} />
       <MyTokens />

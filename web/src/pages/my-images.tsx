@@ -3,7 +3,7 @@ import type { components } from "../../../src/client/index.js";
 import { when } from "../format.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
-import { ACTIONS, Alert, Listing, Section, Table, useListing } from "../ui.js";
+import { ACTIONS, Alert, ListingTable, Section, useListing } from "../ui.js";
 
 type Image = components["schemas"]["Image"];
 
@@ -24,30 +24,28 @@ export function MyImages({ done, version }: { done: (words: string) => void; ver
   };
   return (
     <Section id="my-images" title="My saved images">
-      <Listing state={listing} loading={null} empty={<p>You have no saved image. Checking in a VM of a provisioned pool with "keep" saves one.</p>}>
-        {(images: Image[]) => (
-          <Table
-            cols={["Image", "Pool", "State", "Saved", ACTIONS]}
-            rows={images}
-            row={(image) => (
-              <tr key={image.name}>
-                <th scope="row">{image.name}</th>
-                <td>{image.pool}</td>
-                <td>{image.state}</td>
-                <td>{when(image.createdAt, timeZone)}</td>
-                <td>
-                  {image.state === "ready" && (
-                    <button type="button" disabled={busy !== null} onClick={() => void restore(image)} aria-label={`Restore ${image.name}`}>
-                      Restore
-                    </button>
-                  )}
-                  {refusal?.image === image.name && <Alert text={refusal.text} />}
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={listing}
+        loading={null}
+        empty={<p>You have no saved image. Checking in a VM of a provisioned pool with "keep" saves one.</p>}
+        cols={["Image", "Pool", "State", "Saved", ACTIONS]}
+        row={(image) => (
+          <tr key={image.name}>
+            <th scope="row">{image.name}</th>
+            <td>{image.pool}</td>
+            <td>{image.state}</td>
+            <td>{when(image.createdAt, timeZone)}</td>
+            <td>
+              {image.state === "ready" && (
+                <button type="button" disabled={busy !== null} onClick={() => void restore(image)} aria-label={`Restore ${image.name}`}>
+                  Restore
+                </button>
+              )}
+              {refusal?.image === image.name && <Alert text={refusal.text} />}
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }

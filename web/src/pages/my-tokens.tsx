@@ -4,7 +4,7 @@ import { CopyButton } from "../copy.js";
 import { when } from "../format.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
-import { ACTIONS, Alert, AskFirst, Listing, Section, Table, useListing, useVersion } from "../ui.js";
+import { ACTIONS, Alert, AskFirst, ListingTable, Section, useListing, useVersion } from "../ui.js";
 
 type Token = components["schemas"]["Token"];
 type NewToken = components["schemas"]["NewToken"];
@@ -40,17 +40,15 @@ export function MyTokens() {
   return (
     <Section id="my-tokens" title="My API tokens">
       <p class="muted">For the CLI and scripts (docs/api.md). vmres keeps only a hash: a token's value is shown once, when it is made.</p>
-      <Listing state={{ data: active ?? null, error: tokens.error }} loading={null} empty={<p>You have no token in force.</p>}>
-        {(rows: Token[]) => (
-          <Table
-            cols={["Label", "Starts with", "Made", "Expires", "Last used", ACTIONS]}
-            rows={rows}
-            row={(t) => (
-              <TokenRow key={t.id} token={t} timeZone={timeZone} done={(words) => (say(words), reload())} />
-            )}
-          />
+      <ListingTable
+        state={{ data: active ?? null, error: tokens.error }}
+        loading={null}
+        empty={<p>You have no token in force.</p>}
+        cols={["Label", "Starts with", "Made", "Expires", "Last used", ACTIONS]}
+        row={(t) => (
+          <TokenRow key={t.id} token={t} timeZone={timeZone} done={(words) => (say(words), reload())} />
         )}
-      </Listing>
+      />
       <p role="status" class="ok">
         {said}
       </p>

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { Listing, Section, Table, useListing } from "../../ui.js";
+import { ListingTable, Section, useListing } from "../../ui.js";
 import { ConfirmButton, OutcomeLine, useActions, useWhen } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
@@ -58,30 +58,26 @@ export function People({ version, refresh }: SectionProps) {
         <button type="submit">Add</button>
       </form>
       <OutcomeLine outcome={outcome} />
-      <Listing state={people} empty="Nobody yet.">
-        {(rows: PersonEntry[]) => (
-          <Table
-            cols={["Name", "Slack", "Kind", "Holding", "Admin"]}
-            rows={rows}
-            row={(p) => (
-              <tr key={p.id}>
-                <th scope="row">{p.displayName ? `${p.displayName} (${p.name})` : p.name}</th>
-                <td>{p.slackUserId ?? "–"}</td>
-                <td>{p.kind}</td>
-                <td>{p.holding}</td>
-                <td>
-                  {p.admin ? "admin " : ""}
-                  {p.name !== "operator" && p.name !== "system" && (
-                    <button type="button" class="secondary" onClick={() => void setAdmin(p, !p.admin)}>
-                      {p.admin ? `Remove admin from ${p.name}` : `Make ${p.name} an admin`}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={people} empty="Nobody yet."
+        cols={["Name", "Slack", "Kind", "Holding", "Admin"]}
+        row={(p) => (
+          <tr key={p.id}>
+            <th scope="row">{p.displayName ? `${p.displayName} (${p.name})` : p.name}</th>
+            <td>{p.slackUserId ?? "–"}</td>
+            <td>{p.kind}</td>
+            <td>{p.holding}</td>
+            <td>
+              {p.admin ? "admin " : ""}
+              {p.name !== "operator" && p.name !== "system" && (
+                <button type="button" class="secondary" onClick={() => void setAdmin(p, !p.admin)}>
+                  {p.admin ? `Remove admin from ${p.name}` : `Make ${p.name} an admin`}
+                </button>
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }
@@ -101,35 +97,31 @@ export function Tokens({ version, refresh }: SectionProps) {
   return (
     <Section id="tokens" title="Tokens">
       <OutcomeLine outcome={outcome} />
-      <Listing state={tokens} empty="No tokens.">
-        {(rows: Token[]) => (
-          <Table
-            cols={["Token", "Person", "Label", "Made", "Expires", "Last used", "Revoke"]}
-            rows={rows}
-            row={(t) => (
-              <tr key={t.id}>
-                <th scope="row">
-                  <code>{t.prefix}…</code> ({t.id})
-                </th>
-                <td>{t.person.name}</td>
-                <td>{t.label ?? ""}</td>
-                <td>
-                  {when(t.createdAt)} by {t.createdBy}
-                </td>
-                <td>{t.expiresAt ? when(t.expiresAt) : "never"}</td>
-                <td>{when(t.lastUsedAt)}</td>
-                <td>
-                  {t.revokedAt ? (
-                    `revoked ${when(t.revokedAt)}`
-                  ) : (
-                    <ConfirmButton label="Revoke" name={`Revoke token ${t.id} of ${t.person.name}`} question={`Revoke ${t.person.name}'s token ${t.prefix}… and the tokens made with it?`} confirm="Yes, revoke it" onConfirm={() => revoke(t)} />
-                  )}
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={tokens} empty="No tokens."
+        cols={["Token", "Person", "Label", "Made", "Expires", "Last used", "Revoke"]}
+        row={(t) => (
+          <tr key={t.id}>
+            <th scope="row">
+              <code>{t.prefix}…</code> ({t.id})
+            </th>
+            <td>{t.person.name}</td>
+            <td>{t.label ?? ""}</td>
+            <td>
+              {when(t.createdAt)} by {t.createdBy}
+            </td>
+            <td>{t.expiresAt ? when(t.expiresAt) : "never"}</td>
+            <td>{when(t.lastUsedAt)}</td>
+            <td>
+              {t.revokedAt ? (
+                `revoked ${when(t.revokedAt)}`
+              ) : (
+                <ConfirmButton label="Revoke" name={`Revoke token ${t.id} of ${t.person.name}`} question={`Revoke ${t.person.name}'s token ${t.prefix}… and the tokens made with it?`} confirm="Yes, revoke it" onConfirm={() => revoke(t)} />
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }

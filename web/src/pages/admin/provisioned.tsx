@@ -1,13 +1,9 @@
 import { useState } from "preact/hooks";
-import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { Listing, Section, Table, useListing } from "../../ui.js";
+import { ListingTable, Section, useListing } from "../../ui.js";
 import { ConfirmButton, OutcomeLine, useActions, useWhen } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
-type Job = components["schemas"]["ProviderJob"];
-type Instance = components["schemas"]["Instance"];
-type Image = components["schemas"]["Image"];
 
 /** Provider jobs, newest first; a failed one can be retried or abandoned. */
 export function ProviderJobs({ version, refresh }: SectionProps) {
@@ -25,42 +21,38 @@ export function ProviderJobs({ version, refresh }: SectionProps) {
         <input id="failed-only" type="checkbox" checked={failedOnly} onChange={(e) => setFailedOnly(e.currentTarget.checked)} /> <label for="failed-only">Only failed jobs</label>
       </p>
       <OutcomeLine outcome={outcome} />
-      <Listing state={jobs} empty={failedOnly ? "No failed jobs." : "No provider jobs."}>
-        {(rows: Job[]) => (
-          <Table
-            cols={["Job", "Kind", "State", "Pool", "Instance or image", "Attempts", "Created", "Last error", "Actions"]}
-            rows={rows}
-            row={(j) => (
-              <tr key={j.id}>
-                <th scope="row">{j.id}</th>
-                <td>{j.kind}</td>
-                <td>{j.claimedBy ? `${j.state} (running)` : j.state}</td>
-                <td>{j.pool}</td>
-                <td>{j.instance ?? j.image ?? "–"}</td>
-                <td>{j.attempts}</td>
-                <td>{when(j.createdAt)}</td>
-                <td>{j.lastError ? <code>{j.lastError}</code> : ""}</td>
-                <td>
-                  {j.state === "failed" && (
-                    <>
-                      <button type="button" aria-label={`Retry job ${j.id}`} onClick={() => void retry(j.id)}>
-                        Retry
-                      </button>{" "}
-                      <ConfirmButton
-                        label="Abandon"
-                        name={`Abandon job ${j.id}`}
-                        question={`Give up job ${j.id} (${j.kind})?${j.kind === "save" ? " The instance is deleted without its image." : ""}`}
-                        confirm="Yes, abandon it"
-                        onConfirm={() => abandon(j.id)}
-                      />
-                    </>
-                  )}
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={jobs} empty={failedOnly ? "No failed jobs." : "No provider jobs."}
+        cols={["Job", "Kind", "State", "Pool", "Instance or image", "Attempts", "Created", "Last error", "Actions"]}
+        row={(j) => (
+          <tr key={j.id}>
+            <th scope="row">{j.id}</th>
+            <td>{j.kind}</td>
+            <td>{j.claimedBy ? `${j.state} (running)` : j.state}</td>
+            <td>{j.pool}</td>
+            <td>{j.instance ?? j.image ?? "–"}</td>
+            <td>{j.attempts}</td>
+            <td>{when(j.createdAt)}</td>
+            <td>{j.lastError ? <code>{j.lastError}</code> : ""}</td>
+            <td>
+              {j.state === "failed" && (
+                <>
+                  <button type="button" aria-label={`Retry job ${j.id}`} onClick={() => void retry(j.id)}>
+                    Retry
+                  </button>{" "}
+                  <ConfirmButton
+                    label="Abandon"
+                    name={`Abandon job ${j.id}`}
+                    question={`Give up job ${j.id} (${j.kind})?${j.kind === "save" ? " The instance is deleted without its image." : ""}`}
+                    confirm="Yes, abandon it"
+                    onConfirm={() => abandon(j.id)}
+                  />
+                </>
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }
@@ -72,27 +64,23 @@ export function Instances({ version }: SectionProps) {
   const instances = useListing(() => api.GET("/v1/instances"), version);
   return (
     <Section id="instances" title="Instances">
-      <Listing state={instances} empty="No instances.">
-        {(rows: Instance[]) => (
-          <Table
-            cols={["Instance", "Pool", "State", "VM", "IP", "For", "From", "Created", "Last error"]}
-            rows={rows}
-            row={(i) => (
-              <tr key={i.name}>
-                <th scope="row">{i.name}</th>
-                <td>{i.pool}</td>
-                <td>{i.state}</td>
-                <td>{i.vmState ?? "–"}</td>
-                <td>{i.ip ?? "–"}</td>
-                <td>{i.forPerson ?? "anyone"}</td>
-                <td>{i.source}</td>
-                <td>{when(i.createdAt)}</td>
-                <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={instances} empty="No instances."
+        cols={["Instance", "Pool", "State", "VM", "IP", "For", "From", "Created", "Last error"]}
+        row={(i) => (
+          <tr key={i.name}>
+            <th scope="row">{i.name}</th>
+            <td>{i.pool}</td>
+            <td>{i.state}</td>
+            <td>{i.vmState ?? "–"}</td>
+            <td>{i.ip ?? "–"}</td>
+            <td>{i.forPerson ?? "anyone"}</td>
+            <td>{i.source}</td>
+            <td>{when(i.createdAt)}</td>
+            <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }
@@ -108,29 +96,25 @@ export function Images({ version, refresh }: SectionProps) {
   return (
     <Section id="images" title="Images">
       <OutcomeLine outcome={outcome} />
-      <Listing state={images} empty="No saved images.">
-        {(rows: Image[]) => (
-          <Table
-            cols={["Image", "Pool", "Owner", "State", "Saved", "Last error", "Delete"]}
-            rows={rows}
-            row={(i) => (
-              <tr key={i.name}>
-                <th scope="row">{i.name}</th>
-                <td>{i.pool}</td>
-                <td>{i.owner}</td>
-                <td>{i.state}</td>
-                <td>{when(i.createdAt)}</td>
-                <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
-                <td>
-                  {(i.state === "ready" || i.state === "dirty") && (
-                    <ConfirmButton label="Delete" name={`Delete image ${i.name}`} question={`Delete ${i.owner}'s image ${i.name}? It cannot be restored after.`} confirm="Yes, delete it" onConfirm={() => remove(i.name)} />
-                  )}
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={images} empty="No saved images."
+        cols={["Image", "Pool", "Owner", "State", "Saved", "Last error", "Delete"]}
+        row={(i) => (
+          <tr key={i.name}>
+            <th scope="row">{i.name}</th>
+            <td>{i.pool}</td>
+            <td>{i.owner}</td>
+            <td>{i.state}</td>
+            <td>{when(i.createdAt)}</td>
+            <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
+            <td>
+              {(i.state === "ready" || i.state === "dirty") && (
+                <ConfirmButton label="Delete" name={`Delete image ${i.name}`} question={`Delete ${i.owner}'s image ${i.name}? It cannot be restored after.`} confirm="Yes, delete it" onConfirm={() => remove(i.name)} />
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }

@@ -1,10 +1,9 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { Listing, Section, Table, useListing } from "../../ui.js";
+import { ListingTable, Section, useListing } from "../../ui.js";
 import { ConfirmButton, OutcomeLine, useActions, useWhen } from "./shared.js";
 
-type Vm = components["schemas"]["Vm"];
 type Checkout = components["schemas"]["Checkout"];
 export interface SectionProps {
   version: number;
@@ -28,33 +27,29 @@ export function AttentionVms({ version, refresh }: SectionProps) {
   return (
     <Section id="attention" title="Quarantined and in maintenance">
       <OutcomeLine outcome={outcome} />
-      <Listing state={state} empty="No VM is quarantined or in maintenance.">
-        {(vms: Vm[]) => (
-          <Table
-            cols={["VM", "Pool", "State", "Since", "Last cleanup error", "Actions"]}
-            rows={vms}
-            row={(v) => (
-              <tr key={v.name}>
-                <th scope="row">{v.name}</th>
-                <td>{v.pool}</td>
-                <td>{v.state}</td>
-                <td>{when(v.stateChangedAt)}</td>
-                <td>{v.cleanupLastError ? <code>{v.cleanupLastError}</code> : <span class="muted">none</span>}</td>
-                <td>
-                  {v.state === "quarantined" && (
-                    <button type="button" aria-label={`Retry cleanup of ${v.name}`} onClick={() => void retry(v.name)}>
-                      Retry cleanup
-                    </button>
-                  )}{" "}
-                  <button type="button" class="secondary" aria-label={`${v.name} is repaired`} onClick={() => void repaired(v.name)}>
-                    Repaired
-                  </button>
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={state} empty="No VM is quarantined or in maintenance."
+        cols={["VM", "Pool", "State", "Since", "Last cleanup error", "Actions"]}
+        row={(v) => (
+          <tr key={v.name}>
+            <th scope="row">{v.name}</th>
+            <td>{v.pool}</td>
+            <td>{v.state}</td>
+            <td>{when(v.stateChangedAt)}</td>
+            <td>{v.cleanupLastError ? <code>{v.cleanupLastError}</code> : <span class="muted">none</span>}</td>
+            <td>
+              {v.state === "quarantined" && (
+                <button type="button" aria-label={`Retry cleanup of ${v.name}`} onClick={() => void retry(v.name)}>
+                  Retry cleanup
+                </button>
+              )}{" "}
+              <button type="button" class="secondary" aria-label={`${v.name} is repaired`} onClick={() => void repaired(v.name)}>
+                Repaired
+              </button>
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }
@@ -78,38 +73,34 @@ export function BlockedCleanups({ version, refresh }: SectionProps) {
   return (
     <Section id="blocked" title="Cleanups that cannot run">
       <OutcomeLine outcome={outcome} />
-      <Listing state={state} empty="No VM waits in a pool whose cleanup cannot run.">
-        {(vms: Vm[]) => (
-          <Table
-            cols={["VM", "Pool", "Cleaning since", "Why it waits", "End cleanup"]}
-            rows={vms}
-            row={(v) => (
-              <tr key={v.name}>
-                <th scope="row">{v.name}</th>
-                <td>{v.pool}</td>
-                <td>{when(v.stateChangedAt)}</td>
-                <td>{v.cleanupLastError ?? "the pool's cleanup cannot run (vmres cannot use its SSH key)"}</td>
-                <td>
-                  <form
-                    onSubmit={(e) => {
-                      e.preventDefault();
-                      void end(v.name);
-                    }}
-                  >
-                    <label>
-                      Reason (on record)
-                      <input required value={reasons[v.name] ?? ""} onInput={(e) => setReasons({ ...reasons, [v.name]: e.currentTarget.value })} placeholder="wiped /tmp by hand" />
-                    </label>
-                    <button type="submit" aria-label={`End cleanup of ${v.name}`}>
-                      End cleanup
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={state} empty="No VM waits in a pool whose cleanup cannot run."
+        cols={["VM", "Pool", "Cleaning since", "Why it waits", "End cleanup"]}
+        row={(v) => (
+          <tr key={v.name}>
+            <th scope="row">{v.name}</th>
+            <td>{v.pool}</td>
+            <td>{when(v.stateChangedAt)}</td>
+            <td>{v.cleanupLastError ?? "the pool's cleanup cannot run (vmres cannot use its SSH key)"}</td>
+            <td>
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void end(v.name);
+                }}
+              >
+                <label>
+                  Reason (on record)
+                  <input required value={reasons[v.name] ?? ""} onInput={(e) => setReasons({ ...reasons, [v.name]: e.currentTarget.value })} placeholder="wiped /tmp by hand" />
+                </label>
+                <button type="submit" aria-label={`End cleanup of ${v.name}`}>
+                  End cleanup
+                </button>
+              </form>
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }
@@ -169,32 +160,28 @@ export function OpenCheckouts({ version, refresh }: SectionProps) {
   return (
     <Section id="checkouts" title="Checked out">
       <OutcomeLine outcome={outcome} />
-      <Listing state={open} empty="Nothing is checked out.">
-        {(rows: Checkout[]) => (
-          <Table
-            cols={["VM", "Pool", "Holder", "Since", "Lease ends", "Force check-in"]}
-            rows={rows}
-            row={(c) => (
-              <tr key={c.id}>
-                <th scope="row">{c.vm}</th>
-                <td>{c.pool}</td>
-                <td>{personName(c.person)}</td>
-                <td>{when(c.startedAt)}</td>
-                <td>{c.endsAt ? when(c.endsAt) : "pinned"}</td>
-                <td>
-                  <ConfirmButton
-                    label="Force check-in"
-                    name={`Force check-in of ${c.vm}`}
-                    question={`Check ${c.vm} in from ${personName(c.person)}? They are told, and it is on record.`}
-                    confirm="Yes, check it in"
-                    onConfirm={() => force(c)}
-                  />
-                </td>
-              </tr>
-            )}
-          />
+      <ListingTable
+        state={open} empty="Nothing is checked out."
+        cols={["VM", "Pool", "Holder", "Since", "Lease ends", "Force check-in"]}
+        row={(c) => (
+          <tr key={c.id}>
+            <th scope="row">{c.vm}</th>
+            <td>{c.pool}</td>
+            <td>{personName(c.person)}</td>
+            <td>{when(c.startedAt)}</td>
+            <td>{c.endsAt ? when(c.endsAt) : "pinned"}</td>
+            <td>
+              <ConfirmButton
+                label="Force check-in"
+                name={`Force check-in of ${c.vm}`}
+                question={`Check ${c.vm} in from ${personName(c.person)}? They are told, and it is on record.`}
+                confirm="Yes, check it in"
+                onConfirm={() => force(c)}
+              />
+            </td>
+          </tr>
         )}
-      </Listing>
+      />
     </Section>
   );
 }
