@@ -59,7 +59,8 @@ export function People({ version, refresh }: SectionProps) {
       </form>
       <OutcomeLine outcome={outcome} />
       <ListingTable
-        state={people} empty="Nobody yet."
+        state={people}
+        empty="Nobody yet."
         cols={["Name", "Slack", "Kind", "Holding", "Admin"]}
         row={(p) => (
           <tr key={p.id}>
@@ -98,7 +99,8 @@ export function Tokens({ version, refresh }: SectionProps) {
     <Section id="tokens" title="Tokens">
       <OutcomeLine outcome={outcome} />
       <ListingTable
-        state={tokens} empty="No tokens."
+        state={tokens}
+        empty="No tokens."
         cols={["Token", "Person", "Label", "Made", "Expires", "Last used", "Revoke"]}
         row={(t) => (
           <tr key={t.id}>

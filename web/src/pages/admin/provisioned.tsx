@@ -22,7 +22,8 @@ export function ProviderJobs({ version, refresh }: SectionProps) {
       </p>
       <OutcomeLine outcome={outcome} />
       <ListingTable
-        state={jobs} empty={failedOnly ? "No failed jobs." : "No provider jobs."}
+        state={jobs}
+        empty={failedOnly ? "No failed jobs." : "No provider jobs."}
         cols={["Job", "Kind", "State", "Pool", "Instance or image", "Attempts", "Created", "Last error", "Actions"]}
         row={(j) => (
           <tr key={j.id}>
@@ -65,7 +66,8 @@ export function Instances({ version }: SectionProps) {
   return (
     <Section id="instances" title="Instances">
       <ListingTable
-        state={instances} empty="No instances."
+        state={instances}
+        empty="No instances."
         cols={["Instance", "Pool", "State", "VM", "IP", "For", "From", "Created", "Last error"]}
         row={(i) => (
           <tr key={i.name}>
@@ -97,7 +99,8 @@ export function Images({ version, refresh }: SectionProps) {
     <Section id="images" title="Images">
       <OutcomeLine outcome={outcome} />
       <ListingTable
-        state={images} empty="No saved images."
+        state={images}
+        empty="No saved images."
         cols={["Image", "Pool", "Owner", "State", "Saved", "Last error", "Delete"]}
         row={(i) => (
           <tr key={i.name}>

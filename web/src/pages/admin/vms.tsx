@@ -28,7 +28,8 @@ export function AttentionVms({ version, refresh }: SectionProps) {
     <Section id="attention" title="Quarantined and in maintenance">
       <OutcomeLine outcome={outcome} />
       <ListingTable
-        state={state} empty="No VM is quarantined or in maintenance."
+        state={state}
+        empty="No VM is quarantined or in maintenance."
         cols={["VM", "Pool", "State", "Since", "Last cleanup error", "Actions"]}
         row={(v) => (
           <tr key={v.name}>
@@ -74,7 +75,8 @@ export function BlockedCleanups({ version, refresh }: SectionProps) {
     <Section id="blocked" title="Cleanups that cannot run">
       <OutcomeLine outcome={outcome} />
       <ListingTable
-        state={state} empty="No VM waits in a pool whose cleanup cannot run."
+        state={state}
+        empty="No VM waits in a pool whose cleanup cannot run."
         cols={["VM", "Pool", "Cleaning since", "Why it waits", "End cleanup"]}
         row={(v) => (
           <tr key={v.name}>
@@ -161,7 +163,8 @@ export function OpenCheckouts({ version, refresh }: SectionProps) {
     <Section id="checkouts" title="Checked out">
       <OutcomeLine outcome={outcome} />
       <ListingTable
-        state={open} empty="Nothing is checked out."
+        state={open}
+        empty="Nothing is checked out."
         cols={["VM", "Pool", "Holder", "Since", "Lease ends", "Force check-in"]}
         row={(c) => (
           <tr key={c.id}>
