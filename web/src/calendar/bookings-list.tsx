@@ -3,6 +3,7 @@ import type { components } from "../../../src/client/index.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
 import { personName } from "./bars.js";
+import { Section, Table } from "../ui.js";
 import { rangeText } from "./time.js";
 
 type Reservation = components["schemas"]["Reservation"];
@@ -20,39 +21,27 @@ export function BookingsList({ bookings, onCancelled }: Props) {
   const { session, timeZone } = usePage();
   const shown = bookings.filter((b) => b.state !== "cancelled").sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || a.id - b.id);
   return (
-    <section aria-labelledby="cal-list-heading">
-      <h2 id="cal-list-heading">Bookings shown</h2>
+    <Section id="cal-list-heading" title="Bookings shown">
       {shown.length === 0 ? (
         <p class="muted">No booking in this pool for these days.</p>
       ) : (
-        <table class="cal-list">
-          <thead>
-            <tr>
-              <th scope="col">Label</th>
-              <th scope="col">Who</th>
-              <th scope="col">VMs</th>
-              <th scope="col">When ({timeZone})</th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
+        <Table
+          class="cal-list"
+          cols={["Label", "Who", "VMs", `When (${timeZone})`, "State", <span class="sr-only">Actions</span>]}
+          rows={shown}
+          row={(b) => (
+            <tr key={b.id}>
+              <th scope="row">{b.label}</th>
+              <td>{b.person ? personName(b.person) : "booked"}</td>
+              <td>{b.vms.join(", ")}</td>
+              <td>{rangeText(Date.parse(b.from), Date.parse(b.to), timeZone)}</td>
+              <td>{b.state}</td>
+              <td>{b.person?.id === session.person.id && (b.state === "booked" || b.state === "started") && <CancelButton label={b.label} onCancelled={onCancelled} />}</td>
             </tr>
-          </thead>
-          <tbody>
-            {shown.map((b) => (
-              <tr key={b.id}>
-                <th scope="row">{b.label}</th>
-                <td>{b.person ? personName(b.person) : "booked"}</td>
-                <td>{b.vms.join(", ")}</td>
-                <td>{rangeText(Date.parse(b.from), Date.parse(b.to), timeZone)}</td>
-                <td>{b.state}</td>
-                <td>{b.person?.id === session.person.id && (b.state === "booked" || b.state === "started") && <CancelButton label={b.label} onCancelled={onCancelled} />}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       )}
-    </section>
+    </Section>
   );
 }
 

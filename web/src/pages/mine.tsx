@@ -1,47 +1,32 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { CopyButton } from "../copy.js";
 import { when } from "../format.js";
 import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
+import { ACTIONS, Alert, AskFirst, ListingTable, Section, useListing, useVersion } from "../ui.js";
 import { takeNews, type JustDone } from "./just-done.js";
 import { MyImages } from "./my-images.js";
 import { MyTokens } from "./my-tokens.js";
 import "./pages.css";
 
-type Me = components["schemas"]["Me"];
 type Vm = components["schemas"]["Vm"];
 type Place = components["schemas"]["QueuePlace"];
 
 /** My VMs (SSH line, Extend, Check in), my queue places (Take it / Pass), my tokens. */
 export function MinePage() {
   const { api } = usePage();
-  const [me, setMe] = useState<Me | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [news] = useState<JustDone | null>(takeNews);
   const [said, say] = useState("");
-  // Bumped after every change, so the sections with lists of their own read them again.
-  const [version, setVersion] = useState(0);
-  const load = useCallback(async () => {
-    const { data, error } = await api.GET("/v1/me");
-    if (data) {
-      setMe(data);
-      setError(null);
-    } else setError(problemText(error));
-  }, [api]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  // Bumped after every change, so every section reads its lists again.
+  const [version, reload] = useVersion();
+  const { data: me, error } = useListing(() => api.GET("/v1/me"), version);
   // Changes made elsewhere (an offer, a forced check-in, a token revoked): read everything again.
-  useLive(() => {
-    setVersion((v) => v + 1);
-    void load();
-  });
+  useLive(reload);
   const done = (words: string) => {
     say(words);
-    setVersion((v) => v + 1);
-    void load();
+    reload();
   };
   return (
     <>
@@ -50,36 +35,23 @@ export function MinePage() {
       <p role="status" class="ok">
         {said}
       </p>
-      {error && <p role="alert">{error}</p>}
-      <section aria-labelledby="my-vms">
-        <h2 id="my-vms">My VMs</h2>
+      <Alert text={error} />
+      <Section id="my-vms" title="My VMs">
         {me === null && !error && <p>Loading…</p>}
         {me && me.holds.length === 0 && <p>You hold no VM. Check one out on the Pools page.</p>}
         {me?.holds.map((vm) => <MyVm key={vm.name} vm={vm} done={done} />)}
-      </section>
-      <section aria-labelledby="my-queues">
-        <h2 id="my-queues">My queue places</h2>
-        {me && me.queues.length === 0 && <p>You wait in no queue.</p>}
-        {me && me.queues.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Pool</th>
-                <th scope="col">Place</th>
-                <th scope="col">Offer</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {me.queues.map((place) => (
-                <MyPlace key={place.id} place={place} done={done} />
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+      </Section>
+      <Section id="my-queues" title="My queue places">
+        <ListingTable
+          state={{ data: me?.queues ?? null, error: null }}
+          loading={null}
+          empty={<p>You wait in no queue.</p>}
+          cols={["Pool", "Place", "Offer", ACTIONS]}
+          row={(place) => (
+            <MyPlace key={place.id} place={place} done={done} />
+          )}
+        />
+      </Section>
       <MyImages done={done} version={version} />
       <MyTokens />
     </>
@@ -121,7 +93,6 @@ function MyVm({ vm, done }: { vm: Vm; done: (words: string) => void }) {
   const { api, timeZone } = usePage();
   const [by, setBy] = useState("");
   const [refusal, setRefusal] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const id = vm.checkoutId;
   const extend = async (event: Event) => {
@@ -141,7 +112,6 @@ function MyVm({ vm, done }: { vm: Vm; done: (words: string) => void }) {
     setRefusal(null);
     const { data, error } = await api.DELETE("/v1/checkouts/{id}", { params: { path: { id } } });
     setBusy(false);
-    setConfirming(false);
     if (!data) return setRefusal(problemText(error));
     done(`Checked in ${data.vm}: ${data.nextState === "cleaning" ? "it is being cleaned, then goes back to the pool" : data.nextState === "available" ? "it is back in the pool" : "it is retired"}.`);
   };
@@ -166,24 +136,17 @@ function MyVm({ vm, done }: { vm: Vm; done: (words: string) => void }) {
             Extend
           </button>
         </form>
-        {!confirming && (
-          <button type="button" class="danger" disabled={busy} onClick={() => setConfirming(true)} aria-label={`Check in ${vm.name}`}>
-            Check in
-          </button>
-        )}
-        {confirming && (
-          <div role="group" aria-label={`Confirm check-in of ${vm.name}`} class="inline-form">
-            <span>Check in {vm.name}? Its /tmp is wiped and it goes back to the pool.</span>
-            <button type="button" class="danger" disabled={busy} onClick={() => void checkin()}>
-              Yes, check in
-            </button>
-            <button type="button" class="secondary" onClick={() => setConfirming(false)}>
-              Keep it
-            </button>
-          </div>
-        )}
+        <AskFirst
+          label="Check in"
+          name={`Check in ${vm.name}`}
+          group={`Confirm check-in of ${vm.name}`}
+          question={`Check in ${vm.name}? Its /tmp is wiped and it goes back to the pool.`}
+          confirm="Yes, check in"
+          busy={busy}
+          onConfirm={checkin}
+        />
       </div>
-      {refusal && <p role="alert">{refusal}</p>}
+      <Alert text={refusal} />
     </article>
   );
 }
@@ -213,7 +176,7 @@ function MyPlace({ place, done }: { place: Place; done: (words: string) => void 
       <td>{place.position}</td>
       <td>
         {place.state === "offered" && place.offeredVm ? `${place.offeredVm}, held for you until ${when(place.offerExpiresAt, timeZone)}` : "waiting"}
-        {refusal && <p role="alert">{refusal}</p>}
+        <Alert text={refusal} />
       </td>
       <td>
         <div class="inline-form">

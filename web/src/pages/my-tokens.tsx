@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { CopyButton } from "../copy.js";
 import { when } from "../format.js";
 import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
+import { ACTIONS, Alert, AskFirst, ListingTable, Section, useListing, useVersion } from "../ui.js";
 
 type Token = components["schemas"]["Token"];
 type NewToken = components["schemas"]["NewToken"];
@@ -11,25 +12,15 @@ type NewToken = components["schemas"]["NewToken"];
 /** My API tokens (never their values): make one (its value shown once, with a Copy button), revoke one. */
 export function MyTokens() {
   const { api, timeZone, session } = usePage();
-  const [tokens, setTokens] = useState<Token[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [version, reload] = useVersion();
+  // Admins would list everyone's without ?user: this section is about mine.
+  const tokens = useListing(() => api.GET("/v1/tokens", { params: { query: { user: session.person.name } } }), version);
   const [label, setLabel] = useState("");
   const [lifetime, setLifetime] = useState("");
   const [made, setMade] = useState<NewToken | null>(null);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [said, say] = useState("");
   const [busy, setBusy] = useState(false);
-  const load = useCallback(async () => {
-    // Admins would list everyone's without ?user: this section is about mine.
-    const { data, error } = await api.GET("/v1/tokens", { params: { query: { user: session.person.name } } });
-    if (data) {
-      setTokens(data);
-      setError(null);
-    } else setError(problemText(error));
-  }, [api, session.person.name]);
-  useEffect(() => {
-    void load();
-  }, [load]);
   const make = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
@@ -42,37 +33,22 @@ export function MyTokens() {
     setMade(data);
     setLabel("");
     setLifetime("");
-    void load();
+    reload();
   };
   const now = Date.now();
-  const active = (tokens ?? []).filter((t) => t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now));
+  const active = tokens.data?.filter((t) => t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now));
   return (
-    <section aria-labelledby="my-tokens">
-      <h2 id="my-tokens">My API tokens</h2>
+    <Section id="my-tokens" title="My API tokens">
       <p class="muted">For the CLI and scripts (docs/api.md). vmres keeps only a hash: a token's value is shown once, when it is made.</p>
-      {error && <p role="alert">{error}</p>}
-      {tokens && active.length === 0 && <p>You have no token in force.</p>}
-      {active.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Label</th>
-              <th scope="col">Starts with</th>
-              <th scope="col">Made</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {active.map((t) => (
-              <TokenRow key={t.id} token={t} timeZone={timeZone} done={(words) => (say(words), void load())} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListingTable
+        state={{ data: active ?? null, error: tokens.error }}
+        loading={null}
+        empty={<p>You have no token in force.</p>}
+        cols={["Label", "Starts with", "Made", "Expires", "Last used", ACTIONS]}
+        row={(t) => (
+          <TokenRow key={t.id} token={t} timeZone={timeZone} done={(words) => (say(words), reload())} />
+        )}
+      />
       <p role="status" class="ok">
         {said}
       </p>
@@ -92,7 +68,7 @@ export function MyTokens() {
       <span id="lifetime-hint" class="muted hint">
         Empty: the longest the service allows.
       </span>
-      {refusal && <p role="alert">{refusal}</p>}
+      <Alert text={refusal} />
       {made && (
         <div class="news" role="status">
           <p>
@@ -103,18 +79,16 @@ export function MyTokens() {
           </p>
         </div>
       )}
-    </section>
+    </Section>
   );
 }
 
 function TokenRow({ token, timeZone, done }: { token: Token; timeZone: string; done: (words: string) => void }) {
   const { api } = usePage();
-  const [confirming, setConfirming] = useState(false);
   const [refusal, setRefusal] = useState<string | null>(null);
   const name = token.label ?? `${token.prefix}…`;
   const revoke = async () => {
     const { data, error } = await api.DELETE("/v1/tokens/{id}", { params: { path: { id: token.id } } });
-    setConfirming(false);
     if (!data) return setRefusal(problemText(error));
     const also = data.alsoRevoked.length;
     done(`Revoked the token ${name}${also ? ` and ${also === 1 ? "1 token" : `${also} tokens`} made with it` : ""}.`);
@@ -129,23 +103,8 @@ function TokenRow({ token, timeZone, done }: { token: Token; timeZone: string; d
       <td>{token.expiresAt ? when(token.expiresAt, timeZone) : "never"}</td>
       <td>{token.lastUsedAt ? when(token.lastUsedAt, timeZone) : "never"}</td>
       <td>
-        {!confirming && (
-          <button type="button" class="danger" onClick={() => setConfirming(true)} aria-label={`Revoke the token ${name}`}>
-            Revoke
-          </button>
-        )}
-        {confirming && (
-          <div role="group" aria-label={`Confirm revoking the token ${name}`} class="inline-form">
-            <span>Revoke it? Scripts using it stop working.</span>
-            <button type="button" class="danger" onClick={() => void revoke()}>
-              Yes, revoke
-            </button>
-            <button type="button" class="secondary" onClick={() => setConfirming(false)}>
-              Keep it
-            </button>
-          </div>
-        )}
-        {refusal && <p role="alert">{refusal}</p>}
+        <AskFirst label="Revoke" name={`Revoke the token ${name}`} group={`Confirm revoking the token ${name}`} question="Revoke it? Scripts using it stop working." confirm="Yes, revoke" onConfirm={revoke} />
+        <Alert text={refusal} />
       </td>
     </tr>
   );

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { personName, when } from "../format.js";
 import { useLive } from "../live.js";
 import { problemText } from "../problem.js";
 import { navigate } from "../router.js";
 import { usePage } from "../session.js";
+import { ACTIONS, Listing, Table, useListing, useVersion } from "../ui.js";
 import { tellMine } from "./just-done.js";
 import "./pages.css";
 
@@ -13,49 +14,26 @@ type Pool = components["schemas"]["Pool"];
 /** Every pool: its VMs by state, free now, its queue, its next booking; check out or join the queue from here. */
 export function PoolsPage() {
   const { api, timeZone } = usePage();
-  const [pools, setPools] = useState<Pool[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [asking, setAsking] = useState<Pool | null>(null);
-  // Called again whenever something may have changed (live updates call it too).
-  const load = useCallback(async () => {
-    const { data, error } = await api.GET("/v1/pools");
-    if (data) {
-      setPools(data);
-      setError(null);
-    } else setError(problemText(error));
-  }, [api]);
-  useEffect(() => {
-    void load();
-  }, [load]);
-  useLive(load);
+  // Loaded again whenever something may have changed (live updates too).
+  const [version, reload] = useVersion();
+  const listing = useListing(() => api.GET("/v1/pools"), version);
+  useLive(reload);
   return (
     <>
       <h1>Pools</h1>
-      {error && <p role="alert">{error}</p>}
-      {pools === null && !error && <p>Loading…</p>}
-      {pools && pools.length === 0 && <p>No pools yet: an admin adds VMs with <code>vmres pool add</code>.</p>}
-      {pools && pools.length > 0 && (
-        <div class="scroll">
-          <table class="pools">
-            <caption class="muted">{pools.length === 1 ? "1 pool" : `${pools.length} pools`}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Pool</th>
-                <th scope="col">Free now</th>
-                <th scope="col">Checked out</th>
-                <th scope="col">Held</th>
-                <th scope="col">Cleaning</th>
-                <th scope="col">Out of service</th>
-                <th scope="col">Total</th>
-                <th scope="col">Queue</th>
-                <th scope="col">Next booking</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {pools.map((p) => (
+      <Listing
+        state={listing}
+        empty={<p>No pools yet: an admin adds VMs with <code>vmres pool add</code>.</p>}
+      >
+        {(pools: Pool[]) => (
+          <div class="scroll">
+            <Table
+              class="pools"
+              caption={<caption class="muted">{pools.length === 1 ? "1 pool" : `${pools.length} pools`}</caption>}
+              cols={["Pool", "Free now", "Checked out", "Held", "Cleaning", "Out of service", "Total", "Queue", "Next booking", ACTIONS]}
+              rows={pools}
+              row={(p) => (
                 <tr key={p.name}>
                   <th scope="row">
                     {p.name}
@@ -79,17 +57,17 @@ export function PoolsPage() {
                     </button>
                   </td>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              )}
+            />
+          </div>
+        )}
+      </Listing>
       {asking && (
         <CheckoutDialog
           pool={asking}
           onClose={() => {
             setAsking(null);
-            void load();
+            reload();
           }}
         />
       )}

@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { components } from "../../../src/client/index.js";
 import { personName, STATE_WORDS, VM_STATES, when, type VmState } from "../format.js";
 import { useLive } from "../live.js";
-import { problemText } from "../problem.js";
 import { usePage } from "../session.js";
+import { Listing, Table, useListing, useVersion } from "../ui.js";
 import "./pages.css";
 
 type Vm = components["schemas"]["Vm"];
@@ -46,31 +46,20 @@ function writeFilter(f: Filter): void {
 export function VmsPage() {
   const { api, timeZone } = usePage();
   const [filter, setFilterState] = useState<Filter>(readFilter);
-  const [vms, setVms] = useState<Vm[] | null>(null);
-  const [pools, setPools] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const setFilter = (f: Filter) => {
     writeFilter(f);
     setFilterState(f);
   };
-  // Loads can overlap (a live update for the old filter, then the new filter's): only the latest one's answer is shown.
-  const latest = useRef(0);
-  const load = useCallback(async () => {
-    const query = { ...(filter.pool ? { pool: filter.pool } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.tag ? { tag: filter.tag } : {}) };
-    const mine = ++latest.current;
-    const [listed, known] = await Promise.all([api.GET("/v1/vms", { params: { query } }), api.GET("/v1/pools")]);
-    if (mine !== latest.current) return;
-    if (listed.data) {
-      setVms(listed.data);
-      setError(null);
-    } else setError(problemText(listed.error));
-    if (known.data) setPools(known.data.map((p) => p.name));
-  }, [api, filter.pool, filter.state, filter.tag]);
-  useEffect(() => {
-    void load();
-  }, [load]);
-  useLive(load);
+  const [version, reload] = useVersion();
+  useLive(reload);
+  // Both read again on a new filter and on every live update.
+  const again = `${version} ${filter.pool} ${filter.state} ${filter.tag}`;
+  const query = { ...(filter.pool ? { pool: filter.pool } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.tag ? { tag: filter.tag } : {}) };
+  const listed = useListing(() => api.GET("/v1/vms", { params: { query } }), again);
+  const known = useListing(() => api.GET("/v1/pools"), again);
+  const vms = listed.data;
+  const pools = (known.data ?? []).map((p) => p.name);
 
   const pages = vms ? Math.max(1, Math.ceil(vms.length / PAGE_SIZE)) : 1;
   const page = Math.min(filter.page, pages);
@@ -110,39 +99,25 @@ export function VmsPage() {
           <input value={filter.tag} onChange={(e) => setFilter({ ...filter, tag: e.currentTarget.value.trim(), page: 1 })} placeholder="any tag" maxLength={63} />
         </label>
       </form>
-      {error && <p role="alert">{error}</p>}
-      {vms === null && !error && <p>Loading…</p>}
-      {vms && vms.length === 0 && <p>No VM matches this filter.</p>}
-      {vms && vms.length > 0 && (
-        <>
-          <Pager where="top" page={page} pages={pages} count={vms.length} goTo={goTo} />
-          <div class="scroll">
-            <table class="vms">
-              <caption class="visually-hidden">VMs, page {page} of {pages}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">VM</th>
-                  <th scope="col">Pool</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Holder</th>
-                  <th scope="col">Lease ends</th>
-                  <th scope="col">Note</th>
-                  <th scope="col">Tags</th>
-                  <th scope="col">
-                    <span class="visually-hidden">History</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((vm) => (
+      <Listing state={listed} empty={<p>No VM matches this filter.</p>}>
+        {(vms: Vm[]) => (
+          <>
+            <Pager where="top" page={page} pages={pages} count={vms.length} goTo={goTo} />
+            <div class="scroll">
+              <Table
+                class="vms"
+                caption={<caption class="visually-hidden">VMs, page {page} of {pages}</caption>}
+                cols={["VM", "Pool", "State", "Holder", "Lease ends", "Note", "Tags", <span class="visually-hidden">History</span>]}
+                rows={shown}
+                row={(vm) => (
                   <VmRow key={vm.name} vm={vm} timeZone={timeZone} open={open === vm.name} toggle={() => setOpen(open === vm.name ? null : vm.name)} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {pages > 1 && <Pager where="bottom" page={page} pages={pages} count={vms.length} goTo={goTo} />}
-        </>
-      )}
+                )}
+              />
+            </div>
+            {pages > 1 && <Pager where="bottom" page={page} pages={pages} count={vms.length} goTo={goTo} />}
+          </>
+        )}
+      </Listing>
     </>
   );
 }
@@ -185,28 +160,22 @@ function VmRow({ vm, timeZone, open, toggle }: { vm: Vm; timeZone: string; open:
 /** A VM's last events, newest first (GET /v1/vms/{name}/events; refused to non-admins under HIDE_HOLDERS). */
 function History({ vm, timeZone }: { vm: string; timeZone: string }) {
   const { api } = usePage();
-  const [events, setEvents] = useState<VmEvent[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    void api.GET("/v1/vms/{name}/events", { params: { path: { name: vm }, query: { limit: 20 } } }).then(({ data, error }) => {
-      if (data) setEvents(data);
-      else setError(problemText(error));
-    });
-  }, [api, vm]);
-  if (error) return <p role="alert">{error}</p>;
-  if (!events) return <p>Loading the history of {vm}…</p>;
-  if (events.length === 0) return <p>{vm} has no history yet.</p>;
+  const events = useListing(() => api.GET("/v1/vms/{name}/events", { params: { path: { name: vm }, query: { limit: 20 } } }), vm);
   return (
-    <section aria-label={`History of ${vm}`}>
-      <h2 class="visually-hidden">History of {vm}</h2>
-      <ol>
-        {events.map((e, i) => (
-          <li key={i}>
-            <time dateTime={e.at}>{when(e.at, timeZone)}</time>: {e.kind.replace(/_/g, " ")} by {e.person ? personName(e.person) : e.actor} <span class="muted">({e.source})</span>
-          </li>
-        ))}
-      </ol>
-    </section>
+    <Listing state={events} loading={<p>Loading the history of {vm}…</p>} empty={<p>{vm} has no history yet.</p>}>
+      {(events: VmEvent[]) => (
+        <section aria-label={`History of ${vm}`}>
+          <h2 class="visually-hidden">History of {vm}</h2>
+          <ol>
+            {events.map((e, i) => (
+              <li key={i}>
+                <time dateTime={e.at}>{when(e.at, timeZone)}</time>: {e.kind.replace(/_/g, " ")} by {e.person ? personName(e.person) : e.actor} <span class="muted">({e.source})</span>
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+    </Listing>
   );
 }
 

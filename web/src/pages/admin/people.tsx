@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { ListingTable, Section, useListing } from "../../ui.js";
+import { ConfirmButton, OutcomeLine, useActions, useWhen } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
 type PersonEntry = components["schemas"]["PersonEntry"];
@@ -10,29 +11,24 @@ type Token = components["schemas"]["Token"];
 /** Everyone vmres knows; add a person or a service; make an admin or not. */
 export function People({ version, refresh }: SectionProps) {
   const { api } = usePage();
-  const [outcome, setOutcome] = useState<Outcome>(null);
+  const { outcome, run } = useActions();
   const [form, setForm] = useState({ name: "", slackId: "", kind: "person" as "person" | "service", admin: false });
   const people = useListing(() => api.GET("/v1/people"), version);
-  const setAdmin = async (p: PersonEntry, admin: boolean) =>
-    setOutcome(
-      await act(
-        api.PATCH("/v1/people/{name}", { params: { path: { name: p.name } }, body: { admin } }),
-        (r) => (r.changed ? `${r.person.name} is ${r.admin ? "an admin now" : "no longer an admin"}.` : `${r.person.name} was so already.`),
-        refresh,
-      ),
+  const setAdmin = (p: PersonEntry, admin: boolean) =>
+    run(
+      api.PATCH("/v1/people/{name}", { params: { path: { name: p.name } }, body: { admin } }),
+      (r) => (r.changed ? `${r.person.name} is ${r.admin ? "an admin now" : "no longer an admin"}.` : `${r.person.name} was so already.`),
+      refresh,
     );
   const add = async () => {
     const body = { name: form.name.trim(), kind: form.kind, admin: form.admin, ...(form.slackId.trim() ? { slackId: form.slackId.trim() } : {}) };
-    setOutcome(
-      await act(api.POST("/v1/people", { body }), (p) => `${p.name} is added.`, () => {
-        setForm({ name: "", slackId: "", kind: "person", admin: false });
-        refresh();
-      }),
-    );
+    await run(api.POST("/v1/people", { body }), (p) => `${p.name} is added.`, () => {
+      setForm({ name: "", slackId: "", kind: "person", admin: false });
+      refresh();
+    });
   };
   return (
-    <section aria-labelledby="people">
-      <h2 id="people">People</h2>
+    <Section id="people" title="People">
       <form
         aria-labelledby="add-person"
         onSubmit={(e) => {
@@ -62,40 +58,28 @@ export function People({ version, refresh }: SectionProps) {
         <button type="submit">Add</button>
       </form>
       <OutcomeLine outcome={outcome} />
-      <Listing state={people} empty="Nobody yet.">
-        {(rows: PersonEntry[]) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Slack</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Holding</th>
-                <th scope="col">Admin</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((p) => (
-                <tr key={p.id}>
-                  <th scope="row">{p.displayName ? `${p.displayName} (${p.name})` : p.name}</th>
-                  <td>{p.slackUserId ?? "–"}</td>
-                  <td>{p.kind}</td>
-                  <td>{p.holding}</td>
-                  <td>
-                    {p.admin ? "admin " : ""}
-                    {p.name !== "operator" && p.name !== "system" && (
-                      <button type="button" class="secondary" onClick={() => void setAdmin(p, !p.admin)}>
-                        {p.admin ? `Remove admin from ${p.name}` : `Make ${p.name} an admin`}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListingTable
+        state={people}
+        empty="Nobody yet."
+        cols={["Name", "Slack", "Kind", "Holding", "Admin"]}
+        row={(p) => (
+          <tr key={p.id}>
+            <th scope="row">{p.displayName ? `${p.displayName} (${p.name})` : p.name}</th>
+            <td>{p.slackUserId ?? "–"}</td>
+            <td>{p.kind}</td>
+            <td>{p.holding}</td>
+            <td>
+              {p.admin ? "admin " : ""}
+              {p.name !== "operator" && p.name !== "system" && (
+                <button type="button" class="secondary" onClick={() => void setAdmin(p, !p.admin)}>
+                  {p.admin ? `Remove admin from ${p.name}` : `Make ${p.name} an admin`}
+                </button>
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
-    </section>
+      />
+    </Section>
   );
 }
 
@@ -103,60 +87,43 @@ export function People({ version, refresh }: SectionProps) {
 export function Tokens({ version, refresh }: SectionProps) {
   const { api } = usePage();
   const when = useWhen();
-  const [outcome, setOutcome] = useState<Outcome>(null);
+  const { outcome, run } = useActions();
   const tokens = useListing(() => api.GET("/v1/tokens"), version);
-  const revoke = async (t: Token) =>
-    setOutcome(
-      await act(
-        api.DELETE("/v1/tokens/{id}", { params: { path: { id: t.id } } }),
-        (r) => `Token ${r.id} of ${r.person} is revoked${r.alsoRevoked.length > 0 ? `, with the tokens made with it (${r.alsoRevoked.join(", ")})` : ""}.`,
-        refresh,
-      ),
+  const revoke = (t: Token) =>
+    run(
+      api.DELETE("/v1/tokens/{id}", { params: { path: { id: t.id } } }),
+      (r) => `Token ${r.id} of ${r.person} is revoked${r.alsoRevoked.length > 0 ? `, with the tokens made with it (${r.alsoRevoked.join(", ")})` : ""}.`,
+      refresh,
     );
   return (
-    <section aria-labelledby="tokens">
-      <h2 id="tokens">Tokens</h2>
+    <Section id="tokens" title="Tokens">
       <OutcomeLine outcome={outcome} />
-      <Listing state={tokens} empty="No tokens.">
-        {(rows: Token[]) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Token</th>
-                <th scope="col">Person</th>
-                <th scope="col">Label</th>
-                <th scope="col">Made</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Revoke</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((t) => (
-                <tr key={t.id}>
-                  <th scope="row">
-                    <code>{t.prefix}…</code> ({t.id})
-                  </th>
-                  <td>{t.person.name}</td>
-                  <td>{t.label ?? ""}</td>
-                  <td>
-                    {when(t.createdAt)} by {t.createdBy}
-                  </td>
-                  <td>{t.expiresAt ? when(t.expiresAt) : "never"}</td>
-                  <td>{when(t.lastUsedAt)}</td>
-                  <td>
-                    {t.revokedAt ? (
-                      `revoked ${when(t.revokedAt)}`
-                    ) : (
-                      <ConfirmButton label="Revoke" name={`Revoke token ${t.id} of ${t.person.name}`} question={`Revoke ${t.person.name}'s token ${t.prefix}… and the tokens made with it?`} confirm="Yes, revoke it" onConfirm={() => revoke(t)} />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListingTable
+        state={tokens}
+        empty="No tokens."
+        cols={["Token", "Person", "Label", "Made", "Expires", "Last used", "Revoke"]}
+        row={(t) => (
+          <tr key={t.id}>
+            <th scope="row">
+              <code>{t.prefix}…</code> ({t.id})
+            </th>
+            <td>{t.person.name}</td>
+            <td>{t.label ?? ""}</td>
+            <td>
+              {when(t.createdAt)} by {t.createdBy}
+            </td>
+            <td>{t.expiresAt ? when(t.expiresAt) : "never"}</td>
+            <td>{when(t.lastUsedAt)}</td>
+            <td>
+              {t.revokedAt ? (
+                `revoked ${when(t.revokedAt)}`
+              ) : (
+                <ConfirmButton label="Revoke" name={`Revoke token ${t.id} of ${t.person.name}`} question={`Revoke ${t.person.name}'s token ${t.prefix}… and the tokens made with it?`} confirm="Yes, revoke it" onConfirm={() => revoke(t)} />
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
-    </section>
+      />
+    </Section>
   );
 }

@@ -1,80 +1,60 @@
 import { useState } from "preact/hooks";
-import type { components } from "../../../../src/client/index.js";
 import { usePage } from "../../session.js";
-import { act, ConfirmButton, Listing, OutcomeLine, useListing, useWhen, type Outcome } from "./shared.js";
+import { ListingTable, Section, useListing } from "../../ui.js";
+import { ConfirmButton, OutcomeLine, useActions, useWhen } from "./shared.js";
 import type { SectionProps } from "./vms.js";
 
-type Job = components["schemas"]["ProviderJob"];
-type Instance = components["schemas"]["Instance"];
-type Image = components["schemas"]["Image"];
 
 /** Provider jobs, newest first; a failed one can be retried or abandoned. */
 export function ProviderJobs({ version, refresh }: SectionProps) {
   const { api } = usePage();
   const when = useWhen();
-  const [outcome, setOutcome] = useState<Outcome>(null);
+  const { outcome, run } = useActions();
   const [failedOnly, setFailedOnly] = useState(false);
-  const jobs = useListing(() => api.GET("/v1/provider-jobs", { params: { query: { failed: failedOnly ? "true" : "false", limit: 100 } } }), version * 2 + (failedOnly ? 1 : 0));
+  const jobs = useListing(() => api.GET("/v1/provider-jobs", { params: { query: { failed: failedOnly ? "true" : "false", limit: 100 } } }), `${version} ${failedOnly}`);
   const said = (j: { id: number; kind: string; action: string }) => `Job ${j.id} (${j.kind}) is ${j.action === "retried" ? "queued again" : "abandoned"}.`;
-  const retry = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/retry", { params: { path: { id } } }), said, refresh));
-  const abandon = async (id: number) => setOutcome(await act(api.POST("/v1/provider-jobs/{id}/abandon", { params: { path: { id } } }), said, refresh));
+  const retry = (id: number) => run(api.POST("/v1/provider-jobs/{id}/retry", { params: { path: { id } } }), said, refresh);
+  const abandon = (id: number) => run(api.POST("/v1/provider-jobs/{id}/abandon", { params: { path: { id } } }), said, refresh);
   return (
-    <section aria-labelledby="jobs">
-      <h2 id="jobs">Provider jobs</h2>
+    <Section id="jobs" title="Provider jobs">
       <p>
         <input id="failed-only" type="checkbox" checked={failedOnly} onChange={(e) => setFailedOnly(e.currentTarget.checked)} /> <label for="failed-only">Only failed jobs</label>
       </p>
       <OutcomeLine outcome={outcome} />
-      <Listing state={jobs} empty={failedOnly ? "No failed jobs." : "No provider jobs."}>
-        {(rows: Job[]) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Kind</th>
-                <th scope="col">State</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Instance or image</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((j) => (
-                <tr key={j.id}>
-                  <th scope="row">{j.id}</th>
-                  <td>{j.kind}</td>
-                  <td>{j.claimedBy ? `${j.state} (running)` : j.state}</td>
-                  <td>{j.pool}</td>
-                  <td>{j.instance ?? j.image ?? "–"}</td>
-                  <td>{j.attempts}</td>
-                  <td>{when(j.createdAt)}</td>
-                  <td>{j.lastError ? <code>{j.lastError}</code> : ""}</td>
-                  <td>
-                    {j.state === "failed" && (
-                      <>
-                        <button type="button" aria-label={`Retry job ${j.id}`} onClick={() => void retry(j.id)}>
-                          Retry
-                        </button>{" "}
-                        <ConfirmButton
-                          label="Abandon"
-                          name={`Abandon job ${j.id}`}
-                          question={`Give up job ${j.id} (${j.kind})?${j.kind === "save" ? " The instance is deleted without its image." : ""}`}
-                          confirm="Yes, abandon it"
-                          onConfirm={() => abandon(j.id)}
-                        />
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListingTable
+        state={jobs}
+        empty={failedOnly ? "No failed jobs." : "No provider jobs."}
+        cols={["Job", "Kind", "State", "Pool", "Instance or image", "Attempts", "Created", "Last error", "Actions"]}
+        row={(j) => (
+          <tr key={j.id}>
+            <th scope="row">{j.id}</th>
+            <td>{j.kind}</td>
+            <td>{j.claimedBy ? `${j.state} (running)` : j.state}</td>
+            <td>{j.pool}</td>
+            <td>{j.instance ?? j.image ?? "–"}</td>
+            <td>{j.attempts}</td>
+            <td>{when(j.createdAt)}</td>
+            <td>{j.lastError ? <code>{j.lastError}</code> : ""}</td>
+            <td>
+              {j.state === "failed" && (
+                <>
+                  <button type="button" aria-label={`Retry job ${j.id}`} onClick={() => void retry(j.id)}>
+                    Retry
+                  </button>{" "}
+                  <ConfirmButton
+                    label="Abandon"
+                    name={`Abandon job ${j.id}`}
+                    question={`Give up job ${j.id} (${j.kind})?${j.kind === "save" ? " The instance is deleted without its image." : ""}`}
+                    confirm="Yes, abandon it"
+                    onConfirm={() => abandon(j.id)}
+                  />
+                </>
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
-    </section>
+      />
+    </Section>
   );
 }
 
@@ -84,43 +64,26 @@ export function Instances({ version }: SectionProps) {
   const when = useWhen();
   const instances = useListing(() => api.GET("/v1/instances"), version);
   return (
-    <section aria-labelledby="instances">
-      <h2 id="instances">Instances</h2>
-      <Listing state={instances} empty="No instances.">
-        {(rows: Instance[]) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Instance</th>
-                <th scope="col">Pool</th>
-                <th scope="col">State</th>
-                <th scope="col">VM</th>
-                <th scope="col">IP</th>
-                <th scope="col">For</th>
-                <th scope="col">From</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((i) => (
-                <tr key={i.name}>
-                  <th scope="row">{i.name}</th>
-                  <td>{i.pool}</td>
-                  <td>{i.state}</td>
-                  <td>{i.vmState ?? "–"}</td>
-                  <td>{i.ip ?? "–"}</td>
-                  <td>{i.forPerson ?? "anyone"}</td>
-                  <td>{i.source}</td>
-                  <td>{when(i.createdAt)}</td>
-                  <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+    <Section id="instances" title="Instances">
+      <ListingTable
+        state={instances}
+        empty="No instances."
+        cols={["Instance", "Pool", "State", "VM", "IP", "For", "From", "Created", "Last error"]}
+        row={(i) => (
+          <tr key={i.name}>
+            <th scope="row">{i.name}</th>
+            <td>{i.pool}</td>
+            <td>{i.state}</td>
+            <td>{i.vmState ?? "–"}</td>
+            <td>{i.ip ?? "–"}</td>
+            <td>{i.forPerson ?? "anyone"}</td>
+            <td>{i.source}</td>
+            <td>{when(i.createdAt)}</td>
+            <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
+          </tr>
         )}
-      </Listing>
-    </section>
+      />
+    </Section>
   );
 }
 
@@ -128,48 +91,33 @@ export function Instances({ version }: SectionProps) {
 export function Images({ version, refresh }: SectionProps) {
   const { api } = usePage();
   const when = useWhen();
-  const [outcome, setOutcome] = useState<Outcome>(null);
+  const { outcome, run } = useActions();
   const images = useListing(() => api.GET("/v1/images"), version);
-  const remove = async (name: string) =>
-    setOutcome(await act(api.DELETE("/v1/images/{name}", { params: { path: { name } } }), (d) => `Deleting image ${d.image} (pool ${d.pool}).`, refresh));
+  const remove = (name: string) =>
+    run(api.DELETE("/v1/images/{name}", { params: { path: { name } } }), (d) => `Deleting image ${d.image} (pool ${d.pool}).`, refresh);
   return (
-    <section aria-labelledby="images">
-      <h2 id="images">Images</h2>
+    <Section id="images" title="Images">
       <OutcomeLine outcome={outcome} />
-      <Listing state={images} empty="No saved images.">
-        {(rows: Image[]) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Image</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Owner</th>
-                <th scope="col">State</th>
-                <th scope="col">Saved</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Delete</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((i) => (
-                <tr key={i.name}>
-                  <th scope="row">{i.name}</th>
-                  <td>{i.pool}</td>
-                  <td>{i.owner}</td>
-                  <td>{i.state}</td>
-                  <td>{when(i.createdAt)}</td>
-                  <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
-                  <td>
-                    {(i.state === "ready" || i.state === "dirty") && (
-                      <ConfirmButton label="Delete" name={`Delete image ${i.name}`} question={`Delete ${i.owner}'s image ${i.name}? It cannot be restored after.`} confirm="Yes, delete it" onConfirm={() => remove(i.name)} />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListingTable
+        state={images}
+        empty="No saved images."
+        cols={["Image", "Pool", "Owner", "State", "Saved", "Last error", "Delete"]}
+        row={(i) => (
+          <tr key={i.name}>
+            <th scope="row">{i.name}</th>
+            <td>{i.pool}</td>
+            <td>{i.owner}</td>
+            <td>{i.state}</td>
+            <td>{when(i.createdAt)}</td>
+            <td>{i.lastError ? <code>{i.lastError}</code> : ""}</td>
+            <td>
+              {(i.state === "ready" || i.state === "dirty") && (
+                <ConfirmButton label="Delete" name={`Delete image ${i.name}`} question={`Delete ${i.owner}'s image ${i.name}? It cannot be restored after.`} confirm="Yes, delete it" onConfirm={() => remove(i.name)} />
+              )}
+            </td>
+          </tr>
         )}
-      </Listing>
-    </section>
+      />
+    </Section>
   );
 }

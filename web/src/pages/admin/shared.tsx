@@ -1,33 +1,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ComponentChildren } from "preact";
 import { problemText } from "../../problem.js";
 import { usePage } from "../../session.js";
-
-/** What an openapi-fetch call answers: the body, or the problem. */
-type Answer<T> = { data?: T; error?: unknown };
-
-/** A listing loaded from /v1, loaded again whenever `version` changes (after an action). */
-export function useListing<T>(load: () => Promise<Answer<T>>, version: number): { data: T | null; error: string | null } {
-  const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
-  useEffect(() => {
-    let live = true;
-    void load().then(
-      ({ data, error }) => live && setState(data !== undefined ? { data, error: null } : { data: null, error: problemText(error) }),
-      (err: unknown) => live && setState({ data: null, error: `vmres could not be reached: ${String(err)}` }),
-    );
-    return () => {
-      live = false;
-    };
-    // `load` is a new closure each render; `version` says when to load again.
-  }, [version]);
-  return state;
-}
+import type { Answer } from "../../ui.js";
 
 /** How an action went: said next to where it was asked (refusals inline, in the core's words). */
 export type Outcome = { ok: boolean; text: string } | null;
 
 /** Runs an action: its success text, or the refusal's; `done` reloads the listings. */
-export async function act<T>(call: Promise<Answer<T>>, success: (data: T) => string, done: () => void): Promise<Outcome> {
+async function act<T>(call: Promise<Answer<T>>, success: (data: T) => string, done: () => void): Promise<Outcome> {
   try {
     const { data, error } = await call;
     if (data === undefined) return { ok: false, text: problemText(error) };
@@ -38,6 +18,12 @@ export async function act<T>(call: Promise<Answer<T>>, success: (data: T) => str
   }
 }
 
+/** A section's last outcome, and `run`, which does an action and says how it went (`done` after a success). */
+export function useActions(): { outcome: Outcome; run: <T>(call: Promise<Answer<T>>, success: (data: T) => string, done: () => void) => Promise<void> } {
+  const [outcome, setOutcome] = useState<Outcome>(null);
+  return { outcome, run: async (call, success, done) => setOutcome(await act(call, success, done)) };
+}
+
 /** The outcome of the section's last action: a status for a success, an alert for a refusal. */
 export function OutcomeLine({ outcome }: { outcome: Outcome }) {
   return (
@@ -45,14 +31,6 @@ export function OutcomeLine({ outcome }: { outcome: Outcome }) {
       {outcome && (outcome.ok ? <p class="ok">{outcome.text}</p> : <p class="error">{outcome.text}</p>)}
     </div>
   );
-}
-
-/** A section's listing: loading, its refusal, an empty sentence, or the table. */
-export function Listing<T>({ state, empty, children }: { state: { data: T[] | null; error: string | null }; empty: string; children: (rows: T[]) => ComponentChildren }) {
-  if (state.error) return <p role="alert">{state.error}</p>;
-  if (state.data === null) return <p>Loading…</p>;
-  if (state.data.length === 0) return <p class="muted">{empty}</p>;
-  return <>{children(state.data)}</>;
 }
 
 /**
