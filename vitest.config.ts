@@ -8,6 +8,10 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 60_000,
+    // expect.poll waits on a condition (a page showing a change, a row committed): 1 s, vitest's
+    // default, is less than a loaded 2-core machine sometimes takes to draw a page; the wait still
+    // ends as soon as the condition holds.
+    expect: { poll: { timeout: 20_000 } },
     hookTimeout: 120_000,
   },
 });
