@@ -253,3 +253,19 @@ export async function staleProfiles(core: Core, maxAgeHours: number, limit: numb
     order by profile_fetched_at nulls first limit ${limit}`;
   return rows.map((r) => r.slack_user_id);
 }
+
+/**
+ * Whose things a listing of one's own shows (tokens, saved images): the viewer's own, or, for an
+ * admin, everyone's (null); `user` (a name or Slack ID) narrows it to one person's, which only an
+ * admin may ask of someone else (`not_admin`, saying `operation`).
+ */
+export async function whoseListing(core: Core, viewer: Actor, user: string | undefined, operation: string): Promise<Result<number | null>> {
+  const me = await resolvePerson(core, viewer.person);
+  if (!me.ok) return me;
+  const admin = await asAdmin(core, viewer, operation);
+  if (user === undefined) return ok(admin.ok ? null : me.value.id);
+  const named = await resolvePerson(core, { lookup: user });
+  if (!named.ok) return named;
+  if (!admin.ok && named.value.id !== me.value.id) return admin;
+  return ok(named.value.id);
+}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { formatDuration } from "../duration.js";
 import { clockAt } from "./clock.js";
-import { asAdmin, isBootstrapAdmin, OPERATOR, resolvePerson, SYSTEM } from "./people.js";
+import { asAdmin, isBootstrapAdmin, OPERATOR, resolvePerson, SYSTEM, whoseListing } from "./people.js";
 import { ok, refuse, type Actor, type Core, type PersonTag, type Result, type TokenSettings } from "./types.js";
 import { checkNote, checkUserId, firstRefusal } from "./validate.js";
 
@@ -164,16 +164,9 @@ function infoOf(r: TokenRow, person: PersonTag, createdBy: string): TokenInfo {
 
 /** Tokens, newest first: every token for an admin, one's own for anyone else; `user` narrows to one person's. */
 export async function listTokens(core: Core, actor: Actor, filter: { user?: string | undefined } = {}): Promise<Result<TokenInfo[]>> {
-  const me = await resolvePerson(core, actor.person);
-  if (!me.ok) return me;
-  const admin = await asAdmin(core, actor, "list other people's tokens");
-  let personId: number | null = admin.ok ? null : me.value.id;
-  if (filter.user !== undefined) {
-    const named = await resolvePerson(core, { lookup: filter.user });
-    if (!named.ok) return named;
-    if (!admin.ok && named.value.id !== me.value.id) return admin;
-    personId = named.value.id;
-  }
+  const whose = await whoseListing(core, actor, filter.user, "list other people's tokens");
+  if (!whose.ok) return whose;
+  const personId = whose.value;
   const rows = await core.db.$client<ListedRow[]>`
     select t.id, t.prefix, t.label, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.parent_id,
            p.id as person_id, p.name, p.slack_user_id, p.display_name, c.name as created_by

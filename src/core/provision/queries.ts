@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { asAdmin, resolvePerson } from "../people.js";
+import { asAdmin, resolvePerson, whoseListing } from "../people.js";
 import { ok, type Actor, type CheckedOutVm, type Core, type Result } from "../types.js";
 
 /** One instance as listings show it. */
@@ -62,17 +62,9 @@ export async function listInstances(core: Core, viewer: Actor, opts: { all?: boo
  * is refused to a non-admin naming someone else.
  */
 export async function listImages(core: Core, viewer: Actor, filter: { user?: string | undefined } = {}): Promise<Result<ImageSummary[]>> {
-  const me = await resolvePerson(core, viewer.person);
-  if (!me.ok) return me;
-  const admin = await asAdmin(core, viewer, "list other people's images");
-  let personId: number | null = admin.ok ? null : me.value.id;
-  if (filter.user !== undefined) {
-    const named = await resolvePerson(core, { lookup: filter.user });
-    if (!named.ok) return named;
-    if (!admin.ok && named.value.id !== me.value.id) return admin;
-    personId = named.value.id;
-  }
-  return ok(await imagesOf(core, personId));
+  const whose = await whoseListing(core, viewer, filter.user, "list other people's images");
+  if (!whose.ok) return whose;
+  return ok(await imagesOf(core, whose.value));
 }
 
 /** The images of the person who asks (an admin's own too, not everyone's). */
