@@ -296,7 +296,11 @@ export class JobRunner<Job, Result = string, Filter = void> {
     );
     let outcome: string;
     try {
-      const result = await Promise.race([kind.run(job, { signal: abort.signal, exclusive: (write) => heartbeat.exclusive(write) }), aborted]);
+      const running = kind.run(job, { signal: abort.signal, exclusive: (write) => heartbeat.exclusive(write) });
+      // A run the timeout or a lost claim left behind may still fail later (its database gone, say):
+      // that failure is no longer anyone's to handle, and must not end the process as an unhandled rejection.
+      running.catch(() => undefined);
+      const result = await Promise.race([running, aborted]);
       clearTimeout(timeout);
       // Renewals end first, so the finish compares the claim time the database holds.
       await heartbeat.stop();

@@ -1,4 +1,5 @@
-import { leaseRequestOf, type LeaseChange, type LeaseRequest } from "../../core/leases.js";
+import type { LeaseChange } from "../../core/leases.js";
+import { leaseRequestOf, type LeaseRequest } from "../../core/lease-request.js";
 import { personText } from "../../core/people.js";
 import { UsageError } from "../args.js";
 import { outcomeOf, outcomeOfAnswer, type Prepare, type RemotePrepare } from "../command.js";

@@ -1,7 +1,7 @@
 import type { Input } from "../../commands/parse.js";
 import type { Caller, SlackDeps } from "../deps.js";
 import type { SlackMessage } from "../views/blocks.js";
-import { leaseRequestOf, type LeaseRequest } from "../../core/leases.js";
+import { leaseRequestOf, type LeaseRequest } from "../../core/lease-request.js";
 import { parseDuration } from "../../duration.js";
 import { adminAdd, adminCleanupDone, adminPoolSet, adminVm, type AddSpec } from "./admin.js";
 import { extendCommand } from "./extend.js";
