@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
 import { formatDuration } from "../duration.js";
-import type { Executor } from "../db/client.js";
+import type { PgSql } from "../db/client.js";
 import { POOL_CLEANUPS, type PoolCleanup, type VmState } from "../db/schema.js";
 import { recordEvent, type EventKind } from "./events.js";
 import { enqueueNotices } from "./notices.js";
@@ -44,15 +43,10 @@ export function checkVmSpec(spec: VmSpec): ReturnType<typeof firstRefusal> {
   );
 }
 
-/** A text[] parameter; drizzle would spread a JS array into a list, so it travels as JSON. */
-export function textArray(values: string[]) {
-  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
-}
-
 /** Creates the pool with default settings (and these leases, in ms) if it does not exist yet. */
-export async function ensurePool(tx: Executor, pool: string, quota: number, leases: PoolLeases = {}): Promise<void> {
-  await tx.execute(sql`insert into pools (name, quota, lease_seconds, max_lease_seconds)
-    values (${pool}, ${quota}, ${seconds(leases.leaseMs)}, ${seconds(leases.maxLeaseMs)}) on conflict (name) do nothing`);
+export async function ensurePool(tx: PgSql, pool: string, quota: number, leases: PoolLeases = {}): Promise<void> {
+  await tx`insert into pools (name, quota, lease_seconds, max_lease_seconds)
+    values (${pool}, ${quota}, ${seconds(leases.leaseMs)}, ${seconds(leases.maxLeaseMs)}) on conflict (name) do nothing`;
 }
 
 /** A pool's lease settings as an admin gives them, in ms; unset: unchanged (new pools: DEFAULT_LEASE, MAX_LEASE). */
@@ -126,16 +120,15 @@ export async function setPool(core: Core, actor: Actor, pool: string, change: Po
   if (Object.values(change).every((v) => v === undefined)) {
     return refuse({ code: "invalid_input", field: "pool set", message: "say what to change: --lease, --max-lease, --quota, --max-booking-ahead, --max-booking-length or --cleanup" });
   }
-  const [current] = await core.db.execute<{ lease_seconds: number | null; max_lease_seconds: number | null }>(
-    sql`select lease_seconds, max_lease_seconds from pools where name = ${pool}`,
-  );
+  const [current] = await core.db.$client<{ lease_seconds: number | null; max_lease_seconds: number | null }[]>`
+    select lease_seconds, max_lease_seconds from pools where name = ${pool}`;
   if (current) {
     const leaseMs = change.leaseMs ?? (current.lease_seconds === null ? null : current.lease_seconds * 1000);
     const maxMs = change.maxLeaseMs ?? (current.max_lease_seconds === null ? null : current.max_lease_seconds * 1000);
     const tooLong = leaseOverMax(core, leaseMs, maxMs);
     if (tooLong) return refuse(tooLong);
   }
-  const [row] = await core.db.execute<{ quota: number; cleanup: PoolCleanup; lease_seconds: number | null; max_lease_seconds: number | null; ahead: number | null; length: number | null }>(sql`
+  const [row] = await core.db.$client<{ quota: number; cleanup: PoolCleanup; lease_seconds: number | null; max_lease_seconds: number | null; ahead: number | null; length: number | null }[]>`
     update pools set quota = coalesce(${change.quota ?? null}::int, quota),
       cleanup = coalesce(${change.cleanup ?? null}::text, cleanup),
       lease_seconds = coalesce(${seconds(change.leaseMs)}::int, lease_seconds),
@@ -143,7 +136,7 @@ export async function setPool(core: Core, actor: Actor, pool: string, change: Po
       max_booking_ahead_seconds = coalesce(${seconds(change.maxBookingAheadMs)}::int, max_booking_ahead_seconds),
       max_booking_length_seconds = coalesce(${seconds(change.maxBookingLengthMs)}::int, max_booking_length_seconds)
     where name = ${pool}
-    returning quota, cleanup, lease_seconds, max_lease_seconds, max_booking_ahead_seconds as ahead, max_booking_length_seconds as length`);
+    returning quota, cleanup, lease_seconds, max_lease_seconds, max_booking_ahead_seconds as ahead, max_booking_length_seconds as length`;
   if (!row) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
   const ms = (s: number | null) => (s === null ? null : s * 1000);
   return ok({ pool, quota: row.quota, cleanup: row.cleanup, leaseMs: ms(row.lease_seconds), maxLeaseMs: ms(row.max_lease_seconds), maxBookingAheadMs: ms(row.ahead), maxBookingLengthMs: ms(row.length) });
@@ -160,14 +153,15 @@ export async function addVm(core: Core, actor: Actor, spec: VmSpec, newPool: Poo
     leaseOverMax(core, newPool.leaseMs, newPool.maxLeaseMs),
   );
   if (bad) return refuse(bad);
-  return core.db.transaction(async (tx) => {
+  return core.db.$client.begin(async (tx): Promise<Result<{ vm: string }>> => {
     await ensurePool(tx, spec.pool, core.defaultQuota, newPool);
-    const [row] = await tx.execute<{ id: number }>(sql`
+    // A text[] travels as JSON, as the sync's batches send it.
+    const [row] = await tx<{ id: number }[]>`
       insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
       values (${spec.name}, ${spec.ip}::inet, ${spec.pool}, ${spec.sshUser}, ${spec.sshPort},
-              ${spec.hostKeyFingerprint}, ${textArray(spec.tags)})
+              ${spec.hostKeyFingerprint}, array(select jsonb_array_elements_text(${JSON.stringify(spec.tags)}::jsonb)))
       on conflict (name) do nothing
-      returning id`);
+      returning id`;
     if (!row) return refuse({ code: "name_taken", vm: spec.name });
     await recordEvent(tx, { vmId: row.id, vmName: spec.name, actor: me.value.name, source: actor.source, kind: "added", detail: spec });
     return ok({ vm: spec.name });
@@ -198,21 +192,20 @@ async function transition(core: Core, actor: Actor, vmName: string, t: Transitio
   if (!me.ok) return me;
   const bad = checkVmName(vmName);
   if (bad) return refuse(bad);
-  return core.db.transaction(async (tx) => {
-    const [row] = await tx.execute<{ id: number; state: VmState; retire_on_checkin: boolean }>(
-      sql`select id, state, retire_on_checkin from vms where name = ${vmName} for update`,
-    );
+  return core.db.$client.begin(async (tx): Promise<Result<{ vm: string; from: VmState; to: VmState }>> => {
+    const [row] = await tx<{ id: number; state: VmState; retire_on_checkin: boolean }[]>`
+      select id, state, retire_on_checkin from vms where name = ${vmName} for update`;
     if (!row) return refuse({ code: "unknown_vm", vm: vmName });
     if (!t.from.includes(row.state)) return refuse({ code: "wrong_state", vm: vmName, state: row.state, allowed: t.from });
     // Held for a waiter: the offer is withdrawn first (they keep their place and are told).
     if (row.state === "held") await withdrawHold(tx, row.id, { name: me.value.name, source: actor.source });
     // A VM removed from the inventory while it was being cleaned leaves service instead of returning.
     const to: VmState = t.to === "available" ? stateWhenFree("available", row.retire_on_checkin) : t.to;
-    await tx.execute(sql`
+    await tx`
       update vms set state = ${to}, held_for = null, state_changed_at = now(), claimed_by = null, claimed_at = null, retire_on_checkin = retire_on_checkin and ${to !== "retired"},
-        cleanup_attempts = 0, cleanup_next_at = ${t.to === "cleaning" ? sql`now()` : sql`null`},
-        cleanup_last_error = ${to === "cleaning" || to === "maintenance" ? sql`cleanup_last_error` : sql`null`}
-      where id = ${row.id} and state = ${row.state}`);
+        cleanup_attempts = 0, cleanup_next_at = ${t.to === "cleaning" ? tx`now()` : tx`null`},
+        cleanup_last_error = ${to === "cleaning" || to === "maintenance" ? tx`cleanup_last_error` : tx`null`}
+      where id = ${row.id} and state = ${row.state}`;
     await recordEvent(tx, { vmId: row.id, vmName, actor: me.value.name, source: actor.source, kind: t.kind, detail: { from: row.state, to } });
     await enqueueNotices(tx, [{ kind: "vm_state_changed", vm: vmName, state: to, by: me.value }]);
     return ok({ vm: vmName, from: row.state, to });
@@ -231,23 +224,23 @@ export async function removeVm(core: Core, actor: Actor, vmName: string): Promis
   if (!me.ok) return me;
   const bad = checkVmName(vmName);
   if (bad) return refuse(bad);
-  return core.db.transaction(async (tx) => {
+  return core.db.$client.begin(async (tx): Promise<Result<RemoveDone>> => {
     const done = await retireInTx(tx, { name: me.value.name, source: actor.source }, vmName);
     return done ? ok(done) : refuse({ code: "unknown_vm", vm: vmName });
   });
 }
 
 /** Retires a VM inside the caller's transaction; null when there is no such VM. */
-export async function retireInTx(tx: Executor, by: { name: string; source: Actor["source"] }, vmName: string): Promise<RemoveDone | null> {
-  const [row] = await tx.execute<{ id: number; state: VmState }>(sql`select id, state from vms where name = ${vmName} for update`);
+export async function retireInTx(tx: PgSql, by: { name: string; source: Actor["source"] }, vmName: string): Promise<RemoveDone | null> {
+  const [row] = await tx<{ id: number; state: VmState }[]>`select id, state from vms where name = ${vmName} for update`;
   if (!row) return null;
   if (row.state === "retired") return { vm: vmName, retired: "already" };
   const later = row.state === "checked_out" || row.state === "cleaning";
   if (row.state === "held") await withdrawHold(tx, row.id, by);
   if (later) {
-    await tx.execute(sql`update vms set retire_on_checkin = true where id = ${row.id}`);
+    await tx`update vms set retire_on_checkin = true where id = ${row.id}`;
   } else {
-    await tx.execute(sql`update vms set state = 'retired', held_for = null, state_changed_at = now(), cleanup_last_error = null where id = ${row.id}`);
+    await tx`update vms set state = 'retired', held_for = null, state_changed_at = now(), cleanup_last_error = null where id = ${row.id}`;
   }
   const retired = row.state === "checked_out" ? "at_checkin" : row.state === "cleaning" ? "after_cleanup" : "now";
   await recordEvent(tx, { vmId: row.id, vmName, actor: by.name, source: by.source, kind: later ? "retire_requested" : "retired", detail: { from: row.state } });

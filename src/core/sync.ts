@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db, Executor } from "../db/client.js";
+import type { Db, PgSql } from "../db/client.js";
 import type { PoolCleanup, VmState } from "../db/schema.js";
 import { checkVmSpec, retireInTx, type VmSpec } from "./admin.js";
 import { recordEvent, recordEvents, type EventRecord } from "./events.js";
@@ -65,9 +65,8 @@ const BATCH = 2000;
 /** Any constant: two syncs (start-up and CLI, two replicas) never interleave. */
 const SYNC_LOCK_KEY = 0x73796e63;
 
-const VM_COLUMNS = sql.raw(
-  "id, name, host(ip) as ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags, state, retire_on_checkin, pending_update",
-);
+/** The columns of a CurrentVm, as a fragment of `tx`'s statement. */
+const vmColumns = (tx: PgSql) => tx.unsafe("id, name, host(ip) as ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags, state, retire_on_checkin, pending_update");
 
 /**
  * Makes the database match the inventory: new VMs added, changed idle VMs updated
@@ -87,12 +86,12 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
   if (bad) return refuse(bad);
   const specs = await withCanonicalIps(core.db, inventory.vms);
   const listed = new Map(specs.map((s) => [s.name, s]));
-  return core.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${SYNC_LOCK_KEY})`);
+  return core.db.$client.begin(async (tx): Promise<Result<SyncReport>> => {
+    await tx`select pg_advisory_xact_lock(${SYNC_LOCK_KEY})`;
     await syncPools(tx, inventory.pools);
     // The VMs of provisioned pools are their instances, made and deleted by the provisioner: the file does not list them.
     const seen = new Map(
-      (await tx.execute<CurrentVm>(sql`select ${VM_COLUMNS} from vms where pool not in (select name from pools where kind = 'provisioned')`)).map((v) => [v.name, v]),
+      (await tx<CurrentVm[]>`select ${vmColumns(tx)} from vms where pool not in (select name from pools where kind = 'provisioned')`).map((v) => [v.name, v]),
     );
     const toChange = [...seen.values()].filter((vm) => stepFor(vm, listed.get(vm.name)).kind !== "none").map((vm) => vm.name);
     const report: SyncReport = { added: [], updated: [], pending: [], restored: [], retired: [], unchanged: 0 };
@@ -125,7 +124,7 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
         case "none":
           break;
         case "keep":
-          await tx.execute(sql`update vms set retire_on_checkin = false where id = ${vm.id}`);
+          await tx`update vms set retire_on_checkin = false where id = ${vm.id}`;
           break;
         case "restore":
           rewrites.push({ vm, spec: listed.get(vm.name)!, restore: true });
@@ -139,8 +138,8 @@ export async function syncInventory(core: Core, actor: Actor, inventory: { pools
           break;
         case "hold": {
           const waiting = Object.keys(step.changes).length > 0;
-          await tx.execute(sql`
-            update vms set pending_update = ${waiting ? JSON.stringify(step.changes) : null}::jsonb, retire_on_checkin = false where id = ${vm.id}`);
+          await tx`
+            update vms set pending_update = ${waiting ? JSON.stringify(step.changes) : null}::jsonb, retire_on_checkin = false where id = ${vm.id}`;
           if (waiting || vm.pending_update) await recordEvent(tx, { ...event, kind: "update_pending", detail: step.changes });
           if (waiting) report.pending.push(vm.name);
           break;
@@ -178,13 +177,13 @@ function stepFor(vm: CurrentVm, spec: VmSpec | undefined): Step {
 }
 
 /** Locks the named VMs (and only them) and reads them again, now that nobody can change them. */
-async function lockVms(tx: Executor, names: string[]): Promise<Map<string, CurrentVm>> {
+async function lockVms(tx: PgSql, names: string[]): Promise<Map<string, CurrentVm>> {
   if (names.length === 0) return new Map();
-  const rows = await tx.execute<CurrentVm>(sql`
-    select ${VM_COLUMNS} from vms
+  const rows = await tx<CurrentVm[]>`
+    select ${vmColumns(tx)} from vms
     where name in (select jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))
     order by id
-    for update`);
+    for update`;
   return new Map(rows.map((v) => [v.name, v]));
 }
 
@@ -213,9 +212,9 @@ type CurrentPool = {
 };
 
 /** Writes only new or changed pools: an upsert locks the pool row even when it changes nothing. */
-async function syncPools(tx: Executor, pools: PoolSpec[]): Promise<void> {
+async function syncPools(tx: PgSql, pools: PoolSpec[]): Promise<void> {
   const current = new Map(
-    (await tx.execute<CurrentPool>(sql`select name, quota, cleanup, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds from pools`)).map((p) => [p.name, p]),
+    (await tx<CurrentPool[]>`select name, quota, cleanup, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds from pools`).map((p) => [p.name, p]),
   );
   for (const p of pools) {
     const now = current.get(p.name);
@@ -232,13 +231,13 @@ async function syncPools(tx: Executor, pools: PoolSpec[]): Promise<void> {
   }
 }
 
-async function upsertPool(tx: Executor, p: PoolSpec): Promise<void> {
-  await tx.execute(sql`
+async function upsertPool(tx: PgSql, p: PoolSpec): Promise<void> {
+  await tx`
     insert into pools (name, quota, cleanup, cleanup_command, trust_on_first_use, ssh_private_key_file, lease_seconds, max_lease_seconds)
     values (${p.name}, ${p.quota}, ${p.cleanup}, ${p.cleanupCommand}, ${p.trustOnFirstUse}, ${p.sshPrivateKeyFile}, ${p.leaseSeconds}, ${p.maxLeaseSeconds})
     on conflict (name) do update set quota = excluded.quota, cleanup = excluded.cleanup, cleanup_command = excluded.cleanup_command,
       trust_on_first_use = excluded.trust_on_first_use, ssh_private_key_file = excluded.ssh_private_key_file,
-      lease_seconds = excluded.lease_seconds, max_lease_seconds = excluded.max_lease_seconds`);
+      lease_seconds = excluded.lease_seconds, max_lease_seconds = excluded.max_lease_seconds`;
 }
 
 /** The file's VMs as rows for jsonb_to_recordset (tags as a JSON array). */
@@ -247,21 +246,21 @@ function specRows(specs: VmSpec[]) {
 }
 
 /** Inserts new VMs in one statement; a name taken meanwhile (`pool add`) is skipped and not returned. */
-async function insertVms(tx: Executor, specs: VmSpec[]): Promise<{ id: number; name: string }[]> {
-  return tx.execute<{ id: number; name: string }>(sql`
+async function insertVms(tx: PgSql, specs: VmSpec[]): Promise<{ id: number; name: string }[]> {
+  return tx<{ id: number; name: string }[]>`
     insert into vms (name, ip, pool, ssh_user, ssh_port, host_key_fingerprint, tags)
     select s.name, s.ip::inet, s.pool, s.ssh_user, s.ssh_port, s.host_key_fingerprint, array(select jsonb_array_elements_text(s.tags))
     from jsonb_to_recordset(${JSON.stringify(specRows(specs).map((row, n) => ({ ...row, n })))}::jsonb)
       as s(name text, ip text, pool text, ssh_user text, ssh_port int, host_key_fingerprint text, tags jsonb, n bigint)
     order by s.n
     on conflict (name) do nothing
-    returning id, name`);
+    returning id, name`;
 }
 
 /** Writes the file's fields over locked VMs in one statement; a restored VM is available again. */
-async function writeSpecs(tx: Executor, rewrites: { vm: CurrentVm; spec: VmSpec; restore: boolean }[]): Promise<void> {
+async function writeSpecs(tx: PgSql, rewrites: { vm: CurrentVm; spec: VmSpec; restore: boolean }[]): Promise<void> {
   const rows = rewrites.map(({ vm, spec, restore }, i) => ({ ...specRows([spec])[0], id: vm.id, restore, n: i }));
-  await tx.execute(sql`
+  await tx`
     update vms v set ip = s.ip::inet, pool = s.pool, ssh_user = s.ssh_user, ssh_port = s.ssh_port,
       host_key_fingerprint = coalesce(s.host_key_fingerprint, v.host_key_fingerprint), tags = array(select jsonb_array_elements_text(s.tags)),
       retire_on_checkin = false,
@@ -269,7 +268,7 @@ async function writeSpecs(tx: Executor, rewrites: { vm: CurrentVm; spec: VmSpec;
       state_changed_at = case when s.restore then now() else v.state_changed_at end
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       as s(id int, ip text, pool text, ssh_user text, ssh_port int, host_key_fingerprint text, tags jsonb, restore boolean, n int)
-    where v.id = s.id`);
+    where v.id = s.id`;
 }
 
 /** The fields of `spec` that differ from the stored VM, in PendingUpdate form. */

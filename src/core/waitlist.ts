@@ -2,8 +2,7 @@ import type postgres from "postgres";
 import type { EventSource, WaiterState } from "../db/schema.js";
 import { clockAt, iso } from "./clock.js";
 import { leaseParams, checkLease } from "./leases.js";
-import { sql as dsql } from "drizzle-orm";
-import type { Executor } from "../db/client.js";
+import type { PgSql } from "../db/client.js";
 import { eventsFrom, recordEvent } from "./events.js";
 import { enqueueNotices } from "./notices.js";
 import { checkedOutOf, openCheckout, type TakenRow } from "./open-checkout.js";
@@ -237,12 +236,12 @@ async function releaseHold(tx: postgres.TransactionSql, waiterId: number, outcom
  * caller's transaction, which holds the VM's row lock and clears `held_for`
  * in the update that moves it out of `held`.
  */
-export async function withdrawHold(tx: Executor, vmId: number, by: { name: string; source: EventSource }): Promise<void> {
-  const [w] = await tx.execute<{ id: string; pool: string; person_id: number; person_name: string; slack: string | null; vm: string }>(dsql`
+export async function withdrawHold(tx: PgSql, vmId: number, by: { name: string; source: EventSource }): Promise<void> {
+  const [w] = await tx<{ id: string; pool: string; person_id: number; person_name: string; slack: string | null; vm: string }[]>`
     update waiters w set state = 'waiting', offered_vm_id = null, offered_at = null, offer_expires_at = null
     from vms v, people p
     where v.id = ${vmId} and w.id = v.held_for and w.state = 'offered' and p.id = w.person_id
-    returning w.id, w.pool, w.person_id, p.name as person_name, p.slack_user_id as slack, v.name as vm`);
+    returning w.id, w.pool, w.person_id, p.name as person_name, p.slack_user_id as slack, v.name as vm`;
   if (!w) return;
   await recordEvent(tx, { vmId, vmName: w.vm, actor: by.name, source: by.source, kind: "hold_ended", detail: { waiter: Number(w.id), outcome: "withdrawn" } });
   await enqueueNotices(tx, [
