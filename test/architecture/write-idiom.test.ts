@@ -14,7 +14,6 @@ import { describe, expect, it } from "vitest";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const NOT_CONVERTED_YET: Record<string, string> = {
-  "src/core/digest.ts": "reads the report (drizzle) in the digest's transaction",
   "src/db/slack-messages.ts": "recordMessage runs in the outbox's transaction (issue 19 item 5)",
   // Issue 19 item 5: the job runner takes over claims, failures, stale resets and the finish guard.
   "src/core/provision/jobs.ts": "issue 19 item 5 (one job runner)",
