@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db, Executor } from "./client.js";
+import type { Db, Executor, PgSql } from "./client.js";
 
 /**
  * Storage of the Slack adapter's own table; the SQL lives here so the adapter holds none.
@@ -20,14 +20,15 @@ export interface OpenMessage {
   checkoutId: number | null;
 }
 
+/** Records a message the bot posted, in the caller's transaction (a delivered step's, src/core/outbox/record-step.ts). */
 export async function recordMessage(
-  tx: Executor,
+  tx: PgSql,
   m: { vm: string; user: string; channel: string; ts: string; purpose: MessagePurpose; checkoutId: number | null },
 ): Promise<void> {
-  await tx.execute(sql`
+  await tx`
     insert into slack_messages (vm_id, user_id, channel, ts, purpose, checkout_id)
     select id, ${m.user}, ${m.channel}, ${m.ts}, ${m.purpose}, ${m.checkoutId} from vms where name = ${m.vm}
-    on conflict (channel, ts) do nothing`);
+    on conflict (channel, ts) do nothing`;
 }
 
 /**

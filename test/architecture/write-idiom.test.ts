@@ -14,7 +14,6 @@ import { describe, expect, it } from "vitest";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const NOT_CONVERTED_YET: Record<string, string> = {
-  "src/db/slack-messages.ts": "recordMessage runs in the outbox's transaction (issue 19 item 5)",
   // Issue 19 item 5: the job runner takes over claims, failures, stale resets and the finish guard.
   "src/core/provision/jobs.ts": "issue 19 item 5 (one job runner)",
   "src/core/cleanup/blocked-pools.ts": "issue 19 item 5 (one job runner)",
@@ -28,7 +27,6 @@ const NOT_CONVERTED_YET: Record<string, string> = {
   "src/core/cleanup/record-first-host-key.ts": "issue 19 item 5 (one job runner)",
   "src/core/cleanup/reset-stale-claims.ts": "issue 19 item 5 (one job runner)",
   "src/core/cleanup/renew-cleanup-claim.ts": "the job runner's renewal, written beside the claims above",
-  "src/core/outbox/": "the outbox's bookkeeping, moved out of src/slack by the job runner as it was",
   // The one writers of events and notices accept a drizzle transaction too, for the files above.
   "src/core/events.ts": "recordEvents' branch for a drizzle transaction, while callers above remain",
   "src/core/notices.ts": "enqueueNotices' branch for a drizzle transaction, while callers above remain",

@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Db } from "../../db/client.js";
 import { idsJson, type Claimer, type NoticeRow } from "./notice-row.js";
 
 /**
@@ -21,15 +20,16 @@ export type StaleAlerts = { kinds: readonly string[]; claim: "only" | "none" } |
  * (NOTICE_MAX_AGE; 0: never).
  */
 export async function claimNotices(
-  db: Executor,
+  db: Db,
   opts: { claimer: Claimer; limit: number; claimTimeoutMs: number; inFlight: number[]; maxAgeMs: number; staleAlerts: StaleAlerts },
 ): Promise<NoticeRow[]> {
-  const stale = opts.maxAgeMs > 0 ? sql`(created_at < now() - make_interval(secs => ${opts.maxAgeMs / 1000}))` : sql`false`;
+  const pg = db.$client;
+  const stale = () => (opts.maxAgeMs > 0 ? pg`(created_at < now() - make_interval(secs => ${opts.maxAgeMs / 1000}))` : pg`false`);
   const staleAlert = opts.staleAlerts
-    ? sql`(kind in (select jsonb_array_elements_text(${JSON.stringify(opts.staleAlerts.kinds)}::jsonb)) and ${stale})`
-    : sql`false`;
-  const which = opts.staleAlerts === null ? sql`` : opts.staleAlerts.claim === "only" ? sql`and ${staleAlert}` : sql`and not ${staleAlert}`;
-  const rows = await db.execute<{
+    ? pg`(kind in (select jsonb_array_elements_text(${JSON.stringify(opts.staleAlerts.kinds)}::jsonb)) and ${stale()})`
+    : pg`false`;
+  const which = opts.staleAlerts === null ? pg`` : opts.staleAlerts.claim === "only" ? pg`and ${staleAlert}` : pg`and not ${staleAlert}`;
+  const rows = await pg<{
     id: string | number;
     kind: string;
     payload: unknown;
@@ -39,9 +39,9 @@ export async function claimNotices(
     age_ms: string | number;
     expired: boolean;
     taken_over: boolean;
-  }>(sql`
+  }[]>`
     with due as (
-      select id, claimed_by is not null as taken_over, ${stale} as expired,
+      select id, claimed_by is not null as taken_over, ${stale()} as expired,
         (extract(epoch from now() - created_at) * 1000)::bigint as age_ms
       from outbox
       where delivered_at is null
@@ -55,7 +55,7 @@ export async function claimNotices(
     update outbox o set claimed_by = ${opts.claimer}, claimed_at = now()
     from due where o.id = due.id
     returning o.id, o.kind, o.payload, o.attempts, o.delivered_steps, extract(epoch from o.created_at)::text as queued_at,
-      due.age_ms, due.expired, due.taken_over`);
+      due.age_ms, due.expired, due.taken_over`;
   return rows
     .map((r) => ({
       id: Number(r.id),

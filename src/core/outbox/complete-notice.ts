@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Db } from "../../db/client.js";
 import type { Claimer } from "./notice-row.js";
 
 /**
@@ -7,10 +6,10 @@ import type { Claimer } from "./notice-row.js";
  * process took it over. `note` replaces any earlier failure in `last_error`:
  * null when every step went out, else why some were not sent (expiry.ts).
  */
-export async function completeNotice(db: Executor, id: number, claimer: Claimer, note: string | null): Promise<boolean> {
-  const rows = await db.execute(sql`
+export async function completeNotice(db: Db, id: number, claimer: Claimer, note: string | null): Promise<boolean> {
+  const rows = await db.$client`
     update outbox set delivered_at = now(), claimed_by = null, claimed_at = null, last_error = ${note}
     where id = ${id} and claimed_by = ${claimer} and delivered_at is null
-    returning id`);
+    returning id`;
   return rows.length > 0;
 }

@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Db } from "../../db/client.js";
 import { idsJson, type Claimer } from "./notice-row.js";
 
 /**
@@ -8,11 +7,11 @@ import { idsJson, type Claimer } from "./notice-row.js";
  * together (a summary of stale alerts) come due at the same instant and are
  * claimed together again.
  */
-export async function failNotices(db: Executor, ids: number[], claimer: Claimer, delayMs: number, reason: string): Promise<void> {
+export async function failNotices(db: Db, ids: number[], claimer: Claimer, delayMs: number, reason: string): Promise<void> {
   if (ids.length === 0) return;
-  await db.execute(sql`
+  await db.$client`
     update outbox set attempts = attempts + 1,
       next_attempt_at = now() + make_interval(secs => ${delayMs / 1000}),
       last_error = ${reason.slice(0, 2000)}, claimed_by = null, claimed_at = null
-    where id in (select jsonb_array_elements_text(${idsJson(ids)}::jsonb)::bigint) and claimed_by = ${claimer}`);
+    where id in (select jsonb_array_elements_text(${idsJson(ids)}::jsonb)::bigint) and claimed_by = ${claimer}`;
 }

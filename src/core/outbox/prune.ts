@@ -1,15 +1,16 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Db, Executor } from "../../db/client.js";
 
 /**
  * Drops bookkeeping nobody needs any more: interaction keys after a day (Slack
  * redelivers within minutes), delivered notices after two weeks, and DMs whose
  * checkout ended a month ago. Idempotent, so every replica may run it.
  */
-export async function pruneDelivered(db: Executor): Promise<void> {
-  await db.execute(sql`delete from processed_interactions where at < now() - interval '1 day'`);
-  await db.execute(sql`delete from outbox where delivered_at < now() - interval '14 days'`);
-  await db.execute(sql`delete from slack_messages where closed_at < now() - interval '30 days'`);
+export async function pruneDelivered(db: Db): Promise<void> {
+  const pg = db.$client;
+  await pg`delete from processed_interactions where at < now() - interval '1 day'`;
+  await pg`delete from outbox where delivered_at < now() - interval '14 days'`;
+  await pg`delete from slack_messages where closed_at < now() - interval '30 days'`;
 }
 
 /** Notices not yet delivered, for /healthz. */

@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Db } from "../../db/client.js";
 import type { Claimer } from "./notice-row.js";
 
 /**
@@ -7,10 +6,10 @@ import type { Claimer } from "./notice-row.js";
  * to post after slow work of its own; false when another process has taken
  * the notice over, and must then not post.
  */
-export async function renewClaim(db: Executor, id: number, claimer: Claimer): Promise<boolean> {
-  const rows = await db.execute(sql`
+export async function renewClaim(db: Db, id: number, claimer: Claimer): Promise<boolean> {
+  const rows = await db.$client`
     update outbox set claimed_at = now()
     where id = ${id} and claimed_by = ${claimer} and delivered_at is null
-    returning id`);
+    returning id`;
   return rows.length > 0;
 }

@@ -1,5 +1,5 @@
 import type { Core } from "../../core/types.js";
-import type { Tx } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import type { Logger } from "../../log.js";
 import type { SlackSettings } from "../settings.js";
 import type { WebClient } from "../slack-client.js";
@@ -21,7 +21,7 @@ export interface DeliveryContext {
 }
 
 /** A step done (with what to store in the same transaction that records it), or to be retried later without counting a failure. */
-export type StepOutcome = { kind: "done"; record?: (tx: Tx) => Promise<void> } | { kind: "defer"; ms: number; reason: string };
+export type StepOutcome = { kind: "done"; record?: (tx: PgSql) => Promise<void> } | { kind: "defer"; ms: number; reason: string };
 
 /**
  * How a `once` step posts its message: tagged with the notice and step, and,
@@ -83,5 +83,5 @@ export class NotPostedError extends Error {
   }
 }
 
-export const done = (record?: (tx: Tx) => Promise<void>): StepOutcome => (record ? { kind: "done", record } : { kind: "done" });
+export const done = (record?: (tx: PgSql) => Promise<void>): StepOutcome => (record ? { kind: "done", record } : { kind: "done" });
 export const defer = (ms: number, reason: string): StepOutcome => ({ kind: "defer", ms, reason });
