@@ -41,16 +41,28 @@ const templateText = (t: ts.TemplateLiteral): string =>
 const WRITE = /^\s*(?:insert\s+into|update\s|delete\s+from)/i;
 const CTE_WRITE = /\b(?:insert\s+into|update\s+\w+(?:\s+\w+)?\s+set|delete\s+from)\b/i;
 
+/** The names drizzle's `sql` tag goes by in a file: `sql`, and any alias it is imported as (`import { sql as dsql } from "drizzle-orm"`). */
+function sqlTagsOf(file: ts.SourceFile): Set<string> {
+  const tags = new Set(["sql"]);
+  for (const statement of file.statements) {
+    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier) || !/^drizzle-orm(\/|$)/.test(statement.moduleSpecifier.text)) continue;
+    const bindings = statement.importClause?.namedBindings;
+    if (bindings && ts.isNamedImports(bindings)) for (const e of bindings.elements) if ((e.propertyName ?? e.name).text === "sql") tags.add(e.name.text);
+  }
+  return tags;
+}
+
 /** Lines of `text` that write with drizzle: `execute(sql`<a write>`)` or the builder's insert/update/delete on a handle. */
 function drizzleWritesIn(text: string): number[] {
   const file = ts.createSourceFile("x.ts", text, ts.ScriptTarget.Latest, true);
+  const sqlTags = sqlTagsOf(file);
   const lines = new Set<number>();
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
       const method = node.expression.name.text;
       const arg = node.arguments[0];
       const onHandle = HANDLES.has(lastName(node.expression.expression) ?? "");
-      if (method === "execute" && arg && ts.isTaggedTemplateExpression(arg) && lastName(arg.tag) === "sql") {
+      if (method === "execute" && arg && ts.isTaggedTemplateExpression(arg) && sqlTags.has(lastName(arg.tag) ?? "")) {
         const sqlText = templateText(arg.template);
         if (WRITE.test(sqlText) || (/^\s*with\b/i.test(sqlText) && CTE_WRITE.test(sqlText))) lines.add(file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1);
       } else if (onHandle && ["insert", "update", "delete"].includes(method) && arg && (ts.isIdentifier(arg) || ts.isPropertyAccessExpression(arg))) {
@@ -93,6 +105,7 @@ describe("writes", () => {
     expect(drizzleWritesIn("await tx.execute(sql`\n  update vms set state = 'available' where id = ${id}`);")).toEqual([1]);
     expect(drizzleWritesIn("x;\nawait db.execute(sql`with moved as (delete from d returning *) insert into c select * from moved`);")).toEqual([2]);
     expect(drizzleWritesIn("await core.db.insert(processedInteractions).values({ key });")).toEqual([1]);
+    expect(drizzleWritesIn('import { sql as dsql } from "drizzle-orm";\nawait tx.execute(dsql`update waiters set state = \'waiting\'`);')).toEqual([2]);
     expect(drizzleWritesIn("await tx.execute(sql`select id from vms where name = ${n} for update`);")).toEqual([]);
     expect(drizzleWritesIn("await db.execute(sql`with c as (select 1) select * from c`);")).toEqual([]);
     expect(drizzleWritesIn("await tx`update vms set state = 'available'`; this.running.delete(req); hash.update(x);")).toEqual([]);
