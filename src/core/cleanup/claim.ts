@@ -1,4 +1,5 @@
-import { sql } from "drizzle-orm";
+import type { PgSql } from "../../db/client.js";
+import type { Fragment } from "../events.js";
 
 /**
  * A VM in `cleaning` that one worker has claimed: what its cleanup needs, and
@@ -71,8 +72,8 @@ export function claimFromRow(row: ClaimRow): CleanupClaim {
  * When the reconciler has reset the claim (the worker was taken for dead) the
  * write matches no row, so a late worker can never overwrite what another did.
  */
-export function stillClaimed(claim: CleanupClaim) {
-  return sql`id = ${claim.vmId} and state = 'cleaning' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
+export function stillClaimed(tx: PgSql, claim: CleanupClaim): Fragment {
+  return tx`id = ${claim.vmId} and state = 'cleaning' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
 }
 
 /** Source and actor of the events a worker writes. */

@@ -1,7 +1,6 @@
-import { sql } from "drizzle-orm";
 import { recordEvent } from "../events.js";
 import { enqueueNotices } from "../notices.js";
-import type { Tx } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
 
 /**
@@ -9,14 +8,14 @@ import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
  * queues the admin alert (Retry cleanup / Repaired) in the same transaction,
  * so a quarantine is never silent. Returns false when the claim was lost.
  */
-export async function quarantine(tx: Tx, claim: CleanupClaim, why: { reason: string; error: string }): Promise<boolean> {
-  const [row] = await tx.execute<{ cleanup_attempts: number }>(sql`
+export async function quarantine(tx: PgSql, claim: CleanupClaim, why: { reason: string; error: string }): Promise<boolean> {
+  const [row] = await tx<{ cleanup_attempts: number }[]>`
     update vms set
       state = 'quarantined', state_changed_at = now(),
       claimed_by = null, claimed_at = null, cleanup_next_at = null,
       cleanup_attempts = cleanup_attempts + 1, cleanup_last_error = ${why.error}
-    where ${stillClaimed(claim)}
-    returning cleanup_attempts`);
+    where ${stillClaimed(tx, claim)}
+    returning cleanup_attempts`;
   if (!row) return false;
   await recordEvent(tx, {
     vmId: claim.vmId,

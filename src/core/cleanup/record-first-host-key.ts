@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
 import { recordEvent } from "../events.js";
-import type { Tx } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
 
 /**
@@ -8,11 +7,11 @@ import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
  * that had none, on record. Only while no key is pinned, so it never replaces
  * one (a key set by the inventory meanwhile wins). Returns whether it pinned.
  */
-export async function recordFirstHostKey(tx: Tx, claim: CleanupClaim, fingerprint: string): Promise<boolean> {
-  const [row] = await tx.execute<{ id: number }>(sql`
+export async function recordFirstHostKey(tx: PgSql, claim: CleanupClaim, fingerprint: string): Promise<boolean> {
+  const [row] = await tx<{ id: number }[]>`
     update vms set host_key_fingerprint = ${fingerprint}
-    where ${stillClaimed(claim)} and host_key_fingerprint is null
-    returning id`);
+    where ${stillClaimed(tx, claim)} and host_key_fingerprint is null
+    returning id`;
   if (!row) return false;
   await recordEvent(tx, {
     vmId: claim.vmId,

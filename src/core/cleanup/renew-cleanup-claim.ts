@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import { stillClaimed, type CleanupClaim } from "./claim.js";
 
 /**
@@ -7,10 +6,10 @@ import { stillClaimed, type CleanupClaim } from "./claim.js";
  * never takes a live one for dead. Updates `claim.claimedAt` to the new stamp,
  * which the finish presents; false when the claim was taken back meanwhile.
  */
-export async function renewCleanupClaim(db: Executor, claim: CleanupClaim): Promise<boolean> {
-  const [row] = await db.execute<{ claimed_at: string }>(sql`
-    update vms set claimed_at = now() where ${stillClaimed(claim)}
-    returning claimed_at::text as claimed_at`);
+export async function renewCleanupClaim(db: PgSql, claim: CleanupClaim): Promise<boolean> {
+  const [row] = await db<{ claimed_at: string }[]>`
+    update vms set claimed_at = now() where ${stillClaimed(db, claim)}
+    returning claimed_at::text as claimed_at`;
   if (!row) return false;
   claim.claimedAt = row.claimed_at;
   return true;
