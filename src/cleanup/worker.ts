@@ -1,8 +1,8 @@
+import { renewClaim } from "../core/claims.js";
 import { claimDueCleanups } from "../core/cleanup/claim-due-cleanups.js";
 import type { CleanupClaim } from "../core/cleanup/claim.js";
 import { finishCleanup } from "../core/cleanup/finish-cleanup.js";
 import type { CleanupOutcome } from "../core/cleanup/outcome.js";
-import { renewCleanupClaim } from "../core/cleanup/renew-cleanup-claim.js";
 import type { Db } from "../db/client.js";
 import { CLEANUP_CHANNEL } from "../db/notify.js";
 import { JobRunner, type JobKind, type JobObserver } from "../jobs/runner.js";
@@ -104,7 +104,7 @@ export class CleanupWorker {
     return {
       name: "cleanup",
       claim: (limit) => claimDueCleanups(db.$client, instanceId, limit),
-      renew: (claim) => renewCleanupClaim(db.$client, claim),
+      renew: (claim) => renewClaim(db.$client, "cleanup", claim.vmId, claim),
       run: async (claim) => {
         const started = performance.now();
         log.debug({ vm: claim.vm, ip: claim.ip, attempt: claim.attempts + 1 }, "cleaning");

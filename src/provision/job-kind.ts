@@ -1,4 +1,5 @@
-import { claimDueJobs, failJob, renewJobClaim, resetStaleJobClaims, type JobClaim } from "../core/provision/jobs.js";
+import { renewClaim, takeBackStaleClaims } from "../core/claims.js";
+import { claimDueJobs, failJob, type JobClaim } from "../core/provision/jobs.js";
 import type { Core } from "../core/types.js";
 import { backoffDelayMs } from "../core/backoff.js";
 import type { JobKind } from "../jobs/runner.js";
@@ -38,7 +39,7 @@ export function providerJobKind(opts: {
   return {
     name: "provider",
     claim: (limit, pool) => claimDueJobs(core.db.$client, instanceId, limit, pool ?? null),
-    renew: (claim) => renewJobClaim(core.db.$client, claim),
+    renew: (claim) => renewClaim(core.db.$client, "provider", claim.id, claim),
     async run(claim, ctx) {
       const provider = await opts.provider(claim);
       return runJob(core, provider, claim, settings, ctx.exclusive);
@@ -65,8 +66,8 @@ export function providerJobKind(opts: {
       return outcome;
     },
     async takeOver() {
-      const reset = await resetStaleJobClaims(core.db.$client, settings.claimTimeoutMs);
-      if (reset.length > 0) log.warn({ jobs: reset }, "provider jobs whose process died are due again");
+      const reset = await takeBackStaleClaims(core.db.$client, "provider", settings.claimTimeoutMs);
+      if (reset.length > 0) log.warn({ jobs: reset.map((r) => ({ id: r.id, claimedBy: r.claimedBy })) }, "provider jobs whose process died are due again");
     },
     describe: context,
   };

@@ -1,4 +1,5 @@
 import type { PgSql } from "../../db/client.js";
+import { stillClaimedIn } from "../claims.js";
 import type { Fragment } from "../events.js";
 
 /**
@@ -73,7 +74,7 @@ export function claimFromRow(row: ClaimRow): CleanupClaim {
  * write matches no row, so a late worker can never overwrite what another did.
  */
 export function stillClaimed(tx: PgSql, claim: CleanupClaim): Fragment {
-  return tx`id = ${claim.vmId} and state = 'cleaning' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
+  return stillClaimedIn(tx, "cleanup", claim.vmId, claim);
 }
 
 /** Source and actor of the events a worker writes. */

@@ -1,3 +1,4 @@
+import { takeBackStaleClaims } from "../claims.js";
 import { recordEvent } from "../events.js";
 import type { PgSql } from "../../db/client.js";
 
@@ -17,16 +18,7 @@ export interface ResetClaim {
  * worker is finishing right now. Idempotent; each reset is an event.
  */
 export async function resetStaleClaims(tx: PgSql, staleAfterMs: number): Promise<ResetClaim[]> {
-  const rows = await tx<{ id: number; name: string; claimed_by: string; claimed_at: string }[]>`
-    with stale as (
-      select id, claimed_by, claimed_at from vms
-      where state = 'cleaning' and claimed_at < now() - ${staleAfterMs}::int * interval '1 millisecond'
-      for update skip locked
-    )
-    update vms v set claimed_by = null, claimed_at = null, cleanup_next_at = now()
-    from stale where v.id = stale.id
-    returning v.id, v.name, stale.claimed_by, stale.claimed_at::text as claimed_at`;
-  const reset = rows.map((r) => ({ vmId: r.id, vm: r.name, claimedBy: r.claimed_by, claimedAt: r.claimed_at }));
+  const reset = (await takeBackStaleClaims(tx, "cleanup", staleAfterMs)).map((r) => ({ vmId: r.id, vm: r.label, claimedBy: r.claimedBy, claimedAt: r.claimedAt }));
   for (const r of reset) {
     await recordEvent(tx, {
       vmId: r.vmId,

@@ -1,6 +1,7 @@
 import type postgres from "postgres";
 import type { PgSql } from "../../db/client.js";
 import type { JobKind } from "../../db/schema.js";
+import { stillClaimedIn } from "../claims.js";
 import type { Fragment } from "../events.js";
 import { enqueueNotices } from "../notices.js";
 
@@ -78,8 +79,7 @@ export async function claimDueJobs(db: PgSql, instanceId: string, limit: number,
 }
 
 /** The claim's guard: the job is still this process's (the reconciler did not hand it to another). */
-export const stillClaimed = (tx: PgSql, claim: JobClaim): Fragment =>
-  tx`id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
+const stillClaimed = (tx: PgSql, claim: JobClaim): Fragment => stillClaimedIn(tx, "provider", claim.id, claim);
 
 /** Marks the job done under its claim (the guard of `stillClaimed`); false when the claim was lost (another process owns it now). */
 export async function completeJob(tx: PgSql, claim: JobClaim): Promise<boolean> {
@@ -88,22 +88,6 @@ export async function completeJob(tx: PgSql, claim: JobClaim): Promise<boolean> 
       attempts = attempts + 1
     where ${stillClaimed(tx, claim)} returning id`;
   return rows.length === 1;
-}
-
-/**
- * The heartbeat: renews the claim while the provider calls run, so the claim
- * timeout can be short and a dead process's job is taken over soon. Updates
- * `claim.claimedAt` to the new stamp, which later writes present; false when
- * the claim was taken over (the job is another process's now).
- */
-export async function renewJobClaim(db: PgSql, claim: JobClaim): Promise<boolean> {
-  const [row] = await db<{ claimed_at: string }[]>`
-    update provider_jobs set claimed_at = now()
-    where ${stillClaimed(db, claim)}
-    returning claimed_at::text as claimed_at`;
-  if (!row) return false;
-  claim.claimedAt = row.claimed_at;
-  return true;
 }
 
 /** Records a progress note (what the provider gave back so far), so a retry after a crash resumes with it. */
@@ -179,22 +163,4 @@ async function afterFailure(tx: PgSql, claim: JobClaim, error: string, personId:
 async function undoCreate(tx: PgSql, pool: string, instanceId: number, error: string): Promise<void> {
   await tx`update instances set state = 'deleting', state_changed_at = now(), last_error = ${error}, for_person_id = null where id = ${instanceId}`;
   await tx`insert into provider_jobs (kind, pool, instance_id) values ('delete', ${pool}, ${instanceId})`;
-}
-
-/**
- * Claims older than `staleAfterMs` belong to a process that died mid-call
- * (kill -9, a lost machine): the job is due again, and its idempotent steps
- * finish what the dead process started. Measured on the database's clock.
- */
-export async function resetStaleJobClaims(db: PgSql, staleAfterMs: number): Promise<{ id: number; claimedBy: string }[]> {
-  const rows = await db<{ id: number; claimed_by: string }[]>`
-    with stale as (
-      select id, claimed_by from provider_jobs
-      where state = 'queued' and claimed_at < now() - ${staleAfterMs}::int * interval '1 millisecond'
-      for update skip locked
-    )
-    update provider_jobs j set claimed_by = null, claimed_at = null, next_at = now()
-    from stale where j.id = stale.id
-    returning j.id::int, stale.claimed_by`;
-  return rows.map((r) => ({ id: r.id, claimedBy: r.claimed_by }));
 }
