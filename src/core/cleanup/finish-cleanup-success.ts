@@ -1,8 +1,7 @@
-import { recordEvent } from "../events.js";
 import { becomeFree } from "../retire.js";
 import type { PgSql } from "../../db/client.js";
 import { markPoolUnblocked } from "./blocked-pools.js";
-import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+import { recordWorkerEvent, stillClaimed, type CleanupClaim } from "./claim.js";
 
 /**
  * A cleaned VM goes back to the pool, or to `retired` when it was removed from
@@ -25,12 +24,6 @@ export async function finishCleanupSuccess(
   if (!row) return null;
   // The pool's key works again: checkouts stop warning.
   await markPoolUnblocked(tx, claim.pool);
-  await recordEvent(tx, {
-    vmId: claim.vmId,
-    vmName: claim.vm,
-    ...WORKER,
-    kind: "cleaned",
-    detail: { ...detail, attempt: claim.attempts + 1, to: row.state, instance: claim.claimedBy },
-  });
+  await recordWorkerEvent(tx, claim, "cleaned", { ...detail, attempt: claim.attempts + 1, to: row.state });
   return row.state;
 }

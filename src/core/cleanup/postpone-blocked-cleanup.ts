@@ -1,8 +1,7 @@
-import { recordEvent } from "../events.js";
 import { enqueueNotices } from "../notices.js";
 import type { PgSql } from "../../db/client.js";
 import { markPoolBlocked } from "./blocked-pools.js";
-import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+import { dueAgainLater, recordWorkerEvent, type CleanupClaim } from "./claim.js";
 
 /** How many of the waiting VMs the admin alert names; the rest are counted. */
 const VMS_NAMED = 10;
@@ -18,26 +17,12 @@ const VMS_NAMED = 10;
  * `alertAdminsOncePerOutage`). Returns false when the claim was lost.
  */
 export async function postponeBlockedCleanup(tx: PgSql, claim: CleanupClaim, blocked: { error: string; keyFile: string; retryInMs: number }): Promise<boolean> {
-  // The CTE reads the row as it was before the update (one snapshot for the whole statement).
-  const [row] = await tx<{ previous_error: string | null; retry_at: string }[]>`
-    with before as (select cleanup_last_error from vms where id = ${claim.vmId})
-    update vms set
-      claimed_by = null, claimed_at = null,
-      cleanup_last_error = ${blocked.error},
-      cleanup_next_at = now() + ${blocked.retryInMs}::int * interval '1 millisecond'
-    where ${stillClaimed(tx, claim)}
-    returning (select cleanup_last_error from before) as previous_error, cleanup_next_at::text as retry_at`;
-  if (!row) return false;
+  const again = await dueAgainLater(tx, claim, { error: blocked.error, retryInMs: blocked.retryInMs, counted: false });
+  if (!again) return false;
   // Checkouts and bookings in this pool now warn that check-ins will wait here.
   await markPoolBlocked(tx, claim.pool, blocked.error);
-  if (row.previous_error !== blocked.error) {
-    await recordEvent(tx, {
-      vmId: claim.vmId,
-      vmName: claim.vm,
-      ...WORKER,
-      kind: "cleanup_blocked",
-      detail: { error: blocked.error, keyFile: blocked.keyFile, retryAt: row.retry_at, attempts: claim.attempts, instance: claim.claimedBy },
-    });
+  if (again.previousError !== blocked.error) {
+    await recordWorkerEvent(tx, claim, "cleanup_blocked", { error: blocked.error, keyFile: blocked.keyFile, retryAt: again.retryAt, attempts: claim.attempts });
     await alertAdminsOncePerOutage(tx, claim, blocked);
   }
   return true;

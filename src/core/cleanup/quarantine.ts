@@ -1,7 +1,6 @@
-import { recordEvent } from "../events.js";
 import { enqueueNotices } from "../notices.js";
 import type { PgSql } from "../../db/client.js";
-import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+import { recordWorkerEvent, stillClaimed, type CleanupClaim } from "./claim.js";
 
 /**
  * Takes the VM out of circulation (`quarantined`) with the last error, and
@@ -17,13 +16,7 @@ export async function quarantine(tx: PgSql, claim: CleanupClaim, why: { reason: 
     where ${stillClaimed(tx, claim)}
     returning cleanup_attempts`;
   if (!row) return false;
-  await recordEvent(tx, {
-    vmId: claim.vmId,
-    vmName: claim.vm,
-    ...WORKER,
-    kind: "quarantined",
-    detail: { reason: why.reason, error: why.error, attempts: row.cleanup_attempts, instance: claim.claimedBy },
-  });
+  await recordWorkerEvent(tx, claim, "quarantined", { reason: why.reason, error: why.error, attempts: row.cleanup_attempts });
   await enqueueNotices(tx, [
     { kind: "vm_quarantined", vm: claim.vm, pool: claim.pool, reason: why.reason, lastError: why.error, attempts: row.cleanup_attempts },
   ]);

@@ -1,6 +1,5 @@
-import { recordEvent } from "../events.js";
 import type { PgSql } from "../../db/client.js";
-import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+import { recordWorkerEvent, stillClaimed, type CleanupClaim } from "./claim.js";
 
 /**
  * Trust on first use: pins the host key seen on the first connection to a VM
@@ -13,12 +12,6 @@ export async function recordFirstHostKey(tx: PgSql, claim: CleanupClaim, fingerp
     where ${stillClaimed(tx, claim)} and host_key_fingerprint is null
     returning id`;
   if (!row) return false;
-  await recordEvent(tx, {
-    vmId: claim.vmId,
-    vmName: claim.vm,
-    ...WORKER,
-    kind: "host_key_recorded",
-    detail: { fingerprint, trustOnFirstUse: true, instance: claim.claimedBy },
-  });
+  await recordWorkerEvent(tx, claim, "host_key_recorded", { fingerprint, trustOnFirstUse: true });
   return true;
 }
