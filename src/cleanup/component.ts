@@ -51,7 +51,7 @@ export async function startCleanup(ctx: ServiceContext): Promise<Component> {
       const error = errors.get(expandHome(file));
       return { file, error: error === undefined ? null : cleanupBlockedBy(error) };
     });
-    return recordKeyFileChecks(db, settings.privateKeyFile, checks).catch((err: unknown) => log.warn({ err }, "could not record on the pools whether their cleanup is blocked"));
+    return recordKeyFileChecks(db.$client, settings.privateKeyFile, checks).catch((err: unknown) => log.warn({ err }, "could not record on the pools whether their cleanup is blocked"));
   };
   await record(await worker.keys.check(keyFiles));
   worker.start();

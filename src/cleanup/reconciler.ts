@@ -27,7 +27,7 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
 
   const reconcile = async (): Promise<ReconcileReport | null> => {
     try {
-      const report = await reconcileCleanups(db, opts.staleClaimAfterMs, minGapMs());
+      const report = await reconcileCleanups(db.$client, opts.staleClaimAfterMs, minGapMs());
       for (const r of report.claimsReset) {
         log.warn({ vm: r.vm, claimedBy: r.claimedBy, claimedAt: r.claimedAt }, "stale cleanup claim (its worker stopped); due again");
       }

@@ -1,8 +1,8 @@
+import { renewClaim } from "../core/claims.js";
 import { claimDueCleanups } from "../core/cleanup/claim-due-cleanups.js";
 import type { CleanupClaim } from "../core/cleanup/claim.js";
 import { finishCleanup } from "../core/cleanup/finish-cleanup.js";
 import type { CleanupOutcome } from "../core/cleanup/outcome.js";
-import { renewCleanupClaim } from "../core/cleanup/renew-cleanup-claim.js";
 import type { Db } from "../db/client.js";
 import { CLEANUP_CHANNEL } from "../db/notify.js";
 import { JobRunner, type JobKind, type JobObserver } from "../jobs/runner.js";
@@ -103,8 +103,8 @@ export class CleanupWorker {
     const { db, log, instanceId, settings } = this.opts;
     return {
       name: "cleanup",
-      claim: (limit) => claimDueCleanups(db, instanceId, limit),
-      renew: (claim) => renewCleanupClaim(db, claim),
+      claim: (limit) => claimDueCleanups(db.$client, instanceId, limit),
+      renew: (claim) => renewClaim(db.$client, "cleanup", claim.vmId, claim),
       run: async (claim) => {
         const started = performance.now();
         log.debug({ vm: claim.vm, ip: claim.ip, attempt: claim.attempts + 1 }, "cleaning");
@@ -122,7 +122,7 @@ export class CleanupWorker {
     const { db, log, settings } = this.opts;
     // The key file the attempt logged in with (as cleanVm resolved it): its `cleaned` event ends an outage of that file, so a later one alerts the admins again.
     const keyFile = expandHome(claim.sshPrivateKeyFile ?? settings.privateKeyFile);
-    const finished = await finishCleanup(db, claim, outcome, cleanupPolicy(settings), { durationMs, keyFile });
+    const finished = await finishCleanup(db.$client, claim, outcome, cleanupPolicy(settings), { durationMs, keyFile });
     this.opts.observe?.(finished.kind, durationMs / 1000);
     const context = { vm: claim.vm, attempt: claim.attempts + 1, durationMs };
     switch (finished.kind) {

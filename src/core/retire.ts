@@ -1,4 +1,5 @@
-import { sql, type SQL } from "drizzle-orm";
+import type { PgSql } from "../db/client.js";
+import type { Fragment } from "./events.js";
 
 /** Where a VM goes when it is free again: `cleaning` at check-in, `available` after a cleanup or a repair. */
 export type FreeState = "available" | "cleaning";
@@ -22,7 +23,7 @@ export function stateWhenFree<S extends FreeState>(free: S, retireMarked: boolea
  * the mark spent. Built from stateWhenFree, so the two cannot drift apart.
  * `returning state` tells which it became. The caller sets `state_changed_at`.
  */
-export function becomeFree(free: FreeState): SQL {
-  return sql`state = case when retire_on_checkin then ${stateWhenFree(free, true)}::vm_state else ${stateWhenFree(free, false)}::vm_state end,
+export function becomeFree(tx: PgSql, free: FreeState): Fragment {
+  return tx`state = case when retire_on_checkin then ${stateWhenFree(free, true)}::vm_state else ${stateWhenFree(free, false)}::vm_state end,
     retire_on_checkin = false`;
 }

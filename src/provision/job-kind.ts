@@ -1,4 +1,5 @@
-import { claimDueJobs, failJob, renewJobClaim, resetStaleJobClaims, type JobClaim } from "../core/provision/jobs.js";
+import { renewClaim, takeBackStaleClaims } from "../core/claims.js";
+import { claimDueJobs, failJob, type JobClaim } from "../core/provision/jobs.js";
 import type { Core } from "../core/types.js";
 import { backoffDelayMs } from "../core/backoff.js";
 import type { JobKind } from "../jobs/runner.js";
@@ -37,8 +38,8 @@ export function providerJobKind(opts: {
   });
   return {
     name: "provider",
-    claim: (limit, pool) => claimDueJobs(core.db, instanceId, limit, pool ?? null),
-    renew: (claim) => renewJobClaim(core.db, claim),
+    claim: (limit, pool) => claimDueJobs(core.db.$client, instanceId, limit, pool ?? null),
+    renew: (claim) => renewClaim(core.db.$client, "provider", claim.id, claim),
     async run(claim, ctx) {
       const provider = await opts.provider(claim);
       return runJob(core, provider, claim, settings, ctx.exclusive);
@@ -54,7 +55,7 @@ export function providerJobKind(opts: {
       const error = err instanceof Error ? err.message : String(err);
       // A refusal (what the provider met is not ours) would be refused again: it fails now and the admins hear of it now.
       const maxAttempts = err instanceof ProviderError && err.permanent ? claim.attempts + 1 : settings.maxAttempts;
-      const failure = await failJob(core.db, claim, error, {
+      const failure = await failJob(core.db.$client, claim, error, {
         maxAttempts,
         retryDelayMs: (failures) => backoffDelayMs(failures, { baseMs: settings.backoffMs, maxMs: BACKOFF_MAX_MS, jitter: "full" }),
       });
@@ -65,8 +66,8 @@ export function providerJobKind(opts: {
       return outcome;
     },
     async takeOver() {
-      const reset = await resetStaleJobClaims(core.db, settings.claimTimeoutMs);
-      if (reset.length > 0) log.warn({ jobs: reset }, "provider jobs whose process died are due again");
+      const reset = await takeBackStaleClaims(core.db.$client, "provider", settings.claimTimeoutMs);
+      if (reset.length > 0) log.warn({ jobs: reset.map((r) => ({ id: r.id, claimedBy: r.claimedBy })) }, "provider jobs whose process died are due again");
     },
     describe: context,
   };

@@ -30,7 +30,7 @@ export async function runJob(
     case "create": {
       if (!instance) throw new Error(`create job ${claim.id} names no instance`);
       const made = await provider.create({ name: instance.name, source: instance.source, pool: claim.pool });
-      await exclusive(() => recordProviderRef(core.db, claim, made.ref));
+      await exclusive(() => recordProviderRef(core.db.$client, claim, made.ref));
       await waitForSsh(made.ip, made.sshPort, settings.sshTimeoutMs);
       return () => finishCreate(core, claim, { providerRef: made.ref, ip: made.ip, sshUser: made.sshUser, sshPort: made.sshPort });
     }
@@ -40,7 +40,7 @@ export async function runJob(
       await provider.stop(ref);
       const imageRef = await provider.saveImage(ref, image.name);
       // Recorded before the delete: a crash between the two leaves the image known.
-      await recordImageRef(core.db, image.id, imageRef);
+      await recordImageRef(core.db.$client, image.id, imageRef);
       await provider.delete(ref);
       return () => finishSave(core, claim, imageRef);
     }

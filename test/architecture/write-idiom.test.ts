@@ -15,18 +15,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const NOT_CONVERTED_YET: Record<string, string> = {
   // Issue 19 item 5: the job runner takes over claims, failures, stale resets and the finish guard.
-  "src/core/provision/jobs.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/blocked-pools.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/claim-due-cleanups.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/fail-cleanup.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/finish-cleanup-success.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/make-orphans-due.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/postpone-blocked-cleanup.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/quarantine.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/reconcile-cleanups.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/record-first-host-key.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/reset-stale-claims.ts": "issue 19 item 5 (one job runner)",
-  "src/core/cleanup/renew-cleanup-claim.ts": "the job runner's renewal, written beside the claims above",
   // The one writers of events and notices accept a drizzle transaction too, for the files above.
   "src/core/events.ts": "recordEvents' branch for a drizzle transaction, while callers above remain",
   "src/core/notices.ts": "enqueueNotices' branch for a drizzle transaction, while callers above remain",

@@ -8,7 +8,8 @@ import { quarantine } from "../../src/core/cleanup/quarantine.js";
 import { recordFirstHostKey } from "../../src/core/cleanup/record-first-host-key.js";
 import { removeVm } from "../../src/core/admin.js";
 import type { Core } from "../../src/core/types.js";
-import type { Database, Tx } from "../../src/db/client.js";
+import type postgres from "postgres";
+import type { Database } from "../../src/db/client.js";
 import { coreFor, freshDatabase } from "../helpers/db.js";
 import { addVmsFor, borrowAndReturnAll, eventsOf, operator, outboxOf, vmRow } from "./helpers.js";
 import type { LabHost } from "../lab/lab.js";
@@ -34,27 +35,27 @@ describe("claiming and finishing cleanups in the database", () => {
     return borrowAndReturnAll(core, pool);
   }
 
-  const inTx = <T>(work: (tx: Tx) => Promise<T>) => core.db.transaction(work);
+  const inTx = <T>(work: (tx: postgres.TransactionSql) => Promise<T>) => core.db.$client.begin(work);
 
   it("gives each due VM to exactly one of many workers claiming at the same moment", async () => {
     const names = await queued("busy", 20);
-    const batches = await Promise.all(Array.from({ length: 10 }, (_, i) => claimDueCleanups(core.db, `worker-${i}`, 3)));
+    const batches = await Promise.all(Array.from({ length: 10 }, (_, i) => claimDueCleanups(core.db.$client, `worker-${i}`, 3)));
     const claimed = batches.flat().map((c) => c.vm);
     expect(claimed.sort()).toEqual(names);
     expect(new Set(claimed).size).toBe(claimed.length);
-    expect(await claimDueCleanups(core.db, "late-worker", 5)).toEqual([]);
+    expect(await claimDueCleanups(core.db.$client, "late-worker", 5)).toEqual([]);
   });
 
   it("does not claim a VM whose retry is not due yet", async () => {
     const [name] = await queued("later", 1);
     await core.db.execute(sql`update vms set cleanup_next_at = now() + interval '1 hour' where name = ${name!}`);
-    expect(await claimDueCleanups(core.db, "w", 5)).toEqual([]);
+    expect(await claimDueCleanups(core.db.$client, "w", 5)).toEqual([]);
   });
 
   it("carries the pool's cleanup settings and the VM's pinned key in the claim", async () => {
     const [name] = await queued("custom", 1);
     await core.db.execute(sql`update pools set cleanup_command = 'true', trust_on_first_use = true, ssh_private_key_file = '/keys/custom' where name = 'custom'`);
-    const [claim] = await claimDueCleanups(core.db, "w", 1);
+    const [claim] = await claimDueCleanups(core.db.$client, "w", 1);
     expect(claim).toMatchObject({
       vm: name,
       pool: "custom",
@@ -72,7 +73,7 @@ describe("claiming and finishing cleanups in the database", () => {
 
   it("returns a cleaned VM to the pool, on record, with no one notified", async () => {
     const [name] = await queued("ok", 1);
-    const [claim] = await claimDueCleanups(core.db, "w", 1);
+    const [claim] = await claimDueCleanups(core.db.$client, "w", 1);
     const outboxBefore = (await core.db.execute(sql`select count(*)::int as n from outbox`))[0]?.n;
     expect(await inTx((tx) => finishCleanupSuccess(tx, claim!, { report: null }))).toBe("available");
     expect(await vmRow(core.db, name!)).toMatchObject({ state: "available", claimed_by: null, cleanup_attempts: 0 });
@@ -82,7 +83,7 @@ describe("claiming and finishing cleanups in the database", () => {
 
   it("retires instead of returning a VM removed from the inventory while it was being cleaned", async () => {
     const [name] = await queued("gone", 1);
-    const [claim] = await claimDueCleanups(core.db, "w", 1);
+    const [claim] = await claimDueCleanups(core.db.$client, "w", 1);
     expect(await removeVm(core, operator, name!)).toMatchObject({ ok: true, value: { retired: "after_cleanup" } });
     expect(await inTx((tx) => finishCleanupSuccess(tx, claim!, {}))).toBe("retired");
     expect((await vmRow(core.db, name!)).state).toBe("retired");
@@ -90,10 +91,10 @@ describe("claiming and finishing cleanups in the database", () => {
 
   it("writes nothing for a worker whose claim was taken back and given to another", async () => {
     const [name] = await queued("stale", 1);
-    const [old] = await claimDueCleanups(core.db, "dead-worker", 1);
+    const [old] = await claimDueCleanups(core.db.$client, "dead-worker", 1);
     await core.db.execute(sql`update vms set claimed_at = claimed_at - interval '1 hour' where name = ${name!}`);
-    expect((await reconcileCleanups(core.db, 60_000)).claimsReset.map((r) => r.vm)).toEqual([name]);
-    const [fresh] = await claimDueCleanups(core.db, "live-worker", 1);
+    expect((await reconcileCleanups(core.db.$client, 60_000)).claimsReset.map((r) => r.vm)).toEqual([name]);
+    const [fresh] = await claimDueCleanups(core.db.$client, "live-worker", 1);
 
     expect(await inTx((tx) => finishCleanupSuccess(tx, old!, {}))).toBeNull();
     expect(await inTx((tx) => failCleanup(tx, old!, { error: "late", retryInMs: 0 }))).toBe(false);
@@ -104,10 +105,10 @@ describe("claiming and finishing cleanups in the database", () => {
 
   it("tells a process's old claim from its new claim of the same VM", async () => {
     const [name] = await queued("same", 1);
-    const [first] = await claimDueCleanups(core.db, "w", 1);
+    const [first] = await claimDueCleanups(core.db.$client, "w", 1);
     await core.db.execute(sql`update vms set claimed_at = claimed_at - interval '1 hour' where name = ${name!}`);
-    await reconcileCleanups(core.db, 60_000);
-    const [second] = await claimDueCleanups(core.db, "w", 1);
+    await reconcileCleanups(core.db.$client, 60_000);
+    const [second] = await claimDueCleanups(core.db.$client, "w", 1);
     expect(second?.claimedAt).not.toBe(first?.claimedAt);
     expect(await inTx((tx) => finishCleanupSuccess(tx, first!, {}))).toBeNull();
     expect(await inTx((tx) => finishCleanupSuccess(tx, second!, {}))).toBe("available");
@@ -115,17 +116,17 @@ describe("claiming and finishing cleanups in the database", () => {
 
   it("counts a failed attempt, keeps its error and makes the VM due after the backoff", async () => {
     const [name] = await queued("flaky", 1);
-    const [claim] = await claimDueCleanups(core.db, "w", 1);
+    const [claim] = await claimDueCleanups(core.db.$client, "w", 1);
     expect(await inTx((tx) => failCleanup(tx, claim!, { error: "could not connect: ECONNREFUSED", retryInMs: 3_600_000 }))).toBe(true);
     expect(await vmRow(core.db, name!)).toMatchObject({ state: "cleaning", claimed_by: null, cleanup_attempts: 1, cleanup_last_error: "could not connect: ECONNREFUSED" });
     const [due] = await core.db.execute<{ minutes: number }>(sql`select round(extract(epoch from cleanup_next_at - now()) / 60)::int as minutes from vms where name = ${name!}`);
     expect(due?.minutes).toBe(60);
-    expect(await claimDueCleanups(core.db, "w", 1)).toEqual([]);
+    expect(await claimDueCleanups(core.db.$client, "w", 1)).toEqual([]);
   });
 
   it("quarantines with the last error and queues the admin alert with it", async () => {
     const [name] = await queued("broken", 1);
-    const [claim] = await claimDueCleanups(core.db, "w", 1);
+    const [claim] = await claimDueCleanups(core.db.$client, "w", 1);
     await inTx((tx) => quarantine(tx, claim!, { reason: "host key changed", error: "host key mismatch: …" }));
     expect(await vmRow(core.db, name!)).toMatchObject({ state: "quarantined", claimed_by: null, cleanup_attempts: 1, cleanup_last_error: "host key mismatch: …" });
     expect(await outboxOf(core.db, "vm_quarantined")).toEqual([
@@ -137,7 +138,7 @@ describe("claiming and finishing cleanups in the database", () => {
   it("pins the first host key seen only when none is pinned", async () => {
     const [name] = await queued("tofu", 1);
     await core.db.execute(sql`update vms set host_key_fingerprint = null where name = ${name!}`);
-    const [claim] = await claimDueCleanups(core.db, "w", 1);
+    const [claim] = await claimDueCleanups(core.db.$client, "w", 1);
     const first = `SHA256:${"B".repeat(43)}`;
     expect(await inTx((tx) => recordFirstHostKey(tx, claim!, first))).toBe(true);
     expect(await inTx((tx) => recordFirstHostKey(tx, claim!, `SHA256:${"C".repeat(43)}`))).toBe(false);
@@ -146,23 +147,23 @@ describe("claiming and finishing cleanups in the database", () => {
 
   it("makes stale claims due again and leaves live ones alone, on record as the reconciler", async () => {
     const [dead, live] = await queued("mixed", 2);
-    await claimDueCleanups(core.db, "w", 2);
+    await claimDueCleanups(core.db.$client, "w", 2);
     await core.db.execute(sql`update vms set claimed_at = claimed_at - interval '10 minutes' where name = ${dead!}`);
-    const report = await reconcileCleanups(core.db, 60_000);
+    const report = await reconcileCleanups(core.db.$client, 60_000);
     expect(report).toMatchObject({ ran: true, claimsReset: [{ vm: dead, claimedBy: "w" }], madeDue: [] });
     expect((await vmRow(core.db, dead!)).claimed_by).toBeNull();
     expect((await vmRow(core.db, live!)).claimed_by).toBe("w");
     expect((await eventsOf(core.db, dead!)).at(-1)).toMatchObject({ kind: "cleanup_claim_reset", source: "reconciler", actor: "system", detail: { claimedBy: "w" } });
-    expect((await claimDueCleanups(core.db, "w2", 5)).map((c) => c.vm)).toEqual([dead]);
+    expect((await claimDueCleanups(core.db.$client, "w2", 5)).map((c) => c.vm)).toEqual([dead]);
   });
 
   it("makes a VM in cleaning that is due at no time due now", async () => {
     const [name] = await queued("orphan", 1);
     await core.db.execute(sql`update vms set cleanup_next_at = null where name = ${name!}`);
-    expect(await claimDueCleanups(core.db, "w", 1)).toEqual([]);
-    expect((await reconcileCleanups(core.db, 60_000)).madeDue).toEqual([name]);
+    expect(await claimDueCleanups(core.db.$client, "w", 1)).toEqual([]);
+    expect((await reconcileCleanups(core.db.$client, 60_000)).madeDue).toEqual([name]);
     expect((await eventsOf(core.db, name!)).at(-1)).toMatchObject({ kind: "cleanup_made_due", source: "reconciler" });
-    expect((await claimDueCleanups(core.db, "w", 1)).map((c) => c.vm)).toEqual([name]);
+    expect((await claimDueCleanups(core.db.$client, "w", 1)).map((c) => c.vm)).toEqual([name]);
   });
 
   it("lets only one replica reconcile at a time", async () => {
@@ -172,11 +173,11 @@ describe("claiming and finishing cleanups in the database", () => {
     try {
       await other`begin`;
       await other`select pg_advisory_xact_lock(${RECONCILE_LOCK_KEY})`;
-      expect(await reconcileCleanups(core.db, 60_000)).toEqual({ ran: false, claimsReset: [], madeDue: [] });
+      expect(await reconcileCleanups(core.db.$client, 60_000)).toEqual({ ran: false, claimsReset: [], madeDue: [] });
       await other`commit`;
     } finally {
       other.release();
     }
-    expect(await reconcileCleanups(core.db, 60_000)).toMatchObject({ ran: true, madeDue: [name] });
+    expect(await reconcileCleanups(core.db.$client, 60_000)).toMatchObject({ ran: true, madeDue: [name] });
   });
 });

@@ -28,9 +28,9 @@ describe("the admin alert for a missing SSH private key", () => {
   /** Claims every due VM as `replica` and finishes each, all at once, as blocked by `keyFile`. */
   async function blockAll(replica: string, keyFile: string): Promise<void> {
     const settings = testSettings(keyFile);
-    const claims = await claimDueCleanups(core.db, replica, 100);
+    const claims = await claimDueCleanups(core.db.$client, replica, 100);
     const error = cleanupBlockedBy(`cannot read SSH private key file ${keyFile}: ENOENT: no such file or directory`);
-    const finished = await Promise.all(claims.map((claim) => finishCleanup(core.db, claim, { kind: "blocked", keyFile, error }, cleanupPolicy(settings), { durationMs: 0, keyFile })));
+    const finished = await Promise.all(claims.map((claim) => finishCleanup(core.db.$client, claim, { kind: "blocked", keyFile, error }, cleanupPolicy(settings), { durationMs: 0, keyFile })));
     expect(finished.map((f) => f.kind)).toEqual(claims.map(() => "blocked"));
   }
 
@@ -39,10 +39,10 @@ describe("the admin alert for a missing SSH private key", () => {
     await borrowAndReturnAll(core, "many");
     // Half for each replica, both claimed before either finishes: every finish is a VM newly blocked, racing for the alert.
     const settings = testSettings("/nowhere/id_ed25519");
-    const [a, b] = await Promise.all([claimDueCleanups(core.db, "replica-a", 12), claimDueCleanups(core.db, "replica-b", 12)]);
+    const [a, b] = await Promise.all([claimDueCleanups(core.db.$client, "replica-a", 12), claimDueCleanups(core.db.$client, "replica-b", 12)]);
     const error = cleanupBlockedBy("cannot read SSH private key file /nowhere/id_ed25519: ENOENT: no such file or directory");
     await Promise.all(
-      [...a!, ...b!].map((claim) => finishCleanup(core.db, claim, { kind: "blocked", keyFile: "/nowhere/id_ed25519", error }, cleanupPolicy(settings), { durationMs: 0, keyFile: "/nowhere/id_ed25519" })),
+      [...a!, ...b!].map((claim) => finishCleanup(core.db.$client, claim, { kind: "blocked", keyFile: "/nowhere/id_ed25519", error }, cleanupPolicy(settings), { durationMs: 0, keyFile: "/nowhere/id_ed25519" })),
     );
     expect([...a!, ...b!]).toHaveLength(24);
     expect(await outboxOf(core.db, "cleanup_blocked")).toEqual([

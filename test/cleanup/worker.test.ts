@@ -281,7 +281,7 @@ describe.skipIf(skipReason !== null)("the cleanup worker against real sshd hosts
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await vmRow(core.db, name!)).toMatchObject({ state: "cleaning", claimed_by: "test-worker" });
 
-    expect((await reconcileCleanups(core.db, 500)).claimsReset.map((r) => r.vm)).toEqual([name]);
+    expect((await reconcileCleanups(core.db.$client, 500)).claimsReset.map((r) => r.vm)).toEqual([name]);
     startWorker();
     await waitForState(core.db, name!, "available");
   });

@@ -71,7 +71,7 @@ describe("a pool with no cleanup", () => {
     const dm = (await outboxOf(core.db, "vm_checked_in")).at(-1);
     expect(dm).toMatchObject({ vm, nextState: "available" });
     // Nothing is queued for the worker: no claim would ever be made for it.
-    expect(await claimDueCleanups(core.db, "test:1", 10)).toEqual([]);
+    expect(await claimDueCleanups(core.db.$client, "test:1", 10)).toEqual([]);
   });
 
   it("lends the same VM again after three check-ins of a two-VM pool (the trial pool does not die)", async () => {
@@ -156,10 +156,10 @@ describe("ending a cleanup by hand", () => {
 
   it("wins over a worker that had claimed the VM: the worker's late result writes nothing", async () => {
     const vm = await borrowAndReturn("lab");
-    const [claim] = await claimDueCleanups(core.db, "test:late", 10);
+    const [claim] = await claimDueCleanups(core.db.$client, "test:late", 10);
     expect(claim?.vm).toBe(vm);
     expect((await cleanupDone(core, operator, vm, "the worker hangs")).ok).toBe(true);
-    const late = await finishCleanup(core.db, claim!, { kind: "failed", error: "timed out" }, cleanupPolicy(testSettings(KEY)), { durationMs: 0, keyFile: KEY });
+    const late = await finishCleanup(core.db.$client, claim!, { kind: "failed", error: "timed out" }, cleanupPolicy(testSettings(KEY)), { durationMs: 0, keyFile: KEY });
     expect(late.kind).toBe("claim_lost");
     expect((await vmRow(core.db, vm)).state).toBe("available");
   });
@@ -181,9 +181,9 @@ describe("while a pool's cleanup is blocked", () => {
 
   it("is recorded on the pool when an attempt cannot use the key, and checkouts and bookings then warn", async () => {
     // The VM checked in above waits for its cleanup, which finds the key missing.
-    const claims = (await claimDueCleanups(core.db, "test:blocked", 10)).filter((c) => c.pool === "keyless");
+    const claims = (await claimDueCleanups(core.db.$client, "test:blocked", 10)).filter((c) => c.pool === "keyless");
     expect(claims).toHaveLength(1);
-    const finished = await finishCleanup(core.db, claims[0]!, { kind: "blocked", keyFile: KEY, error: KEY_GONE }, cleanupPolicy(testSettings(KEY)), { durationMs: 0, keyFile: KEY });
+    const finished = await finishCleanup(core.db.$client, claims[0]!, { kind: "blocked", keyFile: KEY, error: KEY_GONE }, cleanupPolicy(testSettings(KEY)), { durationMs: 0, keyFile: KEY });
     expect(finished.kind).toBe("blocked");
     expect((await poolOf("keyless"))?.cleanupBlocked).toBe(KEY_GONE);
 
@@ -206,13 +206,13 @@ describe("while a pool's cleanup is blocked", () => {
   });
 
   it("follows what the cleanup finds when it reads the key files (at start and at each health check)", async () => {
-    await recordKeyFileChecks(core.db, KEY, [{ file: KEY, error: null }]);
+    await recordKeyFileChecks(core.db.$client, KEY, [{ file: KEY, error: null }]);
     expect((await poolOf("keyless"))?.cleanupBlocked).toBeNull();
-    await recordKeyFileChecks(core.db, KEY, [{ file: KEY, error: KEY_GONE }]);
+    await recordKeyFileChecks(core.db.$client, KEY, [{ file: KEY, error: KEY_GONE }]);
     expect((await poolOf("keyless"))?.cleanupBlocked).toBe(KEY_GONE);
     // A pool naming its own key file is not touched by the default file's check.
     await core.db.execute(sql`update pools set ssh_private_key_file = '/etc/vmres/lab' where name = 'lab'`);
-    await recordKeyFileChecks(core.db, KEY, [{ file: KEY, error: null }, { file: "/etc/vmres/lab", error: "cleanup blocked: lab key" }]);
+    await recordKeyFileChecks(core.db.$client, KEY, [{ file: KEY, error: null }, { file: "/etc/vmres/lab", error: "cleanup blocked: lab key" }]);
     expect(await poolOf("lab")).toMatchObject({ cleanupBlocked: "cleanup blocked: lab key" });
     expect(await poolOf("keyless")).toMatchObject({ cleanupBlocked: null });
   });

@@ -41,8 +41,8 @@ async function newNotices(): Promise<Notice[]> {
 
 /** Cleans every VM waiting in `cleaning`, as a worker whose SSH cleanup worked would. */
 async function cleanAll(): Promise<void> {
-  const claims = await claimDueCleanups(database.db, "test-worker", 100);
-  for (const claim of claims) await database.db.transaction((tx) => finishCleanupSuccess(tx, claim, {}));
+  const claims = await claimDueCleanups(database.db.$client, "test-worker", 100);
+  for (const claim of claims) await database.db.$client.begin((tx) => finishCleanupSuccess(tx, claim, {}));
 }
 
 /** The VM's latest checkout, times as Dates. */

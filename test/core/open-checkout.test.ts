@@ -133,7 +133,7 @@ describe("opening a checkout", () => {
     const swept = await sweepLeases(core);
     expect(swept.granted).toBe(2);
     expect(swept.reservations.given).toBe(1);
-    const [claim] = await claimDueJobs(core.db, "test", 1, "by-lend");
+    const [claim] = await claimDueJobs(core.db.$client, "test", 1, "by-lend");
     expect(claim).toBeDefined();
     expect(await finishCreate(core, claim!, { providerRef: "ref-1", ip: "198.51.100.200", sshUser: "root", sshPort: 22 })).toBe("done");
 

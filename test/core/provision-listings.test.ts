@@ -21,7 +21,7 @@ let core: Core;
 
 /** Runs the pool's due jobs as a provider that always succeeds would. */
 async function runJobs(): Promise<void> {
-  for (const claim of await claimDueJobs(core.db, "test-runner", 10, POOL)) {
+  for (const claim of await claimDueJobs(core.db.$client, "test-runner", 10, POOL)) {
     if (claim.kind === "create") await finishCreate(core, claim, { providerRef: `ref-${claim.instance?.name}`, ip: "198.51.100.40", sshUser: "root", sshPort: 22 });
     else if (claim.kind === "save") await finishSave(core, claim, `img-${claim.image?.name}`);
   }

@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { becomeFree, stateWhenFree, type FreeState } from "../../src/core/retire.js";
 import { freshDatabase } from "../helpers/db.js";
@@ -18,10 +17,10 @@ it.each(cases)("sends a VM that becomes $free to retired only when it was marked
 
 it.each(cases)("decides in SQL as it does in code, and spends the mark (free: $free, marked: $marked)", async ({ free, marked }) => {
   // A table shaped like vms where the rule applies, so the statement runs as callers run it.
-  const rows = await database.db.transaction(async (tx) => {
-    await tx.execute(sql`create temporary table vms (state vm_state, retire_on_checkin boolean) on commit drop`);
-    await tx.execute(sql`insert into vms values ('cleaning', ${marked})`);
-    return tx.execute<{ state: string; retire_on_checkin: boolean }>(sql`update vms set ${becomeFree(free)} returning state, retire_on_checkin`);
+  const rows = await database.sql.begin(async (tx) => {
+    await tx`create temporary table vms (state vm_state, retire_on_checkin boolean) on commit drop`;
+    await tx`insert into vms values ('cleaning', ${marked})`;
+    return tx<{ state: string; retire_on_checkin: boolean }[]>`update vms set ${becomeFree(tx, free)} returning state, retire_on_checkin`;
   });
   expect([...rows]).toEqual([{ state: stateWhenFree(free, marked), retire_on_checkin: false }]);
 });

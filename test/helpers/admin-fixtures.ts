@@ -22,16 +22,16 @@ export async function vmInCleaning(core: Core, actor: Actor, pool: string): Prom
 /** A VM whose cleanup failed for good: quarantined with `error`, as the cleanup worker leaves it. */
 export async function quarantinedVm(core: Core, actor: Actor, pool: string, error: string): Promise<string> {
   const vm = await vmInCleaning(core, actor, pool);
-  const claims = await claimDueCleanups(core.db, "test-worker", 100);
+  const claims = await claimDueCleanups(core.db.$client, "test-worker", 100);
   const claim = claims.find((c) => c.vm === vm);
   if (!claim) throw new Error(`no cleanup claim for ${vm}`);
-  await core.db.transaction((tx) => quarantine(tx, claim, { reason: "cleanup failed", error }));
+  await core.db.$client.begin((tx) => quarantine(tx, claim, { reason: "cleanup failed", error }));
   return vm;
 }
 
 /** Runs a provisioned pool's due jobs as a provider that always succeeds would (the provisioner is off in these tests). */
 export async function runProviderJobs(core: Core, pool: string): Promise<void> {
-  for (const claim of await claimDueJobs(core.db, "test-provider", 10, pool)) {
+  for (const claim of await claimDueJobs(core.db.$client, "test-provider", 10, pool)) {
     if (claim.kind === "create") await finishCreate(core, claim, { providerRef: `ref-${claim.instance?.name}`, ip: "198.51.100.40", sshUser: "root", sshPort: 22 });
     else if (claim.kind === "save") await finishSave(core, claim, `img-${claim.image?.name}`);
     else if (claim.kind === "delete") await finishDelete(core, claim);
@@ -52,8 +52,8 @@ export async function savedImage(core: Core, actor: Actor, pool: string): Promis
 
 /** The pool's next due job fails on its one attempt, as a provider that is down would leave it: its id and kind. */
 export async function failDueJob(core: Core, pool: string): Promise<{ id: number; kind: string }> {
-  const [claim] = await claimDueJobs(core.db, "test-provider", 1, pool);
+  const [claim] = await claimDueJobs(core.db.$client, "test-provider", 1, pool);
   if (!claim) throw new Error(`no due job in ${pool}`);
-  await failJob(core.db, claim, "provider unreachable (test)", { maxAttempts: 1, retryDelayMs: () => 0 });
+  await failJob(core.db.$client, claim, "provider unreachable (test)", { maxAttempts: 1, retryDelayMs: () => 0 });
   return { id: claim.id, kind: claim.kind };
 }

@@ -95,7 +95,7 @@ describe.skipIf(missing !== null)("the admin page, in a real browser", () => {
 
   it("ends a cleanup that cannot run, with the reason on record; an empty reason is asked for before anything is sent", async () => {
     await addVms(h.core, "keyless", 1);
-    await markPoolBlocked(h.core.db, "keyless", "cleanup blocked: cannot read SSH private key file /nope");
+    await markPoolBlocked(h.core.db.$client, "keyless", "cleanup blocked: cannot read SSH private key file /nope");
     const vm = await vmInCleaning(h.core, hal, "keyless");
     await page.reload();
     const end = page.getByRole("button", { name: `End cleanup of ${vm}` });

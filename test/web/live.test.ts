@@ -58,9 +58,9 @@ describe("live updates at /web/events", () => {
       await next("vm");
 
       // The cleanup worker's own steps (claimed, then finished): the VM is free again.
-      const [claim] = await claimDueCleanups(h.core.db, "test-worker", 1);
+      const [claim] = await claimDueCleanups(h.core.db.$client, "test-worker", 1);
       expect(claim?.pool).toBe("linux");
-      if (claim) await h.core.db.transaction((tx) => finishCleanupSuccess(tx, claim, {}));
+      if (claim) await h.core.db.$client.begin((tx) => finishCleanupSuccess(tx, claim, {}));
       await next("vm");
 
       const taken = await Promise.all([0, 1, 2].map(() => call(h, "POST", "/v1/checkouts", { token: admin.token, body: { pool: "linux" } })));
@@ -105,7 +105,7 @@ describe("live updates at /web/events", () => {
     try {
       const seen = stream.events.length;
       await h.core.db.execute(sql`update vms set cleanup_next_at = now() where pool = 'claims'`);
-      const claims = await claimDueCleanups(h.core.db, "test-worker", 10);
+      const claims = await claimDueCleanups(h.core.db.$client, "test-worker", 10);
       expect(claims.map((c) => c.pool)).toContain("claims");
       // A change in another pool after the claims: once it arrives, the claims' would have arrived before it.
       await h.core.db.execute(sql`update vms set tags = '{probe}' where pool = 'probe'`);

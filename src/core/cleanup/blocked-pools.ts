@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { Executor, PgSql } from "../../db/client.js";
 
 /**
  * Which pools' cleanups cannot run now, kept on the pool row (`pools.cleanup_blocked`) so that
@@ -19,22 +19,22 @@ export interface KeyFileCheck {
  * file, or `defaultFile` when it names none): marked blocked with the error, or unmarked.
  * Called by the cleanup at start and whenever it reads the keys again. Writes only rows that change.
  */
-export async function recordKeyFileChecks(db: Executor, defaultFile: string, checks: KeyFileCheck[]): Promise<void> {
+export async function recordKeyFileChecks(db: PgSql, defaultFile: string, checks: KeyFileCheck[]): Promise<void> {
   if (checks.length === 0) return;
-  await db.execute(sql`
+  await db`
     update pools p set cleanup_blocked = c.error
     from jsonb_to_recordset(${JSON.stringify(checks)}::jsonb) as c(file text, error text)
-    where coalesce(p.ssh_private_key_file, ${defaultFile}) = c.file and p.cleanup_blocked is distinct from c.error`);
+    where coalesce(p.ssh_private_key_file, ${defaultFile}) = c.file and p.cleanup_blocked is distinct from c.error`;
 }
 
 /** Marks one pool blocked (a cleanup could not start), as `recordKeyFileChecks` would. */
-export async function markPoolBlocked(db: Executor, pool: string, error: string): Promise<void> {
-  await db.execute(sql`update pools set cleanup_blocked = ${error} where name = ${pool} and cleanup_blocked is distinct from ${error}`);
+export async function markPoolBlocked(db: PgSql, pool: string, error: string): Promise<void> {
+  await db`update pools set cleanup_blocked = ${error} where name = ${pool} and cleanup_blocked is distinct from ${error}`;
 }
 
 /** A cleanup of the pool worked: nothing blocks it. */
-export async function markPoolUnblocked(db: Executor, pool: string): Promise<void> {
-  await db.execute(sql`update pools set cleanup_blocked = null where name = ${pool} and cleanup_blocked is not null`);
+export async function markPoolUnblocked(db: PgSql, pool: string): Promise<void> {
+  await db`update pools set cleanup_blocked = null where name = ${pool} and cleanup_blocked is not null`;
 }
 
 /**

@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import { claimFromRow, type ClaimRow, type CleanupClaim } from "./claim.js";
 
 /**
@@ -9,9 +8,9 @@ import { claimFromRow, type ClaimRow, type CleanupClaim } from "./claim.js";
  * committed (this is one statement) before any SSH starts, so no transaction
  * is ever held open across the network.
  */
-export async function claimDueCleanups(db: Executor, instanceId: string, limit: number): Promise<CleanupClaim[]> {
+export async function claimDueCleanups(db: PgSql, instanceId: string, limit: number): Promise<CleanupClaim[]> {
   if (limit < 1) return [];
-  const rows = await db.execute<ClaimRow>(sql`
+  const rows = await db<ClaimRow[]>`
     with due as (
       select id from vms
       where state = 'cleaning' and claimed_by is null and cleanup_next_at <= now()
@@ -24,6 +23,6 @@ export async function claimDueCleanups(db: Executor, instanceId: string, limit: 
     where v.id = due.id and p.name = v.pool
     returning v.id, v.name, v.pool, host(v.ip) as ip, v.ssh_port, v.ssh_user, v.host_key_fingerprint,
       v.cleanup_attempts, p.cleanup_command, p.trust_on_first_use, p.ssh_private_key_file,
-      v.claimed_by, v.claimed_at::text as claimed_at`);
+      v.claimed_by, v.claimed_at::text as claimed_at`;
   return rows.map(claimFromRow);
 }

@@ -1,4 +1,6 @@
-import { sql } from "drizzle-orm";
+import type { PgSql } from "../../db/client.js";
+import { stillClaimedIn } from "../claims.js";
+import { recordEvent, type EventKind, type Fragment } from "../events.js";
 
 /**
  * A VM in `cleaning` that one worker has claimed: what its cleanup needs, and
@@ -71,9 +73,40 @@ export function claimFromRow(row: ClaimRow): CleanupClaim {
  * When the reconciler has reset the claim (the worker was taken for dead) the
  * write matches no row, so a late worker can never overwrite what another did.
  */
-export function stillClaimed(claim: CleanupClaim) {
-  return sql`id = ${claim.vmId} and state = 'cleaning' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
+export function stillClaimed(tx: PgSql, claim: CleanupClaim): Fragment {
+  return stillClaimedIn(tx, "cleanup", claim.vmId, claim);
 }
 
-/** Source and actor of the events a worker writes. */
-export const WORKER = { actor: "system", source: "worker" } as const;
+/**
+ * The event a worker's write under `claim` leaves: on the claim's VM, by the system as the
+ * worker, naming the claiming process (`instance`) after the write's own detail.
+ */
+export function recordWorkerEvent(tx: PgSql, claim: CleanupClaim, kind: EventKind, detail: Record<string, unknown>): Promise<void> {
+  return recordEvent(tx, { vmId: claim.vmId, vmName: claim.vm, actor: "system", source: "worker", kind, detail: { ...detail, instance: claim.claimedBy } });
+}
+
+/** What `dueAgainLater` wrote: the attempts now counted, when the VM is due, and the last error it replaced. */
+export interface DueAgain {
+  attempts: number;
+  retryAt: string;
+  previousError: string | null;
+}
+
+/**
+ * Releases the claim and makes the VM due again after `retryInMs`, still `cleaning`, with
+ * `error` as its last error; the attempt counts towards quarantine only when `counted`. One
+ * statement for a failed attempt and for one vmres's own key blocked. Null when the claim was
+ * lost (nothing is written then). The CTE reads the row as it was before the update (one
+ * snapshot for the whole statement), which is how `previousError` is the error replaced.
+ */
+export async function dueAgainLater(tx: PgSql, claim: CleanupClaim, again: { error: string; retryInMs: number; counted: boolean }): Promise<DueAgain | null> {
+  const [row] = await tx<{ cleanup_attempts: number; retry_at: string; previous_error: string | null }[]>`
+    with before as (select cleanup_last_error from vms where id = ${claim.vmId})
+    update vms set
+      claimed_by = null, claimed_at = null,
+      cleanup_attempts = cleanup_attempts + ${again.counted ? 1 : 0}::int, cleanup_last_error = ${again.error},
+      cleanup_next_at = now() + ${again.retryInMs}::int * interval '1 millisecond'
+    where ${stillClaimed(tx, claim)}
+    returning cleanup_attempts, cleanup_next_at::text as retry_at, (select cleanup_last_error from before) as previous_error`;
+  return row ? { attempts: row.cleanup_attempts, retryAt: row.retry_at, previousError: row.previous_error } : null;
+}

@@ -1,27 +1,13 @@
-import { sql } from "drizzle-orm";
-import { recordEvent } from "../events.js";
-import type { Tx } from "../../db/client.js";
-import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+import type { PgSql } from "../../db/client.js";
+import { dueAgainLater, recordWorkerEvent, type CleanupClaim } from "./claim.js";
 
 /**
  * A failed attempt that will be retried: the claim is released and the VM is
- * due again after `retryInMs`. Returns false when the claim was lost.
+ * due again after `retryInMs`, the attempt counted. Returns false when the claim was lost.
  */
-export async function failCleanup(tx: Tx, claim: CleanupClaim, failure: { error: string; retryInMs: number }): Promise<boolean> {
-  const [row] = await tx.execute<{ cleanup_attempts: number; retry_at: string }>(sql`
-    update vms set
-      claimed_by = null, claimed_at = null,
-      cleanup_attempts = cleanup_attempts + 1, cleanup_last_error = ${failure.error},
-      cleanup_next_at = now() + ${failure.retryInMs}::int * interval '1 millisecond'
-    where ${stillClaimed(claim)}
-    returning cleanup_attempts, cleanup_next_at::text as retry_at`);
-  if (!row) return false;
-  await recordEvent(tx, {
-    vmId: claim.vmId,
-    vmName: claim.vm,
-    ...WORKER,
-    kind: "cleanup_failed",
-    detail: { error: failure.error, attempt: row.cleanup_attempts, retryAt: row.retry_at, instance: claim.claimedBy },
-  });
+export async function failCleanup(tx: PgSql, claim: CleanupClaim, failure: { error: string; retryInMs: number }): Promise<boolean> {
+  const again = await dueAgainLater(tx, claim, { ...failure, counted: true });
+  if (!again) return false;
+  await recordWorkerEvent(tx, claim, "cleanup_failed", { error: failure.error, attempt: again.attempts, retryAt: again.retryAt });
   return true;
 }

@@ -1,9 +1,7 @@
-import { sql } from "drizzle-orm";
-import { recordEvent } from "../events.js";
 import { becomeFree } from "../retire.js";
-import type { Tx } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import { markPoolUnblocked } from "./blocked-pools.js";
-import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+import { recordWorkerEvent, stillClaimed, type CleanupClaim } from "./claim.js";
 
 /**
  * A cleaned VM goes back to the pool, or to `retired` when it was removed from
@@ -12,26 +10,20 @@ import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
  * state, or null when the claim was lost (nothing is written then).
  */
 export async function finishCleanupSuccess(
-  tx: Tx,
+  tx: PgSql,
   claim: CleanupClaim,
   detail: Record<string, unknown>,
 ): Promise<"available" | "retired" | null> {
-  const [row] = await tx.execute<{ state: "available" | "retired" }>(sql`
+  const [row] = await tx<{ state: "available" | "retired" }[]>`
     update vms set
-      ${becomeFree("available")}, state_changed_at = now(),
+      ${becomeFree(tx, "available")}, state_changed_at = now(),
       claimed_by = null, claimed_at = null, cleanup_next_at = null,
       cleanup_attempts = 0, cleanup_last_error = null
-    where ${stillClaimed(claim)}
-    returning state`);
+    where ${stillClaimed(tx, claim)}
+    returning state`;
   if (!row) return null;
   // The pool's key works again: checkouts stop warning.
   await markPoolUnblocked(tx, claim.pool);
-  await recordEvent(tx, {
-    vmId: claim.vmId,
-    vmName: claim.vm,
-    ...WORKER,
-    kind: "cleaned",
-    detail: { ...detail, attempt: claim.attempts + 1, to: row.state, instance: claim.claimedBy },
-  });
+  await recordWorkerEvent(tx, claim, "cleaned", { ...detail, attempt: claim.attempts + 1, to: row.state });
   return row.state;
 }

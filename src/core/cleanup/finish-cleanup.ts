@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client.js";
+import type postgres from "postgres";
 import type { CleanupClaim } from "./claim.js";
 import { failCleanup } from "./fail-cleanup.js";
 import { finishCleanupSuccess } from "./finish-cleanup-success.js";
@@ -38,13 +38,13 @@ export interface CleanupPolicy {
  * event names it, which ends an outage of that file (see postponeBlockedCleanup).
  */
 export function finishCleanup(
-  db: Db,
+  sql: postgres.Sql,
   claim: CleanupClaim,
   outcome: CleanupOutcome,
   policy: CleanupPolicy,
   detail: { durationMs: number; keyFile: string },
 ): Promise<Finished> {
-  return db.transaction(async (tx): Promise<Finished> => {
+  return sql.begin(async (tx): Promise<Finished> => {
     if (outcome.kind === "blocked") {
       const retryInMs = policy.blockedRetryInMs;
       const postponed = await postponeBlockedCleanup(tx, claim, { error: outcome.error, keyFile: outcome.keyFile, retryInMs });

@@ -1,9 +1,7 @@
-import { sql } from "drizzle-orm";
-import { recordEvent } from "../events.js";
 import { enqueueNotices } from "../notices.js";
-import type { Tx } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 import { markPoolBlocked } from "./blocked-pools.js";
-import { stillClaimed, WORKER, type CleanupClaim } from "./claim.js";
+import { dueAgainLater, recordWorkerEvent, type CleanupClaim } from "./claim.js";
 
 /** How many of the waiting VMs the admin alert names; the rest are counted. */
 const VMS_NAMED = 10;
@@ -18,27 +16,13 @@ const VMS_NAMED = 10;
  * alerted if this outage of the key file has not been told yet (see
  * `alertAdminsOncePerOutage`). Returns false when the claim was lost.
  */
-export async function postponeBlockedCleanup(tx: Tx, claim: CleanupClaim, blocked: { error: string; keyFile: string; retryInMs: number }): Promise<boolean> {
-  // The CTE reads the row as it was before the update (one snapshot for the whole statement).
-  const [row] = await tx.execute<{ previous_error: string | null; retry_at: string }>(sql`
-    with before as (select cleanup_last_error from vms where id = ${claim.vmId})
-    update vms set
-      claimed_by = null, claimed_at = null,
-      cleanup_last_error = ${blocked.error},
-      cleanup_next_at = now() + ${blocked.retryInMs}::int * interval '1 millisecond'
-    where ${stillClaimed(claim)}
-    returning (select cleanup_last_error from before) as previous_error, cleanup_next_at::text as retry_at`);
-  if (!row) return false;
+export async function postponeBlockedCleanup(tx: PgSql, claim: CleanupClaim, blocked: { error: string; keyFile: string; retryInMs: number }): Promise<boolean> {
+  const again = await dueAgainLater(tx, claim, { error: blocked.error, retryInMs: blocked.retryInMs, counted: false });
+  if (!again) return false;
   // Checkouts and bookings in this pool now warn that check-ins will wait here.
   await markPoolBlocked(tx, claim.pool, blocked.error);
-  if (row.previous_error !== blocked.error) {
-    await recordEvent(tx, {
-      vmId: claim.vmId,
-      vmName: claim.vm,
-      ...WORKER,
-      kind: "cleanup_blocked",
-      detail: { error: blocked.error, keyFile: blocked.keyFile, retryAt: row.retry_at, attempts: claim.attempts, instance: claim.claimedBy },
-    });
+  if (again.previousError !== blocked.error) {
+    await recordWorkerEvent(tx, claim, "cleanup_blocked", { error: blocked.error, keyFile: blocked.keyFile, retryAt: again.retryAt, attempts: claim.attempts });
     await alertAdminsOncePerOutage(tx, claim, blocked);
   }
   return true;
@@ -59,21 +43,21 @@ export async function postponeBlockedCleanup(tx: Tx, claim: CleanupClaim, blocke
  * days after delivery, so an outage longer than that alerts again at the next
  * VM it blocks: a reminder, not a flood.
  */
-async function alertAdminsOncePerOutage(tx: Tx, claim: CleanupClaim, blocked: { error: string; keyFile: string }): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`vmres:cleanup_blocked:${blocked.keyFile}`}::text, 0))`);
-  const [told] = await tx.execute<{ alerted: boolean }>(sql`
+async function alertAdminsOncePerOutage(tx: PgSql, claim: CleanupClaim, blocked: { error: string; keyFile: string }): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${`vmres:cleanup_blocked:${blocked.keyFile}`}::text, 0))`;
+  const [told] = await tx<{ alerted: boolean }[]>`
     select exists (
       select 1 from outbox
       where kind = 'cleanup_blocked' and payload->>'keyFile' = ${blocked.keyFile}
         and created_at >= coalesce(
           (select max(at) from events where kind = 'cleaned' and detail->>'keyFile' = ${blocked.keyFile}),
           '-infinity'::timestamptz)
-    ) as alerted`);
+    ) as alerted`;
   if (told?.alerted) return;
-  const waiting = await tx.execute<{ name: string; waiting: number }>(sql`
+  const waiting = await tx<{ name: string; waiting: number }[]>`
     select name, count(*) over ()::int as waiting from vms
     where state = 'cleaning' and cleanup_last_error = ${blocked.error}
-    order by name limit ${VMS_NAMED}`);
+    order by name limit ${VMS_NAMED}`;
   await enqueueNotices(tx, [
     {
       kind: "cleanup_blocked",

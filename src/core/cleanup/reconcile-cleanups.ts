@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Db } from "../../db/client.js";
+import type postgres from "postgres";
 import { makeOrphansDue } from "./make-orphans-due.js";
 import { resetStaleClaims, type ResetClaim } from "./reset-stale-claims.js";
 
@@ -21,17 +20,17 @@ export interface ReconcileReport {
  * `minGapMs` (half the schedule's period, from the adapter that runs this on a
  * timer) makes the replicas that get the lock later in the same tick skip it.
  */
-export function reconcileCleanups(db: Db, staleClaimAfterMs: number, minGapMs = 0): Promise<ReconcileReport> {
-  return db.transaction(async (tx) => {
-    const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${RECONCILE_LOCK_KEY}) as locked`);
+export function reconcileCleanups(sql: postgres.Sql, staleClaimAfterMs: number, minGapMs = 0): Promise<ReconcileReport> {
+  return sql.begin(async (tx) => {
+    const [lock] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(${RECONCILE_LOCK_KEY}) as locked`;
     if (!lock?.locked) return { ran: false, claimsReset: [], madeDue: [] };
     // The lock is free again as soon as the first replica of this tick commits: the run's
     // record, older than half a period or not, is what makes the others skip this tick.
-    const due = await tx.execute(sql`
+    const due = await tx`
       insert into sweep_runs (name, last_run_at) values ('reconcile_cleanups', now())
       on conflict (name) do update set last_run_at = excluded.last_run_at
         where sweep_runs.last_run_at <= now() - make_interval(secs => ${minGapMs / 1000})
-      returning name`);
+      returning name`;
     if (due.length === 0) return { ran: false, claimsReset: [], madeDue: [] };
     const claimsReset = await resetStaleClaims(tx, staleClaimAfterMs);
     const madeDue = await makeOrphansDue(tx);

@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
+import { takeBackStaleClaims } from "../claims.js";
 import { recordEvent } from "../events.js";
-import type { Tx } from "../../db/client.js";
+import type { PgSql } from "../../db/client.js";
 
 /** A claim the reconciler took back. */
 export interface ResetClaim {
@@ -17,17 +17,8 @@ export interface ResetClaim {
  * skew between replicas does not matter. SKIP LOCKED passes over a row whose
  * worker is finishing right now. Idempotent; each reset is an event.
  */
-export async function resetStaleClaims(tx: Tx, staleAfterMs: number): Promise<ResetClaim[]> {
-  const rows = await tx.execute<{ id: number; name: string; claimed_by: string; claimed_at: string }>(sql`
-    with stale as (
-      select id, claimed_by, claimed_at from vms
-      where state = 'cleaning' and claimed_at < now() - ${staleAfterMs}::int * interval '1 millisecond'
-      for update skip locked
-    )
-    update vms v set claimed_by = null, claimed_at = null, cleanup_next_at = now()
-    from stale where v.id = stale.id
-    returning v.id, v.name, stale.claimed_by, stale.claimed_at::text as claimed_at`);
-  const reset = rows.map((r) => ({ vmId: r.id, vm: r.name, claimedBy: r.claimed_by, claimedAt: r.claimed_at }));
+export async function resetStaleClaims(tx: PgSql, staleAfterMs: number): Promise<ResetClaim[]> {
+  const reset = (await takeBackStaleClaims(tx, "cleanup", staleAfterMs)).map((r) => ({ vmId: r.id, vm: r.label, claimedBy: r.claimedBy, claimedAt: r.claimedAt }));
   for (const r of reset) {
     await recordEvent(tx, {
       vmId: r.vmId,

@@ -1,6 +1,8 @@
-import { sql } from "drizzle-orm";
-import type { Executor, PgSql, Tx } from "../../db/client.js";
+import type postgres from "postgres";
+import type { PgSql } from "../../db/client.js";
 import type { JobKind } from "../../db/schema.js";
+import { stillClaimedIn } from "../claims.js";
+import type { Fragment } from "../events.js";
 import { enqueueNotices } from "../notices.js";
 
 /** A provider job claimed by one process: everything the provider call needs, and the claim to prove at finish. */
@@ -41,9 +43,9 @@ type ClaimRow = {
  * is done), committed in one statement before any provider call, like the
  * cleanup claim: SKIP LOCKED lets processes claim side by side.
  */
-export async function claimDueJobs(db: Executor, instanceId: string, limit: number, pool: string | null = null): Promise<JobClaim[]> {
+export async function claimDueJobs(db: PgSql, instanceId: string, limit: number, pool: string | null = null): Promise<JobClaim[]> {
   if (limit < 1) return [];
-  const rows = await db.execute<ClaimRow>(sql`
+  const rows = await db<ClaimRow[]>`
     with due as (
       select j.id from provider_jobs j
       where j.state = 'queued' and j.claimed_by is null and j.next_at <= now()
@@ -60,7 +62,7 @@ export async function claimDueJobs(db: Executor, instanceId: string, limit: numb
       j.instance_id::int, (select name from instances where id = j.instance_id) as instance_name,
       (select provider_ref from instances where id = j.instance_id) as instance_ref,
       (select coalesce(im.provider_ref, i.source_ref) from instances i left join images im on im.id = i.image_id where i.id = j.instance_id) as instance_source,
-      j.image_id::int, (select name from images where id = j.image_id) as image_name, (select provider_ref from images where id = j.image_id) as image_ref`);
+      j.image_id::int, (select name from images where id = j.image_id) as image_name, (select provider_ref from images where id = j.image_id) as image_ref`;
   return rows.map((r) => ({
     id: r.id,
     kind: r.kind,
@@ -77,44 +79,27 @@ export async function claimDueJobs(db: Executor, instanceId: string, limit: numb
 }
 
 /** The claim's guard: the job is still this process's (the reconciler did not hand it to another). */
-export const stillClaimed = (claim: JobClaim) =>
-  sql`id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz`;
+const stillClaimed = (tx: PgSql, claim: JobClaim): Fragment => stillClaimedIn(tx, "provider", claim.id, claim);
 
 /** Marks the job done under its claim (the guard of `stillClaimed`); false when the claim was lost (another process owns it now). */
 export async function completeJob(tx: PgSql, claim: JobClaim): Promise<boolean> {
   const rows = await tx`
     update provider_jobs set state = 'done', claimed_by = null, claimed_at = null, finished_at = now(), last_error = null,
       attempts = attempts + 1
-    where id = ${claim.id} and state = 'queued' and claimed_by = ${claim.claimedBy} and claimed_at = ${claim.claimedAt}::timestamptz returning id`;
+    where ${stillClaimed(tx, claim)} returning id`;
   return rows.length === 1;
 }
 
-/**
- * The heartbeat: renews the claim while the provider calls run, so the claim
- * timeout can be short and a dead process's job is taken over soon. Updates
- * `claim.claimedAt` to the new stamp, which later writes present; false when
- * the claim was taken over (the job is another process's now).
- */
-export async function renewJobClaim(db: Executor, claim: JobClaim): Promise<boolean> {
-  const [row] = await db.execute<{ claimed_at: string }>(sql`
-    update provider_jobs set claimed_at = now()
-    where ${stillClaimed(claim)}
-    returning claimed_at::text as claimed_at`);
-  if (!row) return false;
-  claim.claimedAt = row.claimed_at;
-  return true;
-}
-
 /** Records a progress note (what the provider gave back so far), so a retry after a crash resumes with it. */
-export async function recordProviderRef(db: Executor, claim: JobClaim, instanceRef: string): Promise<void> {
-  await db.execute(sql`
+export async function recordProviderRef(db: PgSql, claim: JobClaim, instanceRef: string): Promise<void> {
+  await db`
     update instances set provider_ref = ${instanceRef}
-    where id = ${claim.instance?.id ?? 0} and exists (select 1 from provider_jobs where ${stillClaimed(claim)})`);
+    where id = ${claim.instance?.id ?? 0} and exists (select 1 from provider_jobs where ${stillClaimed(db, claim)})`;
 }
 
 /** Records the image a save made, before the instance is deleted: a crash between the two leaves the image known. */
-export async function recordImageRef(db: Executor, imageId: number, imageRef: string): Promise<void> {
-  await db.execute(sql`update images set provider_ref = ${imageRef} where id = ${imageId}`);
+export async function recordImageRef(db: PgSql, imageId: number, imageRef: string): Promise<void> {
+  await db`update images set provider_ref = ${imageRef} where id = ${imageId}`;
 }
 
 /** What a failed attempt leads to. */
@@ -127,25 +112,25 @@ export type JobFailure = { retried: true; nextInMs: number } | { retried: false;
  * who asked and the admins are told, and an admin may retry or abandon it.
  */
 export async function failJob(
-  db: Executor,
+  sql: postgres.Sql,
   claim: JobClaim,
   error: string,
   opts: { maxAttempts: number; retryDelayMs: (failures: number) => number },
 ): Promise<JobFailure> {
-  return (db as Tx).transaction(async (tx) => {
+  return sql.begin(async (tx): Promise<JobFailure> => {
     const attempts = claim.attempts + 1;
     const message = error.slice(0, 2000);
     if (attempts < opts.maxAttempts) {
       const wait = opts.retryDelayMs(attempts);
-      const rows = await tx.execute(sql`
+      const rows = await tx`
         update provider_jobs set attempts = ${attempts}, last_error = ${message}, claimed_by = null, claimed_at = null,
           next_at = now() + ${wait}::int * interval '1 millisecond'
-        where ${stillClaimed(claim)} returning id`);
+        where ${stillClaimed(tx, claim)} returning id`;
       return rows.length === 1 ? { retried: true, nextInMs: wait } : { lost: true };
     }
-    const rows = await tx.execute<{ person_id: number | null }>(sql`
+    const rows = await tx<{ person_id: number | null }[]>`
       update provider_jobs set attempts = ${attempts}, last_error = ${message}, claimed_by = null, claimed_at = null, state = 'failed', finished_at = now()
-      where ${stillClaimed(claim)} returning person_id`);
+      where ${stillClaimed(tx, claim)} returning person_id`;
     if (rows.length !== 1) return { lost: true };
     await afterFailure(tx, claim, message, rows[0]?.person_id ?? null);
     return { retried: false, gaveUp: true };
@@ -153,13 +138,12 @@ export async function failJob(
 }
 
 /** The failure's consequences, in the transaction that marks it failed. */
-async function afterFailure(tx: Tx, claim: JobClaim, error: string, personId: number | null): Promise<void> {
+async function afterFailure(tx: PgSql, claim: JobClaim, error: string, personId: number | null): Promise<void> {
   if (claim.kind === "create" && claim.instance) await undoCreate(tx, claim.pool, claim.instance.id, error);
-  if (claim.kind === "save" && claim.image) await tx.execute(sql`update images set last_error = ${error} where id = ${claim.image.id}`);
-  if (claim.kind === "delete_image" && claim.image) await tx.execute(sql`update images set last_error = ${error} where id = ${claim.image.id}`);
-  if (claim.kind === "delete" && claim.instance) await tx.execute(sql`update instances set last_error = ${error} where id = ${claim.instance.id}`);
-  const [person] = personId === null ? [] : await tx.execute<{ id: number; name: string; slack_user_id: string | null }>(sql`
-    select id, name, slack_user_id from people where id = ${personId}`);
+  if ((claim.kind === "save" || claim.kind === "delete_image") && claim.image) await tx`update images set last_error = ${error} where id = ${claim.image.id}`;
+  if (claim.kind === "delete" && claim.instance) await tx`update instances set last_error = ${error} where id = ${claim.instance.id}`;
+  const [person] = personId === null ? [] : await tx<{ id: number; name: string; slack_user_id: string | null }[]>`
+    select id, name, slack_user_id from people where id = ${personId}`;
   await enqueueNotices(tx, [
     {
       kind: "provision_failed",
@@ -176,25 +160,7 @@ async function afterFailure(tx: Tx, claim: JobClaim, error: string, personId: nu
 }
 
 /** A create that will not be finished: the instance is deleted (whatever the provider made of it) and counts no more. */
-async function undoCreate(tx: Tx, pool: string, instanceId: number, error: string): Promise<void> {
-  await tx.execute(sql`update instances set state = 'deleting', state_changed_at = now(), last_error = ${error}, for_person_id = null where id = ${instanceId}`);
-  await tx.execute(sql`insert into provider_jobs (kind, pool, instance_id) values ('delete', ${pool}, ${instanceId})`);
-}
-
-/**
- * Claims older than `staleAfterMs` belong to a process that died mid-call
- * (kill -9, a lost machine): the job is due again, and its idempotent steps
- * finish what the dead process started. Measured on the database's clock.
- */
-export async function resetStaleJobClaims(db: Executor, staleAfterMs: number): Promise<{ id: number; claimedBy: string }[]> {
-  const rows = await db.execute<{ id: number; claimed_by: string }>(sql`
-    with stale as (
-      select id, claimed_by from provider_jobs
-      where state = 'queued' and claimed_at < now() - ${staleAfterMs}::int * interval '1 millisecond'
-      for update skip locked
-    )
-    update provider_jobs j set claimed_by = null, claimed_at = null, next_at = now()
-    from stale where j.id = stale.id
-    returning j.id::int, stale.claimed_by`);
-  return rows.map((r) => ({ id: r.id, claimedBy: r.claimed_by }));
+async function undoCreate(tx: PgSql, pool: string, instanceId: number, error: string): Promise<void> {
+  await tx`update instances set state = 'deleting', state_changed_at = now(), last_error = ${error}, for_person_id = null where id = ${instanceId}`;
+  await tx`insert into provider_jobs (kind, pool, instance_id) values ('delete', ${pool}, ${instanceId})`;
 }
