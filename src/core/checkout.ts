@@ -58,7 +58,7 @@ async function decideCheckout(core: Core, actor: Actor, opts: CheckoutOptions): 
   if ("tooLong" in attempt) return refuse({ code: "lease_too_long", pool, maxMs: attempt.tooLong.maxMs, latestEnd: null });
   // Refusal details are read after the commit: they are for the person, not for the decision.
   const counts = await countStates(core.db, pool);
-  await core.db.transaction((tx) => enqueuePoolExhausted(tx, pool, counts, core.exhaustedAlertIntervalMinutes));
+  await core.db.$client.begin((tx) => enqueuePoolExhausted(tx, pool, counts, core.exhaustedAlertIntervalMinutes));
   return refuse({ code: "no_vm_free", pool, counts, waiting: attempt.waiting });
 }
 

@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
 import type postgres from "postgres";
-import type { Executor, PgSql } from "../db/client.js";
+import type { PgSql } from "../db/client.js";
 import type { EventSource } from "../db/schema.js";
 
 /**
@@ -66,11 +65,10 @@ export type { PgSql };
 /** A piece of SQL built with a postgres.js tag, to embed in a statement of the same handle. */
 export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
-/** A postgres.js handle (a tagged-template function) rather than drizzle's (an object). */
-export const isPgSql = (tx: Executor | PgSql): tx is PgSql => typeof tx === "function";
 
-/** Writes an event row in the caller's transaction (drizzle's or postgres.js's). */
-export async function recordEvent(tx: Executor | PgSql, e: EventRecord): Promise<void> {
+
+/** Writes an event row in the caller's postgres.js transaction. */
+export async function recordEvent(tx: PgSql, e: EventRecord): Promise<void> {
   await recordEvents(tx, [e]);
 }
 
@@ -78,22 +76,14 @@ export async function recordEvent(tx: Executor | PgSql, e: EventRecord): Promise
  * Writes many event rows in one statement, in the caller's transaction (a sync of 100,000 VMs is
  * a few statements, not 100,000): the same rows `recordEvent` would write one by one.
  */
-export async function recordEvents(tx: Executor | PgSql, events: EventRecord[]): Promise<void> {
+export async function recordEvents(tx: PgSql, events: EventRecord[]): Promise<void> {
   if (events.length === 0) return;
   const rows = JSON.stringify(events.map((e, n) => ({ vm_id: e.vmId, vm_name: e.vmName, actor: e.actor, source: e.source, kind: e.kind, detail: e.detail ?? {}, n })));
-  if (isPgSql(tx)) {
-    await tx`
-      insert into events (vm_id, vm_name, actor, source, kind, detail)
-      select r.vm_id, r.vm_name, r.actor, r.source::event_source, r.kind, r.detail
-      from jsonb_to_recordset(${rows}::jsonb) as r(vm_id int, vm_name text, actor text, source text, kind text, detail jsonb, n bigint)
-      order by r.n`;
-    return;
-  }
-  await tx.execute(sql`
+  await tx`
     insert into events (vm_id, vm_name, actor, source, kind, detail)
     select r.vm_id, r.vm_name, r.actor, r.source::event_source, r.kind, r.detail
     from jsonb_to_recordset(${rows}::jsonb) as r(vm_id int, vm_name text, actor text, source text, kind text, detail jsonb, n bigint)
-    order by r.n`);
+    order by r.n`;
 }
 
 /**

@@ -1,8 +1,5 @@
-import { sql } from "drizzle-orm";
 import * as z from "zod";
-import type { Executor } from "../db/client.js";
-import { isPgSql, type Fragment, type PgSql } from "./events.js";
-import { outbox } from "../db/schema.js";
+import { type Fragment, type PgSql } from "./events.js";
 import { adminReportSchema } from "./report-schema.js";
 import type { StateCounts } from "./types.js";
 
@@ -215,17 +212,13 @@ export const noticeRows = (notices: Notice[]): { kind: Notice["kind"]; payload: 
 const rowsOf = (notices: Notice[]) => JSON.stringify(noticeRows(notices));
 
 /**
- * Queues notices in the caller's transaction (drizzle's or postgres.js's); a notice that does not
+ * Queues notices in the caller's postgres.js transaction; a notice that does not
  * fit its schema is a bug, thrown before anything is written. The one writer of `outbox` with
  * `noticesFrom` and `noticesOf`, its fragments.
  */
-export async function enqueueNotices(tx: Executor | PgSql, notices: Notice[]): Promise<void> {
+export async function enqueueNotices(tx: PgSql, notices: Notice[]): Promise<void> {
   if (notices.length === 0) return;
-  if (isPgSql(tx)) {
-    await noticesOf(tx, notices);
-    return;
-  }
-  await tx.insert(outbox).values(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })));
+  await noticesOf(tx, notices);
 }
 
 /**
@@ -267,16 +260,16 @@ export function noticesOfKindsFrom(tx: PgSql, rows: Fragment): Fragment {
  * interval; the upsert's WHERE makes that check atomic across replicas.
  */
 export async function enqueuePoolExhausted(
-  tx: Executor,
+  tx: PgSql,
   pool: string,
   counts: StateCounts,
   intervalMinutes: number,
 ): Promise<boolean> {
-  const rows = await tx.execute(sql`
+  const rows = await tx`
     insert into pool_alerts (pool, last_exhausted_alert_at) values (${pool}, now())
     on conflict (pool) do update set last_exhausted_alert_at = now()
       where pool_alerts.last_exhausted_alert_at <= now() - make_interval(mins => ${intervalMinutes})
-    returning pool`);
+    returning pool`;
   if (rows.length === 0) return false;
   await enqueueNotices(tx, [{ kind: "pool_exhausted", pool, counts }]);
   return true;

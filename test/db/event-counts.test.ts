@@ -22,7 +22,7 @@ describe("event counts kept by the database", () => {
     let writing = true;
     const writers = Array.from({ length: 4 }, async () => {
       for (let i = 0; i < 50; i++) {
-        await database.db.transaction((tx) => recordEvent(tx, { vmId: vm!.id, vmName: "linux-1", actor: "operator", source: "cli", kind: "checked_out" }));
+        await database.db.$client.begin((tx) => recordEvent(tx, { vmId: vm!.id, vmName: "linux-1", actor: "operator", source: "cli", kind: "checked_out" }));
       }
     });
     // Each replica scrapes again and again: what it reads never goes down.

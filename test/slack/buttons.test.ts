@@ -198,8 +198,8 @@ describe("admin", () => {
 
   it("posts a quarantine alert whose Repaired button only an admin may press, and which shows who acted", async () => {
     await addVms(h.core, "kilo", 1);
-    await h.core.db.transaction(async (tx) => {
-      await tx.execute(sql`update vms set state = 'quarantined', cleanup_last_error = 'rm: cannot remove /tmp/x' where name = 'kilo-1'`);
+    await h.core.db.$client.begin(async (tx) => {
+      await tx`update vms set state = 'quarantined', cleanup_last_error = 'rm: cannot remove /tmp/x' where name = 'kilo-1'`;
       await enqueueNotices(tx, [{ kind: "vm_quarantined", vm: "kilo-1", pool: "kilo", reason: "cleanup failed 3 times", lastError: "rm: cannot remove /tmp/<x>", attempts: 3 }]);
     });
     const [alert] = await h.fake.waitFor((c) => c.method === "chat.postMessage" && c.body.channel === ADMIN_CHANNEL);

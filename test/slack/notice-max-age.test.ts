@@ -29,11 +29,11 @@ const poolRanOut = (pool: string): Notice => ({ kind: "pool_exhausted", pool, co
  * all in one transaction: no dispatcher sees them young, or some without the others.
  */
 async function queuedAgo(core: Core, ...groups: [ago: string, notices: Notice[]][]): Promise<void> {
-  await core.db.transaction(async (tx) => {
+  await core.db.$client.begin(async (tx) => {
     for (const [ago, notices] of groups) {
       await enqueueNotices(tx, notices);
       // now() is the transaction's start: only the rows just queued have it.
-      await tx.execute(sql`update outbox set created_at = now() - ${ago}::interval where created_at = now()`);
+      await tx`update outbox set created_at = now() - ${ago}::interval where created_at = now()`;
     }
   });
 }
