@@ -235,6 +235,14 @@ describe.each(RELEASES)("upgrading a database made by the release $name", ({ mig
 describe("the service started on a database made by the release before people and checkouts (5 migrations)", () => {
   it("upgrades it, delivers its waiting notices, and an old DM's Check in button checks in its own checkout once, through its message", async () => {
     const { client, buttons } = await databaseOfRelease(5);
+    // U0PAST001 holds vm-free again, with the DM of that checkout: the waiting notice of their past
+    // checkout must close the past checkout's DM only, and its button must not end this one.
+    await client`update vms set state = 'checked_out', holder = 'U0PAST001', checked_out_at = now() - interval '10 minutes' where name = 'vm-free'`;
+    await client`insert into events (vm_id, vm_name, actor, source, kind, detail, at)
+      select id, name, 'U0PAST001', 'slack', 'checked_out', '{"pool":"default"}'::jsonb, checked_out_at from vms where name = 'vm-free'`;
+    const again = { channel: "D0PAST001", ts: "1700000000.000300" };
+    await client`insert into slack_messages (vm_id, user_id, channel, ts, purpose, checked_out_at)
+      select id, 'U0PAST001', ${again.channel}, ${again.ts}, 'checkout_dm', checked_out_at from vms where name = 'vm-free'`;
     const fake = await FakeSlack.start();
     const config = loadConfig(testEnv(fake, urls.get(client) ?? ""), null);
     const service = await startService(config, createLogger(config.LOG_LEVEL, "test-service"));
@@ -263,8 +271,9 @@ describe("the service started on a database made by the release before people an
       const [otherDm] = dmsTo(fake, "U0HOLDER1");
       const [other] = await client<{ id: string }[]>`select checkout_id as id from vms where name = 'vm-other'`;
       expect(buttonsOf(otherDm?.body ?? {})).toContainEqual({ action_id: "vm_checkin", value: JSON.stringify({ vm: "vm-other", checkout: Number(other!.id) }) });
-      const pastUpdate = fake.calls("chat.update").find((c) => c.body.channel === buttons.past.channel && c.body.ts === buttons.past.ts);
-      expect(textOf(pastUpdate?.body ?? {})).toContain("*vm-free* is checked in");
+      const pastUpdates = fake.calls("chat.update").filter((c) => c.body.channel === buttons.past.channel);
+      expect(pastUpdates.map((c) => c.body.ts)).toEqual([buttons.past.ts]);
+      expect(textOf(pastUpdates[0]?.body ?? {})).toContain("*vm-free* is checked in");
 
       // The old button of vm-held's DM checks vm-held in; pressed again, it is stale.
       expect(await press(buttons.held, "U0HOLDER1")).toContain("*vm-held* is checked in");
@@ -273,9 +282,9 @@ describe("the service started on a database made by the release before people an
       // Its DM loses the button, as a new one does.
       const [heldUpdate] = await fake.waitFor((c) => c.method === "chat.update" && c.body.channel === buttons.held.channel && c.body.ts === buttons.held.ts);
       expect(textOf(heldUpdate?.body ?? {})).toContain("*vm-held* is checked in");
-      // The old button of a checkout that ended before the upgrade is stale, and vm-free stays free.
-      expect(await press(buttons.past, "U0PAST001")).toMatch(/That checkout of \*vm-free\* ended at .+ by <@U0PAST001> \(checked in\)/);
-      expect(await stateOf("vm-free")).toBe("available");
+      // The old button of a checkout that ended before the upgrade is stale: vm-free stays out on its holder's later checkout.
+      expect(await press(buttons.past, "U0PAST001")).toMatch(/That checkout of \*vm-free\* ended at .+ by <@U0PAST001> \(checked in\)\. You hold \*vm-free\* again now/);
+      expect(await stateOf("vm-free")).toBe("checked_out");
       // The other VM of the same person is still theirs.
       expect(await stateOf("vm-other")).toBe("checked_out");
     } finally {
