@@ -312,6 +312,10 @@ describe("upgrading a database made by the release before leases (7 migrations)"
     await client`insert into outbox (kind, payload) values
       ('pool_exhausted', ${json({ pool: "default", counts: { available: 0, checked_out: 1, cleaning: 0, quarantined: 0, maintenance: 1, retired: 0 } })}::jsonb),
       ('vm_checked_in', ${json({ checkoutId: 1, holder: { id: 9, name: "x", slackUserId: "U0X" }, vm: "vm-b", forcedBy: null, nextState: "cleaning" })}::jsonb)`;
+    // A check-in notice 0005 could not match, of a checkout nowhere on record (U0LEASE01 never had vm-e).
+    const [lease01] = await client<{ id: number }[]>`select id from people where name = 'U0LEASE01'`;
+    await client`insert into outbox (kind, payload) values
+      ('vm_checked_in', ${json({ checkoutId: null, holder: { id: lease01!.id, name: "U0LEASE01", slackUserId: "U0LEASE01" }, vm: "vm-e", forcedBy: null, nextState: "cleaning" })}::jsonb)`;
     const vmsBefore = await client`select name, state, checkout_id, host(ip) as ip, cleanup_next_at, cleanup_attempts, cleanup_last_error from vms order by name`;
     const eventsBefore = await client`select * from events order by id`;
     const [{ before } = { before: "" }] = await client<{ before: string }[]>`select now()::text as before`;
@@ -328,9 +332,16 @@ describe("upgrading a database made by the release before leases (7 migrations)"
     expect(ends - new Date(before).getTime()).toBeGreaterThanOrEqual(8 * 3_600_000 - 5_000);
     expect(ends - new Date(before).getTime()).toBeLessThanOrEqual(8 * 3_600_000 + 60_000);
     expect(ends - new Date(open!.remind_at).getTime()).toBe(3_600_000);
-    for (const row of await client<{ kind: string; payload: unknown }[]>`select kind, payload from outbox order by id`) {
-      expect(parseNotice(row.kind, row.payload)).toEqual({ notice: expect.objectContaining({ kind: row.kind }) });
-    }
+    // Waiting notices read in today's shapes (0024 added the held count and how the checkout ended)...
+    const waiting = await client<{ kind: string; payload: unknown }[]>`select kind, payload from outbox where delivered_at is null order by id`;
+    expect(waiting.map((row) => parseNotice(row.kind, row.payload))).toEqual([
+      { notice: expect.objectContaining({ kind: "pool_exhausted", counts: expect.objectContaining({ held: 0 }) }) },
+      { notice: expect.objectContaining({ kind: "vm_checked_in", checkoutId: 1, endReason: "checked_in" }) },
+    ]);
+    // ...but one whose checkout is nowhere on record: kept, marked delivered with the reason, not retried forever as unreadable.
+    expect(await client`select kind, last_error from outbox where delivered_at is not null`).toEqual([
+      { kind: "vm_checked_in", last_error: "not delivered: upgrade 0024 found no checkout of this VM by this person for this notice" },
+    ]);
     // The new parts work on the old rows: extend the old checkout, wait in the pool, expire it later.
     const core = coreFor({ db: drizzle(client, { schema }) });
     const ext = await changeLease(core, { person: { slackUserId: "U0LEASE01" }, source: "slack" }, "vm-a", { by: 3_600_000 });
