@@ -47,8 +47,6 @@ type HeldRow = {
   holder_name: string | null;
   holder_slack: string | null;
   holder_display: string | null;
-  /** The checkout's start in milliseconds, for buttons of the previous release that named it by time. */
-  started_ms: number | null;
   retire_on_checkin: boolean;
   pending_update: PendingUpdate | null;
   actor_admin: boolean;
@@ -72,8 +70,6 @@ export interface CheckinOptions {
   force?: boolean;
   /** Act only if this is still the VM's open checkout (a button names the checkout it was made for). */
   checkoutId?: number;
-  /** The same for a button of the previous release, which named its checkout by start time (to the millisecond). */
-  checkoutAt?: Date;
   /** A provisioned VM: stop it, save an image owned by the holder, delete it (restored later with checkout --restore). */
   keep?: boolean;
 }
@@ -94,7 +90,7 @@ export async function checkin(core: Core, actor: Actor, vmName: string, opts: Ch
  * (ended, or no such id) is answered as `openCheckoutById` says: how it ended,
  * or `unknown_checkout`.
  */
-export async function checkinById(core: Core, actor: Actor, checkoutId: number, opts: Omit<CheckinOptions, "checkoutId" | "checkoutAt"> = {}): Promise<Result<CheckinDone>> {
+export async function checkinById(core: Core, actor: Actor, checkoutId: number, opts: Omit<CheckinOptions, "checkoutId"> = {}): Promise<Result<CheckinDone>> {
   const first = await decideCheckin(core, actor, { checkoutId }, { ...opts, checkoutId });
   if (first !== NOT_OPEN) return counted(core, actor, first);
   const found = await openCheckoutById(core, actor, checkoutId);
@@ -124,7 +120,7 @@ async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | 
   return core.db.$client.begin(async (tx): Promise<Result<CheckinDone> | typeof NOT_OPEN> => {
     const [row] = await tx<HeldRow[]>`
       select v.id, v.name, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
-             (extract(epoch from c.started_at) * 1000)::float8 as started_ms, v.retire_on_checkin, v.pending_update,
+             v.retire_on_checkin, v.pending_update,
              (select is_admin from people where id = ${me.value.id}) as actor_admin,
              v.pool, (select i.id::int from instances i where i.vm_id = v.id) as instance_id,
              (select pl.reuse from pools pl where pl.name = v.pool) as reuse,
@@ -136,10 +132,7 @@ async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | 
     const vmName = row?.name ?? ("vm" in target ? target.vm : "");
     const admin = operator || row?.actor_admin === true || isBootstrapAdmin(core, me.value);
     const refusal = refusalFor(row, vmName, me.value, admin, !core.hideHolders || admin, opts);
-    if (refusal === STALE) {
-      const named = opts.checkoutId !== undefined ? { checkoutId: opts.checkoutId } : { checkoutAt: opts.checkoutAt ?? new Date(0) };
-      return refuse(await checkoutEnded(tx, vmName, named, me.value, await holdersVisibleTo(core, actor)));
-    }
+    if (refusal && "stale" in refusal) return refuse(await checkoutEnded(tx, vmName, refusal.checkoutId, me.value, await holdersVisibleTo(core, actor)));
     if (refusal) return refuse(refusal);
     if (!row || row.checkout_id === null || row.holder_id === null || row.holder_name === null) return refuse({ code: "unknown_vm", vm: vmName });
     const previousHolder: PersonTag = { id: row.holder_id, name: row.holder_name, slackUserId: row.holder_slack, displayName: row.holder_display };
@@ -162,10 +155,10 @@ async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | 
 }
 
 /** The request named a checkout that is not the VM's open one: `checkoutEnded` says what became of it. */
-const STALE = Symbol("stale checkout");
+type Stale = { stale: true; checkoutId: number };
 
 /** Checked under the row lock, so a decision cannot go stale before the update. */
-function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: boolean, showHolder: boolean, opts: CheckinOptions): Refusal | typeof STALE | null {
+function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: boolean, showHolder: boolean, opts: CheckinOptions): Refusal | Stale | null {
   if (!row) return { code: "unknown_vm", vm };
   if (opts.force && !admin) return { code: "not_admin", operation: "force check-in" };
   const held = row.state === "checked_out" && row.holder_id !== null;
@@ -176,9 +169,7 @@ function refusalFor(row: HeldRow | undefined, vm: string, me: PersonTag, admin: 
     return { code: "not_holder", vm, holder: showHolder ? holder : null };
   }
   // A named checkout that is not the open one has ended (a second click, a stale button): say how, whatever the VM does now.
-  if (opts.checkoutId !== undefined && (!held || Number(row.checkout_id) !== opts.checkoutId)) return STALE;
-  // PostgreSQL keeps microseconds, an old button's value milliseconds: within 1 ms is the same checkout.
-  if (opts.checkoutAt && (!held || Math.abs((row.started_ms ?? 0) - opts.checkoutAt.getTime()) >= 1)) return STALE;
+  if (opts.checkoutId !== undefined && (!held || Number(row.checkout_id) !== opts.checkoutId)) return { stale: true, checkoutId: opts.checkoutId };
   if (!held) return { code: "not_checked_out", vm, state: row.state };
   return null;
 }

@@ -6,9 +6,6 @@ import { ok, refuse, type Actor, type Core, type PersonTag, type Refusal, type R
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
-/** Which checkout a request named: by id (API, buttons), or by start time (buttons of the previous release). */
-export type NamedCheckout = { checkoutId: number } | { checkoutAt: Date };
-
 type EndedRow = {
   id: string | number;
   person_id: number;
@@ -30,15 +27,14 @@ type EndedRow = {
  * not true. Who ended it is shown as the checkout's holder is: to readers who
  * may see that checkout (`mayView`, HIDE_HOLDERS), else null.
  */
-export async function checkoutEnded(sql: Sql, vm: string, named: NamedCheckout, me: PersonTag, mayView: (holder: PersonTag | null) => boolean): Promise<Refusal> {
+export async function checkoutEnded(sql: Sql, vm: string, checkoutId: number, me: PersonTag, mayView: (holder: PersonTag | null) => boolean): Promise<Refusal> {
   const [row] = await sql<EndedRow[]>`
     select c.id, c.person_id, c.ended_at, c.end_reason, b.id as by_id, b.name as by_name, b.slack_user_id as by_slack, b.display_name as by_display,
            v.state, (select o.person_id from checkouts o where o.id = v.checkout_id) as holder_id
     from vms v join checkouts c on c.vm_id = v.id left join people b on b.id = c.ended_by
     where v.name = ${vm}
-      and ${"checkoutId" in named ? sql`c.id = ${named.checkoutId}` : sql`abs(extract(epoch from c.started_at) * 1000 - ${named.checkoutAt.getTime()}::float8) < 1`}
-      and (v.checkout_id is null or c.id <> v.checkout_id)
-    order by c.id desc limit 1`;
+      and c.id = ${checkoutId}
+      and (v.checkout_id is null or c.id <> v.checkout_id)`;
   if (!row) return { code: "checkout_ended", vm, checkoutId: null, endedAt: null, endedBy: null, endReason: null, state: null, yoursAgain: false };
   const by: PersonTag | null = row.by_id === null || row.by_name === null ? null : { id: row.by_id, name: row.by_name, slackUserId: row.by_slack, displayName: row.by_display };
   // The checkout's holder stands for the checkout: someone who may not see it may not see who ended it either.
@@ -71,5 +67,5 @@ export async function openCheckoutById(core: Core, viewer: Actor, id: number): P
   if (!visible({ id: row.person_id, name: "", slackUserId: null, displayName: null })) return refuse({ code: "unknown_checkout", id });
   const me = await resolvePerson(core, viewer.person);
   if (!me.ok) return me;
-  return refuse(await checkoutEnded(sql, row.vm, { checkoutId: id }, me.value, visible));
+  return refuse(await checkoutEnded(sql, row.vm, id, me.value, visible));
 }

@@ -109,7 +109,7 @@ export async function changeLease(
     }
     // A button names the checkout it was made for: a later checkout of the VM is not extended by it.
     if (opts.checkoutId !== undefined && Number(row.checkout_id) !== opts.checkoutId) {
-      return refuse(await checkoutEnded(tx, vmName, { checkoutId: opts.checkoutId }, me.value, await holdersVisibleTo(core, actor)));
+      return refuse(await checkoutEnded(tx, vmName, opts.checkoutId, me.value, await holdersVisibleTo(core, actor)));
     }
     const admin = actor.person === OPERATOR || row.actor_admin || isBootstrapAdmin(core, me.value);
     const holder: PersonTag = { id: row.holder_id, name: row.holder_name ?? "", slackUserId: row.holder_slack, displayName: row.holder_display };

@@ -20,8 +20,7 @@ const stateCounts = z.object({
   quarantined: z.number(),
   maintenance: z.number(),
   retired: z.number(),
-  /** Absent from notices of releases before the waitlist. */
-  held: z.number().default(0),
+  held: z.number(),
 }) satisfies z.ZodType<StateCounts>;
 
 /** A person as a notice names them; `slackUserId` null: someone Slack cannot reach (a service). */
@@ -41,21 +40,21 @@ export const noticeSchema = z.discriminatedUnion("kind", [
     startedAt: z.string(),
     endsAt: z.string().nullable(),
     note: z.string().nullable(),
-    /** The lease was cut short to end where a booking of the VM starts (absent before reservations). */
-    bookedFrom: z.string().nullable().optional(),
-    /** The booking (its label) whose start made this checkout (absent before reservations). */
-    reservation: z.string().nullable().optional(),
+    /** The lease was cut short to end where a booking of the VM starts; null: it was not. */
+    bookedFrom: z.string().nullable(),
+    /** The booking (its label) whose start made this checkout; null: none did. */
+    reservation: z.string().nullable(),
   }),
   z.object({
     kind: z.literal("vm_checked_in"),
-    /** The checkout that ended, so the adapter updates that checkout's DM and no later one; null only for a notice of the previous release it could not match. */
-    checkoutId: z.number().nullable(),
+    /** The checkout that ended, so the adapter updates that checkout's DM and no later one (migration 0024 gave older rows theirs). */
+    checkoutId: z.number(),
     holder: person,
     vm: z.string(),
     forcedBy: person.nullable(),
     nextState: z.enum(["cleaning", "available", "retired"]),
-    /** How it ended; absent in notices of earlier releases (checked in, or forced when forcedBy is set). */
-    endReason: z.enum(["checked_in", "forced", "expired"]).optional(),
+    /** How it ended. */
+    endReason: z.enum(["checked_in", "forced", "expired"]),
   }),
   /** The lease ended (plus the grace) and vmres checked the VM in; the holder is told why and how to get one again. */
   z.object({

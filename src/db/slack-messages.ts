@@ -89,3 +89,12 @@ export async function checkoutPool(db: Executor, checkoutId: number): Promise<st
   const [row] = await db.execute<{ pool: string }>(sql`select pool from checkouts where id = ${checkoutId}`);
   return row?.pool ?? null;
 }
+
+/**
+ * The checkout a recorded message belongs to, found by where Slack shows it (a click carries
+ * its message's channel and ts); null when that message is not on record or names none.
+ */
+export async function checkoutOfMessage(db: Db, at: { channel: string; ts: string }): Promise<number | null> {
+  const [row] = await db.$client<{ checkout_id: string | number | null }[]>`select checkout_id from slack_messages where channel = ${at.channel} and ts = ${at.ts}`;
+  return row?.checkout_id == null ? null : Number(row.checkout_id);
+}

@@ -16,8 +16,15 @@ import { reserve } from "../../src/core/reservations.js";
 import { parseNotice } from "../../src/core/notices.js";
 import { listCheckouts, vmHistory } from "../../src/core/queries.js";
 import { connect, migrateDatabase } from "../../src/db/client.js";
+import { checkoutOfMessage } from "../../src/db/slack-messages.js";
 import * as schema from "../../src/db/schema.js";
 import { coreFor, testLog, urlFor } from "../helpers/db.js";
+import { FakeSlack } from "../helpers/fake-slack.js";
+import { blockActions, sendSigned } from "../helpers/slack-requests.js";
+import { SECRET, buttonsOf, dmsTo, outboxDrained, replyTo, testEnv, textOf } from "../slack/harness.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { startService } from "../../src/service/service.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -50,6 +57,8 @@ const RELEASES = [
 ];
 
 const cleanups: (() => Promise<void>)[] = [];
+/** Each release database's URL, for a service started on it. */
+const urls = new Map<postgres.Sql, string>();
 afterAll(async () => {
   for (const clean of cleanups) await clean();
 });
@@ -73,11 +82,20 @@ async function schemaOfRelease(count: number): Promise<postgres.Sql> {
     rmSync(folder, { recursive: true, force: true });
   });
   await migrate(drizzle(client, { schema }), { migrationsFolder: folder });
+  urls.set(client, urlFor(name));
   return client;
 }
 
+/** The old Check in buttons of a database of the release before checkouts had ids: where their DMs are and the `{vm, at}` value each carries. */
+interface OldButtons {
+  /** On the DM of vm-held's open checkout, which 0005 matched by time. */
+  held: { channel: string; ts: string; value: string };
+  /** On the DM of vm-free's past checkout, recorded without the start 0005 matched by: 0024 finds its checkout. */
+  past: { channel: string; ts: string; value: string };
+}
+
 /** A database made by the release that shipped the first `count` migrations (3 or 5: VMs named their holder). */
-async function databaseOfRelease(count: number): Promise<{ client: postgres.Sql; button: string }> {
+async function databaseOfRelease(count: number): Promise<{ client: postgres.Sql; buttons: OldButtons }> {
   const client = await schemaOfRelease(count);
   await client`insert into pools (name, quota) values ('default', 2)`;
   await client`insert into vms (name, ip, pool, ssh_user, ssh_port) values
@@ -111,21 +129,31 @@ async function databaseOfRelease(count: number): Promise<{ client: postgres.Sql;
     select checked_out_at::text as at, (extract(epoch from checked_out_at) * 1000)::float8 as ms from vms where name = 'vm-held'`;
   await client`insert into slack_messages (vm_id, user_id, channel, ts, purpose, checked_out_at)
     select id, 'U0HOLDER1', 'D0HOLDER1', '1700000000.000100', 'checkout_dm', checked_out_at from vms where name = 'vm-held'`;
+  // The DM of vm-free's past checkout (9:00–17:00), recorded five seconds after it started but without that start.
+  await client`insert into slack_messages (vm_id, user_id, channel, ts, purpose, created_at)
+    select id, 'U0PAST001', 'D0PAST001', '1700000000.000050', 'checkout_dm', '2026-11-01T09:00:05Z' from vms where name = 'vm-free'`;
   // Notices not delivered yet, in the previous release's shapes.
   const json = (value: unknown) => JSON.stringify(value);
   await client`insert into outbox (kind, payload) values
     ('vm_quarantined', ${json({ vm: "vm-bad", pool: "default", reason: "host key changed", lastError: null, attempts: 1 })}::jsonb),
     ('vm_checked_out', ${json({ user: "U0HOLDER1", vm: { name: "vm-other", ip: "198.51.100.15", sshUser: "root", sshPort: 22, pool: "default", checkedOutAt: since["vm-other"] } })}::jsonb),
     ('vm_checked_in', ${json({ user: "U0PAST002", vm: "vm-dirty", checkedOutAt: "2026-11-02T09:00:00Z", forcedBy: "UADMIN01", nextState: "cleaning" })}::jsonb),
+    ('vm_checked_in', ${json({ user: "U0PAST001", vm: "vm-free", checkedOutAt: "2026-11-01T08:59:58Z", forcedBy: null, nextState: "cleaning" })}::jsonb),
     ('checkin_forced', ${json({ vm: "vm-dirty", previousHolder: "U0PAST002", by: "UADMIN01" })}::jsonb),
     ('vm_state_changed', ${json({ vm: "vm-bad", state: "quarantined", by: "system" })}::jsonb)`;
-  // The old button's value, as vmres wrote it then.
-  return { client, button: JSON.stringify({ vm: "vm-held", at: Math.round(held!.ms) }) };
+  // The old buttons' values, as vmres wrote them then: the checkout's start in epoch ms.
+  return {
+    client,
+    buttons: {
+      held: { channel: "D0HOLDER1", ts: "1700000000.000100", value: JSON.stringify({ vm: "vm-held", at: Math.round(held!.ms) }) },
+      past: { channel: "D0PAST001", ts: "1700000000.000050", value: JSON.stringify({ vm: "vm-free", at: Date.parse("2026-11-01T09:00:00Z") }) },
+    },
+  };
 }
 
 describe.each(RELEASES)("upgrading a database made by the release $name", ({ migrations }) => {
   it("keeps every VM, who holds what, history and waiting notices, and old buttons still work", async () => {
-    const { client, button } = await databaseOfRelease(migrations);
+    const { client, buttons } = await databaseOfRelease(migrations);
     const vmsBefore = await client`select name, state, host(ip) as ip, cleanup_next_at, cleanup_last_error from vms order by name`;
     const heldBefore = await client`select name, holder, checked_out_at from vms where holder is not null order by name`;
     const eventsBefore = await client`select * from events order by id`;
@@ -159,9 +187,24 @@ describe.each(RELEASES)("upgrading a database made by the release $name", ({ mig
     }
     const checkedOut = outboxAfter.find((r) => r.kind === "vm_checked_out")?.payload as { holder: { slackUserId: string }; checkoutId: number | null };
     expect(checkedOut.holder.slackUserId).toBe("U0HOLDER1");
-    // The DM already sent names its checkout, so check-in can still update it.
-    const [dm] = await client`select m.checkout_id = v.checkout_id as same from slack_messages m join vms v on v.id = m.vm_id where m.ts = '1700000000.000100'`;
-    expect(dm).toEqual({ same: true });
+    // Every checkout notice names its checkout (0024 found the one 0005 could not match by time), and how it ended.
+    const checkoutOf = async (vm: string, person: string, open: boolean) => {
+      const [c] = await client<{ id: string }[]>`
+        select c.id from checkouts c join vms v on v.id = c.vm_id join people p on p.id = c.person_id
+        where v.name = ${vm} and p.name = ${person} and (c.ended_at is null) = ${open}`;
+      return Number(c!.id);
+    };
+    expect(outboxAfter.filter((r) => r.kind === "vm_checked_out" || r.kind === "vm_checked_in").map((r) => r.payload)).toEqual([
+      expect.objectContaining({ vm: "vm-other", checkoutId: await checkoutOf("vm-other", "U0HOLDER1", true), bookedFrom: null, reservation: null }),
+      expect.objectContaining({ vm: "vm-dirty", checkoutId: await checkoutOf("vm-dirty", "U0PAST002", false), endReason: "forced" }),
+      expect.objectContaining({ vm: "vm-free", checkoutId: await checkoutOf("vm-free", "U0PAST001", false), endReason: "checked_in" }),
+    ]);
+    // The DMs already sent name their checkouts, so check-in can still update them and their old buttons find them.
+    const dms = await client<{ ts: string; checkout_id: string }[]>`select ts, checkout_id from slack_messages order by ts`;
+    expect(dms.map((m) => ({ ts: m.ts, checkout: Number(m.checkout_id) }))).toEqual([
+      { ts: buttons.past.ts, checkout: await checkoutOf("vm-free", "U0PAST001", false) },
+      { ts: buttons.held.ts, checkout: await checkoutOf("vm-held", "U0HOLDER1", true) },
+    ]);
 
     const core = coreFor({ db: drizzle(client, { schema }) });
     // Listings and history name the people.
@@ -169,13 +212,14 @@ describe.each(RELEASES)("upgrading a database made by the release $name", ({ mig
     expect(open.ok && open.value.map((c) => `${c.vm}:${c.person.slackUserId}`).sort()).toEqual(["vm-held:U0HOLDER1", "vm-other:U0HOLDER1"]);
     const history = await vmHistory(core, { person: "operator", source: "cli" }, "vm-dirty");
     expect(history.ok && history.value.map((e) => e.person?.slackUserId ?? e.actor)).toEqual(["UADMIN01", "U0PAST002"]);
-    // A Check in button of an old DM still works for its checkout, and only for it.
-    const { at } = JSON.parse(button) as { at: number };
-    const stranger = await checkin(core, { person: { slackUserId: "U0STRANGE" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
+    // The checkout an old DM's button stands for is checked in by its id, and only by its holder; once (the Slack path: below).
+    const checkoutId = (await checkoutOfMessage(core.db, buttons.held)) ?? 0;
+    expect(checkoutId).toBe(await checkoutOf("vm-held", "U0HOLDER1", true));
+    const stranger = await checkin(core, { person: { slackUserId: "U0STRANGE" }, source: "slack" }, "vm-held", { checkoutId });
     expect(stranger.ok).toBe(false);
-    const done = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
+    const done = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutId });
     expect(done.ok).toBe(true);
-    const again = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutAt: new Date(at) });
+    const again = await checkin(core, { person: { slackUserId: "U0HOLDER1" }, source: "slack" }, "vm-held", { checkoutId });
     expect(again).toMatchObject({ ok: false, refusal: { code: "checkout_ended", vm: "vm-held", endReason: "checked_in", state: "cleaning" } });
 
     // The wake-up triggers work on the old rows.
@@ -185,6 +229,68 @@ describe.each(RELEASES)("upgrading a database made by the release $name", ({ mig
     await client.listen("vmres_cleanup", (payload) => woken(`woken${payload}`));
     await drizzle(client).execute(sql`update vms set cleanup_next_at = now() where name = 'vm-dirty'`);
     expect(await wake).toBe("woken");
+  });
+});
+
+describe("the service started on a database made by the release before people and checkouts (5 migrations)", () => {
+  it("upgrades it, delivers its waiting notices, and an old DM's Check in button checks in its own checkout once, through its message", async () => {
+    const { client, buttons } = await databaseOfRelease(5);
+    // U0PAST001 holds vm-free again, with the DM of that checkout: the waiting notice of their past
+    // checkout must close the past checkout's DM only, and its button must not end this one.
+    await client`update vms set state = 'checked_out', holder = 'U0PAST001', checked_out_at = now() - interval '10 minutes' where name = 'vm-free'`;
+    await client`insert into events (vm_id, vm_name, actor, source, kind, detail, at)
+      select id, name, 'U0PAST001', 'slack', 'checked_out', '{"pool":"default"}'::jsonb, checked_out_at from vms where name = 'vm-free'`;
+    const again = { channel: "D0PAST001", ts: "1700000000.000300" };
+    await client`insert into slack_messages (vm_id, user_id, channel, ts, purpose, checked_out_at)
+      select id, 'U0PAST001', ${again.channel}, ${again.ts}, 'checkout_dm', checked_out_at from vms where name = 'vm-free'`;
+    const fake = await FakeSlack.start();
+    const config = loadConfig(testEnv(fake, urls.get(client) ?? ""), null);
+    const service = await startService(config, createLogger(config.LOG_LEVEL, "test-service"));
+    try {
+      const core = service.context.core;
+      const url = `http://127.0.0.1:${service.port}`;
+      let clicks = 0;
+      /** A click of an old DM's Check in button, as Slack sends it: the old value, the message's channel and ts. */
+      const press = async (button: OldButtons["held"], user: string): Promise<string> => {
+        const id = `old-button-${++clicks}`;
+        const click = blockActions({
+          user,
+          actions: [{ action_id: "vm_checkin", value: button.value }],
+          channel: { id: button.channel, name: "directmessage" },
+          container: { type: "message", message_ts: button.ts, channel_id: button.channel, is_ephemeral: false },
+          response_url: fake.responseUrl(id),
+        });
+        expect((await sendSigned(url, click, { secret: SECRET })).status).toBe(200);
+        return textOf((await replyTo(fake, id)).body);
+      };
+      const stateOf = async (vm: string) => (await client<{ state: string }[]>`select state from vms where name = ${vm}`)[0]?.state;
+
+      // The waiting notices go out: vm-other's DM (its button names its checkout), and vm-free's old DM says the checkout is over.
+      await outboxDrained(core);
+      expect(await client`select kind, last_error from outbox where last_error like 'cannot read%' or last_error like 'not delivered%'`).toEqual([]);
+      const [otherDm] = dmsTo(fake, "U0HOLDER1");
+      const [other] = await client<{ id: string }[]>`select checkout_id as id from vms where name = 'vm-other'`;
+      expect(buttonsOf(otherDm?.body ?? {})).toContainEqual({ action_id: "vm_checkin", value: JSON.stringify({ vm: "vm-other", checkout: Number(other!.id) }) });
+      const pastUpdates = fake.calls("chat.update").filter((c) => c.body.channel === buttons.past.channel);
+      expect(pastUpdates.map((c) => c.body.ts)).toEqual([buttons.past.ts]);
+      expect(textOf(pastUpdates[0]?.body ?? {})).toContain("*vm-free* is checked in");
+
+      // The old button of vm-held's DM checks vm-held in; pressed again, it is stale.
+      expect(await press(buttons.held, "U0HOLDER1")).toContain("*vm-held* is checked in");
+      expect(await stateOf("vm-held")).toBe("cleaning");
+      expect(await press(buttons.held, "U0HOLDER1")).toMatch(/That checkout of \*vm-held\* ended at .+ by <@U0HOLDER1> \(checked in\)/);
+      // Its DM loses the button, as a new one does.
+      const [heldUpdate] = await fake.waitFor((c) => c.method === "chat.update" && c.body.channel === buttons.held.channel && c.body.ts === buttons.held.ts);
+      expect(textOf(heldUpdate?.body ?? {})).toContain("*vm-held* is checked in");
+      // The old button of a checkout that ended before the upgrade is stale: vm-free stays out on its holder's later checkout.
+      expect(await press(buttons.past, "U0PAST001")).toMatch(/That checkout of \*vm-free\* ended at .+ by <@U0PAST001> \(checked in\)\. You hold \*vm-free\* again now/);
+      expect(await stateOf("vm-free")).toBe("checked_out");
+      // The other VM of the same person is still theirs.
+      expect(await stateOf("vm-other")).toBe("checked_out");
+    } finally {
+      await service.stop();
+      await fake.close();
+    }
   });
 });
 
@@ -206,6 +312,10 @@ describe("upgrading a database made by the release before leases (7 migrations)"
     await client`insert into outbox (kind, payload) values
       ('pool_exhausted', ${json({ pool: "default", counts: { available: 0, checked_out: 1, cleaning: 0, quarantined: 0, maintenance: 1, retired: 0 } })}::jsonb),
       ('vm_checked_in', ${json({ checkoutId: 1, holder: { id: 9, name: "x", slackUserId: "U0X" }, vm: "vm-b", forcedBy: null, nextState: "cleaning" })}::jsonb)`;
+    // A check-in notice 0005 could not match, of a checkout nowhere on record (U0LEASE01 never had vm-e).
+    const [lease01] = await client<{ id: number }[]>`select id from people where name = 'U0LEASE01'`;
+    await client`insert into outbox (kind, payload) values
+      ('vm_checked_in', ${json({ checkoutId: null, holder: { id: lease01!.id, name: "U0LEASE01", slackUserId: "U0LEASE01" }, vm: "vm-e", forcedBy: null, nextState: "cleaning" })}::jsonb)`;
     const vmsBefore = await client`select name, state, checkout_id, host(ip) as ip, cleanup_next_at, cleanup_attempts, cleanup_last_error from vms order by name`;
     const eventsBefore = await client`select * from events order by id`;
     const [{ before } = { before: "" }] = await client<{ before: string }[]>`select now()::text as before`;
@@ -222,9 +332,16 @@ describe("upgrading a database made by the release before leases (7 migrations)"
     expect(ends - new Date(before).getTime()).toBeGreaterThanOrEqual(8 * 3_600_000 - 5_000);
     expect(ends - new Date(before).getTime()).toBeLessThanOrEqual(8 * 3_600_000 + 60_000);
     expect(ends - new Date(open!.remind_at).getTime()).toBe(3_600_000);
-    for (const row of await client<{ kind: string; payload: unknown }[]>`select kind, payload from outbox order by id`) {
-      expect(parseNotice(row.kind, row.payload)).toEqual({ notice: expect.objectContaining({ kind: row.kind }) });
-    }
+    // Waiting notices read in today's shapes (0024 added the held count and how the checkout ended)...
+    const waiting = await client<{ kind: string; payload: unknown }[]>`select kind, payload from outbox where delivered_at is null order by id`;
+    expect(waiting.map((row) => parseNotice(row.kind, row.payload))).toEqual([
+      { notice: expect.objectContaining({ kind: "pool_exhausted", counts: expect.objectContaining({ held: 0 }) }) },
+      { notice: expect.objectContaining({ kind: "vm_checked_in", checkoutId: 1, endReason: "checked_in" }) },
+    ]);
+    // ...but one whose checkout is nowhere on record: kept, marked delivered with the reason, not retried forever as unreadable.
+    expect(await client`select kind, last_error from outbox where delivered_at is not null`).toEqual([
+      { kind: "vm_checked_in", last_error: "not delivered: upgrade 0024 found no checkout of this VM by this person for this notice" },
+    ]);
     // The new parts work on the old rows: extend the old checkout, wait in the pool, expire it later.
     const core = coreFor({ db: drizzle(client, { schema }) });
     const ext = await changeLease(core, { person: { slackUserId: "U0LEASE01" }, source: "slack" }, "vm-a", { by: 3_600_000 });
@@ -318,12 +435,15 @@ describe("upgrading a database made by the release before provisioned pools (8 m
   });
 });
 
-/** An outbox row as migration 0023 leaves it: a vm_checked_out's `vm` object becomes its name, its details beside it. */
+/**
+ * An outbox row as migrations 0023 and 0024 leave it: a vm_checked_out's `vm` object becomes its
+ * name, its details beside it (0023), and it says it was cut by no booking and made by none (0024).
+ */
 function vmNamed(row: Record<string, unknown>): Record<string, unknown> {
   const payload = row["payload"] as { vm?: unknown } | null;
   if (row["kind"] !== "vm_checked_out" || typeof payload?.vm !== "object" || payload.vm === null) return row;
   const { vm, ...rest } = payload as { vm: { name: string; pool: string; ip: string; sshUser: string; sshPort: number } };
-  return { ...row, payload: { ...rest, vm: vm.name, pool: vm.pool, ip: vm.ip, sshUser: vm.sshUser, sshPort: vm.sshPort } };
+  return { ...row, payload: { bookedFrom: null, reservation: null, ...rest, vm: vm.name, pool: vm.pool, ip: vm.ip, sshUser: vm.sshUser, sshPort: vm.sshPort } };
 }
 
 describe("upgrading a database made by the release with leases (8 migrations)", () => {
@@ -358,7 +478,7 @@ describe("upgrading a database made by the release with leases (8 migrations)", 
 
     await migrateDatabase({ db: drizzle(client, { schema }), sql: client });
 
-    // Every row as it was, but for the waiting checkout notice whose VM details 0023 moved beside its name.
+    // Every row as it was, but for the waiting checkout notice whose VM details 0023 moved beside its name (and 0024 completed).
     expect(await snapshot()).toEqual(before.map((rows, i) => (tables[i] === "outbox" ? rows.map(vmNamed) : rows)));
     const [moved] = await client<{ payload: Record<string, unknown> }[]>`select payload from outbox where kind = 'vm_checked_out'`;
     expect(moved!.payload).toMatchObject({ vm: "vm-a", pool: "default", ip: "198.51.100.31", sshUser: "root", sshPort: 22, startedAt: "2026-12-02T08:00:00Z" });

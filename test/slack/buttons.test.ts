@@ -130,6 +130,16 @@ describe("Check in button", () => {
     expect(textOf(reply.body)).toContain("That button is from an older version of vmres");
   });
 
+  it("a Check in button that names no checkout, on a message vmres has no record of, changes nothing and asks for /vm checkin", async () => {
+    await addVms(h.core, "oldbtn", 1);
+    await checkoutWithDm("U0OLDBTN1", "oldbtn");
+    // The value of a button sent before checkouts had ids; the click's message (the builder's default) was never recorded.
+    const reply = await press("vm_checkin", JSON.stringify({ vm: "oldbtn-1", at: Date.now() }), "U0OLDBTN1");
+    expect(textOf(reply.body)).toContain("That button is from an older version of vmres. Type `/vm checkin` instead.");
+    expect(await vmRow(h.core, "oldbtn-1")).toEqual({ state: "checked_out", holder: "U0OLDBTN1" });
+    expect(await checkinEvents("oldbtn-1")).toBe(0);
+  });
+
   it("from the Home tab, republishes the tab with the outcome on top", async () => {
     await addVms(h.core, "foxtrot", 1);
     const dm = await checkoutWithDm("U0FRANK01", "foxtrot");

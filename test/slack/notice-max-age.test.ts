@@ -314,8 +314,8 @@ describe("the kinds of notice summarised as admin alerts", () => {
     const U1 = { id: 1, name: "U1", slackUserId: "U1" };
     const U2 = { id: 2, name: "U2", slackUserId: "U2" };
     const samples: ParsedNotice[] = [
-      { kind: "vm_checked_out", checkoutId: 1, holder: U1, vm: "v", pool: "p", ip: "198.51.100.1", sshUser: "root", sshPort: 22, startedAt: "2024-01-01T00:00:00Z", endsAt: null, note: null },
-      { kind: "vm_checked_in", checkoutId: 1, holder: U1, vm: "v", forcedBy: null, nextState: "cleaning" },
+      { kind: "vm_checked_out", checkoutId: 1, holder: U1, vm: "v", pool: "p", ip: "198.51.100.1", sshUser: "root", sshPort: 22, startedAt: "2024-01-01T00:00:00Z", endsAt: null, note: null, bookedFrom: null, reservation: null },
+      { kind: "vm_checked_in", checkoutId: 1, holder: U1, vm: "v", forcedBy: null, nextState: "cleaning", endReason: "checked_in" },
       { kind: "checkin_forced", vm: "v", previousHolder: U1, by: U2 },
       { kind: "pool_exhausted", pool: "p", counts: COUNTS },
       { kind: "vm_quarantined", vm: "v", pool: "p", reason: "r", lastError: null, attempts: 1 },

@@ -155,6 +155,8 @@ describe("a delivery cut short", () => {
         startedAt: opened!.started_at,
         endsAt: null,
         note: null,
+        bookedFrom: null,
+        reservation: null,
       };
       expect(parseNotice("vm_checked_out", payload)).toHaveProperty("notice");
       await tx.execute(sql`

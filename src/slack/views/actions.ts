@@ -60,16 +60,16 @@ export function parseOfferValue(value: string | undefined): number | null {
 /**
  * A Check in button names the VM and the checkout it belongs to, by id. A
  * click whose checkout is no longer the VM's open one is stale: the VM was
- * checked in since, perhaps checked out again. Buttons sent by the release
- * before checkouts had ids name it by its start (epoch ms) and still work.
+ * checked in since, perhaps checked out again. `checkout` null: the button
+ * names none (those on DMs sent before checkouts had ids, whose value was
+ * `{vm, at}`); its checkout is the one its message is recorded for.
  */
-export type CheckinTarget = { vm: string; checkout: number } | { vm: string; at: number };
+export interface CheckinTarget {
+  vm: string;
+  checkout: number | null;
+}
 
-const vmName = z.string().min(1).max(63);
-const checkinValueSchema = z.union([
-  z.object({ vm: vmName, checkout: z.number().int().positive() }),
-  z.object({ vm: vmName, at: z.number().int().positive() }),
-]);
+const checkinValueSchema = z.object({ vm: z.string().min(1).max(63), checkout: z.number().int().positive().optional() });
 
 export function checkinValue(vm: string, checkoutId: number): string {
   return JSON.stringify({ vm, checkout: checkoutId });
@@ -79,7 +79,7 @@ export function checkinValue(vm: string, checkoutId: number): string {
 export function parseCheckinValue(value: string | undefined): CheckinTarget | null {
   try {
     const parsed = checkinValueSchema.safeParse(JSON.parse(value ?? ""));
-    return parsed.success ? parsed.data : null;
+    return parsed.success ? { vm: parsed.data.vm, checkout: parsed.data.checkout ?? null } : null;
   } catch {
     return null;
   }

@@ -9,8 +9,7 @@ import { endWords, escape, localTime, personMention, sshLine, when } from "./for
 /** How a checkout ended, for the DM's final state. `forcedBy` is set when an admin did it. */
 export interface CheckoutEnd {
   forcedBy: NoticePerson | null;
-  /** Absent in notices of earlier releases. */
-  endReason?: "checked_in" | "forced" | "expired" | undefined;
+  endReason: "checked_in" | "forced" | "expired";
   nextState: "cleaning" | "available" | "retired";
 }
 

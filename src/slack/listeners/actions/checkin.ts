@@ -1,4 +1,5 @@
 import { checkin } from "../../../core/checkin.js";
+import { checkoutOfMessage } from "../../../db/slack-messages.js";
 import { actOnce } from "../../act-once.js";
 import { refusalReply } from "../../commands/refusal-reply.js";
 import { slackActor, type Caller, type SlackDeps } from "../../deps.js";
@@ -12,8 +13,10 @@ import type { ButtonArgs } from "./button-args.js";
 export const checkinButtonListener = (deps: SlackDeps) => async (args: ButtonArgs) => {
   await args.ack();
   const caller = { userId: args.body.user.id, interactionKey: clickKey(args) };
+  const container = args.body.container as { channel_id?: string; message_ts?: string } | undefined;
+  const message = container?.channel_id && container.message_ts ? { channel: container.channel_id, ts: container.message_ts } : null;
   await answer(deps, { action: ACTION.checkin, user: caller.userId, value: args.action.value }, clickReply(deps, args), () =>
-    checkinFromButton(deps, caller, args.action.value),
+    checkinFromButton(deps, caller, args.action.value, message),
   );
 };
 
@@ -22,14 +25,15 @@ export const checkinButtonListener = (deps: SlackDeps) => async (args: ButtonArg
  * current one, so a late or repeated click never ends a newer checkout. The
  * core decides that, and whether the clicker may check the VM in at all,
  * under the VM's row lock: a click racing another ends in "not checked out",
- * never in two check-ins.
+ * never in two check-ins. A button that names no checkout (sent before
+ * checkouts had ids) acts for the checkout its message is recorded for
+ * (migration 0024 gave every recorded DM its checkout).
  */
-async function checkinFromButton(deps: SlackDeps, caller: Caller, value: string | undefined): Promise<SlackMessage> {
+async function checkinFromButton(deps: SlackDeps, caller: Caller, value: string | undefined, message: { channel: string; ts: string } | null): Promise<SlackMessage> {
   const target = parseCheckinValue(value);
-  if (target === null) return plain(":warning: That button is from an older version of vmres. Type `/vm checkin` instead.");
-  const once = await actOnce(deps.core, caller.interactionKey, () =>
-    checkin(deps.core, slackActor(caller.userId), target.vm, "checkout" in target ? { checkoutId: target.checkout } : { checkoutAt: new Date(target.at) }),
-  );
+  const checkoutId = target?.checkout ?? (target && message ? await checkoutOfMessage(deps.core.db, message) : null);
+  if (target === null || checkoutId === null) return plain(":warning: That button is from an older version of vmres. Type `/vm checkin` instead.");
+  const once = await actOnce(deps.core, caller.interactionKey, () => checkin(deps.core, slackActor(caller.userId), target.vm, { checkoutId }));
   if (once.duplicate) return alreadyHandledReply();
   const result = once.value;
   if (result.ok) {
