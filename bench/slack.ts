@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { addVm } from "../src/core/admin.js";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
-import { FakeSlack, RESPONSE_URL, dmChannelFor } from "../test/helpers/fake-slack.js";
+import { FakeSlack, RESPONSE_URL, isDmTo } from "../test/helpers/fake-slack.js";
 import { slashCommand } from "../test/helpers/slack-requests.js";
 import { bareBaseline, fire, type Burst } from "./slack-client.js";
 import { startApp, stopApp } from "./slack-service.js";
@@ -141,7 +141,7 @@ async function measure(fake: FakeSlack, database: Database, logFiles: string[], 
   await fake.waitFor((c) => c.method === "chat.postMessage" && c.failure === undefined, { count: REQUESTS, timeoutMs: 30_000 }).catch(() => []);
   const replies = await fake.waitFor(RESPONSE_URL, { count: REQUESTS, timeoutMs: 10_000 }).catch(() => fake.calls(RESPONSE_URL));
   const posts = fake.calls("chat.postMessage").filter((c) => c.failure === undefined);
-  const dms = users.map((u) => posts.filter((c) => c.body.channel === dmChannelFor(u)));
+  const dms = users.map((u) => posts.filter((c) => isDmTo(c.body.channel, u)));
   const load = loadavg()[0] ?? 0;
   const dmMs = dms.map((calls, i) => (calls[0] ? calls[0].at.getTime() - (burst.results[i]?.sentAt ?? Number.NaN) : Number.NaN));
   // Each trace is logged once its notice is done (its Home published too): wait for them before reading.
