@@ -15,7 +15,7 @@ beforeAll(async () => {
   // Two VMs each: one person's DMs side by side. A call Slack holds is not given up on within a test.
   h = await startHarness({ DEFAULT_POOL_QUOTA: "2", SLACK_API_TIMEOUT_MS: "60000" });
   await h.fake.waitFor("auth.test");
-  await addVms(h.core, "dmp", 20);
+  await addVms(h.core, "dmp", 40);
 });
 afterAll(async () => h.stop());
 afterEach(async () => {
@@ -92,6 +92,21 @@ describe("the way from a checkout to its DM", () => {
     const looked = calls.findIndex((c) => c.method === "conversations.history" && c.body.channel === dmChannelFor(dave));
     expect(opened).toBeGreaterThan(refused);
     expect(looked).toBeGreaterThan(opened);
+  });
+
+  it("sends the DMs of many checkouts side by side: 20 are in Slack's hands at once", async () => {
+    const users = Array.from({ length: 20 }, () => person());
+    const release = h.fake.hold("chat.postMessage");
+    try {
+      await Promise.all(users.map((user) => slash(h, "checkout dmp", user)));
+      // Slack answers none of them yet: every DM reached it without waiting for another's answer.
+      await h.fake.waitFor((c) => c.method === "chat.postMessage" && users.some((u) => isDmTo(c.body.channel, u)), { count: users.length });
+    } finally {
+      release();
+    }
+    for (const user of users) await waitForDm(h.fake, user);
+    await outboxDrained(h.core);
+    for (const user of users) expect(dmsTo(h.fake, user)).toHaveLength(1);
   });
 
   it("asks Slack for a person's name only after the DMs their request caused are delivered", async () => {
