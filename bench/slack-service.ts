@@ -35,7 +35,9 @@ export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, 
   // (before, it read and parsed every line through a pipe).
   const logFile = join(dir, `service-${++started}.log`);
   const logFd = openSync(logFile, "a");
-  const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
+  // BENCH_SLACK_PROF=DIR: a CPU profile of each service process (node --cpu-prof), written when it stops.
+  const profile = process.env.BENCH_SLACK_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_SLACK_PROF] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
   closeSync(logFd);
   const port = new Promise<number>((resolve, reject) => {
     const deadline = Date.now() + 60_000;

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { addVm } from "../src/core/admin.js";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
-import { FakeSlack, RESPONSE_URL, dmChannelFor } from "../test/helpers/fake-slack.js";
+import { FakeSlack, RESPONSE_URL, isDmTo } from "../test/helpers/fake-slack.js";
 import { slashCommand } from "../test/helpers/slack-requests.js";
 import { bareBaseline, fire, type Burst } from "./slack-client.js";
 import { startApp, stopApp } from "./slack-service.js";
@@ -87,7 +87,7 @@ export async function benchSlack(): Promise<string[]> {
       logFiles.push(started.logFile);
       const url = `http://127.0.0.1:${await started.port}/slack/events`;
       await fake.waitFor("auth.test", { timeoutMs: 30_000 });
-      await warm(fake, url, apps.length);
+      await warm(fake, database!, url, apps.length);
       return url;
     };
 
@@ -121,14 +121,31 @@ export async function benchSlack(): Promise<string[]> {
   }
 }
 
-/** Warm-up along the measured path (module loading, JIT, connection pools) in a pool of its own; then lets its DMs go out. */
-async function warm(fake: FakeSlack, url: string, replica: number): Promise<void> {
+/**
+ * Warm-up along the measured path (module loading, JIT, connection pools) in a
+ * pool of its own; then lets the service finish what it caused (quiet).
+ */
+async function warm(fake: FakeSlack, database: Database, url: string, replica: number): Promise<void> {
   const users = Array.from({ length: WARMUP }, (_, i) => `U0WARM${replica}${String(i).padStart(3, "0")}`);
   fake.reset();
   await fire([url], users.map((user) => slashCommand({ text: "checkout warmup", user_id: user, response_url: fake.responseUrl(user) })), SECRET);
   await fake.waitFor((c) => c.method === "chat.postMessage", { count: WARMUP, timeoutMs: 30_000 });
   await fake.waitFor(RESPONSE_URL, { count: WARMUP, timeoutMs: 30_000 });
+  await quiet(fake, database, users);
   fake.reset();
+}
+
+/**
+ * Waits until the service has done all that `users`' requests caused: every
+ * notice delivered (Home tabs published after the DMs) and each person's name
+ * learned (users.info, once the outbox is idle). Otherwise that work would run
+ * inside the next burst and be billed to its acks and DMs (the Home renders and
+ * lookups of a warm-up's 20 people ran during the measured burst before).
+ */
+async function quiet(fake: FakeSlack, database: Database, users: string[]): Promise<void> {
+  await outboxDone(database);
+  const asked = (c: { method: string; body: Record<string, unknown> }) => c.method === "users.info" && users.includes(String(c.body.user));
+  await fake.waitFor(asked, { count: users.length, timeoutMs: 30_000 }).catch(() => undefined);
 }
 
 /** One burst of REQUESTS checkouts of pool bench<replicas>, alternating over the urls, then the DMs it caused. */
@@ -141,11 +158,12 @@ async function measure(fake: FakeSlack, database: Database, logFiles: string[], 
   await fake.waitFor((c) => c.method === "chat.postMessage" && c.failure === undefined, { count: REQUESTS, timeoutMs: 30_000 }).catch(() => []);
   const replies = await fake.waitFor(RESPONSE_URL, { count: REQUESTS, timeoutMs: 10_000 }).catch(() => fake.calls(RESPONSE_URL));
   const posts = fake.calls("chat.postMessage").filter((c) => c.failure === undefined);
-  const dms = users.map((u) => posts.filter((c) => c.body.channel === dmChannelFor(u)));
+  const dms = users.map((u) => posts.filter((c) => isDmTo(c.body.channel, u)));
   const load = loadavg()[0] ?? 0;
   const dmMs = dms.map((calls, i) => (calls[0] ? calls[0].at.getTime() - (burst.results[i]?.sentAt ?? Number.NaN) : Number.NaN));
-  // Each trace is logged once its notice is done (its Home published too): wait for them before reading.
-  await outboxDone(database);
+  // Each trace is logged once its notice is done (its Home published too): wait for them before reading,
+  // and for the names of this burst's people, so the next burst starts on a quiet service.
+  await quiet(fake, database, users);
   const traces = readTraces(logFiles);
   const noticeOf = new Map(
     (await database.db.execute<{ id: string | number; user: string }>(sql`select id, payload->'holder'->>'slackUserId' as user from outbox where kind = 'vm_checked_out'`)).map((r) => [r.user, Number(r.id)]),

@@ -57,8 +57,13 @@ const missing = (field: string): MethodAnswer => ({
   messages: [`[ERROR] missing required field: ${field}`],
 });
 
-/** Posting to a user ID lands in the DM with that user; conversations.open names it the same way. */
+/**
+ * Posting to a user ID lands in the app's DM with that user, and the answer names that
+ * channel (as Slack's chat.postMessage does); conversations.open names it the same way.
+ */
 export const dmChannelFor = (userId: string): string => `D${userId}`;
+/** Whether a call's `channel` is `user`'s DM: the DM channel itself, or the user's ID. */
+export const isDmTo = (channel: unknown, user: string): boolean => channel === user || channel === dmChannelFor(user);
 const resolveChannel = (channel: string): string => (/^[UW]/.test(channel) ? dmChannelFor(channel) : channel);
 
 const hasContent = (args: MethodArgs): boolean =>

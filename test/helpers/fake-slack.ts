@@ -13,7 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { FakeChannels, type StoredMessage } from "./fake-slack-messages.js";
 import { FAKE_WORKSPACE, answerMethod, madeUpUser, type FakeUser, type MethodArgs } from "./fake-slack-methods.js";
 
-export { FAKE_WORKSPACE, dmChannelFor, type FakeUser } from "./fake-slack-methods.js";
+export { FAKE_WORKSPACE, dmChannelFor, isDmTo, type FakeUser } from "./fake-slack-methods.js";
 export type { MessageMetadata, StoredMessage } from "./fake-slack-messages.js";
 
 /** The pseudo-method under which posts to a response_url are recorded (and can be failed). */

@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config.js";
 import { startService, type RunningService } from "../../src/service/service.js";
 import { freshDatabase } from "../helpers/db.js";
 import { createLogger } from "../../src/log.js";
-import { FakeSlack, RESPONSE_URL, dmChannelFor, type SlackCall } from "../helpers/fake-slack.js";
+import { FakeSlack, RESPONSE_URL, dmChannelFor, isDmTo, type SlackCall } from "../helpers/fake-slack.js";
 import { sendSigned, slashCommand, type SendOptions, type SlackRequest } from "../helpers/slack-requests.js";
 
 export const SECRET = "test-signing-secret";
@@ -146,12 +146,12 @@ export async function replyTo(fake: FakeSlack, responseId: string): Promise<Slac
 
 /** Successful posts to a user's DM. */
 export function dmsTo(fake: FakeSlack, user: string): SlackCall[] {
-  return fake.calls("chat.postMessage").filter((c) => c.failure === undefined && c.body.channel === dmChannelFor(user));
+  return fake.calls("chat.postMessage").filter((c) => c.failure === undefined && isDmTo(c.body.channel, user));
 }
 
 /** Waits for the n-th successful DM to a user. */
 export async function waitForDm(fake: FakeSlack, user: string, count = 1): Promise<SlackCall[]> {
-  return fake.waitFor((c) => c.method === "chat.postMessage" && c.failure === undefined && c.body.channel === dmChannelFor(user), { count });
+  return fake.waitFor((c) => c.method === "chat.postMessage" && c.failure === undefined && isDmTo(c.body.channel, user), { count });
 }
 
 /** Every text in a message or reply: its fallback text and each block's text and fields, for assertions on wording. */
@@ -193,4 +193,4 @@ export async function vmRow(core: Core, name: string): Promise<{ state: string; 
   return row;
 }
 
-export { dmChannelFor };
+export { dmChannelFor, isDmTo };

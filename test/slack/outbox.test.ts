@@ -8,7 +8,7 @@ import type { Core } from "../../src/core/types.js";
 import { FakeSlack } from "../helpers/fake-slack.js";
 import { slashCommand } from "../helpers/slack-requests.js";
 import { SlackProxy } from "./slack-proxy.js";
-import { ADMIN, addVms, dmChannelFor, dmsTo, eventually, outboxDrained, startHarness, textOf, waitForDm, type Harness } from "./harness.js";
+import { ADMIN, addVms, dmChannelFor, dmsTo, eventually, isDmTo, outboxDrained, startHarness, textOf, waitForDm, type Harness } from "./harness.js";
 
 let h: Harness;
 let seq = 0;
@@ -108,7 +108,7 @@ describe("the outbox while Slack is down", () => {
     await waitForDm(h.fake, p);
     await outboxDrained(h.core);
 
-    const posts = h.fake.calls("chat.postMessage").filter((c) => c.body.channel === dmChannelFor(p));
+    const posts = h.fake.calls("chat.postMessage").filter((c) => isDmTo(c.body.channel, p));
     expect(posts.map((c) => c.failure)).toEqual(["http", "http", undefined]);
   });
 
@@ -120,7 +120,7 @@ describe("the outbox while Slack is down", () => {
     await waitForDm(h.fake, p);
     await outboxDrained(h.core);
 
-    const posts = h.fake.calls("chat.postMessage").filter((c) => c.body.channel === dmChannelFor(p));
+    const posts = h.fake.calls("chat.postMessage").filter((c) => isDmTo(c.body.channel, p));
     expect(posts.map((c) => c.failure)).toEqual(["rate_limited", undefined]);
     expect((posts[1]?.at.getTime() ?? 0) - (posts[0]?.at.getTime() ?? 0)).toBeGreaterThanOrEqual(1000);
   });

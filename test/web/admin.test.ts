@@ -10,7 +10,7 @@ import { createToken } from "../../src/core/tokens.js";
 import type { Actor } from "../../src/core/types.js";
 import { failDueJob, quarantinedVm, savedImage, vmInCleaning } from "../helpers/admin-fixtures.js";
 import { addVms, personWithToken, snapshot, startApiHarness, type Harness } from "../api/helpers.js";
-import { dmChannelFor, textOf } from "../slack/harness.js";
+import { isDmTo, textOf } from "../slack/harness.js";
 import { chromiumMissing, launchBrowser, screenshot, seriousViolations, signedInContext } from "./browser.js";
 
 const missing = chromiumMissing();
@@ -89,7 +89,7 @@ describe.skipIf(missing !== null)("the admin page, in a real browser", () => {
     await expect.poll(() => page.locator("section[aria-labelledby=checkouts] [role=status]").textContent()).toMatch(new RegExp(`^${vm} is checked in from .*, on record; they are told\\.$`));
     expect(await stateOf(vm)).not.toBe("checked_out");
     expect((await historyOf(vm))[0]).toMatchObject({ actor: "ada", source: "web" });
-    const dm = await h.fake.waitFor((c) => c.method === "chat.postMessage" && c.body.channel === dmChannelFor(HAL) && textOf(c.body).includes("was checked in by an admin"));
+    const dm = await h.fake.waitFor((c) => c.method === "chat.postMessage" && isDmTo(c.body.channel, HAL) && textOf(c.body).includes("was checked in by an admin"));
     expect(textOf(dm[0]!.body)).toContain(vm);
   });
 

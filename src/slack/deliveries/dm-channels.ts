@@ -9,12 +9,14 @@ export interface Posted {
 }
 
 /**
- * The DM channel (D…) of each user: conversations.open gives it, and chat.update
- * and conversations.history need it. It never changes for a bot and a user, so
- * it is kept per person for the life of the process: a person's first DM costs
- * one conversations.open, later ones none, and DMs to one person sent side by
- * side share one call. A channel Slack says it no longer knows is forgotten
- * (`forget`) and opened again.
+ * The DM channel (D…) of each user, which conversations.history needs (a
+ * retried DM looks for its message there first). A first attempt at a DM needs
+ * none: chat.postMessage with the user's ID as `channel` posts to the app's DM
+ * with them (Slack's chat.postMessage reference) and answers with the D…
+ * channel, which is kept here (`learn`). Otherwise conversations.open gives it.
+ * It never changes for a bot and a user, so it is kept per person for the life
+ * of the process, and lookups for one person side by side share one call. A
+ * channel Slack says it no longer knows is forgotten (`forget`) and opened again.
  */
 export class DmChannels {
   private readonly channels = new Map<string, Promise<string>>();
@@ -31,6 +33,11 @@ export class DmChannels {
       if (this.channels.get(user) === opening) this.channels.delete(user);
     });
     return opening;
+  }
+
+  /** Slack named `user`'s DM channel in an answer (a post to the user's ID): kept, unless one is known or being opened. */
+  learn(user: string, channel: string): void {
+    if (!this.channels.has(user) && /^D/.test(channel)) this.channels.set(user, Promise.resolve(channel));
   }
 
   /** Slack answered channel_not_found for `channel`: the next DM to `user` opens it again. */

@@ -49,6 +49,15 @@ export function stepPoster(opts: PosterOptions): Poster {
   return {
     toUser: async (user, message) => {
       nothingToFind();
+      if (!opts.mayBePosted) {
+        // Nothing to look for: posted to the user's ID, Slack puts it in the app's DM with them and names
+        // that channel in its answer (kept for later lookups), so no conversations.open precedes the DM.
+        const posted = await postMessage(opts.client, user, message, opts.tag);
+        // Updated later by its channel: an answer that did not name the DM channel leaves it to conversations.open.
+        if (posted.channel === user) return { ...posted, channel: await opts.dms.channelOf(user) };
+        opts.dms.learn(user, posted.channel);
+        return posted;
+      }
       const channel = await opts.dms.channelOf(user);
       try {
         return await post(channel, message);

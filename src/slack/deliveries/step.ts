@@ -18,6 +18,11 @@ export interface DeliveryContext {
   homes: HomePublishes;
   /** The outbox row being delivered: a notice may wait for an earlier one. */
   noticeId: number;
+  /**
+   * Its first attempt, claimed from no one: nothing of it can be in Slack or on record yet,
+   * so its steps need not look (a retry, or a notice taken over, does).
+   */
+  firstAttempt: boolean;
 }
 
 /** A step done (with what to store in the same transaction that records it), or to be retried later without counting a failure. */

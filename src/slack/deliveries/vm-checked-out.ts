@@ -26,8 +26,8 @@ export function vmCheckedOutSteps(n: Notice, ctx: DeliveryContext): Step[] {
       run: async (post) => {
         // Someone Slack cannot reach (a service using the CLI or the API) got the details where they asked.
         if (user === null) return done();
-        // Both reads at once: they are all that stands between the claim and the post.
-        const [recorded, reading] = await Promise.all([hasCheckoutDm(ctx.core.db, n.checkoutId), readingOfPerson(ctx.core, n.holder.id)]);
+        // All that stands between the claim and the post: one read on a first attempt, two at once on a retry.
+        const [recorded, reading] = await Promise.all([!ctx.firstAttempt && hasCheckoutDm(ctx.core.db, n.checkoutId), readingOfPerson(ctx.core, n.holder.id)]);
         // Posted and recorded by an owner whose claim was taken over meanwhile: do not post twice.
         if (recorded) return done();
         const posted = await post.toUser(user, checkoutDmOf(n, reading));

@@ -28,8 +28,13 @@ import { summariseStaleAlerts } from "./stale-alerts.js";
 const BATCH = 32;
 /** Stale alerts told in one summary message at most; a longer backlog takes one message per this many. */
 const STALE_BATCH = 200;
-/** Notices sending their messages at once; notices about one VM still go one at a time (see orderKey). */
-const CONCURRENCY = 8;
+/**
+ * Notices sending their messages at once; notices about one VM still go one at a time (see orderKey).
+ * As many as one claim takes: with 8, a burst of 50 checkouts' DMs waited ~6 rounds for a place
+ * (the largest part of command → DM in the bench's traces); Slack calls are mostly waiting, and a
+ * 429 still pauses them all.
+ */
+const CONCURRENCY = 32;
 /** Notices claimed by this dispatcher and not done yet (sending, waiting their turn, or their Home publish). */
 const MAX_IN_FLIGHT = 64;
 /** Home publishes at once; they run when no DM is being sent or waits (HomePublishes). */
@@ -336,7 +341,7 @@ export class OutboxDispatcher {
 
   private contextFor(row: NoticeRow): DeliveryContext {
     const { client, core, settings, log } = this.opts;
-    return { client, core, settings, log, dms: this.dms, homes: this.homes, noticeId: row.id };
+    return { client, core, settings, log, dms: this.dms, homes: this.homes, noticeId: row.id, firstAttempt: row.attempts === 0 && !row.takenOver };
   }
 
   private async runSteps(row: NoticeRow, notice: ParsedNotice, messagesSent: () => void): Promise<string> {
