@@ -22,7 +22,7 @@ import type { Claimer, NoticeRow } from "../../core/outbox/notice-row.js";
 import { pendingNotices, pruneDelivered } from "../../core/outbox/prune.js";
 import { outboxWakeups, recordStep, recordStepWith } from "../../core/outbox/record-step.js";
 import { releaseNotices } from "../../core/outbox/release-notices.js";
-import { renewClaim } from "../../core/outbox/renew-claim.js";
+import { renewNoticeClaim } from "../../core/outbox/renew-notice-claim.js";
 import { summariseStaleAlerts } from "./stale-alerts.js";
 
 const BATCH = 32;
@@ -160,7 +160,7 @@ export class OutboxDispatcher {
       claim: (limit) => this.claimDue(limit),
       renew: async (row) => {
         const at = Date.now();
-        if (!(await renewClaim(core.db, row.id, claimer))) return false;
+        if (!(await renewNoticeClaim(core.db, row.id, claimer))) return false;
         this.claimedAt.set(row.id, at);
         return true;
       },
@@ -415,7 +415,7 @@ export class OutboxDispatcher {
       log,
       tag: { noticeId: row.id, queuedAt: row.queuedAt, step: step.name },
       mayBePosted: row.attempts > 0 || row.takenOver,
-      renewClaim: () => renewClaim(core.db, row.id, claimer),
+      renewClaim: () => renewNoticeClaim(core.db, row.id, claimer),
       findOnly,
     }));
   }
@@ -433,7 +433,7 @@ export class OutboxDispatcher {
       const claimed = this.claimedAt.get(row.id) ?? 0;
       if (Date.now() - claimed < settings.outbox.claimTimeoutMs / 2) return;
       const at = Date.now();
-      if (!(await renewClaim(core.db, row.id, claimer))) throw new ClaimLostError(row.id);
+      if (!(await renewNoticeClaim(core.db, row.id, claimer))) throw new ClaimLostError(row.id);
       this.claimedAt.set(row.id, at);
     };
     return {

@@ -12,7 +12,7 @@ import { parseNotice } from "../../core/notices.js";
 import type { Claimer, NoticeRow } from "../../core/outbox/notice-row.js";
 import { recordStepsOf } from "../../core/outbox/record-step.js";
 import { releaseNotices } from "../../core/outbox/release-notices.js";
-import { renewClaim } from "../../core/outbox/renew-claim.js";
+import { renewNoticeClaim } from "../../core/outbox/renew-notice-claim.js";
 
 /** The step name the summary message is tagged with (on its lowest notice), so a retry finds it rather than posting it again. */
 export const STALE_SUMMARY_STEP = "stale_summary";
@@ -64,7 +64,7 @@ export async function summariseStaleAlerts(deps: SummaryDeps, rows: NoticeRow[])
     log,
     tag: { noticeId: lowest.row.id, queuedAt: lowest.row.queuedAt, step: STALE_SUMMARY_STEP },
     mayBePosted: lowest.row.attempts > 0 || lowest.row.takenOver,
-    renewClaim: () => renewClaim(core.db, lowest.row.id, claimer),
+    renewClaim: () => renewNoticeClaim(core.db, lowest.row.id, claimer),
   });
   let ts: string;
   try {

@@ -6,7 +6,7 @@ import type { Claimer } from "./notice-row.js";
  * to post after slow work of its own; false when another process has taken
  * the notice over, and must then not post.
  */
-export async function renewClaim(db: Db, id: number, claimer: Claimer): Promise<boolean> {
+export async function renewNoticeClaim(db: Db, id: number, claimer: Claimer): Promise<boolean> {
   const rows = await db.$client`
     update outbox set claimed_at = now()
     where id = ${id} and claimed_by = ${claimer} and delivered_at is null
