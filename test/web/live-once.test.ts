@@ -53,4 +53,29 @@ describe("live-update notifications", () => {
     expect(await notificationsOf(() => changeLease(core, ann, name, { by: 3_600_000 }))).toEqual([{ kind: "checkout", pool: "once" }]);
     expect(await notificationsOf(() => checkin(core, ann, name))).toEqual([{ kind: "vm", pool: "once" }]);
   });
+
+  it("VMs added in one statement notify once per pool, with one call of the trigger, not one per VM", async () => {
+    let calls: number | undefined;
+    const added = await notificationsOf(async () => {
+      calls = await database.sql.begin(async (tx) => {
+        // Counts this transaction's calls of each plpgsql function (the live-update triggers' among them).
+        await tx`set local track_functions = 'pl'`;
+        await tx`insert into pools (name, quota) values ('bulk-a', 1), ('bulk-b', 1) on conflict do nothing`;
+        await tx`
+          insert into vms (name, ip, pool)
+          select 'bulk-' || g, '198.51.100.9', case when g % 2 = 0 then 'bulk-a' else 'bulk-b' end from generate_series(1, 1000) g`;
+        // vmres_notify_queue is the waits' wake-up (0016), not the page's.
+        const [row] = await tx<{ calls: number }[]>`
+          select coalesce(sum(pg_stat_get_xact_function_calls(p.oid)), 0)::int as calls
+          from pg_proc p where p.proname like 'vmres_notify_%' and p.proname <> 'vmres_notify_queue'`;
+        return row?.calls;
+      });
+    });
+    expect(calls).toBe(1);
+    expect(added).toEqual(expect.arrayContaining([{ kind: "vm", pool: "bulk-a" }, { kind: "vm", pool: "bulk-b" }]));
+    expect(added).toHaveLength(2);
+    const removed = await notificationsOf(() => database.sql`delete from vms where pool in ('bulk-a', 'bulk-b')`);
+    expect(removed).toEqual(expect.arrayContaining([{ kind: "vm", pool: "bulk-a" }, { kind: "vm", pool: "bulk-b" }]));
+    expect(removed).toHaveLength(2);
+  });
 });
