@@ -55,7 +55,13 @@ const ROLLBACK = new Error("rolled back on purpose");
  * when it costs no more (pg_prepared_statements' generic_plans/custom_plans show it), so a custom
  * plan of the same text is not what ships after the warm-up.
  */
-export async function explainStatement(sql: postgres.Sql, statement: { text: string; params: unknown[] }, mode: "custom" | "generic" = "custom"): Promise<StatementPlan> {
+export async function explainStatement(
+  sql: postgres.Sql,
+  statement: { text: string; params: unknown[] },
+  mode: "custom" | "generic" = "custom",
+  /** Planner settings for this EXPLAIN only (a test forcing the join a bigger pool's statistics may pick). */
+  planner: Record<string, "on" | "off"> = {},
+): Promise<StatementPlan> {
   let measured: StatementPlan | undefined;
   const blocks = async (tx: postgres.TransactionSql) => {
     const [row] = await tx<{ n: string }[]>`
@@ -65,6 +71,10 @@ export async function explainStatement(sql: postgres.Sql, statement: { text: str
   await sql
     .begin(async (tx) => {
       await tx.unsafe(`set local plan_cache_mode = ${mode === "generic" ? "force_generic_plan" : "force_custom_plan"}`);
+      for (const [name, value] of Object.entries(planner)) {
+        if (!/^enable_[a-z]+$/.test(name)) throw new Error(`not a planner switch: ${name}`);
+        await tx.unsafe(`set local ${name} = ${value === "on" ? "on" : "off"}`);
+      }
       const before = await blocks(tx);
       const [row] = await tx.unsafe<{ "QUERY PLAN": [Explained] }[]>(`explain (analyze, buffers, summary, format json) ${statement.text}`, statement.params as never[]);
       const after = await blocks(tx);
