@@ -2,7 +2,6 @@
  * The core bench's measured cells: what a cell is, the pools and concurrencies,
  * and running checkout + check-in cycles through src/core for one cell.
  */
-import { sql } from "drizzle-orm";
 import { loadavg } from "node:os";
 import { checkin } from "../src/core/checkin.js";
 import { checkout } from "../src/core/checkout.js";
@@ -144,9 +143,11 @@ async function runCycles(
 
   const returner = (async () => {
     while (!stopReturner.signal.aborted && !signal.aborted) {
-      const rows = await database.db.execute(sql`
+      // A prepared statement (postgres.js): it runs up to every 10 ms, 1.4–4.5 times
+      // per cycle at c=1, so a parse and a plan each time (drizzle's raw execute) weighed on the cells it stands beside.
+      const rows = await database.sql`
         update vms set state = 'available', state_changed_at = now(), cleanup_next_at = null, cleanup_attempts = 0
-        where pool = ${pool} and state = 'cleaning' and cleanup_next_at <= now()`);
+        where pool = ${pool} and state = 'cleaning' and cleanup_next_at <= now()`;
       if (cell) {
         cell.returnerBatches++;
         cell.returned += rows.count;

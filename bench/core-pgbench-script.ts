@@ -9,20 +9,21 @@
  *   - the capture person's id, name, Slack ID and lock key → `:person_id`, `:person_name`,
  *     `:slack_user_id`, `:lock_key`, set once per pgbench client (each client is its own person);
  *   - the pool → `:pool`;
- *   - the check-in's VM id and checkout id → `:ci_id`, `:ci_checkout_id`, read by the
- *     check-in's row lock (`\gset ci_`);
+ *   - the check-in's VM id and checkout id → a look-up of the person's open checkout
+ *     (declared stand-ins, see core-sql-check.ts: the core reads them with its row lock, sent
+ *     with BEGIN, and pgbench cannot \gset inside a pipeline);
  *   - the check-in's next state `cleaning` → `:next_state`, bound to `available` (declared deviation:
  *     pgbench has no cleanup worker, so the pool would drain);
  *   - anything else (lease seconds, reminder leads, the source, the event detail, the notices) →
  *     a `:cN` variable defined (`-D`) as the value the core bound.
  * The core's `--` comments are left out (the server ignores them; pgbench would read a `:word` in
- * them as a variable). One declared stand-in: pgbench cannot \gset inside a pipeline, so it cannot keep the name the
+ * them as a variable). Declared stand-ins: pgbench cannot \gset inside a pipeline, so it cannot keep the name the
  * one-round-trip checkout returned; the check-in's `v.name = $n` becomes a lookup of this person's
- * open checkout (one more index lookup on the server, no extra round trip).
+ * open checkout (one more index lookup on the server, no extra round trip), and so do the ids its end binds.
  * The capture's ids are chosen apart (person 900001, checkouts from 5,000,001) so no two roles
  * bind the same number.
  */
-import { VM_NAME_STAND_IN, withoutComments, type SentStatement } from "./core-sql-check.js";
+import { CHECKOUT_ID_STAND_IN, VM_ID_STAND_IN, VM_NAME_STAND_IN, withoutComments, type SentStatement } from "./core-sql-check.js";
 
 /** What the capture cycle knew about its own values. */
 export interface CaptureFacts {
@@ -73,9 +74,7 @@ export function generateScript(sent: SentStatement[], facts: CaptureFacts): Gene
         text = text.replace(/\bv\.name = \$\d+/, VM_NAME_STAND_IN);
       }
       text = text.replace(/\$(\d+)/g, (_, n: string) => variableFor(statement.params[Number(n) - 1], facts, checkinStarted, constants, defines));
-      // A check-in's row lock, alone in its round trip, hands the VM's id and checkout id to the next statement.
-      const gset = group.length === 1 && /^select\b/i.test(text) && text.includes(VM_NAME_STAND_IN) ? " \\gset ci_" : "";
-      lines.push(`${text}${gset ? gset : ";"}`);
+      lines.push(`${text};`);
     }
     if (group.length > 1) lines.push("\\endpipeline");
   }
@@ -90,8 +89,8 @@ function variableFor(value: unknown, facts: CaptureFacts, inCheckin: boolean, co
   if (value === facts.person.slackUserId) return facts.person.name === facts.person.slackUserId ? ":person_name" : ":slack_user_id";
   if (value === facts.person.name) return ":person_name";
   if (value === facts.pool) return ":pool";
-  if (inCheckin && same(facts.checkoutId)) return ":ci_checkout_id";
-  if (inCheckin && same(facts.vm.id)) return ":ci_id";
+  if (inCheckin && same(facts.checkoutId)) return CHECKOUT_ID_STAND_IN;
+  if (inCheckin && same(facts.vm.id)) return VM_ID_STAND_IN;
   if (inCheckin && value === "cleaning") return ":next_state";
   const literal = Array.isArray(value) ? `{${value.join(",")}}` : value instanceof Date ? value.toISOString() : String(value);
   let name = constants.get(literal);

@@ -63,13 +63,18 @@ export interface SqlCheck {
 /** The stand-in for the check-in's lock by VM name, as the generated script writes it. */
 export const VM_NAME_STAND_IN = "v.id = (select o.vm_id from checkouts o where o.person_id = :person_id and o.ended_at is null)";
 
+/**
+ * The stand-ins for the ids the check-in's row lock read: the core sends the lock with BEGIN and
+ * binds the ids it read in the end's statement, sent with COMMIT; pgbench cannot \gset inside a
+ * pipeline, so the script's end finds them by the person's open checkout (one more index lookup each).
+ */
+export const CHECKOUT_ID_STAND_IN = "(select o.id from checkouts o where o.person_id = :person_id and o.ended_at is null)";
+export const VM_ID_STAND_IN = "(select o.vm_id from checkouts o where o.person_id = :person_id and o.ended_at is null)";
+
 const STAND_INS = [
-  {
-    script: VM_NAME_STAND_IN.replace(":person_id", "?"),
-    scriptVars: 1,
-    core: "v.name = ?",
-    coreVar: "co_name",
-  },
+  { script: VM_NAME_STAND_IN.replace(":person_id", "?"), scriptVars: 1, core: "v.name = ?", coreVar: "co_name" },
+  { script: CHECKOUT_ID_STAND_IN.replace(":person_id", "?"), scriptVars: 1, core: "?", coreVar: "ci_checkout_id" },
+  { script: VM_ID_STAND_IN.replace(":person_id", "?"), scriptVars: 1, core: "?", coreVar: "ci_id" },
 ] as const;
 
 /** The script statement as the core would send it: each stand-in replaced by the core's text and variable. */
@@ -122,7 +127,9 @@ export async function captureCoreSql(url: string, pool: string): Promise<{ sent:
       if (!out.ok) throw new Error(`SQL check: checkout refused: ${JSON.stringify(out.refusal)}`);
       const back = await checkin(core, actor, out.value.name);
       if (!back.ok) throw new Error(`SQL check: checkin refused: ${JSON.stringify(back.refusal)}`);
+      // The cycle's statements end here: this look-up is the capture's own, not the core's.
       const captured = sent;
+      sent = [];
       const [vm] = await client<{ id: number }[]>`select id from vms where name = ${out.value.name}`;
       sent = captured;
       facts = {
@@ -230,7 +237,7 @@ export function compareSql(core: SentStatement[], script: ScriptStatement[]): Sq
     lines: [
       `${core.length} statements in ${coreTrips.length} round trips (statements per round trip: ${coreTrips.join(" ")}), same texts after`,
       `whitespace normalisation; the core bound NULL at ${nulls} places the script writes null; ${script.length - cycle.length} per-client setup statement(s) skipped;`,
-      `${standIns} declared stand-in(s): the script's check-in finds the VM by its open checkout's person where the core binds its name (pgbench cannot \\gset in a pipeline).`,
+      `${standIns} declared stand-in(s): the script's check-in finds the VM, and then the VM's and the checkout's ids, by the person's open checkout where the core binds them (pgbench cannot \\gset in a pipeline).`,
     ],
   };
 }

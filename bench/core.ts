@@ -113,6 +113,7 @@ export async function benchCore(env: CoreBenchEnv): Promise<CoreBenchResult> {
     const fresh = await explainCheckout(database, capture.sent);
     plans.push({ pool, ...fresh });
     diagnostics.push(...planLines(pool.name, "fresh pool, after VACUUM ANALYZE", fresh));
+    diagnostics.push(...planLines(pool.name, "the same, generic plan (what the core's prepared statement runs after its fifth run)", await explainCheckout(database, capture.sent, "generic")));
     for (const concurrency of CONCURRENCIES) {
       if (signal.aborted) break;
       const coreCell = await runCoreCell(core, database, pool, concurrency, signal, cpu);
@@ -176,17 +177,18 @@ export async function benchCore(env: CoreBenchEnv): Promise<CoreBenchResult> {
   };
 }
 
-async function explainCheckout(database: Database, sent: SentStatement[]): Promise<StatementPlan & { deadRows: number }> {
+async function explainCheckout(database: Database, sent: SentStatement[], mode: "custom" | "generic" = "custom"): Promise<StatementPlan & { deadRows: number }> {
   const statement = sent.find((s) => /insert into checkouts/i.test(s.text));
   if (!statement) throw new Error("the captured checkout sent no statement that opens a checkout");
-  const plan = await explainStatement(database.sql, statement);
+  const plan = await explainStatement(database.sql, statement, mode);
   const [stats] = await database.sql<{ dead: number }[]>`select n_dead_tup::int as dead from pg_stat_user_tables where relname = 'vms'`;
   return { ...plan, deadRows: stats?.dead ?? 0 };
 }
 
 function planLines(pool: string, when: string, p: StatementPlan & { deadRows: number }): string[] {
   return [
-    `  ${pool}, ${when}: ${p.blocks} blocks read${p.tempBlocks ? `, ${p.tempBlocks} temp blocks` : ""}; ${p.deadRows} dead rows in vms (statistics)`,
+    `  ${pool}, ${when}: ${p.blocks} blocks read${p.tempBlocks ? `, ${p.tempBlocks} temp blocks` : ""}; ${p.deadRows} dead rows in vms (statistics); ` +
+      `planning ${fmt(p.planningMs, 2)} ms (${p.planningBlocks} blocks), execution ${fmt(p.executionMs, 2)} ms`,
     ...planOutline(p.plan).map((line) => `      ${line}`),
   ];
 }

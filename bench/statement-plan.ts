@@ -30,12 +30,38 @@ export interface StatementPlan {
   blocks: number;
   /** Blocks written to temporary files (a sort or hash that spilled). */
   tempBlocks: number;
+  /** Planning: its time and the blocks it read (statistics, index ends: get_actual_variable_range). */
+  planningMs: number;
+  planningBlocks: number;
+  executionMs: number;
+  /** Which plan ran: a custom one (planned for these values) or the generic one a prepared statement settles on after its fifth run. */
+  mode: "custom" | "generic";
   plan: PlanNode;
+}
+
+/** What `EXPLAIN (FORMAT JSON)` returns around the plan. */
+interface Explained {
+  Plan: PlanNode;
+  Planning?: { "Shared Hit Blocks"?: number; "Shared Read Blocks"?: number };
+  "Planning Time"?: number;
+  "Execution Time"?: number;
 }
 
 const ROLLBACK = new Error("rolled back on purpose");
 
-export async function explainStatement(sql: postgres.Sql, statement: { text: string; params: unknown[] }): Promise<StatementPlan> {
+/**
+ * `mode: "generic"` explains the plan the core's prepared statements run: postgres.js prepares each
+ * statement once per connection, and after five custom plans PostgreSQL keeps the generic one
+ * when it costs no more (pg_prepared_statements' generic_plans/custom_plans show it), so a custom
+ * plan of the same text is not what ships after the warm-up.
+ */
+export async function explainStatement(
+  sql: postgres.Sql,
+  statement: { text: string; params: unknown[] },
+  mode: "custom" | "generic" = "custom",
+  /** Planner settings for this EXPLAIN only (a test forcing the join a bigger pool's statistics may pick). */
+  planner: Record<string, "on" | "off"> = {},
+): Promise<StatementPlan> {
   let measured: StatementPlan | undefined;
   const blocks = async (tx: postgres.TransactionSql) => {
     const [row] = await tx<{ n: string }[]>`
@@ -44,12 +70,26 @@ export async function explainStatement(sql: postgres.Sql, statement: { text: str
   };
   await sql
     .begin(async (tx) => {
+      await tx.unsafe(`set local plan_cache_mode = ${mode === "generic" ? "force_generic_plan" : "force_custom_plan"}`);
+      for (const [name, value] of Object.entries(planner)) {
+        if (!/^enable_[a-z]+$/.test(name)) throw new Error(`not a planner switch: ${name}`);
+        await tx.unsafe(`set local ${name} = ${value === "on" ? "on" : "off"}`);
+      }
       const before = await blocks(tx);
-      const [row] = await tx.unsafe<{ "QUERY PLAN": [{ Plan: PlanNode }] }[]>(`explain (analyze, buffers, format json) ${statement.text}`, statement.params as never[]);
+      const [row] = await tx.unsafe<{ "QUERY PLAN": [Explained] }[]>(`explain (analyze, buffers, summary, format json) ${statement.text}`, statement.params as never[]);
       const after = await blocks(tx);
       if (row) {
-        const plan = row["QUERY PLAN"][0].Plan;
-        measured = { blocks: after - before, tempBlocks: sumTemp(plan), plan };
+        const explained = row["QUERY PLAN"][0];
+        const plan = explained.Plan;
+        measured = {
+          blocks: after - before,
+          tempBlocks: sumTemp(plan),
+          planningMs: explained["Planning Time"] ?? Number.NaN,
+          planningBlocks: (explained.Planning?.["Shared Hit Blocks"] ?? 0) + (explained.Planning?.["Shared Read Blocks"] ?? 0),
+          executionMs: explained["Execution Time"] ?? Number.NaN,
+          mode,
+          plan,
+        };
       }
       throw ROLLBACK;
     })
