@@ -50,6 +50,15 @@ describe("round trips per API request", () => {
     expect(sent.length, sent.join("\n---\n")).toBeLessThanOrEqual(5);
   });
 
+  it("a token used before is not read again: its request sends one short statement that checks and counts it", async () => {
+    expect((await api.app.inject({ method: "GET", url: "/v1/pools", headers: headers() })).statusCode).toBe(200);
+    sent = [];
+    expect((await api.app.inject({ method: "GET", url: "/v1/pools", headers: headers() })).statusCode).toBe(200);
+    const auth = sent.filter((s) => /api_tokens|api_token_epoch|api_request_counts/.test(s));
+    expect(auth, sent.join("\n---\n")).toHaveLength(1);
+    expect(auth[0]).not.toMatch(/token_hash|join people/);
+  });
+
   it("a check-in by an id that has ended still says how it ended, and changes nothing", async () => {
     const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
     const id = (out.json() as { id: number }).id;
