@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { isConnectionLost } from "../db/errors.js";
 import type { EndReason, PoolCleanup, VmState } from "../db/schema.js";
 import { eventsOfKindsFrom, type EventKind } from "./events.js";
 import { noticesOf, type Notice } from "./notices.js";
@@ -121,8 +122,16 @@ async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | 
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
   const operator = actor.person === OPERATOR;
-  return core.db.$client.begin(async (tx): Promise<Result<CheckinDone> | typeof NOT_OPEN> => {
-    const [row] = await tx<HeldRow[]>`
+  // Two round trips for a check-in, on a reserved connection: BEGIN with the locking read, then
+  // (once decided here) the end of the checkout with COMMIT; postgres.js sends each pair together
+  // and the server runs them in order. A refusal rolls back; anything unexpected too.
+  const tx = await core.db.$client.reserve();
+  let ended = false;
+  let lost = false;
+  try {
+    const [began, read] = await Promise.allSettled([
+      tx`begin`,
+      tx<HeldRow[]>`
       select v.id, v.name, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
              (extract(epoch from c.started_at) * 1000)::float8 as started_ms, v.retire_on_checkin, v.pending_update,
              (select is_admin from people where id = ${me.value.id}) as actor_admin,
@@ -130,7 +139,11 @@ async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | 
              (select pl.reuse from pools pl where pl.name = v.pool) as reuse,
              (select pl.cleanup from pools pl where pl.name = v.pool) as cleanup
       from vms v left join checkouts c on c.id = v.checkout_id left join people p on p.id = c.person_id
-      where ${byId === null ? tx`v.name = ${"vm" in target ? target.vm : ""}` : tx`v.id = (select vm_id from checkouts where id = ${byId})`} for update of v`;
+      where ${byId === null ? tx`v.name = ${"vm" in target ? target.vm : ""}` : tx`v.id = (select vm_id from checkouts where id = ${byId})`} for update of v`,
+    ]);
+    if (began.status === "rejected") throw began.reason;
+    if (read.status === "rejected") throw read.reason;
+    const [row] = read.value;
     // By checkout id, only its open checkout goes on here; anything else is answered by openCheckoutById's rules.
     if (byId !== null && (!row || row.checkout_id === null || Number(row.checkout_id) !== byId)) return NOT_OPEN;
     const vmName = row?.name ?? ("vm" in target ? target.vm : "");
@@ -155,10 +168,31 @@ async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | 
       forced,
       nextState: goes ? "retired" : stateAfterCheckin(row.cleanup, row.retire_on_checkin),
     };
-    await endCheckout(tx, core, row, done, me.value, actor.source, forced ? "forced" : "checked_in");
-    if (row.instance_id !== null) done.instance = await releaseInstance(tx, { instanceId: row.instance_id, pool: row.pool, owner: previousHolder, keep: opts.keep === true, reuse: row.reuse });
+    // The steps are sent together with COMMIT (a failed one makes the COMMIT a ROLLBACK); its instance's, when provisioned, after the end.
+    const steps = [endCheckout(tx, core, row, done, me.value, actor.source, forced ? "forced" : "checked_in")];
+    if (row.instance_id !== null) {
+      const instanceId = row.instance_id;
+      await steps[0];
+      // A reserved connection inside BEGIN … COMMIT is the transaction, as releaseInstance expects.
+      done.instance = await releaseInstance(tx as unknown as postgres.TransactionSql, { instanceId, pool: row.pool, owner: previousHolder, keep: opts.keep === true, reuse: row.reuse });
+    }
+    const [step, commit] = await Promise.allSettled([Promise.all(steps), tx`commit`]);
+    ended = commit.status === "fulfilled";
+    if (step.status === "rejected") throw step.reason;
+    if (commit.status === "rejected") throw commit.reason;
     return ok(done);
-  });
+  } catch (err) {
+    lost = isConnectionLost(err);
+    throw err;
+  } finally {
+    // As in checkout: a lost connection ended the transaction with it (postgres.js reconnects it on
+    // demand, and neither a ROLLBACK on it nor releasing it is safe); otherwise anything not
+    // committed (a refusal, an error) is rolled back before the connection returns to the pool.
+    if (!lost) {
+      if (!ended) await tx`rollback`.catch(() => undefined);
+      tx.release();
+    }
+  }
 }
 
 /** The request named a checkout that is not the VM's open one: `checkoutEnded` says what became of it. */
@@ -191,7 +225,7 @@ const EVENT_OF: Record<"checked_in" | "forced" | "expired", EventKind> = { check
  * the event, queue the notices. The caller holds the VM's row lock.
  */
 export async function endCheckout(
-  tx: postgres.TransactionSql,
+  tx: postgres.TransactionSql | postgres.ReservedSql,
   core: Core,
   row: Pick<HeldRow, "id" | "pending_update">,
   done: CheckinDone,

@@ -16,13 +16,26 @@ import { personWithToken } from "./helpers.js";
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let client: postgres.Sql;
 let sent: string[] = [];
+/**
+ * Round trips: statements postgres.js writes in one go (a pipeline: sent in the same turn of the
+ * event loop, before any answer can come back) are one wait for the network.
+ */
+let trips = 0;
+let inTrip = false;
+const sending = (text: string) => {
+  sent.push(text);
+  if (inTrip) return;
+  inTrip = true;
+  trips++;
+  setImmediate(() => (inTrip = false));
+};
 let core: Core;
 let api: Awaited<ReturnType<typeof buildApi>>;
 let token: string;
 
 beforeAll(async () => {
   database = await freshDatabase({ poolSize: 2 });
-  client = postgres(database.url, { max: 2, onnotice: () => {}, debug: (_c, text) => sent.push(text) });
+  client = postgres(database.url, { max: 2, onnotice: () => {}, debug: (_c, text) => sending(text) });
   core = coreFor({ db: drizzle(client, { schema }) }, { defaultPool: "trips" });
   await addPoolVms(core, "trips", 4);
   ({ token } = await personWithToken(core, "tripper", { kind: "service" }));
@@ -57,6 +70,18 @@ describe("round trips per API request", () => {
     const auth = sent.filter((s) => /api_tokens|api_token_epoch|api_request_counts/.test(s));
     expect(auth, sent.join("\n---\n")).toHaveLength(1);
     expect(auth[0]).not.toMatch(/token_hash|join people/);
+  });
+
+  it("a check-in by checkout id waits on three round trips: the token's count, BEGIN with the VM's lock, the end with COMMIT", async () => {
+    const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
+    expect(out.statusCode).toBe(201);
+    const id = (out.json() as { id: number }).id;
+    sent = [];
+    trips = 0;
+    const back = await api.app.inject({ method: "DELETE", url: `/v1/checkouts/${id}`, headers: { authorization: `Bearer ${token}` } });
+    expect(back.statusCode).toBe(200);
+    expect((back.json() as { nextState: string }).nextState).toBe("cleaning");
+    expect(trips, sent.join("\n---\n")).toBe(3);
   });
 
   it("a check-in by an id that has ended still says how it ended, and changes nothing", async () => {
