@@ -13,7 +13,15 @@ let started = 0;
  * and resolves its port from the "vmres is running" line of its log (service-N.log in `dir`). Several replicas
  * may share one database: each is started the same way.
  */
-export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, secret: string, more: Record<string, string> = {}): { child: ChildProcess; port: Promise<number>; logFile: string } {
+export function startApp(
+  dir: string,
+  databaseUrl: string,
+  slackApiUrl: string,
+  secret: string,
+  more: Record<string, string> = {},
+  /** Node options before the script, e.g. `--cpu-prof` (the API part profiles the service). */
+  nodeArgs: string[] = [],
+): { child: ChildProcess; port: Promise<number>; logFile: string } {
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? dir,
@@ -35,7 +43,7 @@ export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, 
   // (before, it read and parsed every line through a pipe).
   const logFile = join(dir, `service-${++started}.log`);
   const logFd = openSync(logFile, "a");
-  const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
   closeSync(logFd);
   const port = new Promise<number>((resolve, reject) => {
     const deadline = Date.now() + 60_000;
