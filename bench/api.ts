@@ -195,7 +195,7 @@ export async function benchApi(): Promise<string[]> {
       const d = cpu.direct;
       const total = c.service + c.server + c.client;
       const directTotal = d.service + d.server + d.client;
-      const more = (x: number) => `${x >= 0 ? "" : "−"}${fmt(Math.abs(x), 2)} ms ${x >= 0 ? "more" : "less"}`;
+      const more = (x: number) => `${fmt(Math.abs(x), 2)} ms ${x >= 0 ? "more" : "less"}`;
       return (
         `why (measured): a cycle costs ${fmt(total, 2)} ms of CPU through the API against ${fmt(directTotal, 2)} ms direct ` +
         `(the service ${more(c.service - d.service)}, PostgreSQL ${more(c.server - d.server)}, the bench process ${more(c.client - d.client)}) on ${cores} cores at load ${fmt(loadavg()[0] ?? 0, 1)}; ` +
