@@ -2,7 +2,6 @@ import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildApi } from "../../src/api/server.js";
-import { setAdmin } from "../../src/core/people.js";
 import { createToken, revokeToken } from "../../src/core/tokens.js";
 import type { Core } from "../../src/core/types.js";
 import * as schema from "../../src/db/schema.js";
