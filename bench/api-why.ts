@@ -187,4 +187,16 @@ function partOf(leaf: ProfileNode, parent: Map<number, ProfileNode>): string | n
   return `native (${functionName || "?"})`;
 }
 
-export const partsLine = (parts: { part: string; msPerCycle: number }[], n = 6) => parts.slice(0, n).map((p) => `${p.part} ${fmt(p.msPerCycle, 2)}`).join(", ");
+/**
+ * The profile's parts as shares of its samples. A sample is taken while the thread is not idle,
+ * also while the kernel has it waiting for a core (a busy machine: a write to a socket that wakes
+ * the reader often ends so), so shares say where the service's time goes, not CPU milliseconds:
+ * those are /proc's figure.
+ */
+export function partsLine(parts: { part: string; msPerCycle: number }[], n = 6): string {
+  const total = parts.reduce((a, p) => a + p.msPerCycle, 0);
+  return parts
+    .slice(0, n)
+    .map((p) => `${p.part} ${fmt((100 * p.msPerCycle) / Math.max(total, Number.MIN_VALUE), 0)}%`)
+    .join(", ");
+}

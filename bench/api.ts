@@ -200,7 +200,7 @@ export async function benchApi(): Promise<string[]> {
         `why (measured): a cycle costs ${fmt(total, 2)} ms of CPU through the API against ${fmt(directTotal, 2)} ms direct ` +
         `(the service ${more(c.service - d.service)}, PostgreSQL ${more(c.server - d.server)}, the bench process ${more(c.client - d.client)}) on ${cores} cores at load ${fmt(loadavg()[0] ?? 0, 1)}; ` +
         `${tripsLine(trips[kind])} against ${tripsLine(trips.direct)} direct; ` +
-        `the service's CPU per cycle by part (profile): ${partsLine(parts)} ms`
+        `the service's time by part (profile samples, busy or waiting for a core, ${fmt(parts.reduce((a, p) => a + p.msPerCycle, 0), 1)} ms per cycle): ${partsLine(parts)}`
       );
     };
     const lines = [
@@ -211,7 +211,7 @@ export async function benchApi(): Promise<string[]> {
       `  HTTP API with an Idempotency-Key on each POST and DELETE (as the CLI sends): ${fmt(keyedRate, 0)}/s (rounds ${keyedRates.map((r) => fmt(r, 0)).join(", ")}); / direct ${fmt(keyedRatio, 2)}×; ${tripsLine(trips.keyed)}; CPU per cycle ${cpuLine(cpu.keyed)}`,
       `cycles at ${LATENCY_CLIENTS} concurrent clients for ${LATENCY_MS / 1000} s: API ${fmt(loaded, 0)}/s, latency p50 ${fmt(p(latencies, 50), 1)} ms, p99 ${fmt(p(latencies, 99), 1)} ms (${latencies.length} cycles); ` +
         `core ${fmt(directLoaded, 0)}/s, p50 ${fmt(p(directLatencies, 50), 1)} ms, p99 ${fmt(p(directLatencies, 99), 1)} ms; API p99 / core p99 ${fmt(p99Ratio, 2)}×`,
-      `the service's CPU per API cycle by part (--cpu-prof, ${profiledCycles} cycles at ${CONCURRENCY} clients, run apart): ${partsLine(parts, 10)} ms`,
+      `the service's time per API cycle by part (--cpu-prof, ${profiledCycles} cycles at ${CONCURRENCY} clients, run apart; samples, busy or waiting for a core: ${fmt(parts.reduce((a, p) => a + p.msPerCycle, 0), 1)} ms per cycle): ${partsLine(parts, 10)}`,
       `${ratio >= RATIO_TARGET ? "PASS" : "MISS"}  API checkout+check-in rate ≥ ${RATIO_TARGET}× the core called directly (${fmt(ratio, 2)}×)`,
     ];
     if (ratio < RATIO_TARGET) lines.push(`      ${why("api")}`);
