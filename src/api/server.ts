@@ -119,9 +119,8 @@ export async function buildApi(
   );
 
   // Accepted tokens, per process; emptied by every replica at the commit of a revocation (NOTIFY).
-  const tokens = new TokenCache();
-  const stopListening = await tokens.listen(deps.core.db.$client, log);
-  app.addHook("onClose", async () => stopListening());
+  const tokens = new TokenCache(log);
+  app.addHook("onClose", async () => tokens.stop());
   const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);
   const rateLimit = new RateLimit(deps.core, log, deps.rateLimit);
   await app.register(

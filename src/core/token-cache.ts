@@ -1,11 +1,11 @@
-import type postgres from "postgres";
 import { listenForWakeups, TOKENS_CHANNEL, type StopListening } from "../db/notify.js";
 import type { Logger } from "../log.js";
-import type { TokenHolder } from "./tokens.js";
+import type { Core, PersonTag } from "./types.js";
 
 /** What a replica keeps of an accepted token between its requests. */
 export interface CachedToken {
-  holder: TokenHolder;
+  /** As authenticateToken answers it (a TokenHolder). */
+  holder: { tokenId: number | null; person: PersonTag };
   /** `api_token_epoch` as read in the statement that accepted the token: the entry holds while it is unchanged. */
   epoch: string;
   /** The earliest expiry of the token and the tokens it was made from (null: none expires). */
@@ -33,6 +33,9 @@ const MAX_ENTRIES = 10_000;
  */
 export class TokenCache {
   private readonly entries = new Map<string, CachedToken>();
+  private listening: Promise<StopListening> | null = null;
+
+  constructor(private readonly log: Logger) {}
 
   get(hash: string): CachedToken | undefined {
     return this.entries.get(hash);
@@ -59,8 +62,19 @@ export class TokenCache {
     return this.entries.size;
   }
 
-  /** Empties the cache on every vmres_tokens notification and every (re)start of listening. */
-  listen(sql: postgres.Sql, log: Logger): Promise<StopListening> {
-    return listenForWakeups(sql, TOKENS_CHANNEL, () => this.clear(), log);
+  /**
+   * Starts listening (once, at the first token authenticateToken sees, so an API built without a
+   * database, as for its OpenAPI document, listens to nothing): every vmres_tokens notification
+   * and every (re)start of listening empties the cache.
+   */
+  listen(core: Core): void {
+    this.listening ??= listenForWakeups(core.db.$client, TOKENS_CHANNEL, () => this.clear(), this.log);
+  }
+
+  /** Stops listening (the API closing). */
+  async stop(): Promise<void> {
+    const stop = await this.listening;
+    this.listening = null;
+    stop?.();
   }
 }

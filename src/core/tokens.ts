@@ -266,6 +266,7 @@ export interface Authenticated {
 export async function authenticateToken(core: Core, token: string, count?: CountWindows, cache?: TokenCache): Promise<Authenticated | { rejected: TokenRejection }> {
   if (!TOKEN_SHAPE.test(token)) return { rejected: "malformed" };
   const hash = hashToken(token);
+  cache?.listen(core);
   const cached = cache?.get(hash);
   if (cached) {
     const still = await recount(core, cached, count);
