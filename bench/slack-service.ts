@@ -13,7 +13,15 @@ let started = 0;
  * and resolves its port from the "vmres is running" line of its log (service-N.log in `dir`). Several replicas
  * may share one database: each is started the same way.
  */
-export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, secret: string, more: Record<string, string> = {}): { child: ChildProcess; port: Promise<number>; logFile: string } {
+export function startApp(
+  dir: string,
+  databaseUrl: string,
+  slackApiUrl: string,
+  secret: string,
+  more: Record<string, string> = {},
+  /** Node options before the script, e.g. `--cpu-prof` (the API part profiles the service). */
+  nodeArgs: string[] = [],
+): { child: ChildProcess; port: Promise<number>; logFile: string } {
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? dir,
@@ -37,7 +45,7 @@ export function startApp(dir: string, databaseUrl: string, slackApiUrl: string, 
   const logFd = openSync(logFile, "a");
   // BENCH_SLACK_PROF=DIR: a CPU profile of each service process (node --cpu-prof), written when it stops.
   const profile = process.env.BENCH_SLACK_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_SLACK_PROF] : [];
-  const child = spawn(process.execPath, [...profile, join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
   closeSync(logFd);
   const port = new Promise<number>((resolve, reject) => {
     const deadline = Date.now() + 60_000;

@@ -4,6 +4,7 @@ import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { TokenCache } from "../core/token-cache.js";
 import { authenticateToken, type TokenHolder } from "../core/tokens.js";
 import { authenticateSession, type SessionRejection } from "../core/web-sessions.js";
 import { hopTrust, type TrustProxy } from "../service/proxy-trust.js";
@@ -117,6 +118,9 @@ export async function buildApi(
     webRoutes(web, { core: deps.core, log, live, sessionLifetimeMs: deps.web?.sessionLifetimeMs ?? 12 * 3_600_000, oidc: deps.web?.oidc ?? null }),
   );
 
+  // Accepted tokens, per process; emptied by every replica at the commit of a revocation (NOTIFY).
+  const tokens = new TokenCache(log);
+  app.addHook("onClose", async () => tokens.stop());
   const idempotency = new Idempotency(deps.core, log, deps.claimTimeoutMs);
   const rateLimit = new RateLimit(deps.core, log, deps.rateLimit);
   await app.register(
@@ -131,7 +135,7 @@ export async function buildApi(
         if (secret !== undefined) return authenticateBySession(req, reply, deps, rateLimit, secret);
         const token = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
         if (!token) return unauthorized(reply, "send the header Authorization: Bearer <token> (vmres token create, or /vm token in Slack)");
-        const found = await authenticateToken(deps.core, token, rateLimit.windows);
+        const found = await authenticateToken(deps.core, token, rateLimit.windows, tokens);
         if ("rejected" in found) return unauthorized(reply, rejectionText[found.rejected], found.rejected);
         req.caller = found.holder;
         const limited = rateLimit.check(reply, found.counts);

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
+import type postgres from "postgres";
 import { formatDuration } from "../duration.js";
 import { clockAt } from "./clock.js";
+import type { CachedToken, TokenCache } from "./token-cache.js";
 import { asAdmin, isBootstrapAdmin, OPERATOR, resolvePerson, SYSTEM, whoseListing } from "./people.js";
 import { ok, refuse, type Actor, type Core, type PersonTag, type Result, type TokenSettings } from "./types.js";
 import { checkNote, checkUserId, firstRefusal } from "./validate.js";
@@ -186,7 +188,8 @@ export interface TokenRevoked {
 }
 
 /**
- * Revokes a token at once (every replica reads the row at each request): its
+ * Revokes a token at once (on every replica, token caches included: the update bumps
+ * `api_token_epoch`, see authenticateToken): its
  * holder, or an admin. The tokens made with it (over the API, with it or with
  * one of them) are revoked with it, on record: a leaked token cannot leave
  * heirs. Revoking a revoked token revokes any heir still live and says the
@@ -242,26 +245,109 @@ export interface Authenticated {
 }
 
 /**
- * The person a token acts as, or why it is refused. Read at every request
- * (nothing cached), so a revocation applies at once on every replica. A token
- * made with another is refused once any token it was made from is revoked or
- * expired, whatever its own row says (the record catches up at revocation).
- * `last_used_at` is written at most once a minute per token, to keep
+ * The person a token acts as, or why it is refused. A token made with another
+ * is refused once any token it was made from is revoked or expired, whatever
+ * its own row says (the record catches up at revocation). `last_used_at` is
+ * written at most once a minute per token (per replica, with a cache), to keep
  * requests from all writing the same row.
  *
  * With `count`, the same statement counts the request for the token and for
  * its person in `api_request_counts` (one row per subject and fixed window),
  * so the API's rate limit costs no extra round trip and holds across a
  * person's tokens and across replicas. Refused tokens are not counted.
+ *
+ * With a `cache` (the API keeps one per process), a token accepted before is
+ * not read again: one short statement checks that nothing changed since
+ * (`api_token_epoch`, bumped with every revocation, expiry or person change)
+ * and that it has not expired, and counts the request. When it finds the entry
+ * stale, the token is read as without a cache. So a revocation applies at once
+ * on every replica, cached or not (src/core/token-cache.ts).
  */
-export async function authenticateToken(core: Core, token: string, count?: CountWindows): Promise<Authenticated | { rejected: TokenRejection }> {
+export async function authenticateToken(core: Core, token: string, count?: CountWindows, cache?: TokenCache): Promise<Authenticated | { rejected: TokenRejection }> {
   if (!TOKEN_SHAPE.test(token)) return { rejected: "malformed" };
-  const sql = core.db.$client;
   const hash = hashToken(token);
-  // Window starts are aligned on the epoch, so every replica puts a request in the same row.
-  const windowOf = (ms: number) => sql`to_timestamp(floor(extract(epoch from now()) * 1000 / ${ms}::float8) * ${ms}::float8 / 1000)`;
+  cache?.listen(core);
+  const cached = cache?.get(hash);
+  if (cached) {
+    const still = await recount(core, cached, count);
+    if (still) return still;
+    cache!.forget(hash);
+  }
+  const read = await readToken(core, hash, count);
+  if (cache && "holder" in read) cache.set(hash, { holder: read.holder, epoch: read.epoch, expiresAt: read.expiresAt, touchedAt: Date.now() });
+  return "holder" in read ? { holder: read.holder, counts: read.counts } : read;
+}
+
+/** How often a replica writes a token's `last_used_at` while it uses it. */
+const TOUCH_EVERY_MS = 60_000;
+
+/** Window starts are aligned on the epoch, so every replica puts a request in the same row. */
+const windowOf = (sql: postgres.Sql, ms: number) => sql`to_timestamp(floor(extract(epoch from now()) * 1000 / ${ms}::float8) * ${ms}::float8 / 1000)`;
+
+type CountColumns = { token_requests: number | null; token_reset_ms: number | null; person_requests: number | null; person_reset_ms: number | null };
+
+/** The request counted (one insert for the token and its person), as CTE `counted` over the rows of `source` (holding `id` and `person_id`). */
+function countedCte(sql: postgres.Sql, source: postgres.PendingQuery<postgres.Row[]>, count: CountWindows | undefined) {
+  return sql`
+    counted as (
+      insert into api_request_counts (scope, subject_id, window_start)
+      select s.scope, s.subject_id, s.window_start
+      from (${source}) as src, lateral (values ('token', src.id, ${count ? windowOf(sql, count.tokenMs) : sql`null::timestamptz`}),
+                                ('person', src.person_id, ${count ? windowOf(sql, count.personMs) : sql`null::timestamptz`})) as s(scope, subject_id, window_start)
+      where ${count !== undefined}
+      on conflict (scope, subject_id, window_start) do update set requests = api_request_counts.requests + 1
+      returning scope, requests, window_start)`;
+}
+
+function countColumns(sql: postgres.Sql, count: CountWindows | undefined) {
+  return sql`
+    (select requests from counted where scope = 'token') as token_requests,
+    (select extract(epoch from window_start - now())::float8 * 1000 + ${count?.tokenMs ?? 0}::float8 from counted where scope = 'token') as token_reset_ms,
+    (select requests from counted where scope = 'person') as person_requests,
+    (select extract(epoch from window_start - now())::float8 * 1000 + ${count?.personMs ?? 0}::float8 from counted where scope = 'person') as person_reset_ms`;
+}
+
+function countsOf(row: CountColumns, count: CountWindows | undefined): Authenticated["counts"] {
+  return count && row.token_requests !== null && row.person_requests !== null
+    ? {
+        token: { requests: row.token_requests, resetMs: Math.max(0, row.token_reset_ms ?? 0) },
+        person: { requests: row.person_requests, resetMs: Math.max(0, row.person_reset_ms ?? 0) },
+      }
+    : null;
+}
+
+/**
+ * A cached token's request: one statement that checks the entry still holds (the epoch it was
+ * read with, its expiry) and, if so, counts the request and (once a minute) writes `last_used_at`.
+ * Null when the entry no longer holds: nothing was counted or written, and the token is read anew.
+ */
+async function recount(core: Core, cached: CachedToken, count: CountWindows | undefined): Promise<Authenticated | null> {
+  const sql = core.db.$client;
+  const touch = Date.now() - cached.touchedAt >= TOUCH_EVERY_MS;
+  const { tokenId, person } = cached.holder;
+  const [row] = await sql<(CountColumns & { holds: boolean })[]>`
+    with holds as (
+      select ${tokenId}::int as id, ${person.id}::int as person_id from api_token_epoch
+      where epoch = ${cached.epoch}::bigint
+        and (${cached.expiresAt}::timestamptz is null or ${cached.expiresAt}::timestamptz > coalesce(${clockAt(core)}::timestamptz, now()))),
+    touched as (
+      update api_tokens set last_used_at = now() where ${touch} and id = (select id from holds)),
+    ${countedCte(sql, sql`select id, person_id from holds`, count)}
+    select exists (select 1 from holds) as holds, ${countColumns(sql, count)}`;
+  if (!row?.holds) return null;
+  if (touch) cached.touchedAt = Date.now();
+  return { holder: cached.holder, counts: countsOf(row, count) };
+}
+
+/** The token read from its rows (its chain of parents, its person), counted when accepted; with the epoch and expiry a cache keeps. */
+async function readToken(
+  core: Core,
+  hash: string,
+  count: CountWindows | undefined,
+): Promise<(Authenticated & { epoch: string; expiresAt: string | null }) | { rejected: TokenRejection }> {
+  const sql = core.db.$client;
   const [row] = await sql<
-    {
+    (CountColumns & {
       id: number;
       person_id: number;
       name: string;
@@ -269,11 +355,9 @@ export async function authenticateToken(core: Core, token: string, count?: Count
       display_name: string | null;
       revoked: boolean;
       expired: boolean;
-      token_requests: number | null;
-      token_reset_ms: number | null;
-      person_requests: number | null;
-      person_reset_ms: number | null;
-    }[]
+      epoch: string;
+      expires_at: string | null;
+    })[]
   >`
     with recursive line as (
       select id, parent_id, revoked_at, expires_at from api_tokens where token_hash = ${hash}
@@ -289,32 +373,17 @@ export async function authenticateToken(core: Core, token: string, count?: Count
     touched as (
       update api_tokens set last_used_at = now()
       where id = (select id from found where stale and not revoked and not expired)),
-    counted as (
-      insert into api_request_counts (scope, subject_id, window_start)
-      select s.scope, s.subject_id, s.window_start
-      from found, lateral (values ('token', found.id, ${count ? windowOf(count.tokenMs) : sql`null::timestamptz`}),
-                                  ('person', found.person_id, ${count ? windowOf(count.personMs) : sql`null::timestamptz`})) as s(scope, subject_id, window_start)
-      where ${count !== undefined} and not found.revoked and not found.expired
-      on conflict (scope, subject_id, window_start) do update set requests = api_request_counts.requests + 1
-      returning scope, requests, window_start)
+    ${countedCte(sql, sql`select id, person_id from found where not revoked and not expired`, count)}
     select found.id, found.person_id, found.name, found.slack_user_id, found.display_name, found.revoked, found.expired,
-           (select requests from counted where scope = 'token') as token_requests,
-           (select extract(epoch from window_start - now())::float8 * 1000 + ${count?.tokenMs ?? 0}::float8 from counted where scope = 'token') as token_reset_ms,
-           (select requests from counted where scope = 'person') as person_requests,
-           (select extract(epoch from window_start - now())::float8 * 1000 + ${count?.personMs ?? 0}::float8 from counted where scope = 'person') as person_reset_ms
+           (select epoch::text from api_token_epoch) as epoch,
+           (select min(expires_at)::text from line) as expires_at,
+           ${countColumns(sql, count)}
     from found`;
   if (!row) return { rejected: "unknown" };
   if (row.revoked) return { rejected: "revoked" };
   if (row.expired) return { rejected: "expired" };
   const holder = { tokenId: row.id, person: { id: row.person_id, name: row.name, slackUserId: row.slack_user_id, displayName: row.display_name } };
-  const counts =
-    count && row.token_requests !== null && row.person_requests !== null
-      ? {
-          token: { requests: row.token_requests, resetMs: Math.max(0, row.token_reset_ms ?? 0) },
-          person: { requests: row.person_requests, resetMs: Math.max(0, row.person_reset_ms ?? 0) },
-        }
-      : null;
-  return { holder, counts };
+  return { holder, counts: countsOf(row, count), epoch: row.epoch, expiresAt: row.expires_at };
 }
 
 /** Forgets request counts of windows that ended more than an hour ago (the longest window is an hour). */

@@ -20,6 +20,12 @@ export const QUEUE_CHANNEL = "vmres_queue";
 export const CHANGES_CHANNEL = "vmres_changes";
 
 /**
+ * Notified (by the triggers in drizzle/0026) with the new `api_token_epoch` at the commit of a
+ * change that may change what a token authenticates as: each replica empties its token cache.
+ */
+export const TOKENS_CHANNEL = "vmres_tokens";
+
+/**
  * Stops waking. It does not wait for the server: with the database down the
  * UNLISTEN would wait for the reconnection and hold up a shutdown; closing the
  * pool closes the listening connection anyway.

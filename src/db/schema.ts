@@ -536,6 +536,22 @@ export const apiTokens = pgTable(
 );
 
 /**
+ * One row: a number bumped (by the triggers of drizzle/0026) in the same transaction as any
+ * change that may change what a token authenticates as (a token revoked, its expiry or person
+ * changed, a token deleted; a person renamed, made admin or not, removed). A replica's token
+ * cache (src/core/token-cache.ts) keeps the number it read with each token and uses an entry
+ * only while the number is unchanged, checked by the statement that counts the request.
+ */
+export const apiTokenEpoch = pgTable(
+  "api_token_epoch",
+  {
+    one: boolean("one").primaryKey().default(true),
+    epoch: bigint("epoch", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [check("api_token_epoch_one_row", sql`${t.one}`)],
+);
+
+/**
  * The first answer to each API request sent with an `Idempotency-Key`, per
  * token: a retry with the same key gets it again and changes nothing more.
  * A row without `status` is a request still running. Kept 24 h.
