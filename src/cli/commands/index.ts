@@ -38,10 +38,14 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
     remote: async () => (await import("./wait.js")).remoteUnwait,
   },
   list: {
+    sqlOnly: true,
+    readOnly: true,
     load: async () => (await import("./list.js")).prepareList,
     remote: async () => (await import("./list.js")).remoteList,
   },
   status: {
+    sqlOnly: true,
+    readOnly: true,
     load: async () => (await import("./status.js")).prepareStatus,
     remote: async () => (await import("./status.js")).remoteStatus,
   },
