@@ -11,6 +11,10 @@ export interface WireCounts {
    * own exchanges included: each is a wait for the server, however many statements it carried.
    */
   roundTrips: number;
+  /** Milliseconds the clients waited, summed over the round trips: from a client's message to the server's first byte back. */
+  waitMs: number;
+  /** Milliseconds from each connection's accept to its first statement (TCP, startup, authentication, backend start), summed. */
+  loginMs: number;
 }
 
 /**
@@ -31,7 +35,8 @@ const GSS_REQUEST = 80877104;
 
 export async function wireCounter(databaseUrl: string): Promise<WireCounter> {
   const target = new URL(databaseUrl);
-  let counts: WireCounts = { connections: 0, statements: 0, roundTrips: 0 };
+  const zero = (): WireCounts => ({ connections: 0, statements: 0, roundTrips: 0, waitMs: 0, loginMs: 0 });
+  let counts = zero();
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     counts.connections++;
@@ -41,14 +46,26 @@ export async function wireCounter(databaseUrl: string): Promise<WireCounter> {
     let buffered = Buffer.alloc(0);
     let startup = true;
     // The login's first message opens the first round trip; after that, a client write that follows a server answer opens another.
+    const accepted = performance.now();
+    let loggedIn = false;
     let answered = true;
     let waiting = false;
+    let sentAt: number | null = null;
     const message = (type: string) => {
-      if (waiting && type !== "X") counts.roundTrips++;
+      if (waiting && type !== "X") {
+        counts.roundTrips++;
+        sentAt = performance.now();
+      }
       waiting = false;
       if (type === "Q" || type === "E") counts.statements++;
+      if (!loggedIn && (type === "Q" || type === "P")) {
+        loggedIn = true;
+        counts.loginMs += performance.now() - accepted;
+      }
     };
     upstream.on("data", (chunk) => {
+      if (sentAt !== null) counts.waitMs += performance.now() - sentAt;
+      sentAt = null;
       answered = true;
       client.write(chunk);
     });
@@ -89,7 +106,7 @@ export async function wireCounter(databaseUrl: string): Promise<WireCounter> {
     url: url.toString(),
     counts: () => ({ ...counts }),
     reset: () => {
-      counts = { connections: 0, statements: 0, roundTrips: 0 };
+      counts = zero();
     },
     close: async () => {
       for (const s of sockets) s.destroy();
