@@ -62,8 +62,9 @@ export interface CliHandler {
    * Its run reaches the database only through postgres.js (`core.db.$client`, `database.sql`):
    * the call then loads neither drizzle-orm nor the schema's tables, and `core.db` is only that
    * pool (src/cli/database.ts; any other use of it fails loudly). The commands a person runs most.
+   * A function decides per call (check-in, unless --keep waits for a save with the provisioner).
    */
-  sqlOnly?: true;
+  sqlOnly?: true | ((input: Input) => boolean);
   /**
    * It changes nothing: its statements go out with the schema check instead of after it (one
    * round trip less), and its outcome is dropped when the schema is not the one this vmres ships.

@@ -2,7 +2,6 @@ import { sql } from "drizzle-orm";
 import * as z from "zod";
 import type { Executor } from "../db/client.js";
 import { isPgSql, type Fragment, type PgSql } from "./events.js";
-import { outbox } from "../db/schema.js";
 import { adminReportSchema } from "./report-schema.js";
 import type { StateCounts } from "./types.js";
 
@@ -225,7 +224,11 @@ export async function enqueueNotices(tx: Executor | PgSql, notices: Notice[]): P
     await noticesOf(tx, notices);
     return;
   }
-  await tx.insert(outbox).values(notices.map((n) => noticeSchema.parse(n)).map(({ kind, ...payload }) => ({ kind, payload })));
+  // As noticesOf's statement, through drizzle's handle: no table object of the schema needed, so a
+  // caller of this module (check-in, in the CLI) does not load the schema's tables.
+  await tx.execute(sql`
+    insert into outbox (kind, payload)
+    select n.kind, n.payload from jsonb_to_recordset(${rowsOf(notices)}::jsonb) as n(kind text, payload jsonb)`);
 }
 
 /**

@@ -15,6 +15,11 @@ import { checkVmName } from "./validate.js";
 /** What a listing needs of the database: the postgres.js pool (`core.db.$client`). */
 type Pool = Pick<Db, "$client">;
 
+/** A timestamp as the pool returns it: PostgreSQL's text where drizzle set the pool's types (src/db/connect.ts), else a Date. */
+type Stamp = string | Date;
+const date = (stamp: Stamp) => new Date(stamp);
+const dateOrNull = (stamp: Stamp | null) => (stamp === null ? null : new Date(stamp));
+
 /** One row of `summaries`, as postgres.js returns it. */
 type SummaryRow = {
   name: string;
@@ -29,14 +34,14 @@ type SummaryRow = {
   holder_name: string | null;
   holder_slack: string | null;
   holder_display: string | null;
-  checked_out_at: Date | null;
-  ends_at: Date | null;
+  checked_out_at: Stamp | null;
+  ends_at: Stamp | null;
   held_for_id: number | null;
   held_for_name: string | null;
   held_for_slack: string | null;
   held_for_display: string | null;
-  held_until: Date | null;
-  state_changed_at: Date;
+  held_until: Stamp | null;
+  state_changed_at: Stamp;
   cleanup_last_error: string | null;
   /** As JSON, which postgres.js parses without the array types it would otherwise read at connect. */
   tags: string[];
@@ -73,10 +78,10 @@ function summaryOf(r: SummaryRow): VmSummary {
     state: r.state,
     checkoutId: r.checkout_id === null ? null : Number(r.checkout_id),
     holder,
-    checkedOutAt: r.checked_out_at,
-    endsAt: r.ends_at,
-    heldFor: r.held_until === null ? null : { person: heldPerson, until: r.held_until },
-    stateChangedAt: r.state_changed_at,
+    checkedOutAt: dateOrNull(r.checked_out_at),
+    endsAt: dateOrNull(r.ends_at),
+    heldFor: r.held_until === null ? null : { person: heldPerson, until: date(r.held_until) },
+    stateChangedAt: date(r.state_changed_at),
     cleanupLastError: r.cleanup_last_error,
     tags: r.tags,
     note: r.note,

@@ -67,7 +67,7 @@ export function connect(
   login?: LoginPolicy,
 ): postgres.Sql {
   const target = login ? { url, login } : loginFromUrl(url);
-  return postgres(target.url, {
+  return asDrizzleSetsIt(postgres(target.url, {
     max: opts.poolSize ?? 20,
     fetch_types: opts.fetchTypes ?? true,
     // A startup parameter instead of `SET LOCAL` in every transaction: same effect, one round trip less.
@@ -75,7 +75,29 @@ export function connect(
     onnotice: (notice) => opts.log.debug({ notice: notice.message }, "postgres notice"),
     backoff: reconnectDelaySeconds,
     ...guardedConnections(target.login),
-  });
+  }));
+}
+
+/** Date and time types (timestamptz, date, time, timestamp, timetz, interval, time[] …) as drizzle-orm's postgres-js driver lists them. */
+const DATE_TIME_TYPES = ["1184", "1082", "1083", "1114", "1182", "1185", "1115", "1231"];
+
+/**
+ * The pool's types as drizzle-orm sets them on the pool it is given (drizzle-orm/postgres-js's
+ * driver): dates and times come back as PostgreSQL's text, and JSON parameters (json, jsonb) go
+ * out as given, not through JSON.stringify. The core's postgres.js code is written against that
+ * (`new Date(row.started_at)`, a JSON text cast `::jsonb`), so a pool drizzle never saw (the CLI's
+ * sqlOnly commands) must behave the same, or a notice's JSON went out as one string.
+ */
+function asDrizzleSetsIt(sql: postgres.Sql): postgres.Sql {
+  const pass = (value: unknown) => value;
+  const options = sql.options as unknown as { parsers: Record<string, unknown>; serializers: Record<string, unknown> };
+  for (const type of DATE_TIME_TYPES) {
+    options.parsers[type] = pass;
+    options.serializers[type] = pass;
+  }
+  options.serializers["114"] = pass;
+  options.serializers["3802"] = pass;
+  return sql;
 }
 
 /**

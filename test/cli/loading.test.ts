@@ -107,6 +107,14 @@ describe("a call loads only what its command needs", () => {
     }
   });
 
+  it("checkin builds none of the schema's tables and loads no drizzle query builder: it writes through postgres.js", async () => {
+    const { code, loaded } = await loadedBy(["checkin", "vm-01", "--user", "UALICE01"]);
+    // Refused (nobody called UALICE01 holds it): the whole check-in ran, up to its answer.
+    expect(code).toBe(3);
+    expect(loaded).toEqual(expect.arrayContaining(["postgres", "core/checkin"]));
+    expect(loaded.filter((m) => ["db/client", "db/schema", "core/queries", ...ELSEWHERE].includes(m))).toEqual([]);
+  });
+
   it("a command that uses drizzle still gets it: checkouts loads drizzle-orm and the schema", async () => {
     const { code, loaded } = await loadedBy(["checkouts"]);
     expect(code).toBe(0);

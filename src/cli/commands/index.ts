@@ -22,6 +22,8 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
     remote: async () => (await import("./checkout.js")).remoteCheckout,
   },
   checkin: {
+    // --keep waits for the save and runs it with the provisioner, which uses drizzle.
+    sqlOnly: (input) => input.options["keep"] !== true,
     load: async () => (await import("./checkin.js")).prepareCheckin,
     remote: async () => (await import("./checkin.js")).remoteCheckin,
   },
