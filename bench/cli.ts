@@ -17,9 +17,11 @@
  * time it (and its status, for comparison) in the same pairs; without one, --help is reported
  * and not judged.
  *
- * A MISS says why from a CPU profile (--cpu-prof) of one more run of that command: how its
- * time splits between module loading, vmres code, packages' code, waiting (database) and the
- * rest, and how many files it loaded.
+ * A MISS says why from one more run of that command, measured: how far it is over the target,
+ * its CPU profile (--cpu-prof: how its time splits between module loading, vmres code, packages'
+ * code, waiting and the rest, and how many files it loaded), and what it asked of PostgreSQL,
+ * counted on the wire by a relay in front of the server (test/helpers/pg-wire.ts): connections,
+ * statements, round trips, the time spent waiting for answers and the login's part of it.
  *
  * Needs dist/ built (`npm run bench` builds it first).
  */
@@ -33,6 +35,7 @@ import { LEASE_DEFAULTS } from "../src/core/leases.js";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { openEmbedded, type EmbeddedServer } from "../src/db/embedded.js";
 import { createLogger } from "../src/log.js";
+import { wireCounter, type WireCounts } from "../test/helpers/pg-wire.js";
 import { percentile } from "./stats.js";
 
 const RUNS = 15;
@@ -102,7 +105,10 @@ export async function benchCli(): Promise<string[]> {
       if (!subject.judged) continue;
       const ratio = percentile(pairs[i]!.own, 50) / percentile(pairs[i]!.node, 50);
       if (ratio <= TARGET_RATIO) lines.push(`PASS ${subject.label}: ${ratio.toFixed(2)}× node -e '' ≤ ${TARGET_RATIO}×`);
-      else lines.push(`MISS ${subject.label}: ${ratio.toFixed(2)}× node -e '' > ${TARGET_RATIO}×; ${await why(subject, dir)}`);
+      else {
+        const over = percentile(pairs[i]!.own, 50) - TARGET_RATIO * percentile(pairs[i]!.node, 50);
+        lines.push(`MISS ${subject.label}: ${ratio.toFixed(2)}× node -e '' > ${TARGET_RATIO}×, ${ms(over)} over; ${await why(subject, dir)}`);
+      }
     }
     const help = subjects.findIndex((s) => s.label === "vmres --help");
     const before = subjects.findIndex((s) => s.label === "vmres --help, baseline");
@@ -170,7 +176,14 @@ async function why(subject: Subject, dir: string): Promise<string> {
   const profiles = mkdtempSync(join(dir, "profile-"));
   // The pairs leave bench-solo available: a checkin needs it lent first, a checkout gives it back after.
   if (subject.label === "vmres checkin") await timeRun({ ...subject, args: [CLI, "checkout", "--pool", "solo", "--user", "UBENCH01"] }, tmpdir());
-  await timeRun(subject, tmpdir(), ["--cpu-prof", "--cpu-prof-dir", profiles]);
+  const url = subject.env["DATABASE_URL"];
+  const wire = url ? await wireCounter(url) : null;
+  try {
+    await timeRun(wire ? { ...subject, env: { ...subject.env, DATABASE_URL: wire.url } } : subject, tmpdir(), ["--cpu-prof", "--cpu-prof-dir", profiles]);
+  } finally {
+    await wire?.close();
+  }
+  const counts = wire?.counts();
   if (subject.label === "vmres checkout") await timeRun({ ...subject, args: [CLI, "checkin", "bench-solo", "--user", "UBENCH01"] }, tmpdir());
   const file = readdirSync(profiles).find((f) => f.endsWith(".cpuprofile"));
   if (!file) return "no CPU profile was written";
@@ -196,7 +209,16 @@ async function why(subject: Subject, dir: string): Promise<string> {
   const files = { vmres: [...urls].filter((u) => /\/dist[^/]*\//.test(u) && !u.includes("/node_modules/")).length, packages: [...urls].filter((u) => u.includes("/node_modules/")).length };
   const total = [...spent.values()].reduce((a, b) => a + b, 0);
   const parts = [...spent].sort((a, b) => b[1] - a[1]).map(([c, t]) => `${c} ${ms(t)}`);
-  return `of its ${ms(total)} (CPU profile of one run): ${parts.join(", ")}; code ran from ${files.vmres} vmres files and ${files.packages} package files`;
+  const profiled = `of its ${ms(total)} (CPU profile of one run): ${parts.join(", ")}; code ran from ${files.vmres} vmres files and ${files.packages} package files`;
+  return counts ? `${profiled}; ${onTheWire(counts)}` : profiled;
+}
+
+/** What the profiled run asked of PostgreSQL, as the relay counted it. */
+function onTheWire(c: WireCounts): string {
+  return (
+    `on the wire: ${c.connections} connection${c.connections === 1 ? "" : "s"}, ${c.statements} statements, ${c.roundTrips} round trips ` +
+    `(waiting ${ms(c.waitMs)} for PostgreSQL's answers), login ${ms(c.loginMs)} from connect to the first statement`
+  );
 }
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;

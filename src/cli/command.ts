@@ -58,6 +58,18 @@ export interface CliHandler {
    * is current and refuses to run otherwise.
    */
   migrates?: true;
+  /**
+   * Its run reaches the database only through postgres.js (`core.db.$client`, `database.sql`):
+   * the call then loads neither drizzle-orm nor the schema's tables, and `core.db` is only that
+   * pool (src/cli/database.ts; any other use of it fails loudly). The commands a person runs most.
+   * A function decides per call (check-in, unless --keep waits for a save with the provisioner).
+   */
+  sqlOnly?: true | ((input: Input) => boolean);
+  /**
+   * It changes nothing: its statements go out with the schema check instead of after it (one
+   * round trip less), and its outcome is dropped when the schema is not the one this vmres ships.
+   */
+  readOnly?: true;
   /** Direct mode: on the database. Absent for the commands that never touch it. */
   load?(): Promise<Prepare>;
   /** Over the API, when one is set: the person-level commands. Without it, a command always uses the database. */

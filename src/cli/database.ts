@@ -1,7 +1,8 @@
 import { accessSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.js";
-import { openDatabase, type Database } from "../db/client.js";
+import type { Database, Db } from "../db/client.js";
+import { openSql } from "../db/connect.js";
 import { embeddedLocation, type EmbeddedLocation } from "../db/embedded.js";
 import { schemaVersion, type SchemaVersion } from "../db/schema-version.js";
 import { EXIT, failure, type Failure } from "./failures.js";
@@ -23,7 +24,7 @@ import { vmresCommand } from "./invocation.js";
  */
 export async function withDatabase<T>(
   config: Config,
-  opts: { migrates: boolean },
+  opts: { migrates: boolean; sqlOnly: boolean; readOnly?: boolean },
   use: (database: Database) => Promise<T>,
 ): Promise<T | Failure> {
   if (!config.DATABASE_URL) {
@@ -31,25 +32,54 @@ export async function withDatabase<T>(
     const problem = embeddedProblem(embeddedLocation(config.EMBEDDED_PG_DIR), opts.migrates);
     if (problem) return problem;
   }
-  const database = await openDatabase({
+  const pool = await openSql({
     databaseUrl: config.DATABASE_URL,
     embeddedDir: config.EMBEDDED_PG_DIR,
     embeddedPort: config.EMBEDDED_PG_PORT,
     lockTimeoutMs: config.LOCK_TIMEOUT_MS,
     // One command at a time; migrating holds one connection for its lock and uses another.
-    // postgres.js opens the second only when it is needed.
-    poolSize: 2,
+    // postgres.js opens the second only when it is needed. A postgres.js-only command keeps to one,
+    // on which statements sent together go out together (a second connection costs a login).
+    poolSize: opts.sqlOnly ? 1 : 2,
+    // Its listings send arrays as JSON: no round trip to read the array types first.
+    fetchTypes: !opts.sqlOnly,
     log: lazyLogger(cliLogLevel(config.LOG_LEVEL), "vmres-cli", config.LOG_FORMAT),
   });
   try {
-    if (!opts.migrates) {
-      const version = await schemaVersion(database.sql);
+    // drizzle (and the schema's tables it is built over) only for the commands that use it.
+    const db = opts.sqlOnly ? poolOnly(pool.sql) : (await import("../db/client.js")).drizzleOver(pool.sql);
+    const database: Database = { ...pool, db };
+    if (opts.migrates) return await use(database);
+    if (opts.readOnly && opts.sqlOnly) {
+      // Sent together on the one connection: the reads wait for no answer to the check. A read
+      // that fails on a schema not this vmres's own is the check's failure, not its own.
+      const [version, outcome] = await Promise.all([schemaVersion(database.sql), use(database).then((value) => ({ value }), (error: unknown) => ({ error }))]);
       if (version.state !== "current") return schemaFailure(version);
+      if ("error" in outcome) throw outcome.error;
+      return outcome.value;
     }
+    const version = await schemaVersion(database.sql);
+    if (version.state !== "current") return schemaFailure(version);
     return await use(database);
   } finally {
-    await database.close();
+    await pool.close();
   }
+}
+
+/**
+ * `core.db` for a postgres.js-only command (`sqlOnly` in src/cli/command.ts): the pool as
+ * `$client`, which is all the core's postgres.js code reads of it. Anything else (a drizzle query)
+ * throws at once, naming the mistake, instead of loading drizzle behind the command's back.
+ */
+function poolOnly(sql: Database["sql"]): Db {
+  return new Proxy({} as Db, {
+    get(_target, property) {
+      if (property === "$client") return sql;
+      // Not a promise (await and Promise.resolve look for `then`).
+      if (property === "then") return undefined;
+      throw new Error(`core.db.${String(property)}: this command is marked sqlOnly (src/cli/commands/index.ts), so drizzle is not loaded; use core.db.$client or drop sqlOnly`);
+    },
+  });
 }
 
 /**

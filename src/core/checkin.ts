@@ -10,7 +10,7 @@ import { checkVmName } from "./validate.js";
 import { clockAt } from "./clock.js";
 import { countRefusal } from "./count-refusal.js";
 import { checkoutEnded, openCheckoutById } from "./checkout-ended.js";
-import { holdersVisibleTo } from "./queries.js";
+import { holdersVisibleTo } from "./vm-listings.js";
 import { releaseInstance, type InstanceRelease } from "./provision/release.js";
 
 /** Where a checked-in VM goes. */

@@ -1,7 +1,7 @@
 import type postgres from "postgres";
 import type { EndReason, VmState } from "../db/schema.js";
 import { resolvePerson } from "./people.js";
-import { holdersVisibleTo } from "./queries.js";
+import { holdersVisibleTo } from "./vm-listings.js";
 import { ok, refuse, type Actor, type Core, type PersonTag, type Refusal, type Result } from "./types.js";
 
 type Sql = postgres.Sql | postgres.TransactionSql;

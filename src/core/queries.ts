@@ -1,135 +1,15 @@
-import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Executor } from "../db/client.js";
-import { checkouts, events, people, pools, vms, waiters, type EndReason, type EventSource, type PoolCleanup, type VmState } from "../db/schema.js";
+import { checkouts, events, people, vms, type EndReason, type EventSource } from "../db/schema.js";
 import type { EventKind } from "./events.js";
 import { isAdmin, resolvePerson, type PersonTag } from "./people.js";
-import { emptyCounts, ok, refuse, type Actor, type Core, type PersonRef, type Result, type StateCounts, type VmSummary } from "./types.js";
+import { ok, refuse, type Actor, type Core, type PersonRef, type Result } from "./types.js";
 import { checkVmName } from "./validate.js";
+import { holdersVisibleTo } from "./vm-listings.js";
 
-const heldPerson = alias(people, "held_person");
-
-const summaryColumns = {
-  name: vms.name,
-  ip: sql<string>`host(${vms.ip})`,
-  sshUser: vms.sshUser,
-  sshPort: vms.sshPort,
-  pool: vms.pool,
-  state: vms.state,
-  checkoutId: vms.checkoutId,
-  holderId: people.id,
-  holderName: people.name,
-  holderSlack: people.slackUserId,
-  holderDisplay: people.displayName,
-  checkedOutAt: checkouts.startedAt,
-  endsAt: checkouts.endsAt,
-  heldForId: heldPerson.id,
-  heldForName: heldPerson.name,
-  heldForSlack: heldPerson.slackUserId,
-  heldForDisplay: heldPerson.displayName,
-  heldUntil: waiters.offerExpiresAt,
-  stateChangedAt: vms.stateChangedAt,
-  cleanupLastError: vms.cleanupLastError,
-  tags: vms.tags,
-  note: checkouts.note,
-};
-
-type SummaryRow = Omit<VmSummary, "holder" | "heldFor"> & {
-  holderId: number | null;
-  holderName: string | null;
-  holderSlack: string | null;
-  holderDisplay: string | null;
-  heldForId: number | null;
-  heldForName: string | null;
-  heldForSlack: string | null;
-  heldForDisplay: string | null;
-  heldUntil: Date | null;
-};
-
-function summaryOf({ holderId, holderName, holderSlack, holderDisplay, heldForId, heldForName, heldForSlack, heldForDisplay, heldUntil, ...row }: SummaryRow): VmSummary {
-  const holder = holderId === null || holderName === null ? null : { id: holderId, name: holderName, slackUserId: holderSlack, displayName: holderDisplay };
-  const heldFor =
-    heldUntil === null ? null : { person: heldForId === null || heldForName === null ? null : { id: heldForId, name: heldForName, slackUserId: heldForSlack, displayName: heldForDisplay }, until: heldUntil };
-  return { ...row, holder, heldFor };
-}
-
-/** VMs with their open checkout and holder, or the waiter they are held for. */
-const summaries = (db: Executor) =>
-  db
-    .select(summaryColumns)
-    .from(vms)
-    .leftJoin(checkouts, eq(checkouts.id, vms.checkoutId))
-    .leftJoin(people, eq(people.id, checkouts.personId))
-    .leftJoin(waiters, eq(waiters.id, vms.heldFor))
-    .leftJoin(heldPerson, eq(heldPerson.id, waiters.personId));
-
-/** What one reader may see, decided once per listing (see `readerRights`). */
-export interface ReaderRights {
-  /** Admins see everything: holders, others' notes, a VM's cleanup output. */
-  admin: boolean;
-  /** Whether this reader may see that this person holds (or booked, or waits for) something, and their notes. */
-  seesPerson: (person: PersonTag | null) => boolean;
-}
-
-/**
- * The rule for who sees what. Holders: everyone (a team tool: you need to know
- * whom to ask), unless HIDE_HOLDERS; then admins, and each person their own.
- * A VM's cleanup output (its last error, which may name files its last holder
- * left): admins only, as it is for the operator to act on.
- */
-export async function readerRights(core: Core, viewer: Actor): Promise<ReaderRights> {
-  const admin = await isAdmin(core, viewer);
-  if (!core.hideHolders || admin) return { admin, seesPerson: () => true };
-  const me = await resolvePerson(core, viewer.person);
-  return { admin, seesPerson: (person) => me.ok && person?.id === me.value.id };
-}
-
-/** `readerRights(…).seesPerson`, for listings that need only that. */
-export async function holdersVisibleTo(core: Core, viewer: Actor): Promise<(holder: PersonTag | null) => boolean> {
-  return (await readerRights(core, viewer)).seesPerson;
-}
-
-async function redacted(core: Core, viewer: Actor, rows: SummaryRow[]): Promise<VmSummary[]> {
-  const { admin, seesPerson: visible } = await readerRights(core, viewer);
-  return rows
-    .map(summaryOf)
-    .map((v) => (visible(v.holder) ? v : { ...v, holder: null, note: null }))
-    .map((v) => (v.heldFor && !visible(v.heldFor.person) ? { ...v, heldFor: { ...v.heldFor, person: null } } : v))
-    .map((v) => (admin ? v : { ...v, cleanupLastError: null }));
-}
-
-export async function knownPools(db: Executor): Promise<string[]> {
-  const rows = await db.select({ name: pools.name }).from(pools).orderBy(asc(pools.name));
-  return rows.map((r) => r.name);
-}
-
-/** How many VMs of a pool are in each state. */
-export async function countStates(db: Executor, pool: string): Promise<StateCounts> {
-  const rows = await db
-    .select({ state: vms.state, n: sql<number>`count(*)::int` })
-    .from(vms)
-    .where(eq(vms.pool, pool))
-    .groupBy(vms.state);
-  const counts = emptyCounts();
-  for (const r of rows) counts[r.state] = r.n;
-  return counts;
-}
-
-/** The VMs a person holds, oldest checkout first. */
-export async function vmsOfPerson(core: Core, who: PersonRef): Promise<Result<VmSummary[]>> {
-  const person = await resolvePerson(core, who);
-  if (!person.ok) return person;
-  const rows = await summaries(core.db).where(eq(checkouts.personId, person.value.id)).orderBy(asc(checkouts.startedAt));
-  return ok(rows.map(summaryOf));
-}
-
-/** Every VM (retired ones last), for listings and App Home; holders as the viewer may see them. */
-export async function allVms(core: Core, viewer: Actor, opts: { states?: VmState[] } = {}): Promise<VmSummary[]> {
-  const rows = await summaries(core.db)
-    .where(opts.states ? inArray(vms.state, opts.states) : undefined)
-    .orderBy(asc(vms.pool), asc(vms.name));
-  return redacted(core, viewer, rows);
-}
+// The listings of VMs and pools live apart, free of drizzle (the CLI's status and list load them alone).
+export { allVms, countStates, findVm, holdersVisibleTo, knownPools, poolSummary, readerRights, vmsOfPerson, type PoolSummary, type ReaderRights } from "./vm-listings.js";
 
 /** The Slack IDs of the admins (SLACK_ADMINS first, then those the database names), for adapters that tell or name them. */
 export async function adminSlackIds(core: Core): Promise<string[]> {
@@ -139,38 +19,6 @@ export async function adminSlackIds(core: Core): Promise<string[]> {
     .where(and(eq(people.isAdmin, true), sql`${people.slackUserId} is not null`))
     .orderBy(asc(people.name));
   return [...new Set([...core.bootstrapAdmins, ...rows.flatMap((r) => (r.id === null ? [] : [r.id]))])];
-}
-
-/** One pool's line in a status report. */
-export interface PoolSummary {
-  pool: string;
-  quota: number;
-  /** `none`: check-ins return VMs at once; `ssh`: they are cleaned first. */
-  cleanup: PoolCleanup;
-  /** Why the pool's cleanups cannot run now (check-ins wait in cleaning), or null; always null with no cleanup. */
-  cleanupBlocked: string | null;
-  counts: StateCounts;
-  total: number;
-}
-
-/** Counts per state for every pool (pools with no VMs included). */
-export async function poolSummary(db: Executor): Promise<PoolSummary[]> {
-  const rows = await db
-    .select({ pool: pools.name, quota: pools.quota, cleanup: pools.cleanup, blocked: pools.cleanupBlocked, state: vms.state, n: sql<number>`count(${vms.id})::int` })
-    .from(pools)
-    .leftJoin(vms, eq(vms.pool, pools.name))
-    .groupBy(pools.name, pools.quota, pools.cleanup, pools.cleanupBlocked, vms.state)
-    .orderBy(asc(pools.name));
-  const byPool = new Map<string, PoolSummary>();
-  for (const r of rows) {
-    const entry = byPool.get(r.pool) ?? { pool: r.pool, quota: r.quota, cleanup: r.cleanup, cleanupBlocked: r.cleanup === "ssh" ? r.blocked : null, counts: emptyCounts(), total: 0 };
-    if (r.state) {
-      entry.counts[r.state] = r.n;
-      if (r.state !== "retired") entry.total += r.n;
-    }
-    byPool.set(r.pool, entry);
-  }
-  return [...byPool.values()];
 }
 
 /** One row of a VM's history. */
@@ -221,14 +69,6 @@ export async function vmHistory(core: Core, viewer: Actor, vmName: string, limit
       person: personId === null || personName === null ? null : { id: personId, name: personName, slackUserId: personSlack, displayName: personDisplay },
     })),
   );
-}
-
-/** One VM by name as the viewer may see it, or null. */
-export async function findVm(core: Core, viewer: Actor, vmName: string): Promise<VmSummary | null> {
-  if (checkVmName(vmName)) return null;
-  const rows = await summaries(core.db).where(eq(vms.name, vmName));
-  const [row] = await redacted(core, viewer, rows);
-  return row ?? null;
 }
 
 /** One lending as `vmres checkouts` lists it. */

@@ -8,8 +8,12 @@ import { enqueueNotices } from "./notices.js";
 import { checkedOutOf, openCheckout, type TakenRow } from "./open-checkout.js";
 import { resolvePerson, type PersonTag } from "./people.js";
 import { knownPools } from "./queries.js";
-import { ok, refuse, type Actor, type CheckedOutVm, type Core, type PersonRef, type Result } from "./types.js";
+import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "./types.js";
 import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
+import { placeOf, places, type QueuePlace } from "./queue-places.js";
+
+// The reads of queues live apart, free of drizzle (the CLI's status and list load them alone).
+export { queueLengths, queuesOf, type QueuePlace } from "./queue-places.js";
 
 /**
  * The waitlist. A person joins a pool's queue (at most once per pool); when a
@@ -19,18 +23,6 @@ import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
  * directly. Everything is rows: a restart in between loses nothing.
  */
 
-/** A person's place in one pool's queue. */
-export interface QueuePlace {
-  waiterId: number;
-  pool: string;
-  /** 1 for the first in line; an offered waiter is at 1. */
-  position: number;
-  state: "waiting" | "offered";
-  offeredVm: string | null;
-  offerExpiresAt: Date | null;
-  joinedAt: Date;
-}
-
 export interface JoinOptions {
   pool?: string | undefined;
   /** Take the VM as soon as it is held for them (a CLI waiting for it), instead of being offered it. */
@@ -39,36 +31,6 @@ export interface JoinOptions {
   forMs?: number | undefined;
   note?: string | undefined;
 }
-
-type PlaceRow = {
-  id: string | number;
-  pool: string;
-  state: "waiting" | "offered";
-  offered_vm: string | null;
-  offer_expires_at: Date | null;
-  joined_at: Date;
-  position: number;
-};
-
-const placeOf = (r: PlaceRow): QueuePlace => ({
-  waiterId: Number(r.id),
-  pool: r.pool,
-  position: r.position,
-  state: r.state,
-  offeredVm: r.offered_vm,
-  offerExpiresAt: r.offer_expires_at === null ? null : new Date(r.offer_expires_at),
-  joinedAt: new Date(r.joined_at),
-});
-
-/** The open places of a person (or of one waiter), with their positions. */
-const places = (sql: postgres.Sql | postgres.TransactionSql, where: { personId: number } | { waiterId: number }) => sql<PlaceRow[]>`
-  select w.id, w.pool, w.state, v.name as offered_vm, w.offer_expires_at, w.joined_at,
-         case when w.state = 'offered' then 1
-              else 1 + (select count(*)::int from waiters o where o.pool = w.pool and o.id < w.id and o.state in ('waiting', 'offered')) end as position
-  from waiters w left join vms v on v.id = w.offered_vm_id and w.state = 'offered'
-  where w.state in ('waiting', 'offered')
-    and ${"personId" in where ? sql`w.person_id = ${where.personId}` : sql`w.id = ${where.waiterId}`}
-  order by w.pool`;
 
 /** Joins a pool's queue; joining a queue one is in already says where they stand. */
 export async function joinQueue(core: Core, actor: Actor, opts: JoinOptions = {}): Promise<Result<QueuePlace & { already: boolean }>> {
@@ -108,20 +70,6 @@ export async function leaveQueue(core: Core, actor: Actor, opts: { pool?: string
     for (const r of rows) await endWait(tx, core, Number(r.id), "left", { name: me.value.name, source: actor.source });
     return ok({ left: rows.map((r) => r.pool) });
   });
-}
-
-/** A person's places in queues. */
-export async function queuesOf(core: Core, who: PersonRef): Promise<Result<QueuePlace[]>> {
-  const me = await resolvePerson(core, who);
-  if (!me.ok) return me;
-  return ok((await places(core.db.$client, { personId: me.value.id })).map(placeOf));
-}
-
-/** How many people wait in each pool's queue (pools with nobody waiting left out). */
-export async function queueLengths(core: Core): Promise<{ pool: string; waiting: number; offered: number }[]> {
-  return core.db.$client<{ pool: string; waiting: number; offered: number }[]>`
-    select pool, count(*) filter (where state = 'waiting')::int as waiting, count(*) filter (where state = 'offered')::int as offered
-    from waiters where state in ('waiting', 'offered') group by pool order by pool`;
 }
 
 /**

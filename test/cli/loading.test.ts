@@ -72,6 +72,8 @@ function sourcesOf(cli: string, file: string): string[] {
 }
 
 const DATABASE = ["drizzle-orm", "postgres", "db/client", "db/schema", "core/queries"];
+/** What a postgres.js-only command (src/cli/commands/index.ts, `sqlOnly`) must not load. */
+const DRIZZLE = ["drizzle-orm", "db/client", "db/schema", "core/queries"];
 // node-cron is left out: src/config.ts imports it to check RECONCILE_CRON, so every configured call loads it.
 const ELSEWHERE = ["pino", "yaml", "@slack/bolt", "ssh2", "prom-client", "inventory/file", "slack/app", "service/service", "cleanup/worker"];
 
@@ -96,11 +98,27 @@ describe("a call loads only what its command needs", () => {
     expect(loaded.filter((m) => [...DATABASE, ...ELSEWHERE].includes(m))).toEqual([]);
   });
 
-  it("status loads the database and its queries, and not the logger, YAML, the scheduler, Slack or SSH", async () => {
-    const { code, loaded } = await loadedBy(["status"]);
+  it("status and list reach the database through postgres.js alone: no drizzle-orm, no schema tables, nor the logger, YAML, the scheduler, Slack or SSH", async () => {
+    for (const args of [["status"], ["list"], ["list", "--user", "operator"]]) {
+      const { code, loaded } = await loadedBy(args);
+      expect(code).toBe(0);
+      expect(loaded).toEqual(expect.arrayContaining(["postgres", "db/connect", "core/vm-listings"]));
+      expect(loaded.filter((m) => [...DRIZZLE, ...ELSEWHERE].includes(m))).toEqual([]);
+    }
+  });
+
+  it("checkin builds none of the schema's tables and loads no drizzle query builder: it writes through postgres.js", async () => {
+    const { code, loaded } = await loadedBy(["checkin", "vm-01", "--user", "UALICE01"]);
+    // Refused (nobody called UALICE01 holds it): the whole check-in ran, up to its answer.
+    expect(code).toBe(3);
+    expect(loaded).toEqual(expect.arrayContaining(["postgres", "core/checkin"]));
+    expect(loaded.filter((m) => ["db/client", "db/schema", "core/queries", ...ELSEWHERE].includes(m))).toEqual([]);
+  });
+
+  it("a command that uses drizzle still gets it: checkouts loads drizzle-orm and the schema", async () => {
+    const { code, loaded } = await loadedBy(["checkouts"]);
     expect(code).toBe(0);
     expect(loaded).toEqual(expect.arrayContaining(DATABASE));
-    expect(loaded.filter((m) => ELSEWHERE.includes(m))).toEqual([]);
   });
 });
 

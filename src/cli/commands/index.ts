@@ -22,6 +22,8 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
     remote: async () => (await import("./checkout.js")).remoteCheckout,
   },
   checkin: {
+    // --keep waits for the save and runs it with the provisioner, which uses drizzle.
+    sqlOnly: (input) => input.options["keep"] !== true,
     load: async () => (await import("./checkin.js")).prepareCheckin,
     remote: async () => (await import("./checkin.js")).remoteCheckin,
   },
@@ -38,10 +40,14 @@ const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
     remote: async () => (await import("./wait.js")).remoteUnwait,
   },
   list: {
+    sqlOnly: true,
+    readOnly: true,
     load: async () => (await import("./list.js")).prepareList,
     remote: async () => (await import("./list.js")).remoteList,
   },
   status: {
+    sqlOnly: true,
+    readOnly: true,
     load: async () => (await import("./status.js")).prepareStatus,
     remote: async () => (await import("./status.js")).remoteStatus,
   },

@@ -1,5 +1,6 @@
 import type { VmSummary } from "../../core/types.js";
-import type { QueuePlace } from "../../core/waitlist.js";
+import { queuesOf, type QueuePlace } from "../../core/queue-places.js";
+import { allVms, vmsOfPerson } from "../../core/vm-listings.js";
 import { personText } from "../../core/people.js";
 import { done, type Prepare, type RemotePrepare } from "../command.js";
 import { words } from "../render.js";
@@ -17,14 +18,12 @@ import { vmresCommand } from "../invocation.js";
 export const prepareList: Prepare = (input) => {
   const user = optionalUser(input);
   return async ({ core }) => {
-    const { allVms, vmsOfPerson } = await import("../../core/queries.js");
+    // postgres.js reads only (the command is sqlOnly, its modules light enough to load with it).
     if (user === undefined) {
       return everyVm(await allVms(core, { person: "operator", source: "cli" }));
     }
-    const { queuesOf } = await import("../../core/waitlist.js");
-    const vms = await vmsOfPerson(core, { lookup: user });
+    const [vms, queues] = await Promise.all([vmsOfPerson(core, { lookup: user }), queuesOf(core, { lookup: user })]);
     if (!vms.ok) return { ok: false, refusal: vms.refusal, userId: user };
-    const queues = await queuesOf(core, { lookup: user });
     if (!queues.ok) return { ok: false, refusal: queues.refusal, userId: user };
     return personVms(user, vms.value, queues.value);
   };

@@ -1,4 +1,5 @@
-import type { PoolSummary } from "../../core/queries.js";
+import { queueLengths } from "../../core/queue-places.js";
+import { allVms, poolSummary, type PoolSummary } from "../../core/vm-listings.js";
 import type { VmSummary } from "../../core/types.js";
 import { personText } from "../../core/people.js";
 import { done, type Prepare, type RemotePrepare } from "../command.js";
@@ -17,12 +18,11 @@ type QueueLength = { pool: string; waiting: number; offered: number };
  * admin); and which cleanups need a person.
  */
 export const prepareStatus: Prepare = () => async ({ core }) => {
-  const { allVms, poolSummary } = await import("../../core/queries.js");
-  const { queueLengths } = await import("../../core/waitlist.js");
+  // postgres.js reads only (the command is sqlOnly, its modules light enough to load with it): sent
+  // together, and with the schema check, they share one connection's round trips.
   const viewer = { person: "operator", source: "cli" } as const;
-  const pools = await poolSummary(core.db);
-  const queues = await queueLengths(core);
-  return statusOf(pools, queues, await allVms(core, viewer, { states: ["checked_out", "held", "quarantined"] }));
+  const [pools, queues, out] = await Promise.all([poolSummary(core.db), queueLengths(core), allVms(core, viewer, { states: ["checked_out", "held", "quarantined"] })]);
+  return statusOf(pools, queues, out);
 };
 
 /** Over the API: `GET /v1/pools` (counts, quotas, queues) and `GET /v1/vms` (holds, held, quarantined) as the token's person sees them. */
