@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { inject } from "vitest";
-import { connect, migrateDatabase, type Database } from "../../src/db/client.js";
+import { connect, type Database } from "../../src/db/client.js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../src/db/schema.js";
 import { LEASE_DEFAULTS } from "../../src/core/leases.js";
@@ -18,16 +18,15 @@ export function urlFor(database: string): string {
   return url.toString();
 }
 
-/** A fresh, migrated database of its own for one test file. */
+/** A fresh, migrated database of its own for one test file: a copy of the run's template (test/global-setup.ts), already migrated. */
 export async function freshDatabase(opts: { poolSize?: number } = {}): Promise<Database & { name: string }> {
   const name = `test_${randomBytes(6).toString("hex")}`;
   const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  await admin.unsafe(`create database ${name} template ${inject("templateDatabase")}`);
   await admin.end();
   const url = urlFor(name);
   const sql = connect(url, { lockTimeoutMs: 5000, poolSize: opts.poolSize ?? 20, log: testLog });
   const db = drizzle(sql, { schema });
-  await migrateDatabase({ db, sql });
   return { name, db, sql, url, close: () => sql.end({ timeout: 5 }) };
 }
 
