@@ -75,12 +75,19 @@ export async function liveWait(core: Core, waiterId: number): Promise<void> {
 
 let poolVms = 0;
 
+/** The address `addPoolVms` gives the VM it named `name` (`<pool>-<n>`). */
+export function poolVmIp(name: string): string {
+  const n = Number(/-(\d+)$/.exec(name)?.[1]);
+  if (!Number.isInteger(n)) throw new Error(`${name} was not named by addPoolVms`);
+  return `198.51.100.${(n % 250) + 1}`;
+}
+
 /** Adds `count` VMs to `pool` as the operator, named `<pool>-<n>` with addresses in 198.51.100.0/24; their names. */
 export async function addPoolVms(core: Core, pool: string, count: number): Promise<string[]> {
   const names: string[] = [];
   for (let i = 0; i < count; i++) {
     const name = `${pool}-${++poolVms}`;
-    const added = await addVm(core, { person: "operator", source: "cli" }, { name, ip: `198.51.100.${(poolVms % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+    const added = await addVm(core, { person: "operator", source: "cli" }, { name, ip: poolVmIp(name), pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
     if (!added.ok) throw new Error(`adding ${name} to ${pool}: ${JSON.stringify(added.refusal)}`);
     names.push(name);
   }
