@@ -7,7 +7,7 @@ import type { Core } from "../../src/core/types.js";
 import { joinQueue } from "../../src/core/waitlist.js";
 import { connect } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
-import { coreFor, freshDatabase, testLog, TestClock, addPoolVms } from "../helpers/db.js";
+import { coreFor, freshDatabase, testLog, TestClock, addPoolVms, poolVmIp } from "../helpers/db.js";
 
 /*
  * The sweep's expiries and reminders are set-based: a tick costs the same number of
@@ -162,11 +162,11 @@ describe("the lease sweep, set-based", () => {
     const vms = await database.sql<{ name: string; state: string; ip: string; ssh_port: number; tags: string[]; retire_on_checkin: boolean; pending_update: unknown; checkout_id: string | null; due: boolean }[]>`
       select name, state, host(ip) as ip, ssh_port, tags, retire_on_checkin, pending_update, checkout_id, cleanup_next_at is not null as due from vms where pool = 'mix' order by id`;
     expect(vms.map(({ name, state, ip, ssh_port, tags, retire_on_checkin, pending_update, checkout_id, due }) => ({ name, state, ip, ssh_port, tags, retire_on_checkin, pending_update, open: checkout_id !== null, due }))).toEqual([
-      { name: a, state: "cleaning", ip: "198.51.100.2", ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: false, due: true },
-      { name: b, state: "retired", ip: "198.51.100.3", ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: false, due: false },
+      { name: a, state: "cleaning", ip: poolVmIp(a!), ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: false, due: true },
+      { name: b, state: "retired", ip: poolVmIp(b!), ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: false, due: false },
       { name: c, state: "cleaning", ip: "203.0.113.9", ssh_port: 2222, tags: ["x", "y"], retire_on_checkin: false, pending_update: null, open: false, due: true },
-      { name: d, state: "checked_out", ip: "198.51.100.5", ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: true, due: false },
-      { name: e, state: "checked_out", ip: "198.51.100.6", ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: true, due: false },
+      { name: d, state: "checked_out", ip: poolVmIp(d!), ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: true, due: false },
+      { name: e, state: "checked_out", ip: poolVmIp(e!), ssh_port: 22, tags: [], retire_on_checkin: false, pending_update: null, open: true, due: false },
     ]);
     const checkouts = await database.sql<{ id: string; end_reason: string | null; ended_by: string | null; remind_in: number | null }[]>`
       select c.id, c.end_reason, p.name as ended_by, (extract(epoch from c.ends_at - c.remind_at) / 60)::int as remind_in

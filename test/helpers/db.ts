@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { inject } from "vitest";
-import { connect, migrateDatabase, type Database } from "../../src/db/client.js";
+import { connect, type Database } from "../../src/db/client.js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../src/db/schema.js";
 import { LEASE_DEFAULTS } from "../../src/core/leases.js";
@@ -18,16 +18,15 @@ export function urlFor(database: string): string {
   return url.toString();
 }
 
-/** A fresh, migrated database of its own for one test file. */
+/** A fresh, migrated database of its own for one test file: a copy of the run's template (test/global-setup.ts), already migrated. */
 export async function freshDatabase(opts: { poolSize?: number } = {}): Promise<Database & { name: string }> {
   const name = `test_${randomBytes(6).toString("hex")}`;
   const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  await admin.unsafe(`create database ${name} template ${inject("templateDatabase")}`);
   await admin.end();
   const url = urlFor(name);
   const sql = connect(url, { lockTimeoutMs: 5000, poolSize: opts.poolSize ?? 20, log: testLog });
   const db = drizzle(sql, { schema });
-  await migrateDatabase({ db, sql });
   return { name, db, sql, url, close: () => sql.end({ timeout: 5 }) };
 }
 
@@ -76,12 +75,19 @@ export async function liveWait(core: Core, waiterId: number): Promise<void> {
 
 let poolVms = 0;
 
+/** The address `addPoolVms` gives the VM it named `name` (`<pool>-<n>`). */
+export function poolVmIp(name: string): string {
+  const n = Number(/-(\d+)$/.exec(name)?.[1]);
+  if (!Number.isInteger(n)) throw new Error(`${name} was not named by addPoolVms`);
+  return `198.51.100.${(n % 250) + 1}`;
+}
+
 /** Adds `count` VMs to `pool` as the operator, named `<pool>-<n>` with addresses in 198.51.100.0/24; their names. */
 export async function addPoolVms(core: Core, pool: string, count: number): Promise<string[]> {
   const names: string[] = [];
   for (let i = 0; i < count; i++) {
     const name = `${pool}-${++poolVms}`;
-    const added = await addVm(core, { person: "operator", source: "cli" }, { name, ip: `198.51.100.${(poolVms % 250) + 1}`, pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
+    const added = await addVm(core, { person: "operator", source: "cli" }, { name, ip: poolVmIp(name), pool, sshUser: "root", sshPort: 22, hostKeyFingerprint: null, tags: [] });
     if (!added.ok) throw new Error(`adding ${name} to ${pool}: ${JSON.stringify(added.refusal)}`);
     names.push(name);
   }
