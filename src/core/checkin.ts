@@ -1,7 +1,7 @@
 import type postgres from "postgres";
 import type { EndReason, PoolCleanup, VmState } from "../db/schema.js";
 import { eventsOfKindsFrom, type EventKind, type Fragment, type PgSql } from "./events.js";
-import { isConnectionLost } from "../db/errors.js";
+import { onReservedConnection } from "../db/reserved.js";
 import { noticesOf, type Notice } from "./notices.js";
 import { isBootstrapAdmin, OPERATOR, resolvePerson, type PersonTag } from "./people.js";
 import { stateWhenFree } from "./retire.js";
@@ -174,17 +174,14 @@ interface Decided {
  * is made, and the end's WHERE still carries its precondition (`ended_at is null`).
  *
  * If a statement fails, the statements after it fail with 25P02 and the COMMIT ends the
- * transaction as a ROLLBACK; the first error is thrown. A lost connection is not released into
- * the pool; any other ending that did not come back is rolled back first.
+ * transaction as a ROLLBACK; the first error is thrown (`onReservedConnection` rolls back what
+ * did not commit).
  */
 async function inCheckinTransaction(
   core: Core,
   decide: (tx: postgres.ReservedSql, lockRow: postgres.ReservedSql) => Promise<Decided>,
 ): Promise<Result<CheckinDone> | typeof NOT_OPEN> {
-  const tx = await core.db.$client.reserve();
-  let lost = false;
-  let ended = false;
-  try {
+  return onReservedConnection(core.db.$client, async (tx, committed) => {
     const begun = tx`begin`;
     // The first statement `decide` sends goes out in the same turn as BEGIN (postgres.js writes a turn's queries together).
     const lockRow = ((strings: TemplateStringsArray, ...values: unknown[]) => {
@@ -197,19 +194,11 @@ async function inCheckinTransaction(
     }) as unknown as postgres.ReservedSql;
     const decided = await decide(tx, lockRow);
     const settled = await Promise.allSettled(decided.last ? [decided.last, tx`commit`] : [tx`commit`]);
-    ended = settled[settled.length - 1]?.status === "fulfilled";
+    if (settled[settled.length - 1]?.status === "fulfilled") committed();
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
     return decided.result;
-  } catch (err) {
-    lost = isConnectionLost(err);
-    throw err;
-  } finally {
-    if (!lost) {
-      if (!ended) await tx`rollback`.catch(() => undefined);
-      tx.release();
-    }
-  }
+  });
 }
 
 /** The request named a checkout that is not the VM's open one: `checkoutEnded` says what became of it. */
@@ -239,17 +228,8 @@ const EVENT_OF: Record<"checked_in" | "forced" | "expired", EventKind> = { check
  * VM's, apply held-back inventory changes, queue the cleanup (due now), append
  * the event, queue the notices. The caller holds the VM's row lock.
  */
-export async function endCheckout(
-  tx: PgSql,
-  core: Core,
-  row: Pick<HeldRow, "id" | "pending_update">,
-  done: CheckinDone,
-  by: PersonTag,
-  source: Actor["source"],
-  reason: Extract<EndReason, "checked_in" | "forced" | "expired">,
-  leaseEnd: Date | null = null,
-): Promise<void> {
-  await endingStatement(tx, core, row, done, by, source, reason, leaseEnd);
+export async function endCheckout(...args: Parameters<typeof endingStatement>): Promise<void> {
+  await endingStatement(...args);
 }
 
 /** `endCheckout`'s statement, built but not sent: the check-in sends it with its COMMIT. */

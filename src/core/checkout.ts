@@ -1,4 +1,4 @@
-import { isConnectionLost } from "../db/errors.js";
+import { onReservedConnection } from "../db/reserved.js";
 import { clockAt } from "./clock.js";
 import { poolKnownBy } from "./count-refusal.js";
 import { checkLease, leaseParams } from "./leases.js";
@@ -101,12 +101,9 @@ async function attemptCheckout(
   source: Actor["source"],
   { pool, note, forMs }: { pool: string; note: string | null; forMs: number | null },
 ): Promise<Attempt> {
-  const tx = await core.db.$client.reserve();
-  let lost = false;
   const at = clockAt(core);
   const { defaultS, maxS, leadsS } = leaseParams(core);
-  let ended = false;
-  try {
+  return onReservedConnection(core.db.$client, async (tx, committed): Promise<Attempt> => {
     const statements = [
       tx`begin`,
       tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:person:" + person.id}, 0))`,
@@ -170,7 +167,7 @@ async function attemptCheckout(
     ] as const;
     const settled = await Promise.allSettled(statements);
     const [, , pick, commit] = settled;
-    ended = commit.status === "fulfilled";
+    if (commit.status === "fulfilled") committed();
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
     const [row] = pick.status === "fulfilled" ? pick.value : [];
@@ -191,17 +188,5 @@ async function attemptCheckout(
     if (held.length >= quota) return { quota, held };
     if (leaseS > poolMaxS) return { tooLong: { maxMs: poolMaxS * 1000 } };
     return { noneFree: true, waiting };
-  } catch (err) {
-    lost = isConnectionLost(err);
-    throw err;
-  } finally {
-    // A lost connection ended the transaction with it; postgres.js reconnects it on
-    // demand, and neither a ROLLBACK on it nor releasing it into the pool is safe.
-    // Otherwise a COMMIT that did not come back may leave the transaction open:
-    // roll it back before the connection returns to the pool.
-    if (!lost) {
-      if (!ended) await tx`rollback`.catch(() => undefined);
-      tx.release();
-    }
-  }
+  });
 }

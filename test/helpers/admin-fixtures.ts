@@ -1,6 +1,8 @@
 import { checkin } from "../../src/core/checkin.js";
 import { checkout } from "../../src/core/checkout.js";
+import { expect } from "vitest";
 import { claimDueCleanups } from "../../src/core/cleanup/claim-due-cleanups.js";
+import type { CleanupClaim } from "../../src/core/cleanup/claim.js";
 import { quarantine } from "../../src/core/cleanup/quarantine.js";
 import { finishCreate, finishDelete, finishDeleteImage, finishSave } from "../../src/core/provision/finish.js";
 import { claimDueJobs, failJob } from "../../src/core/provision/jobs.js";
@@ -22,8 +24,16 @@ export async function vmInCleaning(core: Core, actor: Actor, pool: string): Prom
 /** A VM whose cleanup failed for good: quarantined with `error`, as the cleanup worker leaves it. */
 export async function quarantinedVm(core: Core, actor: Actor, pool: string, error: string): Promise<string> {
   const vm = await vmInCleaning(core, actor, pool);
-  const claims = await claimDueCleanups(core.db.$client, "test-worker", 100);
-  const claim = claims.find((c) => c.vm === vm);
+  // The claim skips a row another transaction holds locked (SKIP LOCKED, as workers claim), and
+  // the service under test may lock it for a moment (a sweep, a delivery): claim until it is ours.
+  const found: { claim?: CleanupClaim } = {};
+  await expect
+    .poll(async () => {
+      found.claim ??= (await claimDueCleanups(core.db.$client, "test-worker", 100)).find((c) => c.vm === vm);
+      return found.claim !== undefined;
+    }, { message: `a cleanup claim for ${vm}` })
+    .toBe(true);
+  const claim = found.claim;
   if (!claim) throw new Error(`no cleanup claim for ${vm}`);
   await core.db.$client.begin((tx) => quarantine(tx, claim, { reason: "cleanup failed", error }));
   return vm;
