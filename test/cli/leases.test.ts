@@ -8,10 +8,12 @@ import { cliFor, databaseSnapshot, type CliRun } from "../helpers/cli.js";
 import { coreFor, freshDatabase } from "../helpers/db.js";
 
 /**
- * Leases and the waitlist through the real CLI process against a real
- * database: lease ends, extension and its limits, admin set and pin, queues,
- * and `checkout --wait`, which with no service running gets a VM returned or added (woken by
- * the database, it tries the pool's match itself).
+ * The CLI's own contract for leases and the waitlist, through the real CLI process against a real
+ * database: its arguments, words, exit codes and `--json` shapes, and a few end-to-end paths (a
+ * checkout's lease, a `checkout --wait` woken across processes by the database, Ctrl-C). The rules
+ * themselves (lease lengths and limits, who may set or pin, queue order, what a wait keeps or
+ * leaves) are tested at the core, fast: test/core/leases.test.ts, test/core/lease-changes.test.ts
+ * and test/core/wait-for-checkout.test.ts.
  */
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let core: Core;
@@ -36,12 +38,9 @@ const leaseMs = (row: { started_at: Date; ends_at: Date | null } | undefined) =>
 
 /** Waits until the pool's queue holds `n` people waiting (a background `checkout --wait` has joined). */
 async function untilWaiting(pool: string, n: number): Promise<void> {
-  for (let i = 0; i < 900; i++) {
-    const [row] = await database.sql<{ n: number }[]>`select count(*)::int as n from waiters where pool = ${pool} and state = 'waiting'`;
-    if (row!.n >= n) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nobody joined the queue of ${pool} within 90 s`);
+  await expect
+    .poll(async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from waiters where pool = ${pool} and state = 'waiting'`)[0]!.n, { timeout: 30_000, interval: 100 })
+    .toBeGreaterThanOrEqual(n);
 }
 
 const json = <T>(r: CliRun): T => JSON.parse(r.stdout) as T;
@@ -58,12 +57,13 @@ beforeAll(async () => {
   await database.sql`update pools set lease_seconds = 8 * 3600, max_lease_seconds = 3 * 86400 where name = 'short'`;
   await add("q-01", 21, "q");
   await add("q2-01", 31, "q2");
-  // Waiting calls run for seconds by design; under a loaded test run, give each one room.
-  vmres = cliFor({ databaseUrl: database.url, timeoutMs: 240_000 });
+  await add("w-01", 41, "w");
+  // A waiting call ends when its VM comes (woken by the database) or at its short --timeout.
+  vmres = cliFor({ databaseUrl: database.url, timeoutMs: 60_000 });
 });
 afterAll(async () => database.close());
 
-describe("checkout --for and the lease's end", { timeout: 180_000 }, () => {
+describe("checkout --for and the lease's end", { timeout: 60_000 }, () => {
   it("lends the VM for the length asked, and says when it ends", async () => {
     const r = await vmres(["checkout", "--user", "UALICE01", "--for", "4h"]);
     expect(r.code, summary(r)).toBe(0);
@@ -114,7 +114,7 @@ describe("checkout --for and the lease's end", { timeout: 180_000 }, () => {
   });
 });
 
-describe("vmres extend", { timeout: 180_000 }, () => {
+describe("vmres extend", { timeout: 60_000 }, () => {
   it("extends the holder's lease by --by", async () => {
     const before = await checkoutOf("short-01").then((c) => c ?? checkoutOf("short-02"));
     const vm = (await checkoutOf("short-01"))?.holder === "UBOB0001" ? "short-01" : "short-02";
@@ -144,13 +144,6 @@ describe("vmres extend", { timeout: 180_000 }, () => {
     const c = await checkoutOf(vm);
     expect(new Date(error.latestEnd).getTime() - c!.started_at.getTime()).toBe(72 * HOUR);
     expect(await databaseSnapshot(database.sql)).toBe(before);
-  });
-
-  it("refuses someone who does not hold it", async () => {
-    const vm = (await checkoutOf("short-01"))?.holder === "UBOB0001" ? "short-01" : "short-02";
-    const r = await vmres(["extend", vm, "--user", "UCAROL01"]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain(`${vm} is held by UBOB0001, not by you`);
   });
 
   it("refuses --pin and --until from someone who is not an admin", async () => {
@@ -188,7 +181,7 @@ describe("vmres extend", { timeout: 180_000 }, () => {
   });
 });
 
-describe("vmres wait and unwait", { timeout: 180_000 }, () => {
+describe("vmres wait and unwait", { timeout: 60_000 }, () => {
   it("queues people in order, says each one's position, and a second wait says where one stands", async () => {
     // q has one VM: UDAVE001 takes it, so the queue forms.
     expect((await vmres(["checkout", "--user", "UDAVE001", "--pool", "q"])).code).toBe(0);
@@ -256,14 +249,12 @@ describe("vmres wait and unwait", { timeout: 180_000 }, () => {
   });
 });
 
-describe("checkout --wait", { timeout: 180_000 }, () => {
+describe("checkout --wait", { timeout: 60_000 }, () => {
   it("exits 3 when nothing frees within --timeout, and leaves the queue", async () => {
-    const started = Date.now();
-    const r = await vmres(["checkout", "--user", "UHANK001", "--pool", "q", "--wait", "--timeout", "3s", "--json"]);
+    const r = await vmres(["checkout", "--user", "UHANK001", "--pool", "q", "--wait", "--timeout", "1s", "--json"]);
     expect(r.code, summary(r)).toBe(3);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
-    expect(r.stderr).toContain('No VM is free in pool "q": UHANK001 joined its queue, at position 1. Waiting up to 3s');
-    expect(r.stderr).toContain('no VM came within 3s: UHANK001 left the queue of pool "q"; nothing was checked out.');
+    expect(r.stderr).toContain('No VM is free in pool "q": UHANK001 joined its queue, at position 1. Waiting up to 1s');
+    expect(r.stderr).toContain('no VM came within 1s: UHANK001 left the queue of pool "q"; nothing was checked out.');
     expect(json<{ error: { code: string } }>(r).error).toMatchObject({ code: "wait_timeout", pool: "q" });
     const rows = await database.sql`select w.state from waiters w join people p on p.id = w.person_id where p.name = 'UHANK001'`;
     expect(rows).toEqual([{ state: "left" }]);
@@ -300,66 +291,20 @@ describe("checkout --wait", { timeout: 180_000 }, () => {
     expect(w).toEqual({ state: "taken" });
   });
 
-  it("gets a VM an admin returns to service (pool repair) while it waits, with --json", async () => {
-    expect((await vmres(["checkin", "q-02", "--user", "UIVAN001"])).code).toBe(0);
-    // Cleaning needs SSH; as an admin would after a manual cleanup: out of service, then back.
-    await database.sql`update vms set state = 'maintenance', cleanup_next_at = null where name = 'q-02'`;
-    const waiting = vmres(["checkout", "--user", "UJUDY001", "--pool", "q", "--wait", "--json"]);
-    await untilWaiting("q", 1);
-    expect((await vmres(["pool", "repair", "q-02"])).code).toBe(0);
-    const r = await waiting;
-    expect(r.code, summary(r)).toBe(0);
-    expect(json(r)).toMatchObject({ name: "q-02", pool: "q" });
-  });
-
-  it("for someone already in the queue (vmres wait): keeps that place on timeout, then takes the VM offered", async () => {
+  it("for someone already in the queue (vmres wait): says the place is kept on timeout, and --json says so", async () => {
     await add("o-01", 61, "o");
     expect((await vmres(["checkout", "--user", "UKATE001", "--pool", "o"])).code).toBe(0);
     expect((await vmres(["wait", "--user", "UOLGA001", "--pool", "o"])).code).toBe(0);
-    const timedOut = await vmres(["checkout", "--user", "UOLGA001", "--pool", "o", "--wait", "--timeout", "2s", "--json"]);
+    const timedOut = await vmres(["checkout", "--user", "UOLGA001", "--pool", "o", "--wait", "--timeout", "1s", "--json"]);
     expect(timedOut.code, summary(timedOut)).toBe(3);
     expect(timedOut.stderr).toContain('UOLGA001 was already in its queue, at position 1');
     expect(timedOut.stderr).toContain('UOLGA001 keeps the place in the queue of pool "o" taken before');
     expect(json<{ error: { inQueue: boolean } }>(timedOut).error.inQueue).toBe(true);
-    const [still] = await database.sql`select count(*)::int as n from waiters where pool = 'o' and state = 'waiting'`;
-    expect(still).toEqual({ n: 1 });
-
-    const waiting = vmres(["checkout", "--user", "UOLGA001", "--pool", "o", "--wait", "--timeout", "3m", "--json"]);
-    // The place is not an auto-take one: the sweep holds the VM for them (an offer), and the waiting CLI takes it.
-    // Whether the VM comes before or after the CLI starts, it is held for the first in line: the same person.
-    await add("o-02", 62, "o");
-    const r = await waiting;
-    expect(r.code, summary(r)).toBe(0);
-    expect(json(r)).toMatchObject({ name: "o-02", pool: "o" });
-    expect((await checkoutOf("o-02"))?.holder).toBe("UOLGA001");
-  });
-
-  it("several waiting at once get distinct VMs, in queue order", { timeout: 240_000 }, async () => {
-    await add("w-01", 41, "w");
-    expect((await vmres(["checkout", "--user", "UKATE001", "--pool", "w"])).code).toBe(0);
-    const people = ["ULEO0001", "UMIA0001", "UNED0001"];
-    const runs: Promise<CliRun>[] = [];
-    for (const [i, who] of people.entries()) {
-      runs.push(vmres(["checkout", "--user", who, "--pool", "w", "--wait", "--timeout", "3m", "--json"]));
-      await untilWaiting("w", i + 1);
-    }
-    const positions = await database.sql<{ name: string }[]>`select p.name from waiters w join people p on p.id = w.person_id where w.pool = 'w' and w.state = 'waiting' order by w.id`;
-    expect(positions.map((p) => p.name)).toEqual(people);
-    // Three VMs at once: the sweep of whichever CLI runs first grants them in queue order.
-    for (const n of [2, 3, 4]) await add(`w-0${n}`, 40 + n, "w");
-    const results = await Promise.all(runs);
-    for (const r of results) expect(r.code, summary(r)).toBe(0);
-    const names = results.map((r) => json<{ name: string }>(r).name);
-    expect(new Set(names).size).toBe(3);
-    const granted = await database.sql<{ name: string; checkout_id: string }[]>`
-      select p.name, w.checkout_id from waiters w join people p on p.id = w.person_id where w.pool = 'w' and w.state = 'taken' order by w.checkout_id`;
-    expect(granted.map((g) => g.name)).toEqual(people);
-    for (const [i, who] of people.entries()) expect((await checkoutOf(names[i]!))?.holder).toBe(who);
   });
 });
 
-describe("pool settings", { timeout: 180_000 }, () => {
-  it("pool set changes a pool's lease, maximum and quota; a checkout then gets the new lease", async () => {
+describe("pool settings", { timeout: 60_000 }, () => {
+  it("pool set changes a pool's lease, maximum and quota, and says what the pool is now", async () => {
     const r = await vmres(["pool", "set", "w", "--lease", "2h", "--max-lease", "1d", "--quota", "2"]);
     expect(r.code, summary(r)).toBe(0);
     expect(r.stdout.trim()).toBe(
@@ -367,11 +312,6 @@ describe("pool settings", { timeout: 180_000 }, () => {
     );
     const [row] = await database.sql`select quota, lease_seconds, max_lease_seconds from pools where name = 'w'`;
     expect(row).toEqual({ quota: 2, lease_seconds: 7200, max_lease_seconds: 86400 });
-    await add("w-05", 45, "w");
-    const c = await vmres(["checkout", "--user", "UKATE001", "--pool", "w", "--json"]);
-    expect(c.code, summary(c)).toBe(0);
-    const vm = json<{ checkedOutAt: string; endsAt: string }>(c);
-    expect(new Date(vm.endsAt).getTime() - new Date(vm.checkedOutAt).getTime()).toBe(2 * HOUR);
   });
 
   it("pool set --json, and an unknown pool is refused", async () => {
@@ -390,19 +330,10 @@ describe("pool settings", { timeout: 180_000 }, () => {
     expect(bad.stderr).toContain("--max-booking-ahead");
   });
 
-  it("pool set by someone who is not an admin is refused", async () => {
-    const r = await vmres(["pool", "set", "w", "--lease", "1h", "--user", "UKATE001"]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain("UKATE001 is not an admin");
-  });
-
-  it("pool add --lease --max-lease set up a new pool; an existing pool keeps its own", async () => {
+  it("pool add --lease --max-lease give a new pool its leases", async () => {
     const r = await vmres(["pool", "add", "new-01", "198.51.100.51", "--pool", "fresh", "--lease", "90m", "--max-lease", "1d12h"]);
     expect(r.code, summary(r)).toBe(0);
     const [row] = await database.sql`select lease_seconds, max_lease_seconds from pools where name = 'fresh'`;
     expect(row).toEqual({ lease_seconds: 5400, max_lease_seconds: 129_600 });
-    expect((await vmres(["pool", "add", "new-02", "198.51.100.52", "--pool", "fresh", "--lease", "5h"])).code).toBe(0);
-    const [same] = await database.sql`select lease_seconds from pools where name = 'fresh'`;
-    expect(same).toEqual({ lease_seconds: 5400 });
   });
 });
