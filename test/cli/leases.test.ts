@@ -59,11 +59,11 @@ beforeAll(async () => {
   await add("q2-01", 31, "q2");
   await add("w-01", 41, "w");
   // A waiting call ends when its VM comes (woken by the database) or at its short --timeout.
-  vmres = cliFor({ databaseUrl: database.url, timeoutMs: 60_000 });
+  vmres = cliFor({ databaseUrl: database.url, timeoutMs: 30_000 });
 });
 afterAll(async () => database.close());
 
-describe("checkout --for and the lease's end", { timeout: 60_000 }, () => {
+describe("checkout --for and the lease's end", () => {
   it("lends the VM for the length asked, and says when it ends", async () => {
     const r = await vmres(["checkout", "--user", "UALICE01", "--for", "4h"]);
     expect(r.code, summary(r)).toBe(0);
@@ -114,7 +114,7 @@ describe("checkout --for and the lease's end", { timeout: 60_000 }, () => {
   });
 });
 
-describe("vmres extend", { timeout: 60_000 }, () => {
+describe("vmres extend", () => {
   it("extends the holder's lease by --by", async () => {
     const before = await checkoutOf("short-01").then((c) => c ?? checkoutOf("short-02"));
     const vm = (await checkoutOf("short-01"))?.holder === "UBOB0001" ? "short-01" : "short-02";
@@ -181,7 +181,7 @@ describe("vmres extend", { timeout: 60_000 }, () => {
   });
 });
 
-describe("vmres wait and unwait", { timeout: 60_000 }, () => {
+describe("vmres wait and unwait", () => {
   it("queues people in order, says each one's position, and a second wait says where one stands", async () => {
     // q has one VM: UDAVE001 takes it, so the queue forms.
     expect((await vmres(["checkout", "--user", "UDAVE001", "--pool", "q"])).code).toBe(0);
@@ -249,7 +249,7 @@ describe("vmres wait and unwait", { timeout: 60_000 }, () => {
   });
 });
 
-describe("checkout --wait", { timeout: 60_000 }, () => {
+describe("checkout --wait", () => {
   it("exits 3 when nothing frees within --timeout, and leaves the queue", async () => {
     const r = await vmres(["checkout", "--user", "UHANK001", "--pool", "q", "--wait", "--timeout", "1s", "--json"]);
     expect(r.code, summary(r)).toBe(3);
@@ -303,7 +303,7 @@ describe("checkout --wait", { timeout: 60_000 }, () => {
   });
 });
 
-describe("pool settings", { timeout: 60_000 }, () => {
+describe("pool settings", () => {
   it("pool set changes a pool's lease, maximum and quota, and says what the pool is now", async () => {
     const r = await vmres(["pool", "set", "w", "--lease", "2h", "--max-lease", "1d", "--quota", "2"]);
     expect(r.code, summary(r)).toBe(0);
