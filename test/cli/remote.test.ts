@@ -142,13 +142,13 @@ describe("person-level commands over the API", { timeout: 240_000 }, () => {
   });
 
   it("checkout --wait waits in the service until a VM comes, and --timeout gives up with exit 3", async () => {
-    const gaveUp = await remote(alice)(["checkout", "--pool", "solo", "--wait", "--timeout", "2s", "--json"]);
+    const gaveUp = await remote(alice)(["checkout", "--pool", "solo", "--wait", "--timeout", "1s", "--json"]);
     expect(gaveUp.code, summary(gaveUp)).toBe(3);
     expect(JSON.parse(gaveUp.stdout).error.code).toBe("wait_timeout");
     expect((await h.database.sql`select 1 from waiters where pool = 'solo' and state in ('waiting', 'offered')`).length).toBe(0);
 
     const waiting = remote(alice)(["checkout", "--pool", "solo", "--wait", "--timeout", "90s"]);
-    for (let i = 0; i < 300 && (await h.database.sql`select 1 from waiters where pool = 'solo' and state = 'waiting'`).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(async () => (await h.database.sql`select 1 from waiters where pool = 'solo' and state = 'waiting'`).length, { timeout: 30_000, interval: 100 }).toBe(1);
     await add("solo-02", 12, "solo");
     const got = await waiting;
     expect(got.code, summary(got)).toBe(0);

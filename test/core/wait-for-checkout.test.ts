@@ -129,6 +129,26 @@ describe("waiting for a VM", () => {
     for (const [i, who] of people.entries()) expect(await holderOf(names[i]!)).toBe(who);
   });
 
+  it("refuses a person's waits beyond the cap (too_many_waits), joining nothing; once one ends, another may wait", async () => {
+    await busyPool("wt-cap");
+    const capped = coreFor(database, { clock: new TestClock().now, waitsPerPerson: 2 });
+    const stop = new AbortController();
+    const waits = [1, 2].map(() => {
+      let joined: () => void = () => {};
+      const ready = new Promise<void>((resolve) => (joined = resolve));
+      const outcome = waitForCheckout(capped, as("UERIN001"), { pool: "wt-cap" }, { timeoutMs: 30_000, signal: stop.signal, onJoined: () => joined() });
+      return { ready, outcome };
+    });
+    for (const w of waits) await w.ready;
+    const third = await waitForCheckout(capped, as("UERIN001"), { pool: "wt-cap" }, { timeoutMs: 100 });
+    expect(third).toMatchObject({ ok: false, refusal: { code: "too_many_waits", person: "UERIN001", limit: 2 } });
+    expect(await database.sql`select 1 from waits where pool = 'wt-cap'`).toHaveLength(2);
+    expect(await waiterStates("wt-cap")).toEqual([{ name: "UERIN001", state: "waiting" }]);
+    stop.abort();
+    for (const w of waits) expect(await w.outcome).toMatchObject({ ok: true, value: { end: { kind: "stopped" } } });
+    expect(await waitForCheckout(capped, as("UERIN001"), { pool: "wt-cap" }, { timeoutMs: 100 })).toMatchObject({ ok: true, value: { end: { kind: "timeout" } } });
+  });
+
   it("refuses an unknown pool and leaves no waiting request behind", async () => {
     expect(await waitForCheckout(core, as("UNOPE001"), { pool: "wt-nope" }, { timeoutMs: 100 })).toMatchObject({ ok: false, refusal: { code: "unknown_pool" } });
     expect(await database.sql`select 1 from waits`).toHaveLength(0);

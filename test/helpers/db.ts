@@ -45,6 +45,7 @@ export function coreFor(database: Pick<Database, "db">, opts: Partial<Omit<Core,
     ...(opts.observer ? { observer: opts.observer } : {}),
     ...(opts.reservationReminderLeadsMs ? { reservationReminderLeadsMs: opts.reservationReminderLeadsMs } : {}),
     ...(opts.tokens ? { tokens: opts.tokens } : {}),
+    ...(opts.waitsPerPerson ? { waitsPerPerson: opts.waitsPerPerson } : {}),
   };
 }
 
