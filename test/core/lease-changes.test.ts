@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addVm, setPool } from "../../src/core/admin.js";
+import { addVm, drainVm, repairVm, setPool } from "../../src/core/admin.js";
 import { checkout } from "../../src/core/checkout.js";
 import { changeLease } from "../../src/core/leases.js";
 import { parseNotice } from "../../src/core/notices.js";
@@ -8,7 +8,6 @@ import type { Core } from "../../src/core/types.js";
 import { allVms } from "../../src/core/vm-listings.js";
 import { joinQueue } from "../../src/core/waitlist.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
-import { drainVm, repairVm } from "../../src/core/admin.js";
 import { addPoolVms, coreFor, freshDatabase, TestClock } from "../helpers/db.js";
 
 /**
@@ -70,7 +69,7 @@ describe("changing a lease", () => {
   it("lets an admin set any end, past the pool's maximum, on record under their name, and tells the holder", async () => {
     const { vm, startedAt } = await shortLease("lc-admin", "UBOB0003");
     const until = new Date(startedAt.getTime() + 10 * D);
-    const [{ last }] = await database.sql<{ last: number }[]>`select coalesce(max(id), 0)::int as last from outbox`;
+    const [{ last } = { last: 0 }] = await database.sql<{ last: number }[]>`select coalesce(max(id), 0)::int as last from outbox`;
     const r = await changeLease(core, as("UADMIN01"), vm, { until });
     expect(r).toMatchObject({ ok: true, value: { endsAt: until, byAdmin: true, holder: { name: "UBOB0003" } } });
     expect((await allVms(core, operator)).find((v) => v.name === vm)?.endsAt).toEqual(until);
