@@ -41,8 +41,8 @@ describe("vmres checkout", () => {
     expect(vm).toMatchObject({ pool: "default", sshUser: "root" });
     expect(Object.keys(vm).sort()).toEqual(["bookedFrom", "checkedOutAt", "checkoutId", "cleanupBlocked", "endsAt", "ip", "name", "note", "pool", "sshPort", "sshUser", "startedAt"]);
     // startedAt is the name; checkedOutAt stays one release for scripts that read it (docs/cli.md), with the same value.
-    const [row] = await database.sql<{ started: Date }[]>`select started_at as started from checkouts where id = ${vm["checkoutId"] as number}`;
-    expect(vm["startedAt"]).toBe(row!.started.toISOString());
+    const [row] = await database.sql<{ started: string }[]>`select to_json(started_at)#>>'{}' as started from checkouts where id = ${vm["checkoutId"] as number}`;
+    expect(vm["startedAt"]).toBe(new Date(row!.started).toISOString());
     expect(vm["checkedOutAt"]).toBe(vm["startedAt"]);
     expect(await heldBy("UBOB0001")).toEqual([vm["name"]]);
   });
@@ -129,7 +129,8 @@ describe("vmres list and status", () => {
 
   it("list --json and status --json say when each checkout started as startedAt, and keep the deprecated checkedOutAt with the same value", async () => {
     const [vm] = await heldBy("UBOB0001");
-    const [row] = await database.sql<{ started: Date }[]>`select c.started_at as started from vms v join checkouts c on c.id = v.checkout_id where v.name = ${vm!}`;
+    const [row] = await database.sql<{ started: string }[]>`select to_json(c.started_at)#>>'{}' as started from vms v join checkouts c on c.id = v.checkout_id where v.name = ${vm!}`;
+    const started = new Date(row!.started).toISOString();
     const [list, status] = await Promise.all([vmres(["list", "--json"]), vmres(["status", "--json"])]);
     expect(list.code).toBe(0);
     expect(status.code).toBe(0);
@@ -137,10 +138,10 @@ describe("vmres list and status", () => {
     const listed = JSON.parse(list.stdout) as Listed[];
     expect(listed.map((v) => v.name).sort()).toEqual(["vm-01", "vm-02"]);
     for (const v of listed) expect(v.checkedOutAt, v.name).toBe(v.startedAt);
-    expect(listed.find((v) => v.name === vm)!.startedAt).toBe(row!.started.toISOString());
+    expect(listed.find((v) => v.name === vm)!.startedAt).toBe(started);
     expect(listed.find((v) => v.name !== vm)!.startedAt).toBeNull();
     const { longestHolds } = JSON.parse(status.stdout) as { longestHolds: Listed[] };
-    expect(longestHolds).toEqual([expect.objectContaining({ name: vm, startedAt: row!.started.toISOString(), checkedOutAt: row!.started.toISOString() })]);
+    expect(longestHolds).toEqual([expect.objectContaining({ name: vm, startedAt: started, checkedOutAt: started })]);
   });
 
   it("status counts each pool's VMs by state", async () => {
