@@ -88,7 +88,7 @@ async function prepare(database: Database, rig: ServiceRig): Promise<HostileSetu
   const lend = async (user: string) => {
     const r = await checkout(core, { person: { slackUserId: user }, source: "cli" }, { pool: POOL });
     if (!r.ok) throw new Error(`setup checkout for ${user} refused: ${r.refusal.code}`);
-    return { user, vm: r.value.name, atMs: r.value.checkedOutAt.getTime() };
+    return { user, vm: r.value.name, atMs: r.value.startedAt.getTime() };
   };
   const victim = await lend("U0VICTIM1");
   const clickReplay = await lend("U0REPLAY4");

@@ -175,7 +175,7 @@ async function cliAsk(ctx: ClientContext, args: string[]): Promise<Attempt> {
   }
   switch (run.code) {
     case 0:
-      return { outcome: "ok", vm: typeof parsed.name === "string" ? parsed.name : undefined, atMs: typeof parsed.checkedOutAt === "string" ? Date.parse(parsed.checkedOutAt) : undefined };
+      return { outcome: "ok", vm: typeof parsed.name === "string" ? parsed.name : undefined, atMs: typeof parsed.startedAt === "string" ? Date.parse(parsed.startedAt) : undefined };
     case 3:
       return { outcome: String((parsed.error as { code?: unknown } | undefined)?.code ?? "refused") };
     case 4:

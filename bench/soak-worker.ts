@@ -42,7 +42,7 @@ export interface WorkerReport {
   checkout: Tally;
   checkin: Tally;
   intruder: Tally;
-  /** [vm, user, checkedOutAt epoch ms] of every checkout seen to succeed. */
+  /** [vm, user, startedAt epoch ms] of every checkout seen to succeed. */
   seen: [string, string, number][];
   /** [vm, user] of every check-in seen to succeed. */
   seenCheckins: [string, string][];
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
         await sleep(random.int(0, 2));
         continue;
       }
-      report.seen.push([vm.name, user, vm.checkedOutAt.getTime()]);
+      report.seen.push([vm.name, user, vm.startedAt.getTime()]);
       await sleep(random.int(0, 3));
       // A check-in that failed for a passing reason (a lock timeout) is tried again: leaving the VM held would end this loop's part in the test.
       for (let attempt = 0; attempt < 5; attempt++) {

@@ -35,7 +35,7 @@ export function checkedOutBody(vm: CheckedOutVm): z.infer<typeof s.checkedOut> {
     sshUser: vm.sshUser,
     sshPort: vm.sshPort,
     ssh: sshLine(vm),
-    startedAt: isoNow(vm.checkedOutAt),
+    startedAt: isoNow(vm.startedAt),
     endsAt: iso(vm.endsAt),
     note: vm.note,
     bookedFrom: iso(vm.bookedFrom ?? null),

@@ -156,7 +156,10 @@ export const vm = z.object({
   state: vmState,
   holder: person.nullable().describe("null when free, or hidden from this reader (HIDE_HOLDERS)"),
   checkoutId: z.number().int().nullable(),
-  checkedOutAt: time.nullable(),
+  startedAt: time.nullable().describe("when the open checkout started; null when not checked out"),
+  checkedOutAt: time
+    .nullable()
+    .meta({ deprecated: true, description: "deprecated: the same value as `startedAt` (the name checkouts and notices use); kept for one release, then removed" }),
   endsAt: time.nullable(),
   heldFor: z.object({ person: person.nullable(), until: time }).nullable(),
   stateChangedAt: time,

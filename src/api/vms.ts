@@ -15,7 +15,9 @@ export function vmBody(v: VmSummary): z.infer<typeof s.vm> {
   return {
     ...v,
     ssh: sshLine(v),
-    checkedOutAt: iso(v.checkedOutAt),
+    startedAt: iso(v.startedAt),
+    // Deprecated (one release): scripts written against the old name read the same value.
+    checkedOutAt: iso(v.startedAt),
     endsAt: iso(v.endsAt),
     heldFor: v.heldFor ? { person: v.heldFor.person, until: isoNow(v.heldFor.until) } : null,
     stateChangedAt: isoNow(v.stateChangedAt),

@@ -810,6 +810,10 @@ export interface components {
         };
         /** @description A VM, with its state and holder. */
         Vm: {
+            /**
+             * @deprecated
+             * @description deprecated: the same value as `startedAt` (the name checkouts and notices use); kept for one release, then removed
+             */
             checkedOutAt: components["schemas"]["Time"] | null;
             checkoutId: number | null;
             cleanupLastError: string | null;
@@ -829,6 +833,8 @@ export interface components {
             ssh: string;
             sshPort: number;
             sshUser: string;
+            /** @description when the open checkout started; null when not checked out */
+            startedAt: components["schemas"]["Time"] | null;
             state: components["schemas"]["VmState"];
             stateChangedAt: components["schemas"]["Time"];
             tags: string[];

@@ -74,7 +74,7 @@ type PickRow = {
   sshUser: string;
   sshPort: number;
   pool: string;
-  checkedOutAt: string | Date;
+  startedAt: string | Date;
   endsAt: string | Date | null;
   note: string | null;
   bookedFrom: string | Date | null;
@@ -161,7 +161,7 @@ async function attemptCheckout(
           from picked, quota q
         ), ${openingSteps(tx, leadsS)}
         select q.quota, q.held, q.lease_s as "leaseS", q.max_s as "maxS", q.waiting, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
-               t.started_at as "checkedOutAt", t.ends_at as "endsAt", t.note, t.booked_from as "bookedFrom"
+               t.started_at as "startedAt", t.ends_at as "endsAt", t.note, t.booked_from as "bookedFrom"
         from quota q left join taken t on true`,
       tx`commit`,
     ] as const;
@@ -172,14 +172,14 @@ async function attemptCheckout(
     if (failed) throw failed.reason;
     const [row] = pick.status === "fulfilled" ? pick.value : [];
     if (!row) return { unknownPool: true };
-    const { quota, held, leaseS, maxS: poolMaxS, waiting, name, checkoutId, checkedOutAt, endsAt, bookedFrom, ...vm } = row;
+    const { quota, held, leaseS, maxS: poolMaxS, waiting, name, checkoutId, startedAt, endsAt, bookedFrom, ...vm } = row;
     if (name !== null) {
       return {
         vm: {
           ...vm,
           checkoutId: Number(checkoutId),
           name,
-          checkedOutAt: new Date(checkedOutAt),
+          startedAt: new Date(startedAt),
           endsAt: endsAt === null ? null : new Date(endsAt),
           bookedFrom: bookedFrom === null ? null : new Date(bookedFrom),
         },

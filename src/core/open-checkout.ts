@@ -123,7 +123,7 @@ export function checkedOutOf(t: TakenRow): CheckedOutVm {
     sshUser: t.ssh_user,
     sshPort: t.ssh_port,
     pool: t.pool,
-    checkedOutAt: new Date(t.started_at),
+    startedAt: new Date(t.started_at),
     endsAt: t.ends_at === null ? null : new Date(t.ends_at),
     note: t.note,
     bookedFrom: t.booked_from === null ? null : new Date(t.booked_from),

@@ -117,7 +117,8 @@ export interface CheckedOutVm {
   sshUser: string;
   sshPort: number;
   pool: string;
-  checkedOutAt: Date;
+  /** When the checkout started (the API and notices say `startedAt` too). */
+  startedAt: Date;
   /** When the lease ends; null: pinned (no end). */
   endsAt: Date | null;
   note: string | null;
@@ -142,7 +143,8 @@ export interface VmSummary {
   /** Who holds it; null when nobody does, or when HIDE_HOLDERS hides it from this reader. */
   holder: PersonTag | null;
   checkoutId: number | null;
-  checkedOutAt: Date | null;
+  /** When the open checkout started; null when not checked out. */
+  startedAt: Date | null;
   /** The lease's end while checked out; null when pinned or not checked out. */
   endsAt: Date | null;
   /** While held for a waiter: for whom (null when hidden from this reader) and until when. */

@@ -34,7 +34,7 @@ type SummaryRow = {
   holder_name: string | null;
   holder_slack: string | null;
   holder_display: string | null;
-  checked_out_at: Stamp | null;
+  started_at: Stamp | null;
   ends_at: Stamp | null;
   held_for_id: number | null;
   held_for_name: string | null;
@@ -53,7 +53,7 @@ function summaries(sql: postgres.Sql, where: postgres.PendingQuery<postgres.Row[
   return sql<SummaryRow[]>`
     select v.name, host(v.ip) as ip, v.ssh_user, v.ssh_port, v.pool, v.state, v.checkout_id,
            p.id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
-           c.started_at as checked_out_at, c.ends_at,
+           c.started_at, c.ends_at,
            hp.id as held_for_id, hp.name as held_for_name, hp.slack_user_id as held_for_slack, hp.display_name as held_for_display,
            w.offer_expires_at as held_until, v.state_changed_at, v.cleanup_last_error, to_json(v.tags) as tags, c.note
     from vms v
@@ -78,7 +78,7 @@ function summaryOf(r: SummaryRow): VmSummary {
     state: r.state,
     checkoutId: r.checkout_id === null ? null : Number(r.checkout_id),
     holder,
-    checkedOutAt: dateOrNull(r.checked_out_at),
+    startedAt: dateOrNull(r.started_at),
     endsAt: dateOrNull(r.ends_at),
     heldFor: r.held_until === null ? null : { person: heldPerson, until: date(r.held_until) },
     stateChangedAt: date(r.state_changed_at),

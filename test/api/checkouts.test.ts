@@ -189,3 +189,32 @@ describe("POST /v1/checkouts/{id}/extend and DELETE /v1/checkouts/{id}", () => {
     expect(bad.body.field).toBe("id");
   });
 });
+
+describe("a VM's checkout start: startedAt, and checkedOutAt deprecated", () => {
+  it("answers startedAt and the deprecated checkedOutAt with the same value, the checkout's start, and the OpenAPI document marks checkedOutAt deprecated", async () => {
+    const carol = await personWithToken(h.core, "carol");
+    await addVms(h.core, "started", 2);
+    const out = await call(h, "POST", "/v1/checkouts", { token: carol.token, body: { pool: "started" } });
+    expect(out.status).toBe(201);
+    const [row] = await h.core.db.execute<{ started: string }>(sql`select to_json(started_at)#>>'{}' as started from checkouts where id = ${out.body.id}`);
+    const started = new Date(row!.started).toISOString();
+    expect(out.body.startedAt).toBe(started);
+
+    const [one, all, me] = await Promise.all([
+      call(h, "GET", `/v1/vms/${out.body.vm}`, { token: carol.token }),
+      call(h, "GET", "/v1/vms?pool=started", { token: carol.token }),
+      call(h, "GET", "/v1/me", { token: carol.token }),
+    ]);
+    const listed = all.body as { name: string; startedAt: string | null; checkedOutAt: string | null }[];
+    for (const vm of [one.body, listed.find((v) => v.name === out.body.vm), me.body.holds[0]]) {
+      expect(vm).toMatchObject({ name: out.body.vm, startedAt: started, checkedOutAt: started });
+    }
+    // A VM nobody holds: both null.
+    expect(listed.find((v) => v.name !== out.body.vm)).toMatchObject({ startedAt: null, checkedOutAt: null });
+
+    const vmSchema = (await call(h, "GET", "/openapi.json")).body.components.schemas.Vm;
+    expect(vmSchema.properties.checkedOutAt.deprecated).toBe(true);
+    expect(vmSchema.properties.startedAt.deprecated).toBeUndefined();
+    expect(vmSchema.required).toEqual(expect.arrayContaining(["startedAt", "checkedOutAt"]));
+  });
+});

@@ -76,9 +76,9 @@ describe("checkout --for and the lease's end", () => {
   it("with --json carries the end", async () => {
     const r = await vmres(["checkout", "--user", "UBOB0001", "--pool", "short", "--json"]);
     expect(r.code, summary(r)).toBe(0);
-    const vm = json<{ checkedOutAt: string; endsAt: string }>(r);
+    const vm = json<{ startedAt: string; endsAt: string }>(r);
     // The pool's own lease, 8h.
-    expect(new Date(vm.endsAt).getTime() - new Date(vm.checkedOutAt).getTime()).toBe(8 * HOUR);
+    expect(new Date(vm.endsAt).getTime() - new Date(vm.startedAt).getTime()).toBe(8 * HOUR);
   });
 
   it("refuses a lease beyond the pool's maximum (exit 3, with the maximum), and lends nothing", async () => {

@@ -39,7 +39,11 @@ describe("vmres checkout", () => {
     expect(r.code).toBe(0);
     const vm = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(vm).toMatchObject({ pool: "default", sshUser: "root" });
-    expect(Object.keys(vm).sort()).toEqual(["bookedFrom", "checkedOutAt", "checkoutId", "cleanupBlocked", "endsAt", "ip", "name", "note", "pool", "sshPort", "sshUser"]);
+    expect(Object.keys(vm).sort()).toEqual(["bookedFrom", "checkedOutAt", "checkoutId", "cleanupBlocked", "endsAt", "ip", "name", "note", "pool", "sshPort", "sshUser", "startedAt"]);
+    // startedAt is the name; checkedOutAt stays one release for scripts that read it (docs/cli.md), with the same value.
+    const [row] = await database.sql<{ started: string }[]>`select to_json(started_at)#>>'{}' as started from checkouts where id = ${vm["checkoutId"] as number}`;
+    expect(vm["startedAt"]).toBe(new Date(row!.started).toISOString());
+    expect(vm["checkedOutAt"]).toBe(vm["startedAt"]);
     expect(await heldBy("UBOB0001")).toEqual([vm["name"]]);
   });
 
@@ -121,6 +125,23 @@ describe("vmres list and status", () => {
     expect(lines[0]).toMatch(/^NAME\s+POOL\s+STATE\s+HOLDER\s+SINCE\s+ENDS\s+SSH\s+TAGS$/);
     // Ends after the default lease (DEFAULT_LEASE, 8h), in local time and from now.
     expect(lines[1]).toMatch(new RegExp(`^${vm}\\s+default\\s+checked out\\s+UBOB0001\\s+\\S+ \\S+\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\S* \\(in 7 h 5\\d min\\)\\s`));
+  });
+
+  it("list --json and status --json say when each checkout started as startedAt, and keep the deprecated checkedOutAt with the same value", async () => {
+    const [vm] = await heldBy("UBOB0001");
+    const [row] = await database.sql<{ started: string }[]>`select to_json(c.started_at)#>>'{}' as started from vms v join checkouts c on c.id = v.checkout_id where v.name = ${vm!}`;
+    const started = new Date(row!.started).toISOString();
+    const [list, status] = await Promise.all([vmres(["list", "--json"]), vmres(["status", "--json"])]);
+    expect(list.code).toBe(0);
+    expect(status.code).toBe(0);
+    type Listed = { name: string; startedAt: string | null; checkedOutAt: string | null };
+    const listed = JSON.parse(list.stdout) as Listed[];
+    expect(listed.map((v) => v.name).sort()).toEqual(["vm-01", "vm-02"]);
+    for (const v of listed) expect(v.checkedOutAt, v.name).toBe(v.startedAt);
+    expect(listed.find((v) => v.name === vm)!.startedAt).toBe(started);
+    expect(listed.find((v) => v.name !== vm)!.startedAt).toBeNull();
+    const { longestHolds } = JSON.parse(status.stdout) as { longestHolds: Listed[] };
+    expect(longestHolds).toEqual([expect.objectContaining({ name: vm, startedAt: started, checkedOutAt: started })]);
   });
 
   it("status counts each pool's VMs by state", async () => {

@@ -64,7 +64,8 @@ describe("person-level commands over the API", { timeout: 240_000 }, () => {
     const viaApi = await remote(bob)(["checkout", "--json"]);
     expect(viaApi.code, summary(viaApi)).toBe(0);
     const body = JSON.parse(viaApi.stdout) as Record<string, unknown>;
-    expect(Object.keys(body)).toEqual(["checkoutId", "name", "ip", "sshUser", "sshPort", "pool", "checkedOutAt", "endsAt", "note", "bookedFrom", "cleanupBlocked"]);
+    expect(Object.keys(body)).toEqual(["checkoutId", "name", "ip", "sshUser", "sshPort", "pool", "startedAt", "checkedOutAt", "endsAt", "note", "bookedFrom", "cleanupBlocked"]);
+    expect(body["checkedOutAt"]).toBe(body["startedAt"]);
     const back = await remote(bob)(["checkin", String(body["name"]), "--json"]);
     expect(back.code, summary(back)).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ vm: body["name"], checkoutId: body["checkoutId"], forced: false, nextState: "cleaning" });

@@ -42,7 +42,7 @@ describe("checkout", () => {
     if (!r.ok) return;
     expect(r.value).toMatchObject({ pool: "default", sshUser: "root", sshPort: 22 });
     expect(r.value.ip).toMatch(/^198\.51\.100\.\d+$/);
-    expect(r.value.checkedOutAt).toBeInstanceOf(Date);
+    expect(r.value.startedAt).toBeInstanceOf(Date);
     const mine = await vmsOfPerson(core, { slackUserId: "UALICE01" });
     expect(mine.ok && mine.value.map((v) => v.name)).toEqual([r.value.name]);
   });

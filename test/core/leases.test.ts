@@ -67,9 +67,9 @@ describe("leases", () => {
   it("gives every checkout an end: the pool's lease, or what was asked, never past the pool's maximum", async () => {
     await addPool("lease-a", 3);
     const plain = await checkout(core, as("ULEASE01"), { pool: "lease-a" });
-    expect(plain.ok && plain.value.endsAt!.getTime() - plain.value.checkedOutAt.getTime()).toBe(8 * H);
+    expect(plain.ok && plain.value.endsAt!.getTime() - plain.value.startedAt.getTime()).toBe(8 * H);
     const short = await checkout(core, as("ULEASE02"), { pool: "lease-a", forMs: 4 * H });
-    expect(short.ok && short.value.endsAt!.getTime() - short.value.checkedOutAt.getTime()).toBe(4 * H);
+    expect(short.ok && short.value.endsAt!.getTime() - short.value.startedAt.getTime()).toBe(4 * H);
     // The first reminder is an hour before the end.
     const row = await open(short.ok ? short.value.name : "");
     expect(row.remind_at!.getTime()).toBe(short.ok ? short.value.endsAt!.getTime() - H : 0);
@@ -85,13 +85,13 @@ describe("leases", () => {
     await addPool("lease-b", 2);
     expect((await setPool(core, operator, "lease-b", { leaseMs: 2 * H, maxLeaseMs: 3 * H })).ok).toBe(true);
     const r = await checkout(core, as("ULEASE11"), { pool: "lease-b" });
-    expect(r.ok && r.value.endsAt!.getTime() - r.value.checkedOutAt.getTime()).toBe(2 * H);
+    expect(r.ok && r.value.endsAt!.getTime() - r.value.startedAt.getTime()).toBe(2 * H);
     expect(await checkout(core, as("ULEASE12"), { pool: "lease-b", forMs: 4 * H })).toMatchObject({ ok: false, refusal: { code: "lease_too_long", maxMs: 3 * H } });
     // DEFAULT_LEASE above a pool's maximum is cut to it (lease-c2 sets only a maximum).
     await addPool("lease-c2", 1);
     expect((await setPool(core, operator, "lease-c2", { maxLeaseMs: 3 * H })).ok).toBe(true);
     const cut = await checkout(coreFor(database, { clock: clock.now, leases: { ...core.leases, defaultMs: 5 * H } }), as("ULEASE12"), { pool: "lease-c2" });
-    expect(cut.ok && cut.value.endsAt!.getTime() - cut.value.checkedOutAt.getTime()).toBe(3 * H);
+    expect(cut.ok && cut.value.endsAt!.getTime() - cut.value.startedAt.getTime()).toBe(3 * H);
     expect(await setPool(core, as("ULEASE12"), "lease-b", { quota: 3 })).toMatchObject({ ok: false, refusal: { code: "not_admin" } });
     // A pool's own lease above its maximum would be cut without anyone being told: refused.
     expect(await setPool(core, operator, "lease-b", { leaseMs: 4 * H })).toMatchObject({ ok: false, refusal: { code: "invalid_input", field: "lease" } });
@@ -110,7 +110,7 @@ describe("leases", () => {
     expect(await changeLease(core, as("ULEASE21"), vm!, { by: H }, { checkoutId: r.value.checkoutId - 1 })).toMatchObject({ ok: false, refusal: { code: "checkout_ended" } });
     const far = await changeLease(core, as("ULEASE21"), vm!, { by: 7 * 24 * H });
     expect(far).toMatchObject({ ok: false, refusal: { code: "lease_too_long", maxMs: 7 * 24 * H } });
-    if (!far.ok && far.refusal.code === "lease_too_long") expect(far.refusal.latestEnd!.getTime()).toBe(r.value.checkedOutAt.getTime() + 7 * 24 * H);
+    if (!far.ok && far.refusal.code === "lease_too_long") expect(far.refusal.latestEnd!.getTime()).toBe(r.value.startedAt.getTime() + 7 * 24 * H);
     expect(await changeLease(core, as("UOTHER01"), vm!, { by: H })).toMatchObject({ ok: false, refusal: { code: "not_holder" } });
     expect(await changeLease(core, as("ULEASE21"), vm!, { pin: true })).toMatchObject({ ok: false, refusal: { code: "not_admin" } });
     await newNotices();
@@ -360,7 +360,7 @@ describe("waitlist", () => {
     expect(await sweepLeases(core)).toMatchObject({ granted: 1, offered: 0 });
     const outcome = await waitOutcome(core, place.value.waiterId);
     expect(outcome).toMatchObject({ state: "taken", checkout: { name: vm, note: "nightly" } });
-    expect(outcome.checkout!.endsAt!.getTime() - outcome.checkout!.checkedOutAt.getTime()).toBe(2 * H);
+    expect(outcome.checkout!.endsAt!.getTime() - outcome.checkout!.startedAt.getTime()).toBe(2 * H);
     expect((await newNotices()).map((n) => n.kind)).toContain("vm_checked_out");
   });
 

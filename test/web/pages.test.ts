@@ -66,7 +66,7 @@ describe.skipIf(missing !== null)("the Pools, VMs and Mine pages, in a real brow
     expect(me.body.holds).toHaveLength(1);
     const held = me.body.holds[0];
     expect(held).toMatchObject({ pool: "linux", note: "web page test" });
-    expect(Date.parse(held.endsAt) - Date.parse(held.checkedOutAt)).toBe(2 * 3_600_000);
+    expect(Date.parse(held.endsAt) - Date.parse(held.startedAt)).toBe(2 * 3_600_000);
     const news = page.locator(".news");
     await expect.poll(() => news.textContent(), PATIENCE).toContain(`${held.name} is yours`);
     expect(await news.textContent()).toContain(held.ssh);

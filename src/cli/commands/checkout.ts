@@ -9,6 +9,7 @@ import { endText, lengthText } from "../times.js";
 import { flag, leaseOption, noteOption, optionalUser, poolOption, requiredUser, stringValue, timeoutOption, recipientActor } from "../values.js";
 import { vmresCommand } from "../invocation.js";
 import { IMAGE_NAME } from "../../core/names.js";
+import { withCheckedOutAt } from "../deprecated-keys.js";
 
 /**
  * `vmres checkout --user ID [--pool P] [--for D] [--note TEXT] [--wait [--timeout D]]`:
@@ -35,7 +36,7 @@ export const prepareCheckout: Prepare = (input) => {
     if (!result.ok) return outcomeOf(result, user, () => "");
     if (result.value.kind === "creating") return created(ctx, user, result.value.creating);
     // The VM, as before provisioned pools: --json prints the same object either way.
-    return done(result.value.vm, describeCheckout(result.value.vm, user));
+    return granted(result.value.vm, user);
   };
 };
 
@@ -99,7 +100,7 @@ export const remoteCheckout: RemotePrepare = (input) => {
               instance: body.instance,
             });
           }
-          return done(shapes.checkedOutVm(body), describeCheckout(shapes.checkedOutVm(body), name));
+          return granted(shapes.checkedOutVm(body), name);
         }
         if (!wait || answer.refusal.code !== "no_vm_free") return { ok: false, refusal: answer.refusal, userId: who.name };
         if (Date.now() >= deadline) {
@@ -132,12 +133,12 @@ async function created(ctx: Context, user: string, creating: CreatingVm): Promis
   const { openCheckoutOf } = await import("../../core/provision/queries.js");
   const vm = await openCheckoutOf(ctx.core, creating.instance);
   if (!vm) return failure(EXIT.unexpected, "vm_missing", `${creating.instance} was created but holds no checkout of ${user}`);
-  return done(vm, describeCheckout(vm, user));
+  return granted(vm, user);
 }
 
 export function describeCheckout(vm: CheckedOutVm, user: string): string {
   return [
-    `Checked out ${vm.name} (pool ${vm.pool}, checkout ${vm.checkoutId}) for ${user} at ${when(vm.checkedOutAt)}.`,
+    `Checked out ${vm.name} (pool ${vm.pool}, checkout ${vm.checkoutId}) for ${user} at ${when(vm.startedAt)}.`,
     `Lease ends: ${endText(vm.endsAt)}.${vm.endsAt ? ` Extend it with ${vmresCommand()} extend ${vm.name} --user ${user} [--by 2h]` : ""}`,
     ...(vm.bookedFrom ? [`The lease is cut short: ${vm.name} is booked from ${endText(vm.bookedFrom)}, so it ends at the booking's start and cannot be extended past it.`] : []),
     sshLine(vm),
@@ -211,8 +212,9 @@ async function waitForVm({ core, config }: Context, user: string, request: WaitR
   }
 }
 
+/** A VM lent: the words, and for --json the VM (with the deprecated `checkedOutAt` beside `startedAt`). */
 function granted(vm: CheckedOutVm, user: string): Outcome {
-  return done(vm, describeCheckout(vm, user));
+  return done(withCheckedOutAt(vm), describeCheckout(vm, user));
 }
 
 /** The wait ended without a VM, by something else than this caller. */

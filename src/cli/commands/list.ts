@@ -9,6 +9,7 @@ import { endText, localTime } from "../times.js";
 import { optionalUser } from "../values.js";
 import { placeText } from "./wait.js";
 import { vmresCommand } from "../invocation.js";
+import { withCheckedOutAt } from "../deprecated-keys.js";
 
 /**
  * `vmres list [--user ID]`: every VM, or the ones a person holds and their
@@ -50,12 +51,12 @@ export const remoteList: RemotePrepare = (input) => {
   };
 };
 
-const everyVm = (vms: VmSummary[]) => done(vms, vms.length > 0 ? vmTable(vms) : `No VMs yet: add some with ${vmresCommand()} pool add or ${vmresCommand()} pool sync.`);
+const everyVm = (vms: VmSummary[]) => done(vms.map(withCheckedOutAt), vms.length > 0 ? vmTable(vms) : `No VMs yet: add some with ${vmresCommand()} pool add or ${vmresCommand()} pool sync.`);
 
 function personVms(user: string, vms: VmSummary[], queues: QueuePlace[]) {
   const lines = [vms.length > 0 ? vmTable(vms) : `${user} holds no VM.`];
   if (queues.length > 0) lines.push("", `${user} waits in ${queues.length === 1 ? "1 queue" : `${queues.length} queues`}:`, queueTable(queues));
-  return done(vms, lines.join("\n"));
+  return done(vms.map(withCheckedOutAt), lines.join("\n"));
 }
 
 function vmTable(vms: VmSummary[]): string {
@@ -67,7 +68,7 @@ function vmTable(vms: VmSummary[]): string {
       v.pool,
       words(v.state),
       v.holder ? personText(v.holder) : v.heldFor ? `held for ${v.heldFor.person ? personText(v.heldFor.person) : "someone waiting"}` : "-",
-      when(v.checkedOutAt ?? v.stateChangedAt),
+      when(v.startedAt ?? v.stateChangedAt),
       v.state === "checked_out" ? endText(v.endsAt, now) : v.heldFor ? `until ${localTime(v.heldFor.until)}` : "-",
       `${v.sshUser}@${v.ip} -p ${v.sshPort}`,
       v.tags.join(","),

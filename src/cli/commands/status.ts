@@ -6,6 +6,7 @@ import { done, type Prepare, type RemotePrepare } from "../command.js";
 import { table, when } from "../table.js";
 import { endText, lengthText, localTime, relativeTime } from "../times.js";
 import { vmresCommand } from "../invocation.js";
+import { withCheckedOutAt } from "../deprecated-keys.js";
 
 /** How many of the longest holds status shows. */
 const LONGEST = 5;
@@ -42,10 +43,12 @@ function statusOf(pools: PoolSummary[], queues: QueueLength[], out: VmSummary[])
   const quarantined = out.filter((v) => v.state === "quarantined");
   const held = out.filter((v) => v.state === "held");
   const longestHolds = out
-    .filter((v) => v.state === "checked_out" && v.checkedOutAt !== null)
-    .sort((a, b) => new Date(a.checkedOutAt!).getTime() - new Date(b.checkedOutAt!).getTime())
+    .filter((v) => v.state === "checked_out" && v.startedAt !== null)
+    .sort((a, b) => new Date(a.startedAt!).getTime() - new Date(b.startedAt!).getTime())
     .slice(0, LONGEST);
-  return done({ pools, queues, held, longestHolds, quarantined }, describeStatus(pools, queues, held, longestHolds, quarantined));
+  // --json: each VM with the deprecated `checkedOutAt` beside `startedAt` (one release).
+  const json = { pools, queues, held: held.map(withCheckedOutAt), longestHolds: longestHolds.map(withCheckedOutAt), quarantined: quarantined.map(withCheckedOutAt) };
+  return done(json, describeStatus(pools, queues, held, longestHolds, quarantined));
 };
 
 function describeStatus(pools: PoolSummary[], queues: QueueLength[], held: VmSummary[], longest: VmSummary[], quarantined: VmSummary[]): string {
@@ -96,8 +99,8 @@ function describeStatus(pools: PoolSummary[], queues: QueueLength[], held: VmSum
           v.name,
           v.pool,
           v.holder ? personText(v.holder) : "-",
-          when(v.checkedOutAt),
-          lengthText(Math.max(0, now.getTime() - new Date(v.checkedOutAt!).getTime()), 2),
+          when(v.startedAt),
+          lengthText(Math.max(0, now.getTime() - new Date(v.startedAt!).getTime()), 2),
           endText(v.endsAt, now),
         ]),
       ),

@@ -39,7 +39,7 @@ export const checkedOutVm = (b: CheckedOutBody): CheckedOutVm => ({
   sshUser: b.sshUser,
   sshPort: b.sshPort,
   pool: b.pool,
-  checkedOutAt: date(b.startedAt),
+  startedAt: date(b.startedAt),
   endsAt: maybeDate(b.endsAt),
   note: b.note,
   bookedFrom: maybeDate(b.bookedFrom),
@@ -89,7 +89,9 @@ interface VmBody {
   state: VmSummary["state"];
   holder: PersonTag | null;
   checkoutId: number | null;
-  checkedOutAt: Time | null;
+  startedAt?: Time | null;
+  /** Deprecated: the previous release's service sends only this name (the same value as `startedAt`). */
+  checkedOutAt?: Time | null;
   endsAt: Time | null;
   heldFor: { person: PersonTag | null; until: Time } | null;
   stateChangedAt: Time;
@@ -100,9 +102,9 @@ interface VmBody {
   ssh?: string;
 }
 
-export const vmSummary = ({ ssh: _ssh, ...b }: VmBody): VmSummary => ({
+export const vmSummary = ({ ssh: _ssh, checkedOutAt, ...b }: VmBody): VmSummary => ({
   ...b,
-  checkedOutAt: maybeDate(b.checkedOutAt),
+  startedAt: maybeDate(b.startedAt ?? checkedOutAt ?? null),
   endsAt: maybeDate(b.endsAt),
   heldFor: b.heldFor === null ? null : { person: b.heldFor.person, until: date(b.heldFor.until) },
   stateChangedAt: date(b.stateChangedAt),

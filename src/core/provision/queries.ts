@@ -128,7 +128,7 @@ export async function openCheckoutOf(core: Core, vmName: string): Promise<Checke
     sshUser: row.ssh_user,
     sshPort: row.ssh_port,
     pool: row.pool,
-    checkedOutAt: new Date(row.started_at),
+    startedAt: new Date(row.started_at),
     endsAt: row.ends_at === null ? null : new Date(row.ends_at),
     note: row.note,
   };

@@ -26,7 +26,7 @@ export function vmCheckedInSteps(n: Notice, ctx: DeliveryContext): Step[] {
         }
         for (const m of open) {
           const started = await checkoutStart(ctx.core.db, m.checkoutId);
-          const ended = endedCheckoutDm({ name: n.vm, checkedOutAt: started ?? new Date() }, n, new Date());
+          const ended = endedCheckoutDm({ name: n.vm, startedAt: started ?? new Date() }, n, new Date());
           await updateMessage(ctx, m, ended);
           await closeMessage(ctx.core.db, m.id);
         }

@@ -10,7 +10,7 @@ type Notice = Extract<ParsedNotice, { kind: "vm_checked_out" }>;
 
 /** The DM a `vm_checked_out` notice becomes: the VM's details, its lease (and why it is short), the buttons. */
 export function checkoutDmOf(n: Notice, reading: Reading): SlackMessage {
-  const vm = { name: n.vm, ip: n.ip, sshUser: n.sshUser, sshPort: n.sshPort, pool: n.pool, checkoutId: n.checkoutId, checkedOutAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
+  const vm = { name: n.vm, ip: n.ip, sshUser: n.sshUser, sshPort: n.sshPort, pool: n.pool, checkoutId: n.checkoutId, startedAt: new Date(n.startedAt), endsAt: n.endsAt === null ? null : new Date(n.endsAt), note: n.note,
     bookedFrom: n.bookedFrom ? new Date(n.bookedFrom) : null };
   return checkoutDm(vm, reading, n.reservation ?? null);
 }

@@ -37,7 +37,7 @@ export async function renderHome(core: Core, userId: string, banner?: SlackMessa
     nextBookings(core, viewer),
   ]);
   // Longest holds: the open checkouts that started first.
-  const longestHolds = held.filter((v) => v.checkedOutAt !== null).sort((a, b) => (a.checkedOutAt?.getTime() ?? 0) - (b.checkedOutAt?.getTime() ?? 0)).slice(0, 5);
+  const longestHolds = held.filter((v) => v.startedAt !== null).sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0)).slice(0, 5);
   return homeView({
     isAdmin: admin,
     mine: mine.ok ? mine.value : [],

@@ -36,7 +36,7 @@ function details(vm: CheckedOutVm, r: EndReading): Block[] {
       ["IP address", `\`${vm.ip}\``],
       ["Pool", escape(vm.pool)],
       ["SSH user / port", `${escape(vm.sshUser)} / ${vm.sshPort}`],
-      ["Checked out", when(vm.checkedOutAt)],
+      ["Checked out", when(vm.startedAt)],
       ["Lease ends", endWords(vm.endsAt, r.timeZone, r.now)],
       ...(vm.note ? ([["Note", escape(vm.note)]] as [string, string][]) : []),
     ]),
@@ -73,7 +73,7 @@ export function checkoutDm(vm: CheckedOutVm, r: EndReading = { timeZone: null, n
  * The same DM once the checkout is over: no button left, so an old message can
  * never act again, and no SSH line, since nobody should log in to it now.
  */
-export function endedCheckoutDm(vm: { name: string; checkedOutAt: Date }, end: CheckoutEnd, endedAt: Date): SlackMessage {
+export function endedCheckoutDm(vm: { name: string; startedAt: Date }, end: CheckoutEnd, endedAt: Date): SlackMessage {
   const forced = end.forcedBy !== null;
   const expired = end.endReason === "expired";
   const headline = expired
@@ -91,7 +91,7 @@ export function endedCheckoutDm(vm: { name: string; checkedOutAt: Date }, end: C
     text: expired ? `${vm.name}'s lease ended; vmres checked it in` : forced ? `${vm.name} was checked in by an admin (forced)` : `${vm.name} checked in — ${end.nextState === "retired" ? "retired" : end.nextState === "available" ? "back in the pool" : "being cleaned"}`,
     blocks: [
       section(headline),
-      context(`Checked out ${when(vm.checkedOutAt)} · checked in ${when(endedAt)}. ${next}`),
+      context(`Checked out ${when(vm.startedAt)} · checked in ${when(endedAt)}. ${next}`),
     ],
   };
 }

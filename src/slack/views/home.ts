@@ -87,7 +87,7 @@ function provisionedBlocks(p: NonNullable<HomeData["provisioned"]>): Block[] {
 function mineBlocks(mine: VmSummary[], r: Reading): Block[] {
   if (mine.length === 0) return [section("*Your VMs*\nYou hold no VM. Check one out from a pool below, or type `/vm checkout`.")];
   const rows = mine.slice(0, MAX_MINE).flatMap((vm) => {
-    const since = vm.checkedOutAt ? ` · since ${when(vm.checkedOutAt)}` : "";
+    const since = vm.startedAt ? ` · since ${when(vm.startedAt)}` : "";
     const ends = vm.checkoutId !== null ? `\nEnds ${endWords(vm.endsAt, r.timeZone, r.now)}` : "";
     const text = `*${vm.name}* · pool ${vm.pool}${since}${ends}\n\`${sshLine(vm)}\``;
     if (vm.checkoutId === null) return [section(text)];
@@ -136,7 +136,7 @@ function bookingBlocks(mine: Reservation[], next: Reservation[], r: Reading, any
 function leaseAdminBlocks(longest: VmSummary[], lengths: { pool: string; waiting: number; offered: number }[], r: Reading): Block[] {
   const holds = longest.slice(0, MAX_LONGEST).map((vm) => {
     const who = vm.holder ? personMention(vm.holder) : "(hidden)";
-    const since = vm.checkedOutAt ? `since ${localTime(vm.checkedOutAt, r.timeZone)} (${relativeWords(vm.checkedOutAt, r.now)})` : "";
+    const since = vm.startedAt ? `since ${localTime(vm.startedAt, r.timeZone)} (${relativeWords(vm.startedAt, r.now)})` : "";
     return `*${escape(vm.name)}* (${escape(vm.pool)}) · ${who} · ${since} · ends ${vm.endsAt === null ? "never (pinned)" : relativeWords(vm.endsAt, r.now)}`;
   });
   const queues = lengths.slice(0, 20).map((q) => `*${escape(q.pool)}*: ${q.waiting} waiting${q.offered > 0 ? `, ${q.offered} offered a VM` : ""}`);

@@ -49,7 +49,7 @@ export function pickCheckinReply(vms: VmSummary[]): SlackMessage {
 }
 
 function vmLine(vm: VmSummary): Block {
-  const since = vm.checkedOutAt ? ` · since ${when(vm.checkedOutAt)}` : "";
+  const since = vm.startedAt ? ` · since ${when(vm.startedAt)}` : "";
   const text = `*${vm.name}* · pool ${vm.pool}${since}\n\`${sshLine(vm)}\``;
   return vm.checkoutId !== null ? section(text, checkinButton(vm.name, vm.checkoutId)) : section(text);
 }

@@ -45,12 +45,12 @@ export function barsOf(reservations: Reservation[], vms: Vm[], me: number): Bar[
     }
   }
   for (const vm of vms) {
-    if (vm.state !== "checked_out" || vm.checkedOutAt === null) continue;
+    if (vm.state !== "checked_out" || vm.startedAt === null) continue;
     bars.push({
       kind: "lease",
       key: `l${vm.checkoutId ?? vm.name}`,
       vm: vm.name,
-      from: Date.parse(vm.checkedOutAt),
+      from: Date.parse(vm.startedAt),
       to: vm.endsAt === null ? null : Date.parse(vm.endsAt),
       title: "lease",
       owner: vm.holder ? personName(vm.holder) : "checked out",

@@ -20,6 +20,6 @@ async function poolHolders(deps: SlackDeps, userId: string, pool: string | undef
   // Who holds what is the core's rule (everyone sees it unless HIDE_HOLDERS).
   const held = (await allVms(deps.core, slackActor(userId), { states: ["checked_out"] })).filter((v) => v.pool === pool);
   if (held.length === 0) return plain(`:information_source: Nobody holds a VM of pool *${pool ?? "?"}* right now.`);
-  const lines = held.slice(0, 40).map((v) => `*${v.name}* — ${v.holder ? personMention(v.holder) : "(hidden)"}${v.checkedOutAt ? ` since ${when(v.checkedOutAt)}` : ""}`);
+  const lines = held.slice(0, 40).map((v) => `*${v.name}* — ${v.holder ? personMention(v.holder) : "(hidden)"}${v.startedAt ? ` since ${when(v.startedAt)}` : ""}`);
   return { text: `Who holds pool ${pool ?? ""}`, blocks: [section(`*Pool ${pool ?? ""}: ${held.length} checked out*\n${lines.join("\n")}`)] };
 }
