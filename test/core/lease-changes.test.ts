@@ -38,7 +38,7 @@ async function shortLease(pool: string, holder: string) {
   expect((await setPool(core, operator, pool, { leaseMs: 8 * H, maxLeaseMs: 3 * D })).ok).toBe(true);
   const r = await checkout(core, as(holder), { pool });
   if (!r.ok) throw new Error(`no checkout: ${JSON.stringify(r.refusal)}`);
-  return { vm: vm!, startedAt: r.value.checkedOutAt, endsAt: r.value.endsAt! };
+  return { vm: vm!, startedAt: r.value.startedAt, endsAt: r.value.endsAt! };
 }
 
 async function lastEvent(vm: string) {
@@ -93,7 +93,7 @@ describe("a pool's settings", () => {
     const set = await setPool(core, operator, "lc-set", { leaseMs: 2 * H, maxLeaseMs: D, quota: 2 });
     expect(set).toEqual({ ok: true, value: { pool: "lc-set", quota: 2, leaseMs: 2 * H, maxLeaseMs: D, maxBookingAheadMs: null, maxBookingLengthMs: null, cleanup: "ssh" } });
     const first = await checkout(core, as("UKATE001"), { pool: "lc-set" });
-    expect(first.ok && first.value.endsAt!.getTime() - first.value.checkedOutAt.getTime()).toBe(2 * H);
+    expect(first.ok && first.value.endsAt!.getTime() - first.value.startedAt.getTime()).toBe(2 * H);
     expect((await checkout(core, as("UKATE001"), { pool: "lc-set" })).ok).toBe(true);
     expect(await checkout(core, as("UKATE001"), { pool: "lc-set" })).toMatchObject({ ok: false, refusal: { code: "quota_reached", quota: 2 } });
     // Only what is given changes.
@@ -115,7 +115,7 @@ describe("a pool's settings", () => {
     const [row] = await database.sql`select lease_seconds, max_lease_seconds from pools where name = 'lc-fresh'`;
     expect(row).toEqual({ lease_seconds: 5400, max_lease_seconds: 129_600 });
     const r = await checkout(core, as("UFRESH01"), { pool: "lc-fresh" });
-    expect(r.ok && r.value.endsAt!.getTime() - r.value.checkedOutAt.getTime()).toBe(90 * 60_000);
+    expect(r.ok && r.value.endsAt!.getTime() - r.value.startedAt.getTime()).toBe(90 * 60_000);
     // A lease over the maximum given with it is refused, and adds nothing.
     expect(await addVm(core, operator, { ...spec("lc-fresh-3", 53), pool: "lc-fresh2" }, { leaseMs: 2 * D, maxLeaseMs: D })).toMatchObject({ ok: false, refusal: { code: "invalid_input" } });
     expect(await database.sql`select 1 from pools where name = 'lc-fresh2'`).toHaveLength(0);

@@ -79,7 +79,7 @@ describe("waiting for a VM", () => {
     const r = await wait.outcome;
     if (!r.ok || r.value.end.kind !== "granted") throw new Error(`no VM: ${JSON.stringify(r)}`);
     expect(r.value.end.vm).toMatchObject({ name: "wt-add-new", pool: "wt-add" });
-    expect(r.value.end.vm.endsAt!.getTime() - r.value.end.vm.checkedOutAt.getTime()).toBe(2 * H);
+    expect(r.value.end.vm.endsAt!.getTime() - r.value.end.vm.startedAt.getTime()).toBe(2 * H);
     expect(await holderOf("wt-add-new")).toBe("UIVAN001");
     expect(await waiterStates("wt-add")).toEqual([{ name: "UIVAN001", state: "taken" }]);
   });
