@@ -45,7 +45,9 @@ export function startApp(
   const logFd = openSync(logFile, "a");
   // BENCH_SLACK_PROF=DIR: a CPU profile of each service process (node --cpu-prof), written when it stops.
   const profile = process.env.BENCH_SLACK_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_SLACK_PROF] : [];
-  const child = spawn(process.execPath, [...profile, ...nodeArgs, join(ROOT, "dist", "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
+  // BENCH_SLACK_DIST=FOLDER: run another build (e.g. a copy of the previous commit's dist), for before/after runs that alternate.
+  const dist = process.env.BENCH_SLACK_DIST ?? join(ROOT, "dist");
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, join(dist, "main.js")], { cwd: dir, env, stdio: ["ignore", "ignore", logFd] });
   closeSync(logFd);
   const port = new Promise<number>((resolve, reject) => {
     const deadline = Date.now() + 60_000;

@@ -18,7 +18,8 @@ export interface LoggedTrace {
 
 /** The parts of command → DM, in the order they happen. */
 export const PARTS = [
-  ["request", "request → queued (HTTP, Bolt, ack, the checkout's transaction until its first statement)"],
+  ["ack", "request sent → its ack back (HTTP, signature, Bolt, the listener's ack)"],
+  ["request", "ack → queued (the command's work before its checkout transaction: the interaction key, the person, waiting for a pool connection, the transaction until its first statement)"],
   ["commit", "queued → wake-up (the rest of the transaction, commit, NOTIFY or the local wake)"],
   ["dispatcher", "wake-up → claim (the dispatcher busy with earlier notices)"],
   ["claim", "the claim statement"],
@@ -43,11 +44,12 @@ export function readTraces(logFiles: string[]): Map<number, LoggedTrace> {
 }
 
 /**
- * Splits one DM's time (request sent at `sentAt`, DM at the fake at `dmAt`,
- * both ms since the epoch) into PARTS, or null when its trace lacks a mark the
- * split needs. Waits that overlap (a wake-up before the notice was queued) count as 0.
+ * Splits one DM's time (request sent at `sentAt`, its ack back at `ackAt`, DM
+ * at the fake at `dmAt`, all ms since the epoch) into PARTS, or null when its
+ * trace lacks a mark the split needs. Waits that overlap (a wake-up before the
+ * notice was queued, a notice queued before the ack was read) count as 0.
  */
-export function splitDm(sentAt: number, dmAt: number, trace: LoggedTrace): Record<Part, number> | null {
+export function splitDm(sentAt: number, ackAt: number, dmAt: number, trace: LoggedTrace): Record<Part, number> | null {
   const at = (name: string, from = 0): number | undefined => {
     const found = trace.marks.slice(from).find(([what]) => what === name || (name.endsWith(":") && what.startsWith(name)));
     return found ? trace.queuedAt + found[1] : undefined;
@@ -67,7 +69,8 @@ export function splitDm(sentAt: number, dmAt: number, trace: LoggedTrace): Recor
   const openMs = openStart && openEnd ? Math.max(0, openEnd[1] - openStart[1]) : 0;
   const wake = Math.max(woken, trace.queuedAt);
   return {
-    request: Math.max(0, trace.queuedAt - sentAt),
+    ack: Math.max(0, Math.min(ackAt, trace.queuedAt) - sentAt),
+    request: Math.max(0, trace.queuedAt - Math.max(ackAt, sentAt)),
     commit: Math.max(0, wake - trace.queuedAt),
     dispatcher: Math.max(0, claimStart - wake),
     claim: Math.max(0, claimed - claimStart),

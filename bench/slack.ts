@@ -172,9 +172,9 @@ async function measure(fake: FakeSlack, database: Database, logFiles: string[], 
     users.flatMap((user, i) => {
       const dm = dms[i]?.[0];
       const trace = traces.get(noticeOf.get(user) ?? -1);
-      const sentAt = burst.results[i]?.sentAt;
-      if (!dm || sentAt === undefined) return [];
-      return [{ ms: dmMs[i] ?? Number.NaN, split: trace ? splitDm(sentAt, dm.at.getTime(), trace) : null }];
+      const result = burst.results[i];
+      if (!dm || result === undefined) return [];
+      return [{ ms: dmMs[i] ?? Number.NaN, split: trace ? splitDm(result.sentAt, result.sentAt + result.ms, dm.at.getTime(), trace) : null }];
     }),
   );
   return {

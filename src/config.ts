@@ -121,6 +121,12 @@ export const configSchema = z.object({
   /** First wait after a failed delivery; doubles per attempt up to OUTBOX_BACKOFF_MAX_MS. */
   OUTBOX_BACKOFF_BASE_MS: ms(10, 3_600_000).default(5000),
   OUTBOX_BACKOFF_MAX_MS: ms(10, 86_400_000).default(900_000),
+  /**
+   * Connections of the outbox dispatcher's own pool (claims, step records, the DM's reads, Home
+   * publishes), apart from the service's pool, so a burst of checkouts holding every connection of
+   * that pool does not keep the DMs they caused waiting for one.
+   */
+  OUTBOX_DB_CONNECTIONS: int(1, 20, "a number of connections from 1 to 20").default(4),
   /** A delivery claimed longer ago than this belongs to a process that died; another takes it over. */
   OUTBOX_CLAIM_TIMEOUT_MS: ms(1000, 86_400_000).default(300_000),
   /** Log one line per delivered notice with when each part of its way to Slack happened (otherwise only at LOG_LEVEL=debug). */

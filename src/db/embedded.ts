@@ -58,7 +58,7 @@ const DATABASE = "vmres";
  * so any other request, or a login without the server's SCRAM proof, means
  * something else holds the port.
  */
-const EMBEDDED_LOGIN: LoginPolicy = {
+export const EMBEDDED_LOGIN: LoginPolicy = {
   methods: new Set(["scram-sha-256"]),
   tls: "disable",
   hint:
