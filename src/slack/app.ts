@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { App, HTTPReceiver, SocketModeReceiver } from "@slack/bolt";
 import type { Logger } from "../log.js";
-import type { AckGate } from "./ack-gate.js";
 import { boltLogger } from "./bolt-logger.js";
 import type { SlackIdentity, SocketLink } from "./connection.js";
 import type { SlackDeps } from "./deps.js";
@@ -42,8 +41,6 @@ export function createBoltApp(
   identity: () => SlackIdentity | undefined,
   log: Logger,
   observe?: SlackCallObserver,
-  /** Counts HTTP requests from their body read to their answer, so the work after an ack lets the other acks go first. */
-  acks?: AckGate,
 ): BoltApp {
   const logger = boltLogger(log, "bolt");
   const clientOptions = webClientOptions(settings, log, observe);
@@ -92,7 +89,7 @@ export function createBoltApp(
       },
     };
   }
-  return { app, requestListener: mountable(receiver, log, acks) };
+  return { app, requestListener: mountable(receiver, log) };
 }
 
 /**
@@ -101,7 +98,7 @@ export function createBoltApp(
  * those get a 404 instead of an uncaught exception. Oversized bodies are also
  * refused by Bolt (bodyLimit) when they come without a length.
  */
-function mountable(receiver: HTTPReceiver, log: Logger, acks?: AckGate) {
+function mountable(receiver: HTTPReceiver, log: Logger) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     // Refused before Bolt reads it, with the connection closed: left unread on a
     // kept-alive connection, the rest of the body would break the client's next request.
@@ -138,10 +135,6 @@ function mountable(receiver: HTTPReceiver, log: Logger, acks?: AckGate) {
         }
         // Bolt takes a body already buffered on the request (rawBody) instead of reading the stream.
         Object.assign(req, { rawBody: raw });
-        if (acks) {
-          const answered = acks.enter();
-          res.once("finish", answered).once("close", answered);
-        }
         handOver();
       },
       (err: unknown) => {

@@ -14,8 +14,6 @@ export interface SlackDeps {
   noticeQueued(): void;
   /** Someone's request was just answered: learn their Slack name if it is unknown or old (never waits). */
   personSeen(slackUserId: string | undefined): void;
-  /** Resolves when the requests under way have their acks (or soon after, see AckGate); a turn of the event loop without it. */
-  acksOut?(): Promise<void>;
 }
 
 /** Who acted, and the key that makes a second delivery of the same interaction act not at all. */

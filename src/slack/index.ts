@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import type { Core } from "../core/types.js";
 import { openSidePool } from "../db/side-pool.js";
 import type { Component, ServiceContext } from "../service/context.js";
-import { AckGate } from "./ack-gate.js";
 import { createBoltApp } from "./app.js";
 import { SlackConnection } from "./connection.js";
 import type { SlackDeps } from "./deps.js";
@@ -10,9 +9,6 @@ import { OutboxDispatcher } from "./outbox/dispatcher.js";
 import { ProfileLearner } from "./profiles/profile-learner.js";
 import { slackSettings } from "./settings.js";
 import { botClient, type SlackCallObserver } from "./slack-client.js";
-
-/** The longest the work after an ack waits for the other requests' acks (AckGate). */
-const ACK_GATE_MAX_WAIT_MS = 25;
 
 /**
  * The Slack bot as a part of the service: Bolt (HTTP at /slack/events on the
@@ -62,9 +58,8 @@ export async function startSlack(ctx: ServiceContext): Promise<Component | null>
     // Names are learned after the DMs are out, never in their way.
     quiet: () => outbox.whenIdle(),
   });
-  const acks = new AckGate(ACK_GATE_MAX_WAIT_MS);
-  const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake(), personSeen: (id) => profiles.personSeen(id), acksOut: () => acks.whenAcked() };
-  const bolt = createBoltApp(settings, deps, () => connection.identity, log, observe, acks);
+  const deps: SlackDeps = { core: ctx.core, log, settings, noticeQueued: () => outbox.wake(), personSeen: (id) => profiles.personSeen(id) };
+  const bolt = createBoltApp(settings, deps, () => connection.identity, log, observe);
   if (bolt.requestListener) ctx.http.mount("/slack/", bolt.requestListener);
   ctx.http.addHealthCheck({
     name: "slack",

@@ -21,8 +21,8 @@ export async function answer(
   work: () => Promise<SlackMessage>,
 ): Promise<void> {
   // Let requests that arrived meanwhile be read and acked before this one's work
-  // (database, response_url) takes the event loop: under a burst, acks stay fast (src/slack/ack-gate.ts).
-  await (deps.acksOut?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
+  // (database, response_url) takes the event loop: under a burst, acks stay fast.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   let message: SlackMessage;
   try {
     message = await work();
