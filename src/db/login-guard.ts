@@ -55,7 +55,8 @@ export function guardedConnections(policy: LoginPolicy): { ssl: false; socket: (
       const i = attempts++ % Math.max(1, options.host.length);
       const target: Target = options.path ? { path: options.path } : { host: options.host[i] ?? "localhost", port: options.port[i] ?? 5432 };
       // postgres.js starts its connect_timeout only once it has the socket: this covers the wait for it.
-      const timeoutMs = (options.connect_timeout ?? 30) * 1000;
+      // As postgres.js reads it: seconds, and none when unset or 0.
+      const timeoutMs = options.connect_timeout ? options.connect_timeout * 1000 : null;
       let transport: Socket;
       try {
         transport = await openTransport(target, policy.tls, timeoutMs);
@@ -153,6 +154,8 @@ function failedConnection(err: Error, target: Target): Connection {
       fail();
     },
   });
+  // postgres.js writes at once; should it not, the stand-in fails all the same rather than never.
+  setTimeout(fail, 1000).unref();
   const emit = stream.emit as (this: Duplex, event: string | symbol, ...args: unknown[]) => boolean;
   stream.emit = function (this: Duplex, event: string | symbol, ...args: unknown[]): boolean {
     return event === "close" && args.length === 0 ? emit.call(this, "close", true) : emit.call(this, event, ...args);
@@ -223,14 +226,14 @@ async function next(stream: Socket, event: string, signal: AbortSignal): Promise
  * A connection to the target, TLS first when the policy says so (SSLRequest, then the handshake),
  * within `timeoutMs` (postgres.js's connect_timeout; its own timer starts only after this).
  */
-async function openTransport(target: Target, tls: LoginPolicy["tls"], timeoutMs: number): Promise<Socket> {
+async function openTransport(target: Target, tls: LoginPolicy["tls"], timeoutMs: number | null): Promise<Socket> {
   const where = "path" in target ? target.path : `${target.host}:${target.port}`;
   const tcp = "path" in target ? createConnection(target.path) : createConnection(target.port, target.host);
   let secure: Socket | undefined;
   // Ends the waits below when they time out, and afterwards, so they leave no listener on the socket.
   const waits = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => ((timedOut = true), waits.abort()), timeoutMs);
+  const timer = timeoutMs === null ? undefined : setTimeout(() => ((timedOut = true), waits.abort()), timeoutMs);
   try {
     await next(tcp, "connect", waits.signal);
     if (tls === "disable" || "path" in target) return tcp;
@@ -256,7 +259,7 @@ async function openTransport(target: Target, tls: LoginPolicy["tls"], timeoutMs:
     tcp.destroy();
     if (!timedOut) throw err;
     // The code postgres.js gives its own timeout, which callers already read as "not connected".
-    throw Object.assign(new Error(`no connection to ${where} within ${timeoutMs / 1000} s (connect_timeout)`), { code: "CONNECT_TIMEOUT" });
+    throw Object.assign(new Error(`no connection to ${where} within ${(timeoutMs ?? 0) / 1000} s (connect_timeout)`), { code: "CONNECT_TIMEOUT" });
   } finally {
     clearTimeout(timer);
     waits.abort();
