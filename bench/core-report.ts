@@ -164,6 +164,7 @@ export function targetLines(
               : `0.80x is out of reach even at zero Node CPU: the server alone spends more per core cycle than pgbench's whole cycle ÷ 0.8`),
         ),
       );
+      lines.push(why(serverSide(cell, same, sqlCheck)));
     }
     const n = builtin.get(8);
     lines.push(
@@ -215,6 +216,24 @@ export function targetLines(
     if (ratio > 1.3) lines.push(why(scalingWhy(small.core, large.core, plans)));
   }
   return lines;
+}
+
+/**
+ * What PostgreSQL spent per cycle on each side of the same-SQL comparison, and what differs in what
+ * it was sent, all counted in this run: each statement postgres.js sends ends in a Sync (the server
+ * answers and flushes each one), while pgbench's pipelines end a round trip in one; and the core's
+ * cells run the returner (pgbench's check-in binds 'available' and needs none).
+ */
+function serverSide(cell: Cell, same: MeasuredPgbench, sqlCheck: SqlCheck | null): string {
+  const coreServer = cell.core.cpu.serverMs / cell.core.cycles;
+  const benchServer = same.cpu.serverMs / same.transactions;
+  const shape = sqlCheck?.shape;
+  const syncs = shape ? `; per cycle the core's side ended ${shape.statements} statements with a Sync each where pgbench's pipelines send ${shape.roundTrips}` : "";
+  return (
+    `PostgreSQL spent ${fmt(coreServer, 2)} ms CPU per core cycle against ${fmt(benchServer, 2)} per pgbench cycle ` +
+    `(${coreServer > benchServer ? "+" : ""}${fmt(coreServer - benchServer, 2)} ms)${syncs}, ` +
+    `and the returner sent ${fmt(cell.core.returnerBatches / cell.core.cycles, 2)} UPDATEs per core cycle`
+  );
 }
 
 /**

@@ -18,34 +18,52 @@ export class LoginRefusedError extends Error {
   readonly code = "db_login_refused";
 }
 
-/** What postgres.js hands its `socket` function. */
+/** What postgres.js hands its `socket` function (its options; `connect_timeout` in seconds). */
 interface SocketOptions {
   host: string[];
   port: number[];
   path: string | false | undefined;
+  connect_timeout?: number | undefined;
 }
 
 type Target = { path: string } | { host: string; port: number };
 
+/** postgres.js reads `host` and `port` off its socket for its error messages. */
+type Connection = (Socket | Duplex) & { host?: string; port?: number };
+
 /**
- * postgres.js options that pass every connection through a LoginGuard.
+ * postgres.js options that guard every connection's login.
  * postgres.js answers whatever the server asks for (the password in clear, its
  * md5, or SCRAM) and takes an AuthenticationOk that skips SCRAM's server proof;
  * it has no setting to refuse, and a `password` function is called for every
  * kind of request without being told which. Its documented `socket` option (a function
- * returning a duplex stream, README "Custom socket") is the supported place to
- * stand between it and the server. TLS is done inside the guard, where the
- * login can still be read, so postgres.js itself gets `ssl: false`.
+ * returning a duplex stream, or a promise of one: README "Custom socket") is the supported
+ * place to stand between it and the server. TLS is done here, before postgres.js gets the
+ * socket, so the login can still be read: postgres.js itself gets `ssl: false`.
+ *
+ * postgres.js gets the socket itself (net.Socket, or the TLSSocket over it), with a watch on
+ * its incoming messages that lasts only until the server has logged us in (`watchLogin`).
+ * Until 2026-12 a Duplex stood between the two for the connection's whole life, and every
+ * statement's bytes went through its stream machinery twice (issue 18's core bench).
  */
-export function guardedConnections(policy: LoginPolicy): { ssl: false; socket: (options: SocketOptions) => Duplex } {
+export function guardedConnections(policy: LoginPolicy): { ssl: false; socket: (options: SocketOptions) => Promise<Connection> } {
   let attempts = 0;
   return {
     ssl: false,
-    socket(options) {
+    async socket(options) {
       // With a socket function postgres.js no longer walks a multi-host list itself.
       const i = attempts++ % Math.max(1, options.host.length);
       const target: Target = options.path ? { path: options.path } : { host: options.host[i] ?? "localhost", port: options.port[i] ?? 5432 };
-      return new LoginGuard(policy, target);
+      // postgres.js starts its connect_timeout only once it has the socket: this covers the wait for it.
+      // As postgres.js reads it: seconds, and none when unset or 0.
+      const timeoutMs = options.connect_timeout ? options.connect_timeout * 1000 : null;
+      let transport: Socket;
+      try {
+        transport = await openTransport(target, policy.tls, timeoutMs);
+      } catch (err) {
+        return failedConnection(err instanceof Error ? err : new Error(String(err)), target);
+      }
+      return watchLogin(transport, policy, target);
     },
   };
 }
@@ -55,124 +73,116 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 const MAX_LOGIN_MESSAGE = 1 << 20;
 
 /**
- * The socket postgres.js talks through: it passes on the server's messages
- * only as far as the policy allows until the server has logged us in, and is
- * a plain pipe after that. A refused request is never passed on, so
- * postgres.js never answers it and the password is never used.
+ * Lets the server's messages reach postgres.js only as far as the policy allows until the server
+ * has logged us in; then takes itself out of the socket, so the rest of the connection's life is
+ * the plain socket. A refused request is never passed on, so postgres.js never answers it and
+ * the password is never used. It watches `emit("data")` rather than reading the socket itself:
+ * postgres.js listens on the socket directly, and a watch that removes itself leaves no hop behind.
  */
-class LoginGuard extends Duplex {
-  /** Read by postgres.js for its error messages. */
-  readonly host: string | undefined;
-  readonly port: number | undefined;
-  readonly #policy: LoginPolicy;
-  readonly #target: Target;
-  readonly #abort = new AbortController();
-  readonly #opened: Promise<Socket | null>;
-  #transport: Socket | null = null;
-  #unread = Buffer.alloc(0);
+function watchLogin(transport: Socket, policy: LoginPolicy, target: Target): Connection {
+  const steps = new LoginSteps(policy);
+  let unread = Buffer.alloc(0);
+  const emit = transport.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  const done = () => Reflect.deleteProperty(transport, "emit"); // back to net.Socket's own emit
+  const pass = (bytes: Buffer) => emit.call(transport, "data", bytes);
+  transport.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== "data") return emit.call(this, event, ...args);
+    unread = Buffer.concat([unread, args[0] as Buffer]);
+    while (!steps.loggedIn() && unread.length >= 5) {
+      const size = unread.readUInt32BE(1) + 1;
+      if (size < 5 || size > MAX_LOGIN_MESSAGE) return refuse(transport, policy, target, "sent something that is not a PostgreSQL message");
+      if (unread.length < size) return true;
+      const message = unread.subarray(0, size);
+      unread = unread.subarray(size);
+      const refusal = steps.check(message);
+      if (refusal) return refuse(transport, policy, target, refusal);
+      pass(message);
+    }
+    if (steps.loggedIn()) {
+      done();
+      if (unread.length > 0) pass(unread);
+      unread = Buffer.alloc(0);
+    }
+    return true;
+  } as Socket["emit"];
+  return Object.assign(transport, hostAndPort(target));
+}
+
+function hostAndPort(target: Target): { host?: string; port?: number } {
+  return "host" in target ? { host: target.host, port: target.port } : {};
+}
+
+function refuse(transport: Socket, policy: LoginPolicy, target: Target, reason: string): boolean {
+  const where = "path" in target ? target.path : `${target.host}:${target.port}`;
+  const allowed = [...policy.methods].join(", ");
+  transport.destroy(
+    new LoginRefusedError(
+      `refused to log in to ${where}: the server ${reason}, and this connection allows only ${allowed}; the password was not sent. ${policy.hint}`,
+    ),
+  );
+  return true;
+}
+
+/**
+ * The stand-in postgres.js gets when no connection could be opened: it fails with that error,
+ * and its "close" says an error closed it, as net.Socket's does (postgres.js backs off its
+ * reconnects only then; without it, the LISTEN connection retried every 10 ms while the server
+ * was down, a hundred logins a second per process).
+ *
+ * It closes only once postgres.js has written to it. postgres.js (3.4.9) sends small writes from
+ * a setImmediate, and its "close" handler cancels that immediate without forgetting it: no write
+ * is ever scheduled again on that connection, so every later login on it sits silent until
+ * connect_timeout (30 s), again and again. It writes its StartupMessage as soon as it has the
+ * socket, so a stand-in closed before that write ran would leave the connection so, every time.
+ */
+function failedConnection(err: Error, target: Target): Connection {
+  let failed = false;
+  const fail = () => {
+    if (failed) return;
+    failed = true;
+    stream.destroy(err);
+  };
+  const stream = new Duplex({
+    allowHalfOpen: false,
+    read() {},
+    write(_chunk, _encoding, written) {
+      written();
+      fail();
+    },
+    final(ended) {
+      ended();
+      fail();
+    },
+  });
+  // postgres.js writes at once; should it not, the stand-in fails all the same rather than never.
+  setTimeout(fail, 1000).unref();
+  const emit = stream.emit as (this: Duplex, event: string | symbol, ...args: unknown[]) => boolean;
+  stream.emit = function (this: Duplex, event: string | symbol, ...args: unknown[]): boolean {
+    return event === "close" && args.length === 0 ? emit.call(this, "close", true) : emit.call(this, event, ...args);
+  } as Duplex["emit"];
+  return Object.assign(stream, hostAndPort(target));
+}
+
+/** Where a login stands, and which of the server's requests the policy lets postgres.js answer. */
+class LoginSteps {
+  readonly #methods: ReadonlySet<LoginMethod>;
   #step: "start" | "password" | "sasl" | "sasl-continue" | "sasl-final" | "in" = "start";
 
-  constructor(policy: LoginPolicy, target: Target) {
-    super({ allowHalfOpen: false });
-    this.#policy = policy;
-    this.#target = target;
-    if ("host" in target) ({ host: this.host, port: this.port } = target);
-    this.#opened = openTransport(target, policy.tls, this.#abort.signal).then(
-      (transport) => {
-        if (this.destroyed) return (transport.destroy(), null);
-        this.#transport = transport;
-        transport.on("data", (chunk: Buffer) => this.#receive(chunk));
-        transport.on("end", () => this.push(null));
-        transport.on("error", (err) => this.destroy(err));
-        transport.on("close", () => this.destroy());
-        transport.resume();
-        return transport;
-      },
-      (err: unknown) => (this.destroy(err instanceof Error ? err : new Error(String(err))), null),
-    );
+  constructor(policy: LoginPolicy) {
+    this.#methods = policy.methods;
   }
 
-  /** postgres.js says goodbye (Terminate) only on an "open" socket, and waits for "close" unless "closed". */
-  get readyState(): string {
-    return this.destroyed ? "closed" : (this.#transport?.readyState ?? "opening");
-  }
-
-  setKeepAlive(enable: boolean, delay: number): this {
-    void this.#opened.then((transport) => transport?.setKeepAlive(enable, delay));
-    return this;
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    void this.#opened.then((transport) => {
-      if (!transport) return done(new Error("connection closed"));
-      if (transport.write(chunk)) done();
-      else transport.once("drain", () => done());
-    });
-  }
-
-  override _final(done: (err?: Error | null) => void): void {
-    void this.#opened.then((transport) => (transport ? transport.end(() => done()) : done()));
-  }
-
-  override _read(): void {
-    this.#transport?.resume();
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.#abort.abort();
-    this.#transport?.destroy();
-    // postgres.js (3.4.9) sends small writes from a setImmediate, and its "close" handler cancels
-    // that immediate without forgetting it: no write is ever scheduled again on that connection,
-    // so every later login on it sits silent until connect_timeout (30 s), again and again. It
-    // writes its StartupMessage as soon as it has this stream, so a refused connection (server
-    // down) closed before that immediate ran, every time. Closing one turn of the event loop
-    // later lets the pending write run first (into a destroyed stream, where it is dropped).
-    setImmediate(() => done(err));
-  }
-
-  /**
-   * "close" says whether an error closed the stream, as net.Socket's does: postgres.js backs
-   * off its reconnects only then. Without it, the LISTEN connection retried every 10 ms while
-   * the server was down (a hundred logins a second per process).
-   */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "close" && args.length === 0) return super.emit("close", this.errored !== null);
-    return super.emit(event, ...args);
-  }
-
-  /** A method, not a comparison inline: TypeScript would keep #step narrowed across #check(). */
-  #loggedIn(): boolean {
+  /** A method, not a comparison inline: TypeScript would keep #step narrowed across check(). */
+  loggedIn(): boolean {
     return this.#step === "in";
   }
 
-  #receive(chunk: Buffer): void {
-    if (this.#loggedIn()) {
-      if (!this.push(chunk)) this.#transport?.pause();
-      return;
-    }
-    this.#unread = Buffer.concat([this.#unread, chunk]);
-    while (!this.#loggedIn() && this.#unread.length >= 5) {
-      const size = this.#unread.readUInt32BE(1) + 1;
-      if (size < 5 || size > MAX_LOGIN_MESSAGE) return this.#refuse("sent something that is not a PostgreSQL message");
-      if (this.#unread.length < size) return;
-      const message = this.#unread.subarray(0, size);
-      this.#unread = this.#unread.subarray(size);
-      const refusal = this.#check(message);
-      if (refusal) return this.#refuse(refusal);
-      this.push(message);
-    }
-    if (this.#loggedIn() && this.#unread.length > 0) {
-      this.push(this.#unread);
-      this.#unread = Buffer.alloc(0);
-    }
-  }
-
   /** Why the policy refuses this message from the server, or null to pass it on. */
-  #check(message: Buffer): string | null {
+  check(message: Buffer): string | null {
     const kind = String.fromCharCode(message[0] ?? 0);
     if (kind === "E" || kind === "N" || kind === "v") return null; // error, notice, protocol version
     if (kind !== "R" || message.length < 9) return `sent a "${kind}" message before logging us in`;
-    const { methods } = this.#policy;
+    const methods = this.#methods;
     const request = message.readUInt32BE(5);
     const first = this.#step === "start";
     switch (request) {
@@ -202,16 +212,6 @@ class LoginGuard extends Duplex {
         return `asked for an authentication method vmres does not speak (request ${request})`;
     }
   }
-
-  #refuse(reason: string): void {
-    const where = "path" in this.#target ? this.#target.path : `${this.#target.host}:${this.#target.port}`;
-    const allowed = [...this.#policy.methods].join(", ");
-    this.destroy(
-      new LoginRefusedError(
-        `refused to log in to ${where}: the server ${reason}, and this connection allows only ${allowed}; the password was not sent. ${this.#policy.hint}`,
-      ),
-    );
-  }
 }
 
 /** The stream's `event`, or an error when it closes first. */
@@ -222,28 +222,46 @@ async function next(stream: Socket, event: string, signal: AbortSignal): Promise
   return Promise.race([once(stream, event, { signal }), closed]);
 }
 
-/** A connection to the target, TLS first when the policy says so (SSLRequest, then the handshake). */
-async function openTransport(target: Target, tls: LoginPolicy["tls"], signal: AbortSignal): Promise<Socket> {
+/**
+ * A connection to the target, TLS first when the policy says so (SSLRequest, then the handshake),
+ * within `timeoutMs` (postgres.js's connect_timeout; its own timer starts only after this).
+ */
+async function openTransport(target: Target, tls: LoginPolicy["tls"], timeoutMs: number | null): Promise<Socket> {
+  const where = "path" in target ? target.path : `${target.host}:${target.port}`;
   const tcp = "path" in target ? createConnection(target.path) : createConnection(target.port, target.host);
-  signal.addEventListener("abort", () => tcp.destroy(), { once: true });
-  await next(tcp, "connect", signal);
-  if (tls === "disable" || "path" in target) return tcp;
-  tcp.write(SSL_REQUEST);
-  const [answer] = (await next(tcp, "data", signal)) as [Buffer];
-  const where = `${target.host}:${target.port}`;
-  // One byte, nothing after it: bytes sent before the handshake would be read as if they came through TLS.
-  if (answer.length !== 1 || (answer[0] !== 0x53 && answer[0] !== 0x4e)) throw new LoginRefusedError(`${where} answered the TLS request with something else`);
-  if (answer[0] === 0x4e) {
-    // "N": no TLS on that server.
-    if (tls === "prefer") return (tcp.pause(), tcp);
-    throw new Error(`${where} does not offer TLS, which sslmode=${tls} in DATABASE_URL requires`);
+  let secure: Socket | undefined;
+  // Ends the waits below when they time out, and afterwards, so they leave no listener on the socket.
+  const waits = new AbortController();
+  let timedOut = false;
+  const timer = timeoutMs === null ? undefined : setTimeout(() => ((timedOut = true), waits.abort()), timeoutMs);
+  try {
+    await next(tcp, "connect", waits.signal);
+    if (tls === "disable" || "path" in target) return tcp;
+    tcp.write(SSL_REQUEST);
+    const [answer] = (await next(tcp, "data", waits.signal)) as [Buffer];
+    // One byte, nothing after it: bytes sent before the handshake would be read as if they came through TLS.
+    if (answer.length !== 1 || (answer[0] !== 0x53 && answer[0] !== 0x4e)) throw new LoginRefusedError(`${where} answered the TLS request with something else`);
+    if (answer[0] === 0x4e) {
+      // "N": no TLS on that server.
+      if (tls === "prefer") return tcp;
+      throw new Error(`${where} does not offer TLS, which sslmode=${tls} in DATABASE_URL requires`);
+    }
+    secure = tlsConnect({
+      socket: tcp,
+      host: target.host,
+      servername: isIP(target.host) ? undefined : target.host,
+      rejectUnauthorized: tls === "verify-full",
+    });
+    await next(secure, "secureConnect", waits.signal);
+    return secure;
+  } catch (err) {
+    secure?.destroy();
+    tcp.destroy();
+    if (!timedOut) throw err;
+    // The code postgres.js gives its own timeout, which callers already read as "not connected".
+    throw Object.assign(new Error(`no connection to ${where} within ${(timeoutMs ?? 0) / 1000} s (connect_timeout)`), { code: "CONNECT_TIMEOUT" });
+  } finally {
+    clearTimeout(timer);
+    waits.abort();
   }
-  const secure = tlsConnect({
-    socket: tcp,
-    host: target.host,
-    servername: isIP(target.host) ? undefined : target.host,
-    rejectUnauthorized: tls === "verify-full",
-  });
-  await next(secure, "secureConnect", signal);
-  return secure;
 }

@@ -1,19 +1,40 @@
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, Socket } from "node:net";
+import { TLSSocket } from "node:tls";
+import postgres from "postgres";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type postgres from "postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { connect } from "../../src/db/client.js";
 import { openEmbedded, type EmbeddedServer } from "../../src/db/embedded.js";
-import { guardedConnections } from "../../src/db/login-guard.js";
+import { guardedConnections, type LoginPolicy } from "../../src/db/login-guard.js";
 import { testLog } from "../helpers/db.js";
-import { asking, cleartextRequest, fakePostgres, md5Request, type FakePostgres } from "./fake-postgres.js";
+import { asking, cleartextRequest, fakePostgres, loggedIn, md5Request, type FakePostgres } from "./fake-postgres.js";
 
 const SECRET = "database-url-password";
+
+/** A StartupMessage (protocol 3.0, user vmres), as postgres.js sends it first. */
+function startupMessage(): Buffer {
+  const body = Buffer.from("user\0vmres\0\0");
+  const message = Buffer.alloc(8 + body.length);
+  message.writeUInt32BE(message.length, 0);
+  message.writeUInt32BE(196608, 4);
+  body.copy(message, 8);
+  return message;
+}
+
+/** postgres.js's `socket` option over a guard, keeping every socket it hands out. */
+function keptSockets(policy: LoginPolicy): { options: ReturnType<typeof guardedConnections>; made: unknown[] } {
+  const guard = guardedConnections(policy);
+  const made: unknown[] = [];
+  return {
+    made,
+    options: { ...guard, socket: async (options) => { const socket = await guard.socket(options); made.push(socket); return socket; } },
+  };
+}
 const settings = { lockTimeoutMs: 1000, poolSize: 1, log: testLog };
 
 /** Runs one query on a fresh pool over `url`: null when it worked, else the error. */
@@ -67,6 +88,40 @@ describe("DATABASE_URL pointing at a server that asks for the password the weak 
     });
     afterAll(() => rmSync(certs, { recursive: true, force: true }));
 
+    it("hands the TLS socket itself on once the server has logged us in, with what came along", async () => {
+      const readyForQuery = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]); // "Z", idle
+      stranger = await fakePostgres((message, send) => {
+        if (message.kind === "startup") send(Buffer.concat([loggedIn(), readyForQuery]));
+      }, tls);
+      const policy: LoginPolicy = { methods: new Set(["none"]), tls: "require", hint: "" };
+      const socket = await guardedConnections(policy).socket({ host: ["127.0.0.1"], port: [stranger.port], path: undefined });
+      const received: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => received.push(chunk));
+      socket.write(startupMessage());
+      while (Buffer.concat(received).length < loggedIn().length + readyForQuery.length) await once(socket, "data");
+      expect(Buffer.concat(received)).toEqual(Buffer.concat([loggedIn(), readyForQuery]));
+      expect(socket).toBeInstanceOf(TLSSocket);
+      expect(Object.hasOwn(socket, "emit")).toBe(false); // the login's watch took itself out
+      socket.destroy();
+    });
+
+    it("gives up on a server that never answers the TLS request at connect_timeout, as not connected", async () => {
+      const held = new Set<Socket>();
+      const silent = createServer((socket) => held.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      try {
+        const { port } = silent.address() as { port: number };
+        const policy: LoginPolicy = { methods: new Set(["scram-sha-256"]), tls: "require", hint: "" };
+        const socket = await guardedConnections(policy).socket({ host: ["127.0.0.1"], port: [port], path: undefined, connect_timeout: 1 });
+        const failed = once(socket, "error");
+        socket.write(startupMessage());
+        expect(((await failed)[0] as { code?: string }).code).toBe("CONNECT_TIMEOUT");
+      } finally {
+        for (const socket of held) socket.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
+    });
+
     it("still sends no password in clear text inside the TLS session", async () => {
       stranger = await fakePostgres(asking(cleartextRequest), tls);
       const refused = await firstQuery(urlOf(stranger.port, "?sslmode=require"));
@@ -90,6 +145,20 @@ describe("DATABASE_URL pointing at a real PostgreSQL that uses SCRAM", () => {
   it("with sslmode=prefer falls back to a plain connection; with sslmode=require says the server has no TLS", async () => {
     expect(await firstQuery(`${url}?sslmode=prefer`)).toBeNull();
     expect((await firstQuery(`${url}?sslmode=require`))?.message).toMatch(/does not offer TLS, which sslmode=require in DATABASE_URL requires/);
+  });
+
+  it("after logging in, postgres.js talks over the plain socket, with nothing of the guard left in its path", async () => {
+    const { options, made } = keptSockets({ methods: new Set(["scram-sha-256", "none"]), tls: "disable", hint: "" });
+    const sql = postgres(url, { max: 1, ...options });
+    try {
+      const [row] = await sql<{ answer: number }[]>`select ${41}::int + 1 as answer`;
+      expect(row?.answer).toBe(42);
+      expect(made).toHaveLength(1);
+      expect(made[0]).toBeInstanceOf(Socket);
+      expect(Object.hasOwn(made[0] as object, "emit")).toBe(false);
+    } finally {
+      await sql.end();
+    }
   });
 
   it("stops on a require_auth it does not know, naming it", () => {
@@ -160,9 +229,10 @@ describe("a PostgreSQL that stops and comes back", () => {
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const { port } = probe.address() as { port: number };
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const socket = guardedConnections(server.login).socket({ host: ["127.0.0.1"], port: [port], path: undefined });
+    const socket = await guardedConnections(server.login).socket({ host: ["127.0.0.1"], port: [port], path: undefined });
     const failed = once(socket, "error");
     const closed = new Promise<unknown>((resolve) => socket.once("close", resolve));
+    socket.write(startupMessage()); // as postgres.js does as soon as it has the socket
     expect(((await failed)[0] as Error).message).toMatch(/ECONNREFUSED/);
     expect(await closed).toBe(true);
   });
