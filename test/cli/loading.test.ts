@@ -107,12 +107,25 @@ describe("a call loads only what its command needs", () => {
     }
   });
 
-  it("checkin builds none of the schema's tables and loads no drizzle query builder: it writes through postgres.js", async () => {
+  it("checkin loads nothing of drizzle-orm: it writes through postgres.js", async () => {
     const { code, loaded } = await loadedBy(["checkin", "vm-01", "--user", "UALICE01"]);
     // Refused (nobody called UALICE01 holds it): the whole check-in ran, up to its answer.
     expect(code).toBe(3);
     expect(loaded).toEqual(expect.arrayContaining(["postgres", "core/checkin"]));
-    expect(loaded.filter((m) => ["db/client", "db/schema", "core/queries", ...ELSEWHERE].includes(m))).toEqual([]);
+    expect(loaded.filter((m) => [...DRIZZLE, ...ELSEWHERE].includes(m))).toEqual([]);
+  });
+
+  it("checkout lends a VM, and is refused one, loading nothing of drizzle-orm, the schema's tables, the logger, Slack or SSH", async () => {
+    const lent = await loadedBy(["checkout", "--user", "UALICE01"]);
+    expect(lent.code).toBe(0);
+    // The quota is 1: a second checkout is refused, with the VM held named (an array read from PostgreSQL).
+    const refused = await loadedBy(["checkout", "--user", "UALICE01"]);
+    expect(refused.code).toBe(3);
+    for (const { loaded } of [lent, refused]) {
+      expect(loaded).toEqual(expect.arrayContaining(["postgres", "core/checkout", "core/provision/request"]));
+      expect(loaded.filter((m) => [...DRIZZLE, ...ELSEWHERE].includes(m))).toEqual([]);
+    }
+    expect((await vmres(["checkin", "vm-01", "--user", "UALICE01"])).code).toBe(0);
   });
 
   it("a command that uses drizzle still gets it: checkouts loads drizzle-orm and the schema", async () => {
