@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Config } from "../config.js";
 import type { Database, Db } from "../db/client.js";
 import { openSql } from "../db/connect.js";
-import { embeddedLocation, type EmbeddedLocation } from "../db/embedded.js";
+import type { EmbeddedLocation } from "../db/embedded.js";
 import { schemaVersion, type SchemaVersion } from "../db/schema-version.js";
 import type { Context } from "./command.js";
 import { EXIT, failure, type Failure } from "./failures.js";
@@ -30,6 +30,8 @@ export async function withDatabase<T>(
 ): Promise<T | Failure> {
   if (!config.DATABASE_URL) {
     // As root the data may be in the system location instead (see embeddedLocation): look where the bot looks.
+    // Loaded only here (it holds the embedded server's spawning): a DATABASE_URL call never loads it.
+    const { embeddedLocation } = await import("../db/embedded.js");
     const problem = embeddedProblem(embeddedLocation(config.EMBEDDED_PG_DIR), opts.migrates);
     if (problem) return problem;
   }
