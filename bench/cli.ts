@@ -14,8 +14,8 @@
  *
  * `vmres --help` is held to half of its time above the floor before the CLI was bundled:
  * set BENCH_CLI_BASELINE to such a build (a dist-<hash> folder, or a checkout's dist) to
- * time it (and its status, for comparison) in the same pairs; without one, --help is reported
- * and not judged.
+ * time it (and every other command, for before/after under the same load) in the same pairs;
+ * without one, --help is reported and not judged.
  *
  * A MISS says why from one more run of that command, measured: how far it is over the target,
  * its CPU profile (--cpu-prof: how its time splits between module loading, vmres code, packages'
@@ -88,8 +88,11 @@ export async function benchCli(): Promise<string[]> {
       { label: "vmres --help", args: [CLI, "--help"], env: base, judged: false },
     ];
     if (baseline) {
-      subjects.push({ label: "vmres --help, baseline", args: [baseline, "--help"], env: base, judged: false });
-      subjects.push({ label: "vmres status, baseline", args: [baseline, "status"], env: db, judged: false });
+      // Every command of the earlier build too, in the same rounds: before and after under the same load.
+      // (Its checkout and checkin follow each other as the current ones do, so the solo VM is free again after each round.)
+      for (const subject of subjects.slice()) {
+        subjects.push({ label: `${subject.label}, baseline`, args: [baseline, ...subject.args.slice(1)], env: subject.env, judged: false });
+      }
     }
     const floor: Subject = { label: "node -e ''", args: ["-e", ""], env: base, judged: false };
     const pairs = await measure(subjects, floor, tmpdir());

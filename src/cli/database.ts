@@ -3,8 +3,9 @@ import { join } from "node:path";
 import type { Config } from "../config.js";
 import type { Database, Db } from "../db/client.js";
 import { openSql } from "../db/connect.js";
-import { embeddedLocation, type EmbeddedLocation } from "../db/embedded.js";
+import type { EmbeddedLocation } from "../db/embedded.js";
 import { schemaVersion, type SchemaVersion } from "../db/schema-version.js";
+import type { Context } from "./command.js";
 import { EXIT, failure, type Failure } from "./failures.js";
 import { lazyLogger } from "./log.js";
 import { notAllowed, permissionFailure } from "./permissions.js";
@@ -24,11 +25,13 @@ import { vmresCommand } from "./invocation.js";
  */
 export async function withDatabase<T>(
   config: Config,
-  opts: { migrates: boolean; sqlOnly: boolean; readOnly?: boolean },
+  opts: { migrates: boolean; sqlOnly: boolean; readOnly?: boolean; readsArrays?: boolean },
   use: (database: Database) => Promise<T>,
 ): Promise<T | Failure> {
   if (!config.DATABASE_URL) {
     // As root the data may be in the system location instead (see embeddedLocation): look where the bot looks.
+    // Loaded only here (it holds the embedded server's spawning): a DATABASE_URL call never loads it.
+    const { embeddedLocation } = await import("../db/embedded.js");
     const problem = embeddedProblem(embeddedLocation(config.EMBEDDED_PG_DIR), opts.migrates);
     if (problem) return problem;
   }
@@ -41,8 +44,8 @@ export async function withDatabase<T>(
     // postgres.js opens the second only when it is needed. A postgres.js-only command keeps to one,
     // on which statements sent together go out together (a second connection costs a login).
     poolSize: opts.sqlOnly ? 1 : 2,
-    // Its listings send arrays as JSON: no round trip to read the array types first.
-    fetchTypes: !opts.sqlOnly,
+    // Its listings send arrays as JSON: no round trip to read the array types first (unless it reads arrays).
+    fetchTypes: !opts.sqlOnly || opts.readsArrays === true,
     log: lazyLogger(cliLogLevel(config.LOG_LEVEL), "vmres-cli", config.LOG_FORMAT),
   });
   try {
@@ -80,6 +83,18 @@ function poolOnly(sql: Database["sql"]): Db {
       throw new Error(`core.db.${String(property)}: this command is marked sqlOnly (src/cli/commands/index.ts), so drizzle is not loaded; use core.db.$client or drop sqlOnly`);
     },
   });
+}
+
+/**
+ * The context of a postgres.js-only command whose run turned out to need drizzle: a checkout
+ * that creates an instance in a provisioned pool (it then runs the provider jobs, which use
+ * drizzle), or one that waits in the queue. drizzle is put over the same pool, so nothing is
+ * opened again; only these rarer paths pay for loading it.
+ */
+export async function withDrizzle(ctx: Context): Promise<Context> {
+  const { drizzleOver } = await import("../db/client.js");
+  const db = drizzleOver(ctx.database.sql);
+  return { ...ctx, database: { ...ctx.database, db }, core: { ...ctx.core, db } };
 }
 
 /**

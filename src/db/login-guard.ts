@@ -1,7 +1,6 @@
 import { once } from "node:events";
 import { createConnection, isIP, type Socket } from "node:net";
 import { Duplex } from "node:stream";
-import { connect as tlsConnect } from "node:tls";
 
 /** A way a server may ask a client to log in, named as libpq's `require_auth` names them. */
 export type LoginMethod = "scram-sha-256" | "md5" | "password" | "none";
@@ -246,6 +245,8 @@ async function openTransport(target: Target, tls: LoginPolicy["tls"], timeoutMs:
       if (tls === "prefer") return tcp;
       throw new Error(`${where} does not offer TLS, which sslmode=${tls} in DATABASE_URL requires`);
     }
+    // Loaded only for a TLS login: most connections (the embedded server, a local DATABASE_URL) never need it.
+    const { connect: tlsConnect } = await import("node:tls");
     secure = tlsConnect({
       socket: tcp,
       host: target.host,

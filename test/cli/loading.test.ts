@@ -30,7 +30,8 @@ beforeAll(async () => {
   writeFileSync(join(probe, "register.mjs"), `import { register } from "node:module"; register("./hooks.mjs", import.meta.url);`);
   writeFileSync(
     join(probe, "cjs.cjs"),
-    `process.on("exit", () => require("node:fs").appendFileSync(process.env.MODULE_LOG, Object.keys(require.cache).join("\\n") + "\\n"));`,
+    // Node's own modules too (process.moduleLoadList), as "node:<name>": what a call asks of Node counts as well.
+    `process.on("exit", () => require("node:fs").appendFileSync(process.env.MODULE_LOG, [...Object.keys(require.cache), ...process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => "node:" + m.slice(13))].join("\\n") + "\\n"));`,
   );
 });
 afterAll(async () => {
@@ -54,6 +55,7 @@ async function loadedBy(args: string[]): Promise<{ code: number | null; loaded: 
     .map((line) => line.replace(/^file:\/\//, ""));
   const files = [...new Set(paths.filter((path) => /\/dist[^/]*\/.+\.js$/.test(path) && !path.includes("node_modules")))].sort();
   const names = paths.flatMap((path) => {
+    if (path.startsWith("node:")) return [path];
     const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
     if (pkg) return [pkg];
     const bundled = path.match(/\/dist[^/]*\/cli\/((?:chunk-\w+)|main)\.js$/);
@@ -75,6 +77,8 @@ const DATABASE = ["drizzle-orm", "postgres", "db/client", "db/schema", "core/que
 /** What a postgres.js-only command (src/cli/commands/index.ts, `sqlOnly`) must not load. */
 const DRIZZLE = ["drizzle-orm", "db/client", "db/schema", "core/queries"];
 // node-cron is left out: src/config.ts imports it to check RECONCILE_CRON, so every configured call loads it.
+/** What a call on DATABASE_URL without sslmode does not need: Node's TLS, the embedded server's code and its child_process. */
+const NOT_ON_A_URL = ["node:tls", "node:_tls_wrap", "node:child_process", "db/embedded"];
 const ELSEWHERE = ["pino", "yaml", "@slack/bolt", "ssh2", "prom-client", "inventory/file", "slack/app", "service/service", "cleanup/worker"];
 
 describe("a call loads only what its command needs", () => {
@@ -107,12 +111,34 @@ describe("a call loads only what its command needs", () => {
     }
   });
 
-  it("checkin builds none of the schema's tables and loads no drizzle query builder: it writes through postgres.js", async () => {
+  it("a call on DATABASE_URL loads neither Node's TLS nor child_process, nor the embedded server's code", async () => {
+    for (const args of [["status"], ["list"]]) {
+      const { code, loaded } = await loadedBy(args);
+      expect(code).toBe(0);
+      expect(loaded).toContain("node:net");
+      expect(loaded.filter((m) => NOT_ON_A_URL.includes(m))).toEqual([]);
+    }
+  });
+
+  it("checkin loads nothing of drizzle-orm: it writes through postgres.js", async () => {
     const { code, loaded } = await loadedBy(["checkin", "vm-01", "--user", "UALICE01"]);
     // Refused (nobody called UALICE01 holds it): the whole check-in ran, up to its answer.
     expect(code).toBe(3);
     expect(loaded).toEqual(expect.arrayContaining(["postgres", "core/checkin"]));
-    expect(loaded.filter((m) => ["db/client", "db/schema", "core/queries", ...ELSEWHERE].includes(m))).toEqual([]);
+    expect(loaded.filter((m) => [...DRIZZLE, ...ELSEWHERE, ...NOT_ON_A_URL].includes(m))).toEqual([]);
+  });
+
+  it("checkout lends a VM, and is refused one, loading nothing of drizzle-orm, the schema's tables, the logger, Slack, SSH or TLS", async () => {
+    const lent = await loadedBy(["checkout", "--user", "UALICE01"]);
+    expect(lent.code).toBe(0);
+    // The quota is 1: a second checkout is refused, with the VM held named (an array read from PostgreSQL).
+    const refused = await loadedBy(["checkout", "--user", "UALICE01"]);
+    expect(refused.code).toBe(3);
+    for (const { loaded } of [lent, refused]) {
+      expect(loaded).toEqual(expect.arrayContaining(["postgres", "core/checkout", "core/provision/request"]));
+      expect(loaded.filter((m) => [...DRIZZLE, ...ELSEWHERE, ...NOT_ON_A_URL].includes(m))).toEqual([]);
+    }
+    expect((await vmres(["checkin", "vm-01", "--user", "UALICE01"])).code).toBe(0);
   });
 
   it("a command that uses drizzle still gets it: checkouts loads drizzle-orm and the schema", async () => {

@@ -27,14 +27,14 @@ export const prepareCheckout: Prepare = (input) => {
   const restore = restoreOption(input);
   if (restore !== undefined && wait) throw new UsageError("--restore creates a VM for you, there is no queue to wait in: leave out --wait");
   return async (ctx) => {
-    const { checkoutFromPool } = await import("../../core/provision/request.js");
+    const [{ checkoutFromPool }, { withDrizzle }] = await Promise.all([import("../../core/provision/request.js"), import("../database.js")]);
     const actor = recipientActor(user);
     const result = await checkoutFromPool(ctx.core, actor, { pool, note, forMs, restore });
     if (wait && !result.ok && (result.refusal.code === "no_vm_free" || result.refusal.code === "pool_full")) {
-      return waitForVm(ctx, user, { pool: result.refusal.pool, note, forMs, timeoutMs });
+      return waitForVm(await withDrizzle(ctx), user, { pool: result.refusal.pool, note, forMs, timeoutMs });
     }
     if (!result.ok) return outcomeOf(result, user, () => "");
-    if (result.value.kind === "creating") return created(ctx, user, result.value.creating);
+    if (result.value.kind === "creating") return created(await withDrizzle(ctx), user, result.value.creating);
     // The VM, as before provisioned pools: --json prints the same object either way.
     return granted(result.value.vm, user);
   };

@@ -18,6 +18,10 @@ import type { CliHandler, Command } from "../command.js";
  */
 const HANDLERS: Record<Exclude<CommandIdIn<"cli">, "help">, CliHandler> = {
   checkout: {
+    // A VM at once (the common case) is lent through postgres.js alone; waiting in the queue or
+    // for an instance being created puts drizzle over the same pool then (cli/database.ts, withDrizzle).
+    sqlOnly: true,
+    readsArrays: true,
     load: async () => (await import("./checkout.js")).prepareCheckout,
     remote: async () => (await import("./checkout.js")).remoteCheckout,
   },

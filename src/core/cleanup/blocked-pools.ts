@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor, PgSql } from "../../db/client.js";
+import type { Db, PgSql } from "../../db/client.js";
 
 /**
  * Which pools' cleanups cannot run now, kept on the pool row (`pools.cleanup_blocked`) so that
@@ -41,8 +40,9 @@ export async function markPoolUnblocked(db: PgSql, pool: string): Promise<void> 
  * Whether check-ins in this pool will wait in `cleaning` because the cleanup cannot run (the
  * warning checkouts and bookings give); false for a pool with no cleanup, or an unknown one.
  */
-export async function cleanupBlockedIn(db: Executor, pool: string): Promise<boolean> {
-  const [row] = await db.execute<{ blocked: boolean }>(sql`
-    select (cleanup = 'ssh' and cleanup_blocked is not null) as blocked from pools where name = ${pool}`);
+export async function cleanupBlockedIn(db: Pick<Db, "$client">, pool: string): Promise<boolean> {
+  // postgres.js alone: a CLI checkout reads it after lending, and loads nothing of drizzle-orm.
+  const [row] = await db.$client<{ blocked: boolean }[]>`
+    select (cleanup = 'ssh' and cleanup_blocked is not null) as blocked from pools where name = ${pool}`;
   return row?.blocked === true;
 }

@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { Executor, PgSql } from "../../db/client.js";
+import type { Db, PgSql } from "../../db/client.js";
 import type { PoolKind } from "../../db/schema.js";
 
 /** What a provisioned pool says about its instances (src/db/schema.ts, pools). */
@@ -44,12 +43,13 @@ const fromRow = (r: PoolRow): ProvisionedPool => ({
 });
 
 const COLUMN_NAMES = ["name", "kind", "quota", "min_idle", "max_size", "image", "provider", "provider_settings", "reuse", "max_images"];
-const COLUMNS = sql.raw(COLUMN_NAMES.join(", "));
 
-/** The pool if it is provisioned; null for a static pool or none of that name. */
-export async function provisionedPool(db: Executor, pool: string): Promise<ProvisionedPool | null> {
-  const [row] = await db.execute<PoolRow>(sql`select ${COLUMNS} from pools where name = ${pool} and kind = 'provisioned'`);
-  return row ? fromRow(row) : null;
+/**
+ * The pool if it is provisioned; null for a static pool or none of that name. Through postgres.js
+ * alone (no drizzle-orm): a CLI checkout reads it when no VM is free, and loads nothing of drizzle.
+ */
+export async function provisionedPool(db: Pick<Db, "$client">, pool: string): Promise<ProvisionedPool | null> {
+  return provisionedPoolIn(db.$client, pool);
 }
 
 /** `provisionedPool` inside a postgres.js transaction (configuring a pool reads it back there). */
@@ -59,8 +59,9 @@ export async function provisionedPoolIn(tx: PgSql, pool: string): Promise<Provis
 }
 
 /** Every provisioned pool, by name. */
-export async function provisionedPools(db: Executor): Promise<ProvisionedPool[]> {
-  const rows = await db.execute<PoolRow>(sql`select ${COLUMNS} from pools where kind = 'provisioned' order by name`);
+export async function provisionedPools(db: Pick<Db, "$client">): Promise<ProvisionedPool[]> {
+  const sql = db.$client;
+  const rows = await sql<PoolRow[]>`select ${sql(COLUMN_NAMES)} from pools where kind = 'provisioned' order by name`;
   return rows.map(fromRow);
 }
 

@@ -3,7 +3,7 @@ import { countRefusal } from "../count-refusal.js";
 import { cleanupBlockedIn } from "../cleanup/blocked-pools.js";
 import { leaseParams } from "../leases.js";
 import { resolvePerson, type PersonTag } from "../people.js";
-import { knownPools } from "../queries.js";
+import { knownPools } from "../vm-listings.js";
 import { ok, refuse, type Actor, type CheckedOutVm, type Core, type Result } from "../types.js";
 import { checkPoolName } from "../validate.js";
 import { instanceName, provisionedPool, type ProvisionedPool } from "./pools.js";
