@@ -3,6 +3,7 @@ import { clockAt } from "./clock.js";
 import { eventsFrom } from "./events.js";
 import { expireLeases } from "./expire-leases.js";
 import { leaseParams } from "./leases.js";
+import { reminderAt } from "./reminder-at.js";
 import { enqueueNotices, noticesFrom } from "./notices.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
 import type { Core } from "./types.js";
@@ -82,8 +83,7 @@ async function sendReminders(core: Core): Promise<number> {
       order by c.remind_at limit ${BATCH}
       for no key update skip locked
     ), moved as (
-      update checkouts c set remind_at = c.ends_at - make_interval(secs => (
-          select max(l) from unnest(${leadsS}::int[]) l where c.ends_at - make_interval(secs => l) > coalesce(${at}::timestamptz, now())))
+      update checkouts c set remind_at = ${reminderAt(sql, sql`c.ends_at`, leadsS, sql`coalesce(${at}::timestamptz, now())`)}
       from due where c.id = due.id
       returning c.id, c.vm_id, c.person_id, c.pool, c.started_at, c.ends_at, c.ends_at > coalesce(${at}::timestamptz, now()) as open
     ), told as (
