@@ -1,42 +1,17 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import { afterAll, describe, expect, inject, it } from "vitest";
-import { connect, migrateDatabase } from "../../src/db/client.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { migrateDatabase } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
-import { testLog, urlFor } from "../helpers/db.js";
+import { databaseOfRelease, migrationsBefore } from "../helpers/release-database.js";
 
 // Migration 0028: the `vmres_queue` wake-up for VMs added runs once per statement (a transition
 // table) instead of once per row. Listeners must see the same notifications as before the upgrade.
 
-const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
-const folder = mkdtempSync(join(tmpdir(), "vmres-before-queue-wakeup-"));
-const clients: postgres.Sql[] = [];
+const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
-  for (const c of clients) await c.end({ timeout: 5 });
-  rmSync(folder, { recursive: true, force: true });
+  for (const close of closers) await close();
 });
-
-/** A database with every migration before 0028, as the release before this one left it. */
-async function databaseBeforeStatementWakeup(): Promise<{ sql: postgres.Sql; name: string }> {
-  cpSync(MIGRATIONS, folder, { recursive: true });
-  const journalPath = join(folder, "meta", "_journal.json");
-  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.slice(0, journal.entries.findIndex((e) => e.tag.endsWith("_queue-wakeup-per-statement")));
-  writeFileSync(journalPath, JSON.stringify(journal));
-  const name = `before_queue_wakeup_${process.pid}_${Date.now()}`;
-  const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const sql = connect(urlFor(name), { lockTimeoutMs: 5000, poolSize: 4, log: testLog });
-  clients.push(sql);
-  await migrate(drizzle(sql, { schema }), { migrationsFolder: folder });
-  return { sql, name };
-}
 
 /** What a listener of `vmres_queue` receives, split per transaction by a marker notified after each commit. */
 class QueueListener {
@@ -101,19 +76,21 @@ async function wakeupCallsFor(sql: postgres.Sql, listener: QueueListener, prefix
 
 describe("the queue wake-up for VMs added, upgraded to one call per statement", () => {
   it("gives listeners the same notifications as before the upgrade, and runs once for a 1,000-VM insert", async () => {
-    const { sql, name } = await databaseBeforeStatementWakeup();
+    const before = await databaseOfRelease(migrationsBefore("_queue-wakeup-per-statement"), "before-queue-wakeup");
+    closers.push(before.close);
+    const { sql } = before;
     await sql`insert into pools (name) values ('pa'), ('pb'), ('pc')`;
-    const listening = postgres(urlFor(name), { max: 1, onnotice: () => {} });
-    clients.push(listening);
+    const listening = postgres(before.url, { max: 1, onnotice: () => {} });
+    closers.unshift(() => listening.end({ timeout: 5 }));
     const listener = new QueueListener(listening);
     await listener.start();
 
-    const before = await notificationsOf(sql, listener, "old");
-    expect(before).toEqual([["pb", "pa"], ["pc"], [], ["pc", "pa"], ["pb"], []]);
+    const old = await notificationsOf(sql, listener, "old");
+    expect(old).toEqual([["pb", "pa"], ["pc"], [], ["pc", "pa"], ["pb"], []]);
     expect(await wakeupCallsFor(sql, listener, "old-bulk", 1000)).toEqual({ calls: 1000, notified: ["pa"] });
 
     await migrateDatabase({ db: drizzle(sql, { schema }), sql });
-    expect(await notificationsOf(sql, listener, "new")).toEqual(before);
+    expect(await notificationsOf(sql, listener, "new")).toEqual(old);
     expect(await wakeupCallsFor(sql, listener, "new-bulk", 1000)).toEqual({ calls: 1, notified: ["pa"] });
   });
 });
