@@ -1,4 +1,5 @@
 import type { LeaseRequest } from "./lease-request.js";
+import { reminderAt } from "./reminder-at.js";
 import type { VmState } from "../db/schema.js";
 import { clockAt, iso } from "./clock.js";
 import { eventsFrom, type EventKind } from "./events.js";
@@ -148,8 +149,7 @@ export async function changeLease(
     await tx`
       with changed as (
         update checkouts set ends_at = ${iso(endsAt)}::timestamptz,
-          remind_at = ${iso(endsAt)}::timestamptz - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l
-                                                                      where ${iso(endsAt)}::timestamptz - make_interval(secs => l) > ${iso(at)}::timestamptz))
+          remind_at = ${reminderAt(tx, tx`${iso(endsAt)}::timestamptz`, leadsS, tx`${iso(at)}::timestamptz`)}
         where id = ${change.checkoutId} and ended_at is null
         returning id
       ), logged as (

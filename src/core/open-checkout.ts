@@ -1,4 +1,5 @@
 import type { EventSource } from "../db/schema.js";
+import { reminderAt } from "./reminder-at.js";
 import { eventsFrom, type Fragment, type PgSql } from "./events.js";
 import { noticesFrom } from "./notices.js";
 import type { CheckedOutVm } from "./types.js";
@@ -67,7 +68,7 @@ export function openingSteps(tx: PgSql, leadsS: number[]): Fragment {
     ), opened as (
       insert into checkouts (vm_id, person_id, pool, note, started_at, ends_at, remind_at)
       select e.vm_id, e.person_id, e.pool, e.note, e.at, e.ends_at,
-             e.ends_at - make_interval(secs => (select max(l) from unnest(${`{${leadsS.join(",")}}`}::int[]) l where e.ends_at - make_interval(secs => l) > e.at))
+             ${reminderAt(tx, tx`e.ends_at`, leadsS, tx`e.at`)}
       from open_ends e
       returning id, vm_id, started_at, ends_at, note
     ), taken as (

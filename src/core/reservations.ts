@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { reminderAt } from "./reminder-at.js";
 import { cleanupBlockedIn } from "./cleanup/blocked-pools.js";
 import type { ReservationState } from "../db/schema.js";
 import { clockAt, iso } from "./clock.js";
@@ -223,7 +224,7 @@ export async function reserve(core: Core, actor: Actor, req: ReserveRequest): Pr
     const [booked] = await tx<BookedRow[]>`
       insert into reservations (label, person_id, pool, count, starts_at, ends_at, note, source, remind_at, created_at)
       values (${req.label}, ${me.value.id}, ${req.pool}, ${req.count}, ${from}::timestamptz, ${to}::timestamptz, ${req.note ?? null}, ${actor.source}::event_source,
-              ${from}::timestamptz - make_interval(secs => (select max(l) from unnest(${leadsS}::int[]) l where ${from}::timestamptz - make_interval(secs => l) > ${iso(at)}::timestamptz)),
+              ${reminderAt(tx, tx`${from}::timestamptz`, leadsS, tx`${iso(at)}::timestamptz`)},
               ${iso(at)}::timestamptz)
       returning id, created_at`;
     const id = Number(booked!.id);

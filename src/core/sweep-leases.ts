@@ -3,9 +3,11 @@ import { clockAt } from "./clock.js";
 import { eventsFrom } from "./events.js";
 import { expireLeases } from "./expire-leases.js";
 import { leaseParams } from "./leases.js";
+import { reminderAt } from "./reminder-at.js";
 import { enqueueNotices, noticesFrom } from "./notices.js";
 import { resolvePerson, SYSTEM, type PersonTag } from "./people.js";
 import type { Core } from "./types.js";
+import { startSweepRun } from "./sweep-runs.js";
 import { sweepReservations, type ReservationSweepReport } from "./sweep-reservations.js";
 import { endWait, grant, type OfferRow } from "./waitlist.js";
 
@@ -46,13 +48,8 @@ export async function sweepLeases(core: Core, opts: { minGapMs?: number } = {}):
   // that finds a sweep started less than minGapMs ago skip this tick; the upsert's row lock orders
   // replicas ticking together. A sweep asked for directly (a CLI waiting its turn) always runs.
   const minGapMs = opts.minGapMs ?? 0;
-  if (minGapMs > 0) {
-    const [due] = await core.db.$client<{ name: string }[]>`
-      insert into sweep_runs (name, last_run_at) values ('lease_sweep', clock_timestamp())
-      on conflict (name) do update set last_run_at = excluded.last_run_at
-        where sweep_runs.last_run_at <= clock_timestamp() - make_interval(secs => ${minGapMs / 1000})
-      returning name`;
-    if (!due) return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0, reservations: NO_RESERVATIONS };
+  if (minGapMs > 0 && !(await startSweepRun(core.db.$client, "lease_sweep", minGapMs))) {
+    return { ran: false, expired: [], reminded: 0, lapsed: 0, offered: 0, granted: 0, reservations: NO_RESERVATIONS };
   }
   const expired = await expireLeases(core, () => system(core), BATCH);
   const reminded = await sendReminders(core);
@@ -86,8 +83,7 @@ async function sendReminders(core: Core): Promise<number> {
       order by c.remind_at limit ${BATCH}
       for no key update skip locked
     ), moved as (
-      update checkouts c set remind_at = c.ends_at - make_interval(secs => (
-          select max(l) from unnest(${leadsS}::int[]) l where c.ends_at - make_interval(secs => l) > coalesce(${at}::timestamptz, now())))
+      update checkouts c set remind_at = ${reminderAt(sql, sql`c.ends_at`, leadsS, sql`coalesce(${at}::timestamptz, now())`)}
       from due where c.id = due.id
       returning c.id, c.vm_id, c.person_id, c.pool, c.started_at, c.ends_at, c.ends_at > coalesce(${at}::timestamptz, now()) as open
     ), told as (

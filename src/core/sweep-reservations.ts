@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { reminderAt } from "./reminder-at.js";
 import { clockAt, iso } from "./clock.js";
 import { leaseParams } from "./leases.js";
 import { eventsFrom } from "./events.js";
@@ -83,8 +84,7 @@ async function sendBookingReminders(core: Core): Promise<number> {
       select id from reservations where state = 'booked' and remind_at <= coalesce(${at}::timestamptz, now())
       order by remind_at limit ${BATCH} for no key update skip locked
     ), moved as (
-      update reservations r set remind_at = r.starts_at - make_interval(secs => (
-          select max(l) from unnest(${leadsS}::int[]) l where r.starts_at - make_interval(secs => l) > coalesce(${at}::timestamptz, now())))
+      update reservations r set remind_at = ${reminderAt(core.db.$client, core.db.$client`r.starts_at`, leadsS, core.db.$client`coalesce(${at}::timestamptz, now())`)}
       from due where r.id = due.id
       returning r.id, r.label, r.pool, r.count, r.person_id, r.starts_at, r.ends_at, r.starts_at > coalesce(${at}::timestamptz, now()) as ahead
     ), told as (

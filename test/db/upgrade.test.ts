@@ -1,13 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { checkoutFromPool } from "../../src/core/provision/request.js";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { checkin } from "../../src/core/checkin.js";
 import { changeLease } from "../../src/core/leases.js";
 import { sweepLeases } from "../../src/core/sweep-leases.js";
@@ -15,10 +10,11 @@ import { joinQueue } from "../../src/core/waitlist.js";
 import { reserve } from "../../src/core/reservations.js";
 import { parseNotice } from "../../src/core/notices.js";
 import { listCheckouts, vmHistory } from "../../src/core/queries.js";
-import { connect, migrateDatabase } from "../../src/db/client.js";
+import { migrateDatabase } from "../../src/db/client.js";
 import { checkoutOfMessage } from "../../src/db/slack-messages.js";
 import * as schema from "../../src/db/schema.js";
-import { coreFor, testLog, urlFor } from "../helpers/db.js";
+import { coreFor } from "../helpers/db.js";
+import { databaseOfRelease as migratedRelease } from "../helpers/release-database.js";
 import { FakeSlack } from "../helpers/fake-slack.js";
 import { blockActions, sendSigned } from "../helpers/slack-requests.js";
 import { SECRET, buttonsOf, dmsTo, outboxDrained, replyTo, testEnv, textOf } from "../slack/harness.js";
@@ -26,7 +22,6 @@ import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { startService } from "../../src/service/service.js";
 
-const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
 /** Columns a later migration adds, empty on every upgraded row: people's sign-in identity (0020). */
 const ADDED_LATER: Record<string, string[]> = { people: ["sign_in_identity"] };
@@ -65,25 +60,10 @@ afterAll(async () => {
 
 /** An empty database with the schema of the release that shipped the first `count` migrations. */
 async function schemaOfRelease(count: number): Promise<postgres.Sql> {
-  const folder = mkdtempSync(join(tmpdir(), "vmres-previous-release-"));
-  cpSync(MIGRATIONS, folder, { recursive: true });
-  const journalPath = join(folder, "meta", "_journal.json");
-  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: unknown[] };
-  journal.entries = journal.entries.slice(0, count);
-  writeFileSync(journalPath, JSON.stringify(journal));
-
-  const name = `upgrade_${count}_${process.pid}_${Date.now()}`;
-  const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const client = connect(urlFor(name), { lockTimeoutMs: 5000, poolSize: 4, log: testLog });
-  cleanups.push(async () => {
-    await client.end({ timeout: 5 });
-    rmSync(folder, { recursive: true, force: true });
-  });
-  await migrate(drizzle(client, { schema }), { migrationsFolder: folder });
-  urls.set(client, urlFor(name));
-  return client;
+  const release = await migratedRelease(count, "previous-release");
+  cleanups.push(release.close);
+  urls.set(release.sql, release.url);
+  return release.sql;
 }
 
 /** The old Check in buttons of a database of the release before checkouts had ids: where their DMs are and the `{vm, at}` value each carries. */

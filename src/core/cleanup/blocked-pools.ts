@@ -31,10 +31,7 @@ export async function markPoolBlocked(db: PgSql, pool: string, error: string): P
   await db`update pools set cleanup_blocked = ${error} where name = ${pool} and cleanup_blocked is distinct from ${error}`;
 }
 
-/** A cleanup of the pool worked: nothing blocks it. */
-export async function markPoolUnblocked(db: PgSql, pool: string): Promise<void> {
-  await db`update pools set cleanup_blocked = null where name = ${pool} and cleanup_blocked is not null`;
-}
+// A cleanup of the pool that worked clears its mark in the same statement that frees the VM (finish-cleanup-success.ts).
 
 /**
  * Whether check-ins in this pool will wait in `cleaning` because the cleanup cannot run (the

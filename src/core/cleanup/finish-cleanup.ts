@@ -44,6 +44,12 @@ export function finishCleanup(
   policy: CleanupPolicy,
   detail: { durationMs: number; keyFile: string },
 ): Promise<Finished> {
+  if (outcome.kind === "cleaned" && !(claim.hostKeyFingerprint === null && claim.trustOnFirstUse)) {
+    // The common case is one statement on its own (finish-cleanup-success.ts): no BEGIN and COMMIT to wait for.
+    return finishCleanupSuccess(sql, claim, { report: outcome.report, durationMs: detail.durationMs, keyFile: detail.keyFile }).then((state) =>
+      state ? { kind: state } : { kind: "claim_lost" },
+    );
+  }
   return sql.begin(async (tx): Promise<Finished> => {
     if (outcome.kind === "blocked") {
       const retryInMs = policy.blockedRetryInMs;

@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { startSweepRun } from "../sweep-runs.js";
 import { makeOrphansDue } from "./make-orphans-due.js";
 import { resetStaleClaims, type ResetClaim } from "./reset-stale-claims.js";
 
@@ -26,12 +27,7 @@ export function reconcileCleanups(sql: postgres.Sql, staleClaimAfterMs: number, 
     if (!lock?.locked) return { ran: false, claimsReset: [], madeDue: [] };
     // The lock is free again as soon as the first replica of this tick commits: the run's
     // record, older than half a period or not, is what makes the others skip this tick.
-    const due = await tx`
-      insert into sweep_runs (name, last_run_at) values ('reconcile_cleanups', now())
-      on conflict (name) do update set last_run_at = excluded.last_run_at
-        where sweep_runs.last_run_at <= now() - make_interval(secs => ${minGapMs / 1000})
-      returning name`;
-    if (due.length === 0) return { ran: false, claimsReset: [], madeDue: [] };
+    if (!(await startSweepRun(tx, "reconcile_cleanups", minGapMs))) return { ran: false, claimsReset: [], madeDue: [] };
     const claimsReset = await resetStaleClaims(tx, staleClaimAfterMs);
     const madeDue = await makeOrphansDue(tx);
     return { ran: true, claimsReset, madeDue };
