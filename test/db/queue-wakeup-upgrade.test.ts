@@ -5,7 +5,7 @@ import { migrateDatabase } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema.js";
 import { databaseOfRelease, migrationsBefore } from "../helpers/release-database.js";
 
-// Migration 0028: the `vmres_queue` wake-up for VMs added runs once per statement (a transition
+// Migration 0027: the `vmres_queue` wake-up for VMs added runs once per statement (a transition
 // table) instead of once per row. Listeners must see the same notifications as before the upgrade.
 
 const closers: (() => Promise<void>)[] = [];
