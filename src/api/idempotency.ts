@@ -237,7 +237,9 @@ export type AnswerOf<T> = (outcome: Result<T>) => { status: number; body: unknow
 class FoldedKey<T> implements Alongside<T> {
   /** unsent: the core decided without a transaction; claimed: committed without an answer; answered: stored with the change. */
   state: "unsent" | "sent" | "claimed" | "answered" = "unsent";
-  query: postgres.PendingQuery<{ claimed: number; previous: string | null }[]> | null = null;
+  /** What the claim's statement answered: the process a stale claim was taken over from, or the error it failed with. */
+  claimed: { previous: string | null } | null = null;
+  claimError: unknown = undefined;
   /** The answer stored with the COMMIT: the route sends exactly this. */
   answer: { status: number; body: unknown } | null = null;
 
@@ -250,8 +252,24 @@ class FoldedKey<T> implements Alongside<T> {
     // A second transaction of the same request (a check-in by id that was not open at first) claims nothing again.
     if (this.state !== "unsent") return null;
     this.state = "sent";
-    this.query = claimKeyFirst(sql, this.claim);
-    return this.query;
+    const query = claimKeyFirst(sql, this.claim);
+    // Observed as the core awaits it: a postgres.js query is sent when first awaited, so it must
+    // not be awaited here (it would go out before BEGIN), nor after a failure (it would go out alone).
+    return {
+      then: (onClaimed, onFailed) =>
+        query
+          .then(
+            ([row]) => {
+              this.claimed = { previous: row?.previous ?? null };
+              return [row];
+            },
+            (err: unknown) => {
+              this.claimError = err;
+              throw err;
+            },
+          )
+          .then(onClaimed, onFailed),
+    } satisfies PromiseLike<unknown>;
   }
 
   last(sql: postgres.Sql, outcome: Result<T> | undefined) {
@@ -293,11 +311,12 @@ export async function withFoldedKey<T, R>(
   try {
     value = await work(key);
   } catch (err) {
-    const own = key.query ? await key.query.then(() => null, (e: unknown) => e) : null;
     // The claim itself failed: the transaction did nothing. Taken by another request, or its lock waited too long (still running).
-    if (own !== null && own === err) {
-      if (keyNotClaimed(err) || (err as { code?: unknown }).code === "55P03") return { replied: await idempotency.answerTaken(reply, claim) };
+    if (key.claimError !== undefined && key.claimError === err && (keyNotClaimed(err) || (err as { code?: unknown }).code === "55P03")) {
+      return { replied: await idempotency.answerTaken(reply, claim) };
     }
+    // Committed without its answer, then failed: the claim is dropped at onSend (a 5xx), so the retry runs at once.
+    if (key.state === "claimed") idempotency.own(req, claim);
     throw err;
   }
   if (key.state === "unsent") {
@@ -305,8 +324,7 @@ export async function withFoldedKey<T, R>(
     const replied = await idempotency.claim(req, reply, claim);
     return replied ? { replied } : { value, stored: null };
   }
-  const [row] = key.query ? await key.query : [];
-  idempotency.tookOver(claim, row?.previous ?? null);
+  idempotency.tookOver(claim, key.claimed?.previous ?? null);
   // Committed without its answer (a refusal whose details came after the commit, a wait): stored at onSend.
   if (key.state === "claimed") idempotency.own(req, claim);
   return { value, stored: key.answer };

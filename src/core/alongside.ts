@@ -14,11 +14,11 @@ export interface Alongside<T> {
    * Sent right after BEGIN, before any lock or read; null: nothing. If it fails, nothing after it
    * runs, the transaction changes nothing, and its error is what the core throws.
    */
-  first(sql: postgres.Sql): Promise<unknown> | null;
+  first(sql: postgres.Sql): PromiseLike<unknown> | null;
   /**
    * Sent with the COMMIT, given the outcome decided in the transaction; null: nothing. `undefined`:
    * the transaction ends without its final outcome (e.g. a refusal whose details are read after
    * the commit); the caller then finishes on its own.
    */
-  last(sql: postgres.Sql, outcome: Result<T> | undefined): Promise<unknown> | null;
+  last(sql: postgres.Sql, outcome: Result<T> | undefined): PromiseLike<unknown> | null;
 }
