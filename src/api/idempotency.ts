@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type postgres from "postgres";
-import type { Alongside } from "../core/alongside.js";
+import type { Alongside, AlongsideSql } from "../core/alongside.js";
 import type { Core, Result } from "../core/types.js";
 import {
   claimKey,
@@ -248,7 +247,7 @@ class FoldedKey<T> implements Alongside<T> {
     private readonly answerOf: AnswerOf<T>,
   ) {}
 
-  first(sql: postgres.Sql) {
+  first(sql: AlongsideSql) {
     // A second transaction of the same request (a check-in by id that was not open at first) claims nothing again.
     if (this.state !== "unsent") return null;
     this.state = "sent";
@@ -272,7 +271,7 @@ class FoldedKey<T> implements Alongside<T> {
     } satisfies PromiseLike<unknown>;
   }
 
-  last(sql: postgres.Sql, outcome: Result<T> | undefined) {
+  last(sql: AlongsideSql, outcome: Result<T> | undefined) {
     if (this.state === "sent") this.state = "claimed";
     if (this.state !== "claimed" || outcome === undefined) return null;
     const answer = this.answerOf(outcome);

@@ -1,6 +1,9 @@
 import type postgres from "postgres";
 import type { Result } from "./types.js";
 
+/** The connection statements alongside are made on (the core's transaction). */
+export type AlongsideSql = postgres.Sql;
+
 /**
  * Statements another layer sends inside one of the core's transactions, in the core's own round
  * trips: the API's Idempotency-Key is claimed right after BEGIN and its answer stored with the
