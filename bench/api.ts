@@ -15,7 +15,7 @@
  * Targets (issue 18): API cycles at least 0.85× the direct rate (0.8× with an Idempotency-Key);
  * the p99 at 32 clients at most 2× the core's.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, idempotencyKey, type VmresClient } from "../src/client/index.js";
@@ -180,6 +180,8 @@ export async function benchApi(): Promise<string[]> {
     await stopApp(profiled);
     profiled = undefined;
     const parts = profileParts(profiles, profiledCycles, from, to);
+    // BENCH_API_PROF=DIR keeps the service's CPU profile (open it in Chrome's DevTools or speedscope).
+    if (process.env.BENCH_API_PROF) cpSync(profiles, process.env.BENCH_API_PROF, { recursive: true });
 
     const perCycle = (kind: string) => {
       const s = spent.get(kind)!;

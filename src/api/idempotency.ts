@@ -1,8 +1,20 @@
 import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Core } from "../core/types.js";
-import { claimKey, dropClaim, firstAnswer, pruneKeys, renewKeyClaims, storeAnswer } from "../db/idempotency-keys.js";
+import type { Alongside, AlongsideSql } from "../core/alongside.js";
+import type { Core, Result } from "../core/types.js";
+import {
+  claimKey,
+  claimKeyFirst,
+  dropClaim,
+  firstAnswer,
+  keyNotClaimed,
+  pruneKeys,
+  renewKeyClaims,
+  storeAnswer,
+  storeAnswerStatement,
+  type ClaimRequest,
+} from "../db/idempotency-keys.js";
 import type { Logger } from "../log.js";
 import { httpProblem, REFUSAL_STATUS } from "./problems.js";
 import { sendProblem } from "./respond.js";
@@ -28,10 +40,14 @@ declare module "fastify" {
   interface FastifyRequest {
     /** Set while this request owns an Idempotency-Key: its answer is stored for retries. */
     idempotencyKey: IdempotencyClaim | null;
+    /** An Idempotency-Key not claimed yet, on a route that claims it inside its own transaction (`withFoldedKey`). */
+    pendingKey: PendingKey | null;
   }
   interface FastifyContextConfig {
     /** Set on routes whose answer holds a secret (POST /v1/tokens): see SecretAnswer. */
     secretAnswer?: SecretAnswer;
+    /** Set on routes that claim their Idempotency-Key inside the core's transaction (`withFoldedKey`). */
+    foldsIdempotencyKey?: boolean;
   }
 }
 
@@ -78,6 +94,7 @@ export class Idempotency {
 
   register(app: FastifyInstance): void {
     app.decorateRequest("idempotencyKey", null);
+    app.decorateRequest("pendingKey", null);
     app.addHook("preHandler", async (req, reply) => {
       if (req.method !== "POST" && req.method !== "DELETE") return;
       const header = req.headers["idempotency-key"];
@@ -91,34 +108,13 @@ export class Idempotency {
       if (tokenId === null) {
         return sendProblem(reply, httpProblem("bad_request", "Idempotency-Key needs an API token (Authorization: Bearer …); the web page's requests are not retried with one", { field: "Idempotency-Key" }));
       }
-      const hash = requestHash(req);
-      // Claimed anew when the key expired, or taken over when its claim has no answer and no
-      // heartbeat for the timeout (its process stopped), for the same request only.
-      const claimed = await claimKey(this.core.db, { tokenId, key, owner: this.owner, requestHash: hash, claimTimeoutMs: this.claimTimeoutMs });
-      if (claimed) {
-        if (claimed.previous) this.log.warn({ key, tokenId, previous: claimed.previous }, "took over an Idempotency-Key whose request stopped without an answer; running it again");
-        req.idempotencyKey = { tokenId, key, owner: this.owner };
-        this.running.add(req);
+      const claim: ClaimRequest = { tokenId, key, owner: this.owner, requestHash: requestHash(req), claimTimeoutMs: this.claimTimeoutMs };
+      // The route claims it in its own transaction (no round trip of its own): see withFoldedKey.
+      if (req.routeOptions.config.foldsIdempotencyKey) {
+        req.pendingKey = { idempotency: this, claim };
         return;
       }
-      const first = await firstAnswer(this.core.db, { tokenId, key });
-      if (first && first.requestHash !== hash) {
-        return sendProblem(
-          reply,
-          httpProblem("idempotency_key_reused", "this Idempotency-Key was sent before with another method, path or body; nothing was done: use a new key for a new request", { field: "Idempotency-Key" }),
-        );
-      }
-      if (!first || first.status === null) {
-        void reply.header("retry-after", "1");
-        return sendProblem(reply, httpProblem("idempotency_in_progress", "the first request with this Idempotency-Key is still running: retry in a moment for its answer", { field: "Idempotency-Key" }));
-      }
-      if (first.secretWithheld) return sendWithheld(req, reply, first.status, first.body);
-      return reply
-        .code(first.status)
-        .header("idempotent-replayed", "true")
-        .type(first.status >= 400 ? "application/problem+json" : "application/json")
-        .serializer(JSON.stringify)
-        .send(first.body);
+      return this.claim(req, reply, claim);
     });
     app.addHook("onSend", async (req, reply, payload) => {
       const owned = req.idempotencyKey;
@@ -141,6 +137,53 @@ export class Idempotency {
     app.addHook("onResponse", async (req) => {
       this.running.delete(req);
     });
+  }
+
+  /**
+   * Claims the key in a statement of its own. Claimed anew when the key expired, or taken over
+   * when its claim has no answer and no heartbeat for the timeout (its process stopped), for the
+   * same request only. Returns the reply when the key answered instead (its first answer, 409, 422).
+   */
+  async claim(req: FastifyRequest, reply: FastifyReply, claim: ClaimRequest): Promise<FastifyReply | undefined> {
+    const claimed = await claimKey(this.core.db, claim);
+    if (!claimed) return this.answerTaken(reply, claim);
+    this.tookOver(claim, claimed.previous);
+    this.own(req, claim);
+    return undefined;
+  }
+
+  /** The request owns the key's claim (committed): its heartbeat is renewed, and its answer stored at onSend. */
+  own(req: FastifyRequest, claim: ClaimRequest): void {
+    req.idempotencyKey = { tokenId: claim.tokenId, key: claim.key, owner: claim.owner };
+    this.running.add(req);
+  }
+
+  tookOver(claim: ClaimRequest, previous: string | null): void {
+    if (previous) this.log.warn({ key: claim.key, tokenId: claim.tokenId, previous }, "took over an Idempotency-Key whose request stopped without an answer; running it again");
+  }
+
+  /** A key another request holds: its first answer again, 422 when that request differed, or 409 while it runs. */
+  async answerTaken(reply: FastifyReply, claim: ClaimRequest): Promise<FastifyReply> {
+    const { tokenId, key, requestHash: hash } = claim;
+    const req = reply.request;
+    const first = await firstAnswer(this.core.db, { tokenId, key });
+    if (first && first.requestHash !== hash) {
+      return sendProblem(
+        reply,
+        httpProblem("idempotency_key_reused", "this Idempotency-Key was sent before with another method, path or body; nothing was done: use a new key for a new request", { field: "Idempotency-Key" }),
+      );
+    }
+    if (!first || first.status === null) {
+      void reply.header("retry-after", "1");
+      return sendProblem(reply, httpProblem("idempotency_in_progress", "the first request with this Idempotency-Key is still running: retry in a moment for its answer", { field: "Idempotency-Key" }));
+    }
+    if (first.secretWithheld) return sendWithheld(req, reply, first.status, first.body);
+    return reply
+      .code(first.status)
+      .header("idempotent-replayed", "true")
+      .type(first.status >= 400 ? "application/problem+json" : "application/json")
+      .serializer(JSON.stringify)
+      .send(first.body);
   }
 
   /** Forgets answers older than the TTL, now and every hour (every replica; deleting twice is harmless), and renews claims of running requests. */
@@ -172,6 +215,125 @@ export class Idempotency {
     const claims = [...this.running].map((req) => req.idempotencyKey).filter((c): c is IdempotencyClaim => c !== null);
     return renewKeyClaims(this.core.db, this.owner, claims);
   }
+}
+
+/** An Idempotency-Key the preHandler left for the route to claim in its own transaction. */
+export interface PendingKey {
+  idempotency: Idempotency;
+  claim: ClaimRequest;
+}
+
+/** A route's answer to a core outcome, when it is final (null: the route answers later, e.g. after a wait). */
+export type AnswerOf<T> = (outcome: Result<T>) => { status: number; body: unknown } | null;
+
+/**
+ * The request's Idempotency-Key, folded into the core's transaction (Alongside): claimed right
+ * after its BEGIN and, when the outcome is the route's final answer, that answer stored with its
+ * COMMIT. So the key costs no round trip of its own; a crash or rollback leaves neither a claim
+ * without its change nor a change without its answer; and a second request with the same key
+ * waits on the first's claim until it commits, then gets its stored answer.
+ */
+class FoldedKey<T> implements Alongside<T> {
+  /** unsent: the core decided without a transaction; claimed: committed without an answer; answered: stored with the change. */
+  state: "unsent" | "sent" | "claimed" | "answered" = "unsent";
+  /** What the claim's statement answered: the process a stale claim was taken over from, or the error it failed with. */
+  claimed: { previous: string | null } | null = null;
+  claimError: unknown = undefined;
+  /** The answer stored with the COMMIT: the route sends exactly this. */
+  answer: { status: number; body: unknown } | null = null;
+
+  constructor(
+    private readonly claim: ClaimRequest,
+    private readonly answerOf: AnswerOf<T>,
+  ) {}
+
+  first(sql: AlongsideSql) {
+    // A second transaction of the same request (a check-in by id that was not open at first) claims nothing again.
+    if (this.state !== "unsent") return null;
+    this.state = "sent";
+    const query = claimKeyFirst(sql, this.claim);
+    // Observed as the core awaits it: a postgres.js query is sent when first awaited, so it must
+    // not be awaited here (it would go out before BEGIN), nor after a failure (it would go out alone).
+    return {
+      then: (onClaimed, onFailed) =>
+        query
+          .then(
+            ([row]) => {
+              this.claimed = { previous: row?.previous ?? null };
+              return [row];
+            },
+            (err: unknown) => {
+              this.claimError = err;
+              throw err;
+            },
+          )
+          .then(onClaimed, onFailed),
+    } satisfies PromiseLike<unknown>;
+  }
+
+  last(sql: AlongsideSql, outcome: Result<T> | undefined) {
+    if (this.state === "sent") this.state = "claimed";
+    if (this.state !== "claimed" || outcome === undefined) return null;
+    const answer = this.answerOf(outcome);
+    // Only what a retry may be given again (see decidedByRoute): never a 429 or a 5xx.
+    if (answer === null || answer.status === 429 || answer.status >= 500) return null;
+    this.state = "answered";
+    this.answer = answer;
+    return storeAnswerStatement(sql, this.claim, { ...answer, secretWithheld: false });
+  }
+}
+
+/**
+ * Runs the route's core call with the request's Idempotency-Key folded into the core's own
+ * transaction (see FoldedKey; the route's config says `foldsIdempotencyKey`), or without a key.
+ * `fold: false` (a path that does not go through one short transaction, e.g. a create waited for)
+ * claims the key first in a statement of its own, as every other route does. Returns the reply
+ * when the key answered instead of the route (another request's answer, 409, 422).
+ */
+export async function withFoldedKey<T, R>(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  answerOf: AnswerOf<T>,
+  work: (alongside: Alongside<T> | undefined) => Promise<R>,
+  { fold = true }: { fold?: boolean } = {},
+): Promise<{ replied: FastifyReply } | { value: R; stored: { status: number; body: unknown } | null }> {
+  const pending = req.pendingKey;
+  req.pendingKey = null;
+  if (!pending) return { value: await work(undefined), stored: null };
+  const { idempotency, claim } = pending;
+  if (!fold) {
+    const replied = await idempotency.claim(req, reply, claim);
+    return replied ? { replied } : { value: await work(undefined), stored: null };
+  }
+  const key = new FoldedKey(claim, answerOf);
+  let value: R;
+  try {
+    value = await work(key);
+  } catch (err) {
+    // The claim itself failed: the transaction did nothing. Taken by another request, or its lock waited too long (still running).
+    if (key.claimError !== undefined && key.claimError === err && (keyNotClaimed(err) || (err as { code?: unknown }).code === "55P03")) {
+      return { replied: await idempotency.answerTaken(reply, claim) };
+    }
+    // Committed without its answer, then failed: the claim is dropped at onSend (a 5xx), so the retry runs at once.
+    if (key.state === "claimed") idempotency.own(req, claim);
+    throw err;
+  }
+  if (key.state === "unsent") {
+    // Decided before any transaction (e.g. the input refused): claimed now, so its answer is kept as on any route.
+    const replied = await idempotency.claim(req, reply, claim);
+    return replied ? { replied } : { value, stored: null };
+  }
+  idempotency.tookOver(claim, key.claimed?.previous ?? null);
+  // Committed without its answer (a refusal whose details came after the commit, a wait): stored at onSend.
+  if (key.state === "claimed") idempotency.own(req, claim);
+  return { value, stored: key.answer };
+}
+
+/** Answers a request whose Idempotency-Key its route would have claimed in its transaction but answers without one (e.g. input refused first). */
+export async function claimPendingKey(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const pending = req.pendingKey;
+  req.pendingKey = null;
+  return pending ? pending.idempotency.claim(req, reply, pending.claim) : undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import { countRefusal } from "./count-refusal.js";
 import { checkoutEnded, openCheckoutById } from "./checkout-ended.js";
 import { holdersVisibleTo } from "./vm-listings.js";
 import { releaseInstance, type InstanceRelease } from "./provision/release.js";
+import type { Alongside } from "./alongside.js";
 
 /** Where a checked-in VM goes. */
 export type CheckinNextState = "cleaning" | "available" | "retired";
@@ -73,6 +74,8 @@ export interface CheckinOptions {
   checkoutId?: number;
   /** A provisioned VM: stop it, save an image owned by the holder, delete it (restored later with checkout --restore). */
   keep?: boolean;
+  /** Statements sent inside the check-in's transaction, in its two round trips (the API's Idempotency-Key). */
+  alongside?: Alongside<CheckinDone> | undefined;
 }
 
 /**
@@ -118,7 +121,7 @@ async function decideCheckin(core: Core, actor: Actor, target: { vm: string } | 
   const me = await resolvePerson(core, actor.person);
   if (!me.ok) return me;
   const operator = actor.person === OPERATOR;
-  return inCheckinTransaction(core, async (tx, lockRow): Promise<Decided> => {
+  return inCheckinTransaction(core, opts.alongside, async (tx, lockRow): Promise<Decided> => {
     const [row] = await lockRow<HeldRow[]>`
       select v.id, v.name, v.state, v.checkout_id, c.person_id as holder_id, p.name as holder_name, p.slack_user_id as holder_slack, p.display_name as holder_display,
              v.retire_on_checkin, v.pending_update,
@@ -179,21 +182,27 @@ interface Decided {
  */
 async function inCheckinTransaction(
   core: Core,
+  alongside: Alongside<CheckinDone> | undefined,
   decide: (tx: postgres.ReservedSql, lockRow: postgres.ReservedSql) => Promise<Decided>,
 ): Promise<Result<CheckinDone> | typeof NOT_OPEN> {
   return onReservedConnection(core.db.$client, async (tx, committed) => {
     const begun = tx`begin`;
+    // Statements alongside (an Idempotency-Key's claim) go right after BEGIN, before the lock.
+    const first = alongside?.first(tx) ?? null;
     // The first statement `decide` sends goes out in the same turn as BEGIN (postgres.js writes a turn's queries together).
     const lockRow = ((strings: TemplateStringsArray, ...values: unknown[]) => {
-      const settled = Promise.allSettled([begun, tx(strings, ...(values as never[]))]);
-      return settled.then(([b, q]) => {
+      const settled = Promise.allSettled([begun, first ?? Promise.resolve(null), tx(strings, ...(values as never[]))]);
+      return settled.then(([b, f, q]) => {
         if (b.status === "rejected") throw b.reason;
+        if (f.status === "rejected") throw f.reason;
         if (q.status === "rejected") throw q.reason;
         return q.value;
       });
     }) as unknown as postgres.ReservedSql;
     const decided = await decide(tx, lockRow);
-    const settled = await Promise.allSettled(decided.last ? [decided.last, tx`commit`] : [tx`commit`]);
+    // The answer stored alongside goes with the COMMIT; NOT_OPEN is answered after it (by openCheckoutById).
+    const last = alongside?.last(tx, decided.result === NOT_OPEN ? undefined : decided.result) ?? null;
+    const settled = await Promise.allSettled([...(decided.last ? [decided.last] : []), ...(last ? [last] : []), tx`commit`]);
     if (settled[settled.length - 1]?.status === "fulfilled") committed();
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;

@@ -1,4 +1,5 @@
 import { onReservedConnection } from "../db/reserved.js";
+import type { Alongside } from "./alongside.js";
 import { clockAt } from "./clock.js";
 import { poolKnownBy } from "./count-refusal.js";
 import { checkLease, leaseParams } from "./leases.js";
@@ -15,6 +16,10 @@ export interface CheckoutOptions {
   note?: string | undefined;
   /** Lease asked for; default: the pool's. More than the pool's maximum is refused. */
   forMs?: number | undefined;
+  /** Statements sent inside the checkout's transaction (the API's Idempotency-Key); with them the COMMIT takes a second round trip. */
+  alongside?: Alongside<CheckedOutVm> | undefined;
+  /** Read the pool's cleanup warning (`cleanupBlocked`) in the transaction's round trip, not after it. */
+  cleanupWarning?: boolean | undefined;
 }
 
 type Attempt =
@@ -51,7 +56,7 @@ async function decideCheckout(core: Core, actor: Actor, opts: CheckoutOptions): 
   if (bad) return refuse(bad);
   const person = await resolvePerson(core, actor.person);
   if (!person.ok) return person;
-  const attempt = await attemptCheckout(core, person.value, actor.source, { pool, note: opts.note ?? null, forMs: opts.forMs ?? null });
+  const attempt = await attemptCheckout(core, person.value, actor.source, { pool, note: opts.note ?? null, forMs: opts.forMs ?? null }, opts);
   if ("vm" in attempt) return ok(attempt.vm);
   if ("unknownPool" in attempt) return refuse({ code: "unknown_pool", pool, known: await knownPools(core.db) });
   if ("quota" in attempt) return refuse({ code: "quota_reached", pool, quota: attempt.quota, held: attempt.held });
@@ -100,12 +105,17 @@ async function attemptCheckout(
   person: PersonTag,
   source: Actor["source"],
   { pool, note, forMs }: { pool: string; note: string | null; forMs: number | null },
+  { alongside, cleanupWarning }: Pick<CheckoutOptions, "alongside" | "cleanupWarning">,
 ): Promise<Attempt> {
   const at = clockAt(core);
   const { defaultS, maxS, leadsS } = leaseParams(core);
   return onReservedConnection(core.db.$client, async (tx, committed): Promise<Attempt> => {
+    const begin = tx`begin`;
+    // Created, not sent: postgres.js sends a query when it is awaited, so the order below is the array's.
+    const first = alongside?.first(tx) ?? null;
     const statements = [
-      tx`begin`,
+      begin,
+      first ?? nothing,
       tx`select pg_advisory_xact_lock(hashtextextended(${"vmres:person:" + person.id}, 0))`,
       // First come, first served: while people wait in the pool's queue (`waiting`), free VMs
       // go to them (the lease sweep holds them), so a checkout does not jump the queue.
@@ -163,14 +173,32 @@ async function attemptCheckout(
         select q.quota, q.held, q.lease_s as "leaseS", q.max_s as "maxS", q.waiting, t.checkout_id as "checkoutId", t.name, t.ip, t.ssh_user as "sshUser", t.ssh_port as "sshPort", t.pool,
                t.started_at as "startedAt", t.ends_at as "endsAt", t.note, t.booked_from as "bookedFrom"
         from quota q left join taken t on true`,
-      tx`commit`,
+      cleanupWarning ? tx<{ blocked: boolean }[]>`select (cleanup = 'ssh' and cleanup_blocked is not null) as blocked from pools where name = ${pool}` : nothing,
+      // With statements alongside, the COMMIT goes with their last one, once the outcome is known.
+      alongside ? nothing : tx`commit`,
     ] as const;
     const settled = await Promise.allSettled(statements);
-    const [, , pick, commit] = settled;
-    if (commit.status === "fulfilled") committed();
+    const [, , , pick, warning, commit] = settled;
+    if (!alongside && commit.status === "fulfilled") committed();
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
-    const [row] = pick.status === "fulfilled" ? pick.value : [];
+    const attempt = attemptOf(pick.status === "fulfilled" ? pick.value : []);
+    if ("vm" in attempt && cleanupWarning) attempt.vm.cleanupBlocked = warning.status === "fulfilled" && warning.value?.[0]?.blocked === true;
+    if (!alongside) return attempt;
+    const ended = await Promise.allSettled([alongside.last(tx, "vm" in attempt ? ok(attempt.vm) : undefined) ?? nothing, tx`commit`]);
+    if (ended[1].status === "fulfilled") committed();
+    const lastFailed = ended.find((s) => s.status === "rejected");
+    if (lastFailed) throw lastFailed.reason;
+    return attempt;
+  });
+}
+
+/** A placeholder where a statement is left out: nothing is sent for it. */
+const nothing = Promise.resolve(null);
+
+/** What the pick statement's row says: the VM lent, or why none was. */
+function attemptOf(rows: PickRow[]): Attempt {
+    const [row] = rows;
     if (!row) return { unknownPool: true };
     const { quota, held, leaseS, maxS: poolMaxS, waiting, name, checkoutId, startedAt, endsAt, bookedFrom, ...vm } = row;
     if (name !== null) {
@@ -188,5 +216,4 @@ async function attemptCheckout(
     if (held.length >= quota) return { quota, held };
     if (leaseS > poolMaxS) return { tooLong: { maxMs: poolMaxS * 1000 } };
     return { noneFree: true, waiting };
-  });
 }

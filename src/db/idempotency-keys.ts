@@ -1,3 +1,4 @@
+import type postgres from "postgres";
 import type { Db } from "./client.js";
 
 /**
@@ -16,25 +17,59 @@ export interface KeyClaim {
   owner: string;
 }
 
+/** A claim of a key, as `claimKey` and `claimKeyFirst` make it. */
+export type ClaimRequest = KeyClaim & { requestHash: string; claimTimeoutMs: number };
+
 /**
- * Claims a key with one insert (the primary key decides between replicas): new, expired, or
- * taken over when its claim has no answer and no heartbeat for `claimTimeoutMs` (its process
- * stopped), for the same request only. Null when another claim or an answer holds it; else
- * the process it was taken over from (null when it was free).
+ * The claim's insert: new, expired, or taken over when its claim has no answer and no heartbeat
+ * for `claimTimeoutMs` (its process stopped), for the same request only. A conflicting insert of
+ * a transaction still running waits for its end, then sees what it left.
  */
-export async function claimKey(db: Db, claim: KeyClaim & { requestHash: string; claimTimeoutMs: number }): Promise<{ previous: string | null } | null> {
-  const [claimed] = await db.$client<{ previous: string | null }[]>`
-    with previous as (select claimed_by, status from idempotency_keys where token_id = ${claim.tokenId} and key = ${claim.key})
+const claimInsert = (sql: postgres.Sql, claim: ClaimRequest) => sql`
     insert into idempotency_keys (token_id, key, request_hash, claimed_by, heartbeat_at) values (${claim.tokenId}, ${claim.key}, ${claim.requestHash}, ${claim.owner}, now())
     on conflict (token_id, key) do update
       set request_hash = excluded.request_hash, status = null, body = null, secret_withheld = false, created_at = now(),
           claimed_by = excluded.claimed_by, heartbeat_at = now()
       where idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})
          or (idempotency_keys.status is null and idempotency_keys.request_hash = excluded.request_hash
-             and coalesce(idempotency_keys.heartbeat_at, idempotency_keys.created_at) < now() - make_interval(secs => ${claim.claimTimeoutMs / 1000}::float8))
+             and coalesce(idempotency_keys.heartbeat_at, idempotency_keys.created_at) < now() - make_interval(secs => ${claim.claimTimeoutMs / 1000}::float8))`;
+
+const previousClaim = (sql: postgres.Sql, claim: ClaimRequest) => sql`
+    previous as (select claimed_by, status from idempotency_keys where token_id = ${claim.tokenId} and key = ${claim.key})`;
+
+/**
+ * Claims a key with one insert (the primary key decides between replicas): new, expired, or
+ * taken over when its claim has no answer and no heartbeat for `claimTimeoutMs` (its process
+ * stopped), for the same request only. Null when another claim or an answer holds it; else
+ * the process it was taken over from (null when it was free).
+ */
+export async function claimKey(db: Db, claim: ClaimRequest): Promise<{ previous: string | null } | null> {
+  const sql = db.$client;
+  const [claimed] = await sql<{ previous: string | null }[]>`
+    with ${previousClaim(sql, claim)}
+    ${claimInsert(sql, claim)}
     returning (select coalesce(claimed_by, 'a process of an earlier release') from previous where status is null) as previous`;
   return claimed ?? null;
 }
+
+/**
+ * The same claim as the first statement of a transaction (after BEGIN), so the claim commits or
+ * rolls back with what the request changes. When the key is not claimed (another claim or an
+ * answer holds it) the statement fails with division_by_zero, on purpose: the transaction is
+ * aborted, nothing after it runs, and `keyNotClaimed` recognises the error. Its one row says
+ * which process a stale claim was taken over from (null: the key was free).
+ */
+export function claimKeyFirst(sql: postgres.Sql, claim: ClaimRequest): postgres.PendingQuery<{ claimed: number; previous: string | null }[]> {
+  return sql<{ claimed: number; previous: string | null }[]>`
+    with ${previousClaim(sql, claim)}, claimed as (
+    ${claimInsert(sql, claim)}
+    returning 1)
+    select 1 / (select count(*)::int from claimed) as claimed,
+           (select coalesce(claimed_by, 'a process of an earlier release') from previous where status is null) as previous`;
+}
+
+/** The error `claimKeyFirst` fails with when the key was not claimed. */
+export const keyNotClaimed = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === "22012";
 
 /** The first request's hash and answer (status null: still running), or null if the key is gone. */
 export async function firstAnswer(
@@ -53,9 +88,21 @@ export async function dropClaim(db: Db, claim: KeyClaim): Promise<boolean> {
   return done.count > 0;
 }
 
-/** Stores the answer of a claimed key (`secretWithheld`: its secret fields were left out). */
-export async function storeAnswer(db: Db, claim: KeyClaim, answer: { status: number; body: unknown; secretWithheld: boolean }): Promise<void> {
-  await db.$client`
+/** A key's answer as stored (`secretWithheld`: its secret fields were left out). */
+export interface KeyAnswer {
+  status: number;
+  body: unknown;
+  secretWithheld: boolean;
+}
+
+/** Stores the answer of a claimed key. */
+export async function storeAnswer(db: Db, claim: KeyClaim, answer: KeyAnswer): Promise<void> {
+  await storeAnswerStatement(db.$client, claim, answer);
+}
+
+/** `storeAnswer`'s statement, built but not sent: a transaction sends it with its COMMIT. */
+export function storeAnswerStatement(sql: postgres.Sql, claim: KeyClaim, answer: KeyAnswer): postgres.PendingQuery<postgres.Row[]> {
+  return sql`
     update idempotency_keys set status = ${answer.status}, body = ${JSON.stringify(answer.body)}::jsonb, secret_withheld = ${answer.secretWithheld}
     where token_id = ${claim.tokenId} and key = ${claim.key} and claimed_by = ${claim.owner} and status is null`;
 }

@@ -37,7 +37,7 @@ beforeAll(async () => {
   database = await freshDatabase({ poolSize: 2 });
   client = postgres(database.url, { max: 2, onnotice: () => {}, debug: (_c, text) => sending(text) });
   core = coreFor({ db: drizzle(client, { schema }) }, { defaultPool: "trips" });
-  await addPoolVms(core, "trips", 12);
+  await addPoolVms(core, "trips", 40);
   ({ token } = await personWithToken(core, "tripper", { kind: "service" }));
   const rate = { max: 100_000, windowMs: 60_000 };
   api = await buildApi({ core, log: createLogger("warn", "test"), rateLimit: { token: rate, person: rate }, claimTimeoutMs: 60_000, bodyLimit: 65_536, version: "test" });
@@ -109,4 +109,91 @@ describe("round trips per API request", () => {
     expect(out.statusCode).toBe(201);
     expect(sent.filter((s) => /from people where id = \$1/i.test(s)), sent.join("\n---\n")).toEqual([]);
   });
+
+  /** Checks in whatever the earlier tests left checked out. */
+  const giveBack = async () => {
+    const open = await api.app.inject({ method: "GET", url: "/v1/checkouts?open=true&user=me", headers: headers() });
+    for (const c of open.json() as { id: number }[]) await checkIn(c.id);
+  };
+  /** The fewest round trips and the statements of a few requests (a statement's first run on a connection may cost one more trip). */
+  const steady = async (request: () => Promise<void>) => {
+    await giveBack();
+    const counted: { trips: number; sent: string[] }[] = [];
+    for (let i = 0; i < 4; i++) {
+      sent = [];
+      trips = 0;
+      await request();
+      counted.push({ trips, sent: [...sent] });
+    }
+    return counted.reduce((a, b) => (b.trips < a.trips ? b : a));
+  };
+  const keyed = (k: string) => ({ ...headers(), "idempotency-key": `${k}-${Math.random()}` });
+  const checkIn = async (id: number, h: Record<string, string> = { authorization: `Bearer ${token}` }) => {
+    const back = await api.app.inject({ method: "DELETE", url: `/v1/checkouts/${id}`, headers: h });
+    expect(back.statusCode, back.body).toBe(200);
+    const counted = { trips, sent: [...sent] };
+    // Back in the pool as a cleanup would put it, so the pool never runs dry.
+    await client`update vms set state = 'available', cleanup_next_at = null where state = 'cleaning'`;
+    trips = counted.trips;
+    sent = counted.sent;
+  };
+  /** Statements between BEGIN and COMMIT, and those outside any transaction. */
+  const inTransaction = (texts: string[]) => {
+    let open = false;
+    const inside: string[] = [];
+    const outside: string[] = [];
+    for (const t of texts) {
+      if (/^\s*begin\s*$/i.test(t)) open = true;
+      else if (/^\s*commit\s*$/i.test(t)) open = false;
+      else (open ? inside : outside).push(t);
+    }
+    return { inside, outside };
+  };
+
+  /** A checkout, counted alone: the check-in that gives its VM back is not. */
+  const checkoutCounted = async (h: Record<string, string>) => {
+    const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: h, payload: { pool: "trips" } });
+    expect(out.statusCode, out.body).toBe(201);
+    const counted = { trips, sent: [...sent] };
+    await checkIn((out.json() as { id: number }).id);
+    trips = counted.trips;
+    sent = counted.sent;
+  };
+
+  it("a checkout waits on two round trips: the token's count, then its one transaction with the pool's cleanup warning", async () => {
+    const counted = await steady(() => checkoutCounted(headers()));
+    expect(counted.trips, counted.sent.join("\n---\n")).toBe(2);
+    expect(inTransaction(counted.sent).inside.some((t) => /cleanup_blocked/.test(t)), counted.sent.join("\n---\n")).toBe(true);
+  });
+
+  it("a checkout with an Idempotency-Key claims the key and keeps its answer inside the checkout's transaction, in three round trips", async () => {
+    const counted = await steady(() => checkoutCounted(keyed("out")));
+    const { inside, outside } = inTransaction(counted.sent);
+    // The token's count; BEGIN, the claim, the lock, the pick, the cleanup warning; the answer and COMMIT.
+    expect(counted.trips, counted.sent.join("\n---\n")).toBe(3);
+    expect(outside.filter((t) => /idempotency_keys/.test(t)), counted.sent.join("\n---\n")).toEqual([]);
+    expect(inside.filter((t) => /idempotency_keys/.test(t)), counted.sent.join("\n---\n")).toHaveLength(2);
+  });
+
+  it("a check-in with an Idempotency-Key costs no round trip more than one without: its claim and answer ride in its transaction", async () => {
+    const plain = await steady(async () => {
+      const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
+      const id = (out.json() as { id: number }).id;
+      sent = [];
+      trips = 0;
+      await checkIn(id);
+    });
+    const withKey = await steady(async () => {
+      const out = await api.app.inject({ method: "POST", url: "/v1/checkouts", headers: headers(), payload: { pool: "trips" } });
+      const id = (out.json() as { id: number }).id;
+      sent = [];
+      trips = 0;
+      await checkIn(id, { authorization: `Bearer ${token}`, "idempotency-key": `in-${Math.random()}` });
+    });
+    expect(plain.trips, plain.sent.join("\n---\n")).toBe(3);
+    expect(withKey.trips, withKey.sent.join("\n---\n")).toBe(3);
+    const { outside } = inTransaction(withKey.sent);
+    expect(outside.filter((t) => /idempotency_keys/.test(t)), withKey.sent.join("\n---\n")).toEqual([]);
+  });
 });
+

@@ -42,8 +42,9 @@ export async function checkoutFromPool(core: Core, actor: Actor, opts: PoolCheck
 async function decideCheckoutFromPool(core: Core, actor: Actor, opts: PoolCheckoutOptions): Promise<Result<PoolCheckout>> {
   const pool = opts.pool ?? core.defaultPool;
   if (opts.restore === undefined) {
-    const taken = await checkout(core, actor, opts);
-    if (taken.ok) return ok({ kind: "ready", vm: await withCleanupWarning(core, taken.value) });
+    // The pool's cleanup warning is read in the checkout's own round trip (and so is in an answer stored alongside).
+    const taken = await checkout(core, actor, { ...opts, cleanupWarning: true });
+    if (taken.ok) return ok({ kind: "ready", vm: taken.value.cleanupBlocked === undefined ? await withCleanupWarning(core, taken.value) : taken.value });
     if (taken.refusal.code !== "no_vm_free" || taken.refusal.waiting > 0) return taken;
     const settings = await provisionedPool(core.db, pool);
     if (!settings) return taken;
