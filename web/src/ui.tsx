@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 import { problemText } from "./problem.js";
 
@@ -8,20 +8,38 @@ export type Answer<T> = { data?: T; error?: unknown };
 /** What a page shows while it loads: the body, or the refusal in the core's words. */
 export type Loaded<T> = { data: T | null; error: string | null };
 
-/** A listing loaded from /v1, loaded again whenever `version` changes (after an action, a live update, a new filter). */
-export function useListing<T>(load: () => Promise<Answer<T>>, version: unknown): Loaded<T> {
+/**
+ * A listing loaded from /v1: loaded again whenever `version` changes (after an action or a live
+ * update) or `key` does (a new filter, another VM). An answer is shown if it is newer than the one
+ * shown and was asked for the current `key`: a reload does not throw away the answer still on its
+ * way, so a page whose pools change faster than /v1 answers still shows each answer in turn
+ * (before, every live update dropped the answer in flight, and under such a stream the page kept
+ * its old rows), while an answer for a filter no longer set is never shown.
+ */
+export function useListing<T>(load: () => Promise<Answer<T>>, version: unknown, key: unknown = null): Loaded<T> {
   const [state, setState] = useState<Loaded<T>>({ data: null, error: null });
+  const asked = useRef({ key, sent: 0, shown: 0, mounted: true });
+  asked.current.key = key;
+  useEffect(
+    () => () => {
+      asked.current.mounted = false;
+    },
+    [],
+  );
   useEffect(() => {
-    let live = true;
-    void load().then(
-      ({ data, error }) => live && setState(data !== undefined ? { data, error: null } : { data: null, error: problemText(error) }),
-      (err: unknown) => live && setState({ data: null, error: `vmres could not be reached: ${String(err)}` }),
-    );
-    return () => {
-      live = false;
+    const a = asked.current;
+    const mine = ++a.sent;
+    const show = (next: Loaded<T>) => {
+      if (!a.mounted || a.key !== key || mine < a.shown) return;
+      a.shown = mine;
+      setState(next);
     };
-    // `load` is a new closure each render; `version` says when to load again.
-  }, [version]);
+    void load().then(
+      ({ data, error }) => show(data !== undefined ? { data, error: null } : { data: null, error: problemText(error) }),
+      (err: unknown) => show({ data: null, error: `vmres could not be reached: ${String(err)}` }),
+    );
+    // `load` is a new closure each render; `version` and `key` say when to load again.
+  }, [version, key]);
   return state;
 }
 

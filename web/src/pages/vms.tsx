@@ -53,11 +53,11 @@ export function VmsPage() {
   };
   const [version, reload] = useVersion();
   useLive(reload);
-  // Both read again on a new filter and on every live update.
-  const again = `${version} ${filter.pool} ${filter.state} ${filter.tag}`;
+  // Read again on every live update; the VMs also on a new filter.
+  const asked = `${filter.pool} ${filter.state} ${filter.tag}`;
   const query = { ...(filter.pool ? { pool: filter.pool } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.tag ? { tag: filter.tag } : {}) };
-  const listed = useListing(() => api.GET("/v1/vms", { params: { query } }), again);
-  const known = useListing(() => api.GET("/v1/pools"), again);
+  const listed = useListing(() => api.GET("/v1/vms", { params: { query } }), version, asked);
+  const known = useListing(() => api.GET("/v1/pools"), version);
   const vms = listed.data;
   const pools = (known.data ?? []).map((p) => p.name);
 
@@ -160,7 +160,7 @@ function VmRow({ vm, timeZone, open, toggle }: { vm: Vm; timeZone: string; open:
 /** A VM's last events, newest first (GET /v1/vms/{name}/events; refused to non-admins under HIDE_HOLDERS). */
 function History({ vm, timeZone }: { vm: string; timeZone: string }) {
   const { api } = usePage();
-  const events = useListing(() => api.GET("/v1/vms/{name}/events", { params: { path: { name: vm }, query: { limit: 20 } } }), vm);
+  const events = useListing(() => api.GET("/v1/vms/{name}/events", { params: { path: { name: vm }, query: { limit: 20 } } }), null, vm);
   return (
     <Listing state={events} loading={<p>Loading the history of {vm}…</p>} empty={<p>{vm} has no history yet.</p>}>
       {(events: VmEvent[]) => (

@@ -11,7 +11,7 @@ export function ProviderJobs({ version, refresh }: SectionProps) {
   const when = useWhen();
   const { outcome, run } = useActions();
   const [failedOnly, setFailedOnly] = useState(false);
-  const jobs = useListing(() => api.GET("/v1/provider-jobs", { params: { query: { failed: failedOnly ? "true" : "false", limit: 100 } } }), `${version} ${failedOnly}`);
+  const jobs = useListing(() => api.GET("/v1/provider-jobs", { params: { query: { failed: failedOnly ? "true" : "false", limit: 100 } } }), version, failedOnly);
   const said = (j: { id: number; kind: string; action: string }) => `Job ${j.id} (${j.kind}) is ${j.action === "retried" ? "queued again" : "abandoned"}.`;
   const retry = (id: number) => run(api.POST("/v1/provider-jobs/{id}/retry", { params: { path: { id } } }), said, refresh);
   const abandon = (id: number) => run(api.POST("/v1/provider-jobs/{id}/abandon", { params: { path: { id } } }), said, refresh);
