@@ -104,9 +104,11 @@ describe.skipIf(skipReason !== null)("admins told once when vmres cannot read it
       expect(await vmRow(core.db, name)).toMatchObject({ state: "cleaning", cleanup_attempts: 0 });
     }
 
-    // The alert republishes admins' Homes, which read the waiting VMs from the database.
+    // The alert republishes admins' Homes, which read the waiting VMs from the database when it is
+    // delivered: 1 if it went out while the second VM was still on its way to the missing key (a
+    // Home opened later reads the count again), as the alert's own count above.
     const [home] = await slack.waitFor(
-      (c) => c.method === "views.publish" && c.body.user_id === ADMIN && JSON.stringify(c.body.view).includes("2 VMs wait in cleaning"),
+      (c) => c.method === "views.publish" && c.body.user_id === ADMIN && /[12] VMs? waits? in cleaning/.test(JSON.stringify(c.body.view)),
       { timeoutMs: 20_000 },
     );
     const view = JSON.stringify(home?.body.view);
