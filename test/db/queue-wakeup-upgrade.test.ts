@@ -34,9 +34,15 @@ class QueueListener {
   /** Runs `work` (one transaction) and returns the notifications its commit delivered, in order. */
   async during(sender: postgres.Sql, work: (tx: postgres.TransactionSql) => Promise<unknown>): Promise<string[]> {
     await sender.begin(work);
-    const seen = new Promise<string[]>((resolve) => (this.markerSeen = resolve));
-    await sender`select pg_notify('vmres_queue', ${`marker-${++this.marks}`})`;
-    return seen;
+    const marker = `marker-${++this.marks}`;
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<string[]>((resolve, reject) => {
+      this.markerSeen = resolve;
+      // One CI run (Node 24) hung here until the test's 60 s: say which step and what had come instead.
+      timer = setTimeout(() => reject(new Error(`${marker} not received within 15 s; received since the last marker: ${JSON.stringify(this.received)}`)), 15_000);
+    });
+    await sender`select pg_notify('vmres_queue', ${marker})`;
+    return seen.finally(() => clearTimeout(timer));
   }
 }
 
