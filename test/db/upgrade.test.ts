@@ -560,6 +560,10 @@ describe("upgrading a database made by the release before the request pipeline's
   it("keeps every VM held, cleaning and quarantined, every checkout, waiter, event and notice; pools keep cleaning over SSH; the log is counted once; check-in still works", () => upgradesWithNothingLost(15));
 });
 
-describe("upgrading a database made by the previous release (24 migrations: 0000–0023)", () => {
-  it("keeps every VM held, cleaning and quarantined, every checkout, waiter, event and notice through 0024–0026; the log is counted once; check-in still works", () => upgradesWithNothingLost(24));
+describe("upgrading a database made by the release before the legacy checkout ids (24 migrations: 0000–0023)", () => {
+  it("keeps every VM held, cleaning and quarantined, every checkout, waiter, event and notice through 0024 onwards; the log is counted once; check-in still works", () => upgradesWithNothingLost(24));
+});
+
+describe("upgrading a database made by the previous release (27 migrations: 0000–0026)", () => {
+  it("keeps every VM held, cleaning and quarantined, every checkout, waiter, event and notice through 0027 (the queue wake-up per statement); the log is counted once; check-in still works", () => upgradesWithNothingLost(27));
 });
